@@ -1,0 +1,130 @@
+"""Settings: the only module that reads the environment.
+
+Everything the code needs to know about its surroundings is one frozen
+:class:`Settings`, built by :meth:`Settings.from_env` on first use (never at import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from chalicelib import resources
+
+
+class ConfigError(Exception):
+    """The environment does not describe a usable configuration."""
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """One trusted token issuer (a Cognito user pool or any OIDC provider).
+
+    ``issuer`` is compared exactly with the token's ``iss``; ``jwks_url`` is where its
+    keys are fetched (for moto's Cognito the two differ). ``token_use`` is ``"access"``
+    or ``"id"`` for Cognito, or ``None`` for a generic OIDC provider whose access tokens
+    carry ``aud``/``azp`` instead of ``client_id``.
+    """
+
+    issuer: str
+    jwks_url: str
+    client_ids: tuple[str, ...]
+    token_use: str | None = "access"
+    username_claim: str = "username"
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, object]) -> IssuerConfig:
+        try:
+            issuer = str(raw["issuer"])
+            jwks_url = str(raw["jwks_url"])
+            client_ids_raw = raw["client_ids"]
+        except KeyError as exc:
+            raise ConfigError(f"issuer entry lacks {exc.args[0]!r}") from exc
+        if not isinstance(client_ids_raw, list) or not client_ids_raw:
+            raise ConfigError("issuer entry needs a non-empty list 'client_ids'")
+        token_use = raw.get("token_use", "access")
+        if token_use not in ("access", "id", None):
+            raise ConfigError("token_use must be 'access', 'id' or null")
+        return cls(
+            issuer=issuer,
+            jwks_url=jwks_url,
+            client_ids=tuple(str(c) for c in client_ids_raw),
+            token_use=token_use if token_use is None else str(token_use),
+            username_claim=str(raw.get("username_claim", "username")),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    region: str = "eu-west-1"
+    aws_endpoint_url: str | None = None
+    datasets_table: str = resources.DATASETS_TABLE
+    access_table: str = resources.ACCESS_TABLE
+    audit_table: str = resources.AUDIT_TABLE
+    catalogue_bucket: str = resources.CATALOGUE_BUCKET
+    opensearch_url: str = "http://127.0.0.1:9200"
+    search_index: str = resources.SEARCH_INDEX
+    issuers: tuple[IssuerConfig, ...] = field(default_factory=tuple)
+    max_body_bytes: int = 1024 * 1024
+    inline_cap_bytes: int = 64 * 1024
+    max_query_chars: int = 512
+    jwks_cooldown_seconds: float = 10.0
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        issuers_raw = env.get("CATALOGUE_OIDC_ISSUERS", "[]")
+        try:
+            parsed = json.loads(issuers_raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("CATALOGUE_OIDC_ISSUERS is not valid JSON") from exc
+        if not isinstance(parsed, list):
+            raise ConfigError("CATALOGUE_OIDC_ISSUERS must be a JSON list")
+        defaults = cls()
+        return cls(
+            stage=env.get("CATALOGUE_STAGE", defaults.stage),
+            region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", defaults.region)),
+            aws_endpoint_url=env.get("CATALOGUE_AWS_ENDPOINT_URL") or None,
+            datasets_table=env.get("CATALOGUE_DATASETS_TABLE", defaults.datasets_table),
+            access_table=env.get("CATALOGUE_ACCESS_TABLE", defaults.access_table),
+            audit_table=env.get("CATALOGUE_AUDIT_TABLE", defaults.audit_table),
+            catalogue_bucket=env.get("CATALOGUE_BUCKET", defaults.catalogue_bucket),
+            opensearch_url=env.get("CATALOGUE_OPENSEARCH_URL", defaults.opensearch_url),
+            search_index=env.get("CATALOGUE_SEARCH_INDEX", defaults.search_index),
+            issuers=tuple(IssuerConfig.from_mapping(i) for i in parsed),
+            max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
+            inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
+            max_query_chars=_int(env, "CATALOGUE_MAX_QUERY_CHARS", defaults.max_query_chars),
+            jwks_cooldown_seconds=float(
+                env.get("CATALOGUE_JWKS_COOLDOWN_SECONDS", defaults.jwks_cooldown_seconds)
+            ),
+            debug=env.get("CATALOGUE_DEBUG", "") == "1",
+        )
+
+    def public(self) -> dict[str, object]:
+        """Non-secret settings, as served by ``GET /config``."""
+        return {
+            "stage": self.stage,
+            "region": self.region,
+            "search_index": self.search_index,
+            "max_body_bytes": self.max_body_bytes,
+            "max_page_size": 100,
+            "issuers": [
+                {"issuer": i.issuer, "token_use": i.token_use, "username_claim": i.username_claim}
+                for i in self.issuers
+            ],
+        }
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer") from exc

@@ -1,0 +1,236 @@
+"""Domain records of the catalogue: framework-free dataclasses, no AWS, no HTTP.
+
+Timestamps are float seconds since the epoch, as dtool writes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+JSONObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ManifestItem:
+    relpath: str
+    size_in_bytes: int
+    hash: str
+    utc_timestamp: float
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "relpath": self.relpath,
+            "size_in_bytes": self.size_in_bytes,
+            "hash": self.hash,
+            "utc_timestamp": self.utc_timestamp,
+        }
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A dtool manifest: item id -> item, plus the hash function used."""
+
+    hash_function: str = "md5sum_hexdigest"
+    dtoolcore_version: str | None = None
+    items: Mapping[str, ManifestItem] = field(default_factory=dict)
+
+    def to_dict(self) -> JSONObject:
+        out: JSONObject = {
+            "hash_function": self.hash_function,
+            "items": {k: v.to_dict() for k, v in sorted(self.items.items())},
+        }
+        if self.dtoolcore_version is not None:
+            out["dtoolcore_version"] = self.dtoolcore_version
+        return out
+
+    @property
+    def total_size(self) -> int:
+        return sum(i.size_in_bytes for i in self.items.values())
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One place where a dataset is stored."""
+
+    uri: str
+    base_uri: str
+    registered_at: float
+    registered_by: str
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "uri": self.uri,
+            "base_uri": self.base_uri,
+            "registered_at": self.registered_at,
+            "registered_by": self.registered_by,
+        }
+
+
+@dataclass(frozen=True)
+class DatasetContent:
+    """What a registration describes: the dataset's own metadata, the same for every replica."""
+
+    uuid: str
+    name: str
+    creator_username: str
+    created_at: float
+    frozen_at: float
+    readme: str = ""
+    manifest: Manifest = field(default_factory=Manifest)
+    annotations: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    number_of_items: int = 0
+    size_in_bytes: int = 0
+
+    def content_hash(self) -> str:
+        """A stable digest of the content; equal content gives an equal digest."""
+        payload = {
+            "uuid": self.uuid,
+            "name": self.name,
+            "creator_username": self.creator_username,
+            "created_at": self.created_at,
+            "frozen_at": self.frozen_at,
+            "readme": self.readme,
+            "manifest": self.manifest.to_dict(),
+            "annotations": self.annotations,
+            "tags": sorted(self.tags),
+            "description": self.description,
+            "number_of_items": self.number_of_items,
+            "size_in_bytes": self.size_in_bytes,
+        }
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset as the catalogue knows it: content, replicas and bookkeeping."""
+
+    content: DatasetContent
+    replicas: tuple[Replica, ...]
+    version: int
+    registered_at: float
+    updated_at: float
+    updated_by: str
+    deleted: bool = False
+
+    @property
+    def uuid(self) -> str:
+        return self.content.uuid
+
+    @property
+    def base_uris(self) -> tuple[str, ...]:
+        return tuple(sorted({r.base_uri for r in self.replicas}))
+
+    def replica(self, uri: str) -> Replica | None:
+        return next((r for r in self.replicas if r.uri == uri), None)
+
+    def with_replicas(self, replicas: tuple[Replica, ...]) -> Dataset:
+        return replace(self, replicas=replicas)
+
+    def summary_dict(self, replicas: tuple[Replica, ...] | None = None) -> JSONObject:
+        """The short form used in lists and search hits (no readme, manifest or annotations)."""
+        shown = self.replicas if replicas is None else replicas
+        c = self.content
+        return {
+            "uuid": c.uuid,
+            "name": c.name,
+            "type": "dataset",
+            "creator_username": c.creator_username,
+            "created_at": c.created_at,
+            "frozen_at": c.frozen_at,
+            "tags": list(c.tags),
+            "description": c.description,
+            "number_of_items": c.number_of_items,
+            "size_in_bytes": c.size_in_bytes,
+            "registered_at": self.registered_at,
+            "updated_at": self.updated_at,
+            "version": self.version,
+            "base_uri": shown[0].base_uri if shown else None,
+            "uri": shown[0].uri if shown else None,
+            "replicas": [r.to_dict() for r in shown],
+        }
+
+    def detail_dict(self, replicas: tuple[Replica, ...] | None = None) -> JSONObject:
+        out = self.summary_dict(replicas)
+        out["annotations"] = dict(self.content.annotations)
+        out["updated_by"] = self.updated_by
+        return out
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    is_admin: bool = False
+    display_name: str = ""
+    email: str = ""
+    orcid: str = ""
+    created_at: float = 0.0
+    search_base_uris: frozenset[str] = frozenset()
+    register_base_uris: frozenset[str] = frozenset()
+    version: int = 0
+    updated_by: str = "system"
+    updated_at: float = 0.0
+    deleted: bool = False
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "username": self.username,
+            "is_admin": self.is_admin,
+            "display_name": self.display_name,
+            "email": self.email,
+            "orcid": self.orcid,
+            "created_at": self.created_at,
+            "search_permissions_on_base_uris": sorted(self.search_base_uris),
+            "register_permissions_on_base_uris": sorted(self.register_base_uris),
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class BaseUri:
+    base_uri: str
+    created_at: float
+    version: int = 1
+    updated_by: str = "system"
+    updated_at: float = 0.0
+    description: str = ""
+    deleted: bool = False
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "base_uri": self.base_uri,
+            "created_at": self.created_at,
+            "description": self.description,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change, as written to the audit log."""
+
+    entry_id: str
+    entity_type: str  # dataset | replica | base_uri | user | permission
+    entity_id: str
+    action: str  # add | edit | delete
+    timestamp: float
+    actor: str
+    value: Any
+    subject: str  # the audit stream this belongs to, e.g. "dataset#<uuid>"
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "id": self.entry_id,
+            "entity_type": self.entity_type,
+            "entity_id": self.entity_id,
+            "action": self.action,
+            "timestamp": self.timestamp,
+            "user": self.actor,
+            "value": self.value,
+        }

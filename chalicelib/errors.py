@@ -1,0 +1,69 @@
+"""Domain errors: framework-free. They are mapped to HTTP in ``chalicelib.routes._http`` only."""
+
+from __future__ import annotations
+
+
+class CatalogueError(Exception):
+    """Base of every error the catalogue reports to a caller."""
+
+    code = "CatalogueError"
+
+
+class ValidationError(CatalogueError):
+    """Input is malformed; ``field`` names the offending field when there is one."""
+
+    code = "BadRequest"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PayloadTooLarge(CatalogueError):
+    code = "PayloadTooLarge"
+
+
+class AuthenticationError(CatalogueError):
+    """No token, or a token that fails verification."""
+
+    code = "Unauthorized"
+
+
+class AuthUnavailable(CatalogueError):
+    """Tokens cannot be verified now (e.g. the JWKS is unreachable and nothing is cached)."""
+
+    code = "ServiceUnavailable"
+
+
+class Forbidden(CatalogueError):
+    code = "Forbidden"
+
+
+class NotFound(CatalogueError):
+    code = "NotFound"
+
+
+class Conflict(CatalogueError):
+    """Generic conflict with the current state."""
+
+    code = "Conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "AlreadyExists"
+
+
+class VersionConflict(Conflict):
+    """An edit carried a version that is no longer current."""
+
+    code = "VersionConflict"
+
+    def __init__(self, message: str, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class SearchUnavailable(CatalogueError):
+    """The search index cannot be reached; records are safe, search is not."""
+
+    code = "SearchUnavailable"

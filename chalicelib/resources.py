@@ -1,0 +1,16 @@
+"""Logical names of every AWS resource, shared by the local stack and the CDK app.
+
+One source of truth: the local stack creates exactly these, the CDK stack (issue 8)
+names its resources from here, and :class:`chalicelib.config.Settings` defaults to them.
+"""
+
+from __future__ import annotations
+
+DATASETS_TABLE = "catalogue-datasets"
+ACCESS_TABLE = "catalogue-access"
+AUDIT_TABLE = "catalogue-audit"
+CATALOGUE_BUCKET = "catalogue-blobs"
+SEARCH_INDEX = "catalogue-datasets"
+DEMO_BUCKET = "catalogue-demo-data"
+USER_POOL_NAME = "catalogue-users"
+USER_POOL_CLIENT_NAME = "catalogue-cli"

@@ -1,0 +1,127 @@
+"""The search port: a derived, rebuildable index of datasets.
+
+DynamoDB is the truth; the index is written only from the datasets table's stream
+(and by ``catalogue reindex``). Implementations: :class:`chalicelib.opensearch.OpenSearchIndex`
+(opensearch-py) and :class:`chalicelib.memsearch.InMemorySearchIndex` (tests); both pass
+``tests/contract/test_search_contract.py``.
+
+Index documents are plain dicts built by :func:`chalicelib.indexdoc.index_doc`; the keys a
+backend relies on are listed in :data:`DOC_FIELDS`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Keys of an index document (all present in every document):
+#   uuid: str (document id)              version: int (external version, strictly increasing per uuid)
+#   deleted: bool (tombstone; never matched by search or summary)
+#   name: str    creator_username: str   description: str   readme: str (verbatim YAML text)
+#   readme_text: str (values parsed from the README YAML, space separated)
+#   annotations_text: str (annotation names and scalar values, space separated)
+#   relpaths: list[str] (manifest item paths)      tags: list[str]
+#   base_uris: list[str]   uris: list[str]   replicas: list[dict] (stored, not indexed)
+#   annotations: dict (stored, not indexed)
+#   created_at, frozen_at, registered_at, updated_at: float epoch seconds
+#   number_of_items: int   size_in_bytes: int
+DOC_FIELDS = (
+    "uuid", "version", "deleted", "name", "creator_username", "description", "readme",
+    "readme_text", "annotations_text", "relpaths", "tags", "base_uris", "uris", "replicas",
+    "annotations", "created_at", "frozen_at", "registered_at", "updated_at",
+    "number_of_items", "size_in_bytes",
+)
+
+SORT_KEYS = {
+    "registered": "registered_at",
+    "created": "created_at",
+    "frozen": "frozen_at",
+    "updated": "updated_at",
+    "name": "name",
+}
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search, already authorized by the caller (the service layer).
+
+    ``allowed_base_uris`` is the set of base URIs the caller may search, or ``None`` for
+    no restriction (admins). ``base_uris`` and ``creators`` are OR filters, ``tags`` is an
+    AND filter, ``uuids`` an OR filter; empty means "no filter". ``after`` is the opaque
+    ``next_after`` of a previous result with the same query; when given, ``offset`` is ignored.
+    """
+
+    text: str = ""
+    allowed_base_uris: frozenset[str] | None = None
+    base_uris: tuple[str, ...] = ()
+    creators: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    uuids: tuple[str, ...] = ()
+    sort: str = "registered"
+    descending: bool = True
+    offset: int = 0
+    size: int = 10
+    after: list[Any] | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[dict[str, Any]]
+    total: int
+    next_after: list[Any] | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    number_of_datasets: int
+    datasets_per_base_uri: dict[str, int] = field(default_factory=dict)
+    datasets_per_creator: dict[str, int] = field(default_factory=dict)
+    datasets_per_tag: dict[str, int] = field(default_factory=dict)
+
+
+class SearchIndex(ABC):
+    """Contract every search backend MUST honour.
+
+    - ``upsert`` MUST be idempotent and MUST NOT regress: a document whose ``version`` is
+      lower than or equal to the stored one for the same ``uuid`` is ignored silently.
+    - A document with ``deleted`` true MUST NOT appear in ``search`` hits, totals or ``summary``.
+    - ``search`` and ``summary`` MUST only consider documents with at least one of
+      ``base_uris`` in ``allowed_base_uris`` (unless it is ``None``); ``summary`` MUST NOT
+      report base URIs outside ``allowed_base_uris``.
+    - Free text SHOULD match name, description, readme, readme_text, annotations_text
+      and relpaths, case-insensitively, all words required.
+    - Results MUST be sorted by the sort key, ties broken by uuid, so that ``after``
+      pagination neither skips nor repeats a document.
+    - Every method MUST raise :class:`chalicelib.errors.SearchUnavailable` (and nothing
+      backend-specific) when the backend cannot be reached.
+    """
+
+    @abstractmethod
+    def ensure_index(self) -> None:
+        """Create the index with its mapping if it does not exist (idempotent)."""
+
+    @abstractmethod
+    def drop_index(self) -> None:
+        """Delete the index and everything in it (for a full rebuild)."""
+
+    @abstractmethod
+    def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Write documents with external versioning (see the class contract)."""
+
+    @abstractmethod
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Run an authorized search."""
+
+    @abstractmethod
+    def summary(self, allowed_base_uris: frozenset[str] | None) -> Summary:
+        """Counts over visible, non-deleted documents."""
+
+    @abstractmethod
+    def versions(self) -> Iterator[tuple[str, int]]:
+        """Every (uuid, version) in the index, deleted documents included (for drift checks)."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """True when the backend answers."""

@@ -1,0 +1,367 @@
+"""Parsing of untrusted input into domain values. Every failure is a ValidationError naming the field."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid as uuidlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain import DatasetContent, Manifest, ManifestItem
+from chalicelib.errors import ValidationError
+
+MAX_PAGE_SIZE = 100
+MAX_RESULT_WINDOW = 10_000
+TAG_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+ANNOTATION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,128}$")
+BASE_URI_SCHEMES = ("s3", "file", "smb", "azure", "ecs", "irods")
+BASE_URI_RE = re.compile(r"^(?P<scheme>[a-z0-9]+)://(?P<rest>[^\s?#]+)$")
+ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+SORT_FIELDS = {"registered", "created", "name", "frozen", "updated"}
+
+
+def require_object(body: object, name: str = "body") -> Mapping[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationError(f"{name} must be a JSON object", field=name)
+    return body
+
+
+def reject_unknown(body: Mapping[str, Any], allowed: set[str], prefix: str = "") -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ValidationError(f"unknown field: {prefix}{unknown[0]}", field=f"{prefix}{unknown[0]}")
+
+
+def get_str(
+    body: Mapping[str, Any],
+    key: str,
+    *,
+    required: bool = True,
+    default: str = "",
+    max_len: int = 1024,
+    min_len: int = 0,
+    prefix: str = "",
+) -> str:
+    if key not in body or body[key] is None:
+        if required:
+            raise ValidationError(f"missing field: {prefix}{key}", field=f"{prefix}{key}")
+        return default
+    value = body[key]
+    if not isinstance(value, str):
+        raise ValidationError(f"{prefix}{key} must be a string", field=f"{prefix}{key}")
+    if len(value) > max_len:
+        raise ValidationError(f"{prefix}{key} is longer than {max_len} characters", field=f"{prefix}{key}")
+    if len(value) < min_len:
+        raise ValidationError(f"{prefix}{key} must not be empty", field=f"{prefix}{key}")
+    return value
+
+
+def get_int(body: Mapping[str, Any], key: str, *, required: bool = False, default: int = 0, prefix: str = "") -> int:
+    if key not in body or body[key] is None:
+        if required:
+            raise ValidationError(f"missing field: {prefix}{key}", field=f"{prefix}{key}")
+        return default
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 2**53:
+        raise ValidationError(f"{prefix}{key} must be a non-negative integer", field=f"{prefix}{key}")
+    return value
+
+
+def get_timestamp(body: Mapping[str, Any], key: str, *, required: bool = True, default: float = 0.0, prefix: str = "") -> float:
+    """A float epoch timestamp; dtool-lookup-server 0.18 clients send it as a numeric string."""
+    if key not in body or body[key] is None:
+        if required:
+            raise ValidationError(f"missing field: {prefix}{key}", field=f"{prefix}{key}")
+        return default
+    value = body[key]
+    if isinstance(value, bool):
+        raise ValidationError(f"{prefix}{key} must be a number", field=f"{prefix}{key}")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError as exc:
+            raise ValidationError(f"{prefix}{key} must be a number", field=f"{prefix}{key}") from exc
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or value > 1e11:
+        raise ValidationError(f"{prefix}{key} must be a timestamp in seconds", field=f"{prefix}{key}")
+    return float(value)
+
+
+def parse_uuid(value: object, field: str = "uuid") -> str:
+    if not isinstance(value, str) or len(value) != 36:
+        raise ValidationError(f"{field} must be a UUID", field=field)
+    try:
+        return str(uuidlib.UUID(value))
+    except ValueError as exc:
+        raise ValidationError(f"{field} must be a UUID", field=field) from exc
+
+
+def parse_base_uri(value: object, field: str = "base_uri") -> str:
+    if not isinstance(value, str) or len(value) > 1024:
+        raise ValidationError(f"{field} must be a string of at most 1024 characters", field=field)
+    m = BASE_URI_RE.match(value)
+    if not m or m.group("scheme") not in BASE_URI_SCHEMES:
+        raise ValidationError(
+            f"{field} must look like s3://bucket[/prefix] (schemes: {', '.join(BASE_URI_SCHEMES)})", field=field
+        )
+    if value.endswith("/") or "//" in m.group("rest") or ".." in value.split("/"):
+        raise ValidationError(f"{field} must not end with '/' or contain empty or '..' segments", field=field)
+    return value
+
+
+def parse_tags(value: object, field: str = "tags") -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > 100:
+        raise ValidationError(f"{field} must be a list of at most 100 tags", field=field)
+    for t in value:
+        if not isinstance(t, str) or not TAG_RE.match(t):
+            raise ValidationError(f"{field} entries must match {TAG_RE.pattern}", field=field)
+    return tuple(sorted(set(value)))
+
+
+def parse_annotations(value: object, field: str = "annotations") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{field} must be a JSON object", field=field)
+    for k in value:
+        if not ANNOTATION_NAME_RE.match(k):
+            raise ValidationError(f"{field} names must match {ANNOTATION_NAME_RE.pattern}", field=f"{field}.{k}"[:200])
+    return dict(value)
+
+
+def parse_manifest(value: object) -> Manifest:
+    body = require_object(value, "manifest")
+    reject_unknown(body, {"hash_function", "dtoolcore_version", "items"}, "manifest.")
+    items_raw = body.get("items", {})
+    if not isinstance(items_raw, dict):
+        raise ValidationError("manifest.items must be an object", field="manifest.items")
+    items: dict[str, ManifestItem] = {}
+    for item_id, raw in items_raw.items():
+        prefix = "manifest.items."
+        item = require_object(raw, f"{prefix}{item_id}"[:200])
+        reject_unknown(item, {"relpath", "size_in_bytes", "hash", "utc_timestamp"}, prefix)
+        items[str(item_id)[:200]] = ManifestItem(
+            relpath=get_str(item, "relpath", max_len=4096, min_len=1, prefix=prefix),
+            size_in_bytes=get_int(item, "size_in_bytes", required=True, prefix=prefix),
+            hash=get_str(item, "hash", max_len=256, prefix=prefix),
+            utc_timestamp=get_timestamp(item, "utc_timestamp", required=False, prefix=prefix),
+        )
+    return Manifest(
+        hash_function=get_str(body, "hash_function", required=False, default="md5sum_hexdigest", max_len=128),
+        dtoolcore_version=get_str(body, "dtoolcore_version", required=False, max_len=64) or None,
+        items=items,
+    )
+
+
+@dataclass(frozen=True)
+class Registration:
+    content: DatasetContent
+    base_uri: str
+    uri: str
+
+
+REGISTER_FIELDS = {
+    "uuid", "base_uri", "uri", "name", "type", "readme", "manifest", "creator_username",
+    "frozen_at", "created_at", "annotations", "tags", "number_of_items", "size_in_bytes",
+    "description", "dtoolcore_version",
+}
+
+
+def parse_registration(body: object) -> Registration:
+    data = require_object(body)
+    reject_unknown(data, REGISTER_FIELDS)
+    uuid = parse_uuid(data.get("uuid"))
+    base_uri = parse_base_uri(data.get("base_uri"))
+    uri = get_str(data, "uri", max_len=2048)
+    if not uri.startswith(base_uri + "/") or uri == base_uri + "/":
+        raise ValidationError("uri must lie under base_uri", field="uri")
+    if data.get("type", "dataset") != "dataset":
+        raise ValidationError("type must be 'dataset' (proto datasets are not registered)", field="type")
+    manifest = parse_manifest(data.get("manifest", {}))
+    frozen_at = get_timestamp(data, "frozen_at")
+    content = DatasetContent(
+        uuid=uuid,
+        name=get_str(data, "name", max_len=256, min_len=1),
+        creator_username=get_str(data, "creator_username", max_len=256, min_len=1),
+        created_at=get_timestamp(data, "created_at", required=False, default=frozen_at),
+        frozen_at=frozen_at,
+        readme=get_str(data, "readme", required=False, max_len=10 * 1024 * 1024),
+        manifest=manifest,
+        annotations=parse_annotations(data.get("annotations", {})),
+        tags=parse_tags(data.get("tags", [])),
+        description=get_str(data, "description", required=False, max_len=4096),
+        number_of_items=get_int(data, "number_of_items", default=len(manifest.items)),
+        size_in_bytes=get_int(data, "size_in_bytes", default=manifest.total_size),
+    )
+    return Registration(content=content, base_uri=base_uri, uri=uri)
+
+
+@dataclass(frozen=True)
+class DatasetPatch:
+    tags: tuple[str, ...] | None
+    annotations: dict[str, Any] | None
+    description: str | None
+    version: int | None
+
+
+def parse_patch(body: object, if_match: str | None) -> DatasetPatch:
+    data = require_object(body)
+    reject_unknown(data, {"tags", "annotations", "description", "version"})
+    if not set(data) - {"version"}:
+        raise ValidationError("nothing to change: give tags, annotations or description", field="body")
+    version: int | None = None
+    if "version" in data:
+        version = get_int(data, "version", required=True)
+    if if_match is not None:
+        try:
+            header_version = int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
+        except ValueError as exc:
+            raise ValidationError("If-Match must be a dataset version", field="If-Match") from exc
+        if version is not None and version != header_version:
+            raise ValidationError("If-Match and version disagree", field="version")
+        version = header_version
+    if version is None:
+        raise ValidationError("an edit needs the version it is based on (If-Match or version)", field="version")
+    return DatasetPatch(
+        tags=parse_tags(data["tags"]) if "tags" in data else None,
+        annotations=parse_annotations(data["annotations"]) if "annotations" in data else None,
+        description=get_str(data, "description", max_len=4096) if "description" in data else None,
+        version=version,
+    )
+
+
+def parse_username(value: object, field: str = "username") -> str:
+    if not isinstance(value, str) or not USERNAME_RE.match(value):
+        raise ValidationError(f"{field} must match {USERNAME_RE.pattern}", field=field)
+    return value
+
+
+@dataclass(frozen=True)
+class UserFields:
+    is_admin: bool | None = None
+    display_name: str | None = None
+    email: str | None = None
+    orcid: str | None = None
+
+
+def parse_user_fields(data: Mapping[str, Any]) -> UserFields:
+    is_admin = data.get("is_admin")
+    if is_admin is not None and not isinstance(is_admin, bool):
+        raise ValidationError("is_admin must be true or false", field="is_admin")
+    orcid = get_str(data, "orcid", required=False, max_len=19) if "orcid" in data else None
+    if orcid and not ORCID_RE.match(orcid):
+        raise ValidationError("orcid must look like 0000-0002-1825-0097", field="orcid")
+    email = get_str(data, "email", required=False, max_len=256) if "email" in data else None
+    if email and "@" not in email:
+        raise ValidationError("email must contain '@'", field="email")
+    return UserFields(
+        is_admin=is_admin,
+        display_name=get_str(data, "display_name", required=False, max_len=256) if "display_name" in data else None,
+        email=email,
+        orcid=orcid,
+    )
+
+
+def parse_new_user(body: object) -> tuple[str, UserFields]:
+    data = require_object(body)
+    reject_unknown(data, {"username", "is_admin", "display_name", "email", "orcid"})
+    return parse_username(data.get("username")), parse_user_fields(data)
+
+
+def parse_user_patch(body: object) -> tuple[UserFields, int | None]:
+    data = require_object(body)
+    reject_unknown(data, {"is_admin", "display_name", "email", "orcid", "version"})
+    version = get_int(data, "version") if "version" in data else None
+    return parse_user_fields(data), version
+
+
+def parse_new_base_uri(body: object) -> tuple[str, str]:
+    data = require_object(body)
+    reject_unknown(data, {"base_uri", "description"})
+    return parse_base_uri(data.get("base_uri")), get_str(data, "description", required=False, max_len=1024)
+
+
+def parse_permissions(body: object) -> tuple[frozenset[str], frozenset[str]]:
+    data = require_object(body)
+    reject_unknown(data, {"users_with_search_permissions", "users_with_register_permissions"})
+    out: list[frozenset[str]] = []
+    for key in ("users_with_search_permissions", "users_with_register_permissions"):
+        raw = data.get(key)
+        if not isinstance(raw, list) or len(raw) > 1000:
+            raise ValidationError(f"{key} must be a list of usernames", field=key)
+        out.append(frozenset(parse_username(u, key) for u in raw))
+    return out[0], out[1]
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    text: str = ""
+    base_uris: tuple[str, ...] = ()
+    creators: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    uuids: tuple[str, ...] = ()
+    sort: str = "registered"
+    descending: bool = True
+    page: int = 1
+    page_size: int = 10
+    after: str | None = None
+
+
+SEARCH_PARAMS = {"q", "base_uri", "creator", "tag", "uuid", "sort", "page", "page_size", "after"}
+
+
+def _positive_int(raw: str, field: str, maximum: int) -> int:
+    if not raw.isdigit() or len(raw) > 7:
+        raise ValidationError(f"{field} must be a positive integer", field=field)
+    value = int(raw)
+    if value < 1 or value > maximum:
+        raise ValidationError(f"{field} must be between 1 and {maximum}", field=field)
+    return value
+
+
+def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> SearchParams:
+    """Parse query-string parameters (each name may repeat)."""
+    reject_unknown(multi, SEARCH_PARAMS)
+    for key in ("q", "sort", "page", "page_size", "after"):
+        if len(multi.get(key, [])) > 1:
+            raise ValidationError(f"{key} may be given once", field=key)
+
+    def one(key: str, default: str = "") -> str:
+        return multi.get(key, [default])[0]
+
+    text = one("q")
+    if len(text) > max_query_chars:
+        raise ValidationError(f"q is longer than {max_query_chars} characters", field="q")
+    sort = one("sort", "-registered")
+    descending = sort.startswith("-")
+    sort_field = sort.lstrip("-")
+    if sort_field not in SORT_FIELDS:
+        raise ValidationError(f"sort must be one of {sorted(SORT_FIELDS)}, optionally prefixed by '-'", field="sort")
+    page = _positive_int(one("page", "1"), "page", MAX_RESULT_WINDOW)
+    page_size = _positive_int(one("page_size", "10"), "page_size", MAX_PAGE_SIZE)
+    after = one("after") or None
+    if after is None and page * page_size > MAX_RESULT_WINDOW:
+        raise ValidationError(
+            f"page * page_size may not exceed {MAX_RESULT_WINDOW}; follow the 'after' cursor of the Link header",
+            field="page",
+        )
+    if after is not None and len(after) > 2048:
+        raise ValidationError("after is too long", field="after")
+    for key in ("base_uri", "creator", "tag", "uuid"):
+        values = multi.get(key, [])
+        if len(values) > 50:
+            raise ValidationError(f"at most 50 values of {key}", field=key)
+        if sum(len(v) for v in values) > max_query_chars * 8:
+            raise ValidationError(f"{key} values are too long", field=key)
+    return SearchParams(
+        text=text,
+        base_uris=tuple(parse_base_uri(b) for b in multi.get("base_uri", [])),
+        creators=tuple(get_str({"creator": c}, "creator", max_len=256) for c in multi.get("creator", [])),
+        tags=tuple(parse_tags(multi.get("tag", []), "tag")),
+        uuids=tuple(parse_uuid(u) for u in multi.get("uuid", [])),
+        sort=sort_field,
+        descending=descending,
+        page=page,
+        page_size=page_size,
+        after=after,
+    )
