@@ -99,9 +99,7 @@ class Settings:
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
             max_query_chars=_int(env, "CATALOGUE_MAX_QUERY_CHARS", defaults.max_query_chars),
-            jwks_cooldown_seconds=float(
-                env.get("CATALOGUE_JWKS_COOLDOWN_SECONDS", defaults.jwks_cooldown_seconds)
-            ),
+            jwks_cooldown_seconds=float(env.get("CATALOGUE_JWKS_COOLDOWN_SECONDS", defaults.jwks_cooldown_seconds)),
             debug=env.get("CATALOGUE_DEBUG", "") == "1",
         )
 
@@ -114,8 +112,7 @@ class Settings:
             "max_body_bytes": self.max_body_bytes,
             "max_page_size": 100,
             "issuers": [
-                {"issuer": i.issuer, "token_use": i.token_use, "username_claim": i.username_claim}
-                for i in self.issuers
+                {"issuer": i.issuer, "token_use": i.token_use, "username_claim": i.username_claim} for i in self.issuers
             ],
         }
 

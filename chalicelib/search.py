@@ -28,10 +28,27 @@ from typing import Any
 #   created_at, frozen_at, registered_at, updated_at: float epoch seconds
 #   number_of_items: int   size_in_bytes: int
 DOC_FIELDS = (
-    "uuid", "version", "deleted", "name", "creator_username", "description", "readme",
-    "readme_text", "annotations_text", "relpaths", "tags", "base_uris", "uris", "replicas",
-    "annotations", "created_at", "frozen_at", "registered_at", "updated_at",
-    "number_of_items", "size_in_bytes",
+    "uuid",
+    "version",
+    "deleted",
+    "name",
+    "creator_username",
+    "description",
+    "readme",
+    "readme_text",
+    "annotations_text",
+    "relpaths",
+    "tags",
+    "base_uris",
+    "uris",
+    "replicas",
+    "annotations",
+    "created_at",
+    "frozen_at",
+    "registered_at",
+    "updated_at",
+    "number_of_items",
+    "size_in_bytes",
 )
 
 SORT_KEYS = {

@@ -18,7 +18,7 @@ TAG_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 ANNOTATION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,128}$")
 BASE_URI_SCHEMES = ("s3", "file", "smb", "azure", "ecs", "irods")
-BASE_URI_RE = re.compile(r"^(?P<scheme>[a-z0-9]+)://(?P<rest>[^\s?#]+)$")
+BASE_URI_RE = re.compile(r"^(?P<scheme>[a-z0-9]+)://(?P<rest>[^\s?#%]+)$")
 ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 SORT_FIELDS = {"registered", "created", "name", "frozen", "updated"}
 
@@ -70,7 +70,9 @@ def get_int(body: Mapping[str, Any], key: str, *, required: bool = False, defaul
     return value
 
 
-def get_timestamp(body: Mapping[str, Any], key: str, *, required: bool = True, default: float = 0.0, prefix: str = "") -> float:
+def get_timestamp(
+    body: Mapping[str, Any], key: str, *, required: bool = True, default: float = 0.0, prefix: str = ""
+) -> float:
     """A float epoch timestamp; dtool-lookup-server 0.18 clients send it as a numeric string."""
     if key not in body or body[key] is None:
         if required:
@@ -161,9 +163,22 @@ class Registration:
 
 
 REGISTER_FIELDS = {
-    "uuid", "base_uri", "uri", "name", "type", "readme", "manifest", "creator_username",
-    "frozen_at", "created_at", "annotations", "tags", "number_of_items", "size_in_bytes",
-    "description", "dtoolcore_version",
+    "uuid",
+    "base_uri",
+    "uri",
+    "name",
+    "type",
+    "readme",
+    "manifest",
+    "creator_username",
+    "frozen_at",
+    "created_at",
+    "annotations",
+    "tags",
+    "number_of_items",
+    "size_in_bytes",
+    "description",
+    "dtoolcore_version",
 }
 
 

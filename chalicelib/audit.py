@@ -1,0 +1,140 @@
+"""Audit entries derived from a record's old and new image (pure functions).
+
+Entries are derived from the tables' streams, exactly once: every entry id is
+deterministic (record key, new version, position), and the audit table refuses a second
+write of the same id. The acting user and time come from the item itself
+(``updated_by``/``updated_at``), so the stream consumer needs no request context. Deletes
+are tombstones (``deleted`` set, version bumped), so they carry their actor too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain import AuditEntry, BaseUri, Dataset, User
+
+
+# (subject, entity_type, entity_id, action, value)
+Row = tuple[str, str, str, str, Any]
+
+
+def _entries(key: str, version: int, timestamp: float, actor: str, rows: list[Row]) -> list[AuditEntry]:
+    return [
+        AuditEntry(
+            entry_id=f"{key}:v{version}:{n}",
+            entity_type=entity_type,
+            entity_id=entity_id,
+            action=action,
+            timestamp=timestamp,
+            actor=actor,
+            value=value,
+            subject=subject,
+        )
+        for n, (subject, entity_type, entity_id, action, value) in enumerate(rows)
+    ]
+
+
+def dataset_subject(uuid: str) -> str:
+    return f"dataset#{uuid}"
+
+
+def user_subject(username: str) -> str:
+    return f"user#{username}"
+
+
+def base_uri_subject(base_uri: str) -> str:
+    return f"base_uri#{base_uri}"
+
+
+def _dataset_value(d: Dataset) -> dict[str, Any]:
+    value = d.detail_dict()
+    value["readme"] = d.content.readme
+    value["manifest"] = d.content.manifest.to_dict()
+    return value
+
+
+def dataset_changes(old: Dataset | None, new: Dataset) -> list[AuditEntry]:
+    subject = dataset_subject(new.uuid)
+    key = f"dataset:{new.uuid}"
+    out: list[Row] = []
+    was_live = old is not None and not old.deleted
+    if new.deleted:
+        if was_live:
+            out.append((subject, "dataset", new.uuid, "delete", new.uuid))
+    elif not was_live:
+        out.append((subject, "dataset", new.uuid, "add", _dataset_value(new)))
+    else:
+        assert old is not None
+        old_uris = {r.uri: r for r in old.replicas}
+        new_uris = {r.uri: r for r in new.replicas}
+        for uri in sorted(set(new_uris) - set(old_uris)):
+            out.append((subject, "replica", uri, "add", new_uris[uri].to_dict()))
+        for uri in sorted(set(old_uris) - set(new_uris)):
+            out.append((subject, "replica", uri, "delete", uri))
+        if old.content != new.content:
+            out.append((subject, "dataset", new.uuid, "edit", _dataset_value(new)))
+    return _entries(key, new.version, new.updated_at, new.updated_by, out)
+
+
+def user_changes(old: User | None, new: User) -> list[AuditEntry]:
+    key = f"user:{new.username}"
+    was_live = old is not None and not old.deleted
+    rows: list[Row] = []
+    us = user_subject(new.username)
+    if new.deleted:
+        if was_live:
+            rows.append((us, "user", new.username, "delete", new.username))
+    elif not was_live:
+        rows.append((us, "user", new.username, "add", new.to_dict()))
+    else:
+        assert old is not None
+        profile = ("is_admin", "display_name", "email", "orcid")
+        if any(getattr(old, f) != getattr(new, f) for f in profile):
+            rows.append((us, "user", new.username, "edit", new.to_dict()))
+    old_grants = _grants(old) if was_live else set()
+    new_grants = set() if new.deleted else _grants(new)
+    for kind, base_uri in sorted(new_grants - old_grants):
+        rows.append(
+            (
+                base_uri_subject(base_uri),
+                "permission",
+                f"{new.username}|{base_uri}|{kind}",
+                "add",
+                {"username": new.username, "base_uri": base_uri, "permission": kind},
+            )
+        )
+    for kind, base_uri in sorted(old_grants - new_grants):
+        rows.append(
+            (
+                base_uri_subject(base_uri),
+                "permission",
+                f"{new.username}|{base_uri}|{kind}",
+                "delete",
+                f"{new.username}|{base_uri}|{kind}",
+            )
+        )
+    return _entries(key, new.version, new.updated_at, new.updated_by, rows)
+
+
+def _grants(user: User | None) -> set[tuple[str, str]]:
+    if user is None:
+        return set()
+    return {("search", b) for b in user.search_base_uris} | {("register", b) for b in user.register_base_uris}
+
+
+def base_uri_changes(old: BaseUri | None, new: BaseUri) -> list[AuditEntry]:
+    key = f"base_uri:{new.base_uri}"
+    was_live = old is not None and not old.deleted
+    action: str
+    value: Any
+    if new.deleted:
+        action, value = ("delete", new.base_uri) if was_live else ("", None)
+    elif not was_live:
+        action, value = "add", new.to_dict()
+    else:
+        assert old is not None
+        action, value = ("edit", new.to_dict()) if old.description != new.description else ("", None)
+    if not action:
+        return []
+    row: Row = (base_uri_subject(new.base_uri), "base_uri", new.base_uri, action, value)
+    return _entries(key, new.version, new.updated_at, new.updated_by, [row])

@@ -1,0 +1,135 @@
+"""Lazy, cached wiring of settings, adapters and services.
+
+Nothing here runs at import time: the first request (or event) builds what it needs,
+and a warm Lambda keeps it. Tests call :func:`override` to inject fakes and :func:`reset`
+to start over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.config import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.auth import TokenVerifier
+    from chalicelib.blobs import BlobStore
+    from chalicelib.search import SearchIndex
+    from chalicelib.service import CatalogueService
+    from chalicelib.store.repository import DynamoRepository
+    from chalicelib.streams import StreamProcessor
+
+
+@dataclass
+class _State:
+    settings: Settings | None = None
+    search: SearchIndex | None = None
+    blobs: BlobStore | None = None
+    repo: DynamoRepository | None = None
+    service: CatalogueService | None = None
+    verifier: TokenVerifier | None = None
+    streams: StreamProcessor | None = None
+
+
+_state = _State()
+
+
+def reset() -> None:
+    _replace_state(_State())
+
+
+def _replace_state(new: _State) -> None:
+    for f in fields(_State):
+        setattr(_state, f.name, getattr(new, f.name))
+
+
+def override(
+    *,
+    settings: Settings | None = None,
+    search: SearchIndex | None = None,
+    blobs: BlobStore | None = None,
+    verifier: TokenVerifier | None = None,
+) -> None:
+    """Replace parts of the wiring (tests, local tools); everything built from them is rebuilt."""
+    _replace_state(
+        _State(
+            settings=settings or _state.settings,
+            search=search or _state.search,
+            blobs=blobs or _state.blobs,
+            verifier=verifier or _state.verifier,
+        )
+    )
+
+
+def get_settings() -> Settings:
+    if _state.settings is None:
+        _state.settings = Settings.from_env()
+    return _state.settings
+
+
+def aws_client(service: str) -> Any:
+    """A boto3 client for ``service`` pointed at the configured endpoint (moto locally)."""
+    import boto3
+    from botocore.config import Config
+
+    s = get_settings()
+    return boto3.client(
+        service,
+        region_name=s.region,
+        endpoint_url=s.aws_endpoint_url,
+        config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
+def get_search() -> SearchIndex:
+    if _state.search is None:
+        from chalicelib.opensearch import OpenSearchIndex, make_client
+
+        s = get_settings()
+        _state.search = OpenSearchIndex(make_client(s.opensearch_url), s.search_index)
+    return _state.search
+
+
+def get_blobs() -> BlobStore:
+    if _state.blobs is None:
+        from chalicelib.blobs import S3BlobStore
+
+        _state.blobs = S3BlobStore(aws_client("s3"), get_settings().catalogue_bucket)
+    return _state.blobs
+
+
+def get_repo() -> DynamoRepository:
+    if _state.repo is None:
+        from chalicelib.store import tables
+        from chalicelib.store.repository import DynamoRepository
+
+        s = get_settings()
+        tables.bind(s)
+        _state.repo = DynamoRepository(get_blobs(), s.inline_cap_bytes)
+    return _state.repo
+
+
+def get_service() -> CatalogueService:
+    if _state.service is None:
+        from chalicelib.service import CatalogueService
+
+        _state.service = CatalogueService(get_repo(), get_search())
+    return _state.service
+
+
+def get_verifier() -> TokenVerifier:
+    if _state.verifier is None:
+        from chalicelib.auth import TokenVerifier
+
+        s = get_settings()
+        _state.verifier = TokenVerifier(s.issuers, stage=s.stage, cooldown_seconds=s.jwks_cooldown_seconds)
+    return _state.verifier
+
+
+def get_stream_processor() -> StreamProcessor:
+    if _state.streams is None:
+        from chalicelib.streams import StreamProcessor
+
+        _state.streams = StreamProcessor(get_repo(), get_search())
+    return _state.streams

@@ -1,0 +1,78 @@
+"""Search documents derived from dataset records (pure functions).
+
+The README is kept verbatim and also parsed as YAML so that its values are searchable;
+parsing refuses aliases (a YAML "billion laughs" expands through them) and caps its input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from chalicelib.domain import Dataset
+
+MAX_PARSED_README = 256 * 1024
+MAX_TEXT_VALUES = 5000
+MAX_RELPATHS = 10_000
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not accepted in a README")
+        return super().compose_node(parent, index)
+
+
+def parse_readme(text: str) -> Any:
+    """Parse README YAML; ``None`` when it is not YAML, too large or uses aliases."""
+    if not text or len(text) > MAX_PARSED_README:
+        return None
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except yaml.YAMLError:
+        return None
+
+
+def flatten_text(value: Any, limit: int = MAX_TEXT_VALUES) -> str:
+    """Keys and scalar values of a JSON/YAML tree, space separated (bounded)."""
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack and len(out) < limit:
+        v = stack.pop()
+        if isinstance(v, dict):
+            for k, sub in v.items():
+                out.append(str(k))
+                stack.append(sub)
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif v is not None:
+            out.append(str(v))
+    return " ".join(out)
+
+
+def index_doc(dataset: Dataset) -> dict[str, Any]:
+    c = dataset.content
+    return {
+        "uuid": c.uuid,
+        "version": dataset.version,
+        "deleted": dataset.deleted or not dataset.replicas,
+        "name": c.name,
+        "creator_username": c.creator_username,
+        "description": c.description,
+        "readme": c.readme,
+        "readme_text": flatten_text(parse_readme(c.readme)),
+        "annotations_text": flatten_text(dict(c.annotations)),
+        "relpaths": [i.relpath for i in list(c.manifest.items.values())[:MAX_RELPATHS]],
+        "tags": list(c.tags),
+        "base_uris": list(dataset.base_uris),
+        "uris": [r.uri for r in dataset.replicas],
+        "replicas": [r.to_dict() for r in dataset.replicas],
+        "annotations": dict(c.annotations),
+        "created_at": c.created_at,
+        "frozen_at": c.frozen_at,
+        "registered_at": dataset.registered_at,
+        "updated_at": dataset.updated_at,
+        "number_of_items": c.number_of_items,
+        "size_in_bytes": c.size_in_bytes,
+    }

@@ -1,0 +1,1 @@
+"""HTTP routes as Chalice Blueprints; ``app.py`` registers them."""

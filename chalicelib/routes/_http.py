@@ -1,0 +1,135 @@
+"""The HTTP boundary: authentication, body limits, JSON parsing and the one place where
+domain errors become HTTP responses (``{"Code": ..., "Message": ...}``)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from chalice.app import Blueprint, Request, Response
+
+from chalicelib import deps
+from chalicelib.domain import User
+from chalicelib.errors import (
+    AuthenticationError,
+    AuthUnavailable,
+    CatalogueError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    SearchUnavailable,
+    ValidationError,
+    VersionConflict,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: tuple[tuple[type[CatalogueError], int], ...] = (
+    (ValidationError, 400),
+    (AuthenticationError, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PayloadTooLarge, 413),
+    (AuthUnavailable, 503),
+    (SearchUnavailable, 503),
+)
+NO_STORE: dict[str, str | list[str]] = {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a handler gets: the request and, for authenticated routes, the catalogue user."""
+
+    request: Request
+    user: User
+
+    def json(self) -> Any:
+        raw = self.request.raw_body
+        if not raw:
+            raise ValidationError("a JSON body is required", field="body")
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationError("the body is not valid JSON", field="body") from exc
+
+    def query(self) -> dict[str, list[str]]:
+        params = self.request.query_params
+        if not params:
+            return {}
+        return {k: list(params.getlist(k)) for k in params}
+
+    def query_one(self, name: str) -> str | None:
+        values = self.query().get(name, [])
+        if len(values) > 1:
+            raise ValidationError(f"{name} may be given once", field=name)
+        return values[0] if values else None
+
+    def header(self, name: str) -> str | None:
+        value: str | None = self.request.headers.get(name)
+        return value
+
+
+def error_response(exc: CatalogueError) -> Response:
+    status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+    body: dict[str, Any] = {"Code": exc.code, "Message": str(exc)}
+    headers = dict(NO_STORE)
+    if isinstance(exc, ValidationError) and exc.field:
+        body["Field"] = exc.field
+    if isinstance(exc, VersionConflict) and exc.current_version is not None:
+        body["CurrentVersion"] = exc.current_version
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return Response(body=body, status_code=status, headers=headers)
+
+
+def path_param(value: str) -> str:
+    """Path parameters arrive percent-encoded from ``chalice local`` and decoded from API Gateway."""
+    return unquote(value) if "%" in value else value
+
+
+def endpoint(bp: Blueprint, *, auth: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a handler ``fn(ctx, **path_params)``: enforce limits, authenticate, map errors.
+
+    A handler returns a :class:`chalice.Response` or a JSON-serializable value (sent as 200).
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> Response:
+            request = bp.current_request
+            try:
+                settings = deps.get_settings()
+                raw = request.raw_body
+                if raw and len(raw) > settings.max_body_bytes:
+                    raise PayloadTooLarge(f"the body is larger than {settings.max_body_bytes} bytes")
+                user = _authenticate(request) if auth else User(username="anonymous")
+                result = fn(Ctx(request, user), **{k: path_param(v) for k, v in kwargs.items()})
+            except CatalogueError as exc:
+                return error_response(exc)
+            if isinstance(result, Response):
+                result.headers = {**NO_STORE, **(result.headers or {})}
+                return result
+            return Response(body=result, status_code=200, headers=dict(NO_STORE))
+
+        return wrapper
+
+    return decorate
+
+
+def _authenticate(request: Request) -> User:
+    if "access_token" in (request.query_params or {}) or "token" in (request.query_params or {}):
+        raise AuthenticationError("tokens are accepted in the Authorization header only")
+    identity = deps.get_verifier().verify(request.headers.get("authorization"))
+    return deps.get_service().principal(identity.username)
+
+
+def created(body: Any, location: str | None = None) -> Response:
+    headers: dict[str, str | list[str]] = {"Location": location} if location else {}
+    return Response(body=body, status_code=201, headers=headers)

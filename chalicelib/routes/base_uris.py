@@ -1,0 +1,54 @@
+"""/base-uris: where datasets may live, and who may search or register there (admins).
+
+The base URI is one path segment, percent-encoded: ``/base-uris/s3%3A%2F%2Fbucket``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from chalice.app import Blueprint, Response
+
+from chalicelib import deps
+from chalicelib.routes._http import Ctx, created, endpoint
+from chalicelib.routes.datasets import log_params, log_response
+from chalicelib.validation import parse_base_uri, parse_new_base_uri, parse_permissions
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/base-uris", methods=["GET"])
+@endpoint(bp)
+def list_base_uris(ctx: Ctx) -> dict[str, Any]:
+    items = deps.get_service().list_base_uris(ctx.user)
+    return {"items": items, "total": len(items)}
+
+
+@bp.route("/base-uris", methods=["POST"])
+@endpoint(bp)
+def add_base_uri(ctx: Ctx) -> Response:
+    base_uri, description = parse_new_base_uri(ctx.json())
+    body = deps.get_service().add_base_uri(ctx.user, base_uri, description)
+    return created(body, f"/base-uris/{quote(base_uri, safe='')}")
+
+
+@bp.route("/base-uris/{base_uri}", methods=["GET"])
+@endpoint(bp)
+def get_base_uri(ctx: Ctx, base_uri: str) -> dict[str, Any]:
+    return deps.get_service().get_base_uri(ctx.user, parse_base_uri(base_uri))
+
+
+@bp.route("/base-uris/{base_uri}/permissions", methods=["PUT"])
+@endpoint(bp)
+def set_permissions(ctx: Ctx, base_uri: str) -> dict[str, Any]:
+    search, register = parse_permissions(ctx.json())
+    return deps.get_service().set_permissions(ctx.user, parse_base_uri(base_uri), search, register)
+
+
+@bp.route("/base-uris/{base_uri}/log", methods=["GET"])
+@endpoint(bp)
+def base_uri_log(ctx: Ctx, base_uri: str) -> Response:
+    limit, after = log_params(ctx)
+    page = deps.get_service().base_uri_log(ctx.user, parse_base_uri(base_uri), limit, after)
+    return log_response(page.entries, page.next_after)

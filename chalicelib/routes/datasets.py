@@ -1,0 +1,152 @@
+"""/datasets: register, look up, edit, search and summarize datasets."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice.app import Blueprint, Response
+
+from chalicelib import deps
+from chalicelib.errors import ValidationError
+from chalicelib.routes._http import Ctx, created, endpoint
+from chalicelib.service import SearchPage
+from chalicelib.validation import (
+    MAX_RESULT_WINDOW,
+    parse_patch,
+    parse_registration,
+    parse_search,
+    parse_uuid,
+)
+
+bp = Blueprint(__name__)
+MAX_LOG_PAGE = 100
+
+
+@bp.route("/datasets", methods=["POST"])
+@endpoint(bp)
+def register_dataset(ctx: Ctx) -> Response:
+    result = deps.get_service().register(ctx.user, parse_registration(ctx.json()))
+    body = {"status": result.status, "dataset": result.dataset}
+    if result.created:
+        return created(body, f"/datasets/{result.dataset['uuid']}")
+    return Response(body=body, status_code=200)
+
+
+@bp.route("/datasets", methods=["GET"])
+@endpoint(bp)
+def search_datasets(ctx: Ctx) -> Response:
+    query = ctx.query()
+    params = parse_search(query, deps.get_settings().max_query_chars)
+    page = deps.get_service().search(ctx.user, params)
+    return Response(body=_page_body(page), status_code=200, headers=_page_headers(page, query))
+
+
+@bp.route("/datasets/summary", methods=["GET"])
+@endpoint(bp)
+def summary(ctx: Ctx) -> dict[str, Any]:
+    return deps.get_service().summary(ctx.user)
+
+
+@bp.route("/datasets/{uuid}", methods=["GET"])
+@endpoint(bp)
+def get_dataset(ctx: Ctx, uuid: str) -> dict[str, Any]:
+    return deps.get_service().get_dataset(ctx.user, parse_uuid(uuid))
+
+
+@bp.route("/datasets/{uuid}", methods=["PATCH"])
+@endpoint(bp)
+def patch_dataset(ctx: Ctx, uuid: str) -> Response:
+    patch = parse_patch(ctx.json(), ctx.header("if-match"))
+    dataset = deps.get_service().patch_dataset(ctx.user, parse_uuid(uuid), patch)
+    return Response(body=dataset, status_code=200, headers={"ETag": f'"{dataset["version"]}"'})
+
+
+@bp.route("/datasets/{uuid}/replicas", methods=["DELETE"])
+@endpoint(bp)
+def delete_replica(ctx: Ctx, uuid: str) -> dict[str, Any]:
+    uri = ctx.query_one("uri")
+    if not uri:
+        raise ValidationError("give the replica to delete as ?uri=", field="uri")
+    return deps.get_service().delete_replica(ctx.user, parse_uuid(uuid), uri)
+
+
+@bp.route("/datasets/{uuid}/readme", methods=["GET"])
+@endpoint(bp)
+def get_readme(ctx: Ctx, uuid: str) -> dict[str, Any]:
+    uuid = parse_uuid(uuid)
+    return {"uuid": uuid, "readme": deps.get_service().get_readme(ctx.user, uuid)}
+
+
+@bp.route("/datasets/{uuid}/manifest", methods=["GET"])
+@endpoint(bp)
+def get_manifest(ctx: Ctx, uuid: str) -> dict[str, Any]:
+    return deps.get_service().get_manifest(ctx.user, parse_uuid(uuid))
+
+
+@bp.route("/datasets/{uuid}/annotations", methods=["GET"])
+@endpoint(bp)
+def get_annotations(ctx: Ctx, uuid: str) -> dict[str, Any]:
+    uuid = parse_uuid(uuid)
+    return {"uuid": uuid, "annotations": deps.get_service().get_annotations(ctx.user, uuid)}
+
+
+@bp.route("/datasets/{uuid}/tags", methods=["GET"])
+@endpoint(bp)
+def get_tags(ctx: Ctx, uuid: str) -> dict[str, Any]:
+    uuid = parse_uuid(uuid)
+    return {"uuid": uuid, "tags": deps.get_service().get_tags(ctx.user, uuid)}
+
+
+@bp.route("/datasets/{uuid}/log", methods=["GET"])
+@endpoint(bp)
+def dataset_log(ctx: Ctx, uuid: str) -> Response:
+    limit, after = log_params(ctx)
+    page = deps.get_service().dataset_log(ctx.user, parse_uuid(uuid), limit, after)
+    return log_response(page.entries, page.next_after)
+
+
+def log_params(ctx: Ctx) -> tuple[int, str | None]:
+    raw = ctx.query_one("limit") or "50"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LOG_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_LOG_PAGE}", field="limit")
+    after = ctx.query_one("after")
+    if after is not None and len(after) > 512:
+        raise ValidationError("after is too long", field="after")
+    return int(raw), after
+
+
+def log_response(entries: list[dict[str, Any]], next_after: str | None) -> Response:
+    return Response(body={"entries": entries, "next": next_after}, status_code=200)
+
+
+def _page_body(page: SearchPage) -> dict[str, Any]:
+    return {
+        "items": page.items,
+        "total": page.total,
+        "page": page.page,
+        "page_size": page.page_size,
+        "total_pages": page.total_pages,
+        "next": page.next_after,
+    }
+
+
+def _page_headers(page: SearchPage, query: dict[str, list[str]]) -> dict[str, str | list[str]]:
+    headers: dict[str, str | list[str]] = {
+        "X-Total-Count": str(page.total),
+        "X-Total-Pages": str(page.total_pages),
+        "X-Current-Page": str(page.page),
+        "X-Per-Page": str(page.page_size),
+        "Access-Control-Expose-Headers": "X-Total-Count, X-Total-Pages, X-Current-Page, X-Per-Page, Link",
+    }
+    used_cursor = "after" in query
+    if page.page * page.page_size < page.total or (used_cursor and page.next_after):
+        rest = [(k, v) for k, values in query.items() if k not in ("page", "after") for v in values]
+        if not used_cursor and (page.page + 1) * page.page_size <= MAX_RESULT_WINDOW:
+            rest.append(("page", str(page.page + 1)))
+        elif page.next_after:
+            rest.append(("after", page.next_after))
+        else:
+            return headers
+        headers["Link"] = f'</datasets?{urlencode(rest)}>; rel="next"'
+    return headers

@@ -1,0 +1,24 @@
+"""Liveness and public configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint
+
+from chalicelib import __version__, deps
+from chalicelib.routes._http import Ctx, endpoint
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/health", methods=["GET"])
+@endpoint(bp, auth=False)
+def health(ctx: Ctx) -> dict[str, Any]:
+    return {"status": "ok", "version": __version__}
+
+
+@bp.route("/config", methods=["GET"])
+@endpoint(bp)
+def config(ctx: Ctx) -> dict[str, Any]:
+    return {**deps.get_settings().public(), "version": __version__}

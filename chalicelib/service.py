@@ -1,0 +1,448 @@
+"""Use cases of the catalogue. Authorization is checked here, with the predicates of
+:mod:`chalicelib.permissions`, before any adapter is called. Framework-free."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib import permissions as perm
+from chalicelib.audit import base_uri_subject, dataset_subject, user_subject
+from chalicelib.domain import BaseUri, Dataset, JSONObject, Replica, User
+from chalicelib.errors import AlreadyExists, Forbidden, NotFound, ValidationError, VersionConflict
+from chalicelib.search import SearchIndex, SearchQuery
+from chalicelib.store.repository import Repository
+from chalicelib.validation import DatasetPatch, Registration, SearchParams, UserFields
+
+MAX_WRITE_ATTEMPTS = 5
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    created: bool
+    status: str  # "created" | "replica-added" | "updated" | "unchanged"
+    dataset: JSONObject
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[JSONObject]
+    total: int
+    page: int
+    page_size: int
+    next_after: str | None
+
+    @property
+    def total_pages(self) -> int:
+        return (self.total + self.page_size - 1) // self.page_size
+
+
+@dataclass(frozen=True)
+class LogPage:
+    entries: list[JSONObject]
+    next_after: str | None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("after is not a cursor this API issued", field="after") from exc
+    if not isinstance(raw, list) or len(raw) > 4 or not all(isinstance(v, (str, int, float)) for v in raw):
+        raise ValidationError("after is not a cursor this API issued", field="after")
+    return raw
+
+
+class CatalogueService:
+    def __init__(self, repo: Repository, search: SearchIndex, clock: Callable[[], float] = time.time) -> None:
+        self._repo = repo
+        self._search = search
+        self._clock = clock
+
+    # -- principals -------------------------------------------------------------
+    def principal(self, username: str) -> User:
+        """The catalogue user behind a verified token; unknown users are created with no permissions."""
+        user = self._repo.get_user(username)
+        if user is None:
+            now = self._clock()
+            user = User(username=username, created_at=now, version=1, updated_by=SYSTEM, updated_at=now)
+            try:
+                self._repo.save_user(user, None)
+            except AlreadyExists:
+                user = self._repo.get_user(username)
+                assert user is not None
+        if user.deleted:
+            raise Forbidden("this account has been removed from the catalogue")
+        return user
+
+    # -- datasets ---------------------------------------------------------------
+    def register(self, user: User, reg: Registration) -> RegisterResult:
+        if not perm.may_register(user, reg.base_uri):
+            raise Forbidden(f"no register permission on {reg.base_uri}")
+        base = self._repo.get_base_uri(reg.base_uri)
+        if base is None or base.deleted:
+            raise ValidationError(f"base_uri {reg.base_uri} is not registered", field="base_uri")
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            try:
+                return self._register_once(user, reg)
+            except (AlreadyExists, VersionConflict):
+                continue  # a concurrent registration won the race: read again and merge
+        raise VersionConflict("the dataset is changing too fast; retry")
+
+    def _register_once(self, user: User, reg: Registration) -> RegisterResult:
+        now = self._clock()
+        replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
+        existing = self._repo.get_dataset(reg.content.uuid)
+        if existing is None or existing.deleted:
+            dataset = Dataset(
+                content=reg.content,
+                replicas=(replica,),
+                version=existing.version + 1 if existing else 1,
+                registered_at=now,
+                updated_at=now,
+                updated_by=user.username,
+            )
+            self._repo.save_dataset(dataset, existing.version if existing else None)
+            return RegisterResult(True, "created", self._view(user, dataset))
+        same_content = existing.content.content_hash() == reg.content.content_hash()
+        known = existing.replica(reg.uri)
+        if known is not None and known.base_uri != reg.base_uri:
+            raise ValidationError("uri is registered under another base_uri", field="base_uri")
+        if known is not None and same_content:
+            return RegisterResult(False, "unchanged", self._view(user, existing))
+        replicas = existing.replicas if known is not None else (*existing.replicas, replica)
+        dataset = replace(
+            existing,
+            content=reg.content,
+            replicas=replicas,
+            version=existing.version + 1,
+            updated_at=now,
+            updated_by=user.username,
+        )
+        self._repo.save_dataset(dataset, existing.version)
+        if known is None:
+            return RegisterResult(True, "replica-added", self._view(user, dataset))
+        return RegisterResult(False, "updated", self._view(user, dataset))
+
+    def _view(self, user: User, dataset: Dataset) -> JSONObject:
+        return dataset.detail_dict(perm.visible_replicas(user, dataset))
+
+    def _visible(self, user: User, uuid: str) -> Dataset:
+        dataset = self._repo.get_dataset(uuid)
+        if dataset is None or not perm.may_see(user, dataset):
+            raise NotFound(f"no dataset {uuid}")
+        return dataset
+
+    def get_dataset(self, user: User, uuid: str) -> JSONObject:
+        return self._view(user, self._visible(user, uuid))
+
+    def get_readme(self, user: User, uuid: str) -> str:
+        return self._visible(user, uuid).content.readme
+
+    def get_manifest(self, user: User, uuid: str) -> JSONObject:
+        return self._visible(user, uuid).content.manifest.to_dict()
+
+    def get_annotations(self, user: User, uuid: str) -> JSONObject:
+        return dict(self._visible(user, uuid).content.annotations)
+
+    def get_tags(self, user: User, uuid: str) -> list[str]:
+        return list(self._visible(user, uuid).content.tags)
+
+    def patch_dataset(self, user: User, uuid: str, patch: DatasetPatch) -> JSONObject:
+        dataset = self._visible(user, uuid)
+        if not perm.may_edit(user, dataset):
+            raise Forbidden("editing needs register permission on one of the dataset's base URIs")
+        if patch.version != dataset.version:
+            raise VersionConflict(
+                f"version {patch.version} is not current (current: {dataset.version})", dataset.version
+            )
+        content = dataset.content
+        content = replace(
+            content,
+            tags=content.tags if patch.tags is None else patch.tags,
+            annotations=content.annotations if patch.annotations is None else patch.annotations,
+            description=content.description if patch.description is None else patch.description,
+        )
+        updated = replace(
+            dataset, content=content, version=dataset.version + 1, updated_at=self._clock(), updated_by=user.username
+        )
+        try:
+            self._repo.save_dataset(updated, dataset.version)
+        except VersionConflict as exc:
+            raise VersionConflict(str(exc), None) from exc
+        return self._view(user, updated)
+
+    def delete_replica(self, user: User, uuid: str, uri: str) -> JSONObject:
+        dataset = self._visible(user, uuid)
+        replica = dataset.replica(uri)
+        if replica is None or not perm.may_search(user, replica.base_uri):
+            raise NotFound(f"dataset {uuid} has no replica {uri}")
+        if not perm.may_register(user, replica.base_uri):
+            raise Forbidden(f"no register permission on {replica.base_uri}")
+        remaining = tuple(r for r in dataset.replicas if r.uri != uri)
+        updated = replace(
+            dataset,
+            replicas=remaining,
+            deleted=not remaining,
+            version=dataset.version + 1,
+            updated_at=self._clock(),
+            updated_by=user.username,
+        )
+        self._repo.save_dataset(updated, dataset.version)
+        return {
+            "uuid": uuid,
+            "deleted_uri": uri,
+            "dataset_deleted": not remaining,
+            "replicas": [r.to_dict() for r in perm.visible_replicas(user, updated)],
+        }
+
+    def dataset_log(self, user: User, uuid: str, limit: int, after: str | None) -> LogPage:
+        dataset = self._repo.get_dataset(uuid)
+        if dataset is None or not (perm.is_admin(user) or perm.may_see(user, dataset)):
+            raise NotFound(f"no dataset {uuid}")
+        if not perm.may_read_log(user, dataset):
+            raise Forbidden("the log is readable by admins and by registrars of the dataset's base URIs")
+        return self._log(dataset_subject(uuid), limit, after)
+
+    def _log(self, subject: str, limit: int, after: str | None) -> LogPage:
+        entries, next_after = self._repo.list_audit(subject, limit, after)
+        return LogPage([e.to_dict() for e in entries], next_after)
+
+    # -- search -----------------------------------------------------------------
+    def search(self, user: User, params: SearchParams) -> SearchPage:
+        query = SearchQuery(
+            text=params.text,
+            allowed_base_uris=perm.searchable_base_uris(user),
+            base_uris=params.base_uris,
+            creators=params.creators,
+            tags=params.tags,
+            uuids=params.uuids,
+            sort=params.sort,
+            descending=params.descending,
+            offset=(params.page - 1) * params.page_size,
+            size=params.page_size,
+            after=decode_cursor(params.after) if params.after else None,
+        )
+        result = self._search.search(query)
+        items = []
+        for hit in result.hits:
+            shown = [r for r in hit["replicas"] if perm.may_search(user, r["base_uri"])]
+            item = {k: hit[k] for k in _HIT_FIELDS}
+            item["type"] = "dataset"
+            item["replicas"] = shown
+            item["base_uri"] = shown[0]["base_uri"] if shown else None
+            item["uri"] = shown[0]["uri"] if shown else None
+            items.append(item)
+        return SearchPage(
+            items=items,
+            total=result.total,
+            page=params.page,
+            page_size=params.page_size,
+            next_after=encode_cursor(result.next_after) if result.next_after is not None else None,
+        )
+
+    def summary(self, user: User) -> JSONObject:
+        s = self._search.summary(perm.searchable_base_uris(user))
+        return {
+            "number_of_datasets": s.number_of_datasets,
+            "base_uris": sorted(s.datasets_per_base_uri),
+            "creator_usernames": sorted(s.datasets_per_creator),
+            "tags": sorted(s.datasets_per_tag),
+            "datasets_per_base_uri": s.datasets_per_base_uri,
+            "datasets_per_creator": s.datasets_per_creator,
+            "datasets_per_tag": s.datasets_per_tag,
+        }
+
+    # -- users (admin) ----------------------------------------------------------
+    def _require_admin(self, user: User) -> None:
+        if not perm.is_admin(user):
+            raise Forbidden("admin only")
+
+    def list_users(self, admin: User) -> list[JSONObject]:
+        self._require_admin(admin)
+        return [u.to_dict() for u in self._repo.list_users()]
+
+    def get_user(self, admin: User, username: str) -> JSONObject:
+        if admin.username != username:
+            self._require_admin(admin)
+        user = self._repo.get_user(username)
+        if user is None or user.deleted:
+            raise NotFound(f"no user {username}")
+        return user.to_dict()
+
+    def add_user(self, admin: User, username: str, fields: UserFields) -> JSONObject:
+        self._require_admin(admin)
+        existing = self._repo.get_user(username)
+        if existing is not None and not existing.deleted:
+            raise AlreadyExists(f"user {username} exists")
+        now = self._clock()
+        user = User(
+            username=username,
+            is_admin=bool(fields.is_admin),
+            display_name=fields.display_name or "",
+            email=fields.email or "",
+            orcid=fields.orcid or "",
+            created_at=now,
+            version=existing.version + 1 if existing else 1,
+            updated_by=admin.username,
+            updated_at=now,
+        )
+        self._repo.save_user(user, existing.version if existing else None)
+        return user.to_dict()
+
+    def patch_user(self, admin: User, username: str, fields: UserFields, version: int | None) -> JSONObject:
+        self._require_admin(admin)
+        user = self._repo.get_user(username)
+        if user is None or user.deleted:
+            raise NotFound(f"no user {username}")
+        if version is not None and version != user.version:
+            raise VersionConflict(f"version {version} is not current (current: {user.version})", user.version)
+        if fields.is_admin is False and username == admin.username:
+            raise ValidationError("admins cannot remove their own admin right", field="is_admin")
+        updated = replace(
+            user,
+            is_admin=user.is_admin if fields.is_admin is None else fields.is_admin,
+            display_name=user.display_name if fields.display_name is None else fields.display_name,
+            email=user.email if fields.email is None else fields.email,
+            orcid=user.orcid if fields.orcid is None else fields.orcid,
+            version=user.version + 1,
+            updated_by=admin.username,
+            updated_at=self._clock(),
+        )
+        self._repo.save_user(updated, user.version)
+        return updated.to_dict()
+
+    def delete_user(self, admin: User, username: str) -> None:
+        self._require_admin(admin)
+        if username == admin.username:
+            raise ValidationError("admins cannot delete themselves", field="username")
+        user = self._repo.get_user(username)
+        if user is None or user.deleted:
+            raise NotFound(f"no user {username}")
+        tomb = replace(
+            user,
+            deleted=True,
+            is_admin=False,
+            search_base_uris=frozenset(),
+            register_base_uris=frozenset(),
+            version=user.version + 1,
+            updated_by=admin.username,
+            updated_at=self._clock(),
+        )
+        self._repo.save_user(tomb, user.version)
+
+    def user_log(self, admin: User, username: str, limit: int, after: str | None) -> LogPage:
+        self._require_admin(admin)
+        return self._log(user_subject(username), limit, after)
+
+    # -- base URIs (admin) ------------------------------------------------------
+    def add_base_uri(self, admin: User, base_uri: str, description: str) -> JSONObject:
+        self._require_admin(admin)
+        existing = self._repo.get_base_uri(base_uri)
+        if existing is not None and not existing.deleted:
+            raise AlreadyExists(f"base URI {base_uri} exists")
+        now = self._clock()
+        record = BaseUri(
+            base_uri=base_uri,
+            created_at=now,
+            description=description,
+            version=existing.version + 1 if existing else 1,
+            updated_by=admin.username,
+            updated_at=now,
+        )
+        self._repo.save_base_uri(record, existing.version if existing else None)
+        return self._base_uri_view(record, [])
+
+    def list_base_uris(self, admin: User) -> list[JSONObject]:
+        self._require_admin(admin)
+        users = self._repo.list_users()
+        return [self._base_uri_view(b, users) for b in self._repo.list_base_uris()]
+
+    def get_base_uri(self, admin: User, base_uri: str) -> JSONObject:
+        self._require_admin(admin)
+        record = self._repo.get_base_uri(base_uri)
+        if record is None or record.deleted:
+            raise NotFound(f"no base URI {base_uri}")
+        return self._base_uri_view(record, self._repo.list_users())
+
+    @staticmethod
+    def _base_uri_view(record: BaseUri, users: list[User]) -> JSONObject:
+        out = record.to_dict()
+        out["users_with_search_permissions"] = sorted(
+            u.username for u in users if record.base_uri in u.search_base_uris
+        )
+        out["users_with_register_permissions"] = sorted(
+            u.username for u in users if record.base_uri in u.register_base_uris
+        )
+        return out
+
+    def set_permissions(
+        self, admin: User, base_uri: str, search_users: frozenset[str], register_users: frozenset[str]
+    ) -> JSONObject:
+        """Replace who may search and register on ``base_uri`` (atomically over the changed users)."""
+        self._require_admin(admin)
+        record = self._repo.get_base_uri(base_uri)
+        if record is None or record.deleted:
+            raise NotFound(f"no base URI {base_uri}")
+        users = self._repo.list_users()
+        known = {u.username for u in users}
+        unknown = sorted((search_users | register_users) - known)
+        if unknown:
+            raise ValidationError(f"unknown user: {unknown[0]}", field="users")
+        now = self._clock()
+        changes: list[tuple[User, int]] = []
+        for u in users:
+            search = (
+                (u.search_base_uris | {base_uri}) if u.username in search_users else u.search_base_uris - {base_uri}
+            )
+            register = (
+                (u.register_base_uris | {base_uri})
+                if u.username in register_users
+                else u.register_base_uris - {base_uri}
+            )
+            if search != u.search_base_uris or register != u.register_base_uris:
+                changes.append(
+                    (
+                        replace(
+                            u,
+                            search_base_uris=frozenset(search),
+                            register_base_uris=frozenset(register),
+                            version=u.version + 1,
+                            updated_by=admin.username,
+                            updated_at=now,
+                        ),
+                        u.version,
+                    )
+                )
+        self._repo.save_users(changes)
+        return self.get_base_uri(admin, base_uri)
+
+    def base_uri_log(self, admin: User, base_uri: str, limit: int, after: str | None) -> LogPage:
+        self._require_admin(admin)
+        return self._log(base_uri_subject(base_uri), limit, after)
+
+
+_HIT_FIELDS = (
+    "uuid",
+    "name",
+    "creator_username",
+    "created_at",
+    "frozen_at",
+    "tags",
+    "description",
+    "number_of_items",
+    "size_in_bytes",
+    "registered_at",
+    "updated_at",
+    "version",
+)

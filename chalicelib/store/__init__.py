@@ -1,0 +1,1 @@
+"""Persistence: pynamodb models (shapes only) and the repository that maps them to domain records."""

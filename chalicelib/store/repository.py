@@ -1,0 +1,365 @@
+"""The records port and its DynamoDB (pynamodb) implementation.
+
+The repository maps pynamodb items to domain records and translates storage failures
+into domain errors at this boundary (ConditionalCheckFailed -> AlreadyExists / VersionConflict).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.blobs import BlobStore
+from chalicelib.domain import AuditEntry, BaseUri, Dataset, DatasetContent, Manifest, ManifestItem, Replica, User
+from chalicelib.errors import AlreadyExists, VersionConflict
+from chalicelib.store.tables import (
+    BASE_URI_PK,
+    USER_PK,
+    AuditItem,
+    BaseUriItem,
+    DatasetItem,
+    ReplicaMap,
+    UserItem,
+)
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class Repository(ABC):
+    """Records of datasets, users, base URIs and audit entries (DynamoDB is the truth).
+
+    - ``save_*(record, expected_version)``: ``expected_version=None`` MUST succeed only when
+      no live record exists under that key (a tombstone counts as absent only when
+      ``expected_version`` equals its version); otherwise the stored version MUST equal
+      ``expected_version``. Failures raise AlreadyExists / VersionConflict and change nothing.
+    - Tombstones (``deleted=True``) are returned by ``get_*``; callers treat them as absent.
+    - ``append_audit`` MUST be idempotent per entry id.
+    """
+
+    @abstractmethod
+    def get_dataset(self, uuid: str) -> Dataset | None: ...
+
+    @abstractmethod
+    def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None: ...
+
+    @abstractmethod
+    def iter_datasets(self) -> Iterator[Dataset]: ...
+
+    @abstractmethod
+    def get_user(self, username: str) -> User | None: ...
+
+    @abstractmethod
+    def save_user(self, user: User, expected_version: int | None) -> None: ...
+
+    @abstractmethod
+    def save_users(self, changes: Sequence[tuple[User, int]]) -> None:
+        """Save several existing users atomically, each against its expected version."""
+
+    @abstractmethod
+    def list_users(self) -> list[User]: ...
+
+    @abstractmethod
+    def get_base_uri(self, base_uri: str) -> BaseUri | None: ...
+
+    @abstractmethod
+    def save_base_uri(self, record: BaseUri, expected_version: int | None) -> None: ...
+
+    @abstractmethod
+    def list_base_uris(self) -> list[BaseUri]: ...
+
+    @abstractmethod
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    @abstractmethod
+    def list_audit(self, subject: str, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]: ...
+
+
+def audit_sort_key(entry: AuditEntry) -> str:
+    return f"{entry.timestamp:017.6f}#{entry.entry_id}"
+
+
+class DynamoRepository(Repository):
+    def __init__(self, blobs: BlobStore, inline_cap_bytes: int) -> None:
+        self._blobs = blobs
+        self._cap = inline_cap_bytes
+
+    # -- datasets ---------------------------------------------------------------
+    def get_dataset(self, uuid: str) -> Dataset | None:
+        try:
+            item = DatasetItem.get(uuid, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return self._dataset_from_item(item)
+
+    def dataset_from_image(self, image: dict[str, Any]) -> Dataset:
+        """Build a record from a DynamoDB-JSON image (a stream record's NewImage/OldImage)."""
+        return self._dataset_from_item(DatasetItem.from_raw_data(image))
+
+    def _dataset_from_item(self, item: DatasetItem) -> Dataset:
+        readme = item.readme if item.readme_ref is None else self._blobs.get(item.readme_ref)
+        manifest_text = item.manifest if item.manifest_ref is None else self._blobs.get(item.manifest_ref)
+        content = DatasetContent(
+            uuid=item.uuid,
+            name=item.name,
+            creator_username=item.creator_username,
+            created_at=float(item.created_at),
+            frozen_at=float(item.frozen_at),
+            readme=readme or "",
+            manifest=_manifest_from_json(manifest_text),
+            annotations=item.annotations or {},
+            tags=tuple(str(t) for t in item.tags or ()),
+            description=item.description or "",
+            number_of_items=int(item.number_of_items),
+            size_in_bytes=int(item.size_in_bytes),
+        )
+        return Dataset(
+            content=content,
+            replicas=tuple(
+                Replica(
+                    uri=r.uri,
+                    base_uri=r.base_uri,
+                    registered_at=float(r.registered_at),
+                    registered_by=r.registered_by,
+                )
+                for r in item.replicas or []
+            ),
+            version=int(item.version),
+            registered_at=float(item.registered_at),
+            updated_at=float(item.updated_at),
+            updated_by=item.updated_by,
+            deleted=bool(item.deleted),
+        )
+
+    def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
+        c = dataset.content
+        readme, readme_ref = self._inline_or_blob(f"datasets/{c.uuid}/readme", c.readme)
+        manifest, manifest_ref = self._inline_or_blob(
+            f"datasets/{c.uuid}/manifest", json.dumps(c.manifest.to_dict(), separators=(",", ":"))
+        )
+        item = DatasetItem(
+            uuid=c.uuid,
+            name=c.name,
+            creator_username=c.creator_username,
+            created_at=c.created_at,
+            frozen_at=c.frozen_at,
+            registered_at=dataset.registered_at,
+            updated_at=dataset.updated_at,
+            updated_by=dataset.updated_by,
+            readme=readme,
+            readme_ref=readme_ref,
+            manifest=manifest,
+            manifest_ref=manifest_ref,
+            annotations=dict(c.annotations),
+            tags=list(c.tags),
+            description=c.description,
+            number_of_items=c.number_of_items,
+            size_in_bytes=c.size_in_bytes,
+            replicas=[
+                ReplicaMap(uri=r.uri, base_uri=r.base_uri, registered_at=r.registered_at, registered_by=r.registered_by)
+                for r in dataset.replicas
+            ],
+            version=dataset.version,
+            content_hash=c.content_hash(),
+            deleted=dataset.deleted,
+        )
+        condition = (
+            DatasetItem.uuid.does_not_exist() if expected_version is None else DatasetItem.version == expected_version
+        )
+        _conditional_save(item, condition, expected_version)
+
+    def iter_datasets(self) -> Iterator[Dataset]:
+        # Operator commands only (reindex, drift): never on a request path.
+        for item in DatasetItem.scan():
+            yield self._dataset_from_item(item)
+
+    def _inline_or_blob(self, prefix: str, text: str) -> tuple[str | None, str | None]:
+        if len(text.encode()) <= self._cap:
+            return text, None
+        return None, self._blobs.put(prefix, text)
+
+    # -- users ------------------------------------------------------------------
+    def get_user(self, username: str) -> User | None:
+        try:
+            item = UserItem.get(USER_PK, username, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return _user_from_item(item)
+
+    def user_from_image(self, image: dict[str, Any]) -> User:
+        return _user_from_item(UserItem.from_raw_data(image))
+
+    def save_user(self, user: User, expected_version: int | None) -> None:
+        item = _user_item(user)
+        condition = UserItem.sk.does_not_exist() if expected_version is None else UserItem.version == expected_version
+        _conditional_save(item, condition, expected_version)
+
+    def save_users(self, changes: Sequence[tuple[User, int]]) -> None:
+        if not changes:
+            return
+        # The access table stays small (users and base URIs only), so moto's
+        # whole-table copy per transaction stays cheap here; datasets never take part.
+        try:
+            with TransactWrite(connection=UserItem._get_connection().connection) as tx:
+                for user, expected in changes:
+                    tx.save(_user_item(user), condition=UserItem.version == expected)
+        except TransactWriteError as exc:
+            raise VersionConflict("a user changed meanwhile; read the permissions again and retry") from exc
+
+    def list_users(self) -> list[User]:
+        return [u for u in (_user_from_item(i) for i in UserItem.query(USER_PK, consistent_read=True)) if not u.deleted]
+
+    # -- base URIs --------------------------------------------------------------
+    def get_base_uri(self, base_uri: str) -> BaseUri | None:
+        try:
+            item = BaseUriItem.get(BASE_URI_PK, base_uri, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return _base_uri_from_item(item)
+
+    def base_uri_from_image(self, image: dict[str, Any]) -> BaseUri:
+        return _base_uri_from_item(BaseUriItem.from_raw_data(image))
+
+    def save_base_uri(self, record: BaseUri, expected_version: int | None) -> None:
+        item = BaseUriItem(
+            pk=BASE_URI_PK,
+            sk=record.base_uri,
+            created_at=record.created_at,
+            description=record.description,
+            version=record.version,
+            updated_by=record.updated_by,
+            updated_at=record.updated_at,
+            deleted=record.deleted,
+        )
+        condition = (
+            BaseUriItem.sk.does_not_exist() if expected_version is None else BaseUriItem.version == expected_version
+        )
+        _conditional_save(item, condition, expected_version)
+
+    def list_base_uris(self) -> list[BaseUri]:
+        items = BaseUriItem.query(BASE_URI_PK, consistent_read=True)
+        return [b for b in (_base_uri_from_item(i) for i in items) if not b.deleted]
+
+    # -- audit ------------------------------------------------------------------
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            item = AuditItem(
+                subject=entry.subject,
+                sk=audit_sort_key(entry),
+                entry_id=entry.entry_id,
+                entity_type=entry.entity_type,
+                entity_id=entry.entity_id,
+                action=entry.action,
+                timestamp=entry.timestamp,
+                actor=entry.actor,
+                value=entry.value,
+            )
+            try:
+                item.save(condition=AuditItem.sk.does_not_exist())
+            except PutError as exc:
+                # Already written by an earlier delivery of the same stream record.
+                if exc.cause_response_code != CONDITION_FAILED:
+                    raise
+
+    def list_audit(self, subject: str, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
+        kwargs: dict[str, Any] = {"limit": limit, "consistent_read": True}
+        if after:
+            kwargs["last_evaluated_key"] = {"subject": {"S": subject}, "sk": {"S": after}}
+        result = AuditItem.query(subject, **kwargs)
+        entries = [
+            AuditEntry(
+                entry_id=i.entry_id,
+                entity_type=i.entity_type,
+                entity_id=i.entity_id,
+                action=i.action,
+                timestamp=float(i.timestamp),
+                actor=i.actor,
+                value=i.value,
+                subject=i.subject,
+            )
+            for i in result
+        ]
+        last = result.last_evaluated_key
+        return entries, (last["sk"]["S"] if last else None)
+
+
+def _conditional_save(item: Any, condition: Condition, expected_version: int | None) -> None:
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if exc.cause_response_code != CONDITION_FAILED:
+            raise
+        if expected_version is None:
+            raise AlreadyExists("the record exists already") from exc
+        raise VersionConflict(f"version {expected_version} is no longer current") from exc
+
+
+def _manifest_from_json(text: str | None) -> Manifest:
+    if not text:
+        return Manifest()
+    raw = json.loads(text)
+    return Manifest(
+        hash_function=raw.get("hash_function", "md5sum_hexdigest"),
+        dtoolcore_version=raw.get("dtoolcore_version"),
+        items={
+            k: ManifestItem(
+                relpath=v["relpath"],
+                size_in_bytes=int(v["size_in_bytes"]),
+                hash=v["hash"],
+                utc_timestamp=float(v.get("utc_timestamp", 0.0)),
+            )
+            for k, v in raw.get("items", {}).items()
+        },
+    )
+
+
+def _user_item(user: User) -> UserItem:
+    return UserItem(
+        pk=USER_PK,
+        sk=user.username,
+        is_admin=user.is_admin,
+        display_name=user.display_name,
+        email=user.email,
+        orcid=user.orcid,
+        created_at=user.created_at,
+        search=set(user.search_base_uris) or None,
+        register=set(user.register_base_uris) or None,
+        version=user.version,
+        updated_by=user.updated_by,
+        updated_at=user.updated_at,
+        deleted=user.deleted,
+    )
+
+
+def _user_from_item(item: UserItem) -> User:
+    return User(
+        username=item.sk,
+        is_admin=bool(item.is_admin),
+        display_name=item.display_name or "",
+        email=item.email or "",
+        orcid=item.orcid or "",
+        created_at=float(item.created_at),
+        search_base_uris=frozenset(item.search or ()),
+        register_base_uris=frozenset(item.register or ()),
+        version=int(item.version),
+        updated_by=item.updated_by,
+        updated_at=float(item.updated_at),
+        deleted=bool(item.deleted),
+    )
+
+
+def _base_uri_from_item(item: BaseUriItem) -> BaseUri:
+    return BaseUri(
+        base_uri=item.sk,
+        created_at=float(item.created_at),
+        version=int(item.version),
+        updated_by=item.updated_by,
+        updated_at=float(item.updated_at),
+        description=item.description or "",
+        deleted=bool(item.deleted),
+    )

@@ -1,0 +1,165 @@
+"""pynamodb models: the persistence shapes. They never leave :mod:`chalicelib.store`.
+
+Three tables, sized so that no request path scans:
+
+* datasets (stream NEW_AND_OLD_IMAGES): one item per dataset UUID; replicas inside the item.
+  Reads are GetItem; lists and search go to OpenSearch.
+* access (stream NEW_AND_OLD_IMAGES): users (pk ``USER``) and base URIs (pk ``BASEURI``), sort
+  key = username / base URI. Small, so a Query on one partition lists them; permissions live
+  on the user item only (one source of truth; one GetItem authorizes a request).
+* audit (no stream): entries keyed by subject (e.g. ``dataset#<uuid>``), derived from the two
+  streams exactly once (conditional put on a deterministic key).
+
+Table names and endpoint are bound at runtime by :func:`bind`; pynamodb reads ``Meta`` lazily.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+USER_PK = "USER"
+BASE_URI_PK = "BASEURI"
+
+
+class ReplicaMap(MapAttribute[str, Any]):
+    uri = UnicodeAttribute()
+    base_uri = UnicodeAttribute()
+    registered_at = NumberAttribute()
+    registered_by = UnicodeAttribute()
+
+
+class DatasetItem(Model):
+    class Meta:
+        table_name = "unbound-datasets"
+        region = "eu-west-1"
+        host: str | None = None
+        billing_mode = "PAY_PER_REQUEST"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+        connect_timeout_seconds = 3
+        read_timeout_seconds = 10
+        max_retry_attempts = 3
+
+    uuid = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    creator_username = UnicodeAttribute()
+    created_at = NumberAttribute()
+    frozen_at = NumberAttribute()
+    registered_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    updated_by = UnicodeAttribute()
+    readme = UnicodeAttribute(null=True)
+    readme_ref = UnicodeAttribute(null=True)
+    manifest = UnicodeAttribute(null=True)  # compact JSON text
+    manifest_ref = UnicodeAttribute(null=True)
+    annotations = JSONAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, null=True)
+    description = UnicodeAttribute(null=True)
+    number_of_items = NumberAttribute(default=0)
+    size_in_bytes = NumberAttribute(default=0)
+    replicas = ListAttribute(of=ReplicaMap, default=list)
+    version = NumberAttribute()
+    content_hash = UnicodeAttribute()
+    deleted = BooleanAttribute(default=False)
+
+
+class UserItem(Model):
+    class Meta:
+        table_name = "unbound-access"
+        region = "eu-west-1"
+        host: str | None = None
+        billing_mode = "PAY_PER_REQUEST"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+        connect_timeout_seconds = 3
+        read_timeout_seconds = 10
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    is_admin = BooleanAttribute(default=False)
+    display_name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    orcid = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    search = UnicodeSetAttribute(null=True)
+    register = UnicodeSetAttribute(null=True)
+    version = NumberAttribute()
+    updated_by = UnicodeAttribute()
+    updated_at = NumberAttribute()
+    deleted = BooleanAttribute(default=False)
+
+
+class BaseUriItem(Model):
+    class Meta:
+        table_name = "unbound-access"
+        region = "eu-west-1"
+        host: str | None = None
+        billing_mode = "PAY_PER_REQUEST"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+        connect_timeout_seconds = 3
+        read_timeout_seconds = 10
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    created_at = NumberAttribute()
+    description = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+    updated_by = UnicodeAttribute()
+    updated_at = NumberAttribute()
+    deleted = BooleanAttribute(default=False)
+
+
+class AuditItem(Model):
+    class Meta:
+        table_name = "unbound-audit"
+        region = "eu-west-1"
+        host: str | None = None
+        billing_mode = "PAY_PER_REQUEST"
+        connect_timeout_seconds = 3
+        read_timeout_seconds = 10
+        max_retry_attempts = 3
+
+    subject = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entry_id = UnicodeAttribute()
+    entity_type = UnicodeAttribute()
+    entity_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    timestamp = NumberAttribute()
+    actor = UnicodeAttribute()
+    value = JSONAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (DatasetItem, UserItem, BaseUriItem, AuditItem)
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the tables and endpoint named by ``settings``.
+
+    pynamodb caches one connection per model class; dropping it here matters in tests,
+    where a connection made outside ``moto.mock_aws`` would otherwise escape the mock.
+    """
+    names = {
+        DatasetItem: settings.datasets_table,
+        UserItem: settings.access_table,
+        BaseUriItem: settings.access_table,
+        AuditItem: settings.audit_table,
+    }
+    for model, table in names.items():
+        model.Meta.table_name = table
+        model.Meta.region = settings.region
+        model.Meta.host = settings.aws_endpoint_url
+        model._connection = None
