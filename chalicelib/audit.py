@@ -13,8 +13,7 @@ from typing import Any
 
 from chalicelib.domain import AuditEntry, BaseUri, Dataset, User
 
-
-# (subject, entity_type, entity_id, action, value)
+# A row is: subject, entity type, entity id, action, value.
 Row = tuple[str, str, str, str, Any]
 
 

@@ -336,8 +336,7 @@ def _parse_jwks(document: dict[str, Any]) -> tuple[dict[str, dict[str, str]], bo
         if kid == MOTO_DEV_KEY_ID or (
             modulus is not None and hashlib.sha256(modulus).hexdigest() == MOTO_DEV_KEY_MODULUS_SHA256
         ):
-            has_moto_key = True
-            continue
+            has_moto_key = True  # the caller decides by stage; parse it like any key
         if not (
             isinstance(kid, str)
             and 0 < len(kid) <= MAX_KID_CHARS

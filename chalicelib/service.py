@@ -114,7 +114,10 @@ class CatalogueService:
             )
             self._repo.save_dataset(dataset, existing.version if existing else None)
             return RegisterResult(True, "created", self._view(user, dataset))
-        same_content = existing.content.content_hash() == reg.content.content_hash()
+        content = reg.content
+        if not reg.has_description:
+            content = replace(content, description=existing.content.description)
+        same_content = existing.content.content_hash() == content.content_hash()
         known = existing.replica(reg.uri)
         if known is not None and known.base_uri != reg.base_uri:
             raise ValidationError("uri is registered under another base_uri", field="base_uri")
@@ -123,7 +126,7 @@ class CatalogueService:
         replicas = existing.replicas if known is not None else (*existing.replicas, replica)
         dataset = replace(
             existing,
-            content=reg.content,
+            content=content,
             replicas=replicas,
             version=existing.version + 1,
             updated_at=now,
@@ -215,8 +218,14 @@ class CatalogueService:
         return self._log(dataset_subject(uuid), limit, after)
 
     def _log(self, subject: str, limit: int, after: str | None) -> LogPage:
-        entries, next_after = self._repo.list_audit(subject, limit, after)
-        return LogPage([e.to_dict() for e in entries], next_after)
+        start = None
+        if after is not None:
+            decoded = decode_cursor(after)
+            if len(decoded) != 1 or not isinstance(decoded[0], str):
+                raise ValidationError("after is not a cursor this API issued", field="after")
+            start = decoded[0]
+        entries, next_after = self._repo.list_audit(subject, limit, start)
+        return LogPage([e.to_dict() for e in entries], encode_cursor([next_after]) if next_after else None)
 
     # -- search -----------------------------------------------------------------
     def search(self, user: User, params: SearchParams) -> SearchPage:

@@ -160,6 +160,9 @@ class Registration:
     content: DatasetContent
     base_uri: str
     uri: str
+    # description is the catalogue's own field (dtool has none): a registration without
+    # one keeps the description edited through the API
+    has_description: bool = True
 
 
 REGISTER_FIELDS = {
@@ -208,7 +211,7 @@ def parse_registration(body: object) -> Registration:
         number_of_items=get_int(data, "number_of_items", default=len(manifest.items)),
         size_in_bytes=get_int(data, "size_in_bytes", default=manifest.total_size),
     )
-    return Registration(content=content, base_uri=base_uri, uri=uri)
+    return Registration(content=content, base_uri=base_uri, uri=uri, has_description="description" in data)
 
 
 @dataclass(frozen=True)

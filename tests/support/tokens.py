@@ -88,7 +88,7 @@ class TokenMint:
             username_claim=username_claim,
         )
 
-    def access_token(self, username: str, *, lifetime: int = 300, **claims: Any) -> str:
+    def access_token(self, username: str, /, *, lifetime: int = 300, **claims: Any) -> str:
         """Cognito-shaped access token; ``claims`` override or add, ``None`` removes."""
         now = int(self.clock())
         base: dict[str, Any] = {
@@ -105,7 +105,7 @@ class TokenMint:
         }
         return self.sign(_merge(base, claims))
 
-    def id_token(self, username: str, *, lifetime: int = 300, **claims: Any) -> str:
+    def id_token(self, username: str, /, *, lifetime: int = 300, **claims: Any) -> str:
         """Cognito-shaped ID token (``aud`` = client id, ``cognito:username``)."""
         now = int(self.clock())
         base: dict[str, Any] = {

@@ -1,0 +1,217 @@
+"""In-memory fake of the search port, for tests (no network, no opensearch-py).
+
+It follows :class:`chalicelib.opensearch.OpenSearchIndex` closely (both pass
+``tests/contract/test_search_contract.py``): external versions, tombstones, visibility,
+AND/OR filters, all-words free text over the same fields with an approximation of the
+``standard`` analyzer, the same sort and uuid tie-break, offset and ``after`` pagination,
+summary buckets, strict document keys, and a missing index after :meth:`drop_index`.
+Relevance is not modelled (results are always sorted by a field).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from chalicelib.errors import SearchUnavailable, ValidationError
+from chalicelib.search import DOC_FIELDS, SORT_KEYS, SearchIndex, SearchQuery, SearchResult, Summary
+from chalicelib.validation import MAX_RESULT_WINDOW
+
+TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
+SUMMARY_BUCKETS = 10_000
+
+# An approximation of the Unicode word boundaries (UAX #29) the ``standard`` tokenizer uses:
+# letters, digits and "_" form words; "." ":" "'" join letters ("file.csv", "a:b", "don't"),
+# "." "," ";" "'" join digits ("3.14", "1,000"); "-", "/", spaces etc. split; each Han or
+# Hiragana character is a word of its own. Lowercased per character like Lucene does.
+_IDEO = "\u3040-\u309f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+_W = rf"[^\W{_IDEO}]"
+_LETTER = rf"[^\W\d_{_IDEO}]"
+_TOKEN = re.compile(rf"[{_IDEO}]|{_W}+(?:(?:(?<={_LETTER})[.:'\u2019](?={_LETTER})|(?<=\d)[.,;'\u2019](?=\d)){_W}+)*")
+
+
+def tokens(text: str) -> set[str]:
+    """The lowercased words of ``text`` (pure underscores are not words)."""
+    return {"".join(ch.lower() for ch in m) for m in _TOKEN.findall(text) if m.strip("_")}
+
+
+def _text_values(doc: dict[str, Any]) -> Iterable[str]:
+    for field in TEXT_FIELDS:
+        value = doc.get(field)
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            yield from (v for v in value if isinstance(v, str))
+
+
+def _check_query(query: SearchQuery) -> str:
+    # Same rules as chalicelib.opensearch.check_query (kept separate so the fake needs no
+    # opensearch-py).
+    if query.sort not in SORT_KEYS:
+        raise ValidationError(f"sort must be one of {sorted(SORT_KEYS)}", field="sort")
+    if query.size < 0 or query.offset < 0:
+        raise ValidationError("offset and size must not be negative", field="page")
+    if query.after is None:
+        if query.offset + query.size > MAX_RESULT_WINDOW:
+            raise ValidationError(f"offset + size may not exceed {MAX_RESULT_WINDOW}", field="page")
+        return SORT_KEYS[query.sort]
+    after = query.after
+    ok = isinstance(after, (list, tuple)) and len(after) == 2 and isinstance(after[1], str)
+    if ok:
+        value = after[0]
+        if query.sort == "name":
+            ok = isinstance(value, str)
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise ValidationError("after is not a cursor of this search", field="after")
+    return SORT_KEYS[query.sort]
+
+
+def _top(counts: Counter[str]) -> dict[str, int]:
+    # A terms aggregation: the SUMMARY_BUCKETS largest buckets, ties by key.
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:SUMMARY_BUCKETS]
+    return dict(ranked)
+
+
+class InMemorySearchIndex(SearchIndex):
+    """A dict of documents by uuid behaving like the OpenSearch adapter.
+
+    Set ``fail`` to true to simulate an outage: every method then raises
+    :class:`SearchUnavailable` (``ping`` returns False). The index exists from construction;
+    :meth:`drop_index` removes it (reads then raise SearchUnavailable, like a missing
+    OpenSearch index) and :meth:`upsert` or :meth:`ensure_index` bring it back.
+    """
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.exists = True
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    def _check(self, need_index: bool = True) -> None:
+        if self.fail:
+            raise SearchUnavailable("search backend: simulated outage")
+        if need_index and not self.exists:
+            raise SearchUnavailable("search backend: index is missing")
+
+    def ensure_index(self) -> None:
+        self._check(need_index=False)
+        self.exists = True
+
+    def drop_index(self) -> None:
+        self._check(need_index=False)
+        self.exists = False
+        self.docs.clear()
+
+    def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Keep each document unless the stored one has an equal or higher version.
+
+        A document with a key outside DOC_FIELDS is refused (the OpenSearch mapping is
+        strict) after the rest of the batch has been written, as a per-item bulk error is.
+        """
+        if not docs:
+            return
+        self._check(need_index=False)
+        self.exists = True
+        rejected: list[str] = []
+        for doc in docs:
+            uuid = str(doc["uuid"])
+            version = int(doc["version"])
+            extra = set(doc) - set(DOC_FIELDS)
+            if extra:
+                rejected.append(f"{uuid}: unknown field(s) {sorted(extra)}")
+                continue
+            current = self.docs.get(uuid)
+            if current is not None and int(current["version"]) >= version:
+                continue
+            self.docs[uuid] = copy.deepcopy(dict(doc))
+        if rejected:
+            raise SearchUnavailable(f"search backend: {len(rejected)} document(s) rejected; first: {rejected[0]}")
+
+    def _visible(self, allowed_base_uris: frozenset[str] | None) -> list[dict[str, Any]]:
+        return [
+            d
+            for d in self.docs.values()
+            if not d.get("deleted")
+            and (allowed_base_uris is None or not allowed_base_uris.isdisjoint(d.get("base_uris") or ()))
+        ]
+
+    @staticmethod
+    def _matches(doc: dict[str, Any], query: SearchQuery, words: set[str] | None) -> bool:
+        if query.base_uris and set(query.base_uris).isdisjoint(doc.get("base_uris") or ()):
+            return False
+        if query.creators and doc.get("creator_username") not in query.creators:
+            return False
+        doc_tags = set(doc.get("tags") or ())
+        if not all(tag in doc_tags for tag in query.tags):
+            return False
+        if query.uuids and doc.get("uuid") not in query.uuids:
+            return False
+        if words is None:
+            return True
+        if not words:
+            return False  # text without any word matches nothing (as zero_terms_query "none")
+        found: set[str] = set()
+        for value in _text_values(doc):
+            found |= tokens(value)
+        return words <= found
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        self._check()
+        field = _check_query(query)
+        if query.allowed_base_uris is not None and not query.allowed_base_uris:
+            return SearchResult(hits=[], total=0)
+        words = tokens(query.text) if query.text.strip() else None
+        matched = [d for d in self._visible(query.allowed_base_uris) if self._matches(d, query, words)]
+
+        def key(d: dict[str, Any]) -> tuple[Any, str]:
+            value = d[field]
+            return (str(value) if field == "name" else float(value), str(d["uuid"]))
+
+        matched.sort(key=key, reverse=query.descending)
+        if query.after is not None:
+            cursor = (query.after[0], query.after[1])
+            if query.descending:
+                page = [d for d in matched if key(d) < cursor][: query.size]
+            else:
+                page = [d for d in matched if key(d) > cursor][: query.size]
+        else:
+            page = matched[query.offset : query.offset + query.size]
+        next_after = list(key(page[-1])) if page and len(page) == query.size else None
+        return SearchResult(hits=[copy.deepcopy(d) for d in page], total=len(matched), next_after=next_after)
+
+    def summary(self, allowed_base_uris: frozenset[str] | None) -> Summary:
+        self._check()
+        if allowed_base_uris is not None and not allowed_base_uris:
+            return Summary(number_of_datasets=0)
+        visible = self._visible(allowed_base_uris)
+        per_base_uri: Counter[str] = Counter()
+        per_creator: Counter[str] = Counter()
+        per_tag: Counter[str] = Counter()
+        for d in visible:
+            # A multi-valued field counts a document once per distinct value, as terms aggs do.
+            per_base_uri.update(
+                b for b in set(d.get("base_uris") or ()) if allowed_base_uris is None or b in allowed_base_uris
+            )
+            creator = d.get("creator_username")
+            if isinstance(creator, str):
+                per_creator[creator] += 1
+            per_tag.update(set(d.get("tags") or ()))
+        return Summary(
+            number_of_datasets=len(visible),
+            datasets_per_base_uri=_top(per_base_uri),
+            datasets_per_creator=_top(per_creator),
+            datasets_per_tag=_top(per_tag),
+        )
+
+    def versions(self) -> Iterator[tuple[str, int]]:
+        """Every (uuid, version), tombstones included, in uuid order (a snapshot)."""
+        self._check()
+        return iter(sorted((uuid, int(d["version"])) for uuid, d in self.docs.items()))
+
+    def ping(self) -> bool:
+        return not self.fail

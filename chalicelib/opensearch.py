@@ -1,0 +1,428 @@
+"""OpenSearch adapter of the search port (opensearch-py 3.x, keyword arguments only).
+
+Every backend failure leaves this module as :class:`chalicelib.errors.SearchUnavailable`;
+a malformed query (bad sort key, bad ``after`` cursor, a page beyond the result window) is
+refused as :class:`chalicelib.errors.ValidationError` before anything is sent.
+
+Tested against osmem-server (an API emulator); differences that matter are noted where
+they bite. No client is created at import time: see :func:`make_client`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+import urllib3
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
+
+from chalicelib.errors import SearchUnavailable, ValidationError
+from chalicelib.search import SORT_KEYS, SearchIndex, SearchQuery, SearchResult, Summary
+from chalicelib.validation import MAX_RESULT_WINDOW
+
+# Fields the free text is matched against. They MUST share one analyzer (the default
+# ``standard``): ``cross_fields`` groups fields by analyzer and applies ``operator: and``
+# per group, so giving one field its own analyzer would silently turn "every word in some
+# field" into "every word in the same group of fields".
+TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
+
+# Buckets per terms aggregation in ``summary`` (3 aggregations stay well under the
+# default ``search.max_buckets`` of 65,535).
+SUMMARY_BUCKETS = 10_000
+VERSIONS_PAGE = 1000
+BULK_MAX_DOCS = 500
+BULK_MAX_BYTES = 5 * 1024 * 1024
+
+_TEXT: dict[str, Any] = {"type": "text"}
+_KEYWORD: dict[str, Any] = {"type": "keyword"}
+_DOUBLE: dict[str, Any] = {"type": "double"}
+_LONG: dict[str, Any] = {"type": "long"}
+_STORED_ONLY: dict[str, Any] = {"type": "object", "enabled": False}
+
+#: The index mapping: exactly the keys of :data:`chalicelib.search.DOC_FIELDS`. ``strict``
+#: makes a document with any other key fail loudly (per-item error → SearchUnavailable).
+#: The ``name.raw`` keyword sorts by code point, i.e. case-sensitively ("Zed" < "alpha");
+#: a ``lowercase`` normalizer would fix that on OpenSearch but osmem-server ignores
+#: normalizers, so the two backends would disagree.
+MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "uuid": _KEYWORD,
+        "version": _LONG,
+        "deleted": {"type": "boolean"},
+        "name": {"type": "text", "fields": {"raw": {"type": "keyword"}}},
+        "creator_username": _KEYWORD,
+        "description": _TEXT,
+        "readme": _TEXT,
+        "readme_text": _TEXT,
+        "annotations_text": _TEXT,
+        "relpaths": _TEXT,
+        "tags": _KEYWORD,
+        "base_uris": _KEYWORD,
+        "uris": _KEYWORD,
+        "replicas": _STORED_ONLY,
+        "annotations": _STORED_ONLY,
+        "created_at": _DOUBLE,
+        "frozen_at": _DOUBLE,
+        "registered_at": _DOUBLE,
+        "updated_at": _DOUBLE,
+        "number_of_items": _LONG,
+        "size_in_bytes": _LONG,
+    },
+}
+
+Refresh = Literal[False, True, "wait_for"]
+
+
+def make_client(
+    url: str,
+    *,
+    timeout: float = 5.0,
+    connect_timeout: float | None = None,
+    http_auth: Any = None,
+    verify_certs: bool = True,
+) -> OpenSearch:
+    """A client for one OpenSearch endpoint (``http://`` or ``https://``, optional path prefix).
+
+    ``timeout`` is the read timeout, ``connect_timeout`` (default: ``timeout``) the TCP/TLS
+    connect timeout. Connection errors and 502/503/504 are retried at most twice; timeouts
+    are not retried (the caller decides). ``http_auth`` is the hook for AWS: pass
+    ``opensearchpy.Urllib3AWSV4SignerAuth(credentials, region, "es")`` (a callable that signs
+    each request), or a ``(user, password)`` tuple; credentials in the URL are used as basic
+    auth when ``http_auth`` is not given.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"OpenSearch URL must be http:// or https://host[:port][/prefix], got {url!r}")
+    use_ssl = parts.scheme == "https"
+    host: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": parts.port or (443 if use_ssl else 80),
+        "use_ssl": use_ssl,
+    }
+    if parts.path.rstrip("/"):
+        host["url_prefix"] = parts.path.rstrip("/")
+    if http_auth is None and parts.username is not None:
+        http_auth = (unquote(parts.username), unquote(parts.password or ""))
+    return OpenSearch(
+        hosts=[host],
+        http_auth=http_auth,
+        use_ssl=use_ssl,
+        verify_certs=verify_certs,
+        # urllib3.Timeout is handed to the connection pool as its default; a bare float
+        # would be one "total" timeout covering connect and read together.
+        timeout=urllib3.Timeout(connect=connect_timeout if connect_timeout is not None else timeout, read=timeout),
+        # A retried bulk cannot regress a document: every write carries an external version.
+        max_retries=2,
+        retry_on_timeout=False,
+        http_compress=False,
+    )
+
+
+@contextmanager
+def _backend(action: str) -> Iterator[None]:
+    """Translate anything the client or a malformed response throws into SearchUnavailable."""
+    try:
+        yield
+    except (SearchUnavailable, ValidationError):
+        raise
+    except (OpenSearchException, ImproperlyConfigured, OSError) as exc:
+        raise SearchUnavailable(f"search backend: {action} failed: {exc}") from exc
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise SearchUnavailable(f"search backend: {action}: unexpected response ({exc!r})") from exc
+
+
+def check_query(query: SearchQuery) -> str:
+    """Refuse a query no backend can answer; return the field to sort on.
+
+    Raises :class:`ValidationError` for an unknown sort key, a negative offset or size,
+    ``offset + size`` beyond the result window (without ``after``), or an ``after`` that is
+    not ``[sort value, uuid]`` of the right types.
+    """
+    if query.sort not in SORT_KEYS:
+        raise ValidationError(f"sort must be one of {sorted(SORT_KEYS)}", field="sort")
+    if query.size < 0 or query.offset < 0:
+        raise ValidationError("offset and size must not be negative", field="page")
+    if query.after is None:
+        if query.offset + query.size > MAX_RESULT_WINDOW:
+            raise ValidationError(f"offset + size may not exceed {MAX_RESULT_WINDOW}", field="page")
+    else:
+        check_after(query.sort, query.after)
+    return SORT_KEYS[query.sort]
+
+
+def check_after(sort: str, after: Sequence[Any]) -> None:
+    """``after`` must be ``[value, uuid]``: a string value for ``name``, a finite number otherwise."""
+    ok = isinstance(after, (list, tuple)) and len(after) == 2 and isinstance(after[1], str)
+    if ok:
+        value = after[0]
+        if sort == "name":
+            ok = isinstance(value, str)
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise ValidationError("after is not a cursor of this search", field="after")
+
+
+def visibility_filters(allowed_base_uris: frozenset[str] | None) -> list[dict[str, Any]]:
+    """Filters every search and summary carries: no tombstones, only permitted base URIs."""
+    filters: list[dict[str, Any]] = [{"term": {"deleted": False}}]
+    if allowed_base_uris is not None:
+        filters.append({"terms": {"base_uris": sorted(allowed_base_uris)}})
+    return filters
+
+
+def build_search_body(query: SearchQuery) -> dict[str, Any]:
+    """The request body of :meth:`OpenSearchIndex.search` (validates ``query`` first)."""
+    field = check_query(query)
+    filters = visibility_filters(query.allowed_base_uris)
+    if query.base_uris:
+        filters.append({"terms": {"base_uris": list(dict.fromkeys(query.base_uris))}})
+    if query.creators:
+        filters.append({"terms": {"creator_username": list(dict.fromkeys(query.creators))}})
+    filters.extend({"term": {"tags": tag}} for tag in dict.fromkeys(query.tags))
+    if query.uuids:
+        filters.append({"terms": {"uuid": list(dict.fromkeys(query.uuids))}})
+    must: dict[str, Any]
+    if query.text.strip():
+        # Every analysed word must occur in at least one field. A text that analyses to no
+        # words at all (e.g. "!!!") matches nothing (zero_terms_query "none").
+        must = {
+            "multi_match": {"query": query.text, "fields": list(TEXT_FIELDS), "type": "cross_fields", "operator": "and"}
+        }
+    else:
+        must = {"match_all": {}}
+    order = "desc" if query.descending else "asc"
+    sort_field = "name.raw" if field == "name" else field
+    body: dict[str, Any] = {
+        "query": {"bool": {"must": [must], "filter": filters}},
+        "sort": [{sort_field: {"order": order}}, {"uuid": {"order": order}}],
+        "size": query.size,
+        "track_total_hits": True,
+    }
+    if query.after is not None:
+        # Never send "from" with search_after: OpenSearch answers 400, osmem-server 500.
+        body["search_after"] = list(query.after)
+    else:
+        body["from"] = query.offset
+    return body
+
+
+def build_summary_body(allowed_base_uris: frozenset[str] | None) -> dict[str, Any]:
+    """The request body of :meth:`OpenSearchIndex.summary`."""
+    base_uris: dict[str, Any] = {"field": "base_uris", "size": SUMMARY_BUCKETS}
+    if allowed_base_uris is not None:
+        # A visible document may also live on base URIs the caller must not learn about.
+        base_uris["include"] = sorted(allowed_base_uris)
+    return {
+        "size": 0,
+        "track_total_hits": True,
+        "query": {"bool": {"filter": visibility_filters(allowed_base_uris)}},
+        "aggs": {
+            "base_uris": {"terms": base_uris},
+            "creators": {"terms": {"field": "creator_username", "size": SUMMARY_BUCKETS}},
+            "tags": {"terms": {"field": "tags", "size": SUMMARY_BUCKETS}},
+        },
+    }
+
+
+def _buckets(response: dict[str, Any], name: str) -> dict[str, int]:
+    return {str(b["key"]): int(b["doc_count"]) for b in response["aggregations"][name]["buckets"]}
+
+
+def _total(response: dict[str, Any]) -> int:
+    total = response["hits"]["total"]
+    return int(total["value"] if isinstance(total, dict) else total)
+
+
+class OpenSearchIndex(SearchIndex):
+    """The search port on one OpenSearch index.
+
+    ``refresh`` is passed to every bulk request: ``False`` (default) makes writes visible
+    after the index's refresh interval (1 s on OpenSearch), ``"wait_for"`` blocks each
+    upsert until its documents are searchable (what the contract tests need on a real
+    cluster; osmem-server makes every write visible at once either way).
+    """
+
+    def __init__(self, client: OpenSearch, index: str, *, refresh: Refresh = False) -> None:
+        self._client = client
+        self._index = index
+        self._refresh = refresh
+
+    @property
+    def index(self) -> str:
+        return self._index
+
+    # -- index lifecycle ---------------------------------------------------------------
+    def ensure_index(self) -> None:
+        """Create the index with :data:`MAPPING`; an existing index is left as it is."""
+        with _backend("create index"):
+            self._create()
+
+    def _create(self) -> None:
+        try:
+            self._client.indices.create(index=self._index, body={"mappings": MAPPING})
+        except RequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
+
+    def drop_index(self) -> None:
+        """Delete the index; a missing index is not an error."""
+        with _backend("delete index"), suppress(NotFoundError):
+            self._client.indices.delete(index=self._index)
+
+    # -- writes ----------------------------------------------------------------------
+    def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Bulk-index ``docs`` with ``version_type=external`` (version = ``doc["version"]``).
+
+        A 409 version conflict means the index already holds that or a newer version: it is
+        success. Any other per-document rejection raises SearchUnavailable after the whole
+        batch has been tried (so one bad document does not hold back the others).
+        """
+        if not docs:
+            return
+        serializer = self._client.transport.serializer
+        entries: list[tuple[str, str]] = []
+        for doc in docs:
+            uuid = str(doc["uuid"])
+            action = {"index": {"_id": uuid, "version": int(doc["version"]), "version_type": "external"}}
+            entries.append((uuid, f"{serializer.dumps(action)}\n{serializer.dumps(doc)}\n"))
+        with _backend("bulk index"):
+            # OpenSearch (and osmem-server) auto-create a missing index on a bulk write, with
+            # a dynamic mapping that breaks sorting (no name.raw) for good. The index vanishes
+            # when osmem-server restarts, or between drop_index and ensure_index, so look
+            # first. With action.auto_create_index=false the bulk reports index_not_found
+            # instead, which is handled below.
+            if not self._client.indices.exists(index=self._index):
+                self._create()
+            missing = self._bulk(entries)
+            if missing:
+                self._create()
+                missing = self._bulk(missing)
+                if missing:
+                    raise SearchUnavailable(f"search backend: index {self._index} is missing")
+
+    def _bulk(self, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Send ``entries`` in bounded chunks; return the ones refused for a missing index."""
+        missing: list[tuple[str, str]] = []
+        errors: list[str] = []
+        for chunk in _chunks(entries):
+            params: dict[str, Any] = {"refresh": self._refresh} if self._refresh else {}
+            response = self._client.bulk(index=self._index, body="".join(body for _, body in chunk), **params)
+            if not response.get("errors"):
+                continue
+            items = response["items"]
+            if len(items) != len(chunk):
+                raise ValueError(f"bulk answered {len(items)} items for {len(chunk)} documents")
+            for entry, item in zip(chunk, items, strict=True):
+                result = next(iter(item.values()))
+                error = result.get("error")
+                if not error:
+                    continue
+                kind = error.get("type") if isinstance(error, dict) else str(error)
+                if result.get("status") == 409 or kind == "version_conflict_engine_exception":
+                    continue
+                if kind == "index_not_found_exception":
+                    missing.append(entry)
+                    continue
+                reason = error.get("reason") if isinstance(error, dict) else ""
+                errors.append(f"{entry[0]}: {result.get('status')} {kind}: {reason}")
+        if errors:
+            raise SearchUnavailable(
+                f"search backend: {len(errors)} document(s) rejected by index {self._index}; first: {errors[0]}"
+            )
+        return missing
+
+    # -- reads -----------------------------------------------------------------------
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Run ``query``; see :class:`chalicelib.search.SearchIndex` for the contract.
+
+        ``next_after`` is the sort values of the last hit when a full page came back.
+        A missing index raises SearchUnavailable.
+        """
+        body = build_search_body(query)
+        if query.allowed_base_uris is not None and not query.allowed_base_uris:
+            return SearchResult(hits=[], total=0)
+        with _backend("search"):
+            response = self._client.search(index=self._index, body=body)
+            raw = response["hits"]["hits"]
+            hits = [dict(h["_source"]) for h in raw]
+            total = _total(response)
+            next_after = list(raw[-1]["sort"]) if raw and len(raw) == query.size else None
+        return SearchResult(hits=hits, total=total, next_after=next_after)
+
+    def summary(self, allowed_base_uris: frozenset[str] | None) -> Summary:
+        """Counts over visible, non-deleted documents (top :data:`SUMMARY_BUCKETS` per facet)."""
+        if allowed_base_uris is not None and not allowed_base_uris:
+            return Summary(number_of_datasets=0)
+        with _backend("summary"):
+            response = self._client.search(index=self._index, body=build_summary_body(allowed_base_uris))
+            per_base_uri = _buckets(response, "base_uris")
+            if allowed_base_uris is not None:
+                per_base_uri = {k: v for k, v in per_base_uri.items() if k in allowed_base_uris}
+            return Summary(
+                number_of_datasets=_total(response),
+                datasets_per_base_uri=per_base_uri,
+                datasets_per_creator=_buckets(response, "creators"),
+                datasets_per_tag=_buckets(response, "tags"),
+            )
+
+    def versions(self) -> Iterator[tuple[str, int]]:
+        """Every (uuid, version), tombstones included, in uuid order.
+
+        The first page is fetched by the call itself, so an unreachable backend raises here
+        rather than on the first ``next()``; later pages may still raise while iterating.
+        """
+        first = self._versions_page(None)
+        return self._versions_from(first)
+
+    def _versions_page(self, after: list[Any] | None) -> list[tuple[str, int]]:
+        body: dict[str, Any] = {
+            "query": {"match_all": {}},
+            "sort": [{"uuid": {"order": "asc"}}],
+            "_source": ["uuid", "version"],
+            "size": VERSIONS_PAGE,
+            "track_total_hits": False,
+        }
+        if after is not None:
+            body["search_after"] = after
+        with _backend("list versions"):
+            response = self._client.search(index=self._index, body=body)
+            return [(str(h["_source"]["uuid"]), int(h["_source"]["version"])) for h in response["hits"]["hits"]]
+
+    def _versions_from(self, page: list[tuple[str, int]]) -> Iterator[tuple[str, int]]:
+        while page:
+            yield from page
+            if len(page) < VERSIONS_PAGE:
+                return
+            last = page[-1][0]
+            page = self._versions_page([last])
+            if page and page[0][0] <= last:
+                # A backend that ignored search_after would otherwise loop forever.
+                raise SearchUnavailable("search backend: list versions: search_after did not advance")
+
+    def ping(self) -> bool:
+        """True when the cluster answers; never raises."""
+        try:
+            return bool(self._client.ping())
+        except Exception:
+            return False
+
+
+def _chunks(entries: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+    """Bulk requests of at most BULK_MAX_DOCS documents and about BULK_MAX_BYTES of body."""
+    chunk: list[tuple[str, str]] = []
+    size = 0
+    for entry in entries:
+        n = len(entry[1].encode())
+        if chunk and (len(chunk) >= BULK_MAX_DOCS or size + n > BULK_MAX_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(entry)
+        size += n
+    if chunk:
+        yield chunk

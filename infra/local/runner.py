@@ -1,0 +1,116 @@
+"""The local event runner: what AWS Lambda event sources do in the cloud, on one machine.
+
+``python -m infra.local.runner`` (started by :class:`infra.local.stack.LocalStack`, from
+the project root) reads the same environment as the app, imports ``app`` and pumps
+
+- the datasets table stream → ``app.on_datasets_stream``
+- the access table stream   → ``app.on_access_stream``
+
+each in its own thread (:class:`infra.local.pump.StreamPump`), until SIGTERM or SIGINT,
+then exits 0. It also stops when its parent process disappears.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import boto3
+
+from chalicelib.config import Settings
+from infra.local.processes import RUNNER_READY_MARKER
+from infra.local.pump import StreamPump
+
+LOG = logging.getLogger("infra.local.runner")
+
+
+@dataclass
+class Worker:
+    """One background loop of the runner: ``run(stop)`` returns soon after ``stop`` is set."""
+
+    name: str
+    run: Callable[[threading.Event], None]
+
+
+def stream_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> list[Worker]:
+    """One StreamPump per table stream the app handles."""
+    streams = boto3.client(
+        "dynamodbstreams",
+        region_name=settings.region,
+        # An explicit endpoint also avoids the botocore account-id endpoint trap.
+        endpoint_url=settings.aws_endpoint_url,
+    )
+    wiring = [
+        ("datasets-stream", env["CATALOGUE_DATASETS_STREAM_ARN"], app_module.on_datasets_stream),
+        ("access-stream", env["CATALOGUE_ACCESS_STREAM_ARN"], app_module.on_access_stream),
+    ]
+    workers = []
+    for name, arn, handler in wiring:
+        pump = StreamPump(streams, arn, handler, region=settings.region, log=logging.getLogger(f"runner.{name}"))
+        workers.append(Worker(name, pump.run))
+    return workers
+
+
+def ingest_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> list[Worker]:
+    """S3 → SQS auto-registration: the queue poller goes here (a later issue).
+
+    It will long-poll the ingest queue and call the app's SQS handler with Lambda-shaped
+    ``{"Records": [...]}`` events, deleting a message only after the handler succeeded.
+    """
+    return []
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=os.environ.get("CATALOGUE_RUNNER_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    env = dict(os.environ)
+    for name in ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN"):
+        if not env.get(name):
+            LOG.error("%s is not set; start the runner through infra.local.stack", name)
+            return 2
+    settings = Settings.from_env(env)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        LOG.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    sys.path.insert(0, os.getcwd())  # the project root, where app.py lives
+    app_module = importlib.import_module("app")
+
+    workers = stream_workers(settings, app_module, env) + ingest_workers(settings, app_module, env)
+    threads = [threading.Thread(target=w.run, args=(stop,), name=w.name, daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    LOG.info("%s: %s", RUNNER_READY_MARKER, ", ".join(w.name for w in workers))
+
+    parent = os.getppid()
+    while not stop.wait(0.5):
+        if os.getppid() != parent:  # the stack died without stopping us
+            LOG.warning("parent process %d is gone, stopping", parent)
+            stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,489 @@
+"""The whole catalogue on 127.0.0.1: moto, osmem-server, Cognito, the stream runner, chalice local.
+
+    with LocalStack() as stack:          # or stack.start() / stack.stop()
+        stack.add_user("alice")
+        requests.get(f"{stack.api_url}/datasets", headers={"Authorization": f"Bearer {stack.token('alice')}"})
+
+``python -m infra.local.stack`` (``make run``) starts it with demo users and datasets and
+prints how to use it; Ctrl-C stops everything. ``python -m infra.local.stack token USER``
+prints a fresh access token for a user of the running demo stack.
+
+Ports: API 8000, moto 5001, osmem 9200, unless given as arguments or overridden by
+``CATALOGUE_API_PORT``, ``CATALOGUE_MOTO_PORT``, ``CATALOGUE_OPENSEARCH_PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+import boto3
+import requests
+
+from chalicelib import resources
+from chalicelib.config import Settings
+from infra.local import cognito
+from infra.local.cognito import PoolInfo
+from infra.local.processes import (
+    REPO_ROOT,
+    ManagedProcess,
+    PortInUse,
+    port_in_use,
+    start_chalice_local,
+    start_moto,
+    start_osmem,
+    start_runner,
+)
+
+HOST = "127.0.0.1"
+REGION = "eu-west-1"
+DEFAULT_PORTS = {"api": 8000, "moto": 5001, "opensearch": 9200}
+PORT_ENV = {"api": "CATALOGUE_API_PORT", "moto": "CATALOGUE_MOTO_PORT", "opensearch": "CATALOGUE_OPENSEARCH_PORT"}
+SERVICE_NAMES = {
+    "api": "chalice local (the catalogue API)",
+    "moto": "moto (AWS emulator)",
+    "opensearch": "osmem-server (OpenSearch emulator)",
+}
+STREAM_ENV = ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN")
+
+LOG = logging.getLogger("infra.local.stack")
+
+
+def _port(name: str, explicit: int | None, environ: Mapping[str, str]) -> int:
+    if explicit is not None:
+        return explicit
+    raw = environ.get(PORT_ENV[name])
+    if raw:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ValueError(f"{PORT_ENV[name]} must be a port number, not {raw!r}") from exc
+    return DEFAULT_PORTS[name]
+
+
+@contextlib.contextmanager
+def patched_environ(env: Mapping[str, str]) -> Iterator[None]:
+    """Run in-process AWS code (bootstrap, our boto3 clients) with exactly the stack's AWS_*/CATALOGUE_* env.
+
+    Inherited AWS_* variables are hidden meanwhile: an AWS_PROFILE that does not exist in
+    the (blanked) config file would make every boto3 session fail, and real credentials
+    must never be used against the emulators. Everything is restored afterwards.
+    """
+    saved = dict(os.environ)
+    try:
+        for key in list(os.environ):
+            if key.startswith(("AWS_", "CATALOGUE_")):
+                del os.environ[key]
+        os.environ.update(env)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class LocalStack:
+    """The local emulators, the event runner and the API, started and stopped together.
+
+    Attributes once started: ``api_url``, ``moto_url``, ``opensearch_url``, ``env`` (the
+    full environment handed to ``chalice local`` and the runner), ``pool`` (the Cognito
+    :class:`PoolInfo`), ``timings`` (seconds per start phase). Not thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_port: int | None = None,
+        moto_port: int | None = None,
+        opensearch_port: int | None = None,
+        work_dir: str | os.PathLike[str] | None = None,
+        project_dir: str | os.PathLike[str] | None = None,
+        ready_timeout: float = 60.0,
+    ) -> None:
+        self.host = HOST
+        self.api_port = _port("api", api_port, os.environ)
+        self.moto_port = _port("moto", moto_port, os.environ)
+        self.opensearch_port = _port("opensearch", opensearch_port, os.environ)
+        self.project_dir = Path(project_dir) if project_dir is not None else REPO_ROOT
+        self.work_dir = Path(work_dir) if work_dir is not None else self.project_dir / ".local-stack"
+        self.ready_timeout = ready_timeout
+        self.timings: dict[str, float] = {}
+        self._procs: list[ManagedProcess] = []
+        self._pool: PoolInfo | None = None
+        self._passwords: dict[str, str] = {}
+        self._cognito_client: Any = None
+        self.env: dict[str, str] = self._base_env()
+
+    # -- addresses ----------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{self.host}:{self.moto_port}"
+
+    @property
+    def opensearch_url(self) -> str:
+        return f"http://{self.host}:{self.opensearch_port}"
+
+    @property
+    def pool(self) -> PoolInfo:
+        if self._pool is None:
+            raise RuntimeError("the stack is not started")
+        return self._pool
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return list(self._procs)
+
+    def _base_env(self) -> dict[str, str]:
+        no_proxy = ",".join(p for p in (os.environ.get("NO_PROXY", ""), "127.0.0.1,localhost") if p)
+        return {
+            "CATALOGUE_STAGE": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            # botocore 1.44 sends dynamodbstreams calls to an account-id endpoint moto ignores.
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            # Safety net: a boto3 client built without endpoint_url still talks to moto.
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            # No ~/.aws config or credentials file may leak in (profiles, endpoints, regions).
+            "AWS_CONFIG_FILE": str(self.work_dir / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.work_dir / "no-aws-credentials"),
+            "CATALOGUE_AWS_ENDPOINT_URL": self.moto_url,
+            "CATALOGUE_OPENSEARCH_URL": self.opensearch_url,
+            "CATALOGUE_OIDC_ISSUERS": "[]",
+            "NO_PROXY": no_proxy,
+            "no_proxy": no_proxy,
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def check_ports(self) -> None:
+        """Raise :class:`PortInUse` for the first port that is taken."""
+        for name, port in (("api", self.api_port), ("moto", self.moto_port), ("opensearch", self.opensearch_port)):
+            if port_in_use(self.host, port):
+                raise PortInUse(self.host, port, SERVICE_NAMES[name], PORT_ENV[name])
+
+    def start(self) -> LocalStack:
+        """Start everything, in dependency order; on any failure stop what was started and re-raise."""
+        if self._procs:
+            raise RuntimeError("the stack is already started")
+        begin = time.monotonic()
+        self.check_ports()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start(begin)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _phase(self, name: str, since: float) -> float:
+        now = time.monotonic()
+        self.timings[name] = round(now - since, 3)
+        LOG.info("%s: %.2f s", name, now - since)
+        return now
+
+    def _start(self, begin: float) -> None:
+        from chalicelib import bootstrap  # the lead's module; imported late so this file loads without it
+
+        t = begin
+        moto = start_moto(self.host, self.moto_port, self.work_dir, wait=False)
+        self._procs.append(moto)
+        osmem = start_osmem(self.host, self.opensearch_port, self.work_dir, wait=False)
+        self._procs.append(osmem)
+        moto.wait_ready(timeout=self.ready_timeout)
+        osmem.wait_ready(timeout=self.ready_timeout)
+        t = self._phase("emulators", t)
+
+        with patched_environ(self.env):
+            self._cognito_client = self.client("cognito-idp")
+            self._pool = cognito.create_user_pool(self._cognito_client, resources.USER_POOL_NAME)
+        self.env["CATALOGUE_OIDC_ISSUERS"] = json.dumps([cognito.issuer_config(self._pool)])
+        t = self._phase("cognito", t)
+
+        settings = Settings.from_env(self.env)
+        with patched_environ(self.env):
+            arns = bootstrap.create_resources(settings)
+        missing = [k for k in STREAM_ENV if not arns.get(k)]
+        if missing:
+            raise RuntimeError(f"create_resources() returned no {', '.join(missing)}")
+        self.env.update({k: arns[k] for k in STREAM_ENV})
+        t = self._phase("resources", t)
+
+        runner = start_runner(self.env, self.work_dir, project_dir=self.project_dir, wait=False)
+        self._procs.append(runner)
+        api = start_chalice_local(
+            self.host, self.api_port, self.env, self.work_dir, project_dir=self.project_dir, wait=False
+        )
+        self._procs.append(api)
+        runner.wait_ready(timeout=self.ready_timeout)
+        api.wait_ready(timeout=self.ready_timeout)
+        self._phase("runner+api", t)
+        self.timings["total"] = round(time.monotonic() - begin, 3)
+        LOG.info("local stack up in %.2f s: API %s", self.timings["total"], self.api_url)
+
+    def stop(self) -> None:
+        """Stop every process started, newest first. Idempotent; never raises for a dead child."""
+        while self._procs:
+            proc = self._procs.pop()
+            try:
+                proc.stop()
+            except Exception:
+                LOG.exception("stopping %s failed", proc.name)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def dead_processes(self) -> list[ManagedProcess]:
+        """Children that exited although the stack was not stopped."""
+        return [p for p in self._procs if not p.running]
+
+    # -- clients, users, tokens ---------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on the stack's moto, with the test credentials."""
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        ).client(service, endpoint_url=self.moto_url)
+
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+    def add_user(self, username: str, *, admin: bool = False, email: str | None = None) -> None:
+        """Create a Cognito user with a generated password; with ``admin``, also a catalogue admin.
+
+        A non-admin's catalogue record is created by the app on the user's first request.
+        Idempotent: for a user that exists already only ``admin`` is applied again.
+        """
+        with patched_environ(self.env):
+            if username not in self._passwords:
+                password = "Local-" + secrets.token_urlsafe(18) + "-9a"
+                cognito.create_user(
+                    self._cognito_client, self.pool, username, password, email or f"{username}@example.org"
+                )
+                self._passwords[username] = password
+            if admin:
+                from chalicelib import bootstrap
+
+                bootstrap.ensure_admin(self.settings(), username)
+
+    def token(self, username: str) -> str:
+        """A fresh Cognito access token (one hour) for a user made with :meth:`add_user`."""
+        if username not in self._passwords:
+            raise KeyError(f"unknown user {username!r}: create it with add_user() first")
+        with patched_environ(self.env):
+            return cognito.access_token(self._cognito_client, self.pool, username, self._passwords[username])
+
+    def state(self) -> dict[str, Any]:
+        """What another process needs to mint tokens for this stack (written to ``state.json``)."""
+        return {
+            "api_url": self.api_url,
+            "moto_url": self.moto_url,
+            "opensearch_url": self.opensearch_url,
+            "pool": {
+                "pool_id": self.pool.pool_id,
+                "client_id": self.pool.client_id,
+                "issuer": self.pool.issuer,
+                "jwks_url": self.pool.jwks_url,
+            },
+            "passwords": dict(self._passwords),  # throwaway passwords of an in-memory moto pool
+        }
+
+
+# -- python -m infra.local.stack ---------------------------------------------------------
+
+
+class _StopRequested(BaseException):
+    """SIGINT/SIGTERM arrived: unwind, stop every process, exit 0."""
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    # Ignore further signals while stopping: a second Ctrl-C must not cut the cleanup short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _StopRequested(signal.Signals(signum).name)
+
+
+def _api(session: requests.Session, method: str, url: str, token: str, ok: tuple[int, ...], **kw: Any) -> Any:
+    resp = session.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw)
+    if resp.status_code not in ok:
+        raise RuntimeError(f"{method} {url} answered {resp.status_code}: {resp.text[:2000]}")
+    return resp.json() if resp.content else None
+
+
+def search_count(payload: Any) -> int:
+    """How many datasets a ``GET /datasets`` answer reports (list, or an object with a total or hits)."""
+    if isinstance(payload, list):
+        return len(payload)
+    if isinstance(payload, dict):
+        total = payload.get("total")
+        if isinstance(total, dict):  # OpenSearch style {"value": n}
+            total = total.get("value")
+        if isinstance(total, int):
+            return total
+        for key in ("hits", "items", "datasets", "results"):
+            if isinstance(payload.get(key), list):
+                return len(payload[key])
+    return 0
+
+
+def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
+    """Users ``admin`` and ``reader``, the demo bucket as a base URI, ``n`` demo datasets; returns tokens."""
+    from infra.local.demo import demo_datasets, load_demo
+
+    stack.add_user("admin", admin=True)
+    stack.add_user("reader")
+    admin = stack.token("admin")
+    base_uri = f"s3://{resources.DEMO_BUCKET}"
+    s3 = stack.client("s3")
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=resources.DEMO_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+    session = requests.Session()
+    session.trust_env = False  # never send loopback calls through a proxy
+    api = stack.api_url
+    _api(session, "POST", f"{api}/base-uris", admin, (201, 409),
+         json={"base_uri": base_uri, "description": "Demo datasets of the local stack"})  # fmt: skip
+    _api(session, "POST", f"{api}/users", admin, (201, 409),
+         json={"username": "reader", "is_admin": False, "display_name": "Demo Reader",
+               "email": "reader@example.org", "orcid": ""})  # fmt: skip
+    _api(session, "PUT", f"{api}/base-uris/{urllib.parse.quote(base_uri, safe='')}/permissions", admin, (200,),
+         json={"users_with_search_permissions": ["admin", "reader"],
+               "users_with_register_permissions": ["admin"]})  # fmt: skip
+    datasets = demo_datasets(base_uri, n=n)
+    load_demo(api, admin, datasets)
+
+    deadline = time.monotonic() + 30
+    seen = 0
+    while True:
+        seen = search_count(_api(session, "GET", f"{api}/datasets", admin, (200,), params={"page_size": "100"}))
+        if seen >= len(datasets) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if seen < len(datasets):
+        LOG.warning("only %d of %d demo datasets are searchable after 30 s (see %s)", seen, len(datasets),
+                    stack.work_dir / "runner.log")  # fmt: skip
+    return {"admin": admin, "reader": stack.token("reader")}
+
+
+def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
+    api = stack.api_url
+    lines = [
+        "",
+        "=" * 78,
+        f" Catalogue local stack is up in {stack.timings.get('total', 0):.1f} s",
+        "=" * 78,
+        f" API          {api}",
+        f" moto (AWS)   {stack.moto_url}      OpenSearch (osmem)  {stack.opensearch_url}",
+        f" Cognito pool {stack.pool.pool_id}  client {stack.pool.client_id}",
+        f" logs         {stack.work_dir}/",
+        "",
+        " Access tokens (valid one hour; new one: python -m infra.local.stack token admin):",
+        "",
+        f"export ADMIN_TOKEN='{tokens['admin']}'",
+        "",
+        f"export READER_TOKEN='{tokens['reader']}'",
+        "",
+        " Try:",
+        f"curl -s {api}/health",
+        f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=apoferritin'",
+        f"curl -s -H \"Authorization: Bearer $READER_TOKEN\" '{api}/datasets?q=lidar'",
+        f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=soil&page_size=5'",
+        "",
+        " Press Ctrl-C to stop every process of the stack.",
+        "=" * 78,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _print_token(work_dir: Path, username: str) -> int:
+    state_path = work_dir / "state.json"
+    if not state_path.exists():
+        print(f"no running stack found ({state_path} is missing); start one with `make run`", file=sys.stderr)
+        return 2
+    state = json.loads(state_path.read_text())
+    if username not in state["passwords"]:
+        print(f"unknown user {username!r}; known: {', '.join(sorted(state['passwords']))}", file=sys.stderr)
+        return 2
+    pool = PoolInfo(**state["pool"])
+    client = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    ).client("cognito-idp", endpoint_url=state["moto_url"])
+    print(cognito.access_token(client, pool, username, state["passwords"][username]))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local.stack", description="Run the catalogue locally.")
+    parser.add_argument("--datasets", type=int, default=20, help="number of demo datasets (default 20)")
+    parser.add_argument("--work-dir", type=Path, default=None, help="logs and state (default .local-stack/)")
+    sub = parser.add_subparsers(dest="command")
+    tok = sub.add_parser("token", help="print a fresh access token for a user of the running stack")
+    tok.add_argument("username")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+
+    work_dir = args.work_dir or REPO_ROOT / ".local-stack"
+    if args.command == "token":
+        return _print_token(work_dir, args.username)
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    stack: LocalStack | None = None
+    try:
+        stack = LocalStack(work_dir=work_dir)
+        stack.start()
+        tokens = setup_demo(stack, n=args.datasets)
+        (stack.work_dir / "state.json").write_text(json.dumps(stack.state(), indent=2))
+        print(banner(stack, tokens), flush=True)
+        while True:
+            time.sleep(1.0)
+            dead = stack.dead_processes()
+            if dead:
+                for proc in dead:
+                    print(
+                        f"{proc.name} exited unexpectedly (code {proc.returncode}); log: {proc.log_path}\n"
+                        f"{proc.log_tail()}",
+                        file=sys.stderr,
+                    )
+                return 1
+    except _StopRequested as stop:
+        print(f"\n{stop.args[0]} received, stopping the local stack ...", file=sys.stderr, flush=True)
+        return 0
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if stack is not None:
+            stack.stop()
+            with contextlib.suppress(OSError):
+                (stack.work_dir / "state.json").unlink()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Shared test setup: safe AWS defaults before anything imports boto3 or ``app``."""
+
+from __future__ import annotations
+
+import os
+
+# Dummy credentials so no test can ever reach a real AWS account; streams endpoint trap
+# (botocore 1.44 routes describe_stream to an account-id endpoint moto does not serve).
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    # app.py reads these at decoration time; tests call the handlers directly.
+    "CATALOGUE_DATASETS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/test-datasets/stream/x",
+    "CATALOGUE_ACCESS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/test-access/stream/x",
+}.items():
+    os.environ[_name] = _value
+os.environ.pop("AWS_PROFILE", None)

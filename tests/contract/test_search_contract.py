@@ -1,0 +1,389 @@
+"""The SearchIndex contract (chalicelib.search), run against every implementation.
+
+Each test runs twice: ``[memory]`` (InMemorySearchIndex) and ``[opensearch]``
+(OpenSearchIndex on osmem-server). A behaviour pinned here is one the service may rely on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chalicelib.errors import SearchUnavailable, ValidationError
+from chalicelib.search import SORT_KEYS, SearchIndex, SearchQuery, SearchResult, Summary
+
+DocFactory = Callable[..., dict[str, Any]]  # the ``make_doc`` fixture
+BASE_TIME = 1_700_000_000.0  # the builder's default for every timestamp
+A, B, C = "s3://bucket-a", "s3://bucket-b", "s3://bucket-c"
+MAX_PAGES = 20  # bound for every cursor loop
+
+
+def uid(i: int) -> str:
+    """Deterministic uuids whose string order is their number order."""
+    return f"{i:08x}-0000-4000-8000-000000000000"
+
+
+def uuids(result: SearchResult) -> list[str]:
+    return [h["uuid"] for h in result.hits]
+
+
+def find(index: SearchIndex, text: str = "", **kw: Any) -> list[str]:
+    return sorted(uuids(index.search(SearchQuery(text=text, size=100, **kw))))
+
+
+def sort_docs(docs: list[dict[str, Any]], sort: str, descending: bool) -> list[str]:
+    field = SORT_KEYS[sort]
+    return [d["uuid"] for d in sorted(docs, key=lambda d: (d[field], d["uuid"]), reverse=descending)]
+
+
+def sortable_docs(make_doc: DocFactory, n: int) -> list[dict[str, Any]]:
+    """``n`` documents whose sort keys have many ties (so the uuid tie-break matters)."""
+    names = ["alpha", "Beta", "beta", "Zed", "éclair", "alpha 2", "10 things"]
+    return [
+        make_doc(
+            uid(i),
+            name=names[(i * 5) % len(names)],
+            created_at=BASE_TIME + (i * 7) % 4,
+            frozen_at=BASE_TIME + 0.5 * ((i * 3) % 5),
+            registered_at=BASE_TIME + (i % 3) * 86400.25,
+            updated_at=BASE_TIME + ((i * 11) % 6) / 10,
+        )
+        for i in range(n)
+    ]
+
+
+class TestSearchContract:
+    # -- free text ---------------------------------------------------------------------
+    def test_text_matches_every_text_field(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), name="Zebra crossing"),
+                make_doc(uid(2), description="measurements of a giraffe"),
+                make_doc(uid(3), readme="description: okapi field notes\nproject: x"),
+                make_doc(uid(4), readme_text="tapir project"),
+                make_doc(uid(5), annotations_text="species narwhal"),
+                make_doc(uid(6), relpaths=["raw/run1/walrus.txt", "plots/summary.png"]),
+            ]
+        )
+        assert find(index, "zebra") == [uid(1)]
+        assert find(index, "GIRAFFE") == [uid(2)]
+        assert find(index, "Okapi") == [uid(3)]
+        assert find(index, "tapir") == [uid(4)]
+        assert find(index, "narwhal") == [uid(5)]
+        assert find(index, "run1") == [uid(6)]
+        assert find(index, "summary.png") == [uid(6)]
+        assert find(index, "unicorn") == []
+
+    def test_all_words_required_across_fields(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), name="ocean survey", description="plankton counts"),
+                make_doc(uid(2), name="ocean survey"),
+                make_doc(uid(3), description="plankton"),
+            ]
+        )
+        assert find(index, "ocean plankton") == [uid(1)]
+        assert find(index, "  Ocean   SURVEY ") == [uid(1), uid(2)]
+        assert find(index, "ocean unicorn") == []
+
+    def test_blank_text_matches_all_and_wordless_text_matches_nothing(
+        self, index: SearchIndex, make_doc: DocFactory
+    ) -> None:
+        index.upsert([make_doc(uid(1)), make_doc(uid(2))])
+        assert find(index, "") == [uid(1), uid(2)]
+        assert find(index, "   ") == [uid(1), uid(2)]
+        assert find(index, "!!! ---") == []
+
+    def test_stored_only_fields_are_not_searched(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        doc = make_doc(
+            uid(1),
+            annotations={"secret": {"nested": ["hidden-word", 3]}},
+            replicas=[{"base_uri": A, "uri": f"{A}/{uid(1)}", "extra": {"deep": "replicaword"}}],
+        )
+        index.upsert([doc])
+        assert find(index, "hidden") == []
+        assert find(index, "replicaword") == []
+        # ... but they come back verbatim in hits.
+        (hit,) = index.search(SearchQuery()).hits
+        assert hit == doc
+
+    # -- versions ----------------------------------------------------------------------
+    def test_external_versions_never_regress(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert([make_doc(uid(1), version=2, name="two")])
+        index.upsert([make_doc(uid(1), version=1, name="one")])  # older: ignored
+        index.upsert([make_doc(uid(1), version=2, name="two again")])  # equal: ignored
+        assert [h["name"] for h in index.search(SearchQuery()).hits] == ["two"]
+        assert list(index.versions()) == [(uid(1), 2)]
+        index.upsert([make_doc(uid(1), version=3, name="three")])  # newer: replaces
+        assert [h["name"] for h in index.search(SearchQuery()).hits] == ["three"]
+        assert find(index, "two") == []
+        assert list(index.versions()) == [(uid(1), 3)]
+
+    def test_out_of_order_versions_in_one_batch(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert([make_doc(uid(1), version=v, name=f"v{v}") for v in (1, 4, 2, 3)])
+        assert [h["name"] for h in index.search(SearchQuery()).hits] == ["v4"]
+        assert list(index.versions()) == [(uid(1), 4)]
+
+    def test_repeated_upsert_is_idempotent(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        docs = [make_doc(uid(i), version=i + 1, tags=["t"]) for i in range(5)]
+        index.upsert(docs)
+        first = index.search(SearchQuery(sort="name", descending=False))
+        index.upsert(docs)
+        index.upsert(list(reversed(docs)))
+        assert index.search(SearchQuery(sort="name", descending=False)) == first
+        assert first.total == 5
+        assert index.summary(None) == Summary(5, {A: 5}, {"alice": 5}, {"t": 5})
+        assert list(index.versions()) == [(uid(i), i + 1) for i in range(5)]
+
+    def test_unknown_document_key_is_refused_but_batch_goes_on(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        bad = {**make_doc(uid(1)), "not_a_field": "x"}
+        with pytest.raises(SearchUnavailable):
+            index.upsert([bad, make_doc(uid(2))])
+        assert find(index) == [uid(2)]
+
+    # -- tombstones --------------------------------------------------------------------
+    def test_tombstone_hidden_from_search_and_summary_but_listed(
+        self, index: SearchIndex, make_doc: DocFactory
+    ) -> None:
+        index.upsert([make_doc(uid(1), name="gone", tags=["t1"]), make_doc(uid(2), name="kept", tags=["t2"])])
+        index.upsert([make_doc(uid(1), version=2, name="gone", tags=["t1"], deleted=True)])
+        index.upsert([make_doc(uid(1), version=1, name="gone", tags=["t1"])])  # late older version
+        assert find(index) == [uid(2)]
+        assert find(index, "gone") == []
+        assert find(index, uuids=(uid(1),)) == []
+        assert index.search(SearchQuery()).total == 1
+        assert index.summary(None) == Summary(1, {A: 1}, {"alice": 1}, {"t2": 1})
+        assert list(index.versions()) == [(uid(1), 2), (uid(2), 1)]
+        index.upsert([make_doc(uid(1), version=3, name="back")])  # a newer live version revives it
+        assert find(index, "back") == [uid(1)]
+
+    # -- visibility --------------------------------------------------------------------
+    def _visibility_docs(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), base_uris=[A], creator_username="alice", tags=["x"]),
+                make_doc(uid(2), base_uris=[B], creator_username="bob", tags=["x", "y"]),
+                make_doc(uid(3), base_uris=[A, B], creator_username="carol", tags=["y"]),
+                make_doc(uid(4), base_uris=[C], creator_username="bob", tags=["z"]),
+            ]
+        )
+
+    def test_visibility_filters_hits_and_totals(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        self._visibility_docs(index, make_doc)
+        result = index.search(SearchQuery(allowed_base_uris=frozenset({A}), size=100))
+        assert sorted(uuids(result)) == [uid(1), uid(3)]
+        assert result.total == 2
+        assert all(A in h["base_uris"] for h in result.hits)
+        assert find(index, allowed_base_uris=frozenset({A, C})) == [uid(1), uid(3), uid(4)]
+        assert find(index, allowed_base_uris=frozenset({"s3://elsewhere"})) == []
+        assert find(index, allowed_base_uris=None) == [uid(1), uid(2), uid(3), uid(4)]
+        # Asking for a base URI outside the allowed set yields nothing, never a leak.
+        assert find(index, allowed_base_uris=frozenset({A}), base_uris=(B,)) == [uid(3)]
+        assert find(index, allowed_base_uris=frozenset({A}), base_uris=(C,)) == []
+        # Free text cannot widen visibility.
+        assert find(index, "bucket-b", allowed_base_uris=frozenset({A})) == []
+
+    def test_empty_allowed_set_sees_nothing(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        self._visibility_docs(index, make_doc)
+        result = index.search(SearchQuery(allowed_base_uris=frozenset()))
+        assert result == SearchResult(hits=[], total=0, next_after=None)
+        assert index.summary(frozenset()) == Summary(number_of_datasets=0)
+
+    def test_summary_respects_visibility(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        self._visibility_docs(index, make_doc)
+        assert index.summary(None) == Summary(
+            number_of_datasets=4,
+            datasets_per_base_uri={A: 2, B: 2, C: 1},
+            datasets_per_creator={"alice": 1, "bob": 2, "carol": 1},
+            datasets_per_tag={"x": 2, "y": 2, "z": 1},
+        )
+        # uid(3) is also on B: it is counted, but B is never reported to a caller without B.
+        assert index.summary(frozenset({A})) == Summary(
+            number_of_datasets=2,
+            datasets_per_base_uri={A: 2},
+            datasets_per_creator={"alice": 1, "carol": 1},
+            datasets_per_tag={"x": 1, "y": 1},
+        )
+        assert index.summary(frozenset({C, "s3://elsewhere"})) == Summary(1, {C: 1}, {"bob": 1}, {"z": 1})
+
+    # -- filters -----------------------------------------------------------------------
+    def test_filters_or_within_and_across(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        self._visibility_docs(index, make_doc)
+        assert find(index, base_uris=(A,)) == [uid(1), uid(3)]
+        assert find(index, base_uris=(B, C)) == [uid(2), uid(3), uid(4)]
+        assert find(index, creators=("bob",)) == [uid(2), uid(4)]
+        assert find(index, creators=("alice", "carol")) == [uid(1), uid(3)]
+        assert find(index, creators=("Alice",)) == []  # keywords are exact
+        assert find(index, tags=("x",)) == [uid(1), uid(2)]
+        assert find(index, tags=("x", "y")) == [uid(2)]  # AND
+        assert find(index, tags=("x", "z")) == []
+        assert find(index, uuids=(uid(1), uid(4), uid(9))) == [uid(1), uid(4)]
+        assert find(index, base_uris=(B,), creators=("bob",), tags=("y",)) == [uid(2)]
+        assert find(index, base_uris=(A, C), creators=("bob", "carol")) == [uid(3), uid(4)]
+
+    # -- sorting -----------------------------------------------------------------------
+    @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+    @pytest.mark.parametrize("sort", sorted(SORT_KEYS))
+    def test_sort_with_uuid_tie_break(
+        self, index: SearchIndex, make_doc: DocFactory, sort: str, descending: bool
+    ) -> None:
+        docs = sortable_docs(make_doc, 21)
+        index.upsert(docs)
+        result = index.search(SearchQuery(sort=sort, descending=descending, size=50))
+        assert uuids(result) == sort_docs(docs, sort, descending)
+        reverse = index.search(SearchQuery(sort=sort, descending=not descending, size=50))
+        assert uuids(reverse) == list(reversed(uuids(result)))
+
+    def test_name_sort_is_by_code_point(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        names = ["beta", "Zed", "alpha", "Alpha", "éclair", "10 things"]
+        index.upsert([make_doc(uid(i), name=n) for i, n in enumerate(names)])
+        hits = index.search(SearchQuery(sort="name", descending=False)).hits
+        assert [h["name"] for h in hits] == ["10 things", "Alpha", "Zed", "alpha", "beta", "éclair"]
+
+    # -- pagination --------------------------------------------------------------------
+    def test_offset_pagination_covers_everything_once(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        docs = sortable_docs(make_doc, 35)
+        index.upsert(docs)
+        expected = sort_docs(docs, "registered", True)
+        seen: list[str] = []
+        for offset in range(0, 40, 10):
+            page = index.search(SearchQuery(offset=offset, size=10))
+            assert page.total == 35
+            seen += uuids(page)
+        assert seen == expected
+        assert len(set(seen)) == 35
+        assert index.search(SearchQuery(offset=40, size=10)) == SearchResult([], 35, None)
+
+    @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+    @pytest.mark.parametrize("sort", sorted(SORT_KEYS))
+    def test_after_pagination_covers_everything_once(
+        self, index: SearchIndex, make_doc: DocFactory, sort: str, descending: bool
+    ) -> None:
+        docs = sortable_docs(make_doc, 35)
+        index.upsert(docs)
+        expected = sort_docs(docs, sort, descending)
+        seen: list[str] = []
+        after: list[Any] | None = None
+        for _ in range(MAX_PAGES):
+            offset = 0 if after is None else 7  # offset is ignored once a cursor is given
+            page = index.search(SearchQuery(sort=sort, descending=descending, size=10, offset=offset, after=after))
+            assert page.total == 35
+            seen += uuids(page)
+            if page.next_after is None:
+                assert len(page.hits) < 10
+                break
+            assert len(page.hits) == 10
+            after = json.loads(json.dumps(page.next_after))  # the service round-trips it through JSON
+        else:
+            pytest.fail("cursor pagination did not end")
+        assert seen == expected
+        assert len(set(seen)) == 35
+
+    def test_after_pagination_with_filters(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        docs = [
+            make_doc(uid(i), tags=["even" if i % 2 == 0 else "odd"], base_uris=[A if i < 20 else B]) for i in range(30)
+        ]
+        index.upsert(docs)
+        seen: list[str] = []
+        after: list[Any] | None = None
+        for _ in range(MAX_PAGES):
+            query = SearchQuery(
+                allowed_base_uris=frozenset({A}), tags=("even",), size=4, sort="created", descending=False, after=after
+            )
+            page = index.search(query)
+            assert page.total == 10
+            seen += uuids(page)
+            if page.next_after is None:
+                break
+            after = page.next_after
+        assert seen == [uid(i) for i in range(0, 20, 2)]
+
+    def test_exactly_full_last_page_then_empty(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert([make_doc(uid(i)) for i in range(10)])
+        first = index.search(SearchQuery(size=10, sort="name", descending=False))
+        assert first.next_after is not None
+        last = index.search(SearchQuery(size=10, sort="name", descending=False, after=first.next_after))
+        assert last == SearchResult(hits=[], total=10, next_after=None)
+
+    def test_malformed_queries_are_validation_errors(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert([make_doc(uid(1))])
+        for bad in [
+            SearchQuery(sort="size"),
+            SearchQuery(offset=9_995, size=10),
+            SearchQuery(offset=-1),
+            SearchQuery(sort="name", after=[1.5, uid(1)]),
+            SearchQuery(sort="created", after=["x", uid(1)]),
+            SearchQuery(sort="created", after=[BASE_TIME]),
+            SearchQuery(sort="created", after=[BASE_TIME, uid(1), "extra"]),
+            SearchQuery(sort="created", after=[True, uid(1)]),
+        ]:
+            with pytest.raises(ValidationError):
+                index.search(bad)
+        # The largest window that is allowed works.
+        assert index.search(SearchQuery(offset=9_990, size=10)).hits == []
+
+    # -- summary -----------------------------------------------------------------------
+    def test_summary_counts(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        assert index.summary(None) == Summary(0)
+        index.upsert(
+            [make_doc(uid(i), creator_username=f"user{i % 3}", tags=[f"t{i % 2}", "all"]) for i in range(9)]
+            + [make_doc(uid(99), tags=["dup", "dup"], creator_username="user9", base_uris=[B, B])]
+        )
+        assert index.summary(None) == Summary(
+            number_of_datasets=10,
+            datasets_per_base_uri={A: 9, B: 1},
+            datasets_per_creator={"user0": 3, "user1": 3, "user2": 3, "user9": 1},
+            datasets_per_tag={"t0": 5, "t1": 4, "all": 9, "dup": 1},
+        )
+
+    # -- versions ----------------------------------------------------------------------
+    def test_versions_lists_everything(self, index: SearchIndex, make_doc: DocFactory, backend: str) -> None:
+        n = 1_100 if backend == "opensearch" else 30  # > one page of 1,000 on OpenSearch
+        docs = [make_doc(uid(i), version=1 + i % 7, deleted=i % 10 == 0) for i in range(n)]
+        index.upsert(docs)
+        assert list(index.versions()) == [(d["uuid"], d["version"]) for d in docs]
+        assert index.search(SearchQuery(size=0)).total == n - n // 10
+
+    # -- lifecycle and availability ----------------------------------------------------
+    def test_ensure_and_drop_are_idempotent(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert([make_doc(uid(1))])
+        index.ensure_index()
+        assert find(index) == [uid(1)]
+        index.drop_index()
+        index.drop_index()
+        with pytest.raises(SearchUnavailable):
+            index.search(SearchQuery())
+        index.ensure_index()
+        index.ensure_index()
+        assert find(index) == []
+
+    def test_upsert_recreates_a_vanished_index_with_its_mapping(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.drop_index()
+        index.upsert([make_doc(uid(2), name="b"), make_doc(uid(1), name="a")])
+        # Sorting by name needs the explicit mapping (an auto-created index has no name.raw).
+        assert uuids(index.search(SearchQuery(sort="name", descending=False))) == [uid(1), uid(2)]
+        assert index.summary(None).number_of_datasets == 2
+
+    def test_ping(self, index: SearchIndex) -> None:
+        assert index.ping() is True
+
+    def test_unreachable_backend_raises_search_unavailable(
+        self, unreachable_index: SearchIndex, make_doc: DocFactory
+    ) -> None:
+        idx = unreachable_index
+        assert idx.ping() is False
+        calls: dict[str, Any] = {
+            "ensure_index": idx.ensure_index,
+            "drop_index": idx.drop_index,
+            "upsert": lambda: idx.upsert([make_doc(uid(1))]),
+            "search": lambda: idx.search(SearchQuery(text="x", tags=("t",))),
+            "summary": lambda: idx.summary(None),
+            "versions": idx.versions,  # raises on the call, not only when iterated
+        }
+        for name, call in calls.items():
+            with pytest.raises(SearchUnavailable):
+                call()
+                pytest.fail(f"{name} did not raise")

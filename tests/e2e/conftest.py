@@ -1,0 +1,57 @@
+"""End-to-end fixtures: one real local stack (moto server, osmem-server, runner, chalice local) per session.
+
+Every test in this directory is marked ``e2e``. Each pytest-xdist worker starts its own
+stack on free ports, so ``-n 2`` works. Persona fixtures build on ``stack.add_user`` and
+``stack.token``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local.processes import free_port
+from infra.local.stack import LocalStack
+
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A conftest hook sees the whole session's items: mark only this directory's tests.
+    for item in items:
+        if _HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    for _ in range(100):  # bounded: the OS hands out distinct ephemeral ports almost always
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise RuntimeError("could not find free ports on 127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The running stack; ``stack.add_user(name, admin=...)`` then ``stack.token(name)``.
+
+    The user ``admin`` (a catalogue admin) exists from the start.
+    """
+    api, moto, opensearch = _free_ports(3)
+    local = LocalStack(
+        api_port=api,
+        moto_port=moto,
+        opensearch_port=opensearch,
+        work_dir=tmp_path_factory.mktemp("local-stack"),
+    )
+    try:
+        local.start()
+        local.add_user("admin", admin=True)
+        yield local
+    finally:
+        local.stop()

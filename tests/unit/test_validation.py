@@ -1,0 +1,62 @@
+"""Input parsing: every failure names its field."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.errors import ValidationError
+from chalicelib.validation import parse_base_uri, parse_patch, parse_registration, parse_search
+from tests.support.data import registration
+
+
+def test_registration_accepts_dtool_shapes() -> None:
+    reg = parse_registration(registration(frozen_at="1536238185.88", dtoolcore_version="3.18.2"))
+    assert reg.content.frozen_at == 1536238185.88
+    assert reg.content.number_of_items == 2 and reg.content.size_in_bytes == 3072
+    assert reg.content.tags == ("field", "soil")
+
+
+def test_registration_without_created_at_uses_frozen_at() -> None:
+    body = registration()
+    del body["created_at"]
+    assert parse_registration(body).content.created_at == 1700000000.5
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["s3://b", "s3://bucket/prefix/deeper", "file:///data/store", "smb://server/share"],
+)
+def test_good_base_uris(value: str) -> None:
+    assert parse_base_uri(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://x", "s3://b/", "s3://", "s3://b/../c", "S3://b", "s3://b?x", "s3://b c", "s3://b/%2F", 5, None],
+)
+def test_bad_base_uris(value: object) -> None:
+    with pytest.raises(ValidationError) as exc:
+        parse_base_uri(value)
+    assert exc.value.field == "base_uri"
+
+
+def test_patch_needs_version_and_agreeing_if_match() -> None:
+    assert parse_patch({"tags": []}, '"3"').version == 3
+    assert parse_patch({"tags": [], "version": 3}, 'W/"3"').version == 3
+    with pytest.raises(ValidationError):
+        parse_patch({"tags": [], "version": 2}, '"3"')
+    with pytest.raises(ValidationError):
+        parse_patch({"tags": []}, "abc")
+
+
+def test_search_defaults_and_repeats() -> None:
+    p = parse_search({}, 512)
+    assert (p.page, p.page_size, p.sort, p.descending) == (1, 10, "registered", True)
+    p = parse_search({"tag": ["a", "b"], "creator": ["x", "y"], "sort": ["name"]}, 512)
+    assert p.tags == ("a", "b") and p.creators == ("x", "y") and not p.descending
+    with pytest.raises(ValidationError) as exc:
+        parse_search({"page": ["1", "2"]}, 512)
+    assert exc.value.field == "page"
+    with pytest.raises(ValidationError):
+        parse_search({"page": ["101"], "page_size": ["100"]}, 512)
+    assert parse_search({"page": ["100"], "page_size": ["100"]}, 512).page == 100
