@@ -133,7 +133,7 @@ def _backend(action: str) -> Iterator[None]:
     except (OpenSearchException, ImproperlyConfigured, OSError) as exc:
         raise SearchUnavailable(f"search backend: {action} failed: {exc}") from exc
     except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise SearchUnavailable(f"search backend: {action}: unexpected response ({exc!r})") from exc
+        raise SearchUnavailable(f"search backend: {action}: unexpected data ({exc!r})") from exc
 
 
 def check_query(query: SearchQuery) -> str:
@@ -285,13 +285,13 @@ class OpenSearchIndex(SearchIndex):
         """
         if not docs:
             return
-        serializer = self._client.transport.serializer
-        entries: list[tuple[str, str]] = []
-        for doc in docs:
-            uuid = str(doc["uuid"])
-            action = {"index": {"_id": uuid, "version": int(doc["version"]), "version_type": "external"}}
-            entries.append((uuid, f"{serializer.dumps(action)}\n{serializer.dumps(doc)}\n"))
         with _backend("bulk index"):
+            serializer = self._client.transport.serializer  # the client's: dates, Decimals, UUIDs
+            entries: list[tuple[str, str]] = []
+            for doc in docs:
+                uuid = str(doc["uuid"])
+                action = {"index": {"_id": uuid, "version": int(doc["version"]), "version_type": "external"}}
+                entries.append((uuid, f"{serializer.dumps(action)}\n{serializer.dumps(doc)}\n"))
             # OpenSearch (and osmem-server) auto-create a missing index on a bulk write, with
             # a dynamic mapping that breaks sorting (no name.raw) for good. The index vanishes
             # when osmem-server restarts, or between drop_index and ensure_index, so look

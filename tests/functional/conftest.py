@@ -51,6 +51,7 @@ class Api:
         path: str,
         user: str | None = "admin",
         body: Any = None,
+        *,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
     ) -> Any:

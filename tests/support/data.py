@@ -17,7 +17,10 @@ def registration(base_uri: str = "s3://bucket-a", uuid: str | None = None, **ove
         "creator_username": "olssont",
         "frozen_at": "1700000000.5",
         "created_at": 1699990000.0,
-        "readme": "---\nproject: Soil moisture monitoring\ndescription: TDR probes in plot 7\nowners:\n  - name: Tjelvar Olsson\n",
+        "readme": (
+            "---\nproject: Soil moisture monitoring\ndescription: TDR probes in plot 7\n"
+            "owners:\n  - name: Tjelvar Olsson\n"
+        ),
         "manifest": {
             "hash_function": "md5sum_hexdigest",
             "dtoolcore_version": "3.18.2",

@@ -1,0 +1,206 @@
+"""``catalogue``: operator commands (reindex, drift, users, base URIs, local tokens).
+
+The commands act directly on the catalogue's tables and index, as an operator, through
+the same service functions as the API; changes are audited as ``cli:<login>``. Settings
+come from the environment, or from the running local stack's ``.local-stack/state.json``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from chalicelib import deps
+from chalicelib.config import Settings
+from chalicelib.domain import User
+from chalicelib.errors import CatalogueError
+from chalicelib.validation import UserFields, parse_base_uri, parse_username
+
+STATE_FILE = Path(".local-stack") / "state.json"
+
+app = typer.Typer(help="Operate the research-data catalogue.", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Catalogue users and their permissions.", no_args_is_help=True)
+base_uris_app = typer.Typer(help="Base URIs datasets may be registered under.", no_args_is_help=True)
+app.add_typer(users_app, name="user")
+app.add_typer(base_uris_app, name="base-uri")
+console = Console()
+
+StateFile = Annotated[Path, typer.Option("--state", help="State file of a running local stack.")]
+
+
+def _load_env(state_file: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    if "CATALOGUE_OPENSEARCH_URL" not in env and state_file.exists():
+        env.update(json.loads(state_file.read_text()).get("env", {}))
+    return env
+
+
+def _setup(state_file: Path) -> dict[str, str]:
+    env = _load_env(state_file)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID_ENDPOINT_MODE"):
+        if key in env:
+            os.environ[key] = env[key]
+    deps.reset()
+    deps.override(settings=Settings.from_env(env))
+    return env
+
+
+def _operator() -> User:
+    return User(username=f"cli:{getpass.getuser()}", is_admin=True)
+
+
+def _fail(exc: CatalogueError) -> typer.Exit:
+    console.print(f"[red]{exc.code}:[/red] {exc}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def reindex(
+    drop: Annotated[bool, typer.Option(help="Delete and recreate the index first.")] = False,
+    state_file: StateFile = STATE_FILE,
+) -> None:
+    """Rebuild the search index from DynamoDB (the truth)."""
+    from chalicelib.operations import reindex as run_reindex
+
+    _setup(state_file)
+    with Progress(
+        TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("reindex", total=None)
+        sent = run_reindex(deps.get_repo(), deps.get_search(), drop=drop, progress=lambda n: progress.advance(task, n))
+    console.print(f"indexed {sent} datasets")
+
+
+@app.command()
+def drift(state_file: StateFile = STATE_FILE) -> None:
+    """List datasets whose index document is missing, stale or orphaned; exit 1 if any."""
+    from chalicelib.operations import drift as run_drift
+
+    _setup(state_file)
+    report = run_drift(deps.get_repo(), deps.get_search())
+    table = Table("uuid", "problem", "dynamodb version", "index version")
+    for u in report.missing:
+        table.add_row(u, "missing", "", "")
+    for u, have, indexed in report.stale:
+        table.add_row(u, "stale", str(have), str(indexed))
+    for u in report.orphaned:
+        table.add_row(u, "orphaned", "", "")
+    if report.clean:
+        console.print(f"no drift ({report.checked} datasets checked)")
+        return
+    console.print(table)
+    console.print(f"{len(report.missing)} missing, {len(report.stale)} stale, {len(report.orphaned)} orphaned")
+    raise typer.Exit(code=1)
+
+
+@users_app.command("add")
+def user_add(
+    username: str,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
+    display_name: str = "",
+    email: str = "",
+    orcid: str = "",
+    state_file: StateFile = STATE_FILE,
+) -> None:
+    """Add a user."""
+    _setup(state_file)
+    try:
+        fields = UserFields(is_admin=admin, display_name=display_name, email=email, orcid=orcid)
+        user = deps.get_service().add_user(_operator(), parse_username(username), fields)
+    except CatalogueError as exc:
+        raise _fail(exc) from exc
+    console.print_json(data=user)
+
+
+@users_app.command("list")
+def user_list(state_file: StateFile = STATE_FILE) -> None:
+    """List users with their permissions."""
+    _setup(state_file)
+    table = Table("username", "admin", "search", "register")
+    for u in deps.get_service().list_users(_operator()):
+        table.add_row(
+            u["username"],
+            "yes" if u["is_admin"] else "",
+            "\n".join(u["search_permissions_on_base_uris"]),
+            "\n".join(u["register_permissions_on_base_uris"]),
+        )
+    console.print(table)
+
+
+@users_app.command("grant")
+def user_grant(
+    username: str,
+    base_uri: str,
+    search: Annotated[bool, typer.Option("--search", help="Grant (or revoke) search.")] = False,
+    register: Annotated[bool, typer.Option("--register", help="Grant (or revoke) register.")] = False,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Revoke instead of grant.")] = False,
+    state_file: StateFile = STATE_FILE,
+) -> None:
+    """Grant (or with --revoke, remove) search and/or register permission on a base URI."""
+    if not (search or register):
+        console.print("[red]say --search and/or --register[/red]")
+        raise typer.Exit(code=2)
+    _setup(state_file)
+    service = deps.get_service()
+    operator = _operator()
+    try:
+        name, uri = parse_username(username), parse_base_uri(base_uri)
+        info: dict[str, Any] = service.get_base_uri(operator, uri)
+        searchers = set(info["users_with_search_permissions"])
+        registrars = set(info["users_with_register_permissions"])
+        for wanted, group in ((search, searchers), (register, registrars)):
+            if wanted:
+                if revoke:
+                    group.discard(name)
+                else:
+                    group.add(name)
+        result = service.set_permissions(operator, uri, frozenset(searchers), frozenset(registrars))
+    except CatalogueError as exc:
+        raise _fail(exc) from exc
+    console.print_json(data=result)
+
+
+@base_uris_app.command("add")
+def base_uri_add(base_uri: str, description: str = "", state_file: StateFile = STATE_FILE) -> None:
+    """Register a base URI (e.g. s3://bucket or s3://bucket/prefix)."""
+    _setup(state_file)
+    try:
+        result = deps.get_service().add_base_uri(_operator(), parse_base_uri(base_uri), description)
+    except CatalogueError as exc:
+        raise _fail(exc) from exc
+    console.print_json(data=result)
+
+
+@base_uris_app.command("list")
+def base_uri_list(state_file: StateFile = STATE_FILE) -> None:
+    """List base URIs with who may search and register there."""
+    _setup(state_file)
+    table = Table("base URI", "search", "register", "description")
+    for b in deps.get_service().list_base_uris(_operator()):
+        table.add_row(
+            b["base_uri"],
+            "\n".join(b["users_with_search_permissions"]),
+            "\n".join(b["users_with_register_permissions"]),
+            b["description"],
+        )
+    console.print(table)
+
+
+@app.command()
+def token(username: str, state_file: StateFile = STATE_FILE) -> None:
+    """Print an access token for a user of the running local stack (local stage only)."""
+    from infra.local.stack import _print_token
+
+    raise typer.Exit(code=_print_token(state_file.parent, username))
+
+
+def main() -> None:
+    app()
