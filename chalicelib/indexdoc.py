@@ -6,6 +6,7 @@ parsing refuses aliases (a YAML "billion laughs" expands through them) and caps 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -15,6 +16,7 @@ from chalicelib.domain import Dataset
 MAX_PARSED_README = 256 * 1024
 MAX_TEXT_VALUES = 5000
 MAX_RELPATHS = 10_000
+_PATH_SPLIT = re.compile(r"[/._\-]+")
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -51,8 +53,15 @@ def flatten_text(value: Any, limit: int = MAX_TEXT_VALUES) -> str:
     return " ".join(out)
 
 
+def path_words(relpaths: list[str]) -> list[str]:
+    """Each path also as its words, so that ``csv`` or ``probe`` find ``raw/probe_01.csv``:
+    the standard analyzer keeps ``probe_01.csv`` as one token."""
+    return [" ".join(w for w in _PATH_SPLIT.split(p) if w) for p in relpaths]
+
+
 def index_doc(dataset: Dataset) -> dict[str, Any]:
     c = dataset.content
+    relpaths = [i.relpath for i in list(c.manifest.items.values())[:MAX_RELPATHS]]
     return {
         "uuid": c.uuid,
         "version": dataset.version,
@@ -63,7 +72,7 @@ def index_doc(dataset: Dataset) -> dict[str, Any]:
         "readme": c.readme,
         "readme_text": flatten_text(parse_readme(c.readme)),
         "annotations_text": flatten_text(dict(c.annotations)),
-        "relpaths": [i.relpath for i in list(c.manifest.items.values())[:MAX_RELPATHS]],
+        "relpaths": relpaths + path_words(relpaths),
         "tags": list(c.tags),
         "base_uris": list(dataset.base_uris),
         "uris": [r.uri for r in dataset.replicas],

@@ -101,7 +101,7 @@ def test_index_doc_fields() -> None:
     assert doc["version"] == 7 and doc["deleted"] is False
     assert doc["base_uris"] == [A, B]
     assert "Wytham Woods" in doc["readme_text"] and "VZ-400" in doc["annotations_text"]
-    assert doc["relpaths"] == ["raw/scan_001.las"]
+    assert doc["relpaths"] == ["raw/scan_001.las", "raw scan 001 las"]
     assert index_doc(replace(dataset(A), replicas=()))["deleted"] is True
 
 
