@@ -9,6 +9,8 @@ are tombstones (``deleted`` set, version bumped), so they carry their actor too.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from chalicelib.domain import AuditEntry, BaseUri, Dataset, User
@@ -33,6 +35,9 @@ def _entries(key: str, version: int, timestamp: float, actor: str, rows: list[Ro
     ]
 
 
+MAX_AUDIT_FIELD_BYTES = 64 * 1024
+
+
 def dataset_subject(uuid: str) -> str:
     return f"dataset#{uuid}"
 
@@ -45,10 +50,20 @@ def base_uri_subject(base_uri: str) -> str:
     return f"base_uri#{base_uri}"
 
 
+def _bounded(value: Any) -> Any:
+    """The value itself, or its digest when it would make the audit item too large
+    (DynamoDB items are capped at 400 KB; the record keeps the full value)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    if len(text.encode()) <= MAX_AUDIT_FIELD_BYTES:
+        return value
+    return {"omitted": True, "bytes": len(text.encode()), "sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
 def _dataset_value(d: Dataset) -> dict[str, Any]:
     value = d.detail_dict()
-    value["readme"] = d.content.readme
-    value["manifest"] = d.content.manifest.to_dict()
+    value["annotations"] = _bounded(value["annotations"])
+    value["readme"] = _bounded(d.content.readme)
+    value["manifest"] = _bounded(d.content.manifest.to_dict())
     return value
 
 

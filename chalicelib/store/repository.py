@@ -29,6 +29,7 @@ from chalicelib.store.tables import (
 )
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+MAX_TRANSACTION_ITEMS = 100
 
 
 class Repository(ABC):
@@ -59,7 +60,8 @@ class Repository(ABC):
 
     @abstractmethod
     def save_users(self, changes: Sequence[tuple[User, int]]) -> None:
-        """Save several existing users atomically, each against its expected version."""
+        """Save several existing users, each against its expected version: all or nothing
+        (per chunk of 100 on DynamoDB). A user named twice is a ValueError."""
 
     @abstractmethod
     def list_users(self) -> list[User]: ...
@@ -104,6 +106,9 @@ class DynamoRepository(Repository):
     def _dataset_from_item(self, item: DatasetItem) -> Dataset:
         readme = item.readme if item.readme_ref is None else self._blobs.get(item.readme_ref)
         manifest_text = item.manifest if item.manifest_ref is None else self._blobs.get(item.manifest_ref)
+        annotations = (
+            item.annotations if item.annotations_ref is None else json.loads(self._blobs.get(item.annotations_ref))
+        )
         content = DatasetContent(
             uuid=item.uuid,
             name=item.name,
@@ -112,7 +117,7 @@ class DynamoRepository(Repository):
             frozen_at=float(item.frozen_at),
             readme=readme or "",
             manifest=_manifest_from_json(manifest_text),
-            annotations=item.annotations or {},
+            annotations=annotations or {},
             tags=tuple(str(t) for t in item.tags or ()),
             description=item.description or "",
             number_of_items=int(item.number_of_items),
@@ -142,6 +147,9 @@ class DynamoRepository(Repository):
         manifest, manifest_ref = self._inline_or_blob(
             f"datasets/{c.uuid}/manifest", json.dumps(c.manifest.to_dict(), separators=(",", ":"))
         )
+        annotations, annotations_ref = self._inline_or_blob(
+            f"datasets/{c.uuid}/annotations", json.dumps(dict(c.annotations), separators=(",", ":"))
+        )
         item = DatasetItem(
             uuid=c.uuid,
             name=c.name,
@@ -155,7 +163,8 @@ class DynamoRepository(Repository):
             readme_ref=readme_ref,
             manifest=manifest,
             manifest_ref=manifest_ref,
-            annotations=dict(c.annotations),
+            annotations=None if annotations is None else json.loads(annotations),
+            annotations_ref=annotations_ref,
             tags=list(c.tags),
             description=c.description,
             number_of_items=c.number_of_items,
@@ -200,16 +209,23 @@ class DynamoRepository(Repository):
         _conditional_save(item, condition, expected_version)
 
     def save_users(self, changes: Sequence[tuple[User, int]]) -> None:
-        if not changes:
-            return
-        # The access table stays small (users and base URIs only), so moto's
-        # whole-table copy per transaction stays cheap here; datasets never take part.
-        try:
-            with TransactWrite(connection=UserItem._get_connection().connection) as tx:
-                for user, expected in changes:
-                    tx.save(_user_item(user), condition=UserItem.version == expected)
-        except TransactWriteError as exc:
-            raise VersionConflict("a user changed meanwhile; read the permissions again and retry") from exc
+        # The access table stays small (users and base URIs only), so moto's whole-table
+        # copy per transaction stays cheap here; datasets never take part. DynamoDB caps a
+        # transaction at 100 actions: larger batches are atomic per chunk of 100 only.
+        names = [user.username for user, _ in changes]
+        if len(set(names)) != len(names):
+            raise ValueError("save_users got the same user twice")
+        for start in range(0, len(changes), MAX_TRANSACTION_ITEMS):
+            chunk = changes[start : start + MAX_TRANSACTION_ITEMS]
+            try:
+                with TransactWrite(connection=UserItem._get_connection().connection) as tx:
+                    for user, expected in chunk:
+                        tx.save(_user_item(user), condition=UserItem.version == expected)
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
+                if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+                    raise VersionConflict("a user changed meanwhile; read the permissions again and retry") from exc
+                raise
 
     def list_users(self) -> list[User]:
         return [u for u in (_user_from_item(i) for i in UserItem.query(USER_PK, consistent_read=True)) if not u.deleted]

@@ -65,6 +65,7 @@ class DatasetItem(Model):
     manifest = UnicodeAttribute(null=True)  # compact JSON text
     manifest_ref = UnicodeAttribute(null=True)
     annotations = JSONAttribute(null=True)
+    annotations_ref = UnicodeAttribute(null=True)
     tags = ListAttribute(of=UnicodeAttribute, null=True)
     description = UnicodeAttribute(null=True)
     number_of_items = NumberAttribute(default=0)

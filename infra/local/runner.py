@@ -75,6 +75,8 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for noisy in ("botocore", "boto3", "urllib3", "opensearch", "pynamodb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     env = dict(os.environ)
     for name in ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN"):
         if not env.get(name):

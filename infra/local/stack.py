@@ -444,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     tok = sub.add_parser("token", help="print a fresh access token for a user of the running stack")
     tok.add_argument("username")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("infra").setLevel(logging.INFO)
 
     work_dir = args.work_dir or REPO_ROOT / ".local-stack"
     if args.command == "token":

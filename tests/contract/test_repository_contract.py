@@ -1,0 +1,650 @@
+"""The Repository contract (chalicelib.store.repository), run against every implementation.
+
+Each test runs twice: ``[memory]`` (InMemoryRepository) and ``[dynamodb]`` (DynamoRepository
+over moto's DynamoDB and S3, with a small inline cap so READMEs and manifests spill to S3
+cheaply). A behaviour pinned here is one the service and the stream processor may rely on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from chalicelib import deps
+from chalicelib.audit import dataset_changes, dataset_subject
+from chalicelib.blobs import S3BlobStore
+from chalicelib.bootstrap import create_resources
+from chalicelib.config import Settings
+from chalicelib.domain import AuditEntry, BaseUri, Dataset, DatasetContent, Manifest, ManifestItem, Replica, User
+from chalicelib.errors import AlreadyExists, VersionConflict
+from chalicelib.memsearch import InMemorySearchIndex
+from chalicelib.store.memory import InMemoryRepository
+from chalicelib.store.repository import DynamoRepository, Repository, audit_sort_key
+
+INLINE_CAP = 1024  # bytes; READMEs and manifests above it go to the blob store
+BASE_TIME = 1_700_000_000.0
+A, B, C = "s3://bucket-a", "s3://bucket-b", "s3://bucket-c"
+MAX_PAGES = 200  # bound for every cursor loop
+
+RawItem = Callable[[str], dict[str, Any]]
+
+
+@dataclass
+class Backend:
+    name: str
+    repo: Repository
+    raw_dataset: RawItem | None = None  # the stored DynamoDB item (dynamodb variant only)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """A fresh, empty repository of the implementation under test."""
+    if request.param == "memory":
+        yield Backend("memory", InMemoryRepository())
+        return
+    with mock_aws():
+        deps.reset()
+        try:
+            settings = Settings(stage="test", region="eu-west-1", inline_cap_bytes=INLINE_CAP)
+            deps.override(settings=settings, search=InMemorySearchIndex())
+            create_resources(settings)
+            repo = DynamoRepository(
+                S3BlobStore(deps.aws_client("s3"), settings.catalogue_bucket), inline_cap_bytes=INLINE_CAP
+            )
+
+            def raw_dataset(uuid: str) -> dict[str, Any]:
+                ddb = deps.aws_client("dynamodb")  # made on demand: few tests read raw items
+                out = ddb.get_item(TableName=settings.datasets_table, Key={"uuid": {"S": uuid}}, ConsistentRead=True)
+                return dict(out["Item"])
+
+            yield Backend("dynamodb", repo, raw_dataset)
+        finally:
+            deps.reset()
+
+
+@pytest.fixture
+def repo(backend: Backend) -> Repository:
+    return backend.repo
+
+
+# -- record builders ---------------------------------------------------------------------
+
+
+def uid(i: int) -> str:
+    """Deterministic uuids whose string order is their number order."""
+    return f"{i:08x}-0000-4000-8000-000000000000"
+
+
+def manifest_of(n: int, relpath: str = "raw/probe_{i:03d}.csv") -> Manifest:
+    return Manifest(
+        hash_function="md5sum_hexdigest",
+        dtoolcore_version="3.18.2",
+        items={
+            f"{i:040x}": ManifestItem(
+                relpath=relpath.format(i=i),
+                size_in_bytes=1024 * i + 7,
+                hash=f"{i:032x}",
+                utc_timestamp=BASE_TIME + i / 3,
+            )
+            for i in range(n)
+        },
+    )
+
+
+def make_dataset(uuid: str, version: int = 1, deleted: bool = False, **content: Any) -> Dataset:
+    fields: dict[str, Any] = {
+        "uuid": uuid,
+        "name": "soil-moisture-2024-plot-07",
+        "creator_username": "olssont",
+        "created_at": 1_699_990_000.123456,
+        "frozen_at": BASE_TIME + 0.5,
+        "readme": "---\nproject: Soil moisture\n",
+        "manifest": manifest_of(2),
+        "annotations": {"instrument": "TDR-100"},
+        "tags": ("soil", "field"),
+        "description": "TDR probes in plot 7",
+        "number_of_items": 2,
+        "size_in_bytes": 1031 + 2055,
+    }
+    fields.update(content)
+    return Dataset(
+        content=DatasetContent(**fields),
+        replicas=(Replica(uri=f"{A}/{uuid}", base_uri=A, registered_at=BASE_TIME + 10, registered_by="olssont"),),
+        version=version,
+        registered_at=BASE_TIME + 10,
+        updated_at=BASE_TIME + 10 + version,
+        updated_by="olssont",
+        deleted=deleted,
+    )
+
+
+def next_version(dataset: Dataset, **content: Any) -> Dataset:
+    return replace(
+        dataset,
+        content=replace(dataset.content, **content),
+        version=dataset.version + 1,
+        updated_at=dataset.updated_at + 1,
+        updated_by="editor",
+    )
+
+
+def tombstone(record: Any) -> Any:
+    return replace(record, version=record.version + 1, deleted=True, updated_by="admin")
+
+
+def make_user(username: str, version: int = 1, **overrides: Any) -> User:
+    fields: dict[str, Any] = {
+        "username": username,
+        "is_admin": False,
+        "display_name": f"User {username}",
+        "email": f"{username}@example.org",
+        "orcid": "0000-0002-1825-0097",
+        "created_at": BASE_TIME + 0.25,
+        "search_base_uris": frozenset({A}),
+        "register_base_uris": frozenset(),
+        "version": version,
+        "updated_by": "admin",
+        "updated_at": BASE_TIME + version,
+    }
+    fields.update(overrides)
+    return User(**fields)
+
+
+def bump(record: Any, **changes: Any) -> Any:
+    return replace(record, version=record.version + 1, updated_at=record.updated_at + 1, **changes)
+
+
+def make_entry(subject: str, i: int, timestamp: float | None = None, value: Any = None) -> AuditEntry:
+    return AuditEntry(
+        entry_id=f"e{i:04d}",
+        entity_type="dataset",
+        entity_id=subject.split("#", 1)[-1],
+        action="edit",
+        timestamp=BASE_TIME + i if timestamp is None else timestamp,
+        actor="olssont",
+        value={"i": i} if value is None else value,
+        subject=subject,
+    )
+
+
+def read_log(repo: Repository, subject: str, limit: int) -> list[list[AuditEntry]]:
+    """Every page of ``subject``'s log, following the cursor until it is None."""
+    pages: list[list[AuditEntry]] = []
+    after: str | None = None
+    for _ in range(MAX_PAGES):
+        entries, after = repo.list_audit(subject, limit, after)
+        assert len(entries) <= limit
+        if after is not None:
+            assert entries, "a cursor must follow at least one entry"
+            assert after == audit_sort_key(entries[-1])
+        pages.append(entries)
+        if after is None:
+            return pages
+    raise AssertionError(f"the log of {subject} did not end within {MAX_PAGES} pages")
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    return len(json.dumps(item).encode())
+
+
+def known_dynamo_bug(backend: Backend, request: pytest.FixtureRequest, raises: type[Exception], reason: str) -> None:
+    """Mark the ``[dynamodb]`` variant as a strict expected failure (a bug reported to the lead)."""
+    if backend.name == "dynamodb":
+        request.applymarker(pytest.mark.xfail(strict=True, raises=raises, reason=reason))
+
+
+BUG_ITEM_SIZE = (
+    "DynamoRepository keeps annotations (and audit values) inside the item; only readme and manifest "
+    "spill to the blob store, so a record over DynamoDB's 400 KB item limit fails with a raw "
+    "pynamodb PutError (ValidationException 'Item size has exceeded the maximum allowed size')"
+)
+
+
+class TestRepositoryContract:
+    # -- datasets: round trips -------------------------------------------------------------
+    def test_missing_records_are_none(self, repo: Repository) -> None:
+        assert repo.get_dataset(uid(1)) is None
+        assert repo.get_user("nobody") is None
+        assert repo.get_base_uri(A) is None
+        assert list(repo.iter_datasets()) == []
+        assert repo.list_users() == []
+        assert repo.list_base_uris() == []
+        assert repo.list_audit("dataset#x", 10, None) == ([], None)
+
+    def test_dataset_round_trip_every_field(self, repo: Repository) -> None:
+        uuid = uid(1)
+        content = DatasetContent(
+            uuid=uuid,
+            name="Bodenfeuchte-土壌水分-🌱",
+            creator_username="Zoë.Ørsted",
+            created_at=1_699_990_000.123456789,
+            frozen_at=0.1 + 0.2 + BASE_TIME,
+            readme='---\ntitle: Ünïcödé 土壌 🌱\nnotes: |\n  tabs\tand "quotes" and \\ backslashes\n',
+            manifest=Manifest(
+                hash_function="sha256sum_hexdigest",
+                dtoolcore_version="3.18.2",
+                items={
+                    "b" * 40: ManifestItem("raw/ünï/probe 02.csv", 2**40 + 3, "f" * 64, BASE_TIME + 1 / 3),
+                    "a" * 40: ManifestItem("raw/probe_01.csv", 0, "0" * 64, 0.0),
+                },
+            ),
+            annotations={
+                "instrument": "TDR-100",
+                "depth_m": 0.15,
+                "tiny": 1.5e-7,
+                "count": 3,
+                "big": 2**53 + 1,
+                "flags": [True, False, None],
+                "nested": {"site": {"name": "Rothamsted", "coords": [51.8, -0.36]}, "empty": {}, "list": []},
+                "ünï": "土壌 🌱",
+            },
+            tags=("soil", "field", "ünï", "土壌"),
+            description="Probes in plot 7 — “quoted”",
+            number_of_items=2,
+            size_in_bytes=2**40 + 3,
+        )
+        dataset = Dataset(
+            content=content,
+            replicas=(
+                Replica(uri=f"{A}/{uuid}", base_uri=A, registered_at=BASE_TIME + 0.001, registered_by="olssont"),
+                Replica(uri=f"{B}/{uuid}", base_uri=B, registered_at=BASE_TIME + 86400.25, registered_by="Zoë"),
+            ),
+            version=7,
+            registered_at=BASE_TIME + 0.001,
+            updated_at=BASE_TIME + 86400.25,
+            updated_by="Zoë",
+        )
+        repo.save_dataset(dataset, None)
+        got = repo.get_dataset(uuid)
+        assert got == dataset
+        assert got is not None
+        assert got.content.content_hash() == content.content_hash()
+        assert got.replicas == dataset.replicas  # order kept
+        assert got.content.tags == content.tags  # order kept
+        assert isinstance(got.content.annotations["count"], int)
+        assert isinstance(got.content.annotations["depth_m"], float)
+
+    def test_dataset_round_trip_empty_content(self, repo: Repository) -> None:
+        dataset = replace(
+            make_dataset(uid(1), readme="", manifest=Manifest(), annotations={}, tags=(), description=""),
+            replicas=(),
+        )
+        repo.save_dataset(dataset, None)
+        got = repo.get_dataset(uid(1))
+        assert got == dataset
+        assert got is not None
+        assert got.content.readme == ""
+        assert got.content.manifest == Manifest()
+        assert got.content.manifest.dtoolcore_version is None
+        assert dict(got.content.annotations) == {}
+        assert got.content.tags == ()
+        assert got.replicas == ()
+
+    def test_returned_and_saved_records_are_copies(self, repo: Repository) -> None:
+        annotations: dict[str, Any] = {"nested": {"a": [1]}}
+        dataset = make_dataset(uid(1), annotations=annotations)
+        repo.save_dataset(dataset, None)
+        annotations["nested"]["a"].append(2)  # the caller changes its own dict after the save
+        annotations["new"] = True
+        got = repo.get_dataset(uid(1))
+        assert got is not None
+        assert dict(got.content.annotations) == {"nested": {"a": [1]}}
+        mutable = got.content.annotations
+        assert isinstance(mutable, dict)
+        mutable["nested"]["a"].append(3)  # and changes what it read
+        mutable["other"] = 1
+        again = repo.get_dataset(uid(1))
+        assert again is not None
+        assert dict(again.content.annotations) == {"nested": {"a": [1]}}
+
+    # -- datasets: conditional writes -----------------------------------------------------
+    def test_create_twice_is_already_exists_and_changes_nothing(self, repo: Repository) -> None:
+        first = make_dataset(uid(1))
+        repo.save_dataset(first, None)
+        with pytest.raises(AlreadyExists):
+            repo.save_dataset(make_dataset(uid(1), name="other", readme="other"), None)
+        assert repo.get_dataset(uid(1)) == first
+
+    def test_stale_version_is_conflict_and_changes_nothing(self, repo: Repository) -> None:
+        v1 = make_dataset(uid(1))
+        repo.save_dataset(v1, None)
+        v2 = next_version(v1, description="second")
+        repo.save_dataset(v2, 1)
+        assert repo.get_dataset(uid(1)) == v2
+        for expected in (1, 0, 3, 99):
+            with pytest.raises(VersionConflict):
+                repo.save_dataset(next_version(v2, description=f"stale {expected}"), expected)
+        assert repo.get_dataset(uid(1)) == v2
+
+    def test_update_of_missing_dataset_is_conflict(self, repo: Repository) -> None:
+        with pytest.raises(VersionConflict):
+            repo.save_dataset(make_dataset(uid(1), version=2), 1)
+        assert repo.get_dataset(uid(1)) is None
+
+    def test_tombstone_then_recreate_with_its_version(self, repo: Repository) -> None:
+        v1 = make_dataset(uid(1))
+        repo.save_dataset(v1, None)
+        dead = tombstone(v1)
+        repo.save_dataset(dead, 1)
+        assert repo.get_dataset(uid(1)) == dead  # tombstones are returned; callers treat them as absent
+        reborn = make_dataset(uid(1), version=3, name="reborn", readme="new readme")
+        with pytest.raises(AlreadyExists):
+            repo.save_dataset(reborn, None)  # a tombstone still blocks a plain create
+        with pytest.raises(VersionConflict):
+            repo.save_dataset(reborn, 1)
+        assert repo.get_dataset(uid(1)) == dead
+        repo.save_dataset(reborn, dead.version)
+        assert repo.get_dataset(uid(1)) == reborn
+
+    # -- datasets: large READMEs and manifests ------------------------------------------------
+    @pytest.mark.parametrize("size", [INLINE_CAP - 1, INLINE_CAP, INLINE_CAP + 1])
+    def test_readme_around_the_inline_cap(self, backend: Backend, size: int) -> None:
+        readme = ("é" * (size // 2)) + ("x" * (size % 2))  # multibyte: the cap counts UTF-8 bytes
+        assert len(readme.encode()) == size
+        dataset = make_dataset(uid(1), readme=readme)
+        backend.repo.save_dataset(dataset, None)
+        assert backend.repo.get_dataset(uid(1)) == dataset
+
+    def test_large_readme_and_manifest_round_trip_and_keep_the_item_small(self, backend: Backend) -> None:
+        repo = backend.repo
+        readme = "---\n" + "".join(f"line {i}: Bodenfeuchte 土壌水分 🌱 ünï\n" for i in range(400))
+        manifest = manifest_of(200, relpath="raw/ünï/probe_{i:03d}.csv")
+        assert len(readme.encode()) > 10 * INLINE_CAP
+        assert len(json.dumps(manifest.to_dict()).encode()) > 10 * INLINE_CAP
+        big = make_dataset(uid(1), readme=readme, manifest=manifest, number_of_items=200)
+        repo.save_dataset(big, None)
+        assert repo.get_dataset(uid(1)) == big
+        assert list(repo.iter_datasets()) == [big]
+        if backend.raw_dataset is not None:
+            item = backend.raw_dataset(uid(1))
+            assert "readme" not in item
+            assert "manifest" not in item
+            assert item["readme_ref"]["S"]
+            assert item["manifest_ref"]["S"]
+            assert item_bytes(item) < 2 * INLINE_CAP
+
+        # Shrinking back under the cap stores the text inline again; growing again spills again.
+        small = next_version(big, readme="short", manifest=manifest_of(1))
+        repo.save_dataset(small, big.version)
+        assert repo.get_dataset(uid(1)) == small
+        if backend.raw_dataset is not None:
+            item = backend.raw_dataset(uid(1))
+            assert item["readme"] == {"S": "short"}
+            assert "readme_ref" not in item
+            assert "manifest_ref" not in item
+        regrown = next_version(small, readme=readme + "more\n")
+        repo.save_dataset(regrown, small.version)
+        assert repo.get_dataset(uid(1)) == regrown
+
+    def test_stale_save_of_large_readme_changes_nothing(self, repo: Repository) -> None:
+        v1 = make_dataset(uid(1), readme="r" * (3 * INLINE_CAP))
+        repo.save_dataset(v1, None)
+        repo.save_dataset(next_version(v1), 1)
+        stale = next_version(v1, readme="s" * (3 * INLINE_CAP), manifest=manifest_of(100))
+        with pytest.raises(VersionConflict):
+            repo.save_dataset(stale, 1)
+        got = repo.get_dataset(uid(1))
+        assert got is not None
+        assert got.version == 2
+        assert got.content.readme == "r" * (3 * INLINE_CAP)
+        assert got.content.manifest == manifest_of(2)
+
+    def test_large_annotations_round_trip(self, backend: Backend, request: pytest.FixtureRequest) -> None:
+        # Validation bounds annotations only by the request body limit (1 MiB by default).
+        annotations = {"samples": [{"id": i, "note": f"sample {i} " + "x" * 100} for i in range(4500)]}
+        assert len(json.dumps(annotations).encode()) > 450_000
+        dataset = make_dataset(uid(1), annotations=annotations)
+        backend.repo.save_dataset(dataset, None)
+        assert backend.repo.get_dataset(uid(1)) == dataset
+
+    # -- datasets: iteration ---------------------------------------------------------------
+    def test_iter_datasets_yields_everything_including_tombstones(self, repo: Repository) -> None:
+        records = {uid(i): make_dataset(uid(i), name=f"ds-{i}") for i in (3, 1, 2, 4)}
+        for record in records.values():
+            repo.save_dataset(record, None)
+        dead = tombstone(records[uid(2)])
+        repo.save_dataset(dead, 1)
+        records[uid(2)] = dead
+        listed = list(repo.iter_datasets())
+        assert len(listed) == len(records)
+        assert {d.uuid: d for d in listed} == records
+        assert [d.deleted for d in listed].count(True) == 1
+
+    # -- users ------------------------------------------------------------------------------
+    def test_user_round_trip(self, repo: Repository) -> None:
+        user = make_user(
+            "Zoë.Ørsted",
+            is_admin=True,
+            display_name="Zoë Ørsted 土壌",
+            created_at=BASE_TIME + 0.123456,
+            search_base_uris=frozenset({A, B, "s3://ünï-bucket"}),
+            register_base_uris=frozenset({B}),
+            version=4,
+        )
+        repo.save_user(user, None)
+        assert repo.get_user("Zoë.Ørsted") == user
+
+    def test_user_empty_fields_and_permission_sets(self, repo: Repository) -> None:
+        bare = User(username="bare")
+        repo.save_user(bare, None)
+        assert repo.get_user("bare") == bare
+        granted = make_user("grant", search_base_uris=frozenset({A, B}), register_base_uris=frozenset({A}))
+        repo.save_user(granted, None)
+        revoked = bump(granted, search_base_uris=frozenset(), register_base_uris=frozenset())
+        repo.save_user(revoked, granted.version)
+        got = repo.get_user("grant")
+        assert got == revoked
+        assert got is not None
+        assert got.search_base_uris == frozenset()
+        assert got.register_base_uris == frozenset()
+        regranted = bump(revoked, register_base_uris=frozenset({C}))
+        repo.save_user(regranted, revoked.version)
+        assert repo.get_user("grant") == regranted
+
+    def test_user_conditional_writes(self, repo: Repository) -> None:
+        v1 = make_user("alice")
+        repo.save_user(v1, None)
+        with pytest.raises(AlreadyExists):
+            repo.save_user(make_user("alice", is_admin=True), None)
+        assert repo.get_user("alice") == v1
+        v2 = bump(v1, email="alice@new.example.org")
+        repo.save_user(v2, 1)
+        with pytest.raises(VersionConflict):
+            repo.save_user(bump(v1, is_admin=True), 1)
+        assert repo.get_user("alice") == v2
+        with pytest.raises(VersionConflict):
+            repo.save_user(make_user("ghost", version=2), 1)
+        assert repo.get_user("ghost") is None
+
+    def test_user_tombstone_then_recreate(self, repo: Repository) -> None:
+        v1 = make_user("alice", is_admin=True)
+        repo.save_user(v1, None)
+        dead = tombstone(v1)
+        repo.save_user(dead, 1)
+        assert repo.get_user("alice") == dead
+        again = make_user("alice", version=3)
+        with pytest.raises(AlreadyExists):
+            repo.save_user(again, None)
+        assert repo.get_user("alice") == dead
+        repo.save_user(again, dead.version)
+        assert repo.get_user("alice") == again
+
+    def test_list_users_sorted_without_tombstones(self, repo: Repository) -> None:
+        names = ["mallory", "alice", "Zoë", "bob", "ærø", "carol", "Bob"]
+        for name in names:
+            repo.save_user(make_user(name), None)
+        repo.save_user(tombstone(make_user("mallory")), 1)
+        listed = repo.list_users()
+        expected = sorted(n for n in names if n != "mallory")
+        assert [u.username for u in listed] == expected
+        assert listed == [make_user(n) for n in expected]
+
+    def test_save_users_applies_every_change(self, repo: Repository) -> None:
+        alice, bob = make_user("alice"), make_user("bob", version=5)
+        repo.save_user(alice, None)
+        repo.save_user(bob, None)
+        new_alice = bump(alice, search_base_uris=frozenset({A, B}))
+        new_bob = bump(bob, search_base_uris=frozenset(), register_base_uris=frozenset({C}))
+        repo.save_users([(new_alice, 1), (new_bob, 5)])
+        assert repo.get_user("alice") == new_alice
+        assert repo.get_user("bob") == new_bob
+        repo.save_users([])
+        assert repo.list_users() == [new_alice, new_bob]
+
+    @pytest.mark.parametrize("failure", ["stale", "missing", "duplicate"])
+    def test_save_users_is_all_or_nothing(self, repo: Repository, failure: str) -> None:
+        users = [make_user(n, version=2) for n in ("alice", "bob", "carol")]
+        for user in users:
+            repo.save_user(user, None)
+        repo.save_user(bump(users[1]), 2)  # bob moves on to version 3
+        before = repo.list_users()
+        changes = [(bump(u, search_base_uris=frozenset({C})), 3 if u.username == "bob" else 2) for u in users]
+        if failure == "stale":
+            changes[2] = (bump(users[2], is_admin=True), 1)
+        elif failure == "missing":
+            changes.append((make_user("ghost", version=2), 1))
+        else:  # one user twice in one batch
+            changes.append((bump(users[0], is_admin=True), 2))
+        with pytest.raises(ValueError if failure == "duplicate" else VersionConflict):
+            repo.save_users(changes)
+        assert repo.list_users() == before
+        assert repo.get_user("ghost") is None
+
+    def test_save_users_accepts_more_than_100_changes(self, backend: Backend, request: pytest.FixtureRequest) -> None:
+        # A permissions PUT on a base URI changes every user whose grants change, in one batch.
+        users = [make_user(f"user{i:03d}") for i in range(101)]
+        for user in users:
+            backend.repo.save_user(user, None)
+        changes = [(bump(u, register_base_uris=frozenset({B})), 1) for u in users]
+        backend.repo.save_users(changes)
+        assert backend.repo.list_users() == [u for u, _ in changes]
+
+    # -- base URIs --------------------------------------------------------------------------
+    def test_base_uri_round_trip(self, repo: Repository) -> None:
+        full = BaseUri(
+            base_uri="s3://ünï-bucket/sub",
+            created_at=BASE_TIME + 0.5,
+            version=3,
+            updated_by="Zoë",
+            updated_at=BASE_TIME + 1.25,
+            description="土壌 🌱 data",
+        )
+        bare = BaseUri(base_uri=A, created_at=BASE_TIME)
+        repo.save_base_uri(full, None)
+        repo.save_base_uri(bare, None)
+        assert repo.get_base_uri(full.base_uri) == full
+        assert repo.get_base_uri(A) == bare
+
+    def test_base_uri_conditional_writes_and_tombstones(self, repo: Repository) -> None:
+        v1 = BaseUri(base_uri=A, created_at=BASE_TIME, description="first")
+        repo.save_base_uri(v1, None)
+        with pytest.raises(AlreadyExists):
+            repo.save_base_uri(BaseUri(base_uri=A, created_at=BASE_TIME + 5, description="other"), None)
+        assert repo.get_base_uri(A) == v1
+        v2 = bump(v1, description="second")
+        repo.save_base_uri(v2, 1)
+        with pytest.raises(VersionConflict):
+            repo.save_base_uri(bump(v1, description="stale"), 1)
+        assert repo.get_base_uri(A) == v2
+        with pytest.raises(VersionConflict):
+            repo.save_base_uri(BaseUri(base_uri=B, created_at=BASE_TIME, version=2), 1)
+        assert repo.get_base_uri(B) is None
+        dead = tombstone(v2)
+        repo.save_base_uri(dead, 2)
+        assert repo.get_base_uri(A) == dead
+        again = BaseUri(base_uri=A, created_at=BASE_TIME + 9, version=4, description="again")
+        with pytest.raises(AlreadyExists):
+            repo.save_base_uri(again, None)
+        repo.save_base_uri(again, dead.version)
+        assert repo.get_base_uri(A) == again
+
+    def test_list_base_uris_sorted_without_tombstones(self, repo: Repository) -> None:
+        uris = ["s3://zeta", "s3://alpha", "file:///data/x", "s3://Beta", "s3://ünï", "azure://acct/c"]
+        for uri in uris:
+            repo.save_base_uri(BaseUri(base_uri=uri, created_at=BASE_TIME), None)
+        repo.save_base_uri(tombstone(BaseUri(base_uri="s3://alpha", created_at=BASE_TIME)), 1)
+        listed = repo.list_base_uris()
+        expected = sorted(u for u in uris if u != "s3://alpha")
+        assert [b.base_uri for b in listed] == expected
+        assert listed == [BaseUri(base_uri=u, created_at=BASE_TIME) for u in expected]
+
+    # -- audit --------------------------------------------------------------------------------
+    def test_audit_append_is_idempotent(self, repo: Repository) -> None:
+        subject = f"dataset#{uid(1)}"
+        first = make_entry(subject, 1)
+        repo.append_audit([first, first])
+        repo.append_audit([first])
+        # A redelivery with the same key keeps the entry written first.
+        repo.append_audit([replace(first, value={"changed": True}, actor="other")])
+        assert repo.list_audit(subject, 10, None) == ([first], None)
+
+    def test_audit_round_trip_and_order(self, repo: Repository) -> None:
+        subject = f"dataset#{uid(1)}"
+        values: list[Any] = [
+            None,
+            {"nested": {"ünï": ["土壌", 1.5, 2, True, None]}, "empty": {}},
+            [1, "two", 3.25],
+            "just text 🌱",
+            0,
+        ]
+        entries = [make_entry(subject, i, value=values[i % len(values)]) for i in range(12)]
+        entries.append(make_entry(subject, 99, timestamp=BASE_TIME + 3))  # tie on timestamp: entry id decides
+        entries.append(make_entry(subject, 98, timestamp=BASE_TIME + 0.000001))
+        shuffled = entries[5:] + entries[:5][::-1]
+        repo.append_audit(shuffled[:7])
+        repo.append_audit(shuffled[7:])
+        repo.append_audit([make_entry("user#alice", 1), make_entry(f"dataset#{uid(2)}", 1)])
+        listed, after = repo.list_audit(subject, 100, None)
+        assert after is None
+        assert listed == sorted(entries, key=audit_sort_key)
+        assert [e.entry_id for e in listed][:5] == ["e0000", "e0098", "e0001", "e0002", "e0003"]
+        assert listed[5].entry_id == "e0099"
+        assert repo.list_audit("user#alice", 100, None) == ([make_entry("user#alice", 1)], None)
+
+    def test_audit_entries_of_a_large_dataset_can_be_appended(
+        self, backend: Backend, request: pytest.FixtureRequest
+    ) -> None:
+        # The stream processor appends dataset_changes() of every stored dataset; the "add"
+        # value carries the full README and manifest. If this fails, the datasets stream
+        # batch fails and is retried forever: audit and search stop for that shard.
+        repo = backend.repo
+        repo.save_dataset(make_dataset(uid(1), readme="x" * 500_000, manifest=manifest_of(50)), None)
+        stored = repo.get_dataset(uid(1))  # accepted: the README spilled to the blob store
+        assert stored is not None
+        entries = dataset_changes(None, stored)
+        assert entries
+        repo.append_audit(entries)
+        listed, _ = repo.list_audit(dataset_subject(uid(1)), 100, None)
+        assert listed == sorted(entries, key=audit_sort_key)
+
+    @pytest.mark.parametrize("limit", [1, 4, 5, 19, 20, 21, 100])
+    def test_audit_pages_cover_everything_once(self, repo: Repository, limit: int) -> None:
+        subject = "base_uri#s3://bucket-a"
+        entries = [make_entry(subject, i, timestamp=BASE_TIME + (i * 7) % 20 + i / 1000) for i in range(20)]
+        repo.append_audit(entries)
+        repo.append_audit([make_entry("base_uri#s3://bucket-b", i) for i in range(3)])
+        pages = read_log(repo, subject, limit)
+        flat = [e for page in pages for e in page]
+        assert flat == sorted(entries, key=audit_sort_key)
+        # Every page but the last is full; the last may be empty (DynamoDB may hand out a
+        # cursor for an exactly full page even when nothing follows).
+        assert all(len(p) == limit for p in pages[:-1])
+        assert len(pages) in (-(-20 // limit), -(-20 // limit) + 1)
+
+    def test_audit_after_is_exclusive(self, repo: Repository) -> None:
+        subject = f"dataset#{uid(1)}"
+        entries = sorted((make_entry(subject, i) for i in range(6)), key=audit_sort_key)
+        repo.append_audit(entries)
+        middle = audit_sort_key(entries[2])
+        listed, _ = repo.list_audit(subject, 100, middle)
+        assert listed == entries[3:]
+        listed, after = repo.list_audit(subject, 2, middle)
+        assert listed == entries[3:5]
+        assert after == audit_sort_key(entries[4])
+        listed, after = repo.list_audit(subject, 100, audit_sort_key(entries[-1]))
+        assert (listed, after) == ([], None)
