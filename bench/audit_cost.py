@@ -29,10 +29,15 @@ keys at the same moment, first (a), then (b) with one stream consumer (c) runnin
 alongside. Retries are off (one attempt per call), so every HTTP 500 is counted; afterwards
 every acknowledged write and its audit row are read back, and the tables are counted.
 
-Run from the repository root (about 3-4 minutes on 2 cores with the defaults)::
+Run from the repository root::
 
     .venv/bin/python bench/audit_cost.py
     .venv/bin/python bench/audit_cost.py --sizes 100,1000,4000 --ops 200 --json out.json
+
+``--ops`` (default 200) is the number of timed (b)+(c) operations per size; (a) is timed
+``--tx-ops`` times (default: ``--ops``, capped at 60), because at N=4000 each transaction
+costs moto ~0.7 s. With the defaults the whole run takes about 4 minutes on 2 cores, of
+which the concurrency check of (a) is ~80 s and the N=4000 pre-fill ~25 s.
 
 Progress goes to stderr; the markdown tables go to stdout. The figures are moto's, not
 DynamoDB's: moto deep-copies every table a transaction touches (items and stream records),
@@ -535,7 +540,8 @@ class Stat:
 @dataclass
 class SizeResult:
     n: int
-    ops: int
+    ops: int  # timed (b)+(c) operations
+    tx_ops: int  # timed (a) operations
     prefill_s: float
     stream_records_before: int  # moto's stream length on the (a) table when (a) started
     stream_records_after: int
@@ -573,7 +579,7 @@ def stream_length(streams: Any, tables: Tables) -> int:
 # -- per-size timing ---------------------------------------------------------------------------
 
 
-def measure_size(ddb: Any, streams: Any, n: int, ops: int) -> tuple[SizeResult, Tables, Tables]:
+def measure_size(ddb: Any, streams: Any, n: int, ops: int, tx_ops: int) -> tuple[SizeResult, Tables, Tables]:
     tag = uuidlib.uuid4().hex[:6]
     t0 = time.perf_counter()
     tx_tables = create_tables(ddb, streams, f"bench-{n}-{tag}-tx")
@@ -587,19 +593,23 @@ def measure_size(ddb: Any, streams: Any, n: int, ops: int) -> tuple[SizeResult, 
     tx_ms: list[float] = []
     samples: list[StreamSample] = []
     errors: list[str] = []
-    # Interleaved, so both designs see the same moment of the server (GC, caches, warm-up).
-    for i in range(-WARMUP_OPS, ops):
+    # Interleaved, so both designs see the same moment of the server (GC, caches, warm-up);
+    # (a) stops after tx_ops operations, (b)+(c) after ops.
+    total = max(ops, tx_ops)
+    for i in range(-WARMUP_OPS, total):
         now = time.time()
-        tx_item = dataset_item(f"bench-tx-{n}-{i}-{uuidlib.uuid4()}", now)
-        try:
-            t = time.perf_counter()
-            transact(ddb, tx_tables, tx_item)
-            if i >= 0:
-                tx_ms.append((time.perf_counter() - t) * 1e3)
-        except ClientError as exc:
-            errors.append(f"(a) {exc}")
-        cleanup(ddb, tx_tables, tx_item)
-
+        if i < tx_ops:
+            tx_item = dataset_item(f"bench-tx-{n}-{i}-{uuidlib.uuid4()}", now)
+            try:
+                t = time.perf_counter()
+                transact(ddb, tx_tables, tx_item)
+                if i >= 0:
+                    tx_ms.append((time.perf_counter() - t) * 1e3)
+            except ClientError as exc:
+                errors.append(f"(a) {exc}")
+            cleanup(ddb, tx_tables, tx_item)
+        if i >= ops:
+            continue
         st_item = dataset_item(f"bench-st-{n}-{i}-{uuidlib.uuid4()}", now)
         try:
             sample = stream_op(ddb, streams, st_tables, st_item)
@@ -609,12 +619,14 @@ def measure_size(ddb: Any, streams: Any, n: int, ops: int) -> tuple[SizeResult, 
             errors.append(f"(b/c) {exc}")
         cleanup(ddb, st_tables, st_item)
         st_tables.drain(streams)  # skip the cleanup's REMOVE records, untimed
-        if i >= 0 and (i + 1) % max(1, ops // 4) == 0:
-            log(f"N={n}: {i + 1}/{ops} ops (a) median so far {statistics.median(tx_ms):.1f} ms")
+        if i >= 0 and (i + 1) % max(1, total // 4) == 0:
+            so_far = f"{statistics.median(tx_ms):.1f} ms" if tx_ms else "-"
+            log(f"N={n}: {i + 1}/{total} rounds, (a) median so far {so_far}")
 
     result = SizeResult(
         n=n,
         ops=ops,
+        tx_ops=tx_ops,
         prefill_s=round(prefill_s, 2),
         stream_records_before=stream_before,
         stream_records_after=stream_length(streams, tx_tables),
@@ -876,7 +888,8 @@ def concurrency_stream(
 
 def markdown(results: Sequence[SizeResult], conc: Sequence[ConcurrencyResult]) -> str:
     lines = [
-        "Latency per operation, median / p95 ms (moto server mode, loopback HTTP, boto3):",
+        "Latency per operation, median / p95 ms (moto server mode, loopback HTTP, boto3); samples per size: "
+        + ", ".join(sorted({f"(a) {r.tx_ops}, (b)+(c) {r.ops}" for r in results})),
         "",
         "| N (items per table) | stream records (a) | (a) TransactWriteItems | (b) PutItem (request path) "
         "| (c) consumer: get_records + audit PutItem | (c) lag: write acked -> audit row | write sent -> audit row |",
@@ -929,6 +942,7 @@ def environment() -> dict[str, Any]:
         "boto3": version("boto3"),
         "botocore": version("botocore"),
         "cpus": os.cpu_count(),
+        "loadavg_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()],
         "platform": sys.platform,
         "dataset_item_bytes": item_bytes(dataset_item(str(uuidlib.uuid4()), time.time())),
         "audit_item_bytes": item_bytes(audit_item(dataset_item(str(uuidlib.uuid4()), time.time()))),
@@ -938,7 +952,12 @@ def environment() -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--sizes", default="100,1000,4000", help="table sizes N, comma-separated (default 100,1000,4000)")
-    p.add_argument("--ops", type=int, default=100, help="timed operations per design and size (default 100)")
+    p.add_argument("--ops", type=int, default=200, help="timed (b)+(c) operations per size (default 200)")
+    p.add_argument(
+        "--tx-ops",
+        type=int,
+        help="timed (a) transactions per size (default: --ops, at most 60: each costs up to ~1 s at N=4000 on moto)",
+    )
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
     p.add_argument("--concurrency-n", type=int, default=1000, help="table size for the concurrency check (0: skip)")
     p.add_argument("--threads", type=int, default=8)
@@ -946,8 +965,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--moto-server", help="moto_server executable (default: beside this Python)")
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
-    if not args.sizes or min(args.sizes) < 0 or args.ops < 1:
-        p.error("--sizes must be non-negative integers and --ops >= 1")
+    if args.tx_ops is None:
+        args.tx_ops = min(args.ops, 60)
+    if not args.sizes or min(args.sizes) < 0 or args.ops < 1 or args.tx_ops < 1:
+        p.error("--sizes must be non-negative integers, --ops and --tx-ops >= 1")
     return args
 
 
@@ -974,7 +995,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ddb, streams = clients(server.url)
         for n in sizes:
             timed = n in args.sizes
-            result, tx_tables, st_tables = measure_size(ddb, streams, n, args.ops if timed else 1)
+            result, tx_tables, st_tables = measure_size(
+                ddb, streams, n, args.ops if timed else 1, args.tx_ops if timed else 1
+            )
             if timed:
                 results.append(result)
                 log(
@@ -994,9 +1017,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ddb.delete_table(TableName=t.datasets)
                 ddb.delete_table(TableName=t.audit)
     total = time.perf_counter() - began
+    # Other processes on the machine share the cores with client and server: say how busy it was.
+    env["loadavg_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report = markdown(results, conc)
     print(report)
-    print(f"\nTotal run time {total:.0f} s; ops per design and size: {args.ops}; environment: {json.dumps(env)}")
+    print(
+        f"\nTotal run time {total:.0f} s; timed operations per size: (a) {args.tx_ops}, (b)+(c) {args.ops} "
+        f"(+{WARMUP_OPS} warm-up each); environment: {json.dumps(env)}"
+    )
     if args.json:
         payload = {
             "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),

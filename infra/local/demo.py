@@ -122,8 +122,8 @@ def _readme(kind: _Kind, person: _Person, description: str, funder: tuple[str, s
 def demo_datasets(base_uri: str, n: int = 20, seed: int = 7) -> list[dict[str, Any]]:
     """``n`` dtool registration bodies under ``base_uri``; the same for the same arguments.
 
-    Each has a seeded uuid4, ``uri = f"{base_uri}/{uuid}"``, a YAML README, a 3–8 item
-    md5 manifest keyed by dtool item ids (sha1 of the relpath), annotations and 1–3 tags.
+    Each has a seeded uuid4, ``uri = f"{base_uri}/{uuid}"``, a YAML README, a 3-8 item
+    md5 manifest keyed by dtool item ids (sha1 of the relpath), annotations and 1-3 tags.
     """
     rng = random.Random(seed)
     start = dt.datetime(2024, 1, 8, 9, 0, tzinfo=dt.UTC).timestamp()
@@ -207,9 +207,8 @@ def load_demo(api_url: str, token: str, datasets: Sequence[dict[str, Any]], *, t
     def post(body: dict[str, Any]) -> None:
         resp = session.post(url, json=body, timeout=timeout)
         if not 200 <= resp.status_code < 300:
-            raise DemoLoadError(
-                f"POST {url} for {body.get('name')} ({body.get('uuid')}) answered {resp.status_code}: {resp.text[:2000]}"
-            )
+            what = f"{body.get('name')} ({body.get('uuid')})"
+            raise DemoLoadError(f"POST {url} for {what} answered {resp.status_code}: {resp.text[:2000]}")
 
     try:
         if sys.stdout.isatty():

@@ -47,10 +47,8 @@ class PortInUse(Exception):
         self.port = port
         self.wanted_by = wanted_by
         self.env_var = env_var
-        hint = (
-            f"Stop whatever listens there (e.g. a previous `make run`; see `ss -ltnp 'sport = :{port}'`)"
-            + (f", or pick another port with {env_var}=<port>." if env_var else ".")
-        )
+        hint = f"Stop whatever listens there (e.g. a previous `make run`; see `ss -ltnp 'sport = :{port}'`)"
+        hint += f", or pick another port with {env_var}=<port>." if env_var else "."
         super().__init__(f"Port {host}:{port} is already in use, but {wanted_by} needs it. {hint}")
 
 
@@ -205,8 +203,7 @@ class ManagedProcess:
         while True:
             if self._popen.poll() is not None:
                 raise ProcessStartError(
-                    f"{self.name} exited with code {self._popen.returncode} before it was ready"
-                    f"{self._log_hint()}"
+                    f"{self.name} exited with code {self._popen.returncode} before it was ready{self._log_hint()}"
                 )
             with contextlib.suppress(Exception):
                 if probe():

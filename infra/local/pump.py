@@ -260,9 +260,7 @@ class StreamPump:
             else:
                 raise
         shard.iterator = resp.get("NextShardIterator")  # None: the shard is closed and read to its end
-        records = [
-            to_lambda_record(r, stream_arn=self.stream_arn, region=self.region) for r in resp.get("Records", [])
-        ]
+        records = [to_lambda_record(r, stream_arn=self.stream_arn, region=self.region) for r in resp.get("Records", [])]
         if records:
             shard.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
         return records

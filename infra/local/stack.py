@@ -186,6 +186,8 @@ class LocalStack:
             raise RuntimeError("the stack is already started")
         begin = time.monotonic()
         self.check_ports()
+        # A restarted stack has fresh emulators: forget the previous pool, users and stream ARNs.
+        self.env, self._pool, self._passwords, self.timings = self._base_env(), None, {}, {}
         self.work_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start(begin)
@@ -309,6 +311,7 @@ class LocalStack:
                 "jwks_url": self.pool.jwks_url,
             },
             "passwords": dict(self._passwords),  # throwaway passwords of an in-memory moto pool
+            "env": dict(self.env),  # for `catalogue` commands run beside the stack
         }
 
 
@@ -364,14 +367,22 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
     session = requests.Session()
     session.trust_env = False  # never send loopback calls through a proxy
     api = stack.api_url
-    _api(session, "POST", f"{api}/base-uris", admin, (201, 409),
-         json={"base_uri": base_uri, "description": "Demo datasets of the local stack"})  # fmt: skip
-    _api(session, "POST", f"{api}/users", admin, (201, 409),
-         json={"username": "reader", "is_admin": False, "display_name": "Demo Reader",
-               "email": "reader@example.org", "orcid": ""})  # fmt: skip
-    _api(session, "PUT", f"{api}/base-uris/{urllib.parse.quote(base_uri, safe='')}/permissions", admin, (200,),
-         json={"users_with_search_permissions": ["admin", "reader"],
-               "users_with_register_permissions": ["admin"]})  # fmt: skip
+    new_base_uri = {"base_uri": base_uri, "description": "Demo datasets of the local stack"}
+    _api(session, "POST", f"{api}/base-uris", admin, (201, 409), json=new_base_uri)
+    reader = {
+        "username": "reader",
+        "is_admin": False,
+        "display_name": "Demo Reader",
+        "email": "reader@example.org",
+        "orcid": "",
+    }
+    _api(session, "POST", f"{api}/users", admin, (201, 409), json=reader)
+    permissions = {
+        "users_with_search_permissions": ["admin", "reader"],
+        "users_with_register_permissions": ["admin"],
+    }
+    quoted = urllib.parse.quote(base_uri, safe="")
+    _api(session, "PUT", f"{api}/base-uris/{quoted}/permissions", admin, (200,), json=permissions)
     datasets = demo_datasets(base_uri, n=n)
     load_demo(api, admin, datasets)
 
@@ -383,8 +394,8 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
             break
         time.sleep(0.2)
     if seen < len(datasets):
-        LOG.warning("only %d of %d demo datasets are searchable after 30 s (see %s)", seen, len(datasets),
-                    stack.work_dir / "runner.log")  # fmt: skip
+        runner_log = stack.work_dir / "runner.log"
+        LOG.warning("only %d of %d demo datasets are searchable after 30 s (see %s)", seen, len(datasets), runner_log)
     return {"admin": admin, "reader": stack.token("reader")}
 
 

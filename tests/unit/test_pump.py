@@ -81,7 +81,13 @@ def test_records_have_the_lambda_shape(aws: tuple[Any, Any, str]) -> None:
     assert [r["eventName"] for r in handler.accepted] == ["INSERT", "MODIFY", "REMOVE"]
     for record in handler.accepted:
         assert list(record) == [
-            "eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb", "eventSourceARN",
+            "eventID",
+            "eventName",
+            "eventVersion",
+            "eventSource",
+            "awsRegion",
+            "dynamodb",
+            "eventSourceARN",
         ]
         assert record["eventVersion"] == "1.1"
         assert record["eventSource"] == "aws:dynamodb"
@@ -122,7 +128,7 @@ def test_failed_batch_is_retried_unchanged_and_never_skipped(
     for i in range(5):
         put(ddb, f"k{i}", i={"N": str(i)})
     handler = Recorder(failures=2)
-    pump = StreamPump(streams, arn, handler, region=REGION, batch_size=3, initial_backoff=0.05)
+    pump = StreamPump(streams, arn, handler, region=REGION, batch_size=3, initial_backoff=0.3)
 
     with caplog.at_level(logging.DEBUG, logger="infra.local.pump"):
         assert pump.pump_once() == 0  # attempt 1 fails
@@ -130,9 +136,9 @@ def test_failed_batch_is_retried_unchanged_and_never_skipped(
         put(ddb, "late", i={"N": "99"})  # written while failing: must wait its turn
         assert pump.pump_once() == 0  # still inside the backoff: no new attempt
         assert len(handler.calls) == 1
-        time.sleep(0.06)
+        time.sleep(0.31)
         assert pump.pump_once() == 0  # attempt 2 fails, backoff doubles
-        time.sleep(0.11)
+        time.sleep(0.61)
         assert pump.pump_once() == 6  # attempt 3 succeeds, then the rest drains in order
 
     assert len(handler.calls) == 4  # 3 attempts of batch 1, then k3, k4 and "late" in one batch
