@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,7 +20,7 @@ from chalicelib.search import SearchIndex, SearchQuery
 from chalicelib.store.repository import Repository
 from chalicelib.validation import DatasetPatch, Registration, SearchParams, UserFields
 
-MAX_WRITE_ATTEMPTS = 5
+MAX_WRITE_ATTEMPTS = 10
 SYSTEM = "system"
 
 
@@ -64,10 +65,17 @@ def decode_cursor(token: str) -> list[Any]:
 
 
 class CatalogueService:
-    def __init__(self, repo: Repository, search: SearchIndex, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        search: SearchIndex,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._repo = repo
         self._search = search
         self._clock = clock
+        self._sleep = sleep
 
     # -- principals -------------------------------------------------------------
     def principal(self, username: str) -> User:
@@ -92,11 +100,13 @@ class CatalogueService:
         base = self._repo.get_base_uri(reg.base_uri)
         if base is None or base.deleted:
             raise ValidationError(f"base_uri {reg.base_uri} is not registered", field="base_uri")
-        for _ in range(MAX_WRITE_ATTEMPTS):
+        for attempt in range(MAX_WRITE_ATTEMPTS):
             try:
                 return self._register_once(user, reg)
             except (AlreadyExists, VersionConflict):
-                continue  # a concurrent registration won the race: read again and merge
+                # A concurrent registration won the race: read again and merge, after a
+                # jittered pause so that racing writers spread out.
+                self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise VersionConflict("the dataset is changing too fast; retry")
 
     def _register_once(self, user: User, reg: Registration) -> RegisterResult:

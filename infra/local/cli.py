@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from chalicelib import deps
 from chalicelib.config import Settings
@@ -86,7 +86,7 @@ def drift(state_file: StateFile = STATE_FILE) -> None:
 
     _setup(state_file)
     report = run_drift(deps.get_repo(), deps.get_search())
-    table = Table("uuid", "problem", "dynamodb version", "index version")
+    table = Table(Column("uuid", no_wrap=True, min_width=36), "problem", "db version", "index version")
     for u in report.missing:
         table.add_row(u, "missing", "", "")
     for u, have, indexed in report.stale:

@@ -258,6 +258,16 @@ class LocalStack:
     ) -> None:
         self.stop()
 
+    def stop_opensearch(self) -> None:
+        """Stop the OpenSearch emulator (outage drills); its in-memory index is lost."""
+        for proc in [p for p in self._procs if p.name == "osmem"]:
+            proc.stop()
+            self._procs.remove(proc)
+
+    def start_opensearch(self) -> None:
+        """Start a fresh, empty OpenSearch emulator on the same port after :meth:`stop_opensearch`."""
+        self._procs.insert(1, start_osmem(self.host, self.opensearch_port, self.work_dir, wait=True))
+
     def dead_processes(self) -> list[ManagedProcess]:
         """Children that exited although the stack was not stopped."""
         return [p for p in self._procs if not p.running]

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import ast
-import base64
-import gzip
 import hashlib
 import hmac
-import importlib.util
 import json
 import secrets
 import threading
@@ -25,6 +22,7 @@ from chalicelib import auth
 from chalicelib.auth import Identity, TokenVerifier, default_fetch_jwks
 from chalicelib.config import ConfigError, IssuerConfig
 from chalicelib.errors import AuthenticationError, AuthUnavailable
+from tests.support.moto_keys import b64_int, moto_private_key, moto_resource
 from tests.support.tokens import MemoryJwks, TokenMint, b64url, jwks_fetcher, segment
 
 ISSUER_A = "https://issuer.test/pool-a"
@@ -662,54 +660,19 @@ def test_key_rotation_picked_up_after_cooldown(
 # --- moto's published development key -------------------------------------------------
 
 
-def _moto_resource(name: str) -> dict[str, Any] | None:
-    spec = importlib.util.find_spec("moto")  # locates the package without importing it
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "cognitoidp" / "resources"
-    if (folder / name).exists():
-        return json.loads((folder / name).read_text())
-    if (folder / f"{name}.gz").exists():
-        return json.loads(gzip.decompress((folder / f"{name}.gz").read_bytes()))
-    return None
-
-
-def _int(value: str) -> int:
-    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
-
-
-def _moto_private_key() -> rsa.RSAPrivateKey | None:
-    document = _moto_resource("jwks-private.json")
-    if document is None:
-        return None
-    jwk = document["keys"][0] if "keys" in document else document
-    n, e, d = _int(jwk["n"]), _int(jwk["e"]), _int(jwk["d"])
-    p, q = rsa.rsa_recover_prime_factors(n, e, d)
-    numbers = rsa.RSAPrivateNumbers(
-        p=p,
-        q=q,
-        d=d,
-        dmp1=rsa.rsa_crt_dmp1(d, p),
-        dmq1=rsa.rsa_crt_dmq1(d, q),
-        iqmp=rsa.rsa_crt_iqmp(p, q),
-        public_numbers=rsa.RSAPublicNumbers(e, n),
-    )
-    return numbers.private_key()
-
-
 MOTO_ISSUER = "http://127.0.0.1:5000/eu-west-1_moto"
 
 
 @pytest.fixture(scope="module")
 def moto_public_jwks() -> dict[str, Any]:
-    document = _moto_resource("jwks-public.json")
+    document = moto_resource("jwks-public.json")
     assert document is not None, "moto's cognitoidp/resources/jwks-public.json not found in the venv"
     return document
 
 
 @pytest.fixture(scope="module")
 def moto_key() -> rsa.RSAPrivateKey | None:
-    return _moto_private_key()
+    return moto_private_key()
 
 
 def _moto_setup(
@@ -725,7 +688,7 @@ def _moto_setup(
 def test_moto_fingerprint_matches_installed_moto(moto_public_jwks: dict[str, Any]) -> None:
     (jwk,) = moto_public_jwks["keys"]
     assert jwk["kid"] == "dummy"
-    modulus = _int(jwk["n"]).to_bytes(256, "big").lstrip(b"\0")
+    modulus = b64_int(jwk["n"]).to_bytes(256, "big").lstrip(b"\0")
     assert hashlib.sha256(modulus).hexdigest() == auth.MOTO_DEV_KEY_MODULUS_SHA256
 
 
