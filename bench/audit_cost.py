@@ -19,15 +19,21 @@ creation, as in ``chalicelib/store/tables.py``), it times, per operation:
     acknowledged to the audit row existing, with a poller thread started right after the
     write (polls every 5 ms, at most 2 s).
 
-(a) and (b)+(c) each get their own pair of identically pre-filled tables, so neither
-design's writes grow the other's tables. After every timed operation its rows are
-deleted again (untimed), so the tables stay at N items; the deletes do add REMOVE
-records to the stream, which moto never trims (the stream length is reported).
+Every phase runs on its own fresh ``moto_server``: per size, (b)+(c) on one and (a) on
+another, and each concurrency check on its own. moto keeps every table copy that a
+transaction makes (its ``BaseModel`` records every instance until a reset), so a server
+that has run transactions carries that garbage and the garbage collector's pauses; they
+must not be charged to the design that runs none. The server's resident memory is
+reported. After every timed operation its rows are deleted again (untimed), so the tables
+stay at N items; the deletes add REMOVE records to the stream, which moto never trims and
+which a transaction copies too (the stream length is reported).
 
-Then, once at N=1000, the concurrency check: 8 threads each run 50 operations of distinct
-keys at the same moment, first (a), then (b) with one stream consumer (c) running
-alongside. Retries are off (one attempt per call), so every HTTP 500 is counted; afterwards
-every acknowledged write and its audit row are read back, and the tables are counted.
+Then, once at N=1000 (``--concurrency-n``), the concurrency check: 8 threads each run 50
+operations of distinct keys at the same moment, (a) on one server, then (b) on another
+with one stream consumer (c) running alongside (polling every 5 ms). Retries are off (one
+attempt per call), so every HTTP 500 is counted, and the server log's tracebacks are
+counted too; afterwards every acknowledged write and its audit row are read back, and
+both tables are counted against what should be there.
 
 Run from the repository root::
 
@@ -36,8 +42,9 @@ Run from the repository root::
 
 ``--ops`` (default 200) is the number of timed (b)+(c) operations per size; (a) is timed
 ``--tx-ops`` times (default: ``--ops``, capped at 60), because at N=4000 each transaction
-costs moto ~0.7 s. With the defaults the whole run takes about 4 minutes on 2 cores, of
-which the concurrency check of (a) is ~80 s and the N=4000 pre-fill ~25 s.
+costs moto ~0.7 s. With the defaults the whole run takes about 4 minutes on 2 cores, most
+of it in the concurrency check of (a) and in (a) at N=4000. Other work on the machine
+shows up in the figures: the load average at start and end is reported.
 
 Progress goes to stderr; the markdown tables go to stdout. The figures are moto's, not
 DynamoDB's: moto deep-copies every table a transaction touches (items and stream records),
@@ -222,6 +229,17 @@ def moto_server_path(explicit: str | None) -> str:
 class Server:
     url: str
     log_path: Path
+    pid: int
+
+    def rss_mb(self) -> float | None:
+        """The server's resident memory (Linux ``/proc``), or None where that is not available."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
+        return None
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size
@@ -244,7 +262,7 @@ def moto_server(executable: str, log_dir: Path, start_timeout: float = 30.0) -> 
     """Run ``moto_server`` on a free loopback port for the duration of the block; always stop it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = log_dir / "moto_server.log"
+    log_path = log_dir / f"moto_server-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [executable, "-H", "127.0.0.1", "-p", str(port)],
@@ -268,7 +286,7 @@ def moto_server(executable: str, log_dir: Path, start_timeout: float = 30.0) -> 
                             f"moto_server did not answer on {url} within {start_timeout:.0f} s"
                         ) from None
                     time.sleep(0.1)
-            yield Server(url=url, log_path=log_path)
+            yield Server(url=url, log_path=log_path, pid=proc.pid)
         finally:
             if proc.poll() is None:
                 proc.terminate()
@@ -551,6 +569,8 @@ class SizeResult:
     lag_after_ack: Stat
     write_to_audit: Stat
     max_polls: int
+    server_rss_mb: dict[str, float | None]  # moto_server's resident memory at phase boundaries
+    tx_rss_growth_mb_per_op: float | None  # what each transaction (warm-up included) left behind
     errors: list[str] = field(default_factory=list)
 
 
@@ -579,66 +599,90 @@ def stream_length(streams: Any, tables: Tables) -> int:
 # -- per-size timing ---------------------------------------------------------------------------
 
 
-def measure_size(ddb: Any, streams: Any, n: int, ops: int, tx_ops: int) -> tuple[SizeResult, Tables, Tables]:
-    tag = uuidlib.uuid4().hex[:6]
+def prepared(ddb: Any, streams: Any, n: int, name: str) -> tuple[Tables, float]:
     t0 = time.perf_counter()
-    tx_tables = create_tables(ddb, streams, f"bench-{n}-{tag}-tx")
-    st_tables = create_tables(ddb, streams, f"bench-{n}-{tag}-st")
-    prefill(ddb, streams, tx_tables, n)
-    prefill(ddb, streams, st_tables, n)
-    prefill_s = time.perf_counter() - t0
-    log(f"N={n}: pre-filled 2 x ({n} datasets + {n} audit entries) in {prefill_s:.1f} s")
-    stream_before = stream_length(streams, tx_tables)
+    tables = create_tables(ddb, streams, f"bench-{n}-{name}")
+    prefill(ddb, streams, tables, n)
+    elapsed = time.perf_counter() - t0
+    log(f"N={n}: pre-filled {n} datasets + {n} audit entries for {name} in {elapsed:.1f} s")
+    return tables, elapsed
 
-    tx_ms: list[float] = []
+
+def measure_stream(ddb: Any, streams: Any, tables: Tables, n: int, ops: int) -> tuple[list[StreamSample], list[str]]:
+    """(b) and (c), ``ops`` times after a warm-up, on a server that has run no transaction."""
     samples: list[StreamSample] = []
     errors: list[str] = []
-    # Interleaved, so both designs see the same moment of the server (GC, caches, warm-up);
-    # (a) stops after tx_ops operations, (b)+(c) after ops.
-    total = max(ops, tx_ops)
-    for i in range(-WARMUP_OPS, total):
-        now = time.time()
-        if i < tx_ops:
-            tx_item = dataset_item(f"bench-tx-{n}-{i}-{uuidlib.uuid4()}", now)
-            try:
-                t = time.perf_counter()
-                transact(ddb, tx_tables, tx_item)
-                if i >= 0:
-                    tx_ms.append((time.perf_counter() - t) * 1e3)
-            except ClientError as exc:
-                errors.append(f"(a) {exc}")
-            cleanup(ddb, tx_tables, tx_item)
-        if i >= ops:
-            continue
-        st_item = dataset_item(f"bench-st-{n}-{i}-{uuidlib.uuid4()}", now)
+    for i in range(-WARMUP_OPS, ops):
+        item = dataset_item(f"bench-st-{n}-{i}-{uuidlib.uuid4()}", time.time())
         try:
-            sample = stream_op(ddb, streams, st_tables, st_item)
+            sample = stream_op(ddb, streams, tables, item)
             if i >= 0:
                 samples.append(sample)
         except (ClientError, RuntimeError) as exc:
             errors.append(f"(b/c) {exc}")
-        cleanup(ddb, st_tables, st_item)
-        st_tables.drain(streams)  # skip the cleanup's REMOVE records, untimed
-        if i >= 0 and (i + 1) % max(1, total // 4) == 0:
-            so_far = f"{statistics.median(tx_ms):.1f} ms" if tx_ms else "-"
-            log(f"N={n}: {i + 1}/{total} rounds, (a) median so far {so_far}")
+        cleanup(ddb, tables, item)
+        tables.drain(streams)  # skip the cleanup's REMOVE records, untimed
+    return samples, errors
 
-    result = SizeResult(
+
+def measure_transactions(ddb: Any, tables: Tables, n: int, tx_ops: int) -> tuple[list[float], list[str]]:
+    """(a), ``tx_ops`` times after a warm-up."""
+    tx_ms: list[float] = []
+    errors: list[str] = []
+    for i in range(-WARMUP_OPS, tx_ops):
+        item = dataset_item(f"bench-tx-{n}-{i}-{uuidlib.uuid4()}", time.time())
+        try:
+            t = time.perf_counter()
+            transact(ddb, tables, item)
+            if i >= 0:
+                tx_ms.append((time.perf_counter() - t) * 1e3)
+        except ClientError as exc:
+            errors.append(f"(a) {exc}")
+        cleanup(ddb, tables, item)
+        if i >= 0 and (i + 1) % max(1, tx_ops // 4) == 0:
+            log(f"N={n}: {i + 1}/{tx_ops} transactions, median so far {statistics.median(tx_ms):.1f} ms")
+    return tx_ms, errors
+
+
+def measure_size(serve: Callable[[], Any], n: int, ops: int, tx_ops: int) -> SizeResult:
+    """One size: (b)+(c) on one fresh moto_server, then (a) on another.
+
+    Separate servers, because moto keeps every table copy a transaction makes (its
+    ``BaseModel`` tracks all instances until a reset): the garbage, and the garbage
+    collector's pauses over it, must not be charged to the design that runs no transaction.
+    """
+    rss: dict[str, float | None] = {}
+    with serve() as (server, ddb, streams):
+        tables, prefill_st = prepared(ddb, streams, n, "stream")
+        rss["stream_after_prefill"] = server.rss_mb()
+        samples, errors = measure_stream(ddb, streams, tables, n, ops)
+        rss["stream_after_ops"] = server.rss_mb()
+    with serve() as (server, ddb, streams):
+        tables, prefill_tx = prepared(ddb, streams, n, "transactions")
+        stream_before = stream_length(streams, tables)
+        rss["tx_after_prefill"] = server.rss_mb()
+        tx_ms, tx_errors = measure_transactions(ddb, tables, n, tx_ops)
+        rss["tx_after_ops"] = server.rss_mb()
+        stream_after = stream_length(streams, tables)
+    before, after = rss["tx_after_prefill"], rss["tx_after_ops"]
+    growth = round((after - before) / (tx_ops + WARMUP_OPS), 2) if before is not None and after is not None else None
+    return SizeResult(
         n=n,
         ops=ops,
         tx_ops=tx_ops,
-        prefill_s=round(prefill_s, 2),
+        prefill_s=round(prefill_st + prefill_tx, 2),
         stream_records_before=stream_before,
-        stream_records_after=stream_length(streams, tx_tables),
+        stream_records_after=stream_after,
         transaction=Stat.of(tx_ms),
         request_put=Stat.of([s.put_ms for s in samples]),
         consumer=Stat.of([s.consumer_ms for s in samples]),
         lag_after_ack=Stat.of([s.lag_ms for s in samples]),
         write_to_audit=Stat.of([s.write_to_audit_ms for s in samples]),
         max_polls=max((s.polls for s in samples), default=0),
-        errors=errors,
+        server_rss_mb=rss,
+        tx_rss_growth_mb_per_op=growth,
+        errors=errors + tx_errors,
     )
-    return result, tx_tables, st_tables
 
 
 # -- concurrency check -------------------------------------------------------------------------
@@ -669,6 +713,8 @@ class ConcurrencyResult:
     lag_after_ack: Stat | None = None
     op_latency: Stat | None = None
     server_exceptions: dict[str, int] = field(default_factory=dict)
+    server_rss_mb_before: float | None = None
+    server_rss_mb_after: float | None = None
 
 
 def _error_kind(exc: Exception) -> tuple[str, bool]:
@@ -892,13 +938,16 @@ def markdown(results: Sequence[SizeResult], conc: Sequence[ConcurrencyResult]) -
         + ", ".join(sorted({f"(a) {r.tx_ops}, (b)+(c) {r.ops}" for r in results})),
         "",
         "| N (items per table) | stream records (a) | (a) TransactWriteItems | (b) PutItem (request path) "
-        "| (c) consumer: get_records + audit PutItem | (c) lag: write acked -> audit row | write sent -> audit row |",
-        "|---|---|---|---|---|---|---|",
+        "| (c) consumer: get_records + audit PutItem | (c) lag: write acked -> audit row | write sent -> audit row "
+        "| moto_server RSS kept per (a), MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        growth = "-" if r.tx_rss_growth_mb_per_op is None else f"{r.tx_rss_growth_mb_per_op:.1f}"
         lines.append(
             f"| {r.n:,} | {r.stream_records_before:,} -> {r.stream_records_after:,} | {r.transaction.cell()} "
-            f"| {r.request_put.cell()} | {r.consumer.cell()} | {r.lag_after_ack.cell()} | {r.write_to_audit.cell()} |"
+            f"| {r.request_put.cell()} | {r.consumer.cell()} | {r.lag_after_ack.cell()} | {r.write_to_audit.cell()} "
+            f"| {growth} |"
         )
     if conc:
         lines += [
@@ -907,8 +956,9 @@ def markdown(results: Sequence[SizeResult], conc: Sequence[ConcurrencyResult]) -
             "",
             "| design | N | threads x ops | wall s | acked | failed (committed anyway) | HTTP 500 "
             "| lost dataset rows | lost audit rows "
-            "| partial failed writes | rows counted / expected | op median / p95 ms | lag median / p95 ms |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| partial failed writes | rows counted / expected | op median / p95 ms | lag median / p95 ms "
+            "| moto_server RSS MB before -> after |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in conc:
             lag = c.lag_after_ack.cell() if c.lag_after_ack else "-"
@@ -918,7 +968,7 @@ def markdown(results: Sequence[SizeResult], conc: Sequence[ConcurrencyResult]) -
                 f"| {c.acknowledged} | {c.failed} ({c.committed_despite_error}) "
                 f"| {c.http_500} | {c.lost_dataset_rows} | {c.lost_audit_rows} | {c.partial_failed_writes} "
                 f"| datasets {c.datasets_count}/{c.datasets_expected}, audit {c.audit_count}/{c.audit_expected} "
-                f"| {op} | {lag} |"
+                f"| {op} | {lag} | {c.server_rss_mb_before} -> {c.server_rss_mb_after} |"
             )
         for c in conc:
             found = {**c.errors_by_kind, **c.server_exceptions}
@@ -984,38 +1034,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     results: list[SizeResult] = []
     conc: list[ConcurrencyResult] = []
-    sizes = list(args.sizes)
-    if args.concurrency_n and args.concurrency_n not in sizes:
-        sizes.append(args.concurrency_n)
-    with (
-        tempfile.TemporaryDirectory(prefix="audit-cost-") as tmp,
-        moto_server(moto_server_path(args.moto_server), Path(tmp)) as server,
-    ):
-        log(f"moto_server on {server.url}")
-        ddb, streams = clients(server.url)
-        for n in sizes:
-            timed = n in args.sizes
-            result, tx_tables, st_tables = measure_size(
-                ddb, streams, n, args.ops if timed else 1, args.tx_ops if timed else 1
+    executable = moto_server_path(args.moto_server)
+    with tempfile.TemporaryDirectory(prefix="audit-cost-") as tmp:
+
+        @contextlib.contextmanager
+        def serve() -> Iterator[tuple[Server, Any, Any]]:
+            with moto_server(executable, Path(tmp)) as server:
+                log(f"moto_server pid {server.pid} on {server.url}")
+                ddb, streams = clients(server.url)
+                yield server, ddb, streams
+
+        for n in args.sizes:
+            result = measure_size(serve, n, args.ops, args.tx_ops)
+            results.append(result)
+            log(
+                f"N={n}: (a) {result.transaction.cell()}  (b) {result.request_put.cell()}  "
+                f"(c) {result.consumer.cell()}  lag {result.lag_after_ack.cell()}  errors {len(result.errors)}"
             )
-            if timed:
-                results.append(result)
-                log(
-                    f"N={n}: (a) {result.transaction.cell()}  (b) {result.request_put.cell()}  "
-                    f"(c) {result.consumer.cell()}  lag {result.lag_after_ack.cell()}  errors {len(result.errors)}"
-                )
-            if n == args.concurrency_n:
+        if args.concurrency_n:
+            n = args.concurrency_n
+            with serve() as (server, ddb, streams):
+                tables, _ = prepared(ddb, streams, n, "transactions")
                 log(f"N={n}: concurrency check, (a): {args.threads} threads x {args.per_thread} transactions")
-                offset = server.log_size()
-                conc.append(concurrency_transactions(ddb, tx_tables, n, args.threads, args.per_thread))
+                offset, rss = server.log_size(), server.rss_mb()
+                conc.append(concurrency_transactions(ddb, tables, n, args.threads, args.per_thread))
                 conc[-1].server_exceptions = server.exceptions_since(offset)
+                conc[-1].server_rss_mb_before, conc[-1].server_rss_mb_after = rss, server.rss_mb()
+            with serve() as (server, ddb, streams):
+                tables, _ = prepared(ddb, streams, n, "stream")
                 log(f"N={n}: concurrency check, (b)+(c): {args.threads} threads x {args.per_thread} puts + 1 consumer")
-                offset = server.log_size()
-                conc.append(concurrency_stream(ddb, streams, st_tables, n, args.threads, args.per_thread))
+                offset, rss = server.log_size(), server.rss_mb()
+                conc.append(concurrency_stream(ddb, streams, tables, n, args.threads, args.per_thread))
                 conc[-1].server_exceptions = server.exceptions_since(offset)
-            for t in (tx_tables, st_tables):  # free the server's memory before the next size
-                ddb.delete_table(TableName=t.datasets)
-                ddb.delete_table(TableName=t.audit)
+                conc[-1].server_rss_mb_before, conc[-1].server_rss_mb_after = rss, server.rss_mb()
     total = time.perf_counter() - began
     # Other processes on the machine share the cores with client and server: say how busy it was.
     env["loadavg_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -122,9 +122,29 @@ def parse_tags(value: object, field: str = "tags") -> tuple[str, ...]:
     return tuple(sorted(set(value)))
 
 
+MAX_ANNOTATION_DEPTH = 20
+
+
+def _depth(value: object, limit: int) -> int:
+    """Nesting depth of a JSON value, counted without recursion and stopping past ``limit``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            break
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return deepest
+
+
 def parse_annotations(value: object, field: str = "annotations") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError(f"{field} must be a JSON object", field=field)
+    if _depth(value, MAX_ANNOTATION_DEPTH) > MAX_ANNOTATION_DEPTH:
+        raise ValidationError(f"{field} may nest at most {MAX_ANNOTATION_DEPTH} levels", field=field)
     for k in value:
         if not ANNOTATION_NAME_RE.match(k):
             raise ValidationError(f"{field} names must match {ANNOTATION_NAME_RE.pattern}", field=f"{field}.{k}"[:200])

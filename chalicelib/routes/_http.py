@@ -55,8 +55,9 @@ class Ctx:
         if not raw:
             raise ValidationError("a JSON body is required", field="body")
         try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            # NaN and Infinity are not JSON; Python accepts them, OpenSearch would not.
+            return json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ValidationError("the body is not valid JSON", field="body") from exc
 
     def query(self) -> dict[str, list[str]]:
@@ -74,6 +75,10 @@ class Ctx:
     def header(self, name: str) -> str | None:
         value: str | None = self.request.headers.get(name)
         return value
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def error_response(exc: CatalogueError) -> Response:
