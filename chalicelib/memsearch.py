@@ -11,15 +11,13 @@ Relevance is not modelled (results are always sorted by a field).
 from __future__ import annotations
 
 import copy
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from chalicelib.errors import SearchUnavailable, ValidationError
-from chalicelib.search import DOC_FIELDS, SORT_KEYS, SearchIndex, SearchQuery, SearchResult, Summary
-from chalicelib.validation import MAX_RESULT_WINDOW
+from chalicelib.errors import SearchUnavailable
+from chalicelib.search import DOC_FIELDS, SearchIndex, SearchQuery, SearchResult, Summary, check_query
 
 TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
 SUMMARY_BUCKETS = 10_000
@@ -46,30 +44,6 @@ def _text_values(doc: dict[str, Any]) -> Iterable[str]:
             yield value
         elif isinstance(value, (list, tuple)):
             yield from (v for v in value if isinstance(v, str))
-
-
-def _check_query(query: SearchQuery) -> str:
-    # Same rules as chalicelib.opensearch.check_query (kept separate so the fake needs no
-    # opensearch-py).
-    if query.sort not in SORT_KEYS:
-        raise ValidationError(f"sort must be one of {sorted(SORT_KEYS)}", field="sort")
-    if query.size < 0 or query.offset < 0:
-        raise ValidationError("offset and size must not be negative", field="page")
-    if query.after is None:
-        if query.offset + query.size > MAX_RESULT_WINDOW:
-            raise ValidationError(f"offset + size may not exceed {MAX_RESULT_WINDOW}", field="page")
-        return SORT_KEYS[query.sort]
-    after = query.after
-    ok = isinstance(after, (list, tuple)) and len(after) == 2 and isinstance(after[1], str)
-    if ok:
-        value = after[0]
-        if query.sort == "name":
-            ok = isinstance(value, str)
-        else:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok:
-        raise ValidationError("after is not a cursor of this search", field="after")
-    return SORT_KEYS[query.sort]
 
 
 def _top(counts: Counter[str]) -> dict[str, int]:
@@ -162,7 +136,7 @@ class InMemorySearchIndex(SearchIndex):
 
     def search(self, query: SearchQuery) -> SearchResult:
         self._check()
-        field = _check_query(query)
+        field = check_query(query)
         if query.allowed_base_uris is not None and not query.allowed_base_uris:
             return SearchResult(hits=[], total=0)
         words = tokens(query.text) if query.text.strip() else None

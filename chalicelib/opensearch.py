@@ -10,7 +10,6 @@ they bite. No client is created at import time: see :func:`make_client`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Literal
@@ -21,8 +20,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
 
 from chalicelib.errors import SearchUnavailable, ValidationError
-from chalicelib.search import SORT_KEYS, SearchIndex, SearchQuery, SearchResult, Summary
-from chalicelib.validation import MAX_RESULT_WINDOW
+from chalicelib.search import SearchIndex, SearchQuery, SearchResult, Summary, check_query
 
 # Fields the free text is matched against. They MUST share one analyzer (the default
 # ``standard``): ``cross_fields`` groups fields by analyzer and applies ``operator: and``
@@ -134,38 +132,6 @@ def _backend(action: str) -> Iterator[None]:
         raise SearchUnavailable(f"search backend: {action} failed: {exc}") from exc
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise SearchUnavailable(f"search backend: {action}: unexpected data ({exc!r})") from exc
-
-
-def check_query(query: SearchQuery) -> str:
-    """Refuse a query no backend can answer; return the field to sort on.
-
-    Raises :class:`ValidationError` for an unknown sort key, a negative offset or size,
-    ``offset + size`` beyond the result window (without ``after``), or an ``after`` that is
-    not ``[sort value, uuid]`` of the right types.
-    """
-    if query.sort not in SORT_KEYS:
-        raise ValidationError(f"sort must be one of {sorted(SORT_KEYS)}", field="sort")
-    if query.size < 0 or query.offset < 0:
-        raise ValidationError("offset and size must not be negative", field="page")
-    if query.after is None:
-        if query.offset + query.size > MAX_RESULT_WINDOW:
-            raise ValidationError(f"offset + size may not exceed {MAX_RESULT_WINDOW}", field="page")
-    else:
-        check_after(query.sort, query.after)
-    return SORT_KEYS[query.sort]
-
-
-def check_after(sort: str, after: Sequence[Any]) -> None:
-    """``after`` must be ``[value, uuid]``: a string value for ``name``, a finite number otherwise."""
-    ok = isinstance(after, (list, tuple)) and len(after) == 2 and isinstance(after[1], str)
-    if ok:
-        value = after[0]
-        if sort == "name":
-            ok = isinstance(value, str)
-        else:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok:
-        raise ValidationError("after is not a cursor of this search", field="after")
 
 
 def visibility_filters(allowed_base_uris: frozenset[str] | None) -> list[dict[str, Any]]:

@@ -11,10 +11,13 @@ backend relies on are listed in :data:`DOC_FIELDS`.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from chalicelib.errors import ValidationError
 
 # Keys of an index document (all present in every document):
 #   uuid: str (document id)              version: int (external version, strictly increasing per uuid)
@@ -50,6 +53,8 @@ DOC_FIELDS = (
     "number_of_items",
     "size_in_bytes",
 )
+
+MAX_RESULT_WINDOW = 10_000  # OpenSearch index.max_result_window
 
 SORT_KEYS = {
     "registered": "registered_at",
@@ -96,6 +101,38 @@ class Summary:
     datasets_per_base_uri: dict[str, int] = field(default_factory=dict)
     datasets_per_creator: dict[str, int] = field(default_factory=dict)
     datasets_per_tag: dict[str, int] = field(default_factory=dict)
+
+
+def check_query(query: SearchQuery) -> str:
+    """Refuse a query no backend can answer; return the field to sort on.
+
+    Raises :class:`ValidationError` for an unknown sort key, a negative offset or size,
+    ``offset + size`` beyond the result window (without ``after``), or an ``after`` that is
+    not ``[sort value, uuid]`` of the right types.
+    """
+    if query.sort not in SORT_KEYS:
+        raise ValidationError(f"sort must be one of {sorted(SORT_KEYS)}", field="sort")
+    if query.size < 0 or query.offset < 0:
+        raise ValidationError("offset and size must not be negative", field="page")
+    if query.after is None:
+        if query.offset + query.size > MAX_RESULT_WINDOW:
+            raise ValidationError(f"offset + size may not exceed {MAX_RESULT_WINDOW}", field="page")
+    else:
+        check_after(query.sort, query.after)
+    return SORT_KEYS[query.sort]
+
+
+def check_after(sort: str, after: Sequence[Any]) -> None:
+    """``after`` must be ``[value, uuid]``: a string value for ``name``, a finite number otherwise."""
+    ok = isinstance(after, (list, tuple)) and len(after) == 2 and isinstance(after[1], str)
+    if ok:
+        value = after[0]
+        if sort == "name":
+            ok = isinstance(value, str)
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise ValidationError("after is not a cursor of this search", field="after")
 
 
 class SearchIndex(ABC):

@@ -11,9 +11,9 @@ from typing import Any
 
 from chalicelib.domain import DatasetContent, Manifest, ManifestItem
 from chalicelib.errors import ValidationError
+from chalicelib.search import MAX_RESULT_WINDOW
 
 MAX_PAGE_SIZE = 100
-MAX_RESULT_WINDOW = 10_000
 TAG_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 ANNOTATION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,128}$")

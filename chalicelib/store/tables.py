@@ -34,6 +34,21 @@ USER_PK = "USER"
 BASE_URI_PK = "BASEURI"
 
 
+class _TableMeta:
+    """Connection settings every model shares; ``bind`` sets name, region and host."""
+
+    region = "eu-west-1"
+    host: str | None = None
+    billing_mode = "PAY_PER_REQUEST"
+    connect_timeout_seconds = 3
+    read_timeout_seconds = 10
+    max_retry_attempts = 3
+
+
+class _StreamedMeta(_TableMeta):
+    stream_view_type = "NEW_AND_OLD_IMAGES"
+
+
 class ReplicaMap(MapAttribute[str, Any]):
     uri = UnicodeAttribute()
     base_uri = UnicodeAttribute()
@@ -42,15 +57,8 @@ class ReplicaMap(MapAttribute[str, Any]):
 
 
 class DatasetItem(Model):
-    class Meta:
+    class Meta(_StreamedMeta):
         table_name = "unbound-datasets"
-        region = "eu-west-1"
-        host: str | None = None
-        billing_mode = "PAY_PER_REQUEST"
-        stream_view_type = "NEW_AND_OLD_IMAGES"
-        connect_timeout_seconds = 3
-        read_timeout_seconds = 10
-        max_retry_attempts = 3
 
     uuid = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
@@ -77,15 +85,8 @@ class DatasetItem(Model):
 
 
 class UserItem(Model):
-    class Meta:
+    class Meta(_StreamedMeta):
         table_name = "unbound-access"
-        region = "eu-west-1"
-        host: str | None = None
-        billing_mode = "PAY_PER_REQUEST"
-        stream_view_type = "NEW_AND_OLD_IMAGES"
-        connect_timeout_seconds = 3
-        read_timeout_seconds = 10
-        max_retry_attempts = 3
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -103,15 +104,8 @@ class UserItem(Model):
 
 
 class BaseUriItem(Model):
-    class Meta:
+    class Meta(_StreamedMeta):
         table_name = "unbound-access"
-        region = "eu-west-1"
-        host: str | None = None
-        billing_mode = "PAY_PER_REQUEST"
-        stream_view_type = "NEW_AND_OLD_IMAGES"
-        connect_timeout_seconds = 3
-        read_timeout_seconds = 10
-        max_retry_attempts = 3
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -124,14 +118,8 @@ class BaseUriItem(Model):
 
 
 class AuditItem(Model):
-    class Meta:
+    class Meta(_TableMeta):
         table_name = "unbound-audit"
-        region = "eu-west-1"
-        host: str | None = None
-        billing_mode = "PAY_PER_REQUEST"
-        connect_timeout_seconds = 3
-        read_timeout_seconds = 10
-        max_retry_attempts = 3
 
     subject = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
