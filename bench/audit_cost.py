@@ -41,10 +41,11 @@ Run from the repository root::
     .venv/bin/python bench/audit_cost.py --sizes 100,1000,4000 --ops 200 --json out.json
 
 ``--ops`` (default 200) is the number of timed (b)+(c) operations per size; (a) is timed
-``--tx-ops`` times (default: ``--ops``, capped at 60), because at N=4000 each transaction
-costs moto ~0.7 s. With the defaults the whole run takes about 4 minutes on 2 cores, most
-of it in the concurrency check of (a) and in (a) at N=4000. Other work on the machine
-shows up in the figures: the load average at start and end is reported.
+``--tx-ops`` times (default: ``--ops``, capped at 40), because at N=4000 each transaction
+costs moto 0.6-1 s. With the defaults the whole run took 285 s on an otherwise idle
+2-core machine: ~110 s in the concurrency check of (a), ~70 s in (a) at N=4000, ~40 s in
+pre-fills. Other work on the machine slows it and shows up in the figures: the load
+average at start and end is reported.
 
 Progress goes to stderr; the markdown tables go to stdout. The figures are moto's, not
 DynamoDB's: moto deep-copies every table a transaction touches (items and stream records),
@@ -55,11 +56,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import math
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -154,7 +157,7 @@ def dataset_item(key: str, now: float) -> Item:
             ]
         },
         "version": {"N": "1"},
-        "content_hash": {"S": f"{abs(hash(key)):064x}"[:64]},
+        "content_hash": {"S": hashlib.sha256(key.encode()).hexdigest()},
         "deleted": {"BOOL": False},
     }
 
@@ -569,6 +572,7 @@ class SizeResult:
     lag_after_ack: Stat
     write_to_audit: Stat
     max_polls: int
+    transaction_samples_ms: list[float]  # in order: moto's (a) slows down as its kept copies pile up
     server_rss_mb: dict[str, float | None]  # moto_server's resident memory at phase boundaries
     tx_rss_growth_mb_per_op: float | None  # what each transaction (warm-up included) left behind
     errors: list[str] = field(default_factory=list)
@@ -674,6 +678,7 @@ def measure_size(serve: Callable[[], Any], n: int, ops: int, tx_ops: int) -> Siz
         stream_records_before=stream_before,
         stream_records_after=stream_after,
         transaction=Stat.of(tx_ms),
+        transaction_samples_ms=[round(x, 2) for x in tx_ms],
         request_put=Stat.of([s.put_ms for s in samples]),
         consumer=Stat.of([s.consumer_ms for s in samples]),
         lag_after_ack=Stat.of([s.lag_ms for s in samples]),
@@ -879,14 +884,15 @@ def concurrency_stream(
                     try:
                         if not put_audit(ddb, tables, audit_item(image)):
                             consumer_state["duplicates"] += 1
-                        break
                     except Exception as exc:
                         consumer_state["errors"] += 1
                         kind = _error_kind(exc)[0]
                         consumer_errors[kind] = consumer_errors.get(kind, 0) + 1
                         time.sleep(POLL_INTERVAL_S)
-                with lock:
-                    audited_at.setdefault(image["uuid"]["S"], time.perf_counter())
+                        continue
+                    with lock:
+                        audited_at.setdefault(image["uuid"]["S"], time.perf_counter())
+                    break
 
     reader = threading.Thread(target=consumer, name="audit-consumer", daemon=True)
     reader.start()
@@ -1006,7 +1012,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--tx-ops",
         type=int,
-        help="timed (a) transactions per size (default: --ops, at most 60: each costs up to ~1 s at N=4000 on moto)",
+        help="timed (a) transactions per size (default: --ops, at most 40: each costs ~0.6-1 s at N=4000 on moto)",
     )
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
     p.add_argument("--concurrency-n", type=int, default=1000, help="table size for the concurrency check (0: skip)")
@@ -1016,14 +1022,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
     if args.tx_ops is None:
-        args.tx_ops = min(args.ops, 60)
+        args.tx_ops = min(args.ops, 40)
     if not args.sizes or min(args.sizes) < 0 or args.ops < 1 or args.tx_ops < 1:
         p.error("--sizes must be non-negative integers, --ops and --tx-ops >= 1")
     return args
 
 
+def _terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally that stops moto_server
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     # botocore 1.44 sends dynamodbstreams calls to an account-id endpoint unless this is set.
     os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
     for var in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
