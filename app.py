@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from chalice.app import Chalice, DynamoDBEvent
+from chalice.app import Chalice, DynamoDBEvent, SQSEvent
 
-from chalicelib import deps
+from chalicelib import deps, resources
 from chalicelib.routes import base_uris, datasets, health, users
 
 app = Chalice(app_name="catalogue")
@@ -30,3 +30,12 @@ def on_datasets_stream(event: DynamoDBEvent) -> None:
 )
 def on_access_stream(event: DynamoDBEvent) -> None:
     deps.get_stream_processor().process_access(event.to_dict()["Records"])
+
+
+# batch_size=1: Chalice has no ReportBatchItemFailures, so a failing message would make
+# every other message of its batch redeliver; one message per invocation keeps a poison
+# message to itself (it reaches the DLQ after maxReceiveCount receives).
+@app.on_sqs_message(queue=os.environ.get("CATALOGUE_INGEST_QUEUE", resources.INGEST_QUEUE), batch_size=1)
+def on_ingest_message(event: SQSEvent) -> None:
+    for record in event:
+        deps.get_ingest().handle_message(record.body)

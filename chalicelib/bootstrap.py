@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 
 from botocore.exceptions import ClientError
 
-from chalicelib import deps
+from chalicelib import deps, resources
 from chalicelib.config import Settings
 from chalicelib.errors import Conflict
 from chalicelib.store import tables
 from chalicelib.store.tables import DatasetItem, UserItem
+
+LOCAL_VISIBILITY_TIMEOUT = 2
 
 
 def create_resources(settings: Settings) -> dict[str, str]:
@@ -33,6 +36,7 @@ def create_resources(settings: Settings) -> dict[str, str]:
         if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
     deps.get_search().ensure_index()
+    create_ingest_queues(settings)
     ddb = deps.aws_client("dynamodb")
     arns = {}
     for env_name, table in (
@@ -60,3 +64,40 @@ def ensure_admin(settings: Settings, username: str) -> None:
         except Conflict:
             continue
     raise RuntimeError(f"could not make {username} an admin")
+
+
+def create_ingest_queues(settings: Settings, visibility_timeout: int = LOCAL_VISIBILITY_TIMEOUT) -> str:
+    """The ingest queue and its dead-letter queue (after ``INGEST_MAX_RECEIVE_COUNT`` receives).
+
+    Locally the visibility timeout is short so that retries come quickly; in AWS it is at
+    least six times the handler timeout (set by the CDK stack). Returns the queue ARN.
+    """
+    sqs = deps.aws_client("sqs")
+    dlq_url = sqs.create_queue(QueueName=settings.ingest_dlq)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": resources.INGEST_MAX_RECEIVE_COUNT})
+    url = sqs.create_queue(
+        QueueName=settings.ingest_queue,
+        Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+    )["QueueUrl"]
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def watch_bucket(settings: Settings, bucket: str) -> None:
+    """Create ``bucket`` if needed and send its object created/removed events to the ingest queue."""
+    s3 = deps.aws_client("s3")
+    try:
+        if settings.region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": settings.region})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    queue_arn = create_ingest_queues(settings)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
+        },
+    )

@@ -67,6 +67,8 @@ class Settings:
     catalogue_bucket: str = resources.CATALOGUE_BUCKET
     opensearch_url: str = "http://127.0.0.1:9200"
     search_index: str = resources.SEARCH_INDEX
+    ingest_queue: str = resources.INGEST_QUEUE
+    ingest_dlq: str = resources.INGEST_DLQ
     issuers: tuple[IssuerConfig, ...] = field(default_factory=tuple)
     max_body_bytes: int = 1024 * 1024
     inline_cap_bytes: int = 64 * 1024
@@ -95,6 +97,8 @@ class Settings:
             catalogue_bucket=env.get("CATALOGUE_BUCKET", defaults.catalogue_bucket),
             opensearch_url=env.get("CATALOGUE_OPENSEARCH_URL", defaults.opensearch_url),
             search_index=env.get("CATALOGUE_SEARCH_INDEX", defaults.search_index),
+            ingest_queue=env.get("CATALOGUE_INGEST_QUEUE", defaults.ingest_queue),
+            ingest_dlq=env.get("CATALOGUE_INGEST_DLQ", defaults.ingest_dlq),
             issuers=tuple(IssuerConfig.from_mapping(i) for i in parsed),
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),

@@ -15,6 +15,7 @@ from chalicelib.config import Settings
 if TYPE_CHECKING:
     from chalicelib.auth import TokenVerifier
     from chalicelib.blobs import BlobStore
+    from chalicelib.ingest.service import IngestService
     from chalicelib.search import SearchIndex
     from chalicelib.service import CatalogueService
     from chalicelib.store.repository import DynamoRepository
@@ -30,6 +31,7 @@ class _State:
     service: CatalogueService | None = None
     verifier: TokenVerifier | None = None
     streams: StreamProcessor | None = None
+    ingest: IngestService | None = None
 
 
 _state = _State()
@@ -133,3 +135,12 @@ def get_stream_processor() -> StreamProcessor:
 
         _state.streams = StreamProcessor(get_repo(), get_search())
     return _state.streams
+
+
+def get_ingest() -> IngestService:
+    if _state.ingest is None:
+        from chalicelib.ingest.objects import S3ObjectStore
+        from chalicelib.ingest.service import IngestService
+
+        _state.ingest = IngestService(S3ObjectStore(aws_client("s3")), get_service(), get_repo())
+    return _state.ingest

@@ -14,3 +14,6 @@ SEARCH_INDEX = "catalogue-datasets"
 DEMO_BUCKET = "catalogue-demo-data"
 USER_POOL_NAME = "catalogue-users"
 USER_POOL_CLIENT_NAME = "catalogue-cli"
+INGEST_QUEUE = "catalogue-ingest"
+INGEST_DLQ = "catalogue-ingest-dlq"
+INGEST_MAX_RECEIVE_COUNT = 5

@@ -29,6 +29,7 @@ import boto3
 from chalicelib.config import Settings
 from infra.local.processes import RUNNER_READY_MARKER
 from infra.local.pump import StreamPump
+from infra.local.sqs import QueuePoller
 
 LOG = logging.getLogger("infra.local.runner")
 
@@ -61,12 +62,11 @@ def stream_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> 
 
 
 def ingest_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> list[Worker]:
-    """S3 → SQS auto-registration: the queue poller goes here (a later issue).
-
-    It will long-poll the ingest queue and call the app's SQS handler with Lambda-shaped
-    ``{"Records": [...]}`` events, deleting a message only after the handler succeeded.
-    """
-    return []
+    """S3 → SQS auto-registration: the ingest queue → ``app.on_ingest_message``."""
+    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    url = sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
+    poller = QueuePoller(sqs, url, app_module.on_ingest_message, region=settings.region)
+    return [Worker("ingest-queue", poller.run)]
 
 
 def main() -> int:

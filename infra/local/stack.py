@@ -258,6 +258,13 @@ class LocalStack:
     ) -> None:
         self.stop()
 
+    def watch_bucket(self, bucket: str) -> None:
+        """Create ``bucket`` with its object events going to the ingest queue (auto-registration)."""
+        from chalicelib import bootstrap
+
+        with patched_environ(self.env):
+            bootstrap.watch_bucket(self.settings(), bucket)
+
     def stop_opensearch(self) -> None:
         """Stop the OpenSearch emulator (outage drills); its in-memory index is lost."""
         for proc in [p for p in self._procs if p.name == "osmem"]:
@@ -370,9 +377,7 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
     stack.add_user("reader")
     admin = stack.token("admin")
     base_uri = f"s3://{resources.DEMO_BUCKET}"
-    s3 = stack.client("s3")
-    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-        s3.create_bucket(Bucket=resources.DEMO_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    stack.watch_bucket(resources.DEMO_BUCKET)  # uploads there register themselves
 
     session = requests.Session()
     session.trust_env = False  # never send loopback calls through a proxy

@@ -1,0 +1,216 @@
+"""Recognising datasets in object keys, and reading them from a bucket (framework-free).
+
+Layouts:
+
+* **dtool** (written by the ``dtool`` CLI with the dtool-s3 broker): ``dtool-<uuid>`` at the
+  bucket root holds the dataset prefix; under ``<prefix><uuid>/`` live the admin metadata
+  ``dtool`` (``type: dataset`` once frozen), ``README.yml``, ``manifest.json``,
+  ``tags/<tag>``, ``annotations/<name>.json``, ``structure.json``, ``README.txt`` and
+  ``data/<item id>``. Its URI is ``s3://<bucket>/<uuid>`` whatever the prefix.
+* **sidecar folder**: a folder holding ``dataset.json`` or ``dataset.yaml``; the folder's
+  other objects are the items.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid as uuidlib
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from chalicelib.errors import ValidationError
+from chalicelib.indexdoc import parse_readme
+from chalicelib.ingest.objects import ObjectMeta, ObjectStore
+from chalicelib.validation import Registration, parse_registration
+
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+DTOOL_REGISTRATION_RE = re.compile(rf"^dtool-(?P<uuid>{UUID_RE})$")
+DTOOL_KEY_RE = re.compile(
+    rf"^(?P<prefix>(?:.*/)?)(?P<uuid>{UUID_RE})/(?P<rest>dtool|README\.yml|manifest\.json|tags/.+|annotations/.+\.json)$"
+)
+DTOOL_ANY_RE = re.compile(rf"^(?P<prefix>(?:.*/)?)(?P<uuid>{UUID_RE})/")
+SIDECAR_NAMES = ("dataset.json", "dataset.yaml", "dataset.yml")
+MAX_SIDECAR_DEPTH = 6
+MAX_METADATA_BYTES = 8 * 1024 * 1024
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+
+
+class LayoutError(Exception):
+    """The objects are there but do not make a valid dataset (the reason is the message)."""
+
+
+@dataclass(frozen=True)
+class DtoolTarget:
+    bucket: str
+    prefix: str
+    uuid: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.uuid}"
+
+    def key(self, rest: str) -> str:
+        return f"{self.prefix}{self.uuid}/{rest}"
+
+
+@dataclass(frozen=True)
+class SidecarTarget:
+    bucket: str
+    folder: str  # without trailing slash
+    sidecar_key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.folder}"
+
+
+def dtool_target(store: ObjectStore, bucket: str, key: str) -> DtoolTarget | None:
+    """The dtool dataset a metadata key belongs to (data items and structure files are not triggers)."""
+    m = DTOOL_REGISTRATION_RE.match(key)
+    if m:
+        prefix = store.get_text(bucket, key, 4096)
+        return DtoolTarget(bucket, (prefix or "").strip(), m.group("uuid"))
+    m = DTOOL_KEY_RE.match(key)
+    if m:
+        return DtoolTarget(bucket, m.group("prefix"), m.group("uuid"))
+    return None
+
+
+def is_dtool_object(key: str) -> bool:
+    return bool(DTOOL_REGISTRATION_RE.match(key) or DTOOL_ANY_RE.match(key))
+
+
+def sidecar_target(store: ObjectStore, bucket: str, key: str) -> SidecarTarget | None:
+    """The sidecar-described folder ``key`` lies in: its own folder or an ancestor (bounded)."""
+    parts = key.split("/")
+    if parts[-1] in SIDECAR_NAMES and len(parts) > 1:
+        return SidecarTarget(bucket, "/".join(parts[:-1]), key)
+    for depth in range(len(parts) - 1, max(0, len(parts) - 1 - MAX_SIDECAR_DEPTH), -1):
+        folder = "/".join(parts[:depth])
+        for name in SIDECAR_NAMES:
+            if store.head(bucket, f"{folder}/{name}") is not None:
+                return SidecarTarget(bucket, folder, f"{folder}/{name}")
+    return None
+
+
+def _json(store: ObjectStore, bucket: str, key: str, max_bytes: int = MAX_METADATA_BYTES) -> Any:
+    text = store.get_text(bucket, key, max_bytes)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise LayoutError(f"s3://{bucket}/{key} is not JSON") from exc
+
+
+def read_dtool(store: ObjectStore, target: DtoolTarget, base_uri: str) -> Registration | None:
+    """The registration of a frozen dtool dataset; ``None`` while it is a proto dataset or gone."""
+    admin = _json(store, target.bucket, target.key("dtool"))
+    if admin is None or not isinstance(admin, dict) or admin.get("type") != "dataset":
+        return None
+    manifest = _json(store, target.bucket, target.key("manifest.json"), MAX_MANIFEST_BYTES)
+    if manifest is None:
+        return None  # frozen admin metadata is written before the manifest on some paths: wait for it
+    readme = store.get_text(target.bucket, target.key("README.yml"), MAX_METADATA_BYTES) or ""
+    tags = sorted(o.key.rsplit("/", 1)[-1] for o in store.list(target.bucket, target.key("tags/")))
+    annotations: dict[str, Any] = {}
+    for obj in store.list(target.bucket, target.key("annotations/")):
+        name = obj.key.rsplit("/", 1)[-1].removesuffix(".json")
+        annotations[name] = _json(store, target.bucket, obj.key)
+    body = {
+        "uuid": admin.get("uuid", target.uuid),
+        "base_uri": base_uri,
+        "uri": target.uri,
+        "name": admin.get("name"),
+        "type": "dataset",
+        "creator_username": admin.get("creator_username"),
+        "frozen_at": admin.get("frozen_at"),
+        "created_at": admin.get("created_at"),
+        "readme": readme,
+        "manifest": manifest,
+        "annotations": annotations,
+        "tags": tags,
+    }
+    if body["uuid"] != target.uuid:
+        raise LayoutError(f"{target.uri}: admin metadata names uuid {body['uuid']}")
+    try:
+        return parse_registration(body)
+    except ValidationError as exc:
+        raise LayoutError(f"{target.uri}: {exc} ({exc.field})") from exc
+
+
+SIDECAR_FIELDS = {"uuid", "name", "description", "creator", "creator_username", "tags", "readme", "annotations"}
+
+
+def read_sidecar(store: ObjectStore, target: SidecarTarget, base_uri: str) -> Registration | None:
+    """A folder described by a sidecar; its manifest is the folder listing. ``None`` when gone."""
+    text = store.get_text(target.bucket, target.sidecar_key, MAX_METADATA_BYTES)
+    if text is None:
+        return None
+    if target.sidecar_key.endswith(".json"):
+        try:
+            meta = json.loads(text)
+        except ValueError as exc:
+            raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} is not JSON") from exc
+    else:
+        meta = parse_readme(text)
+        if meta is None:
+            try:
+                yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} is not YAML") from exc
+    if not isinstance(meta, dict):
+        raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} must hold a mapping")
+    items = [o for o in store.list(target.bucket, target.folder + "/") if o.key not in _sidecars(target.folder)]
+    annotations = dict(meta.get("annotations") or {}) if isinstance(meta.get("annotations", {}), dict) else {}
+    annotations.update({k: v for k, v in meta.items() if k not in SIDECAR_FIELDS})
+    stamps = [o.last_modified for o in items] or [store.head(target.bucket, target.sidecar_key).last_modified]  # type: ignore[union-attr]
+    uuid = meta.get("uuid") or str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, target.uri))
+    body = {
+        "uuid": uuid,
+        "base_uri": base_uri,
+        "uri": target.uri,
+        "name": meta.get("name") or target.folder.rsplit("/", 1)[-1],
+        "creator_username": meta.get("creator_username") or meta.get("creator") or "unknown",
+        "created_at": min(stamps),
+        "frozen_at": max(stamps),
+        "readme": meta.get("readme") or "",
+        "description": meta.get("description") or "",
+        "manifest": _listing_manifest(target.folder, items),
+        "annotations": annotations,
+        "tags": meta.get("tags") or [],
+    }
+    try:
+        return parse_registration(body)
+    except ValidationError as exc:
+        raise LayoutError(f"{target.uri}: {exc} ({exc.field})") from exc
+
+
+def _sidecars(folder: str) -> set[str]:
+    return {f"{folder}/{name}" for name in SIDECAR_NAMES}
+
+
+def _listing_manifest(folder: str, items: list[ObjectMeta]) -> dict[str, Any]:
+    with_checksum = bool(items) and all(o.checksum for o in items)
+    return {
+        "hash_function": "sha256-base64" if with_checksum else "s3-etag",
+        "items": {
+            # dtool's item id: sha1 of the relpath
+            _item_id(o.key[len(folder) + 1 :]): {
+                "relpath": o.key[len(folder) + 1 :],
+                "size_in_bytes": o.size,
+                "hash": o.checksum if with_checksum else o.etag,
+                "utc_timestamp": o.last_modified,
+            }
+            for o in items
+        },
+    }
+
+
+def _item_id(relpath: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(relpath.encode()).hexdigest()
