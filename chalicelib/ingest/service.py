@@ -8,8 +8,10 @@ duplicate changes nothing and writes no audit row.
 from __future__ import annotations
 
 import logging
+import time
 import uuid as uuidlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.domain import User
@@ -31,8 +33,17 @@ from chalicelib.validation import Registration
 
 log = logging.getLogger(__name__)
 
+# Registered base URIs are re-read at most this often by a warm handler: a new base URI
+# takes up to this long to be recognised (a deleted one, likewise, to be dropped).
+BASE_URI_TTL_SECONDS = 5.0
+BASE_URI_MISS_REFRESH_SECONDS = 1.0
+
 # The actor of every change made by auto-registration (it never exists as a stored user).
 INGEST_USER = User(username="s3-ingest", is_admin=True)
+
+
+class IngestFailed(Exception):
+    """A message whose objects could not be registered; it is retried, then dead-lettered."""
 
 
 @dataclass(frozen=True)
@@ -44,19 +55,39 @@ class Outcome:
 
 
 class IngestService:
-    def __init__(self, store: ObjectStore, catalogue: CatalogueService, repo: Repository) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        catalogue: CatalogueService,
+        repo: Repository,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        base_uri_ttl: float = BASE_URI_TTL_SECONDS,
+    ) -> None:
         self._store = store
         self._catalogue = catalogue
         self._repo = repo
+        self._clock = clock
+        self._ttl = base_uri_ttl
+        self._base_uris: tuple[float, list[str]] = (float("-inf"), [])
         self.counts: Counter[str] = Counter()
 
     def handle_message(self, body: str) -> list[Outcome]:
-        """Handle one SQS message body (one S3 notification). Raises on transient failures
-        so that the message is delivered again."""
+        """Handle one SQS message body (one S3 notification).
+
+        Raises :class:`IngestFailed` when an event's objects could not be made into a
+        dataset: the message is then delivered again (a manifest may still be uploading)
+        and, after ``maxReceiveCount`` receives, lands in the dead-letter queue for an
+        operator (``catalogue dlq list|redrive``). Outcomes of the other events stand:
+        every outcome is idempotent.
+        """
         outcomes = [self.handle(event) for event in parse_notification(body)]
         for o in outcomes:
             self.counts[o.status] += 1
             log.info("ingest %s %s %s", o.status, o.uri, o.reason)
+        refused = [o for o in outcomes if o.status == "refused"]
+        if refused:
+            raise IngestFailed("; ".join(f"{o.uri}: {o.reason}" for o in refused))
         return outcomes
 
     def handle(self, event: ObjectEvent) -> Outcome:
@@ -75,8 +106,16 @@ class IngestService:
 
     def _base_uri_for(self, bucket: str, key: str) -> str | None:
         uri = f"s3://{bucket}/{key}"
-        matches = [b.base_uri for b in self._repo.list_base_uris() if uri.startswith(b.base_uri + "/")]
-        return max(matches, key=len) if matches else None
+        loaded_at, base_uris = self._base_uris
+        age = self._clock() - loaded_at
+        match = _longest_prefix(uri, base_uris)
+        # Re-read when stale, and on a miss (at most once a second) so that a base URI
+        # registered a moment ago is recognised at once.
+        if age > self._ttl or (match is None and age > BASE_URI_MISS_REFRESH_SECONDS):
+            base_uris = [b.base_uri for b in self._repo.list_base_uris()]
+            self._base_uris = (self._clock(), base_uris)
+            match = _longest_prefix(uri, base_uris)
+        return match
 
     def _dtool(self, event: ObjectEvent, base_uri: str) -> Outcome:
         target = dtool_target(self._store, event.bucket, event.key)
@@ -111,3 +150,8 @@ class IngestService:
         except NotFound:
             return Outcome("ignored", uri, uuid, "not registered")
         return Outcome("removed", uri, uuid)
+
+
+def _longest_prefix(uri: str, base_uris: list[str]) -> str | None:
+    matches = [b for b in base_uris if uri.startswith(b + "/")]
+    return max(matches, key=len) if matches else None

@@ -29,8 +29,10 @@ STATE_FILE = Path(".local-stack") / "state.json"
 app = typer.Typer(help="Operate the research-data catalogue.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Catalogue users and their permissions.", no_args_is_help=True)
 base_uris_app = typer.Typer(help="Base URIs datasets may be registered under.", no_args_is_help=True)
+dlq_app = typer.Typer(help="The ingest dead-letter queue: uploads that could not be registered.", no_args_is_help=True)
 app.add_typer(users_app, name="user")
 app.add_typer(base_uris_app, name="base-uri")
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 
 StateFile = Annotated[Path, typer.Option("--state", help="State file of a running local stack.")]
@@ -192,6 +194,41 @@ def base_uri_list(state_file: StateFile = STATE_FILE) -> None:
             b["description"],
         )
     console.print(table)
+
+
+def _queue_urls() -> tuple[Any, str, str]:
+    settings = deps.get_settings()
+    sqs = deps.aws_client("sqs")
+    return (
+        sqs,
+        sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"],
+        sqs.get_queue_url(QueueName=settings.ingest_dlq)["QueueUrl"],
+    )
+
+
+@dlq_app.command("list")
+def dlq_list(limit: int = 100, state_file: StateFile = STATE_FILE) -> None:
+    """Show the messages that failed maxReceiveCount times, with the objects they name."""
+    from chalicelib.ingest.dlq import list_dead_letters
+
+    _setup(state_file)
+    sqs, _, dlq_url = _queue_urls()
+    letters = list_dead_letters(sqs, dlq_url, limit)
+    table = Table("message", "receives", "objects")
+    for letter in letters:
+        table.add_row(letter.message_id, str(letter.receive_count), "\n".join(letter.keys) or letter.body[:80])
+    console.print(table)
+    console.print(f"{len(letters)} dead letters")
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(state_file: StateFile = STATE_FILE) -> None:
+    """Send every dead letter back to the ingest queue for another try."""
+    from chalicelib.ingest.dlq import redrive
+
+    _setup(state_file)
+    sqs, queue_url, dlq_url = _queue_urls()
+    console.print(f"moved {redrive(sqs, dlq_url, queue_url)} messages back to the ingest queue")
 
 
 @app.command()

@@ -65,8 +65,12 @@ def ingest_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> 
     """S3 → SQS auto-registration: the ingest queue → ``app.on_ingest_message``."""
     sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
     url = sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
-    poller = QueuePoller(sqs, url, app_module.on_ingest_message, region=settings.region)
-    return [Worker("ingest-queue", poller.run)]
+    # Lambda runs several invocations of a queue's handler at once; so does the runner.
+    concurrency = int(env.get("CATALOGUE_INGEST_CONCURRENCY", "4"))
+    return [
+        Worker(f"ingest-queue-{n}", QueuePoller(sqs, url, app_module.on_ingest_message, region=settings.region).run)
+        for n in range(concurrency)
+    ]
 
 
 def main() -> int:

@@ -1,0 +1,1 @@
+"""Ingest of datasets and BagIt bags from object storage: framework-free and AWS-free checks."""
