@@ -85,7 +85,7 @@ def dataset_changes(old: Dataset | None, new: Dataset) -> list[AuditEntry]:
             out.append((subject, "replica", uri, "add", new_uris[uri].to_dict()))
         for uri in sorted(set(old_uris) - set(new_uris)):
             out.append((subject, "replica", uri, "delete", uri))
-        if old.content != new.content:
+        if (old.content, old.status, old.status_reasons) != (new.content, new.status, new.status_reasons):
             out.append((subject, "dataset", new.uuid, "edit", _dataset_value(new)))
     return _entries(key, new.version, new.updated_at, new.updated_by, out)
 

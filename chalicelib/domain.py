@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 JSONObject = dict[str, Any]
+REGISTERED = "registered"
+REFUSED = "refused"
+INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,10 @@ class Dataset:
     updated_at: float
     updated_by: str
     deleted: bool = False
+    # "registered", or for an upload that could not be registered: "refused" (hostile or
+    # broken; never indexed) or "incomplete" (still missing files after the retries)
+    status: str = REGISTERED
+    status_reasons: tuple[str, ...] = ()
 
     @property
     def uuid(self) -> str:
@@ -160,6 +167,9 @@ class Dataset:
         out = self.summary_dict(replicas)
         out["annotations"] = dict(self.content.annotations)
         out["updated_by"] = self.updated_by
+        out["status"] = self.status
+        if self.status_reasons:
+            out["status_reasons"] = list(self.status_reasons)
         return out
 
 

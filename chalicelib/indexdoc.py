@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from chalicelib.domain import Dataset
+from chalicelib.domain import REGISTERED, Dataset
 
 MAX_PARSED_README = 256 * 1024
 MAX_TEXT_VALUES = 5000
@@ -65,7 +65,8 @@ def index_doc(dataset: Dataset) -> dict[str, Any]:
     return {
         "uuid": c.uuid,
         "version": dataset.version,
-        "deleted": dataset.deleted or not dataset.replicas,
+        # refused or incomplete uploads are never searchable
+        "deleted": dataset.deleted or not dataset.replicas or dataset.status != REGISTERED,
         "name": c.name,
         "creator_username": c.creator_username,
         "description": c.description,

@@ -9,7 +9,7 @@ Rules (as in dtool-lookup-server, plus admins see everything):
 
 from __future__ import annotations
 
-from chalicelib.domain import Dataset, Replica, User
+from chalicelib.domain import REGISTERED, Dataset, Replica, User
 
 
 def is_admin(user: User) -> bool:
@@ -34,7 +34,12 @@ def visible_replicas(user: User, dataset: Dataset) -> tuple[Replica, ...]:
 
 
 def may_see(user: User, dataset: Dataset) -> bool:
-    return not dataset.deleted and bool(visible_replicas(user, dataset))
+    """A refused or incomplete upload is shown to the registrars of its base URIs only."""
+    if dataset.deleted:
+        return False
+    if dataset.status != REGISTERED:
+        return any(may_register(user, r.base_uri) for r in dataset.replicas)
+    return bool(visible_replicas(user, dataset))
 
 
 def may_edit(user: User, dataset: Dataset) -> bool:

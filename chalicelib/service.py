@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib import permissions as perm
 from chalicelib.audit import base_uri_subject, dataset_subject, user_subject
-from chalicelib.domain import BaseUri, Dataset, JSONObject, Replica, User
+from chalicelib.domain import REGISTERED, BaseUri, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.search import SearchIndex, SearchQuery
 from chalicelib.store.repository import Repository
@@ -127,7 +127,7 @@ class CatalogueService:
         content = reg.content
         if not reg.has_description:
             content = replace(content, description=existing.content.description)
-        same_content = existing.content.content_hash() == content.content_hash()
+        same_content = existing.status == REGISTERED and existing.content.content_hash() == content.content_hash()
         known = existing.replica(reg.uri)
         if known is not None and known.base_uri != reg.base_uri:
             raise ValidationError("uri is registered under another base_uri", field="base_uri")
@@ -141,11 +141,41 @@ class CatalogueService:
             version=existing.version + 1,
             updated_at=now,
             updated_by=user.username,
+            status=REGISTERED,
+            status_reasons=(),
         )
         self._repo.save_dataset(dataset, existing.version)
         if known is None:
             return RegisterResult(True, "replica-added", self._view(user, dataset))
         return RegisterResult(False, "updated", self._view(user, dataset))
+
+    def record_problem(self, user: User, reg: Registration, status: str, reasons: tuple[str, ...]) -> RegisterResult:
+        """Record an upload that could not be registered (``refused`` or ``incomplete``), with
+        its reasons, so that the registrars of its base URI see why. A live registered
+        dataset is never replaced by a problem record. Idempotent."""
+        if not perm.may_register(user, reg.base_uri):
+            raise Forbidden(f"no register permission on {reg.base_uri}")
+        now = self._clock()
+        existing = self._repo.get_dataset(reg.content.uuid)
+        unchanged = existing is not None and (existing.status, existing.status_reasons) in (
+            (REGISTERED, existing.status_reasons),
+            (status, reasons),
+        )
+        if existing is not None and not existing.deleted and unchanged:
+            return RegisterResult(False, "unchanged", self._view(user, existing))
+        replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
+        dataset = Dataset(
+            content=reg.content,
+            replicas=(replica,),
+            version=existing.version + 1 if existing else 1,
+            registered_at=now,
+            updated_at=now,
+            updated_by=user.username,
+            status=status,
+            status_reasons=reasons,
+        )
+        self._repo.save_dataset(dataset, existing.version if existing else None)
+        return RegisterResult(existing is None, status, self._view(user, dataset))
 
     def _view(self, user: User, dataset: Dataset) -> JSONObject:
         return dataset.detail_dict(perm.visible_replicas(user, dataset))

@@ -31,7 +31,11 @@ DTOOL_REGISTRATION_RE = re.compile(rf"^dtool-(?P<uuid>{UUID_RE})$")
 DTOOL_KEY_RE = re.compile(
     rf"^(?P<prefix>(?:.*/)?)(?P<uuid>{UUID_RE})/(?P<rest>dtool|README\.yml|manifest\.json|tags/.+|annotations/.+\.json)$"
 )
-DTOOL_ANY_RE = re.compile(rf"^(?P<prefix>(?:.*/)?)(?P<uuid>{UUID_RE})/")
+DTOOL_ANY_RE = re.compile(
+    rf"^(?P<prefix>(?:.*/)?)(?P<uuid>{UUID_RE})/"
+    r"(?:dtool|README\.yml|README\.txt|manifest\.json|structure\.json|http_manifest\.json"
+    r"|(?:tags|annotations|data|overlays|fragments)/.+)$"
+)
 SIDECAR_NAMES = ("dataset.json", "dataset.yaml", "dataset.yml")
 MAX_SIDECAR_DEPTH = 6
 MAX_METADATA_BYTES = 8 * 1024 * 1024
@@ -71,7 +75,7 @@ def dtool_target(store: ObjectStore, bucket: str, key: str) -> DtoolTarget | Non
     """The dtool dataset a metadata key belongs to (data items and structure files are not triggers)."""
     m = DTOOL_REGISTRATION_RE.match(key)
     if m:
-        prefix = store.get_text(bucket, key, 4096)
+        prefix = _text(store, bucket, key, 4096)
         return DtoolTarget(bucket, (prefix or "").strip(), m.group("uuid"))
     m = DTOOL_KEY_RE.match(key)
     if m:
@@ -96,8 +100,15 @@ def sidecar_target(store: ObjectStore, bucket: str, key: str) -> SidecarTarget |
     return None
 
 
+def _text(store: ObjectStore, bucket: str, key: str, max_bytes: int = MAX_METADATA_BYTES) -> str | None:
+    try:
+        return store.get_text(bucket, key, max_bytes)
+    except UnicodeDecodeError as exc:
+        raise LayoutError(f"s3://{bucket}/{key} is not UTF-8 text") from exc
+
+
 def _json(store: ObjectStore, bucket: str, key: str, max_bytes: int = MAX_METADATA_BYTES) -> Any:
-    text = store.get_text(bucket, key, max_bytes)
+    text = _text(store, bucket, key, max_bytes)
     if text is None:
         return None
     try:
@@ -114,7 +125,7 @@ def read_dtool(store: ObjectStore, target: DtoolTarget, base_uri: str) -> Regist
     manifest = _json(store, target.bucket, target.key("manifest.json"), MAX_MANIFEST_BYTES)
     if manifest is None:
         return None  # frozen admin metadata is written before the manifest on some paths: wait for it
-    readme = store.get_text(target.bucket, target.key("README.yml"), MAX_METADATA_BYTES) or ""
+    readme = _text(store, target.bucket, target.key("README.yml")) or ""
     tags = sorted(o.key.rsplit("/", 1)[-1] for o in store.list(target.bucket, target.key("tags/")))
     annotations: dict[str, Any] = {}
     for obj in store.list(target.bucket, target.key("annotations/")):
@@ -142,12 +153,18 @@ def read_dtool(store: ObjectStore, target: DtoolTarget, base_uri: str) -> Regist
         raise LayoutError(f"{target.uri}: {exc} ({exc.field})") from exc
 
 
-SIDECAR_FIELDS = {"uuid", "name", "description", "creator", "creator_username", "tags", "readme", "annotations"}
+# The dataset's uuid is always a UUID-5 of the folder URI, so that the dataset can be found
+# again when the sidecar is gone.
+SIDECAR_FIELDS = {"name", "description", "creator", "creator_username", "tags", "readme", "annotations"}
+
+
+def sidecar_uuid(uri: str) -> str:
+    return str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, uri))
 
 
 def read_sidecar(store: ObjectStore, target: SidecarTarget, base_uri: str) -> Registration | None:
     """A folder described by a sidecar; its manifest is the folder listing. ``None`` when gone."""
-    text = store.get_text(target.bucket, target.sidecar_key, MAX_METADATA_BYTES)
+    text = _text(store, target.bucket, target.sidecar_key)
     if text is None:
         return None
     if target.sidecar_key.endswith(".json"):
@@ -164,13 +181,16 @@ def read_sidecar(store: ObjectStore, target: SidecarTarget, base_uri: str) -> Re
                 raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} is not YAML") from exc
     if not isinstance(meta, dict):
         raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} must hold a mapping")
-    items = [o for o in store.list(target.bucket, target.folder + "/") if o.key not in _sidecars(target.folder)]
+    items = [
+        o
+        for o in store.list(target.bucket, target.folder + "/")
+        if o.key not in _sidecars(target.folder) and not o.key.endswith("/")  # folder markers
+    ]
     annotations = dict(meta.get("annotations") or {}) if isinstance(meta.get("annotations", {}), dict) else {}
     annotations.update({k: v for k, v in meta.items() if k not in SIDECAR_FIELDS})
     stamps = [o.last_modified for o in items] or [store.head(target.bucket, target.sidecar_key).last_modified]  # type: ignore[union-attr]
-    uuid = meta.get("uuid") or str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, target.uri))
     body = {
-        "uuid": uuid,
+        "uuid": sidecar_uuid(target.uri),
         "base_uri": base_uri,
         "uri": target.uri,
         "name": meta.get("name") or target.folder.rsplit("/", 1)[-1],
@@ -178,11 +198,12 @@ def read_sidecar(store: ObjectStore, target: SidecarTarget, base_uri: str) -> Re
         "created_at": min(stamps),
         "frozen_at": max(stamps),
         "readme": meta.get("readme") or "",
-        "description": meta.get("description") or "",
         "manifest": _listing_manifest(target.folder, items),
         "annotations": annotations,
         "tags": meta.get("tags") or [],
     }
+    if "description" in meta:  # absent: keep a description edited through the API
+        body["description"] = meta["description"]
     try:
         return parse_registration(body)
     except ValidationError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid as uuidlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from chalicelib.ingest.layouts import (
     read_dtool,
     read_sidecar,
     sidecar_target,
+    sidecar_uuid,
 )
 from chalicelib.ingest.objects import ObjectStore, TooLarge
 from chalicelib.service import CatalogueService
@@ -96,9 +96,11 @@ class IngestService:
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="not under a registered base URI")
         try:
             if is_dtool_object(event.key):
-                return self._dtool(event, base_uri)
+                return self._dtool(event)
             target = sidecar_target(self._store, event.bucket, event.key)
             if target is not None:
+                if target.uri == base_uri:
+                    return Outcome("ignored", target.uri, reason="a sidecar folder must lie under its base URI")
                 return self._sidecar(target, base_uri)
         except (LayoutError, TooLarge) as exc:
             return Outcome("refused", f"s3://{event.bucket}/{event.key}", reason=str(exc))
@@ -117,13 +119,14 @@ class IngestService:
             match = _longest_prefix(uri, base_uris)
         return match
 
-    def _dtool(self, event: ObjectEvent, base_uri: str) -> Outcome:
+    def _dtool(self, event: ObjectEvent) -> Outcome:
         target = dtool_target(self._store, event.bucket, event.key)
         if target is None:
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="dtool data item")
-        if base_uri != f"s3://{event.bucket}":
-            # dtool URIs are s3://bucket/<uuid> whatever the key prefix: the bucket itself must be the base URI
-            return Outcome("ignored", target.uri, target.uuid, f"dtool datasets need s3://{event.bucket} registered")
+        # dtool URIs are s3://bucket/<uuid> whatever the key prefix: the bucket itself must be the base URI
+        base_uri = f"s3://{event.bucket}"
+        if base_uri not in self._base_uris[1]:
+            return Outcome("ignored", target.uri, target.uuid, f"dtool datasets need {base_uri} registered")
         registration = read_dtool(self._store, target, base_uri)
         if registration is None:
             if self._store.head(event.bucket, target.key("dtool")) is None:
@@ -134,7 +137,7 @@ class IngestService:
     def _sidecar(self, target: SidecarTarget, base_uri: str) -> Outcome:
         registration = read_sidecar(self._store, target, base_uri)
         if registration is None:
-            return self._remove(str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, target.uri)), target.uri)
+            return self._remove(sidecar_uuid(target.uri), target.uri)
         return self._register(registration)
 
     def _register(self, registration: Registration) -> Outcome:

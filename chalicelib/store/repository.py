@@ -16,7 +16,17 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.blobs import BlobStore
-from chalicelib.domain import AuditEntry, BaseUri, Dataset, DatasetContent, Manifest, ManifestItem, Replica, User
+from chalicelib.domain import (
+    REGISTERED,
+    AuditEntry,
+    BaseUri,
+    Dataset,
+    DatasetContent,
+    Manifest,
+    ManifestItem,
+    Replica,
+    User,
+)
 from chalicelib.errors import AlreadyExists, VersionConflict
 from chalicelib.store.tables import (
     BASE_URI_PK,
@@ -139,6 +149,8 @@ class DynamoRepository(Repository):
             updated_at=float(item.updated_at),
             updated_by=item.updated_by,
             deleted=bool(item.deleted),
+            status=item.status or REGISTERED,
+            status_reasons=tuple(str(r) for r in item.status_reasons or ()),
         )
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
@@ -176,6 +188,8 @@ class DynamoRepository(Repository):
             version=dataset.version,
             content_hash=c.content_hash(),
             deleted=dataset.deleted,
+            status=None if dataset.status == REGISTERED else dataset.status,
+            status_reasons=list(dataset.status_reasons) or None,
         )
         condition = (
             DatasetItem.uuid.does_not_exist() if expected_version is None else DatasetItem.version == expected_version

@@ -82,6 +82,8 @@ class DatasetItem(Model):
     version = NumberAttribute()
     content_hash = UnicodeAttribute()
     deleted = BooleanAttribute(default=False)
+    status = UnicodeAttribute(null=True)  # absent means "registered"
+    status_reasons = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class UserItem(Model):
