@@ -38,4 +38,5 @@ def on_access_stream(event: DynamoDBEvent) -> None:
 @app.on_sqs_message(queue=os.environ.get("CATALOGUE_INGEST_QUEUE", resources.INGEST_QUEUE), batch_size=1)
 def on_ingest_message(event: SQSEvent) -> None:
     for record in event:
-        deps.get_ingest().handle_message(record.body)
+        receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        deps.get_ingest().handle_message(record.body, receives)

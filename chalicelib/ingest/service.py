@@ -13,8 +13,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.domain import User
+from chalicelib.domain import INCOMPLETE, REFUSED, User
 from chalicelib.errors import CatalogueError, NotFound
+from chalicelib.ingest.baglayout import (
+    BagTarget,
+    bag_target,
+    bag_uuid,
+    placeholder,
+    read_folder_bag,
+    read_serialized_bag,
+)
+from chalicelib.ingest.bags import DEFAULT_LIMITS, BagIncomplete, BagLimits, BagRefused
 from chalicelib.ingest.events import ObjectEvent, parse_notification
 from chalicelib.ingest.layouts import (
     LayoutError,
@@ -27,6 +36,7 @@ from chalicelib.ingest.layouts import (
     sidecar_uuid,
 )
 from chalicelib.ingest.objects import ObjectStore, TooLarge
+from chalicelib.resources import INGEST_MAX_RECEIVE_COUNT
 from chalicelib.service import CatalogueService
 from chalicelib.store.repository import Repository
 from chalicelib.validation import Registration
@@ -37,6 +47,9 @@ log = logging.getLogger(__name__)
 # takes up to this long to be recognised (a deleted one, likewise, to be dropped).
 BASE_URI_TTL_SECONDS = 5.0
 BASE_URI_MISS_REFRESH_SECONDS = 1.0
+# A folder bag still missing files is retried until this receive, then recorded as
+# incomplete (one short of the queue's maxReceiveCount, so it never reaches the DLQ).
+INCOMPLETE_AFTER_RECEIVES = INGEST_MAX_RECEIVE_COUNT - 1
 
 # The actor of every change made by auto-registration (it never exists as a stored user).
 INGEST_USER = User(username="s3-ingest", is_admin=True)
@@ -48,7 +61,9 @@ class IngestFailed(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # created | replica-added | updated | unchanged | removed | proto | ignored | refused
+    # created | replica-added | updated | unchanged | removed | proto | ignored (done);
+    # rejected | incomplete (recorded on the dataset, not retried); refused | waiting (retried)
+    status: str
     uri: str = ""
     uuid: str = ""
     reason: str = ""
@@ -63,7 +78,11 @@ class IngestService:
         *,
         clock: Callable[[], float] = time.monotonic,
         base_uri_ttl: float = BASE_URI_TTL_SECONDS,
+        limits: BagLimits = DEFAULT_LIMITS,
+        tmp_root: str | None = None,
     ) -> None:
+        self._limits = limits
+        self._tmp_root = tmp_root
         self._store = store
         self._catalogue = catalogue
         self._repo = repo
@@ -72,7 +91,7 @@ class IngestService:
         self._base_uris: tuple[float, list[str]] = (float("-inf"), [])
         self.counts: Counter[str] = Counter()
 
-    def handle_message(self, body: str) -> list[Outcome]:
+    def handle_message(self, body: str, receive_count: int = 1) -> list[Outcome]:
         """Handle one SQS message body (one S3 notification).
 
         Raises :class:`IngestFailed` when an event's objects could not be made into a
@@ -81,22 +100,25 @@ class IngestService:
         operator (``catalogue dlq list|redrive``). Outcomes of the other events stand:
         every outcome is idempotent.
         """
-        outcomes = [self.handle(event) for event in parse_notification(body)]
+        outcomes = [self.handle(event, receive_count) for event in parse_notification(body)]
         for o in outcomes:
             self.counts[o.status] += 1
             log.info("ingest %s %s %s", o.status, o.uri, o.reason)
-        refused = [o for o in outcomes if o.status == "refused"]
-        if refused:
-            raise IngestFailed("; ".join(f"{o.uri}: {o.reason}" for o in refused))
+        retry = [o for o in outcomes if o.status in ("refused", "waiting")]
+        if retry:
+            raise IngestFailed("; ".join(f"{o.uri}: {o.status}: {o.reason}" for o in retry))
         return outcomes
 
-    def handle(self, event: ObjectEvent) -> Outcome:
+    def handle(self, event: ObjectEvent, receive_count: int = 1) -> Outcome:
         base_uri = self._base_uri_for(event.bucket, event.key)
         if base_uri is None:
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="not under a registered base URI")
         try:
             if is_dtool_object(event.key):
                 return self._dtool(event)
+            bag = bag_target(self._store, event.bucket, event.key)
+            if bag is not None:
+                return self._bag(bag, base_uri, receive_count)
             target = sidecar_target(self._store, event.bucket, event.key)
             if target is not None:
                 if target.uri == base_uri:
@@ -139,6 +161,35 @@ class IngestService:
         if registration is None:
             return self._remove(sidecar_uuid(target.uri), target.uri)
         return self._register(registration)
+
+    def _bag(self, target: BagTarget, base_uri: str, receive_count: int) -> Outcome:
+        if target.uri == base_uri:
+            return Outcome("ignored", target.uri, reason="a bag must lie under its base URI")
+        try:
+            if target.serialized:
+                registration = read_serialized_bag(self._store, target, base_uri, self._limits, self._tmp_root)
+            else:
+                registration = read_folder_bag(self._store, target, base_uri, self._limits)
+        except BagIncomplete as exc:
+            if receive_count < INCOMPLETE_AFTER_RECEIVES:
+                # still uploading: fail the message so that it comes back after its visibility timeout
+                return Outcome("waiting", target.uri, bag_uuid(target.uri), f"{len(exc.missing)} files missing")
+            return self._problem(target, base_uri, INCOMPLETE, tuple(f"missing: {m}" for m in exc.missing[:50]))
+        except BagRefused as exc:
+            return self._problem(target, base_uri, REFUSED, tuple(exc.reasons[:50]))
+        if registration is None:
+            return self._remove(bag_uuid(target.uri), target.uri)
+        return self._register(registration)
+
+    def _problem(self, target: BagTarget, base_uri: str, status: str, reasons: tuple[str, ...]) -> Outcome:
+        """Record why an upload is not registered; it is not retried (the reasons say what to fix)."""
+        result = self._catalogue.record_problem(INGEST_USER, placeholder(target, base_uri), status, reasons)
+        return Outcome(
+            ("rejected" if status == REFUSED else status) if result.status != "unchanged" else "unchanged",
+            target.uri,
+            bag_uuid(target.uri),
+            "; ".join(reasons)[:500],
+        )
 
     def _register(self, registration: Registration) -> Outcome:
         try:

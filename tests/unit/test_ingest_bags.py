@@ -1,0 +1,131 @@
+"""BagIt uploads through the ingest service (in-memory S3, repository and index)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import bagit
+import pytest
+
+from chalicelib.domain import User
+from chalicelib.ingest.baglayout import bag_uuid
+from chalicelib.ingest.events import ObjectEvent
+from chalicelib.ingest.objects import InMemoryObjectStore
+from chalicelib.ingest.service import IngestFailed, IngestService
+from chalicelib.memsearch import InMemorySearchIndex
+from chalicelib.service import CatalogueService
+from chalicelib.store.memory import InMemoryRepository
+from chalicelib.validation import parse_search
+
+BUCKET = "bags"
+ROOT = User(username="root", is_admin=True)
+
+
+World = tuple[InMemoryObjectStore, IngestService, CatalogueService]
+
+
+@pytest.fixture
+def world() -> World:
+    store, repo = InMemoryObjectStore(), InMemoryRepository()
+    catalogue = CatalogueService(repo, InMemorySearchIndex())
+    catalogue.add_base_uri(ROOT, f"s3://{BUCKET}", "")
+    return store, IngestService(store, catalogue, repo), catalogue
+
+
+def make_bag(tmp: Path, files: dict[str, bytes], **info: str) -> Path:
+    tmp.mkdir(parents=True)
+    for name, data in files.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_bytes(data)
+    bagit.make_bag(str(tmp), {"Source-Organization": "Lab", **info}, checksums=["sha256"])
+    return tmp
+
+
+def zipped(bag: Path) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for path in sorted(bag.rglob("*")):
+            if path.is_file():
+                z.write(path, f"{bag.name}/{path.relative_to(bag)}")
+    return out.getvalue()
+
+
+def created(key: str) -> ObjectEvent:
+    return ObjectEvent(bucket=BUCKET, key=key, kind="created")
+
+
+def test_zipped_bag_registers_with_bag_info(world: World, tmp_path: Path) -> None:
+    store, ingest, catalogue = world
+    bag = make_bag(
+        tmp_path / "run-7",
+        {"scan.tif": b"x" * 100, "sub dir/notes ü.txt": b"hi"},
+        **{"External-Description": "Beamtime 7 scans", "Contact-Name": "Ana", "Bagging-Date": "2024-06-13"},
+    )
+    store.put(BUCKET, "deposits/run-7.zip", zipped(bag))
+    outcome = ingest.handle(created("deposits/run-7.zip"))
+    assert outcome.status == "created", outcome
+    record = catalogue.get_dataset(ROOT, outcome.uuid)
+    assert record["name"] == "Beamtime 7 scans" and record["creator_username"] == "Ana"
+    assert record["tags"] == ["bagit"] and record["number_of_items"] == 2
+    manifest = catalogue.get_manifest(ROOT, outcome.uuid)
+    assert sorted(i["relpath"] for i in manifest["items"].values()) == ["data/scan.tif", "data/sub dir/notes ü.txt"]
+    assert manifest["hash_function"] == "sha256"
+    assert ingest.handle(created("deposits/run-7.zip")).status == "unchanged"
+    store.delete(BUCKET, "deposits/run-7.zip")
+    assert ingest.handle(ObjectEvent(BUCKET, "deposits/run-7.zip", "removed")).status == "removed"
+
+
+def test_hostile_zipped_bag_is_rejected_with_reasons_and_not_retried(world: World, tmp_path: Path) -> None:
+    store, ingest, catalogue = world
+    bag = make_bag(tmp_path / "evil", {"a.txt": b"a"})
+    (bag / "data" / "a.txt").write_bytes(b"b")  # tampered after bagging, same size
+    store.put(BUCKET, "evil.zip", zipped(bag))
+    outcome = ingest.handle(created("evil.zip"))
+    assert outcome.status == "rejected" and "a.txt" in outcome.reason
+    record = catalogue.get_dataset(ROOT, bag_uuid(f"s3://{BUCKET}/evil.zip"))
+    assert record["status"] == "refused" and record["status_reasons"]
+    reader = User("reader", search_base_uris=frozenset({f"s3://{BUCKET}"}))
+    with pytest.raises(Exception, match="no dataset"):
+        catalogue.get_dataset(reader, outcome.uuid)  # only registrars see refused uploads
+    assert catalogue.search(reader, parse_search({}, 512)).total == 0
+
+
+def test_folder_bag_waits_while_incomplete_then_registers(world: World, tmp_path: Path) -> None:
+    store, ingest, catalogue = world
+    bag = make_bag(tmp_path / "fb", {"one.csv": b"1,2", "two.csv": b"3,4"})
+    files = {str(p.relative_to(bag)): p.read_bytes() for p in bag.rglob("*") if p.is_file()}
+    for name, data in files.items():
+        if name != "data/two.csv":
+            store.put(BUCKET, f"up/fb/{name}", data)
+    with pytest.raises(IngestFailed, match="waiting"):
+        ingest.handle_message(_body("up/fb/bagit.txt"), receive_count=1)
+    outcome = ingest.handle(created("up/fb/bagit.txt"), receive_count=4)
+    assert outcome.status == "incomplete" and "data/two.csv" in outcome.reason
+    store.put(BUCKET, "up/fb/data/two.csv", files["data/two.csv"])
+    outcome = ingest.handle(created("up/fb/data/two.csv"))
+    assert outcome.status == "updated"
+    record = catalogue.get_dataset(ROOT, outcome.uuid)
+    assert record["status"] == "registered" and record["number_of_items"] == 2
+
+
+def test_folder_bag_with_a_corrupted_file_is_rejected(world: World, tmp_path: Path) -> None:
+    store, ingest, _ = world
+    bag = make_bag(tmp_path / "fb", {"one.csv": b"1,2"})
+    for p in bag.rglob("*"):
+        if p.is_file():
+            data = b"9,9" if p.name == "one.csv" else p.read_bytes()
+            store.put(BUCKET, f"fb/{p.relative_to(bag)}", data)
+    outcome = ingest.handle(created("fb/data/one.csv"))
+    assert outcome.status == "rejected"
+
+
+def _body(key: str) -> str:
+    record = {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}},
+    }
+    return json.dumps({"Records": [record]})
