@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from chalicelib.domain import INCOMPLETE, REFUSED, User
 from chalicelib.errors import CatalogueError, NotFound
 from chalicelib.ingest.baglayout import (
+    ARCHIVE_SUFFIXES,
+    BAG_MARKER,
     BagTarget,
     bag_target,
     bag_uuid,
@@ -26,6 +29,7 @@ from chalicelib.ingest.baglayout import (
 from chalicelib.ingest.bags import DEFAULT_LIMITS, BagIncomplete, BagLimits, BagRefused
 from chalicelib.ingest.events import ObjectEvent, parse_notification
 from chalicelib.ingest.layouts import (
+    SIDECAR_NAMES,
     LayoutError,
     SidecarTarget,
     dtool_target,
@@ -84,6 +88,7 @@ class IngestService:
         self._limits = limits
         self._tmp_root = tmp_root
         self._store = store
+        self.store = store
         self._catalogue = catalogue
         self._repo = repo
         self._clock = clock
@@ -209,3 +214,54 @@ class IngestService:
 def _longest_prefix(uri: str, base_uris: list[str]) -> str | None:
     matches = [b for b in base_uris if uri.startswith(b + "/")]
     return max(matches, key=len) if matches else None
+
+
+def trigger_keys(keys: Iterable[str]) -> Iterator[str]:
+    """The one key per dataset that makes the ingest service read it: a dtool dataset's admin
+    metadata, a sidecar, a serialized bag, a folder bag's ``bagit.txt``."""
+    for key in keys:
+        leaf = key.rsplit("/", 1)[-1]
+        if (
+            (is_dtool_object(key) and leaf == "dtool")
+            or leaf in SIDECAR_NAMES
+            or leaf == BAG_MARKER
+            or key.lower().endswith(ARCHIVE_SUFFIXES)
+        ):
+            yield key
+
+
+@dataclass
+class IndexReport:
+    outcomes: Counter[str] = field(default_factory=Counter)
+    problems: list[Outcome] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.status] += 1
+        if outcome.status in ("refused", "rejected", "incomplete", "waiting"):
+            self.problems.append(outcome)
+
+
+def index_prefix(
+    ingest: IngestService,
+    store: ObjectStore,
+    bucket: str,
+    prefix: str,
+    *,
+    concurrency: int = 8,
+    progress: Callable[[Outcome], None] | None = None,
+) -> IndexReport:
+    """Register every dataset already stored under ``s3://bucket/prefix`` (bulk index).
+
+    Uses the same recognition and registration as the event handler, lists with pagination
+    and handles datasets with bounded concurrency; safe to run again (idempotent).
+    """
+    report = IndexReport()
+    keys = trigger_keys(o.key for o in store.list(bucket, prefix))
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        # the final receive: an incomplete folder bag is recorded rather than retried
+        events = (ObjectEvent(bucket=bucket, key=k, kind="created") for k in keys)
+        for outcome in pool.map(lambda e: ingest.handle(e, INGEST_MAX_RECEIVE_COUNT), events):
+            report.add(outcome)
+            if progress:
+                progress(outcome)
+    return report

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -194,6 +195,42 @@ def base_uri_list(state_file: StateFile = STATE_FILE) -> None:
             b["description"],
         )
     console.print(table)
+
+
+@app.command("index")
+def index_command(
+    location: Annotated[str, typer.Argument(help="s3://bucket or s3://bucket/prefix")],
+    concurrency: int = 8,
+    state_file: StateFile = STATE_FILE,
+) -> None:
+    """Register every dataset already stored under an S3 location (dtool, bags, sidecar folders)."""
+    from chalicelib.ingest.service import index_prefix
+
+    _setup(state_file)
+    if not location.startswith("s3://"):
+        console.print("[red]give an s3://bucket[/prefix] location[/red]")
+        raise typer.Exit(code=2)
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    ingest = deps.get_ingest()
+    started = time.monotonic()
+    with Progress(
+        TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("index", total=None)
+        report = index_prefix(
+            ingest,
+            ingest.store,
+            bucket,
+            prefix,
+            concurrency=concurrency,
+            progress=lambda _: progress.advance(task),
+        )
+    elapsed = time.monotonic() - started
+    done = sum(report.outcomes.values())
+    console.print(", ".join(f"{n} {status}" for status, n in sorted(report.outcomes.items())) or "nothing found")
+    console.print(f"{done} datasets in {elapsed:.1f} s ({done / elapsed if elapsed else 0:.0f}/s)")
+    for problem in report.problems:
+        console.print(f"[yellow]{problem.status}[/yellow] {problem.uri}: {problem.reason}")
 
 
 def _queue_urls() -> tuple[Any, str, str]:
