@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from chalice.app import Chalice, DynamoDBEvent, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
 from chalicelib import deps, resources
 from chalicelib.routes import base_uris, datasets, health, users
@@ -40,3 +40,8 @@ def on_ingest_message(event: SQSEvent) -> None:
     for record in event:
         receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
         deps.get_ingest().handle_message(record.body, receives)
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS))
+def reconcile_daily(event: CloudWatchEvent) -> None:
+    deps.run_reconcile()

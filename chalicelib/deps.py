@@ -144,3 +144,19 @@ def get_ingest() -> IngestService:
 
         _state.ingest = IngestService(S3ObjectStore(aws_client("s3")), get_service(), get_repo())
     return _state.ingest
+
+
+def run_reconcile() -> dict[str, Any]:
+    """Reconcile every S3 base URI and keep the report in the catalogue bucket."""
+    from chalicelib.ingest.reconcile import reconcile, save_report
+
+    ingest = get_ingest()
+    report = reconcile(ingest, ingest.store, get_search(), get_repo())
+    save_report(aws_client("s3"), get_settings().catalogue_bucket, report)
+    return report.to_dict()
+
+
+def latest_reconcile_report() -> dict[str, Any] | None:
+    from chalicelib.ingest.reconcile import load_report
+
+    return load_report(get_ingest().store, get_settings().catalogue_bucket)

@@ -313,6 +313,9 @@ class CatalogueService:
         }
 
     # -- users (admin) ----------------------------------------------------------
+    def require_admin(self, user: User) -> None:
+        self._require_admin(user)
+
     def _require_admin(self, user: User) -> None:
         if not perm.is_admin(user):
             raise Forbidden("admin only")

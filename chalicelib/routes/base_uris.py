@@ -11,6 +11,7 @@ from urllib.parse import quote
 from chalice.app import Blueprint, Response
 
 from chalicelib import deps
+from chalicelib.errors import NotFound
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes.datasets import log_params, log_response
 from chalicelib.validation import parse_base_uri, parse_new_base_uri, parse_permissions
@@ -52,3 +53,14 @@ def base_uri_log(ctx: Ctx, base_uri: str) -> Response:
     limit, after = log_params(ctx)
     page = deps.get_service().base_uri_log(ctx.user, parse_base_uri(base_uri), limit, after)
     return log_response(page.entries, page.next_after)
+
+
+@bp.route("/reconcile", methods=["GET"])
+@endpoint(bp)
+def latest_reconcile(ctx: Ctx) -> dict[str, Any]:
+    """The latest reconciliation of S3 against the catalogue (admins)."""
+    deps.get_service().require_admin(ctx.user)
+    report = deps.latest_reconcile_report()
+    if report is None:
+        raise NotFound("no reconciliation has run yet")
+    return report

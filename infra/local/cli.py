@@ -233,6 +233,20 @@ def index_command(
         console.print(f"[yellow]{problem.status}[/yellow] {problem.uri}: {problem.reason}")
 
 
+@app.command()
+def reconcile(state_file: StateFile = STATE_FILE) -> None:
+    """Compare every S3 base URI with the catalogue: register what events missed, report what is gone."""
+    _setup(state_file)
+    report = deps.run_reconcile()
+    for findings in report["base_uris"]:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(findings["outcomes"].items())) or "nothing found"
+        console.print(f"{findings['base_uri']}: {counts}; {findings['checked_replicas']} replicas checked")
+        for missing in findings["missing_replicas"]:
+            console.print(f"  [yellow]gone[/yellow] {missing['uri']} ({missing['uuid']})")
+        for problem in findings["problems"]:
+            console.print(f"  [yellow]{problem['status']}[/yellow] {problem['uri']}: {problem['reason']}")
+
+
 def _queue_urls() -> tuple[Any, str, str]:
     settings = deps.get_settings()
     sqs = deps.aws_client("sqs")

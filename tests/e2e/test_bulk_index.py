@@ -36,3 +36,24 @@ def test_bulk_index_registers_existing_data_once(stack: LocalStack) -> None:
 
     again = catalogue_cli(stack, "index", f"s3://{bucket}/runs")
     assert again.returncode == 0 and f"{N} unchanged" in again.stdout, again.stdout + again.stderr
+
+
+def test_reconcile_registers_missed_uploads_and_reports_vanished_ones(stack: LocalStack) -> None:
+    admin = persona(stack, "admin", admin=True)
+    bucket = unique("recon")
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})  # events "lost"
+    assert admin.post("/base-uris", {"base_uri": f"s3://{bucket}"}).status_code == 201
+    for name in ("kept", "vanishing"):
+        s3.put_object(Bucket=bucket, Key=f"{name}/dataset.json", Body=json.dumps({"name": f"recon-{name}"}).encode())
+    first = catalogue_cli(stack, "reconcile")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"s3://{bucket}: 2 created" in first.stdout, first.stdout
+    assert wait_for(lambda: total(admin, f"?base_uri=s3://{bucket}") == 2, timeout=30)
+    s3.delete_object(Bucket=bucket, Key="vanishing/dataset.json")  # and that event is lost too
+    second = catalogue_cli(stack, "reconcile")
+    assert f"gone s3://{bucket}/vanishing" in second.stdout, second.stdout
+    report = admin.get("/reconcile").json()
+    [mine] = [f for f in report["base_uris"] if f["base_uri"] == f"s3://{bucket}"]
+    assert [m["uri"] for m in mine["missing_replicas"]] == [f"s3://{bucket}/vanishing"]
+    assert persona(stack, "reader").get("/reconcile").status_code == 403

@@ -1,0 +1,103 @@
+"""Reconciliation: what S3 holds against what the catalogue knows, for every registered S3
+base URI. Events can be lost (S3 delivers at least once, usually, not always): this job
+registers what an event was missed for (the bulk index, idempotent) and reports replicas
+whose objects are gone. Run daily by ``@app.schedule`` and on demand by ``catalogue reconcile``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from chalicelib.ingest.baglayout import ARCHIVE_SUFFIXES, BAG_MARKER
+from chalicelib.ingest.layouts import SIDECAR_NAMES, UUID_RE
+from chalicelib.ingest.objects import ObjectStore
+from chalicelib.ingest.service import IngestService, index_prefix
+from chalicelib.search import SearchIndex, SearchQuery
+from chalicelib.store.repository import Repository
+
+log = logging.getLogger(__name__)
+REPORT_KEY = "reconcile/latest.json"
+PAGE = 100
+MAX_PAGES = 10_000  # bound on the walk over one base URI's datasets
+
+
+@dataclass
+class BaseUriFindings:
+    base_uri: str
+    outcomes: dict[str, int] = field(default_factory=dict)
+    problems: list[dict[str, str]] = field(default_factory=list)
+    missing_replicas: list[dict[str, str]] = field(default_factory=list)
+    checked_replicas: int = 0
+
+
+@dataclass
+class ReconcileReport:
+    started_at: float
+    finished_at: float = 0.0
+    base_uris: list[BaseUriFindings] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def replica_exists(store: ObjectStore, uri: str) -> bool:
+    """Whether the objects a replica URI stands for are still there."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if re.fullmatch(UUID_RE, key):  # dtool: s3://bucket/<uuid>, registration key at the root
+        return store.head(bucket, f"dtool-{key}") is not None
+    if key.lower().endswith(ARCHIVE_SUFFIXES):
+        return store.head(bucket, key) is not None
+    return any(store.head(bucket, f"{key}/{name}") is not None for name in (*SIDECAR_NAMES, BAG_MARKER))
+
+
+def reconcile(
+    ingest: IngestService,
+    store: ObjectStore,
+    search: SearchIndex,
+    repo: Repository,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> ReconcileReport:
+    report = ReconcileReport(started_at=clock())
+    for base in repo.list_base_uris():
+        if not base.base_uri.startswith("s3://"):
+            continue
+        findings = BaseUriFindings(base.base_uri)
+        bucket, _, prefix = base.base_uri.removeprefix("s3://").partition("/")
+        indexed = index_prefix(ingest, store, bucket, f"{prefix}/" if prefix else "")
+        findings.outcomes = dict(indexed.outcomes)
+        findings.problems = [{"uri": p.uri, "status": p.status, "reason": p.reason} for p in indexed.problems]
+        after: list[Any] | None = None
+        for _ in range(MAX_PAGES):
+            result = search.search(SearchQuery(base_uris=(base.base_uri,), sort="created", size=PAGE, after=after))
+            for hit in result.hits:
+                for replica in hit["replicas"]:
+                    if replica["base_uri"] != base.base_uri:
+                        continue
+                    findings.checked_replicas += 1
+                    if not replica_exists(store, replica["uri"]):
+                        findings.missing_replicas.append({"uuid": hit["uuid"], "uri": replica["uri"]})
+            if result.next_after is None:
+                break
+            after = result.next_after
+        for missing in findings.missing_replicas:
+            log.warning("reconcile: %s of %s is gone from S3", missing["uri"], missing["uuid"])
+        report.base_uris.append(findings)
+    report.finished_at = clock()
+    return report
+
+
+def save_report(s3_client: Any, bucket: str, report: ReconcileReport) -> None:
+    body = json.dumps(report.to_dict(), indent=1).encode()
+    s3_client.put_object(Bucket=bucket, Key=REPORT_KEY, Body=body, ContentType="application/json")
+
+
+def load_report(store: ObjectStore, bucket: str) -> dict[str, Any] | None:
+    text = store.get_text(bucket, REPORT_KEY, 64 * 1024 * 1024)
+    return None if text is None else dict(json.loads(text))
