@@ -21,6 +21,13 @@ class BlobStore(ABC):
     @abstractmethod
     def get(self, key: str) -> str: ...
 
+    @abstractmethod
+    def size(self, key: str) -> int: ...
+
+    @abstractmethod
+    def link(self, key: str, expires_in: int = 300) -> str:
+        """A URL a client can fetch the blob from directly (presigned in S3)."""
+
 
 def blob_key(prefix: str, text: str) -> str:
     return f"{prefix}/{hashlib.sha256(text.encode()).hexdigest()}"
@@ -40,6 +47,16 @@ class S3BlobStore(BlobStore):
         body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
         return str(body.read().decode())
 
+    def size(self, key: str) -> int:
+        return int(self._client.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
+
+    def link(self, key: str, expires_in: int = 300) -> str:
+        return str(
+            self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        )
+
 
 class InMemoryBlobStore(BlobStore):
     def __init__(self) -> None:
@@ -52,3 +69,9 @@ class InMemoryBlobStore(BlobStore):
 
     def get(self, key: str) -> str:
         return self.blobs[key]
+
+    def size(self, key: str) -> int:
+        return len(self.blobs[key].encode())
+
+    def link(self, key: str, expires_in: int = 300) -> str:
+        return f"memory://blobs/{key}"

@@ -116,7 +116,7 @@ def get_service() -> CatalogueService:
     if _state.service is None:
         from chalicelib.service import CatalogueService
 
-        _state.service = CatalogueService(get_repo(), get_search())
+        _state.service = CatalogueService(get_repo(), get_search(), blobs=get_blobs())
     return _state.service
 
 

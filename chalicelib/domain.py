@@ -125,6 +125,9 @@ class Dataset:
     # broken; never indexed) or "incomplete" (still missing files after the retries)
     status: str = REGISTERED
     status_reasons: tuple[str, ...] = ()
+    # where large parts live when they are not inline ("readme", "manifest", "annotations"
+    # -> blob key); set by the repository, never compared or saved by callers
+    blob_refs: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def uuid(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib import permissions as perm
 from chalicelib.audit import base_uri_subject, dataset_subject, user_subject
+from chalicelib.blobs import BlobStore
 from chalicelib.domain import REGISTERED, BaseUri, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.search import SearchIndex, SearchQuery
@@ -21,6 +22,8 @@ from chalicelib.store.repository import Repository
 from chalicelib.validation import DatasetPatch, Registration, SearchParams, UserFields
 
 MAX_WRITE_ATTEMPTS = 10
+# API Gateway and Lambda cap a synchronous response at 6 MB: larger parts go by link.
+LARGE_RESPONSE_BYTES = 4 * 1024 * 1024
 SYSTEM = "system"
 
 
@@ -29,6 +32,14 @@ class RegisterResult:
     created: bool
     status: str  # "created" | "replica-added" | "updated" | "unchanged"
     dataset: JSONObject
+
+
+@dataclass(frozen=True)
+class BlobLink:
+    """A part of a record served by a link instead of inline (too large for one response)."""
+
+    url: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -71,7 +82,9 @@ class CatalogueService:
         search: SearchIndex,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        blobs: BlobStore | None = None,
     ) -> None:
+        self._blobs = blobs
         self._repo = repo
         self._search = search
         self._clock = clock
@@ -180,8 +193,8 @@ class CatalogueService:
     def _view(self, user: User, dataset: Dataset) -> JSONObject:
         return dataset.detail_dict(perm.visible_replicas(user, dataset))
 
-    def _visible(self, user: User, uuid: str) -> Dataset:
-        dataset = self._repo.get_dataset(uuid)
+    def _visible(self, user: User, uuid: str, *, load_blobs: bool = True) -> Dataset:
+        dataset = self._repo.get_dataset(uuid, load_blobs=load_blobs)
         if dataset is None or not perm.may_see(user, dataset):
             raise NotFound(f"no dataset {uuid}")
         return dataset
@@ -189,11 +202,33 @@ class CatalogueService:
     def get_dataset(self, user: User, uuid: str) -> JSONObject:
         return self._view(user, self._visible(user, uuid))
 
-    def get_readme(self, user: User, uuid: str) -> str:
-        return self._visible(user, uuid).content.readme
+    def get_readme(self, user: User, uuid: str) -> str | BlobLink:
+        dataset = self._visible(user, uuid, load_blobs=False)
+        link = self._large_part(dataset, "readme")
+        if link is not None:
+            return link
+        if "readme" in dataset.blob_refs:
+            dataset = self._visible(user, uuid)
+        return dataset.content.readme
 
-    def get_manifest(self, user: User, uuid: str) -> JSONObject:
-        return self._visible(user, uuid).content.manifest.to_dict()
+    def get_manifest(self, user: User, uuid: str) -> JSONObject | BlobLink:
+        dataset = self._visible(user, uuid, load_blobs=False)
+        link = self._large_part(dataset, "manifest")
+        if link is not None:
+            return link
+        if "manifest" in dataset.blob_refs:
+            dataset = self._visible(user, uuid)
+        return dataset.content.manifest.to_dict()
+
+    def _large_part(self, dataset: Dataset, part: str) -> BlobLink | None:
+        """Parts too large for one API response are served as a short-lived link to the blob."""
+        ref = dataset.blob_refs.get(part)
+        if ref is None or self._blobs is None:
+            return None
+        size = self._blobs.size(ref)
+        if size <= LARGE_RESPONSE_BYTES:
+            return None
+        return BlobLink(url=self._blobs.link(ref), size=size)
 
     def get_annotations(self, user: User, uuid: str) -> JSONObject:
         return dict(self._visible(user, uuid).content.annotations)

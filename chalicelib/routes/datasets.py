@@ -10,7 +10,7 @@ from chalice.app import Blueprint, Response
 from chalicelib import deps
 from chalicelib.errors import ValidationError
 from chalicelib.routes._http import Ctx, created, endpoint
-from chalicelib.service import SearchPage
+from chalicelib.service import BlobLink, SearchPage
 from chalicelib.validation import (
     MAX_RESULT_WINDOW,
     parse_patch,
@@ -73,15 +73,22 @@ def delete_replica(ctx: Ctx, uuid: str) -> dict[str, Any]:
 
 @bp.route("/datasets/{uuid}/readme", methods=["GET"])
 @endpoint(bp)
-def get_readme(ctx: Ctx, uuid: str) -> dict[str, Any]:
+def get_readme(ctx: Ctx, uuid: str) -> Any:
     uuid = parse_uuid(uuid)
-    return {"uuid": uuid, "readme": deps.get_service().get_readme(ctx.user, uuid)}
+    readme = deps.get_service().get_readme(ctx.user, uuid)
+    return see_other(readme) if isinstance(readme, BlobLink) else {"uuid": uuid, "readme": readme}
 
 
 @bp.route("/datasets/{uuid}/manifest", methods=["GET"])
 @endpoint(bp)
-def get_manifest(ctx: Ctx, uuid: str) -> dict[str, Any]:
-    return deps.get_service().get_manifest(ctx.user, parse_uuid(uuid))
+def get_manifest(ctx: Ctx, uuid: str) -> Any:
+    manifest = deps.get_service().get_manifest(ctx.user, parse_uuid(uuid))
+    return see_other(manifest) if isinstance(manifest, BlobLink) else manifest
+
+
+def see_other(link: BlobLink) -> Response:
+    """303 to a short-lived link: the part is larger than one API response may be."""
+    return Response(body={"location": link.url, "bytes": link.size}, status_code=303, headers={"Location": link.url})
 
 
 @bp.route("/datasets/{uuid}/annotations", methods=["GET"])

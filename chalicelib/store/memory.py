@@ -31,7 +31,7 @@ class InMemoryRepository(Repository):
         self._audit: dict[str, dict[str, AuditEntry]] = {}
 
     # -- datasets ---------------------------------------------------------------
-    def get_dataset(self, uuid: str) -> Dataset | None:
+    def get_dataset(self, uuid: str, *, load_blobs: bool = True) -> Dataset | None:
         stored = self._datasets.get(uuid)
         return None if stored is None else _copy_dataset(stored)
 

@@ -54,7 +54,9 @@ class Repository(ABC):
     """
 
     @abstractmethod
-    def get_dataset(self, uuid: str) -> Dataset | None: ...
+    def get_dataset(self, uuid: str, *, load_blobs: bool = True) -> Dataset | None:
+        """With ``load_blobs=False`` parts kept in the blob store are left empty (their keys
+        are in ``blob_refs``); such a record MUST NOT be saved back."""
 
     @abstractmethod
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None: ...
@@ -102,23 +104,37 @@ class DynamoRepository(Repository):
         self._cap = inline_cap_bytes
 
     # -- datasets ---------------------------------------------------------------
-    def get_dataset(self, uuid: str) -> Dataset | None:
+    def get_dataset(self, uuid: str, *, load_blobs: bool = True) -> Dataset | None:
         try:
             item = DatasetItem.get(uuid, consistent_read=True)
         except DoesNotExist:
             return None
-        return self._dataset_from_item(item)
+        return self._dataset_from_item(item, load_blobs=load_blobs)
 
     def dataset_from_image(self, image: dict[str, Any]) -> Dataset:
         """Build a record from a DynamoDB-JSON image (a stream record's NewImage/OldImage)."""
         return self._dataset_from_item(DatasetItem.from_raw_data(image))
 
-    def _dataset_from_item(self, item: DatasetItem) -> Dataset:
-        readme = item.readme if item.readme_ref is None else self._blobs.get(item.readme_ref)
-        manifest_text = item.manifest if item.manifest_ref is None else self._blobs.get(item.manifest_ref)
-        annotations = (
-            item.annotations if item.annotations_ref is None else json.loads(self._blobs.get(item.annotations_ref))
-        )
+    def _dataset_from_item(self, item: DatasetItem, *, load_blobs: bool = True) -> Dataset:
+        refs = {
+            name: ref
+            for name, ref in (
+                ("readme", item.readme_ref),
+                ("manifest", item.manifest_ref),
+                ("annotations", item.annotations_ref),
+            )
+            if ref is not None
+        }
+
+        def part(name: str, inline: str | None) -> str | None:
+            if name not in refs:
+                return inline
+            return self._blobs.get(refs[name]) if load_blobs else None
+
+        readme = part("readme", item.readme)
+        manifest_text = part("manifest", item.manifest)
+        annotations_text = part("annotations", None)
+        annotations = item.annotations if annotations_text is None else json.loads(annotations_text)
         content = DatasetContent(
             uuid=item.uuid,
             name=item.name,
@@ -151,6 +167,7 @@ class DynamoRepository(Repository):
             deleted=bool(item.deleted),
             status=item.status or REGISTERED,
             status_reasons=tuple(str(r) for r in item.status_reasons or ()),
+            blob_refs=refs,
         )
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:

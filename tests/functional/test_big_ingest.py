@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlparse
 
 from chalicelib import deps
 from chalicelib.ingest.events import ObjectEvent
@@ -64,8 +65,15 @@ def test_hundred_thousand_items_and_a_megabyte_readme(api: Api) -> None:
     assert "readme_ref" in item and "manifest_ref" in item
     assert len(json.dumps(item)) < 20_000  # the item stays small; the blobs hold the bulk
     assert api.get(f"/datasets/{UUID}/readme").json_body["readme"] == readme
-    served = api.get(f"/datasets/{UUID}/manifest").json_body
-    assert len(served["items"]) == ITEMS
+    # over one response's size: a 303 to a short-lived link to the stored manifest
+    linked = api.get(f"/datasets/{UUID}/manifest")
+    assert linked.status_code == 303, linked.body
+    location = linked.headers["Location"]
+    assert location == linked.json_body["location"] and "Signature" in location
+    bucket = deps.get_settings().catalogue_bucket
+    key = urlparse(location).path.lstrip("/").removeprefix(f"{bucket}/")
+    served = json.loads(deps.get_blobs().get(key))
+    assert len(served["items"]) == ITEMS and linked.json_body["bytes"] > 4 * 1024 * 1024
     record = api.get(f"/datasets/{UUID}").json_body
     assert record["number_of_items"] == ITEMS and record["size_in_bytes"] == ITEMS * 4096
     # searchable by a path deep in the manifest (the index keeps the first 10,000 paths)
