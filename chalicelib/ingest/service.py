@@ -7,12 +7,15 @@ duplicate changes nothing and writes no audit row.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote_plus
 
 from chalicelib.domain import INCOMPLETE, REFUSED, User
 from chalicelib.errors import CatalogueError, NotFound
@@ -265,3 +268,39 @@ def index_prefix(
             if progress:
                 progress(outcome)
     return report
+
+
+MAX_QUEUED_PER_REQUEST = 50_000
+
+
+def enqueue_index(
+    sqs: Any, queue_url: str, store: ObjectStore, bucket: str, prefix: str, limit: int = MAX_QUEUED_PER_REQUEST
+) -> tuple[int, bool]:
+    """Start a bulk index asynchronously: one S3-shaped event per dataset found, sent to the
+    ingest queue, so the same handler registers them. Returns (queued, truncated)."""
+    queued = 0
+    batch: list[dict[str, str]] = []
+    truncated = False
+    for key in trigger_keys(o.key for o in store.list(bucket, prefix)):
+        if queued + len(batch) >= limit:
+            truncated = True
+            break
+        record = {
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key)}},
+        }
+        batch.append({"Id": str(len(batch)), "MessageBody": json.dumps({"Records": [record]})})
+        if len(batch) == 10:
+            queued += _send(sqs, queue_url, batch)
+            batch = []
+    if batch:
+        queued += _send(sqs, queue_url, batch)
+    return queued, truncated
+
+
+def _send(sqs: Any, queue_url: str, batch: list[dict[str, str]]) -> int:
+    failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=batch).get("Failed", [])
+    if failed:
+        raise RuntimeError(f"{len(failed)} index messages were not queued: {failed[0].get('Message')}")
+    return len(batch)

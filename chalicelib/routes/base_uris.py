@@ -11,7 +11,7 @@ from urllib.parse import quote
 from chalice.app import Blueprint, Response
 
 from chalicelib import deps
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ValidationError
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes.datasets import log_params, log_response
 from chalicelib.validation import parse_base_uri, parse_new_base_uri, parse_permissions
@@ -64,3 +64,14 @@ def latest_reconcile(ctx: Ctx) -> dict[str, Any]:
     if report is None:
         raise NotFound("no reconciliation has run yet")
     return report
+
+
+@bp.route("/base-uris/{base_uri}/index", methods=["POST"])
+@endpoint(bp)
+def start_index(ctx: Ctx, base_uri: str) -> Response:
+    """Register what an S3 base URI already holds, asynchronously (admins); 202 with the count queued."""
+    uri = parse_base_uri(base_uri)
+    deps.get_service().get_base_uri(ctx.user, uri)  # admin only; 404 for an unknown base URI
+    if not uri.startswith("s3://"):
+        raise ValidationError("only s3:// base URIs can be indexed", field="base_uri")
+    return Response(body=deps.start_bulk_index(uri), status_code=202)

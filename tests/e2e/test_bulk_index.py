@@ -57,3 +57,21 @@ def test_reconcile_registers_missed_uploads_and_reports_vanished_ones(stack: Loc
     [mine] = [f for f in report["base_uris"] if f["base_uri"] == f"s3://{bucket}"]
     assert [m["uri"] for m in mine["missing_replicas"]] == [f"s3://{bucket}/vanishing"]
     assert persona(stack, "reader").get("/reconcile").status_code == 403
+
+
+def test_admin_route_indexes_asynchronously_through_the_queue(stack: LocalStack) -> None:
+    admin = persona(stack, "admin", admin=True)
+    bucket = unique("async")
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    base = f"s3://{bucket}/lab"
+    assert admin.post("/base-uris", {"base_uri": base}).status_code == 201
+    for i in range(20):
+        s3.put_object(Bucket=bucket, Key=f"lab/run-{i}/dataset.json", Body=json.dumps({"name": f"async-{i}"}).encode())
+    s3.put_object(Bucket=bucket, Key="elsewhere/dataset.json", Body=b"{}")  # outside the base URI
+    enc = base.replace(":", "%3A").replace("/", "%2F")
+    r = admin.post(f"/base-uris/{enc}/index", {})
+    assert r.status_code == 202, r.text
+    assert r.json() == {"base_uri": base, "queued": 20, "truncated": False}
+    assert wait_for(lambda: total(admin, f"?base_uri={base}") == 20, timeout=60)
+    assert persona(stack, "reader").post(f"/base-uris/{enc}/index", {}).status_code == 403
