@@ -23,18 +23,7 @@ def create_resources(settings: Settings) -> dict[str, str]:
     tables.bind(settings)
     for model in (DatasetItem, UserItem, tables.AuditItem):
         model.create_table(wait=True)
-    s3 = deps.aws_client("s3")
-    try:
-        if settings.region == "us-east-1":
-            s3.create_bucket(Bucket=settings.catalogue_bucket)
-        else:
-            s3.create_bucket(
-                Bucket=settings.catalogue_bucket,
-                CreateBucketConfiguration={"LocationConstraint": settings.region},
-            )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
+    create_bucket(settings, settings.catalogue_bucket)
     deps.get_search().ensure_index()
     create_ingest_queues(settings)
     ddb = deps.aws_client("dynamodb")
@@ -85,15 +74,8 @@ def create_ingest_queues(settings: Settings, visibility_timeout: int = LOCAL_VIS
 
 def watch_bucket(settings: Settings, bucket: str) -> None:
     """Create ``bucket`` if needed and send its object created/removed events to the ingest queue."""
+    create_bucket(settings, bucket)
     s3 = deps.aws_client("s3")
-    try:
-        if settings.region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": settings.region})
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
     queue_arn = create_ingest_queues(settings)
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
@@ -101,3 +83,16 @@ def watch_bucket(settings: Settings, bucket: str) -> None:
             "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
         },
     )
+
+
+def create_bucket(settings: Settings, bucket: str) -> None:
+    """Create ``bucket`` in the configured region; an existing bucket of ours is fine."""
+    s3 = deps.aws_client("s3")
+    config = (
+        {} if settings.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+    )
+    try:
+        s3.create_bucket(Bucket=bucket, **config)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
