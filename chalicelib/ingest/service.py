@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 # takes up to this long to be recognised (a deleted one, likewise, to be dropped).
 BASE_URI_TTL_SECONDS = 5.0
 BASE_URI_MISS_REFRESH_SECONDS = 1.0
+METRIC_NAMESPACE = "Catalogue/Ingest"
 # A folder bag still missing files is retried until this receive, then recorded as
 # incomplete (one short of the queue's maxReceiveCount, so it never reaches the DLQ).
 INCOMPLETE_AFTER_RECEIVES = INGEST_MAX_RECEIVE_COUNT - 1
@@ -87,7 +88,9 @@ class IngestService:
         base_uri_ttl: float = BASE_URI_TTL_SECONDS,
         limits: BagLimits = DEFAULT_LIMITS,
         tmp_root: str | None = None,
+        metrics: Callable[[str], None] = print,
     ) -> None:
+        self._metrics = metrics
         self._limits = limits
         self._tmp_root = tmp_root
         self._store = store
@@ -112,10 +115,34 @@ class IngestService:
         for o in outcomes:
             self.counts[o.status] += 1
             log.info("ingest %s %s %s", o.status, o.uri, o.reason)
+        self._emit(Counter(o.status for o in outcomes))
         retry = [o for o in outcomes if o.status in ("refused", "waiting")]
         if retry:
             raise IngestFailed("; ".join(f"{o.uri}: {o.status}: {o.reason}" for o in retry))
         return outcomes
+
+    def _emit(self, counts: Counter[str]) -> None:
+        """One CloudWatch Embedded Metric Format line per outcome (``Catalogue/Ingest``,
+        metric ``Events``, dimension ``Outcome``): ignored uploads are counted, not errors."""
+        for status, n in sorted(counts.items()):
+            self._metrics(
+                json.dumps(
+                    {
+                        "_aws": {
+                            "Timestamp": int(time.time() * 1000),
+                            "CloudWatchMetrics": [
+                                {
+                                    "Namespace": METRIC_NAMESPACE,
+                                    "Dimensions": [["Outcome"]],
+                                    "Metrics": [{"Name": "Events", "Unit": "Count"}],
+                                }
+                            ],
+                        },
+                        "Outcome": status,
+                        "Events": n,
+                    }
+                )
+            )
 
     def handle(self, event: ObjectEvent, receive_count: int = 1) -> Outcome:
         base_uri = self._base_uri_for(event.bucket, event.key)

@@ -129,3 +129,17 @@ def _body(key: str) -> str:
         "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}},
     }
     return json.dumps({"Records": [record]})
+
+
+def test_outcomes_are_published_as_embedded_metrics(tmp_path: Path) -> None:
+    store, repo = InMemoryObjectStore(), InMemoryRepository()
+    catalogue = CatalogueService(repo, InMemorySearchIndex())
+    catalogue.add_base_uri(ROOT, f"s3://{BUCKET}", "")
+    lines: list[str] = []
+    ingest = IngestService(store, catalogue, repo, metrics=lines.append)
+    store.put(BUCKET, "notes/readme.txt", b"just a file")
+    ingest.handle_message(_body("notes/readme.txt"))
+    [line] = lines
+    metric = json.loads(line)
+    assert metric["Outcome"] == "ignored" and metric["Events"] == 1
+    assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Catalogue/Ingest"
