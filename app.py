@@ -7,6 +7,7 @@ import os
 from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
 from chalicelib import deps, resources
+from chalicelib.ingest import jobs
 from chalicelib.routes import base_uris, datasets, health, users
 
 app = Chalice(app_name="catalogue")
@@ -44,4 +45,4 @@ def on_ingest_message(event: SQSEvent) -> None:
 
 @app.schedule(Rate(1, unit=Rate.DAYS))
 def reconcile_daily(event: CloudWatchEvent) -> None:
-    deps.run_reconcile()
+    jobs.run_reconcile()

@@ -144,30 +144,3 @@ def get_ingest() -> IngestService:
 
         _state.ingest = IngestService(S3ObjectStore(aws_client("s3")), get_service(), get_repo())
     return _state.ingest
-
-
-def run_reconcile() -> dict[str, Any]:
-    """Reconcile every S3 base URI and keep the report in the catalogue bucket."""
-    from chalicelib.ingest.reconcile import reconcile, save_report
-
-    ingest = get_ingest()
-    report = reconcile(ingest, ingest.store, get_search(), get_repo())
-    save_report(aws_client("s3"), get_settings().catalogue_bucket, report)
-    return report.to_dict()
-
-
-def latest_reconcile_report() -> dict[str, Any] | None:
-    from chalicelib.ingest.reconcile import load_report
-
-    return load_report(get_ingest().store, get_settings().catalogue_bucket)
-
-
-def start_bulk_index(base_uri: str) -> dict[str, Any]:
-    """Queue one ingest event per dataset found under an S3 base URI (the async bulk index)."""
-    from chalicelib.ingest.service import enqueue_index
-
-    bucket, _, prefix = base_uri.removeprefix("s3://").partition("/")
-    sqs = aws_client("sqs")
-    url = sqs.get_queue_url(QueueName=get_settings().ingest_queue)["QueueUrl"]
-    queued, truncated = enqueue_index(sqs, url, get_ingest().store, bucket, f"{prefix}/" if prefix else "")
-    return {"base_uri": base_uri, "queued": queued, "truncated": truncated}

@@ -33,7 +33,7 @@ from chalicelib.ingest.bags import (
     validate_extracted_bag,
     verify_fixity,
 )
-from chalicelib.ingest.layouts import LayoutError
+from chalicelib.ingest.layouts import LayoutError, marker_folder
 from chalicelib.ingest.objects import ObjectStore
 from chalicelib.validation import Registration, parse_registration
 
@@ -69,12 +69,8 @@ def bag_target(store: ObjectStore, bucket: str, key: str) -> BagTarget | None:
     """The bag ``key`` belongs to: a serialized bag itself, or a folder with ``bagit.txt`` at or above it."""
     if key.lower().endswith(ARCHIVE_SUFFIXES):
         return BagTarget(bucket, key, serialized=True)
-    parts = key.split("/")
-    for depth in range(len(parts) - 1, max(0, len(parts) - 1 - MAX_BAG_DEPTH), -1):
-        folder = "/".join(parts[:depth])
-        if parts[depth:] == [BAG_MARKER] or store.head(bucket, f"{folder}/{BAG_MARKER}") is not None:
-            return BagTarget(bucket, folder, serialized=False)
-    return None
+    found = marker_folder(store, bucket, key, (BAG_MARKER,), MAX_BAG_DEPTH)
+    return None if found is None else BagTarget(bucket, found[0], serialized=False)
 
 
 def placeholder(target: BagTarget, base_uri: str) -> Registration:

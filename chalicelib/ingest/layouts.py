@@ -87,17 +87,26 @@ def is_dtool_object(key: str) -> bool:
     return bool(DTOOL_REGISTRATION_RE.match(key) or DTOOL_ANY_RE.match(key))
 
 
+def marker_folder(
+    store: ObjectStore, bucket: str, key: str, names: tuple[str, ...], max_depth: int
+) -> tuple[str, str] | None:
+    """The nearest folder at or above ``key`` holding one of ``names`` (a sidecar, ``bagit.txt``),
+    as ``(folder, marker key)``; at most ``max_depth`` folders are probed with HEAD."""
+    parts = key.split("/")
+    if len(parts) > 1 and parts[-1] in names:
+        return "/".join(parts[:-1]), key
+    for depth in range(len(parts) - 1, max(0, len(parts) - 1 - max_depth), -1):
+        folder = "/".join(parts[:depth])
+        for name in names:
+            if store.head(bucket, f"{folder}/{name}") is not None:
+                return folder, f"{folder}/{name}"
+    return None
+
+
 def sidecar_target(store: ObjectStore, bucket: str, key: str) -> SidecarTarget | None:
     """The sidecar-described folder ``key`` lies in: its own folder or an ancestor (bounded)."""
-    parts = key.split("/")
-    if parts[-1] in SIDECAR_NAMES and len(parts) > 1:
-        return SidecarTarget(bucket, "/".join(parts[:-1]), key)
-    for depth in range(len(parts) - 1, max(0, len(parts) - 1 - MAX_SIDECAR_DEPTH), -1):
-        folder = "/".join(parts[:depth])
-        for name in SIDECAR_NAMES:
-            if store.head(bucket, f"{folder}/{name}") is not None:
-                return SidecarTarget(bucket, folder, f"{folder}/{name}")
-    return None
+    found = marker_folder(store, bucket, key, SIDECAR_NAMES, MAX_SIDECAR_DEPTH)
+    return None if found is None else SidecarTarget(bucket, *found)
 
 
 def _text(store: ObjectStore, bucket: str, key: str, max_bytes: int = MAX_METADATA_BYTES) -> str | None:

@@ -93,7 +93,6 @@ class IngestService:
         self._metrics = metrics
         self._limits = limits
         self._tmp_root = tmp_root
-        self._store = store
         self.store = store
         self._catalogue = catalogue
         self._repo = repo
@@ -151,10 +150,10 @@ class IngestService:
         try:
             if is_dtool_object(event.key):
                 return self._dtool(event)
-            bag = bag_target(self._store, event.bucket, event.key)
+            bag = bag_target(self.store, event.bucket, event.key)
             if bag is not None:
                 return self._bag(bag, base_uri, receive_count)
-            target = sidecar_target(self._store, event.bucket, event.key)
+            target = sidecar_target(self.store, event.bucket, event.key)
             if target is not None:
                 if target.uri == base_uri:
                     return Outcome("ignored", target.uri, reason="a sidecar folder must lie under its base URI")
@@ -177,22 +176,22 @@ class IngestService:
         return match
 
     def _dtool(self, event: ObjectEvent) -> Outcome:
-        target = dtool_target(self._store, event.bucket, event.key)
+        target = dtool_target(self.store, event.bucket, event.key)
         if target is None:
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="dtool data item")
         # dtool URIs are s3://bucket/<uuid> whatever the key prefix: the bucket itself must be the base URI
         base_uri = f"s3://{event.bucket}"
         if base_uri not in self._base_uris[1]:
             return Outcome("ignored", target.uri, target.uuid, f"dtool datasets need {base_uri} registered")
-        registration = read_dtool(self._store, target, base_uri)
+        registration = read_dtool(self.store, target, base_uri)
         if registration is None:
-            if self._store.head(event.bucket, target.key("dtool")) is None:
+            if self.store.head(event.bucket, target.key("dtool")) is None:
                 return self._remove(target.uuid, target.uri)
             return Outcome("proto", target.uri, target.uuid, "not frozen yet")
         return self._register(registration)
 
     def _sidecar(self, target: SidecarTarget, base_uri: str) -> Outcome:
-        registration = read_sidecar(self._store, target, base_uri)
+        registration = read_sidecar(self.store, target, base_uri)
         if registration is None:
             return self._remove(sidecar_uuid(target.uri), target.uri)
         return self._register(registration)
@@ -202,9 +201,9 @@ class IngestService:
             return Outcome("ignored", target.uri, reason="a bag must lie under its base URI")
         try:
             if target.serialized:
-                registration = read_serialized_bag(self._store, target, base_uri, self._limits, self._tmp_root)
+                registration = read_serialized_bag(self.store, target, base_uri, self._limits, self._tmp_root)
             else:
-                registration = read_folder_bag(self._store, target, base_uri, self._limits)
+                registration = read_folder_bag(self.store, target, base_uri, self._limits)
         except BagIncomplete as exc:
             if receive_count < INCOMPLETE_AFTER_RECEIVES:
                 # still uploading: fail the message so that it comes back after its visibility timeout

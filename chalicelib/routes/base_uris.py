@@ -12,6 +12,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import deps
 from chalicelib.errors import NotFound, ValidationError
+from chalicelib.ingest import jobs
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes.datasets import log_params, log_response
 from chalicelib.validation import parse_base_uri, parse_new_base_uri, parse_permissions
@@ -60,7 +61,7 @@ def base_uri_log(ctx: Ctx, base_uri: str) -> Response:
 def latest_reconcile(ctx: Ctx) -> dict[str, Any]:
     """The latest reconciliation of S3 against the catalogue (admins)."""
     deps.get_service().require_admin(ctx.user)
-    report = deps.latest_reconcile_report()
+    report = jobs.latest_reconcile_report()
     if report is None:
         raise NotFound("no reconciliation has run yet")
     return report
@@ -74,4 +75,4 @@ def start_index(ctx: Ctx, base_uri: str) -> Response:
     deps.get_service().get_base_uri(ctx.user, uri)  # admin only; 404 for an unknown base URI
     if not uri.startswith("s3://"):
         raise ValidationError("only s3:// base URIs can be indexed", field="base_uri")
-    return Response(body=deps.start_bulk_index(uri), status_code=202)
+    return Response(body=jobs.start_bulk_index(uri), status_code=202)

@@ -23,6 +23,7 @@ from chalicelib import deps
 from chalicelib.config import Settings
 from chalicelib.domain import User
 from chalicelib.errors import CatalogueError
+from chalicelib.ingest import jobs
 from chalicelib.validation import UserFields, parse_base_uri, parse_username
 
 STATE_FILE = Path(".local-stack") / "state.json"
@@ -237,7 +238,7 @@ def index_command(
 def reconcile(state_file: StateFile = STATE_FILE) -> None:
     """Compare every S3 base URI with the catalogue: register what events missed, report what is gone."""
     _setup(state_file)
-    report = deps.run_reconcile()
+    report = jobs.run_reconcile()
     for findings in report["base_uris"]:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(findings["outcomes"].items())) or "nothing found"
         console.print(f"{findings['base_uri']}: {counts}; {findings['checked_replicas']} replicas checked")
