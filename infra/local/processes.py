@@ -289,12 +289,14 @@ def osmem_binary() -> Path:
 def start_moto(
     host: str, port: int, log_dir: str | os.PathLike[str], *, wait: bool = True, timeout: float = 30.0
 ) -> ManagedProcess:
-    """moto in server mode; ready when ``GET /moto-api/`` answers."""
+    """moto in server mode (atomic DynamoDB writes); ready when ``GET /moto-api/`` answers."""
     _check_port(host, port, "moto (AWS emulator)", "CATALOGUE_MOTO_PORT")
     proc = ManagedProcess(
         "moto",
-        [_bin("moto_server"), "-H", host, "-p", str(port)],
+        # moto's own server, with DynamoDB writes serialized (see infra/local/moto_server.py)
+        [sys.executable, "-m", "infra.local.moto_server", "-H", host, "-p", str(port)],
         env=child_env(),
+        cwd=REPO_ROOT,
         log_path=Path(log_dir) / "moto.log",
         ready_probe=lambda: http_ok(host, port, "/moto-api/", expect=[200]),
     ).start()
