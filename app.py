@@ -40,7 +40,7 @@ def on_access_stream(event: DynamoDBEvent) -> None:
 def on_ingest_message(event: SQSEvent) -> None:
     for record in event:
         receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        deps.get_ingest().handle_message(record.body, receives)
+        jobs.on_ingest_message(record.body, receives)
 
 
 @app.schedule(Rate(1, unit=Rate.DAYS))

@@ -8,7 +8,7 @@ import binascii
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,9 +16,9 @@ from chalicelib import permissions as perm
 from chalicelib.audit import base_uri_subject, dataset_subject, user_subject
 from chalicelib.blobs import BlobStore
 from chalicelib.domain import REGISTERED, BaseUri, Dataset, JSONObject, Replica, User
-from chalicelib.errors import AlreadyExists, Forbidden, NotFound, ValidationError, VersionConflict
+from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.search import SearchIndex, SearchQuery
-from chalicelib.store.repository import Repository
+from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, Repository
 from chalicelib.validation import DatasetPatch, Registration, SearchParams, UserFields
 
 MAX_WRITE_ATTEMPTS = 10
@@ -107,12 +107,15 @@ class CatalogueService:
         return user
 
     # -- datasets ---------------------------------------------------------------
-    def register(self, user: User, reg: Registration) -> RegisterResult:
-        if not perm.may_register(user, reg.base_uri):
-            raise Forbidden(f"no register permission on {reg.base_uri}")
-        base = self._repo.get_base_uri(reg.base_uri)
+    def _check_register(self, user: User, base_uri: str) -> None:
+        if not perm.may_register(user, base_uri):
+            raise Forbidden(f"no register permission on {base_uri}")
+        base = self._repo.get_base_uri(base_uri)
         if base is None or base.deleted:
-            raise ValidationError(f"base_uri {reg.base_uri} is not registered", field="base_uri")
+            raise ValidationError(f"base_uri {base_uri} is not registered", field="base_uri")
+
+    def register(self, user: User, reg: Registration) -> RegisterResult:
+        self._check_register(user, reg.base_uri)
         for attempt in range(MAX_WRITE_ATTEMPTS):
             try:
                 return self._register_once(user, reg)
@@ -122,19 +125,67 @@ class CatalogueService:
                 self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise VersionConflict("the dataset is changing too fast; retry")
 
+    def register_many(self, user: User, regs: Sequence[Registration]) -> list[str | CatalogueError]:
+        """Register many datasets (bulk index) with the effect of :meth:`register` on each.
+
+        One batch read of stamps tells which registrations change nothing (no write) and
+        which create a dataset (one conditional write); the others, and any that lose a
+        race, go through :meth:`register`. Returns, per registration, its status or the
+        domain error :meth:`register` would have raised for it.
+        """
+        checks: dict[str, CatalogueError | None] = {}
+        stamps: dict[str, DatasetStamp] = {}
+        uuids = sorted({r.content.uuid for r in regs})
+        for i in range(0, len(uuids), MAX_STAMPS_PER_CALL):
+            stamps.update(self._repo.get_dataset_stamps(uuids[i : i + MAX_STAMPS_PER_CALL]))
+        seen: set[str] = set()
+        results: list[str | CatalogueError] = []
+        for reg in regs:
+            uuid = reg.content.uuid
+            first = uuid not in seen  # a second registration of a uuid sees the first's write
+            seen.add(uuid)
+            try:
+                if reg.base_uri not in checks:
+                    try:
+                        self._check_register(user, reg.base_uri)
+                        checks[reg.base_uri] = None
+                    except CatalogueError as exc:
+                        checks[reg.base_uri] = exc
+                if (error := checks[reg.base_uri]) is not None:
+                    raise error
+                stamp = stamps.get(uuid)
+                if first and stamp is not None and _unchanged(stamp, reg):
+                    results.append("unchanged")
+                elif first and stamp is None:
+                    try:
+                        self._repo.save_dataset(self._new_dataset(user, reg, 1), None)
+                        results.append("created")
+                    except AlreadyExists:
+                        results.append(self.register(user, reg).status)
+                else:
+                    results.append(self.register(user, reg).status)
+            except CatalogueError as exc:
+                results.append(exc)
+        return results
+
+    def _new_dataset(self, user: User, reg: Registration, version: int) -> Dataset:
+        now = self._clock()
+        replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
+        return Dataset(
+            content=reg.content,
+            replicas=(replica,),
+            version=version,
+            registered_at=now,
+            updated_at=now,
+            updated_by=user.username,
+        )
+
     def _register_once(self, user: User, reg: Registration) -> RegisterResult:
         now = self._clock()
         replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
         existing = self._repo.get_dataset(reg.content.uuid)
         if existing is None or existing.deleted:
-            dataset = Dataset(
-                content=reg.content,
-                replicas=(replica,),
-                version=existing.version + 1 if existing else 1,
-                registered_at=now,
-                updated_at=now,
-                updated_by=user.username,
-            )
+            dataset = self._new_dataset(user, reg, existing.version + 1 if existing else 1)
             self._repo.save_dataset(dataset, existing.version if existing else None)
             return RegisterResult(True, "created", self._view(user, dataset))
         content = reg.content
@@ -533,3 +584,11 @@ _HIT_FIELDS = (
     "updated_at",
     "version",
 )
+
+
+def _unchanged(stamp: DatasetStamp, reg: Registration) -> bool:
+    """Whether registering ``reg`` over the stored ``stamp`` would change nothing."""
+    if stamp.deleted or stamp.status != REGISTERED or (reg.uri, reg.base_uri) not in stamp.replicas:
+        return False
+    content = reg.content if reg.has_description else replace(reg.content, description=stamp.description)
+    return content.content_hash() == stamp.content_hash

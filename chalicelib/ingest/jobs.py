@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chalicelib import deps
+
+log = logging.getLogger(__name__)
 
 
 def run_reconcile() -> dict[str, Any]:
@@ -24,11 +27,30 @@ def latest_reconcile_report() -> dict[str, Any] | None:
 
 
 def start_bulk_index(base_uri: str) -> dict[str, Any]:
-    """Queue one ingest event per dataset found under an S3 base URI (the async bulk index)."""
-    from chalicelib.ingest.service import enqueue_index
+    """Start the asynchronous bulk index of an S3 base URI: one message to the ingest queue,
+    whose handler lists the base URI step by step (:func:`on_ingest_message`)."""
+    from chalicelib.ingest.service import continuation_body
 
-    bucket, _, prefix = base_uri.removeprefix("s3://").partition("/")
     sqs = deps.aws_client("sqs")
     url = sqs.get_queue_url(QueueName=deps.get_settings().ingest_queue)["QueueUrl"]
-    queued, truncated = enqueue_index(sqs, url, deps.get_ingest().store, bucket, f"{prefix}/" if prefix else "")
-    return {"base_uri": base_uri, "queued": queued, "truncated": truncated}
+    sqs.send_message(QueueUrl=url, MessageBody=continuation_body(base_uri, ""))
+    return {"base_uri": base_uri, "status": "started"}
+
+
+def on_ingest_message(body: str, receive_count: int) -> None:
+    """One message of the ingest queue: an S3 notification, or a step of a bulk index."""
+    from chalicelib.ingest.service import enqueue_index, parse_continuation
+
+    step = parse_continuation(body)
+    if step is None:
+        deps.get_ingest().handle_message(body, receive_count)
+        return
+    base_uri, after = step
+    record = deps.get_repo().get_base_uri(base_uri)
+    if record is None or record.deleted or not base_uri.startswith("s3://"):
+        log.warning("bulk index of %s dropped: not a registered S3 base URI", base_uri)
+        return
+    sqs = deps.aws_client("sqs")
+    url = sqs.get_queue_url(QueueName=deps.get_settings().ingest_queue)["QueueUrl"]
+    queued, continues_after = enqueue_index(sqs, url, deps.get_ingest().store, base_uri, after)
+    log.info("bulk index of %s: %d datasets queued after %r; continues: %s", base_uri, queued, after, continues_after)

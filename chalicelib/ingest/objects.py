@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ class ObjectStore(ABC):
 
     ``head`` MUST return ``None`` for a missing object (never raise). ``get_bytes`` MUST
     raise :class:`TooLarge` rather than read more than ``max_bytes``. ``list`` MUST return
-    every object under the prefix (following pagination), in key order.
+    every object under the prefix (following pagination) whose key sorts after
+    ``start_after``, in key order.
     """
 
     @abstractmethod
@@ -44,7 +46,7 @@ class ObjectStore(ABC):
     def iter_chunks(self, bucket: str, key: str) -> Iterator[bytes]: ...
 
     @abstractmethod
-    def list(self, bucket: str, prefix: str) -> Iterator[ObjectMeta]: ...
+    def list(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[ObjectMeta]: ...
 
     def get_text(self, bucket: str, key: str, max_bytes: int) -> str | None:
         data = self.get_bytes(bucket, key, max_bytes)
@@ -96,9 +98,9 @@ class S3ObjectStore(ObjectStore):
         finally:
             body.close()
 
-    def list(self, bucket: str, prefix: str) -> Iterator[ObjectMeta]:
+    def list(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[ObjectMeta]:
         paginator = self._client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, StartAfter=start_after):
             for obj in page.get("Contents", []):
                 yield ObjectMeta(
                     key=obj["Key"],
@@ -143,7 +145,68 @@ class InMemoryObjectStore(ObjectStore):
         for i in range(0, len(data), CHUNK):
             yield data[i : i + CHUNK]
 
-    def list(self, bucket: str, prefix: str) -> Iterator[ObjectMeta]:
+    def list(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[ObjectMeta]:
         for key, (data, mtime) in sorted(self.objects.get(bucket, {}).items()):
-            if key.startswith(prefix):
+            if key.startswith(prefix) and key > start_after:
                 yield self._meta(key, data, mtime)
+
+
+class SnapshotStore(ObjectStore):
+    """A store that answers ``head`` and ``list`` from one listing already made (bulk index).
+
+    ``objects`` is a contiguous run of a key-ordered listing of ``bucket``: every object
+    whose key lies in ``[low, high)`` (``high`` ``None`` = no upper end). ``head`` and
+    ``list`` inside that range are answered from it; anything outside, other buckets and
+    all reads of bytes go to ``store``. The snapshot may be stale by the time it is used,
+    as any listing is: a read of an object deleted since returns ``None``, as it would
+    with an event for it.
+    """
+
+    def __init__(self, store: ObjectStore, bucket: str, objects: list[ObjectMeta], low: str, high: str | None) -> None:
+        self._store = store
+        self._bucket = bucket
+        self.objects = objects
+        self._keys = [o.key for o in objects]
+        self._low = low
+        self._high = high
+
+    def _covers(self, first: str, last: str | None) -> bool:
+        """Whether every key in ``[first, last)`` lies in the snapshot's range."""
+        if first < self._low:
+            return False
+        if self._high is None:
+            return True
+        return last is not None and last <= self._high
+
+    def head(self, bucket: str, key: str) -> ObjectMeta | None:
+        if bucket != self._bucket or not self._covers(key, key + "\0"):
+            return self._store.head(bucket, key)
+        i = bisect.bisect_left(self._keys, key)
+        return self.objects[i] if i < len(self._keys) and self._keys[i] == key else None
+
+    def list(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[ObjectMeta]:
+        if bucket != self._bucket or not self._covers(prefix, prefix_end(prefix)):
+            yield from self._store.list(bucket, prefix, start_after)
+            return
+        if start_after >= prefix:
+            first = bisect.bisect_right(self._keys, start_after)
+        else:
+            first = bisect.bisect_left(self._keys, prefix)
+        for i in range(first, len(self._keys)):
+            if not self._keys[i].startswith(prefix):
+                return
+            yield self.objects[i]
+
+    def get_bytes(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        return self._store.get_bytes(bucket, key, max_bytes)
+
+    def iter_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
+        return self._store.iter_chunks(bucket, key)
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The least key greater than every key that starts with ``prefix`` (``None``: no such key)."""
+    stripped = prefix.rstrip("\U0010ffff")
+    if not stripped:
+        return None
+    return stripped[:-1] + chr(ord(stripped[-1]) + 1)

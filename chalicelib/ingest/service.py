@@ -7,11 +7,12 @@ duplicate changes nothing and writes no audit row.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ from chalicelib.ingest.layouts import (
     sidecar_target,
     sidecar_uuid,
 )
-from chalicelib.ingest.objects import ObjectStore, TooLarge
+from chalicelib.ingest.objects import ObjectMeta, ObjectStore, SnapshotStore, TooLarge, prefix_end
 from chalicelib.resources import INGEST_MAX_RECEIVE_COUNT
 from chalicelib.service import CatalogueService
 from chalicelib.store.repository import Repository
@@ -143,7 +144,36 @@ class IngestService:
                 )
             )
 
+    def using(self, store: ObjectStore) -> IngestService:
+        """This service reading through ``store`` (a listing snapshot) instead; the rest is shared."""
+        scoped = copy.copy(self)
+        scoped.store = store
+        return scoped
+
     def handle(self, event: ObjectEvent, receive_count: int = 1) -> Outcome:
+        found = self._resolve(event, receive_count)
+        return self._register(found) if isinstance(found, Registration) else found
+
+    def handle_many(self, events: Sequence[ObjectEvent], receive_count: int = 1) -> list[Outcome]:
+        """:meth:`handle` for each event, with the registrations written by one
+        :meth:`CatalogueService.register_many` (the bulk index's path)."""
+        found = [self._resolve(event, receive_count) for event in events]
+        regs = [f for f in found if isinstance(f, Registration)]
+        results = iter(self._catalogue.register_many(INGEST_USER, regs))
+        outcomes: list[Outcome] = []
+        for f in found:
+            if not isinstance(f, Registration):
+                outcomes.append(f)
+                continue
+            result = next(results)
+            if isinstance(result, CatalogueError):
+                outcomes.append(Outcome("refused", f.uri, f.content.uuid, str(result)))
+            else:
+                outcomes.append(Outcome(result, f.uri, f.content.uuid))
+        return outcomes
+
+    def _resolve(self, event: ObjectEvent, receive_count: int) -> Outcome | Registration:
+        """What an event comes to: a registration to write, or an outcome already final."""
         base_uri = self._base_uri_for(event.bucket, event.key)
         if base_uri is None:
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="not under a registered base URI")
@@ -175,7 +205,7 @@ class IngestService:
             match = _longest_prefix(uri, base_uris)
         return match
 
-    def _dtool(self, event: ObjectEvent) -> Outcome:
+    def _dtool(self, event: ObjectEvent) -> Outcome | Registration:
         target = dtool_target(self.store, event.bucket, event.key)
         if target is None:
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="dtool data item")
@@ -188,15 +218,15 @@ class IngestService:
             if self.store.head(event.bucket, target.key("dtool")) is None:
                 return self._remove(target.uuid, target.uri)
             return Outcome("proto", target.uri, target.uuid, "not frozen yet")
-        return self._register(registration)
+        return registration
 
-    def _sidecar(self, target: SidecarTarget, base_uri: str) -> Outcome:
+    def _sidecar(self, target: SidecarTarget, base_uri: str) -> Outcome | Registration:
         registration = read_sidecar(self.store, target, base_uri)
         if registration is None:
             return self._remove(sidecar_uuid(target.uri), target.uri)
-        return self._register(registration)
+        return registration
 
-    def _bag(self, target: BagTarget, base_uri: str, receive_count: int) -> Outcome:
+    def _bag(self, target: BagTarget, base_uri: str, receive_count: int) -> Outcome | Registration:
         if target.uri == base_uri:
             return Outcome("ignored", target.uri, reason="a bag must lie under its base URI")
         try:
@@ -213,7 +243,7 @@ class IngestService:
             return self._problem(target, base_uri, REFUSED, tuple(exc.reasons[:50]))
         if registration is None:
             return self._remove(bag_uuid(target.uri), target.uri)
-        return self._register(registration)
+        return registration
 
     def _problem(self, target: BagTarget, base_uri: str, status: str, reasons: tuple[str, ...]) -> Outcome:
         """Record why an upload is not registered; it is not retried (the reasons say what to fix)."""
@@ -270,6 +300,12 @@ class IndexReport:
             self.problems.append(outcome)
 
 
+# The bulk index reads the listing in windows of this many objects (the memory bound) and
+# registers datasets in chunks of this many (one batch read of stamps per chunk).
+INDEX_WINDOW_OBJECTS = 10_000
+INDEX_CHUNK = 50
+
+
 def index_prefix(
     ingest: IngestService,
     store: ObjectStore,
@@ -281,48 +317,107 @@ def index_prefix(
 ) -> IndexReport:
     """Register every dataset already stored under ``s3://bucket/prefix`` (bulk index).
 
-    Uses the same recognition and registration as the event handler, lists with pagination
-    and handles datasets with bounded concurrency; safe to run again (idempotent).
+    Uses the same recognition and registration as the event handler, lists once with
+    pagination (recognition answers its HEADs and listings from that listing, window by
+    window), and handles chunks of datasets with bounded concurrency, each chunk with one
+    batch read of what is stored; safe to run again (idempotent).
     """
     report = IndexReport()
-    keys = trigger_keys(o.key for o in store.list(bucket, prefix))
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        # the final receive: an incomplete folder bag is recorded rather than retried
-        events = (ObjectEvent(bucket=bucket, key=k, kind="created") for k in keys)
-        for outcome in pool.map(lambda e: ingest.handle(e, INGEST_MAX_RECEIVE_COUNT), events):
-            report.add(outcome)
-            if progress:
-                progress(outcome)
+        for snapshot in _snapshots(store, bucket, prefix):
+            keys = list(trigger_keys(o.key for o in snapshot.objects))
+            scoped = ingest.using(snapshot)
+            chunks = [
+                # the final receive: an incomplete folder bag is recorded rather than retried
+                [ObjectEvent(bucket=bucket, key=k, kind="created") for k in keys[i : i + INDEX_CHUNK]]
+                for i in range(0, len(keys), INDEX_CHUNK)
+            ]
+            for outcomes in pool.map(scoped.handle_many, chunks, [INGEST_MAX_RECEIVE_COUNT] * len(chunks)):
+                for outcome in outcomes:
+                    report.add(outcome)
+                    if progress:
+                        progress(outcome)
     return report
 
 
-MAX_QUEUED_PER_REQUEST = 50_000
+def _snapshots(store: ObjectStore, bucket: str, prefix: str) -> Iterator[SnapshotStore]:
+    """The listing of ``prefix`` as consecutive snapshots of at most INDEX_WINDOW_OBJECTS."""
+    low = prefix
+    window: list[ObjectMeta] = []
+    for obj in store.list(bucket, prefix):
+        window.append(obj)
+        if len(window) == INDEX_WINDOW_OBJECTS:
+            high = obj.key + "\0"  # the least key after this one
+            yield SnapshotStore(store, bucket, window, low, high)
+            low, window = high, []
+    yield SnapshotStore(store, bucket, window, low, prefix_end(prefix))
+
+
+# One invocation of the async bulk index queues at most this many datasets, then queues
+# its own continuation: every invocation stays short whatever the bucket holds.
+INDEX_EVENTS_PER_INVOCATION = 5_000
+INDEX_CONTINUATION = "CatalogueIndexContinuation"
 
 
 def enqueue_index(
-    sqs: Any, queue_url: str, store: ObjectStore, bucket: str, prefix: str, limit: int = MAX_QUEUED_PER_REQUEST
-) -> tuple[int, bool]:
-    """Start a bulk index asynchronously: one S3-shaped event per dataset found, sent to the
-    ingest queue, so the same handler registers them. Returns (queued, truncated)."""
+    sqs: Any,
+    queue_url: str,
+    store: ObjectStore,
+    base_uri: str,
+    after: str = "",
+    limit: int = INDEX_EVENTS_PER_INVOCATION,
+) -> tuple[int, str | None]:
+    """One step of the asynchronous bulk index of an S3 base URI: one S3-shaped event per
+    dataset found after the key ``after``, sent to the ingest queue so that the same handler
+    registers them. Past ``limit`` datasets it queues a continuation message instead (see
+    :func:`parse_continuation`). Returns (datasets queued, key the continuation starts after)."""
+    bucket, _, prefix = base_uri.removeprefix("s3://").partition("/")
     queued = 0
     batch: list[dict[str, str]] = []
-    truncated = False
-    for key in trigger_keys(o.key for o in store.list(bucket, prefix)):
-        if queued + len(batch) >= limit:
-            truncated = True
-            break
+    for obj in store.list(bucket, f"{prefix}/" if prefix else "", after):
+        if not next(trigger_keys([obj.key]), None):
+            continue
+        if queued + len(batch) == limit:
+            batch.append(_entry(len(batch), continuation_body(base_uri, after)))
+            queued += _send(sqs, queue_url, batch) - 1
+            return queued, after
         record = {
             "eventSource": "aws:s3",
             "eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key)}},
+            "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(obj.key)}},
         }
-        batch.append({"Id": str(len(batch)), "MessageBody": json.dumps({"Records": [record]})})
+        batch.append(_entry(len(batch), json.dumps({"Records": [record]})))
+        after = obj.key
         if len(batch) == 10:
             queued += _send(sqs, queue_url, batch)
             batch = []
     if batch:
         queued += _send(sqs, queue_url, batch)
-    return queued, truncated
+    return queued, None
+
+
+def continuation_body(base_uri: str, after: str) -> str:
+    return json.dumps({INDEX_CONTINUATION: {"base_uri": base_uri, "after": after}})
+
+
+def parse_continuation(body: str) -> tuple[str, str] | None:
+    """``(base_uri, after)`` when an ingest message continues a bulk index, else ``None``."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    step = doc.get(INDEX_CONTINUATION) if isinstance(doc, dict) else None
+    if (
+        not isinstance(step, dict)
+        or not isinstance(step.get("base_uri"), str)
+        or not isinstance(step.get("after"), str)
+    ):
+        return None
+    return step["base_uri"], step["after"]
+
+
+def _entry(i: int, body: str) -> dict[str, str]:
+    return {"Id": str(i), "MessageBody": body}
 
 
 def _send(sqs: Any, queue_url: str, batch: list[dict[str, str]]) -> int:

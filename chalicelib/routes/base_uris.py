@@ -70,7 +70,7 @@ def latest_reconcile(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/base-uris/{base_uri}/index", methods=["POST"])
 @endpoint(bp)
 def start_index(ctx: Ctx, base_uri: str) -> Response:
-    """Register what an S3 base URI already holds, asynchronously (admins); 202 with the count queued."""
+    """Register what an S3 base URI already holds, asynchronously (admins); 202 once started."""
     uri = parse_base_uri(base_uri)
     deps.get_service().get_base_uri(ctx.user, uri)  # admin only; 404 for an unknown base URI
     if not uri.startswith("s3://"):

@@ -18,7 +18,7 @@ from typing import Any
 
 from chalicelib.domain import AuditEntry, BaseUri, Dataset, User
 from chalicelib.errors import AlreadyExists, VersionConflict
-from chalicelib.store.repository import Repository, audit_sort_key
+from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, Repository, audit_sort_key
 
 
 class InMemoryRepository(Repository):
@@ -34,6 +34,11 @@ class InMemoryRepository(Repository):
     def get_dataset(self, uuid: str, *, load_blobs: bool = True) -> Dataset | None:
         stored = self._datasets.get(uuid)
         return None if stored is None else _copy_dataset(stored)
+
+    def get_dataset_stamps(self, uuids: Sequence[str]) -> dict[str, DatasetStamp]:
+        if len(uuids) > MAX_STAMPS_PER_CALL:
+            raise ValueError(f"at most {MAX_STAMPS_PER_CALL} uuids per call")
+        return {u: DatasetStamp.of(self._datasets[u]) for u in set(uuids) if u in self._datasets}
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
         record = _copy_dataset(dataset)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -40,6 +41,32 @@ from chalicelib.store.tables import (
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 MAX_TRANSACTION_ITEMS = 100
+MAX_STAMPS_PER_CALL = 100  # BatchGetItem's limit
+
+
+@dataclass(frozen=True)
+class DatasetStamp:
+    """What a bulk registration needs to know of a stored dataset, without reading it all."""
+
+    uuid: str
+    version: int
+    deleted: bool
+    status: str
+    content_hash: str
+    description: str
+    replicas: tuple[tuple[str, str], ...]  # (uri, base_uri)
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> DatasetStamp:
+        return cls(
+            uuid=dataset.uuid,
+            version=dataset.version,
+            deleted=dataset.deleted,
+            status=dataset.status,
+            content_hash=dataset.content.content_hash(),
+            description=dataset.content.description,
+            replicas=tuple((r.uri, r.base_uri) for r in dataset.replicas),
+        )
 
 
 class Repository(ABC):
@@ -57,6 +84,11 @@ class Repository(ABC):
     def get_dataset(self, uuid: str, *, load_blobs: bool = True) -> Dataset | None:
         """With ``load_blobs=False`` parts kept in the blob store are left empty (their keys
         are in ``blob_refs``); such a record MUST NOT be saved back."""
+
+    @abstractmethod
+    def get_dataset_stamps(self, uuids: Sequence[str]) -> dict[str, DatasetStamp]:
+        """Stamps of those of ``uuids`` that are stored (tombstones included), read
+        consistently; MUST raise ValueError for more than ``MAX_STAMPS_PER_CALL`` uuids."""
 
     @abstractmethod
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None: ...
@@ -110,6 +142,24 @@ class DynamoRepository(Repository):
         except DoesNotExist:
             return None
         return self._dataset_from_item(item, load_blobs=load_blobs)
+
+    def get_dataset_stamps(self, uuids: Sequence[str]) -> dict[str, DatasetStamp]:
+        if len(uuids) > MAX_STAMPS_PER_CALL:
+            raise ValueError(f"at most {MAX_STAMPS_PER_CALL} uuids per call")
+        attributes = ["uuid", "version", "deleted", "status", "content_hash", "description", "replicas"]
+        # one BatchGetItem (pynamodb retries unprocessed keys), only the attributes needed
+        return {
+            item.uuid: DatasetStamp(
+                uuid=item.uuid,
+                version=int(item.version),
+                deleted=bool(item.deleted),
+                status=item.status or REGISTERED,
+                content_hash=item.content_hash,
+                description=item.description or "",
+                replicas=tuple((r.uri, r.base_uri) for r in item.replicas or []),
+            )
+            for item in DatasetItem.batch_get(sorted(set(uuids)), consistent_read=True, attributes_to_get=attributes)
+        }
 
     def dataset_from_image(self, image: dict[str, Any]) -> Dataset:
         """Build a record from a DynamoDB-JSON image (a stream record's NewImage/OldImage)."""

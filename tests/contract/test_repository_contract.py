@@ -24,7 +24,7 @@ from chalicelib.domain import AuditEntry, BaseUri, Dataset, DatasetContent, Mani
 from chalicelib.errors import AlreadyExists, VersionConflict
 from chalicelib.memsearch import InMemorySearchIndex
 from chalicelib.store.memory import InMemoryRepository
-from chalicelib.store.repository import DynamoRepository, Repository, audit_sort_key
+from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, DynamoRepository, Repository, audit_sort_key
 
 INLINE_CAP = 1024  # bytes; READMEs and manifests above it go to the blob store
 BASE_TIME = 1_700_000_000.0
@@ -414,6 +414,29 @@ class TestRepositoryContract:
         assert len(listed) == len(records)
         assert {d.uuid: d for d in listed} == records
         assert [d.deleted for d in listed].count(True) == 1
+
+    # -- datasets: stamps (bulk registration) ------------------------------------------------
+    def test_stamps_of_stored_datasets_only(self, backend: Backend) -> None:
+        repo = backend.repo
+        big = make_dataset(uid(1), readme="x" * 200_000, description="")  # parts in the blob store
+        repo.save_dataset(big, None)
+        small = make_dataset(uid(2))
+        repo.save_dataset(small, None)
+        repo.save_dataset(tombstone(small), 1)
+        stamps = repo.get_dataset_stamps([uid(1), uid(2), uid(3), uid(1)])
+        assert set(stamps) == {uid(1), uid(2)}
+        assert stamps[uid(1)] == DatasetStamp.of(big)
+        assert stamps[uid(1)].content_hash == big.content.content_hash()
+        assert stamps[uid(1)].replicas == ((f"{A}/{uid(1)}", A),)
+        assert stamps[uid(2)].deleted and stamps[uid(2)].version == 2
+        assert repo.get_dataset_stamps([]) == {}
+
+    def test_stamps_of_a_full_batch(self, repo: Repository) -> None:
+        for i in range(MAX_STAMPS_PER_CALL):
+            repo.save_dataset(make_dataset(uid(i), name=f"ds-{i}"), None)
+        assert len(repo.get_dataset_stamps([uid(i) for i in range(MAX_STAMPS_PER_CALL)])) == MAX_STAMPS_PER_CALL
+        with pytest.raises(ValueError):
+            repo.get_dataset_stamps([uid(i) for i in range(MAX_STAMPS_PER_CALL + 1)])
 
     # -- users ------------------------------------------------------------------------------
     def test_user_round_trip(self, repo: Repository) -> None:

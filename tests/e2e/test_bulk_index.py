@@ -72,6 +72,6 @@ def test_admin_route_indexes_asynchronously_through_the_queue(stack: LocalStack)
     enc = base.replace(":", "%3A").replace("/", "%2F")
     r = admin.post(f"/base-uris/{enc}/index", {})
     assert r.status_code == 202, r.text
-    assert r.json() == {"base_uri": base, "queued": 20, "truncated": False}
+    assert r.json() == {"base_uri": base, "status": "started"}
     assert wait_for(lambda: total(admin, f"?base_uri={base}") == 20, timeout=60)
     assert persona(stack, "reader").post(f"/base-uris/{enc}/index", {}).status_code == 403
