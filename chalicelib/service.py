@@ -168,6 +168,11 @@ class CatalogueService:
                 results.append(exc)
         return results
 
+    def holds(self, reg: Registration) -> bool:
+        """Whether registering ``reg`` would change nothing (one consistent read of a stamp)."""
+        stamp = self._repo.get_dataset_stamps([reg.content.uuid]).get(reg.content.uuid)
+        return stamp is not None and _unchanged(stamp, reg)
+
     def _new_dataset(self, user: User, reg: Registration, version: int) -> Dataset:
         now = self._clock()
         replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)

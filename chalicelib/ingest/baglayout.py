@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,11 +119,19 @@ def read_serialized_bag(
     return _registration(info, target, base_uri, meta.last_modified)
 
 
-def read_folder_bag(store: ObjectStore, target: BagTarget, base_uri: str, limits: BagLimits) -> Registration | None:
+def read_folder_bag(
+    store: ObjectStore,
+    target: BagTarget,
+    base_uri: str,
+    limits: BagLimits,
+    registered: Callable[[Registration], bool] | None = None,
+) -> Registration | None:
     """Check a folder bag from its listing and stream every item's fixity from S3.
 
     Raises BagIncomplete while files are missing, BagRefused for anything hostile or
-    broken; ``None`` when ``bagit.txt`` is gone.
+    broken; ``None`` when ``bagit.txt`` is gone. When ``registered(registration)`` says
+    the catalogue holds exactly this registration already, fixity is not checked again:
+    its ``frozen_at`` is the newest object's time, so no object has changed since.
     """
     prefix = target.key + "/"
     listing: dict[str, int] = {}
@@ -144,9 +153,12 @@ def read_folder_bag(store: ObjectStore, target: BagTarget, base_uri: str, limits
         info = check_folder_bag(listing, read_text, limits, bag_name=target.name)
     except UnicodeDecodeError as exc:
         raise BagRefused([f"a tag file is not UTF-8: {exc}"]) from exc
+    registration = _registration(info, target, base_uri, max(stamps))
+    if registered is not None and registered(registration):
+        return registration
     for item in info.items:
         verify_fixity(item, store.iter_chunks(target.bucket, prefix + item.relpath))
-    return _registration(info, target, base_uri, max(stamps))
+    return registration
 
 
 def _registration(info: BagInfo, target: BagTarget, base_uri: str, frozen_at: float) -> Registration:

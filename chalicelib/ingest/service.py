@@ -182,7 +182,7 @@ class IngestService:
                 return self._dtool(event)
             bag = bag_target(self.store, event.bucket, event.key)
             if bag is not None:
-                return self._bag(bag, base_uri, receive_count)
+                return self._bag(bag, base_uri, receive_count, event.key)
             target = sidecar_target(self.store, event.bucket, event.key)
             if target is not None:
                 if target.uri == base_uri:
@@ -226,15 +226,20 @@ class IngestService:
             return self._remove(sidecar_uuid(target.uri), target.uri)
         return registration
 
-    def _bag(self, target: BagTarget, base_uri: str, receive_count: int) -> Outcome | Registration:
+    def _bag(self, target: BagTarget, base_uri: str, receive_count: int, key: str) -> Outcome | Registration:
         if target.uri == base_uri:
             return Outcome("ignored", target.uri, reason="a bag must lie under its base URI")
         try:
             if target.serialized:
                 registration = read_serialized_bag(self.store, target, base_uri, self._limits, self._tmp_root)
             else:
-                registration = read_folder_bag(self.store, target, base_uri, self._limits)
+                registration = read_folder_bag(self.store, target, base_uri, self._limits, self._catalogue.holds)
         except BagIncomplete as exc:
+            if "/" in key[len(target.key) + 1 :]:
+                # A payload file: the upload that completes the bag is the last one, and its
+                # event sees the whole bag (S3 lists what was written before), so payload
+                # events are not retried; the tag files' events are, to record `incomplete`.
+                return Outcome("ignored", target.uri, bag_uuid(target.uri), f"{len(exc.missing)} files still missing")
             if receive_count < INCOMPLETE_AFTER_RECEIVES:
                 # still uploading: fail the message so that it comes back after its visibility timeout
                 return Outcome("waiting", target.uri, bag_uuid(target.uri), f"{len(exc.missing)} files missing")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import zipfile
 from pathlib import Path
 
@@ -143,3 +144,51 @@ def test_outcomes_are_published_as_embedded_metrics(tmp_path: Path) -> None:
     metric = json.loads(line)
     assert metric["Outcome"] == "ignored" and metric["Events"] == 1
     assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Catalogue/Ingest"
+
+
+class ChunkCounter(InMemoryObjectStore):
+    """Counts the payload bytes streamed for fixity."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.streamed: list[str] = []
+
+    def iter_chunks(self, bucket: str, key: str):  # type: ignore[no-untyped-def]
+        self.streamed.append(key)
+        return super().iter_chunks(bucket, key)
+
+
+@pytest.mark.parametrize("order", ["tag files first", "payload first", "shuffled"])
+def test_folder_bag_uploaded_file_by_file_registers_once_and_hashes_once(tmp_path: Path, order: str) -> None:
+    store, repo = ChunkCounter(), InMemoryRepository()
+    catalogue = CatalogueService(repo, InMemorySearchIndex())
+    catalogue.add_base_uri(ROOT, f"s3://{BUCKET}", "")
+    ingest = IngestService(store, catalogue, repo)
+    bag = make_bag(tmp_path / "fb", {f"f{i}.csv": str(i).encode() for i in range(6)})
+    files = sorted(str(p.relative_to(bag)) for p in bag.rglob("*") if p.is_file())
+    if order == "payload first":
+        files.sort(key=lambda f: not f.startswith("data/"))
+    elif order == "tag files first":
+        files.sort(key=lambda f: f.startswith("data/"))
+    elif order == "shuffled":
+        random.Random(5).shuffle(files)
+    statuses = []
+    for name in files:
+        store.put(BUCKET, f"up/fb/{name}", (bag / name).read_bytes())
+        try:
+            [outcome] = ingest.handle_message(_body(f"up/fb/{name}"))
+            statuses.append(outcome.status)
+        except IngestFailed:
+            assert "/" not in name, f"a payload event was retried: {name}"
+            statuses.append("retried")
+    # registered by the first event that sees the whole bag; later tag files change nothing
+    assert statuses.count("created") == 1, statuses
+    assert set(statuses[statuses.index("created") + 1 :]) <= {"unchanged"}, statuses
+    assert len(store.streamed) == 6  # every payload file hashed once
+    for name in files:  # every event again (redelivery): nothing changes, nothing is re-hashed
+        [outcome] = ingest.handle_message(_body(f"up/fb/{name}"))
+        assert outcome.status == "unchanged"
+    assert len(store.streamed) == 6
+    store.put(BUCKET, "up/fb/data/f0.csv", b"0", mtime=1.8e9)  # re-uploaded: newer, so checked again
+    [outcome] = ingest.handle_message(_body("up/fb/data/f0.csv"))
+    assert outcome.status == "updated" and len(store.streamed) == 12
