@@ -21,7 +21,7 @@ def create_resources(settings: Settings) -> dict[str, str]:
     """Create what ``settings`` names (idempotent); return the stream ARNs as env entries."""
     deps.override(settings=settings)
     tables.bind(settings)
-    for model in (DatasetItem, UserItem, tables.AuditItem):
+    for model in (DatasetItem, UserItem, tables.AuditItem, tables.ArchiveItem):
         model.create_table(wait=True)
     create_bucket(settings, settings.catalogue_bucket)
     deps.get_search().ensure_index()

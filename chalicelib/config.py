@@ -69,6 +69,16 @@ class Settings:
     search_index: str = resources.SEARCH_INDEX
     ingest_queue: str = resources.INGEST_QUEUE
     ingest_dlq: str = resources.INGEST_DLQ
+    archives_table: str = resources.ARCHIVES_TABLE
+    archive_bucket: str = resources.ARCHIVE_BUCKET
+    archive_task_queue: str = resources.ARCHIVE_TASK_QUEUE
+    # the state machine's ARN (set by the CDK stack and the local stack); empty: not deployed
+    archive_state_machine_arn: str = ""
+    # S3 storage class of AIP objects as written; in AWS a lifecycle rule moves them to
+    # DEEP_ARCHIVE, so that the fixity check right after storing can still read them
+    archive_storage_class: str = "STANDARD"
+    # the periodic fixity audit re-hashes this fraction of the archived AIPs per run
+    fixity_sample_fraction: float = 0.05
     issuers: tuple[IssuerConfig, ...] = field(default_factory=tuple)
     max_body_bytes: int = 1024 * 1024
     inline_cap_bytes: int = 64 * 1024
@@ -99,6 +109,12 @@ class Settings:
             search_index=env.get("CATALOGUE_SEARCH_INDEX", defaults.search_index),
             ingest_queue=env.get("CATALOGUE_INGEST_QUEUE", defaults.ingest_queue),
             ingest_dlq=env.get("CATALOGUE_INGEST_DLQ", defaults.ingest_dlq),
+            archives_table=env.get("CATALOGUE_ARCHIVES_TABLE", defaults.archives_table),
+            archive_bucket=env.get("CATALOGUE_ARCHIVE_BUCKET", defaults.archive_bucket),
+            archive_task_queue=env.get("CATALOGUE_ARCHIVE_TASK_QUEUE", defaults.archive_task_queue),
+            archive_state_machine_arn=env.get("CATALOGUE_ARCHIVE_STATE_MACHINE_ARN", ""),
+            archive_storage_class=env.get("CATALOGUE_ARCHIVE_STORAGE_CLASS", defaults.archive_storage_class),
+            fixity_sample_fraction=_fraction(env, "CATALOGUE_FIXITY_SAMPLE_FRACTION", defaults.fixity_sample_fraction),
             issuers=tuple(IssuerConfig.from_mapping(i) for i in parsed),
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
@@ -129,3 +145,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer") from exc
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number between 0 and 1") from exc
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} must be a number between 0 and 1")
+    return value

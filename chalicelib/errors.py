@@ -63,6 +63,16 @@ class VersionConflict(Conflict):
         self.current_version = current_version
 
 
+class ArchiveExists(Conflict):
+    """The same content from the same source is archived (or being archived) already."""
+
+    code = "ArchiveExists"
+
+    def __init__(self, message: str, archive_id: str) -> None:
+        super().__init__(message)
+        self.archive_id = archive_id
+
+
 class SearchUnavailable(CatalogueError):
     """The search index cannot be reached; records are safe, search is not."""
 

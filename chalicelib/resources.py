@@ -9,6 +9,13 @@ from __future__ import annotations
 DATASETS_TABLE = "catalogue-datasets"
 ACCESS_TABLE = "catalogue-access"
 AUDIT_TABLE = "catalogue-audit"
+ARCHIVES_TABLE = "catalogue-archives"
+ARCHIVE_BUCKET = "catalogue-archive"
+ARCHIVE_TASK_QUEUE = "catalogue-archive-tasks"
+ARCHIVE_TASK_DLQ = "catalogue-archive-tasks-dlq"
+ARCHIVE_STATE_MACHINE = "catalogue-archive"
+# the one definition both the local stack and the CDK stack deploy (relative to the repository)
+ARCHIVE_DEFINITION_FILE = "infra/statemachine/archive.asl.json"
 CATALOGUE_BUCKET = "catalogue-blobs"
 SEARCH_INDEX = "catalogue-datasets"
 DEMO_BUCKET = "catalogue-demo-data"

@@ -16,6 +16,7 @@ from chalice.app import Blueprint, Request, Response
 from chalicelib import deps
 from chalicelib.domain import User
 from chalicelib.errors import (
+    ArchiveExists,
     AuthenticationError,
     AuthUnavailable,
     CatalogueError,
@@ -89,6 +90,8 @@ def error_response(exc: CatalogueError) -> Response:
         body["Field"] = exc.field
     if isinstance(exc, VersionConflict) and exc.current_version is not None:
         body["CurrentVersion"] = exc.current_version
+    if isinstance(exc, ArchiveExists):
+        body["ArchiveId"] = exc.archive_id
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return Response(body=body, status_code=status, headers=headers)

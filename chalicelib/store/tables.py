@@ -1,12 +1,14 @@
 """pynamodb models: the persistence shapes. They never leave :mod:`chalicelib.store`.
 
-Three tables, sized so that no request path scans:
+Four tables, sized so that no request path scans:
 
 * datasets (stream NEW_AND_OLD_IMAGES): one item per dataset UUID; replicas inside the item.
   Reads are GetItem; lists and search go to OpenSearch.
 * access (stream NEW_AND_OLD_IMAGES): users (pk ``USER``) and base URIs (pk ``BASEURI``), sort
   key = username / base URI. Small, so a Query on one partition lists them; permissions live
   on the user item only (one source of truth; one GetItem authorizes a request).
+* archives (no stream): one item per archive; GSIs by dataset and by status (both sorted by
+  request time) serve the archive lists and the fixity audit without a scan.
 * audit (no stream): entries keyed by subject (e.g. ``dataset#<uuid>``), derived from the two
   streams exactly once (conditional put on a deterministic key).
 
@@ -26,10 +28,13 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
 
+ARCHIVES_BY_DATASET = "by-dataset"
+ARCHIVES_BY_STATUS = "by-status"
 USER_PK = "USER"
 BASE_URI_PK = "BASEURI"
 
@@ -134,7 +139,55 @@ class AuditItem(Model):
     value = JSONAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (DatasetItem, UserItem, BaseUriItem, AuditItem)
+class ArchiveByDataset(GlobalSecondaryIndex["ArchiveItem"]):
+    class Meta:
+        index_name = ARCHIVES_BY_DATASET
+        projection = AllProjection()
+
+    dataset_uuid = UnicodeAttribute(hash_key=True)
+    requested_at = NumberAttribute(range_key=True)
+
+
+class ArchiveByStatus(GlobalSecondaryIndex["ArchiveItem"]):
+    class Meta:
+        index_name = ARCHIVES_BY_STATUS
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    requested_at = NumberAttribute(range_key=True)
+
+
+class ArchiveItem(Model):
+    """One archive (see :mod:`chalicelib.archive.model`); steps and fixity as JSON."""
+
+    class Meta(_TableMeta):
+        table_name = "unbound-archives"
+
+    archive_id = UnicodeAttribute(hash_key=True)
+    dataset_uuid = UnicodeAttribute()
+    content_hash = UnicodeAttribute()
+    source_uri = UnicodeAttribute()
+    base_uris = ListAttribute(of=UnicodeAttribute, default=list)
+    requested_by = UnicodeAttribute()
+    requested_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    version = NumberAttribute()
+    status = UnicodeAttribute()
+    steps = JSONAttribute()
+    aip_uri = UnicodeAttribute(null=True)
+    aip_bytes = NumberAttribute(default=0)
+    aip_objects = NumberAttribute(default=0)
+    tagmanifest_sha256 = UnicodeAttribute(null=True)
+    storage_class = UnicodeAttribute(null=True)
+    failed_step = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    retries = NumberAttribute(default=0)
+    fixity = JSONAttribute(null=True)
+    by_dataset = ArchiveByDataset()
+    by_status = ArchiveByStatus()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (DatasetItem, UserItem, BaseUriItem, AuditItem, ArchiveItem)
 
 
 def bind(settings: Settings) -> None:
@@ -148,6 +201,7 @@ def bind(settings: Settings) -> None:
         UserItem: settings.access_table,
         BaseUriItem: settings.access_table,
         AuditItem: settings.audit_table,
+        ArchiveItem: settings.archives_table,
     }
     for model, table in names.items():
         model.Meta.table_name = table

@@ -1,0 +1,161 @@
+"""Archive use cases: request, look up, list, restart. Framework-free; authorization here.
+
+Who may do what:
+
+* request an archive of a dataset: register permission on one of its base URIs, or admin;
+* see an archive: whoever may see the dataset's replicas (search permission on one of the
+  base URIs the dataset had when the archive was requested), or admin; anything else is 404;
+* restart a failed archive: its requester or an admin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib import permissions as perm
+from chalicelib.archive import model
+from chalicelib.archive.model import Archive, archive_id_for
+from chalicelib.archive.workflow import Workflow
+from chalicelib.audit import dataset_subject
+from chalicelib.domain import REGISTERED, AuditEntry, JSONObject, User
+from chalicelib.errors import AlreadyExists, ArchiveExists, Conflict, Forbidden, NotFound, ValidationError
+from chalicelib.store.archives import ArchiveRepository
+from chalicelib.store.repository import Repository
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ArchivePage:
+    items: list[JSONObject]
+    total: int
+    page: int
+    page_size: int
+
+
+class ArchiveService:
+    def __init__(
+        self,
+        archives: ArchiveRepository,
+        repo: Repository,
+        workflow: Workflow,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._archives = archives
+        self._repo = repo
+        self._workflow = workflow
+        self._clock = clock
+
+    def request(self, user: User, uuid: str) -> JSONObject:
+        """Archive the current content of a registered dataset; ArchiveExists when it is (being) archived."""
+        dataset = self._repo.get_dataset(uuid, load_blobs=False)
+        if dataset is None or not perm.may_see(user, dataset):
+            raise NotFound(f"no dataset {uuid}")
+        if not any(perm.may_register(user, r.base_uri) for r in dataset.replicas):
+            raise Forbidden("archiving needs register permission on one of the dataset's base URIs")
+        if dataset.status != REGISTERED:
+            raise ValidationError(f"dataset {uuid} is {dataset.status}: only registered datasets are archived")
+        sources = [r for r in dataset.replicas if r.uri.startswith("s3://")]
+        if not sources:
+            raise ValidationError(f"dataset {uuid} has no replica in S3 to archive from")
+        source = sources[0]
+        now = self._clock()
+        archive = Archive(
+            archive_id=archive_id_for(uuid, dataset.content.content_hash(), source.uri),
+            dataset_uuid=uuid,
+            content_hash=dataset.content.content_hash(),
+            source_uri=source.uri,
+            base_uris=tuple(sorted({r.base_uri for r in dataset.replicas})),
+            requested_by=user.username,
+            requested_at=now,
+            updated_at=now,
+        )
+        try:
+            self._archives.create(archive)
+        except AlreadyExists as exc:
+            existing = self._archives.get(archive.archive_id)
+            if existing is not None and existing.status == model.REQUESTED:
+                # the first request may have stopped between its record and its start
+                self._start(existing)
+            raise ArchiveExists(
+                f"this content of {uuid} is archived already (or being archived): {archive.archive_id}",
+                archive.archive_id,
+            ) from exc
+        self._start(archive)
+        self._audit(archive, "add", user.username, {"status": archive.status, "source_uri": archive.source_uri})
+        return archive.to_dict()
+
+    def get(self, user: User, archive_id: str) -> JSONObject:
+        return self._visible(user, archive_id).to_dict()
+
+    def find(self, user: User, status: str | None, dataset: str | None, page: int, page_size: int) -> ArchivePage:
+        if status is not None and status not in model.STATUSES:
+            raise ValidationError(f"status must be one of {', '.join(model.STATUSES)}", field="status")
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValidationError(f"page starts at 1; page_size is 1 to {MAX_PAGE_SIZE}", field="page_size")
+        if dataset is not None:
+            found = self._archives.for_dataset(dataset)
+            if status is not None:
+                found = [a for a in found if a.status == status]
+        else:
+            found = [a for s in ([status] if status else model.STATUSES) for a in self._archives.with_status(s)]
+        visible = sorted(
+            (a for a in found if self._may_see(user, a)), key=lambda a: (a.requested_at, a.archive_id), reverse=True
+        )
+        start = (page - 1) * page_size
+        return ArchivePage([a.summary() for a in visible[start : start + page_size]], len(visible), page, page_size)
+
+    def history(self, user: User, uuid: str) -> list[JSONObject]:
+        """The archives of a dataset the user may see, newest first (for the dataset's page)."""
+        return [a.summary() for a in self._archives.for_dataset(uuid) if self._may_see(user, a)]
+
+    def retry(self, user: User, archive_id: str) -> JSONObject:
+        archive = self._visible(user, archive_id)
+        if not (perm.is_admin(user) or user.username == archive.requested_by):
+            raise Forbidden("only the requester or an admin may restart an archive")
+        if archive.status != model.FAILED:
+            raise Conflict(f"archive {archive_id} is {archive.status}; only failed archives are restarted")
+        restarted = model.restarted(archive, self._clock())
+        self._archives.save(restarted, archive.version)
+        self._start(restarted)
+        self._audit(restarted, "edit", user.username, {"status": restarted.status, "retries": restarted.retries})
+        return restarted.to_dict()
+
+    def _start(self, archive: Archive) -> None:
+        self._workflow.start(
+            archive.execution_name, {"archive_id": archive.archive_id, "dataset_uuid": archive.dataset_uuid}
+        )
+
+    def _visible(self, user: User, archive_id: str) -> Archive:
+        archive = self._archives.get(archive_id)
+        if archive is None or not self._may_see(user, archive):
+            raise NotFound(f"no archive {archive_id}")
+        return archive
+
+    @staticmethod
+    def _may_see(user: User, archive: Archive) -> bool:
+        return perm.is_admin(user) or any(perm.may_search(user, b) for b in archive.base_uris)
+
+    def _audit(self, archive: Archive, action: str, actor: str, value: JSONObject) -> None:
+        record_audit(self._repo, archive, action, actor, value)
+
+
+def record_audit(repo: Repository, archive: Archive, action: str, actor: str, value: JSONObject) -> None:
+    """One audit entry under the dataset for an archive change; its id is derived from the
+    archive's record version, so a repeated call writes nothing new."""
+    repo.append_audit(
+        [
+            AuditEntry(
+                entry_id=f"archive#{archive.archive_id}:v{archive.version}",
+                entity_type="archive",
+                entity_id=archive.archive_id,
+                action=action,
+                timestamp=archive.updated_at,
+                actor=actor,
+                value=value,
+                subject=dataset_subject(archive.dataset_uuid),
+            )
+        ]
+    )
