@@ -8,13 +8,14 @@ from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
 from chalicelib import deps, resources
 from chalicelib.ingest import jobs
-from chalicelib.routes import base_uris, datasets, health, users
+from chalicelib.routes import archives, base_uris, datasets, health, users
 
 app = Chalice(app_name="catalogue")
 app.register_blueprint(health.bp)
 app.register_blueprint(datasets.bp)
 app.register_blueprint(users.bp)
 app.register_blueprint(base_uris.bp)
+app.register_blueprint(archives.bp)
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;

@@ -15,6 +15,7 @@ from chalicelib.store import tables
 from chalicelib.store.tables import DatasetItem, UserItem
 
 LOCAL_VISIBILITY_TIMEOUT = 2
+LOCAL_ARCHIVE_VISIBILITY_TIMEOUT = 120
 
 
 def create_resources(settings: Settings) -> dict[str, str]:
@@ -24,8 +25,10 @@ def create_resources(settings: Settings) -> dict[str, str]:
     for model in (DatasetItem, UserItem, tables.AuditItem, tables.ArchiveItem):
         model.create_table(wait=True)
     create_bucket(settings, settings.catalogue_bucket)
+    create_bucket(settings, settings.archive_bucket)
     deps.get_search().ensure_index()
     create_ingest_queues(settings)
+    create_archive_task_queues(settings)
     ddb = deps.aws_client("dynamodb")
     arns = {}
     for env_name, table in (
@@ -70,6 +73,43 @@ def create_ingest_queues(settings: Settings, visibility_timeout: int = LOCAL_VIS
         Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
     )["QueueUrl"]
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def create_archive_task_queues(settings: Settings, visibility_timeout: int = LOCAL_ARCHIVE_VISIBILITY_TIMEOUT) -> str:
+    """The queue the archival state machine's task steps post to, with its dead-letter queue.
+
+    Returns the queue URL. A step's message comes back after the visibility timeout if the
+    worker has not finished; steps are idempotent and a second answer to a task token is
+    ignored, so a redelivery costs time, not correctness.
+    """
+    sqs = deps.aws_client("sqs")
+    dlq_url = sqs.create_queue(QueueName=f"{settings.archive_task_queue}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": resources.INGEST_MAX_RECEIVE_COUNT})
+    return str(
+        sqs.create_queue(
+            QueueName=settings.archive_task_queue,
+            Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+        )["QueueUrl"]
+    )
+
+
+def create_archive_state_machine(settings: Settings, definition_template: str) -> str:
+    """Create (or update) the archival state machine from the shared ASL file; return its ARN.
+
+    ``definition_template`` is the text of ``resources.ARCHIVE_DEFINITION_FILE``; its one
+    placeholder, ``${TaskQueueUrl}``, is filled as the CDK stack fills it.
+    """
+    url = create_archive_task_queues(settings)
+    definition = definition_template.replace("${TaskQueueUrl}", url)
+    sfn = deps.aws_client("stepfunctions")
+    role = "arn:aws:iam::123456789012:role/catalogue-archive-local"  # moto does not check roles
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        if machine["name"] == resources.ARCHIVE_STATE_MACHINE:
+            sfn.update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=definition)
+            return str(machine["stateMachineArn"])
+    created = sfn.create_state_machine(name=resources.ARCHIVE_STATE_MACHINE, definition=definition, roleArn=role)
+    return str(created["stateMachineArn"])
 
 
 def watch_bucket(settings: Settings, bucket: str) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.config import Settings
 
 if TYPE_CHECKING:
+    from chalicelib.archive.service import ArchiveService
     from chalicelib.auth import TokenVerifier
     from chalicelib.blobs import BlobStore
     from chalicelib.ingest.service import IngestService
@@ -32,6 +33,7 @@ class _State:
     verifier: TokenVerifier | None = None
     streams: StreamProcessor | None = None
     ingest: IngestService | None = None
+    archives: ArchiveService | None = None
 
 
 _state = _State()
@@ -144,3 +146,16 @@ def get_ingest() -> IngestService:
 
         _state.ingest = IngestService(S3ObjectStore(aws_client("s3")), get_service(), get_repo())
     return _state.ingest
+
+
+def get_archives() -> ArchiveService:
+    if _state.archives is None:
+        from chalicelib.archive.service import ArchiveService
+        from chalicelib.archive.workflow import StepFunctionsWorkflow
+        from chalicelib.store.archives import DynamoArchiveRepository
+
+        s = get_settings()
+        get_repo()  # binds the tables
+        workflow = StepFunctionsWorkflow(aws_client("stepfunctions"), s.archive_state_machine_arn)
+        _state.archives = ArchiveService(DynamoArchiveRepository(), get_repo(), workflow)
+    return _state.archives

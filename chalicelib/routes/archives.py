@@ -1,0 +1,63 @@
+"""/archives: long-term archival of datasets (OAIS SIP → AIP), and each archive's steps."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib import deps
+from chalicelib.errors import ValidationError
+from chalicelib.routes._http import Ctx, endpoint
+from chalicelib.validation import parse_uuid
+
+bp = Blueprint(__name__)
+ARCHIVE_ID = re.compile(r"ar-[0-9a-f]{24}")
+
+
+@bp.route("/datasets/{uuid}/archive", methods=["POST"])
+@endpoint(bp)
+def archive_dataset(ctx: Ctx, uuid: str) -> Response:
+    """Start archiving the dataset's current content: 202 with the archive; 409 (ArchiveId) if it is already."""
+    archive = deps.get_archives().request(ctx.user, parse_uuid(uuid))
+    return Response(body=archive, status_code=202, headers={"Location": f"/archives/{archive['id']}"})
+
+
+@bp.route("/archives", methods=["GET"])
+@endpoint(bp)
+def list_archives(ctx: Ctx) -> Response:
+    dataset = ctx.query_one("dataset")
+    page = deps.get_archives().find(
+        ctx.user,
+        ctx.query_one("status"),
+        parse_uuid(dataset) if dataset is not None else None,
+        _positive(ctx.query_one("page") or "1", "page"),
+        _positive(ctx.query_one("page_size") or "20", "page_size"),
+    )
+    body = {"items": page.items, "total": page.total, "page": page.page, "page_size": page.page_size}
+    return Response(body=body, status_code=200, headers={"X-Total-Count": str(page.total)})
+
+
+@bp.route("/archives/{archive_id}", methods=["GET"])
+@endpoint(bp)
+def get_archive(ctx: Ctx, archive_id: str) -> dict[str, Any]:
+    return deps.get_archives().get(ctx.user, _archive_id(archive_id))
+
+
+@bp.route("/archives/{archive_id}/retry", methods=["POST"])
+@endpoint(bp)
+def retry_archive(ctx: Ctx, archive_id: str) -> Response:
+    return Response(body=deps.get_archives().retry(ctx.user, _archive_id(archive_id)), status_code=202)
+
+
+def _positive(raw: str, name: str) -> int:
+    if not raw.isdigit() or len(raw) > 6:
+        raise ValidationError(f"{name} must be a positive integer", field=name)
+    return int(raw)
+
+
+def _archive_id(raw: str) -> str:
+    if not ARCHIVE_ID.fullmatch(raw):
+        raise ValidationError("not an archive id", field="archive_id")
+    return raw
