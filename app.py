@@ -44,6 +44,13 @@ def on_ingest_message(event: SQSEvent) -> None:
         jobs.on_ingest_message(record.body, receives)
 
 
+# batch_size=1 for the same reason: each message is one step of one archive.
+@app.on_sqs_message(queue=os.environ.get("CATALOGUE_ARCHIVE_TASK_QUEUE", resources.ARCHIVE_TASK_QUEUE), batch_size=1)
+def on_archive_task(event: SQSEvent) -> None:
+    for record in event:
+        deps.get_archive_worker().handle(record.body)
+
+
 @app.schedule(Rate(1, unit=Rate.DAYS))
 def reconcile_daily(event: CloudWatchEvent) -> None:
     jobs.run_reconcile()

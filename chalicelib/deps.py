@@ -14,6 +14,7 @@ from chalicelib.config import Settings
 
 if TYPE_CHECKING:
     from chalicelib.archive.service import ArchiveService
+    from chalicelib.archive.worker import ArchiveWorker
     from chalicelib.auth import TokenVerifier
     from chalicelib.blobs import BlobStore
     from chalicelib.ingest.service import IngestService
@@ -34,6 +35,7 @@ class _State:
     streams: StreamProcessor | None = None
     ingest: IngestService | None = None
     archives: ArchiveService | None = None
+    archive_worker: ArchiveWorker | None = None
 
 
 _state = _State()
@@ -151,11 +153,35 @@ def get_ingest() -> IngestService:
 def get_archives() -> ArchiveService:
     if _state.archives is None:
         from chalicelib.archive.service import ArchiveService
-        from chalicelib.archive.workflow import StepFunctionsWorkflow
+        from chalicelib.store.archives import DynamoArchiveRepository
+
+        _state.archives = ArchiveService(DynamoArchiveRepository(), get_repo(), _workflow())
+    return _state.archives
+
+
+def _workflow() -> Any:
+    from chalicelib.archive.workflow import StepFunctionsWorkflow
+
+    get_repo()  # binds the tables
+    return StepFunctionsWorkflow(aws_client("stepfunctions"), get_settings().archive_state_machine_arn)
+
+
+def get_archive_worker() -> ArchiveWorker:
+    if _state.archive_worker is None:
+        from chalicelib.archive.aip import S3ArchiveWriter
+        from chalicelib.archive.steps import ArchiveSteps
+        from chalicelib.archive.worker import ArchiveWorker
+        from chalicelib.ingest.objects import S3ObjectStore
         from chalicelib.store.archives import DynamoArchiveRepository
 
         s = get_settings()
-        get_repo()  # binds the tables
-        workflow = StepFunctionsWorkflow(aws_client("stepfunctions"), s.archive_state_machine_arn)
-        _state.archives = ArchiveService(DynamoArchiveRepository(), get_repo(), workflow)
-    return _state.archives
+        s3 = aws_client("s3")
+        steps = ArchiveSteps(
+            get_repo(),
+            S3ObjectStore(s3),
+            S3ArchiveWriter(s3, storage_class=s.archive_storage_class),
+            s.archive_bucket,
+            storage_class=s.archive_storage_class,
+        )
+        _state.archive_worker = ArchiveWorker(DynamoArchiveRepository(), get_repo(), _workflow(), steps.mapping())
+    return _state.archive_worker

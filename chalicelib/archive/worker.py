@@ -7,8 +7,8 @@ records the outcome and answers the token:
 * success → ``SendTaskSuccess`` with the step's output (small: large results are staged in S3);
 * :class:`~chalicelib.archive.aip.SipRejected` → error ``Rejected`` (the workflow records the
   archive as rejected; never retried);
-* :class:`~chalicelib.archive.aip.TransientError` → error ``Transient`` (the workflow retries
-  with backoff);
+* :class:`~chalicelib.archive.aip.TransientError` or a throttling/timeout error from AWS →
+  error ``Transient`` (the workflow retries with backoff);
 * anything else → error ``Failed`` (the workflow records the archive as failed).
 
 Messages may come twice (SQS at-least-once; a step outliving the visibility timeout):
@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.archive import model
+from chalicelib.archive.aip import SipRejected, TransientError, is_transient
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import record_audit
 from chalicelib.archive.workflow import Workflow
@@ -40,18 +41,6 @@ MAX_SAVE_ATTEMPTS = 5
 # A step: given the archive record, do the work and return (output for the workflow,
 # fields to set on the record); raise SipRejected / TransientError / anything else.
 Step = Callable[[Archive], tuple[dict[str, Any], dict[str, Any]]]
-
-
-class Rejected(Exception):
-    """Raised by a step for a hostile or broken SIP: the archive is rejected, not retried."""
-
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
-
-
-class Transient(Exception):
-    """Raised by a step for throttling, timeouts and other errors worth another attempt."""
 
 
 class ArchiveWorker:
@@ -99,9 +88,9 @@ class ArchiveWorker:
         try:
             output, fields = self._steps[step](archive)
         except Exception as exc:  # classified below; every failure is recorded, then answered
-            if isinstance(exc, Rejected):
-                error, answer = str(exc), "Rejected"
-            elif isinstance(exc, Transient):
+            if isinstance(exc, SipRejected):
+                error, answer = "; ".join(exc.reasons), "Rejected"
+            elif isinstance(exc, TransientError) or is_transient(exc):
                 error, answer = f"transient: {exc}", "Transient"
             else:  # anything else ends the archive as failed (the workflow decides)
                 log.exception("archive %s step %s failed", archive_id, step)

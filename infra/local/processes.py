@@ -295,7 +295,8 @@ def start_moto(
         "moto",
         # moto's own server, with DynamoDB writes serialized (see infra/local/moto_server.py)
         [sys.executable, "-m", "infra.local.moto_server", "-H", host, "-p", str(port)],
-        env=child_env(),
+        # moto's Step Functions sends its SQS task messages to localhost:$MOTO_PORT (default 5000)
+        env=child_env({"MOTO_PORT": str(port)}),
         cwd=REPO_ROOT,
         log_path=Path(log_dir) / "moto.log",
         ready_probe=lambda: http_ok(host, port, "/moto-api/", expect=[200]),

@@ -5,6 +5,8 @@ the project root) reads the same environment as the app, imports ``app`` and pum
 
 - the datasets table stream → ``app.on_datasets_stream``
 - the access table stream   → ``app.on_access_stream``
+- the ingest queue           → ``app.on_ingest_message``
+- the archive task queue     → ``app.on_archive_task``
 
 each in its own thread (:class:`infra.local.pump.StreamPump`), until SIGTERM or SIGINT,
 then exits 0. It also stops when its parent process disappears.
@@ -73,6 +75,17 @@ def ingest_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> 
     ]
 
 
+def archive_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> list[Worker]:
+    """The archival state machine's task steps: the task queue → ``app.on_archive_task``."""
+    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    url = sqs.get_queue_url(QueueName=settings.archive_task_queue)["QueueUrl"]
+    concurrency = int(env.get("CATALOGUE_ARCHIVE_CONCURRENCY", "2"))
+    return [
+        Worker(f"archive-tasks-{n}", QueuePoller(sqs, url, app_module.on_archive_task, region=settings.region).run)
+        for n in range(concurrency)
+    ]
+
+
 def main() -> int:
     logging.basicConfig(
         level=os.environ.get("CATALOGUE_RUNNER_LOG_LEVEL", "INFO"),
@@ -100,7 +113,11 @@ def main() -> int:
     sys.path.insert(0, os.getcwd())  # the project root, where app.py lives
     app_module = importlib.import_module("app")
 
-    workers = stream_workers(settings, app_module, env) + ingest_workers(settings, app_module, env)
+    workers = (
+        stream_workers(settings, app_module, env)
+        + ingest_workers(settings, app_module, env)
+        + archive_workers(settings, app_module, env)
+    )
     threads = [threading.Thread(target=w.run, args=(stop,), name=w.name, daemon=True) for w in workers]
     for thread in threads:
         thread.start()

@@ -227,6 +227,15 @@ class LocalStack:
         if missing:
             raise RuntimeError(f"create_resources() returned no {', '.join(missing)}")
         self.env.update({k: arns[k] for k in STREAM_ENV})
+        # moto runs state machines only when told to (server mode: its config endpoint)
+        requests.post(
+            f"{self.moto_url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
+        ).raise_for_status()
+        definition = (self.project_dir / resources.ARCHIVE_DEFINITION_FILE).read_text()
+        with patched_environ(self.env):
+            self.env["CATALOGUE_ARCHIVE_STATE_MACHINE_ARN"] = bootstrap.create_archive_state_machine(
+                settings, definition
+            )
         t = self._phase("resources", t)
 
         runner = start_runner(self.env, self.work_dir, project_dir=self.project_dir, wait=False)

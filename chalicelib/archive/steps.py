@@ -1,0 +1,141 @@
+"""The five archival steps over the catalogue and S3, as the worker runs them.
+
+Each step reads what the previous one staged (``staging/<archive id>/`` in the archive
+bucket) and is safe to run again. The AIP of an archive lives under
+``aips/<dataset uuid>/<archive id>/``; every archive of a dataset (each content version)
+keeps its own AIP.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.archive import aip
+from chalicelib.archive.model import Archive
+from chalicelib.archive.sources import UnsupportedSource, sip_entries
+from chalicelib.archive.worker import Step
+from chalicelib.domain import REGISTERED
+from chalicelib.ingest.objects import ObjectStore
+from chalicelib.store.repository import Repository
+
+
+def aip_prefix(archive: Archive) -> str:
+    return f"aips/{archive.dataset_uuid}/{archive.archive_id}/"
+
+
+class DatasetChanged(Exception):
+    """The dataset's content is no longer the version the archive was requested for."""
+
+
+class ArchiveSteps:
+    def __init__(
+        self,
+        repo: Repository,
+        store: ObjectStore,
+        writer: aip.ArchiveWriter,
+        bucket: str,
+        *,
+        storage_class: str = "STANDARD",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._repo = repo
+        self._store = store
+        self._writer = writer
+        self._bucket = bucket
+        self._storage_class = storage_class
+        self._clock = clock
+
+    def mapping(self) -> dict[str, Step]:
+        return {
+            "validate": self.validate,
+            "build": self.build,
+            "store": self.store,
+            "verify": self.verify,
+            "register": self.register,
+        }
+
+    def validate(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
+        dataset = self._repo.get_dataset(archive.dataset_uuid)
+        if dataset is None or dataset.deleted or dataset.status != REGISTERED:
+            raise aip.SipRejected([f"dataset {archive.dataset_uuid} is no longer registered"])
+        if dataset.content.content_hash() != archive.content_hash:
+            raise DatasetChanged(
+                f"dataset {archive.dataset_uuid} changed after the archive was requested: request a new archive"
+            )
+        try:
+            entries = sip_entries(self._store, dataset, archive.source_uri)
+        except UnsupportedSource as exc:
+            raise aip.SipRejected([str(exc)]) from exc
+        sip = aip.validate_sip(
+            self._store,
+            entries,
+            archive_id=archive.archive_id,
+            record=dataset.detail_dict(),
+            source_uris=tuple(r.uri for r in dataset.replicas),
+        )
+        aip.stage_sip(self._writer, self._bucket, archive.archive_id, sip)
+        return {"files": len(sip.files), "bytes": sip.total_bytes}, {}
+
+    def build(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
+        sip = aip.load_sip(self._store, self._bucket, archive.archive_id)
+        events = [
+            {
+                "eventType": "ingestion start",
+                "eventDateTime": _iso(archive.requested_at),
+                "eventOutcome": "success",
+                "eventDetail": f"archive requested by {archive.requested_by} from {archive.source_uri}",
+                "linkingObject": archive.dataset_uuid,
+            },
+            {
+                "eventType": "validation",
+                "eventDateTime": _iso(archive.steps["validate"].ended_at or archive.requested_at),
+                "eventOutcome": "success",
+                "eventDetail": f"{len(sip.files)} files present with the sizes of the catalogue's manifest",
+                "linkingObject": archive.dataset_uuid,
+            },
+        ]
+        # the same `now` on every attempt: a retried build writes identical tag files
+        plan = aip.build_aip(self._store, self._writer, self._bucket, sip, events, now=archive.requested_at)
+        return {"objects": plan.object_count, "bytes": plan.total_bytes}, {}
+
+    def store(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
+        plan = aip.load_plan(self._store, self._bucket, archive.archive_id)
+        try:
+            stored = aip.store_aip(self._writer, plan, self._bucket, aip_prefix(archive))
+        except aip.SourceChanged:
+            # never leave a partial AIP behind: it has no tag manifest, but remove it anyway
+            self._writer.delete_prefix(self._bucket, aip_prefix(archive))
+            raise
+        fields = {
+            "aip_uri": stored.uri,
+            "aip_bytes": stored.total_bytes,
+            "aip_objects": stored.object_count,
+            "tagmanifest_sha256": stored.tagmanifest_sha256,
+            "storage_class": self._storage_class,
+        }
+        return {"uri": stored.uri, "objects": stored.object_count}, fields
+
+    def verify(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
+        plan = aip.load_plan(self._store, self._bucket, archive.archive_id)
+        mismatches = aip.verify_aip(self._store, plan, self._bucket, aip_prefix(archive))
+        if mismatches:
+            raise FixityMismatch("; ".join(mismatches[:20]))
+        now = self._clock()
+        fixity = {"checked_at": now, "ok": True, "files_checked": plan.object_count, "mismatches": []}
+        return {"verified": plan.object_count}, {"fixity": fixity}
+
+    def register(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
+        # The plan stays staged until here so that a retried verify can still read it.
+        aip.cleanup_staging(self._writer, self._bucket, archive.archive_id)
+        return {"aip_uri": archive.aip_uri}, {}
+
+
+class FixityMismatch(Exception):
+    """The stored AIP does not hash to the plan: the archive fails (and keeps the evidence)."""
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")

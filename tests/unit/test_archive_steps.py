@@ -1,0 +1,157 @@
+"""The five steps over a catalogue and a bucket (in memory): registered datasets of every
+layout become verified AIPs; changes and damage end the archive as they should."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.archive import aip, model
+from chalicelib.archive.model import Archive
+from chalicelib.archive.service import ArchiveService
+from chalicelib.archive.steps import ArchiveSteps, aip_prefix
+from chalicelib.archive.worker import ArchiveWorker
+from chalicelib.archive.workflow import InMemoryWorkflow
+from chalicelib.ingest.events import ObjectEvent
+from chalicelib.store.archives import InMemoryArchiveRepository
+from tests.unit.test_ingest import BUCKET, FOLDER, ROOT, DtoolDataset, World, make_world, put_folder, uuid_of
+from tests.unit.test_ingest_bags import make_bag
+
+ARCHIVE_BUCKET = "archive"
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.world: World = make_world(f"s3://{BUCKET}")
+        self.archives = InMemoryArchiveRepository()
+        self.workflow = InMemoryWorkflow()
+        writer = aip.InMemoryArchiveWriter(self.world.store)
+        steps = ArchiveSteps(self.world.repo, self.world.store, writer, ARCHIVE_BUCKET)
+        self.worker = ArchiveWorker(self.archives, self.world.repo, self.workflow, steps.mapping())
+        self.service = ArchiveService(self.archives, self.world.repo, self.workflow)
+        self.tokens = 0
+
+    def run(self, archive_id: str, until: str = "register") -> list[tuple[str, Any]]:
+        """Drive the steps as the state machine would (no retries): stop at the first failure."""
+        answers = []
+        for step in model.STEPS:
+            self.tokens += 1
+            token = f"t{self.tokens}"
+            self.worker.handle(json.dumps({"step": step, "archive_id": archive_id, "token": token}))
+            answers.append(self.workflow.answers[token])
+            if answers[-1][0] != "success":
+                end = "rejected" if answers[-1][0] == "Rejected" else "failed"
+                body = {"step": end, "archive_id": archive_id, "token": f"{token}-end", "error": {"Cause": None}}
+                self.worker.handle(json.dumps(body))
+                break
+            if step == until:
+                break
+        return answers
+
+    def stored(self, archive_id: str) -> Archive:
+        found = self.archives.get(archive_id)
+        assert found is not None
+        return found
+
+    def aip_bytes(self, archive: Archive, path: str) -> bytes:
+        data = self.world.store.get_bytes(ARCHIVE_BUCKET, aip_prefix(archive) + path, 1 << 30)
+        assert data is not None, path
+        return data
+
+
+@pytest.fixture
+def rig() -> Rig:
+    return Rig()
+
+
+def _archived(rig: Rig, uuid: str) -> Archive:
+    request = rig.service.request(ROOT, uuid)
+    answers = rig.run(request["id"])
+    assert [a[0] for a in answers] == ["success"] * 5, answers
+    archive = rig.stored(request["id"])
+    assert archive.status == "archived" and archive.fixity["ok"] is True
+    assert archive.aip_uri == f"s3://{ARCHIVE_BUCKET}/{aip_prefix(archive)}"
+    assert list(rig.world.store.list(ARCHIVE_BUCKET, f"staging/{archive.archive_id}/")) == []  # cleaned up
+    return archive
+
+
+def _manifest(rig: Rig, archive: Archive) -> dict[str, str]:
+    lines = rig.aip_bytes(archive, "manifest-sha256.txt").decode().splitlines()
+    return {path: digest for digest, path in (line.split("  ", 1) for line in lines)}  # "<sha256>  <path>"
+
+
+def test_a_dtool_dataset_becomes_an_aip_whose_bytes_match_its_manifest(rig: Rig) -> None:
+    ds = DtoolDataset()
+    ds.put(rig.world.store)
+    assert rig.world.created(ds.key("dtool")).status == "created"
+    archive = _archived(rig, ds.uuid)
+    manifest = _manifest(rig, archive)
+    assert set(manifest) == {f"data/{r}" for r in ds.items}
+    for relpath, data in ds.items.items():
+        stored = rig.aip_bytes(archive, f"data/{relpath}")
+        assert stored == data and hashlib.sha256(stored).hexdigest() == manifest[f"data/{relpath}"]
+        assert (
+            hashlib.md5(stored).hexdigest()
+            == ds.manifest()["items"][hashlib.sha1(relpath.encode()).hexdigest()]["hash"]
+        )
+    record = json.loads(rig.aip_bytes(archive, "metadata/catalogue.json"))
+    assert json.dumps(record).count(ds.uuid) >= 1
+    assert b"External-Identifier: " + ds.uuid.encode() in rig.aip_bytes(archive, "bag-info.txt")
+
+
+def test_a_sidecar_folder_and_a_folder_bag_are_archived(rig: Rig, tmp_path: Path) -> None:
+    sidecar_key = put_folder(rig.world)
+    assert rig.world.created(sidecar_key).status == "created"
+    archive = _archived(rig, uuid_of())
+    assert "data/raw/b.bin" in _manifest(rig, archive)
+    bag = make_bag(tmp_path / "bag", {"scan.tif": b"x" * 100, "sub/notes.txt": b"hi"})
+    for p in bag.rglob("*"):
+        if p.is_file():
+            rig.world.store.put(BUCKET, f"bags/b1/{p.relative_to(bag)}", p.read_bytes())
+    outcome = rig.world.ingest.handle(ObjectEvent(BUCKET, "bags/b1/bagit.txt", "created"))
+    assert outcome.status == "created"
+    bag_archive = _archived(rig, outcome.uuid)
+    assert set(_manifest(rig, bag_archive)) == {"data/scan.tif", "data/sub/notes.txt"}
+
+
+def test_a_file_changed_after_registration_rejects_the_archive(rig: Rig) -> None:
+    ds = DtoolDataset()
+    ds.put(rig.world.store)
+    rig.world.created(ds.key("dtool"))
+    item_id = hashlib.sha1(b"notes.txt").hexdigest()
+    rig.world.store.put(BUCKET, ds.key(f"data/{item_id}"), b"KO")  # same size, other bytes
+    request = rig.service.request(ROOT, ds.uuid)
+    answers = rig.run(request["id"])
+    assert [a[0] for a in answers] == ["success", "Rejected"]
+    archive = rig.stored(request["id"])
+    assert archive.status == "rejected" and archive.failed_step == "build" and "notes.txt" in archive.error
+    assert list(rig.world.store.list(ARCHIVE_BUCKET, "aips/")) == []  # nothing stored
+
+
+def test_a_dataset_changed_since_the_request_fails_with_a_reason(rig: Rig) -> None:
+    sidecar_key = put_folder(rig.world)
+    rig.world.created(sidecar_key)
+    request = rig.service.request(ROOT, uuid_of())
+    rig.world.store.put(BUCKET, f"{FOLDER}/new.csv", b"1")
+    rig.world.created(f"{FOLDER}/new.csv")
+    answers = rig.run(request["id"])
+    assert answers[0][0] == "Failed"
+    archive = rig.stored(request["id"])
+    assert archive.status == "failed" and archive.failed_step == "validate" and "changed" in archive.error
+
+
+def test_a_damaged_aip_fails_verify_and_names_the_file(rig: Rig) -> None:
+    ds = DtoolDataset()
+    ds.put(rig.world.store)
+    rig.world.created(ds.key("dtool"))
+    request = rig.service.request(ROOT, ds.uuid)
+    rig.run(request["id"], until="store")
+    archive = rig.stored(request["id"])
+    rig.world.store.put(ARCHIVE_BUCKET, aip_prefix(archive) + "data/notes.txt", b"KO")
+    rig.tokens += 1
+    rig.worker.handle(json.dumps({"step": "verify", "archive_id": archive.archive_id, "token": "v"}))
+    assert rig.workflow.answers["v"][0] == "Failed" and "notes.txt" in rig.workflow.answers["v"][1]
