@@ -72,6 +72,8 @@ class Settings:
     archives_table: str = resources.ARCHIVES_TABLE
     archive_bucket: str = resources.ARCHIVE_BUCKET
     archive_task_queue: str = resources.ARCHIVE_TASK_QUEUE
+    # a registered base URI whose bags are deposits (SIPs): archived as soon as registered
+    deposit_base_uri: str = f"s3://{resources.DEPOSIT_BUCKET}"
     # the state machine's ARN (set by the CDK stack and the local stack); empty: not deployed
     archive_state_machine_arn: str = ""
     # S3 storage class of AIP objects as written; in AWS a lifecycle rule moves them to
@@ -112,6 +114,7 @@ class Settings:
             archives_table=env.get("CATALOGUE_ARCHIVES_TABLE", defaults.archives_table),
             archive_bucket=env.get("CATALOGUE_ARCHIVE_BUCKET", defaults.archive_bucket),
             archive_task_queue=env.get("CATALOGUE_ARCHIVE_TASK_QUEUE", defaults.archive_task_queue),
+            deposit_base_uri=env.get("CATALOGUE_DEPOSIT_BASE_URI", defaults.deposit_base_uri).rstrip("/"),
             archive_state_machine_arn=env.get("CATALOGUE_ARCHIVE_STATE_MACHINE_ARN", ""),
             archive_storage_class=env.get("CATALOGUE_ARCHIVE_STORAGE_CLASS", defaults.archive_storage_class),
             fixity_sample_fraction=_fraction(env, "CATALOGUE_FIXITY_SAMPLE_FRACTION", defaults.fixity_sample_fraction),

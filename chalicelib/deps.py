@@ -144,9 +144,11 @@ def get_stream_processor() -> StreamProcessor:
 def get_ingest() -> IngestService:
     if _state.ingest is None:
         from chalicelib.ingest.objects import S3ObjectStore
-        from chalicelib.ingest.service import IngestService
+        from chalicelib.ingest.service import Deposits, IngestService
 
-        _state.ingest = IngestService(S3ObjectStore(aws_client("s3")), get_service(), get_repo())
+        archives = get_archives()
+        deposits = Deposits(get_settings().deposit_base_uri, archives.deposit_registered, archives.deposit_refused)
+        _state.ingest = IngestService(S3ObjectStore(aws_client("s3")), get_service(), get_repo(), deposits=deposits)
     return _state.ingest
 
 

@@ -11,6 +11,8 @@ ACCESS_TABLE = "catalogue-access"
 AUDIT_TABLE = "catalogue-audit"
 ARCHIVES_TABLE = "catalogue-archives"
 ARCHIVE_BUCKET = "catalogue-archive"
+# bags uploaded here (or through POST /archives) are SIPs: registered, then archived
+DEPOSIT_BUCKET = "catalogue-deposits"
 ARCHIVE_TASK_QUEUE = "catalogue-archive-tasks"
 ARCHIVE_TASK_DLQ = "catalogue-archive-tasks-dlq"
 ARCHIVE_STATE_MACHINE = "catalogue-archive"

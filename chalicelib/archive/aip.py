@@ -49,6 +49,7 @@ from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from botocore.exceptions import (
@@ -238,7 +239,8 @@ def staged_tag_key(archive_id: str, path: str) -> str:
 class ArchiveWriter(ABC):
     """Writes to the archive bucket (and copies into it). Every method MAY be retried.
 
-    - ``put`` MUST store the whole object or nothing and return its ETag (unquoted).
+    - ``put`` MUST store the whole object or nothing and return its ETag (unquoted);
+      ``put_file`` likewise for a local file, streamed (never read whole into memory).
     - ``copy`` is a server-side copy that MUST raise :class:`SourceChanged` when the source
       is missing or its ETag is not ``if_match`` (quoted or not), MUST handle sources larger
       than 5 GB and MUST overwrite the destination (so a repeated copy is harmless). It
@@ -250,6 +252,9 @@ class ArchiveWriter(ABC):
 
     @abstractmethod
     def put(self, bucket: str, key: str, data: bytes) -> str: ...
+
+    @abstractmethod
+    def put_file(self, bucket: str, key: str, path: Path) -> str: ...
 
     @abstractmethod
     def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str) -> None: ...
@@ -301,6 +306,15 @@ class S3ArchiveWriter(ArchiveWriter):
         with _transient_as(f"put s3://{bucket}/{key}"):
             response = self._client.put_object(Bucket=bucket, Key=key, Body=data)
         return str(response.get("ETag", "")).strip('"')
+
+    def put_file(self, bucket: str, key: str, path: Path) -> str:
+        # upload_file streams the file (multipart above the threshold); it returns nothing
+        with _transient_as(f"upload s3://{bucket}/{key}"):
+            self._client.upload_file(str(path), bucket, key, Config=self._config)
+        etag = self._etag(bucket, key)
+        if etag is None:
+            raise TransientError(f"s3://{bucket}/{key} is not visible after its upload")
+        return etag
 
     def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str) -> None:
         source = f"s3://{src_bucket}/{src_key}"
@@ -370,6 +384,9 @@ class InMemoryArchiveWriter(ArchiveWriter):
     def put(self, bucket: str, key: str, data: bytes) -> str:
         self.store.put(bucket, key, bytes(data))
         return hashlib.md5(data).hexdigest()
+
+    def put_file(self, bucket: str, key: str, path: Path) -> str:
+        return self.put(bucket, key, path.read_bytes())
 
     def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str) -> None:
         found = self.store.objects.get(src_bucket, {}).get(src_key)

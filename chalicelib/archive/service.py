@@ -10,6 +10,7 @@ Who may do what:
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,6 +87,42 @@ class ArchiveService:
         self._start(archive)
         self._audit(archive, "add", user.username, {"status": archive.status, "source_uri": archive.source_uri})
         return archive.to_dict()
+
+    # -- deposits (SIPs uploaded to the deposit base URI) --------------------------------------
+    def deposit_registered(self, actor: User, uuid: str) -> str:
+        """A deposited bag was registered: archive it (once; a repeat is a no-op). Returns the id."""
+        try:
+            return str(self.request(actor, uuid)["id"])
+        except ArchiveExists as exc:
+            return exc.archive_id
+
+    def deposit_refused(self, actor: User, uuid: str, uri: str, base_uri: str, reasons: tuple[str, ...]) -> str:
+        """A deposited bag was refused before it could become a dataset: record a rejected
+        archive with the reasons (nothing is stored). The same reasons give the same record."""
+        now = self._clock()
+        digest = hashlib.sha256("\n".join(reasons).encode()).hexdigest()
+        archive = model.archive_ended_badly(
+            Archive(
+                archive_id=archive_id_for(uuid, f"refused:{digest}", uri),
+                dataset_uuid=uuid,
+                content_hash=f"refused:{digest}",
+                source_uri=uri,
+                base_uris=(base_uri,),
+                requested_by=actor.username,
+                requested_at=now,
+                updated_at=now,
+            ),
+            model.STEPS[0],
+            now,
+            "; ".join(reasons),
+            rejected=True,
+        )
+        try:
+            self._archives.create(archive)
+        except AlreadyExists:
+            return archive.archive_id
+        self._audit(archive, "add", actor.username, {"status": archive.status, "reasons": list(reasons[:20])})
+        return archive.archive_id
 
     def get(self, user: User, archive_id: str) -> JSONObject:
         return self._visible(user, archive_id).to_dict()

@@ -15,9 +15,11 @@ from typing import Any
 
 from chalicelib.archive import aip
 from chalicelib.archive.model import Archive
-from chalicelib.archive.sources import UnsupportedSource, sip_entries
+from chalicelib.archive.sources import Entry, UnsupportedSource, is_serialized, sip_entries, split_s3
 from chalicelib.archive.worker import Step
 from chalicelib.domain import REGISTERED
+from chalicelib.ingest.baglayout import BagTarget, extracted_bag
+from chalicelib.ingest.bags import DEFAULT_LIMITS, BagLimits, BagRefused
 from chalicelib.ingest.objects import ObjectStore
 from chalicelib.store.repository import Repository
 
@@ -40,7 +42,11 @@ class ArchiveSteps:
         *,
         storage_class: str = "STANDARD",
         clock: Callable[[], float] = time.time,
+        limits: BagLimits = DEFAULT_LIMITS,
+        tmp_root: str | None = None,
     ) -> None:
+        self._limits = limits
+        self._tmp_root = tmp_root
         self._repo = repo
         self._store = store
         self._writer = writer
@@ -66,7 +72,10 @@ class ArchiveSteps:
                 f"dataset {archive.dataset_uuid} changed after the archive was requested: request a new archive"
             )
         try:
-            entries = sip_entries(self._store, dataset, archive.source_uri)
+            if is_serialized(archive.source_uri):
+                entries = self._stage_serialized(archive)
+            else:
+                entries = sip_entries(self._store, dataset, archive.source_uri)
         except UnsupportedSource as exc:
             raise aip.SipRejected([str(exc)]) from exc
         sip = aip.validate_sip(
@@ -78,6 +87,28 @@ class ArchiveSteps:
         )
         aip.stage_sip(self._writer, self._bucket, archive.archive_id, sip)
         return {"files": len(sip.files), "bytes": sip.total_bytes}, {}
+
+    def _stage_serialized(self, archive: Archive) -> list[Entry]:
+        """A serialized bag's payload, extracted and validated again (it may have been replaced
+        since it was registered), staged as objects for the next steps to read."""
+        bucket, key = split_s3(archive.source_uri)
+        target = BagTarget(bucket, key, serialized=True)
+        payload = f"{aip.staging_prefix(archive.archive_id)}payload/"
+        entries = []
+        try:
+            with extracted_bag(self._store, target, self._limits, self._tmp_root) as found:
+                if found is None:
+                    raise aip.SipRejected([f"{archive.source_uri} is gone"])
+                bag_dir, info, _ = found
+                for item in info.items:
+                    staged = payload + item.relpath
+                    self._writer.put_file(self._bucket, staged, bag_dir / item.relpath)
+                    algorithm, digest = ("sha256", item.sha256) if item.sha256 else ("sha512", item.sha512 or "")
+                    relpath = item.relpath.removeprefix("data/")
+                    entries.append(Entry(relpath, self._bucket, staged, item.size, algorithm, digest))
+        except BagRefused as exc:
+            raise aip.SipRejected(exc.reasons) from exc
+        return entries
 
     def build(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
         sip = aip.load_sip(self._store, self._bucket, archive.archive_id)

@@ -10,12 +10,13 @@ streamed from S3 (never held in memory).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import shutil
 import tempfile
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,9 +96,24 @@ def read_serialized_bag(
 
     Raises BagRefused for anything hostile, malformed or over the limits.
     """
+    with extracted_bag(store, target, limits, tmp_root) as found:
+        if found is None:
+            return None
+        _, info, last_modified = found
+    return _registration(info, target, base_uri, last_modified)
+
+
+@contextlib.contextmanager
+def extracted_bag(
+    store: ObjectStore, target: BagTarget, limits: BagLimits, tmp_root: str | None = None
+) -> Iterator[tuple[Path, BagInfo, float] | None]:
+    """A serialized bag streamed to a private staging folder, extracted and fully validated:
+    ``(bag folder, bag info, the object's last modified time)``, or ``None`` when the object
+    is gone. The folder is deleted on exit. Raises BagRefused (hostile, malformed, too big)."""
     meta = store.head(target.bucket, target.key)
     if meta is None:
-        return None
+        yield None
+        return
     if meta.size > limits.max_total_bytes:
         raise BagRefused([f"{target.uri} is {meta.size} bytes, over the {limits.max_total_bytes} byte limit"])
     stage = Path(tempfile.mkdtemp(prefix="bag-", dir=tmp_root))
@@ -113,10 +129,11 @@ def read_serialized_bag(
         dest = stage / "bag"
         dest.mkdir()
         bag_dir = extract_serialized(archive, dest, limits)
+        archive.unlink()  # the budget: the archive and its extraction are never both kept longer than needed
         info = validate_extracted_bag(bag_dir, limits, bag_name=target.name)
+        yield bag_dir, info, meta.last_modified
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return _registration(info, target, base_uri, meta.last_modified)
 
 
 def read_folder_bag(

@@ -64,6 +64,16 @@ INCOMPLETE_AFTER_RECEIVES = INGEST_MAX_RECEIVE_COUNT - 1
 INGEST_USER = User(username="s3-ingest", is_admin=True)
 
 
+@dataclass(frozen=True)
+class Deposits:
+    """Where deposited SIPs (bags) arrive, and what to do with them (the archive service's
+    ``deposit_registered`` / ``deposit_refused``)."""
+
+    base_uri: str
+    registered: Callable[[User, str], object]
+    refused: Callable[[User, str, str, str, tuple[str, ...]], object]
+
+
 class IngestFailed(Exception):
     """A message whose objects could not be registered; it is retried, then dead-lettered."""
 
@@ -90,7 +100,9 @@ class IngestService:
         limits: BagLimits = DEFAULT_LIMITS,
         tmp_root: str | None = None,
         metrics: Callable[[str], None] = print,
+        deposits: Deposits | None = None,
     ) -> None:
+        self._deposits = deposits
         self._metrics = metrics
         self._limits = limits
         self._tmp_root = tmp_root
@@ -152,7 +164,20 @@ class IngestService:
 
     def handle(self, event: ObjectEvent, receive_count: int = 1) -> Outcome:
         found = self._resolve(event, receive_count)
-        return self._register(found) if isinstance(found, Registration) else found
+        outcome = self._register(found) if isinstance(found, Registration) else found
+        self._deposited(outcome)
+        return outcome
+
+    def _deposited(self, outcome: Outcome) -> None:
+        """A bag under the deposit base URI is a SIP: archive it once registered, or record
+        the archive as rejected when the bag was refused."""
+        if self._deposits is None or not outcome.uri.startswith(self._deposits.base_uri + "/"):
+            return
+        if outcome.status in ("created", "updated", "replica-added", "unchanged"):
+            self._deposits.registered(INGEST_USER, outcome.uuid)
+        elif outcome.status == "rejected" and outcome.uuid:
+            reasons = tuple(outcome.reason.split("; "))
+            self._deposits.refused(INGEST_USER, outcome.uuid, outcome.uri, self._deposits.base_uri, reasons)
 
     def handle_many(self, events: Sequence[ObjectEvent], receive_count: int = 1) -> list[Outcome]:
         """:meth:`handle` for each event, with the registrations written by one
@@ -164,12 +189,12 @@ class IngestService:
         for f in found:
             if not isinstance(f, Registration):
                 outcomes.append(f)
-                continue
-            result = next(results)
-            if isinstance(result, CatalogueError):
+            elif isinstance(result := next(results), CatalogueError):
                 outcomes.append(Outcome("refused", f.uri, f.content.uuid, str(result)))
             else:
                 outcomes.append(Outcome(result, f.uri, f.content.uuid))
+        for outcome in outcomes:
+            self._deposited(outcome)
         return outcomes
 
     def _resolve(self, event: ObjectEvent, receive_count: int) -> Outcome | Registration:
@@ -251,10 +276,11 @@ class IngestService:
         return registration
 
     def _problem(self, target: BagTarget, base_uri: str, status: str, reasons: tuple[str, ...]) -> Outcome:
-        """Record why an upload is not registered; it is not retried (the reasons say what to fix)."""
-        result = self._catalogue.record_problem(INGEST_USER, placeholder(target, base_uri), status, reasons)
+        """Record why an upload is not registered; it is not retried (the reasons say what to fix).
+        A repeated event gives the same outcome again (the record itself is unchanged)."""
+        self._catalogue.record_problem(INGEST_USER, placeholder(target, base_uri), status, reasons)
         return Outcome(
-            ("rejected" if status == REFUSED else status) if result.status != "unchanged" else "unchanged",
+            "rejected" if status == REFUSED else status,
             target.uri,
             bag_uuid(target.uri),
             "; ".join(reasons)[:500],

@@ -598,7 +598,8 @@ def s3() -> Iterator[Any]:
         yield client
 
 
-SMALL_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+# one thread: moto in-process (mock_aws) is not safe under the transfer manager's threads
+SMALL_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, use_threads=False)
 
 
 def _upload_multipart(client: Any, key: str, data: bytes) -> str:

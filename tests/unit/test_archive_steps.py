@@ -17,22 +17,32 @@ from chalicelib.archive.steps import ArchiveSteps, aip_prefix
 from chalicelib.archive.worker import ArchiveWorker
 from chalicelib.archive.workflow import InMemoryWorkflow
 from chalicelib.ingest.events import ObjectEvent
+from chalicelib.ingest.service import Deposits, IngestService
 from chalicelib.store.archives import InMemoryArchiveRepository
 from tests.unit.test_ingest import BUCKET, FOLDER, ROOT, DtoolDataset, World, make_world, put_folder, uuid_of
-from tests.unit.test_ingest_bags import make_bag
+from tests.unit.test_ingest_bags import make_bag, zipped
 
 ARCHIVE_BUCKET = "archive"
+DEPOSITS = f"s3://{BUCKET}/deposits"
 
 
 class Rig:
     def __init__(self) -> None:
-        self.world: World = make_world(f"s3://{BUCKET}")
+        self.world: World = make_world(f"s3://{BUCKET}", DEPOSITS)
         self.archives = InMemoryArchiveRepository()
         self.workflow = InMemoryWorkflow()
         writer = aip.InMemoryArchiveWriter(self.world.store)
         steps = ArchiveSteps(self.world.repo, self.world.store, writer, ARCHIVE_BUCKET)
         self.worker = ArchiveWorker(self.archives, self.world.repo, self.workflow, steps.mapping())
         self.service = ArchiveService(self.archives, self.world.repo, self.workflow)
+        # deposits: the ingest service hands bags under DEPOSITS to the archive service
+        self.world.ingest = IngestService(
+            self.world.store,
+            self.world.catalogue,
+            self.world.repo,
+            clock=self.world.clock,
+            deposits=Deposits(DEPOSITS, self.service.deposit_registered, self.service.deposit_refused),
+        )
         self.tokens = 0
 
     def run(self, archive_id: str, until: str = "register") -> list[tuple[str, Any]]:
@@ -155,3 +165,40 @@ def test_a_damaged_aip_fails_verify_and_names_the_file(rig: Rig) -> None:
     rig.tokens += 1
     rig.worker.handle(json.dumps({"step": "verify", "archive_id": archive.archive_id, "token": "v"}))
     assert rig.workflow.answers["v"][0] == "Failed" and "notes.txt" in rig.workflow.answers["v"][1]
+
+
+def test_a_deposited_zipped_bag_is_registered_then_archived(rig: Rig, tmp_path: Path) -> None:
+    bag = make_bag(tmp_path / "sip", {"scan.tif": b"x" * 300, "notes ü.txt": b"hi"}, **{"Contact-Name": "Ana"})
+    rig.world.store.put(BUCKET, "deposits/sip-1.zip", zipped(bag))
+    outcome = rig.world.ingest.handle(ObjectEvent(BUCKET, "deposits/sip-1.zip", "created"))
+    assert outcome.status == "created"
+    [started] = rig.workflow.started.values()  # the deposit started its archive by itself
+    assert started["dataset_uuid"] == outcome.uuid
+    assert rig.world.ingest.handle(ObjectEvent(BUCKET, "deposits/sip-1.zip", "created")).status == "unchanged"
+    assert len(rig.workflow.started) == 1  # a repeated event starts nothing new
+    answers = rig.run(started["archive_id"])
+    assert [a[0] for a in answers] == ["success"] * 5, answers
+    archive = rig.stored(started["archive_id"])
+    assert set(_manifest(rig, archive)) == {"data/scan.tif", "data/notes ü.txt"}
+    assert rig.aip_bytes(archive, "data/scan.tif") == b"x" * 300
+    assert list(rig.world.store.list(ARCHIVE_BUCKET, "staging/")) == []
+
+
+def test_a_bag_outside_the_deposit_prefix_is_not_archived_by_itself(rig: Rig, tmp_path: Path) -> None:
+    bag = make_bag(tmp_path / "b", {"a.txt": b"a"})
+    rig.world.store.put(BUCKET, "elsewhere/b.zip", zipped(bag))
+    assert rig.world.ingest.handle(ObjectEvent(BUCKET, "elsewhere/b.zip", "created")).status == "created"
+    assert rig.workflow.started == {}
+
+
+def test_a_hostile_deposit_is_a_rejected_archive_and_nothing_is_stored(rig: Rig, tmp_path: Path) -> None:
+    bag = make_bag(tmp_path / "evil", {"a.txt": b"a"})
+    (bag / "data" / "a.txt").write_bytes(b"b")  # tampered after bagging
+    rig.world.store.put(BUCKET, "deposits/evil.zip", zipped(bag))
+    outcome = rig.world.ingest.handle(ObjectEvent(BUCKET, "deposits/evil.zip", "created"))
+    assert outcome.status == "rejected"
+    [archive] = rig.archives.for_dataset(outcome.uuid)
+    assert archive.status == "rejected" and "a.txt" in archive.error and rig.workflow.started == {}
+    rig.world.ingest.handle(ObjectEvent(BUCKET, "deposits/evil.zip", "created"))
+    assert len(rig.archives.for_dataset(outcome.uuid)) == 1  # the same refusal is one record
+    assert list(rig.world.store.list(ARCHIVE_BUCKET, "")) == []
