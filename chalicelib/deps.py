@@ -119,8 +119,11 @@ def get_repo() -> DynamoRepository:
 def get_service() -> CatalogueService:
     if _state.service is None:
         from chalicelib.service import CatalogueService
+        from chalicelib.store.archives import DynamoArchiveRepository
 
-        _state.service = CatalogueService(get_repo(), get_search(), blobs=get_blobs())
+        _state.service = CatalogueService(
+            get_repo(), get_search(), blobs=get_blobs(), archives=DynamoArchiveRepository()
+        )
     return _state.service
 
 
@@ -154,10 +157,17 @@ def get_ingest() -> IngestService:
 
 def get_archives() -> ArchiveService:
     if _state.archives is None:
+        from chalicelib.archive.access import S3ObjectAccess
         from chalicelib.archive.service import ArchiveService
         from chalicelib.store.archives import DynamoArchiveRepository
 
-        _state.archives = ArchiveService(DynamoArchiveRepository(), get_repo(), _workflow())
+        _state.archives = ArchiveService(
+            DynamoArchiveRepository(),
+            get_repo(),
+            _workflow(),
+            access=S3ObjectAccess(aws_client("s3")),
+            deposit_base_uri=get_settings().deposit_base_uri,
+        )
     return _state.archives
 
 

@@ -49,3 +49,8 @@ def may_edit(user: User, dataset: Dataset) -> bool:
 
 def may_read_log(user: User, dataset: Dataset) -> bool:
     return is_admin(user) or any(may_register(user, r.base_uri) for r in dataset.replicas)
+
+
+def may_see_archive(user: User, base_uris: tuple[str, ...]) -> bool:
+    """An archive is seen by whoever may search one of the base URIs its dataset had."""
+    return any(may_search(user, b) for b in base_uris)

@@ -18,10 +18,12 @@ from chalicelib.blobs import BlobStore
 from chalicelib.domain import REGISTERED, BaseUri, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.search import SearchIndex, SearchQuery
+from chalicelib.store.archives import ArchiveRepository
 from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, Repository
 from chalicelib.validation import DatasetPatch, Registration, SearchParams, UserFields
 
 MAX_WRITE_ATTEMPTS = 10
+MAX_ARCHIVES_SHOWN = 20  # newest archives of a dataset shown on its record
 # API Gateway and Lambda cap a synchronous response at 6 MB: larger parts go by link.
 LARGE_RESPONSE_BYTES = 4 * 1024 * 1024
 SYSTEM = "system"
@@ -83,7 +85,9 @@ class CatalogueService:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         blobs: BlobStore | None = None,
+        archives: ArchiveRepository | None = None,
     ) -> None:
+        self._archives = archives
         self._blobs = blobs
         self._repo = repo
         self._search = search
@@ -256,7 +260,15 @@ class CatalogueService:
         return dataset
 
     def get_dataset(self, user: User, uuid: str) -> JSONObject:
-        return self._view(user, self._visible(user, uuid))
+        view = self._view(user, self._visible(user, uuid))
+        if self._archives is not None:
+            history = [
+                a.summary()
+                for a in self._archives.for_dataset(uuid, limit=MAX_ARCHIVES_SHOWN)
+                if perm.may_see_archive(user, a.base_uris)
+            ]
+            view["archival"] = {"status": history[0]["status"] if history else None, "history": history}
+        return view
 
     def get_readme(self, user: User, uuid: str) -> str | BlobLink:
         dataset = self._visible(user, uuid, load_blobs=False)

@@ -11,12 +11,15 @@ Who may do what:
 from __future__ import annotations
 
 import hashlib
+import re
 import time
+import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib import permissions as perm
 from chalicelib.archive import model
+from chalicelib.archive.access import ObjectAccess
 from chalicelib.archive.model import Archive, archive_id_for
 from chalicelib.archive.workflow import Workflow
 from chalicelib.audit import dataset_subject
@@ -26,6 +29,14 @@ from chalicelib.store.archives import ArchiveRepository
 from chalicelib.store.repository import Repository
 
 MAX_PAGE_SIZE = 100
+MAX_LINKS = 1000  # presigned links per download response (then ?after=<path>)
+LINK_SECONDS = 3600
+# DEEP_ARCHIVE restores: "Bulk" finishes within 48 hours ("Standard" within 12, at a higher price)
+RESTORE_TIER = "Bulk"
+RESTORE_WAIT_SECONDS = 48 * 3600
+RESTORE_DAYS = 7  # how long a restored copy stays readable
+DEPOSIT_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+DEPOSIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,199}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,11 @@ class ArchiveService:
         repo: Repository,
         workflow: Workflow,
         clock: Callable[[], float] = time.time,
+        access: ObjectAccess | None = None,
+        deposit_base_uri: str = "",
     ) -> None:
+        self._access = access
+        self._deposit_base_uri = deposit_base_uri
         self._archives = archives
         self._repo = repo
         self._workflow = workflow
@@ -160,6 +175,64 @@ class ArchiveService:
         self._audit(restarted, "edit", user.username, {"status": restarted.status, "retries": restarted.retries})
         return restarted.to_dict()
 
+    def download(self, user: User, archive_id: str, after: str = "") -> JSONObject:
+        """Presigned links to the AIP's objects (``status: ready``); when its objects sit in an
+        archive storage class, a restore is started instead (``status: restoring``)."""
+        archive = self._visible(user, archive_id)
+        if archive.status not in (model.ARCHIVED, model.FIXITY_FAILED) or not archive.aip_uri:
+            raise Conflict(f"archive {archive_id} is {archive.status}: nothing to download yet")
+        if self._access is None:
+            raise Conflict("downloads are not configured")
+        bucket, _, prefix = archive.aip_uri.removeprefix("s3://").partition("/")
+        objects = [o for o in self._access.objects(bucket, prefix) if o.key > prefix + after]
+        waiting = [o for o in objects if not o.readable]
+        if waiting:
+            for obj in waiting:
+                if obj.restore == "none":
+                    self._access.restore(bucket, obj.key, RESTORE_DAYS, RESTORE_TIER)
+            return {
+                "id": archive_id,
+                "status": "restoring",
+                "objects_restoring": len(waiting),
+                "retry_after_seconds": RESTORE_WAIT_SECONDS,
+                "restore_tier": RESTORE_TIER,
+            }
+        page = objects[:MAX_LINKS]
+        return {
+            "id": archive_id,
+            "status": "ready",
+            "expires_in": LINK_SECONDS,
+            "files": [
+                {"path": o.key[len(prefix) :], "size": o.size, "url": self._access.link(bucket, o.key, LINK_SECONDS)}
+                for o in page
+            ],
+            "next": page[-1].key[len(prefix) :] if len(objects) > MAX_LINKS else None,
+        }
+
+    def deposit_upload(self, user: User, filename: str) -> JSONObject:
+        """A presigned PUT for a serialized bag (a SIP) into the deposit base URI; once uploaded
+        it is registered and archived by itself (follow ``GET /archives?dataset=<dataset>``)."""
+        if not self._deposit_base_uri or self._access is None:
+            raise Conflict("deposits are not configured")
+        if not perm.may_register(user, self._deposit_base_uri):
+            raise Forbidden(f"depositing needs register permission on {self._deposit_base_uri}")
+        if not DEPOSIT_NAME.fullmatch(filename) or not filename.lower().endswith(DEPOSIT_SUFFIXES):
+            raise ValidationError(
+                "filename: letters, digits, '.', '_', '-' and spaces, ending in .zip, .tar, .tar.gz or .tgz",
+                field="filename",
+            )
+        bucket, _, prefix = self._deposit_base_uri.removeprefix("s3://").partition("/")
+        key = f"{prefix + '/' if prefix else ''}uploads/{uuidlib.uuid4()}/{filename}"
+        uri = f"s3://{bucket}/{key}"
+        return {
+            "upload_url": self._access.upload_link(bucket, key, LINK_SECONDS),
+            "method": "PUT",
+            "uri": uri,
+            # the dataset's uuid, unless bag-info.txt names one in External-Identifier
+            "dataset": str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, uri)),
+            "expires_in": LINK_SECONDS,
+        }
+
     def _start(self, archive: Archive) -> None:
         self._workflow.start(
             archive.execution_name, {"archive_id": archive.archive_id, "dataset_uuid": archive.dataset_uuid}
@@ -173,7 +246,7 @@ class ArchiveService:
 
     @staticmethod
     def _may_see(user: User, archive: Archive) -> bool:
-        return perm.is_admin(user) or any(perm.may_search(user, b) for b in archive.base_uris)
+        return perm.may_see_archive(user, archive.base_uris)
 
     def _audit(self, archive: Archive, action: str, actor: str, value: JSONObject) -> None:
         record_audit(self._repo, archive, action, actor, value)

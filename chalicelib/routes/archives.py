@@ -39,6 +39,27 @@ def list_archives(ctx: Ctx) -> Response:
     return Response(body=body, status_code=200, headers={"X-Total-Count": str(page.total)})
 
 
+@bp.route("/archives", methods=["POST"])
+@endpoint(bp)
+def deposit(ctx: Ctx) -> Response:
+    """A presigned upload for a serialized bag (SIP) that is archived once uploaded."""
+    body = ctx.json()
+    filename = body.get("filename") if isinstance(body, dict) else None
+    if not isinstance(filename, str):
+        raise ValidationError('give the bag\'s file name as {"filename": "run-7.zip"}', field="filename")
+    return Response(body=deps.get_archives().deposit_upload(ctx.user, filename), status_code=201)
+
+
+@bp.route("/archives/{archive_id}/download", methods=["GET"])
+@endpoint(bp)
+def download_archive(ctx: Ctx, archive_id: str) -> Response:
+    """Links to the AIP's files (200), or 202 while they are being restored from cold storage."""
+    result = deps.get_archives().download(ctx.user, _archive_id(archive_id), ctx.query_one("after") or "")
+    if result["status"] == "restoring":
+        return Response(body=result, status_code=202, headers={"Retry-After": str(result["retry_after_seconds"])})
+    return Response(body=result, status_code=200)
+
+
 @bp.route("/archives/{archive_id}", methods=["GET"])
 @endpoint(bp)
 def get_archive(ctx: Ctx, archive_id: str) -> dict[str, Any]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid as uuidlib
+
 import pytest
 
 from chalicelib.archive import model
+from chalicelib.archive.access import InMemoryObjectAccess, StoredObject
 from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.workflow import InMemoryWorkflow
 from chalicelib.audit import dataset_subject
@@ -32,7 +35,15 @@ class World:
         self.archives = InMemoryArchiveRepository()
         self.workflow = InMemoryWorkflow()
         self.now = 1000.0
-        self.service = ArchiveService(self.archives, self.repo, self.workflow, clock=lambda: self.now)
+        self.access = InMemoryObjectAccess()
+        self.service = ArchiveService(
+            self.archives,
+            self.repo,
+            self.workflow,
+            clock=lambda: self.now,
+            access=self.access,
+            deposit_base_uri="s3://deposits",
+        )
 
     def register(self, name: str = "run-1") -> None:
         body = {
@@ -141,3 +152,72 @@ def test_page_sizes_and_totals(world: World) -> None:
     page = world.service.find(READER, None, UUID, 2, 3)
     assert page.total == 7 and len(page.items) == 3 and page.page == 2
     assert len(world.service.find(READER, None, None, 3, 3).items) == 1
+
+
+def _archived(world: World, storage_class: str = "STANDARD", files: int = 3) -> str:
+    archive_id = world.service.request(CHAMPION, UUID)["id"]
+    stored = world.archives.get(archive_id)
+    assert stored is not None
+    prefix = f"aips/{UUID}/{archive_id}/"
+    done = model.step_succeeded(stored, "register", 1100.0, aip_uri=f"s3://archive/{prefix}")
+    world.archives.save(done, stored.version)
+    for name in ["bagit.txt", *(f"data/f{i}" for i in range(files))]:
+        world.access.stored[("archive", prefix + name)] = StoredObject(prefix + name, 10, storage_class)
+    return archive_id
+
+
+def test_download_gives_links_to_every_file(world: World) -> None:
+    archive_id = _archived(world)
+    result = world.service.download(READER, archive_id)
+    assert result["status"] == "ready" and [f["path"] for f in result["files"]] == [
+        "bagit.txt",
+        "data/f0",
+        "data/f1",
+        "data/f2",
+    ]
+    assert all("?get&expires=3600" in f["url"] for f in result["files"]) and result["next"] is None
+    assert [f["path"] for f in world.service.download(READER, archive_id, after="data/f0")["files"]] == [
+        "data/f1",
+        "data/f2",
+    ]
+    with pytest.raises(NotFound):
+        world.service.download(OUTSIDER, archive_id)
+
+
+def test_download_from_deep_archive_starts_one_restore_and_says_when_to_come_back(world: World) -> None:
+    archive_id = _archived(world, storage_class="DEEP_ARCHIVE", files=2)
+    first = world.service.download(READER, archive_id)
+    assert first["status"] == "restoring" and first["objects_restoring"] == 3
+    assert first["retry_after_seconds"] == 48 * 3600 and len(world.access.restores) == 3
+    again = world.service.download(READER, archive_id)
+    assert again["status"] == "restoring" and len(world.access.restores) == 3  # not asked twice
+    for key, obj in list(world.access.stored.items()):
+        world.access.stored[key] = StoredObject(obj.key, obj.size, obj.storage_class, "done")
+    assert world.service.download(READER, archive_id)["status"] == "ready"
+
+
+def test_download_of_an_unfinished_archive_is_a_conflict(world: World) -> None:
+    archive_id = world.service.request(CHAMPION, UUID)["id"]
+    with pytest.raises(Conflict):
+        world.service.download(ROOT, archive_id)
+
+
+def test_deposit_upload_needs_register_permission_and_a_bag_name(world: World) -> None:
+    depositor = User("dep", register_base_uris=frozenset({"s3://deposits"}))
+    link = world.service.deposit_upload(depositor, "run 7.tar.gz")
+    assert link["method"] == "PUT" and link["uri"].startswith("s3://deposits/uploads/")
+    assert link["uri"].endswith("/run 7.tar.gz") and "?put" in link["upload_url"]
+    assert link["dataset"] == str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, link["uri"]))
+    with pytest.raises(Forbidden):
+        world.service.deposit_upload(CHAMPION, "run.zip")
+    for bad in ("run.exe", "../run.zip", "a/b.zip", "", ".zip", "x" * 300 + ".zip", "run\n.zip"):
+        with pytest.raises(ValidationError):
+            world.service.deposit_upload(depositor, bad)
+
+
+def test_the_dataset_record_shows_its_archives(world: World) -> None:
+    catalogue = CatalogueService(world.repo, InMemorySearchIndex(), archives=world.archives)
+    assert catalogue.get_dataset(READER, UUID)["archival"] == {"status": None, "history": []}
+    archive_id = _archived(world)
+    shown = catalogue.get_dataset(READER, UUID)["archival"]
+    assert shown["status"] == "archived" and [a["id"] for a in shown["history"]] == [archive_id]
