@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import random
 import sys
 import uuid as uuidlib
@@ -225,3 +226,28 @@ def load_demo(api_url: str, token: str, datasets: Sequence[dict[str, Any]], *, t
     finally:
         session.close()
     return len(datasets)
+
+
+# Datasets uploaded as objects (not just registered): they register themselves through the
+# S3 → SQS → ingest path, and they can be archived (their files exist).
+DEMO_FOLDERS = 3
+
+
+def demo_folders(n: int = DEMO_FOLDERS, seed: int = 11) -> list[tuple[str, bytes]]:
+    """``(key, bytes)`` of ``n`` sidecar-described folders under ``uploads/``: a ``dataset.json``
+    and a few small CSV files each."""
+    rng = random.Random(seed)
+    objects: list[tuple[str, bytes]] = []
+    for i in range(n):
+        folder = f"uploads/soil-moisture-plot-{i + 1:02d}"
+        for probe in range(3):
+            rows = "\n".join(f"{d},{rng.uniform(0.1, 0.4):.3f}" for d in (10, 20, 30, 40))
+            objects.append((f"{folder}/probe-{probe + 1}.csv", f"depth_cm,moisture\n{rows}\n".encode()))
+        sidecar = {
+            "name": f"soil-moisture-plot-{i + 1:02d}",
+            "description": f"TDR soil moisture probes in plot {i + 1}, uploaded to S3",
+            "creator": "demo",
+            "tags": ["soil", "uploaded"],
+        }
+        objects.append((f"{folder}/dataset.json", json.dumps(sidecar).encode()))
+    return objects

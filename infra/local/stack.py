@@ -380,7 +380,7 @@ def search_count(payload: Any) -> int:
 
 def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
     """Users ``admin`` and ``reader``, the demo bucket as a base URI, ``n`` demo datasets; returns tokens."""
-    from infra.local.demo import demo_datasets, load_demo
+    from infra.local.demo import demo_datasets, demo_folders, load_demo
 
     stack.add_user("admin", admin=True)
     stack.add_user("reader")
@@ -409,22 +409,34 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
     _api(session, "PUT", f"{api}/base-uris/{quoted}/permissions", admin, (200,), json=permissions)
     datasets = demo_datasets(base_uri, n=n)
     load_demo(api, admin, datasets)
+    s3 = stack.client("s3")
+    uploaded = demo_folders()
+    for key, data in uploaded:  # these register themselves (S3 events → ingest) and can be archived
+        s3.put_object(Bucket=resources.DEMO_BUCKET, Key=key, Body=data)
+    expected = len(datasets) + sum(1 for key, _ in uploaded if key.endswith("/dataset.json"))
+    # deposits: a bag uploaded here (or through POST /archives) is registered, then archived
+    stack.watch_bucket(resources.DEPOSIT_BUCKET)
+    deposits = {"base_uri": f"s3://{resources.DEPOSIT_BUCKET}", "description": "Deposited SIPs (archived on arrival)"}
+    _api(session, "POST", f"{api}/base-uris", admin, (201, 409), json=deposits)
 
     deadline = time.monotonic() + 30
     seen = 0
     while True:
         seen = search_count(_api(session, "GET", f"{api}/datasets", admin, (200,), params={"page_size": "100"}))
-        if seen >= len(datasets) or time.monotonic() > deadline:
+        if seen >= expected or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    if seen < len(datasets):
+    if seen < expected:
         runner_log = stack.work_dir / "runner.log"
-        LOG.warning("only %d of %d demo datasets are searchable after 30 s (see %s)", seen, len(datasets), runner_log)
+        LOG.warning("only %d of %d demo datasets are searchable after 30 s (see %s)", seen, expected, runner_log)
     return {"admin": admin, "reader": stack.token("reader")}
 
 
 def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
+    from chalicelib.ingest.layouts import sidecar_uuid
+
     api = stack.api_url
+    archivable = sidecar_uuid(f"s3://{resources.DEMO_BUCKET}/uploads/soil-moisture-plot-01")
     lines = [
         "",
         "=" * 78,
@@ -446,6 +458,10 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=apoferritin'",
         f"curl -s -H \"Authorization: Bearer $READER_TOKEN\" '{api}/datasets?q=lidar'",
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=soil&page_size=5'",
+        "",
+        " Archive a demo dataset uploaded to S3 (each step shown as it runs), then look at it:",
+        f".venv/bin/catalogue archive {archivable}",
+        f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/archives?dataset={archivable}'",
         "",
         " Press Ctrl-C to stop every process of the stack.",
         "=" * 78,
