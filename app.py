@@ -7,6 +7,7 @@ import os
 from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
 from chalicelib import deps, resources
+from chalicelib.archive import jobs as archive_jobs
 from chalicelib.ingest import jobs
 from chalicelib.routes import archives, base_uris, datasets, health, users
 
@@ -49,6 +50,11 @@ def on_ingest_message(event: SQSEvent) -> None:
 def on_archive_task(event: SQSEvent) -> None:
     for record in event:
         deps.get_archive_worker().handle(record.body)
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS))
+def fixity_audit_daily(event: CloudWatchEvent) -> None:
+    archive_jobs.run_fixity_audit()
 
 
 @app.schedule(Rate(1, unit=Rate.DAYS))

@@ -1,4 +1,4 @@
-"""``catalogue``: operator commands (reindex, drift, users, base URIs, local tokens).
+"""``catalogue``: operator commands (reindex, drift, users, base URIs, archives, local tokens).
 
 The commands act directly on the catalogue's tables and index, as an operator, through
 the same service functions as the API; changes are audited as ``cli:<login>``. Settings
@@ -10,21 +10,30 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import random
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.filesize import decimal
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from chalicelib import deps
 from chalicelib.config import Settings
 from chalicelib.domain import User
-from chalicelib.errors import CatalogueError
+from chalicelib.errors import ArchiveExists, CatalogueError
 from chalicelib.ingest import jobs
 from chalicelib.validation import UserFields, parse_base_uri, parse_username
+
+if TYPE_CHECKING:
+    from chalicelib.ingest.objects import ObjectStore
+    from chalicelib.store.archives import ArchiveRepository
+    from chalicelib.store.repository import Repository
 
 STATE_FILE = Path(".local-stack") / "state.json"
 
@@ -281,6 +290,115 @@ def dlq_redrive(state_file: StateFile = STATE_FILE) -> None:
     _setup(state_file)
     sqs, queue_url, dlq_url = _queue_urls()
     console.print(f"moved {redrive(sqs, dlq_url, queue_url)} messages back to the ingest queue")
+
+
+POLL_SECONDS = 0.5
+_STEP_COLOURS = {"succeeded": "green", "failed": "red", "running": "yellow"}
+
+
+@app.command("archive")
+def archive_command(
+    uuid: str,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the steps until the archive ends.")] = True,
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds to follow it at most.")] = 300.0,
+    state_file: StateFile = STATE_FILE,
+) -> None:
+    """Archive the current content of a registered dataset; exit 1 if it fails, 2 on timeout."""
+    _setup(state_file)
+    archives, operator = deps.get_archives(), _operator()
+    try:
+        archive_id = str(archives.request(operator, uuid)["id"])
+        console.print(f"requested archive {archive_id}")
+    except ArchiveExists as exc:
+        archive_id = exc.archive_id
+        console.print(f"this content is archived already (or being archived): {archive_id}", soft_wrap=True)
+    except CatalogueError as exc:
+        raise _fail(exc) from exc
+    if wait:
+        raise typer.Exit(code=_follow_archive(lambda: archives.get(operator, archive_id), timeout))
+
+
+def _follow_archive(get: Callable[[], Mapping[str, Any]], timeout: float) -> int:
+    """Print each step as its state changes until the archive ends: 0 archived, 1 ended
+    otherwise, 2 still going after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    shown: dict[str, tuple[str, int]] = {}
+    while True:
+        archive = get()
+        for step in archive["steps"]:
+            seen = (step["status"], step["attempts"])
+            if step["status"] == "pending" or shown.get(step["name"]) == seen:
+                continue
+            shown[step["name"]] = seen
+            took = f"{step['ended_at'] - step['started_at']:.1f} s" if step["ended_at"] and step["started_at"] else ""
+            colour = _STEP_COLOURS.get(step["status"], "white")
+            console.print(
+                f"{step['name']:<9} [{colour}]{step['status']:<10}[/{colour}] attempts {step['attempts']}  {took}"
+            )
+        status = archive["status"]
+        if status == "archived":
+            found = archive["aip"]
+            console.print(
+                f"[green]archived[/green] {escape(found['uri'])}  {decimal(found['size_in_bytes'])}", soft_wrap=True
+            )
+            return 0
+        if status in ("failed", "rejected", "fixity_failed"):
+            console.print(
+                f"[red]{status}[/red] at step {archive['failed_step'] or '-'}: {escape(archive['error'] or '')}",
+                soft_wrap=True,
+            )
+            return 1
+        if time.monotonic() >= deadline:
+            console.print(f"[yellow]still {status} after {timeout:g} s[/yellow]: {archive['id']}")
+            return 2
+        time.sleep(POLL_SECONDS)
+
+
+def _fixity_ports() -> tuple[ArchiveRepository, Repository, ObjectStore, str]:
+    """(archives, repo, store, bucket) of the deployed catalogue, for the fixity audit."""
+    from chalicelib.ingest.objects import S3ObjectStore
+    from chalicelib.store.archives import DynamoArchiveRepository
+
+    repo = deps.get_repo()  # binds the tables first
+    return DynamoArchiveRepository(), repo, S3ObjectStore(deps.aws_client("s3")), deps.get_settings().archive_bucket
+
+
+@app.command()
+def fixity(
+    fraction: Annotated[
+        float | None, typer.Option(min=0, max=1, help="Share of each AIP's payload files to re-hash.")
+    ] = None,
+    period_days: Annotated[int, typer.Option(min=1, help="Audit every AIP once in this many runs.")] = 30,
+    state_file: StateFile = STATE_FILE,
+) -> None:
+    """Run the fixity audit once (the AIPs checked longest ago first); exit 1 if one is damaged."""
+    from chalicelib.archive.fixity import run_fixity_audit
+
+    _setup(state_file)
+    archives, repo, store, bucket = _fixity_ports()
+    share = deps.get_settings().fixity_sample_fraction if fraction is None else fraction
+    report = run_fixity_audit(
+        archives,
+        repo,
+        store,
+        bucket,
+        fraction=share,
+        rng=random.Random(),
+        metrics=lambda _: None,
+        period_days=period_days,
+    )
+    for failed in report["failed"]:
+        console.print(f"[red]damaged[/red] {failed['id']} (dataset {failed['dataset']})")
+        for mismatch in failed["mismatches"]:
+            console.print(f"  {escape(mismatch)}", soft_wrap=True)  # bag paths may hold [markup]
+    for skipped in report["skipped"]:
+        console.print(f"[yellow]skipped[/yellow] {skipped['id']}: {escape(skipped['reason'])}", soft_wrap=True)
+    console.print(
+        f"{report['checked']} AIPs audited ({report['files_checked']} files re-hashed), "
+        f"{len(report['failed'])} damaged, {len(report['skipped'])} skipped, {report['not_due']} not due"
+    )
+    if report["failed"]:
+        raise typer.Exit(code=1)
 
 
 @app.command()
