@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -218,3 +218,20 @@ def _date(text: str | None) -> float | None:
         return datetime.strptime(text.strip()[:10], "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
+
+
+def keep_times(registration: Registration, stored: DatasetContent) -> Registration:
+    """``registration`` with the stored record's times when nothing but times differ.
+
+    A bag's times come from S3 (when its objects were written), so uploading the same bag
+    again would otherwise be a new version of the dataset (and a new archive of a deposit).
+    """
+    new = registration.content
+
+    def untimed(c: DatasetContent) -> DatasetContent:
+        items = {k: replace(v, utc_timestamp=0.0) for k, v in c.manifest.items.items()}
+        return replace(c, created_at=0.0, frozen_at=0.0, manifest=replace(c.manifest, items=items))
+
+    if untimed(new) != untimed(stored):
+        return registration
+    return replace(registration, content=stored)

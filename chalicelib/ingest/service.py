@@ -26,6 +26,7 @@ from chalicelib.ingest.baglayout import (
     BagTarget,
     bag_target,
     bag_uuid,
+    keep_times,
     placeholder,
     read_folder_bag,
     read_serialized_bag,
@@ -273,6 +274,9 @@ class IngestService:
             return self._problem(target, base_uri, REFUSED, tuple(exc.reasons[:50]))
         if registration is None:
             return self._remove(bag_uuid(target.uri), target.uri)
+        stored = self._repo.get_dataset(registration.content.uuid)
+        if stored is not None and not stored.deleted and stored.replica(registration.uri) is not None:
+            registration = keep_times(registration, stored.content)
         return registration
 
     def _problem(self, target: BagTarget, base_uri: str, status: str, reasons: tuple[str, ...]) -> Outcome:
