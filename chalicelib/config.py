@@ -88,6 +88,11 @@ class Settings:
     jwks_cooldown_seconds: float = 10.0
     debug: bool = False
 
+    @property
+    def archive_base_uri(self) -> str:
+        """The base URI of AIP replicas: recorded on datasets, never indexed from S3."""
+        return f"s3://{self.archive_bucket}"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env

@@ -11,6 +11,10 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
+from chalicelib.domain import User
+
+# The actor of the catalogue changes the archive worker makes (never a stored user).
+ARCHIVE_WORKER = User(username="archive-worker", is_admin=True)
 
 if TYPE_CHECKING:
     from chalicelib.archive.service import ArchiveService
@@ -151,7 +155,13 @@ def get_ingest() -> IngestService:
 
         archives = get_archives()
         deposits = Deposits(get_settings().deposit_base_uri, archives.deposit_registered, archives.deposit_refused)
-        _state.ingest = IngestService(S3ObjectStore(aws_client("s3")), get_service(), get_repo(), deposits=deposits)
+        _state.ingest = IngestService(
+            S3ObjectStore(aws_client("s3")),
+            get_service(),
+            get_repo(),
+            deposits=deposits,
+            passive_base_uris=frozenset({get_settings().archive_base_uri}),
+        )
     return _state.ingest
 
 
@@ -194,6 +204,9 @@ def get_archive_worker() -> ArchiveWorker:
             S3ArchiveWriter(s3, storage_class=s.archive_storage_class),
             s.archive_bucket,
             storage_class=s.archive_storage_class,
+            add_replica=lambda uuid, content_hash, uri: get_service().add_archive_replica(
+                ARCHIVE_WORKER, uuid, content_hash, uri, s.archive_base_uri
+            ),
         )
         _state.archive_worker = ArchiveWorker(DynamoArchiveRepository(), get_repo(), _workflow(), steps.mapping())
     return _state.archive_worker

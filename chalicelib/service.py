@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import random
 import time
@@ -351,6 +352,43 @@ class CatalogueService:
             "dataset_deleted": not remaining,
             "replicas": [r.to_dict() for r in perm.visible_replicas(user, updated)],
         }
+
+    def add_archive_replica(self, actor: User, uuid: str, content_hash: str, uri: str, base_uri: str) -> str:
+        """Record an AIP as a replica of the dataset it preserves (the archive worker's last
+        step): ``added``, ``unchanged``, or ``skipped`` when the dataset is gone or its content
+        is no longer the archived version (the AIP then stays visible on the archive only).
+        The archive base URI is created on first use."""
+        self._require_admin(actor)
+        base = self._repo.get_base_uri(base_uri)
+        if base is None or base.deleted:
+            with contextlib.suppress(AlreadyExists):
+                self.add_base_uri(actor, base_uri, "Archival packages (AIPs); written by the archive worker only")
+        for attempt in range(MAX_WRITE_ATTEMPTS):
+            dataset = self._repo.get_dataset(uuid, load_blobs=False)
+            if dataset is None or dataset.deleted or dataset.status != REGISTERED:
+                return "skipped"
+            if dataset.replica(uri) is not None:
+                return "unchanged"
+            if dataset.blob_refs or dataset.content.content_hash() != content_hash:
+                # blob parts unloaded would make the hash differ: read the whole record
+                dataset = self._repo.get_dataset(uuid)
+                if dataset is None or dataset.content.content_hash() != content_hash:
+                    return "skipped"
+            now = self._clock()
+            replica = Replica(uri=uri, base_uri=base_uri, registered_at=now, registered_by=actor.username)
+            updated = replace(
+                dataset,
+                replicas=(*dataset.replicas, replica),
+                version=dataset.version + 1,
+                updated_at=now,
+                updated_by=actor.username,
+            )
+            try:
+                self._repo.save_dataset(updated, dataset.version)
+                return "added"
+            except VersionConflict:
+                self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
+        raise VersionConflict("the dataset is changing too fast; retry")
 
     def dataset_log(self, user: User, uuid: str, limit: int, after: str | None) -> LogPage:
         dataset = self._repo.get_dataset(uuid)

@@ -44,7 +44,9 @@ class ArchiveSteps:
         clock: Callable[[], float] = time.time,
         limits: BagLimits = DEFAULT_LIMITS,
         tmp_root: str | None = None,
+        add_replica: Callable[[str, str, str], str] | None = None,
     ) -> None:
+        self._add_replica = add_replica
         self._limits = limits
         self._tmp_root = tmp_root
         self._repo = repo
@@ -159,9 +161,13 @@ class ArchiveSteps:
         return {"verified": plan.object_count}, {"fixity": fixity}
 
     def register(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
+        replica = "skipped"
+        if self._add_replica is not None:
+            # the AIP becomes a replica of the dataset (base URI: the archive bucket)
+            replica = self._add_replica(archive.dataset_uuid, archive.content_hash, archive.aip_uri.rstrip("/"))
         # The plan stays staged until here so that a retried verify can still read it.
         aip.cleanup_staging(self._writer, self._bucket, archive.archive_id)
-        return {"aip_uri": archive.aip_uri}, {}
+        return {"aip_uri": archive.aip_uri, "replica": replica}, {}
 
 
 class FixityMismatch(Exception):

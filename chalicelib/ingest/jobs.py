@@ -15,7 +15,8 @@ def run_reconcile() -> dict[str, Any]:
     from chalicelib.ingest.reconcile import reconcile, save_report
 
     ingest = deps.get_ingest()
-    report = reconcile(ingest, ingest.store, deps.get_search(), deps.get_repo())
+    passive = frozenset({deps.get_settings().archive_base_uri})
+    report = reconcile(ingest, ingest.store, deps.get_search(), deps.get_repo(), passive=passive)
     save_report(deps.aws_client("s3"), deps.get_settings().catalogue_bucket, report)
     return report.to_dict()
 
@@ -47,10 +48,15 @@ def on_ingest_message(body: str, receive_count: int) -> None:
         return
     base_uri, after = step
     record = deps.get_repo().get_base_uri(base_uri)
-    if record is None or record.deleted or not base_uri.startswith("s3://"):
+    if record is None or record.deleted or not base_uri.startswith("s3://") or is_passive(base_uri):
         log.warning("bulk index of %s dropped: not a registered S3 base URI", base_uri)
         return
     sqs = deps.aws_client("sqs")
     url = sqs.get_queue_url(QueueName=deps.get_settings().ingest_queue)["QueueUrl"]
     queued, continues_after = enqueue_index(sqs, url, deps.get_ingest().store, base_uri, after)
     log.info("bulk index of %s: %d datasets queued after %r; continues: %s", base_uri, queued, after, continues_after)
+
+
+def is_passive(base_uri: str) -> bool:
+    """The archive's base URI holds AIPs written by the catalogue: never registered from S3."""
+    return base_uri == deps.get_settings().archive_base_uri

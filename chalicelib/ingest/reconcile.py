@@ -63,16 +63,20 @@ def reconcile(
     repo: Repository,
     *,
     clock: Callable[[], float] = time.time,
+    passive: frozenset[str] = frozenset(),
 ) -> ReconcileReport:
+    """``passive`` base URIs (the archive's) are only checked for vanished replicas: what
+    they hold is written by the catalogue itself and must never be registered from S3."""
     report = ReconcileReport(started_at=clock())
     for base in repo.list_base_uris():
         if not base.base_uri.startswith("s3://"):
             continue
         findings = BaseUriFindings(base.base_uri)
         bucket, _, prefix = base.base_uri.removeprefix("s3://").partition("/")
-        indexed = index_prefix(ingest, store, bucket, f"{prefix}/" if prefix else "")
-        findings.outcomes = dict(indexed.outcomes)
-        findings.problems = [{"uri": p.uri, "status": p.status, "reason": p.reason} for p in indexed.problems]
+        if base.base_uri not in passive:
+            indexed = index_prefix(ingest, store, bucket, f"{prefix}/" if prefix else "")
+            findings.outcomes = dict(indexed.outcomes)
+            findings.problems = [{"uri": p.uri, "status": p.status, "reason": p.reason} for p in indexed.problems]
         after: list[Any] | None = None
         for _ in range(MAX_PAGES):
             result = search.search(SearchQuery(base_uris=(base.base_uri,), sort="created", size=PAGE, after=after))

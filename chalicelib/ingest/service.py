@@ -102,7 +102,9 @@ class IngestService:
         tmp_root: str | None = None,
         metrics: Callable[[str], None] = print,
         deposits: Deposits | None = None,
+        passive_base_uris: frozenset[str] = frozenset(),
     ) -> None:
+        self._passive = passive_base_uris
         self._deposits = deposits
         self._metrics = metrics
         self._limits = limits
@@ -203,6 +205,10 @@ class IngestService:
         base_uri = self._base_uri_for(event.bucket, event.key)
         if base_uri is None:
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="not under a registered base URI")
+        if base_uri in self._passive:
+            return Outcome(
+                "ignored", f"s3://{event.bucket}/{event.key}", reason="the archive is written by the catalogue"
+            )
         try:
             if is_dtool_object(event.key):
                 return self._dtool(event)

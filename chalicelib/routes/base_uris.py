@@ -73,6 +73,6 @@ def start_index(ctx: Ctx, base_uri: str) -> Response:
     """Register what an S3 base URI already holds, asynchronously (admins); 202 once started."""
     uri = parse_base_uri(base_uri)
     deps.get_service().get_base_uri(ctx.user, uri)  # admin only; 404 for an unknown base URI
-    if not uri.startswith("s3://"):
-        raise ValidationError("only s3:// base URIs can be indexed", field="base_uri")
+    if not uri.startswith("s3://") or jobs.is_passive(uri):
+        raise ValidationError("only s3:// base URIs of data (not the archive) can be indexed", field="base_uri")
     return Response(body=jobs.start_bulk_index(uri), status_code=202)

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib import resources
 from infra.local.stack import LocalStack
-from tests.e2e.helpers import Client, persona, unique, wait_for
+from tests.e2e.helpers import Client, catalogue_cli, persona, unique, wait_for
 
 FILES = {"a.csv": b"t,v\n1,2\n", "sub dir/b ü.bin": b"\x01" * 5000}
 
@@ -70,10 +70,21 @@ def test_a_registered_dataset_is_archived_with_every_step_visible(stack: LocalSt
         stored = s3.get_object(Bucket=resources.ARCHIVE_BUCKET, Key=f"{prefix}data/{relpath}")["Body"].read()
         assert stored == data and hashlib.sha256(stored).hexdigest() == lines[f"data/{relpath}"]
 
+    replicas = {r["uri"]: r["base_uri"] for r in admin.get(f"/datasets/{uuid}").json()["replicas"]}
+    assert replicas[aip["uri"].rstrip("/")] == f"s3://{resources.ARCHIVE_BUCKET}"  # the AIP is a replica
+
+    # the fixity audit finds a damaged AIP
+    s3.put_object(Bucket=resources.ARCHIVE_BUCKET, Key=f"{prefix}data/a.csv", Body=b"t,v\n1,3\n")
+    audit = catalogue_cli(stack, "fixity", "--fraction", "1", "--period-days", "1")
+    assert audit.returncode == 1 and archive_id in audit.stdout, audit.stdout + audit.stderr
+    damaged = admin.get(f"/archives/{archive_id}").json()
+    assert damaged["status"] == "fixity_failed" and any("a.csv" in m for m in damaged["fixity"]["mismatches"])
+
     listed = admin.get("/archives", params={"dataset": uuid}).json()
-    assert listed["total"] == 1 and listed["items"][0]["status"] == "archived"
+    assert listed["total"] == 1 and listed["items"][0]["status"] == "fixity_failed"
     log = admin.get(f"/datasets/{uuid}/log").json()["entries"]
-    assert {e["value"].get("status") for e in log if e["entity_type"] == "archive"} >= {"requested", "archived"}
+    statuses = {e["value"].get("status") for e in log if e["entity_type"] == "archive"}
+    assert statuses >= {"requested", "archived", "fixity_failed"}
     assert persona(stack, "archive-outsider").get(f"/archives/{archive_id}").status_code == 404
 
 

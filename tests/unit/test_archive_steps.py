@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -17,6 +18,7 @@ from chalicelib.archive.steps import ArchiveSteps, aip_prefix
 from chalicelib.archive.worker import ArchiveWorker
 from chalicelib.archive.workflow import InMemoryWorkflow
 from chalicelib.ingest.events import ObjectEvent
+from chalicelib.ingest.reconcile import reconcile
 from chalicelib.ingest.service import Deposits, IngestService
 from chalicelib.store.archives import InMemoryArchiveRepository
 from tests.unit.test_ingest import BUCKET, FOLDER, ROOT, DtoolDataset, World, make_world, put_folder, uuid_of
@@ -32,7 +34,15 @@ class Rig:
         self.archives = InMemoryArchiveRepository()
         self.workflow = InMemoryWorkflow()
         writer = aip.InMemoryArchiveWriter(self.world.store)
-        steps = ArchiveSteps(self.world.repo, self.world.store, writer, ARCHIVE_BUCKET)
+        steps = ArchiveSteps(
+            self.world.repo,
+            self.world.store,
+            writer,
+            ARCHIVE_BUCKET,
+            add_replica=lambda uuid, content_hash, uri: self.world.catalogue.add_archive_replica(
+                ROOT, uuid, content_hash, uri, f"s3://{ARCHIVE_BUCKET}"
+            ),
+        )
         self.worker = ArchiveWorker(self.archives, self.world.repo, self.workflow, steps.mapping())
         self.service = ArchiveService(self.archives, self.world.repo, self.workflow)
         # deposits: the ingest service hands bags under DEPOSITS to the archive service
@@ -86,6 +96,8 @@ def _archived(rig: Rig, uuid: str) -> Archive:
     assert archive.status == "archived" and archive.fixity["ok"] is True
     assert archive.aip_uri == f"s3://{ARCHIVE_BUCKET}/{aip_prefix(archive)}"
     assert list(rig.world.store.list(ARCHIVE_BUCKET, f"staging/{archive.archive_id}/")) == []  # cleaned up
+    replicas = {r["uri"]: r["base_uri"] for r in rig.world.dataset(uuid)["replicas"]}
+    assert replicas[archive.aip_uri.rstrip("/")] == f"s3://{ARCHIVE_BUCKET}"  # the AIP is a replica
     return archive
 
 
@@ -204,3 +216,39 @@ def test_a_hostile_deposit_is_a_rejected_archive_and_nothing_is_stored(rig: Rig,
     rig.world.ingest.handle(ObjectEvent(BUCKET, "deposits/evil.zip", "created"))
     assert len(rig.archives.for_dataset(outcome.uuid)) == 1  # the same refusal is one record
     assert list(rig.world.store.list(ARCHIVE_BUCKET, "")) == []
+
+
+def test_an_aip_is_no_replica_of_content_that_changed_meanwhile(rig: Rig) -> None:
+    sidecar_key = put_folder(rig.world)
+    rig.world.created(sidecar_key)
+    request = rig.service.request(ROOT, uuid_of())
+    rig.run(request["id"], until="verify")
+    rig.world.store.put(BUCKET, f"{FOLDER}/later.csv", b"1")
+    rig.world.created(f"{FOLDER}/later.csv")  # a new version, registered before the archive ends
+    rig.worker.handle(json.dumps({"step": "register", "archive_id": request["id"], "token": "r"}))
+    assert rig.workflow.answers["r"] == ("success", {"step": "register", "aip_uri": ANY, "replica": "skipped"})
+    assert rig.stored(request["id"]).status == "archived"
+    assert [r["base_uri"] for r in rig.world.dataset(uuid_of())["replicas"]] == [f"s3://{BUCKET}"]
+
+
+def test_events_and_reconciliation_never_register_the_archive(rig: Rig) -> None:
+    ds = DtoolDataset()
+    ds.put(rig.world.store)
+    rig.world.created(ds.key("dtool"))
+    _archived(rig, ds.uuid)
+    rig.world.catalogue.add_base_uri(ROOT, "s3://other", "")
+    ingest = IngestService(
+        rig.world.store,
+        rig.world.catalogue,
+        rig.world.repo,
+        passive_base_uris=frozenset({f"s3://{ARCHIVE_BUCKET}"}),
+    )
+    [bag_info] = [o.key for o in rig.world.store.list(ARCHIVE_BUCKET, "aips/") if o.key.endswith("/bagit.txt")]
+    outcome = ingest.handle(ObjectEvent(ARCHIVE_BUCKET, bag_info, "created"))
+    assert outcome.status == "ignored" and "archive" in outcome.reason
+    report = reconcile(
+        ingest, rig.world.store, rig.world.search, rig.world.repo, passive=frozenset({f"s3://{ARCHIVE_BUCKET}"})
+    )
+    [archive_findings] = [f for f in report.base_uris if f.base_uri == f"s3://{ARCHIVE_BUCKET}"]
+    assert archive_findings.outcomes == {} and archive_findings.checked_replicas == 1
+    assert archive_findings.missing_replicas == []
