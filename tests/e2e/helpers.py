@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -88,3 +89,22 @@ def catalogue_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[
         timeout=120,
         check=False,
     )
+
+
+def sidecar_dataset(stack: LocalStack, admin: Client, files: dict[str, bytes], name: str) -> tuple[str, str]:
+    """A sidecar folder uploaded to a new watched bucket and registered by the ingest path:
+    ``(bucket, dataset uuid)``."""
+    bucket = unique("sidecar")
+    stack.watch_bucket(bucket)
+    assert admin.post("/base-uris", {"base_uri": f"s3://{bucket}"}).status_code == 201
+    s3 = stack.client("s3")
+    for relpath, data in files.items():
+        s3.put_object(Bucket=bucket, Key=f"run/{relpath}", Body=data)
+    s3.put_object(Bucket=bucket, Key="run/dataset.json", Body=json.dumps({"name": name}).encode())
+
+    def registered() -> bool:
+        r = admin.get("/datasets", params={"base_uri": f"s3://{bucket}"})
+        return r.status_code == 200 and r.json()["total"] == 1
+
+    assert wait_for(registered, timeout=30)
+    return bucket, str(admin.get("/datasets", params={"base_uri": f"s3://{bucket}"}).json()["items"][0]["uuid"])

@@ -5,33 +5,13 @@ worker as in AWS; the AIP's bytes in the archive bucket hash to the SIP's manife
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from chalicelib import resources
 from infra.local.stack import LocalStack
-from tests.e2e.helpers import Client, catalogue_cli, persona, unique, wait_for
+from tests.e2e.helpers import Client, catalogue_cli, persona, sidecar_dataset, wait_for
 
 FILES = {"a.csv": b"t,v\n1,2\n", "sub dir/b ü.bin": b"\x01" * 5000}
-
-
-def _dataset(stack: LocalStack, admin: Client) -> tuple[str, str]:
-    """A sidecar folder uploaded to a watched bucket, registered by the ingest path."""
-    bucket = unique("arch")
-    stack.watch_bucket(bucket)
-    assert admin.post("/base-uris", {"base_uri": f"s3://{bucket}"}).status_code == 201
-    s3 = stack.client("s3")
-    for relpath, data in FILES.items():
-        s3.put_object(Bucket=bucket, Key=f"run/{relpath}", Body=data)
-    s3.put_object(Bucket=bucket, Key="run/dataset.json", Body=json.dumps({"name": "to archive"}).encode())
-
-    def registered() -> bool:
-        r = admin.get("/datasets", params={"base_uri": f"s3://{bucket}"})
-        return r.status_code == 200 and r.json()["total"] == 1
-
-    assert wait_for(registered, timeout=30)
-    uuid = admin.get("/datasets", params={"base_uri": f"s3://{bucket}"}).json()["items"][0]["uuid"]
-    return bucket, uuid
 
 
 def _ended(admin: Client, archive_id: str) -> dict[str, Any]:
@@ -42,7 +22,7 @@ def _ended(admin: Client, archive_id: str) -> dict[str, Any]:
 
 def test_a_registered_dataset_is_archived_with_every_step_visible(stack: LocalStack) -> None:
     admin = persona(stack, "admin", admin=True)
-    _, uuid = _dataset(stack, admin)
+    _, uuid = sidecar_dataset(stack, admin, FILES, "to archive")
     r = admin.post(f"/datasets/{uuid}/archive", {})
     assert r.status_code == 202, r.text
     archive_id = r.json()["id"]

@@ -32,7 +32,7 @@ from chalicelib.ingest.objects import S3ObjectStore
 from chalicelib.store.archives import DynamoArchiveRepository
 from infra.local.processes import REPO_ROOT
 from infra.local.stack import LocalStack, patched_environ
-from tests.e2e.helpers import Client, persona, unique, wait_for
+from tests.e2e.helpers import Client, persona, sidecar_dataset, unique, wait_for
 
 FILES = {"a.csv": b"t,v\n1,2\n", "sub/b.bin": b"\x02" * 3000}
 ADMIN = User(username="admin", is_admin=True)
@@ -137,21 +137,7 @@ def rig(stack: LocalStack) -> Iterator[Rig]:
 
 
 def registered_dataset(stack: LocalStack, admin: Client) -> str:
-    """A sidecar folder uploaded to a watched bucket, registered by the ingest path."""
-    bucket = unique("archfail")
-    stack.watch_bucket(bucket)
-    assert admin.post("/base-uris", {"base_uri": f"s3://{bucket}"}).status_code == 201
-    s3 = stack.client("s3")
-    for relpath, data in FILES.items():
-        s3.put_object(Bucket=bucket, Key=f"run/{relpath}", Body=data)
-    s3.put_object(Bucket=bucket, Key="run/dataset.json", Body=json.dumps({"name": "fault drill"}).encode())
-
-    def registered() -> bool:
-        r = admin.get("/datasets", params={"base_uri": f"s3://{bucket}"})
-        return r.status_code == 200 and r.json()["total"] == 1
-
-    assert wait_for(registered, timeout=30)
-    return str(admin.get("/datasets", params={"base_uri": f"s3://{bucket}"}).json()["items"][0]["uuid"])
+    return sidecar_dataset(stack, admin, FILES, "fault drill")[1]
 
 
 def steps_of(archive: dict[str, Any]) -> dict[str, dict[str, Any]]:
