@@ -18,10 +18,12 @@ is answered from the record, and an answer to a token that no longer waits is ig
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from chalicelib.archive import model
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 WORKER = "archive-worker"
 MAX_SAVE_ATTEMPTS = 5
+HEARTBEAT_SECONDS = 60.0  # well inside the state machine's HeartbeatSeconds (300)
 
 # A step: given the archive record, do the work and return (output for the workflow,
 # fields to set on the record); raise SipRejected / TransientError / anything else.
@@ -51,7 +54,9 @@ class ArchiveWorker:
         workflow: Workflow,
         steps: Mapping[str, Step],
         clock: Callable[[], float] = time.time,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
+        self._heartbeat_seconds = heartbeat_seconds
         missing = set(model.STEPS) - set(steps)
         if missing:
             raise ValueError(f"no implementation for steps {sorted(missing)}")
@@ -86,7 +91,8 @@ class ArchiveWorker:
             return
         archive = self._update(archive_id, lambda a: model.step_started(a, step, self._clock()))
         try:
-            output, fields = self._steps[step](archive)
+            with self._heartbeats(token):
+                output, fields = self._steps[step](archive)
         except Exception as exc:  # classified below; every failure is recorded, then answered
             if isinstance(exc, SipRejected):
                 error, answer = "; ".join(exc.reasons), "Rejected"
@@ -102,6 +108,27 @@ class ArchiveWorker:
             if done.status == model.ARCHIVED:
                 record_audit(self._repo, done, "edit", WORKER, {"status": done.status, "aip_uri": done.aip_uri})
             self._workflow.succeed(token, {"step": step, **output})
+
+    @contextlib.contextmanager
+    def _heartbeats(self, token: str) -> Iterator[None]:
+        """Heartbeats while a step runs: the state machine fails a silent task after
+        HeartbeatSeconds (300 s), and a long store or verify runs longer than that."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self._heartbeat_seconds):
+                try:
+                    self._workflow.heartbeat(token)
+                except Exception:  # a missed heartbeat is retried by the next one
+                    log.warning("heartbeat for a task failed", exc_info=True)
+
+        thread = threading.Thread(target=beat, name="archive-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=5)
 
     def _record_end(self, archive: Archive, step: str, message: dict[str, Any]) -> None:
         if archive.status in (model.REJECTED, model.FAILED):

@@ -31,6 +31,10 @@ class Workflow(ABC):
     @abstractmethod
     def fail(self, token: str, error: str, cause: str) -> None: ...
 
+    @abstractmethod
+    def heartbeat(self, token: str) -> None:
+        """Tell the workflow the task is alive (its HeartbeatSeconds restart)."""
+
 
 class StepFunctionsWorkflow(Workflow):
     def __init__(self, client: Any, state_machine_arn: str) -> None:
@@ -53,6 +57,9 @@ class StepFunctionsWorkflow(Workflow):
         # Step Functions caps error at 256 and cause at 32,768 characters
         self._answer(lambda: self._client.send_task_failure(taskToken=token, error=error[:256], cause=cause[:32_000]))
 
+    def heartbeat(self, token: str) -> None:
+        self._answer(lambda: self._client.send_task_heartbeat(taskToken=token))
+
     @staticmethod
     def _answer(call: Any) -> None:
         try:
@@ -68,6 +75,7 @@ class InMemoryWorkflow(Workflow):
     def __init__(self) -> None:
         self.started: dict[str, dict[str, Any]] = {}
         self.answers: dict[str, tuple[str, Any]] = {}
+        self.heartbeats: dict[str, int] = {}
 
     def start(self, name: str, payload: dict[str, Any]) -> bool:
         if name in self.started:
@@ -80,3 +88,6 @@ class InMemoryWorkflow(Workflow):
 
     def fail(self, token: str, error: str, cause: str) -> None:
         self.answers.setdefault(token, (error, cause))
+
+    def heartbeat(self, token: str) -> None:
+        self.heartbeats[token] = self.heartbeats.get(token, 0) + 1

@@ -122,3 +122,17 @@ def test_unknown_archive_or_step_fails_the_task(parts: Any) -> None:
     worker.handle(json.dumps({"step": "validate", "archive_id": "ar-nope", "token": "x"}))
     worker.handle(msg("explode", "y"))
     assert workflow.answers["x"][0] == "Failed" and workflow.answers["y"][0] == "Failed"
+
+
+def test_a_long_step_sends_heartbeats(parts: Any) -> None:
+    _, archives, workflow, _, repo = parts
+    import time as _time
+
+    def slow(archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
+        _time.sleep(0.35)
+        return {}, {}
+
+    steps = dict.fromkeys(model.STEPS, slow)
+    worker = ArchiveWorker(archives, repo, workflow, steps, heartbeat_seconds=0.1)
+    worker.handle(msg("validate", "slow"))
+    assert workflow.answers["slow"][0] == "success" and workflow.heartbeats["slow"] >= 2
