@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
@@ -35,8 +36,25 @@ def list_archives(ctx: Ctx) -> Response:
         _positive(ctx.query_one("page") or "1", "page"),
         _positive(ctx.query_one("page_size") or "20", "page_size"),
     )
-    body = {"items": page.items, "total": page.total, "page": page.page, "page_size": page.page_size}
-    return Response(body=body, status_code=200, headers={"X-Total-Count": str(page.total)})
+    pages = (page.total + page.page_size - 1) // page.page_size
+    body = {
+        "items": page.items,
+        "total": page.total,
+        "page": page.page,
+        "page_size": page.page_size,
+        "total_pages": pages,
+    }
+    headers: dict[str, str | list[str]] = {
+        "X-Total-Count": str(page.total),
+        "X-Total-Pages": str(pages),
+        "X-Current-Page": str(page.page),
+        "X-Per-Page": str(page.page_size),
+        "Access-Control-Expose-Headers": "X-Total-Count, X-Total-Pages, X-Current-Page, X-Per-Page, Link",
+    }
+    if page.page < pages:
+        rest = [(k, v) for k, values in ctx.query().items() if k != "page" for v in values]
+        headers["Link"] = f'</archives?{urlencode([*rest, ("page", str(page.page + 1))])}>; rel="next"'
+    return Response(body=body, status_code=200, headers=headers)
 
 
 @bp.route("/archives", methods=["POST"])

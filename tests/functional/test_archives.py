@@ -1,0 +1,113 @@
+"""The /archives routes in process (chalice.test.Client over mock_aws): who may start,
+see and list archives; the 4xx contract. The workflow itself runs in tests/e2e."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chalicelib import bootstrap, deps, resources
+from tests.functional.conftest import Api
+from tests.functional.test_datasets import register
+
+ASL = (Path(__file__).resolve().parents[2] / resources.ARCHIVE_DEFINITION_FILE).read_text()
+
+
+@pytest.fixture
+def archiving(personas: Api) -> Api:
+    """The personas, with the archival state machine created (execution is off in mock_aws)."""
+    settings = deps.get_settings()
+    arn = bootstrap.create_archive_state_machine(settings, ASL)
+    deps.override(settings=replace(settings, archive_state_machine_arn=arn))
+    return personas
+
+
+def executions(arn: str) -> list[str]:
+    sfn = deps.aws_client("stepfunctions")
+    return [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
+
+
+def test_request_lookup_and_duplicate(archiving: Api) -> None:
+    uuid = register(archiving)["uuid"]
+    r = archiving.post(f"/datasets/{uuid}/archive", {}, user="champion")
+    assert r.status_code == 202, r.body
+    archive = json.loads(r.body)
+    assert r.headers["Location"] == f"/archives/{archive['id']}"
+    assert executions(deps.get_settings().archive_state_machine_arn) == [archive["id"]]
+    again = archiving.post(f"/datasets/{uuid}/archive", {}, user="admin")
+    assert again.status_code == 409 and json.loads(again.body)["ArchiveId"] == archive["id"]
+    assert json.loads(archiving.get(f"/archives/{archive['id']}", user="reader").body)["status"] == "requested"
+    view = json.loads(archiving.get(f"/datasets/{uuid}", user="reader").body)
+    assert view["archival"]["status"] == "requested"
+
+
+def test_permissions_are_404_for_the_unseen_and_403_for_readers(archiving: Api) -> None:
+    uuid = register(archiving)["uuid"]
+    assert archiving.post(f"/datasets/{uuid}/archive", {}, user="reader").status_code == 403
+    assert archiving.post(f"/datasets/{uuid}/archive", {}, user="outsider").status_code == 404
+    archive_id = json.loads(archiving.post(f"/datasets/{uuid}/archive", {}, user="champion").body)["id"]
+    for path in (f"/archives/{archive_id}", f"/archives/{archive_id}/download"):
+        assert archiving.get(path, user="outsider").status_code == 404
+    assert archiving.post(f"/archives/{archive_id}/retry", {}, user="outsider").status_code == 404
+    assert json.loads(archiving.get("/archives", user="outsider").body)["total"] == 0
+    assert archiving.post("/archives", {"filename": "x.zip"}, user="reader").status_code == 403
+
+
+def test_list_pages_like_search(archiving: Api) -> None:
+    uuid = register(archiving)["uuid"]
+    for n in range(3):  # each new content version is a new archive
+        version = json.loads(archiving.get(f"/datasets/{uuid}", user="champion").body)["version"]
+        r = archiving.patch(
+            f"/datasets/{uuid}", {"description": f"version {n}"}, user="champion", headers={"If-Match": f'"{version}"'}
+        )
+        assert r.status_code == 200, r.body
+        assert archiving.post(f"/datasets/{uuid}/archive", {}, user="champion").status_code == 202
+    r = archiving.get(f"/archives?dataset={uuid}&page_size=2", user="reader")
+    body = json.loads(r.body)
+    assert body["total"] == 3 and len(body["items"]) == 2 and body["total_pages"] == 2
+    assert r.headers["X-Total-Count"] == "3" and 'page=2>; rel="next"' in r.headers["Link"]
+    last = json.loads(archiving.get(f"/archives?dataset={uuid}&page_size=2&page=2", user="reader").body)
+    assert len(last["items"]) == 1
+    assert json.loads(archiving.get("/archives?status=requested", user="admin").body)["total"] == 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/archives?status=done",
+        "/archives?page=0",
+        "/archives?page_size=101",
+        "/archives?page_size=x",
+        "/archives?dataset=not-a-uuid",
+        "/archives/not-an-id",
+        "/archives/ar-XYZ/download",
+    ],
+)
+def test_bad_requests_are_400_json(archiving: Api, path: str) -> None:
+    r = archiving.get(path, user="admin")
+    assert r.status_code == 400, (path, r.body)
+    assert set(json.loads(r.body)) >= {"Code", "Message"}
+
+
+def test_unfinished_archives_have_nothing_to_download_or_retry(archiving: Api) -> None:
+    uuid = register(archiving)["uuid"]
+    archive_id = json.loads(archiving.post(f"/datasets/{uuid}/archive", {}, user="champion").body)["id"]
+    for r in (
+        archiving.get(f"/archives/{archive_id}/download", user="champion"),
+        archiving.post(f"/archives/{archive_id}/retry", {}, user="champion"),
+    ):
+        assert r.status_code == 409 and json.loads(r.body)["Code"] == "Conflict"
+
+
+def test_deposit_upload_link(archiving: Api) -> None:
+    assert archiving.post("/base-uris", {"base_uri": f"s3://{resources.DEPOSIT_BUCKET}"}).status_code == 201
+    r = archiving.post("/archives", {"filename": "run 7.zip"}, user="admin")
+    assert r.status_code == 201, r.body
+    link = json.loads(r.body)
+    assert link["method"] == "PUT" and link["uri"].startswith(f"s3://{resources.DEPOSIT_BUCKET}/uploads/")
+    for bad in ({"filename": "../x.zip"}, {"filename": "x.exe"}, {}, ["x.zip"]):
+        r = archiving.post("/archives", bad, user="admin")
+        assert r.status_code == 400 and "Code" in json.loads(r.body), bad
