@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import deps
+
+if TYPE_CHECKING:
+    from chalicelib.ingest.objects import ObjectStore
+    from chalicelib.store.archives import ArchiveRepository
+    from chalicelib.store.repository import Repository
 
 
 def run_fixity_audit(
@@ -14,18 +19,24 @@ def run_fixity_audit(
 ) -> dict[str, Any]:
     """One run of the fixity audit over the deployed catalogue (see :mod:`chalicelib.archive.fixity`)."""
     from chalicelib.archive.fixity import run_fixity_audit as audit
-    from chalicelib.ingest.objects import S3ObjectStore
-    from chalicelib.store.archives import DynamoArchiveRepository
 
-    settings = deps.get_settings()
-    repo = deps.get_repo()  # binds the tables first
+    archives, repo, store, bucket = fixity_ports()
     return audit(
-        DynamoArchiveRepository(),
+        archives,
         repo,
-        S3ObjectStore(deps.aws_client("s3")),
-        settings.archive_bucket,
-        fraction=settings.fixity_sample_fraction if fraction is None else fraction,
+        store,
+        bucket,
+        fraction=deps.get_settings().fixity_sample_fraction if fraction is None else fraction,
         rng=random.SystemRandom(),
         metrics=metrics,
         period_days=period_days,
     )
+
+
+def fixity_ports() -> tuple[ArchiveRepository, Repository, ObjectStore, str]:
+    """(archives, records, the archive bucket's store, its name) of the deployed catalogue."""
+    from chalicelib.ingest.objects import S3ObjectStore
+    from chalicelib.store.archives import DynamoArchiveRepository
+
+    repo = deps.get_repo()  # binds the tables first
+    return DynamoArchiveRepository(), repo, S3ObjectStore(deps.aws_client("s3")), deps.get_settings().archive_bucket

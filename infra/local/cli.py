@@ -10,7 +10,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import random
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,9 +30,7 @@ from chalicelib.ingest import jobs
 from chalicelib.validation import UserFields, parse_base_uri, parse_username
 
 if TYPE_CHECKING:
-    from chalicelib.ingest.objects import ObjectStore
-    from chalicelib.store.archives import ArchiveRepository
-    from chalicelib.store.repository import Repository
+    pass
 
 STATE_FILE = Path(".local-stack") / "state.json"
 
@@ -354,15 +351,6 @@ def _follow_archive(get: Callable[[], Mapping[str, Any]], timeout: float) -> int
         time.sleep(POLL_SECONDS)
 
 
-def _fixity_ports() -> tuple[ArchiveRepository, Repository, ObjectStore, str]:
-    """(archives, repo, store, bucket) of the deployed catalogue, for the fixity audit."""
-    from chalicelib.ingest.objects import S3ObjectStore
-    from chalicelib.store.archives import DynamoArchiveRepository
-
-    repo = deps.get_repo()  # binds the tables first
-    return DynamoArchiveRepository(), repo, S3ObjectStore(deps.aws_client("s3")), deps.get_settings().archive_bucket
-
-
 @app.command()
 def fixity(
     fraction: Annotated[
@@ -372,21 +360,10 @@ def fixity(
     state_file: StateFile = STATE_FILE,
 ) -> None:
     """Run the fixity audit once (the AIPs checked longest ago first); exit 1 if one is damaged."""
-    from chalicelib.archive.fixity import run_fixity_audit
+    from chalicelib.archive import jobs as archive_jobs
 
     _setup(state_file)
-    archives, repo, store, bucket = _fixity_ports()
-    share = deps.get_settings().fixity_sample_fraction if fraction is None else fraction
-    report = run_fixity_audit(
-        archives,
-        repo,
-        store,
-        bucket,
-        fraction=share,
-        rng=random.Random(),
-        metrics=lambda _: None,
-        period_days=period_days,
-    )
+    report = archive_jobs.run_fixity_audit(fraction, period_days, metrics=lambda _: None)
     for failed in report["failed"]:
         console.print(f"[red]damaged[/red] {failed['id']} (dataset {failed['dataset']})")
         for mismatch in failed["mismatches"]:

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chalicelib import deps
+from chalicelib.archive import jobs as archive_jobs
 from chalicelib.archive.steps import aip_prefix
 from chalicelib.archive.workflow import InMemoryWorkflow
 from infra.local import cli
@@ -33,7 +34,9 @@ def rig(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Rig:
 
     monkeypatch.setattr(rig.workflow, "start", start)
     monkeypatch.setattr(deps, "get_archives", lambda: rig.service)
-    monkeypatch.setattr(cli, "_fixity_ports", lambda: (rig.archives, rig.world.repo, rig.world.store, ARCHIVE_BUCKET))
+    monkeypatch.setattr(
+        archive_jobs, "fixity_ports", lambda: (rig.archives, rig.world.repo, rig.world.store, ARCHIVE_BUCKET)
+    )
     monkeypatch.setattr(cli, "STATE_FILE", tmp_path / "absent.json")
     return rig
 
