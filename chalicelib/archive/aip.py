@@ -78,6 +78,9 @@ MAX_S3_KEY_BYTES = 1024
 MAX_COMPONENT_BYTES = 255  # a file name on every common file system (restores, bagit on disk)
 MAX_REASONS = 50
 MAX_STAGED_JSON_BYTES = 4 * GiB
+# the tag on AIP payload objects that the archive bucket's lifecycle rule moves to DEEP_ARCHIVE
+COLD_TAG_KEY = "archive-tier"
+COLD_TAG = f"{COLD_TAG_KEY}=cold"
 SOFTWARE_AGENT = "research-data-catalogue archive (chalicelib.archive.aip)"
 
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -257,7 +260,12 @@ class ArchiveWriter(ABC):
     def put_file(self, bucket: str, key: str, path: Path) -> str: ...
 
     @abstractmethod
-    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str) -> None: ...
+    def copy(
+        self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str, cold: bool = False
+    ) -> None:
+        """``cold``: tag the copy ``archive-tier=cold`` (payload files). The archive bucket's
+        lifecycle rule moves only such objects to DEEP_ARCHIVE, so that the tag files stay
+        readable for fixity audits without a restore."""
 
     @abstractmethod
     def delete_prefix(self, bucket: str, prefix: str) -> int: ...
@@ -316,9 +324,13 @@ class S3ArchiveWriter(ArchiveWriter):
             raise TransientError(f"s3://{bucket}/{key} is not visible after its upload")
         return etag
 
-    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str) -> None:
+    def copy(
+        self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str, cold: bool = False
+    ) -> None:
         source = f"s3://{src_bucket}/{src_key}"
         extra = {"CopySourceIfMatch": _quoted(if_match), "StorageClass": self._storage_class}
+        if cold:
+            extra |= {"Tagging": COLD_TAG, "TaggingDirective": "REPLACE"}
         kwargs: dict[str, Any] = {"ExtraArgs": extra}
         if self._config is not None:
             kwargs["Config"] = self._config
@@ -388,7 +400,9 @@ class InMemoryArchiveWriter(ArchiveWriter):
     def put_file(self, bucket: str, key: str, path: Path) -> str:
         return self.put(bucket, key, path.read_bytes())
 
-    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str) -> None:
+    def copy(
+        self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, *, if_match: str, cold: bool = False
+    ) -> None:
         found = self.store.objects.get(src_bucket, {}).get(src_key)
         if found is None or hashlib.md5(found[0]).hexdigest() != if_match.strip('"'):
             self.store.delete(dst_bucket, dst_key)
@@ -1048,7 +1062,7 @@ def store_aip(writer: ArchiveWriter, plan: AipPlan, archive_bucket: str, aip_pre
     payload_keys = [_aip_key(aip_prefix, e.path) for e in plan.payload]
     tag_keys = [_aip_key(aip_prefix, t.path) for t in plan.tag_files]
     for entry, key in zip(plan.payload, payload_keys, strict=True):
-        writer.copy(entry.bucket, entry.key, archive_bucket, key, if_match=entry.etag)
+        writer.copy(entry.bucket, entry.key, archive_bucket, key, if_match=entry.etag, cold=True)
     for tag, key in zip(plan.tag_files, tag_keys, strict=True):
         writer.copy(
             plan.staging_bucket, staged_tag_key(plan.archive_id, tag.path), archive_bucket, key, if_match=tag.etag

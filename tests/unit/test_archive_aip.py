@@ -693,6 +693,10 @@ def test_whole_pipeline_on_moto(s3: Any, tmp_path: Path) -> None:
     assert stored.object_count == 9
     assert verify_aip(store, plan, ARCHIVE, PREFIX) == []
     assert cleanup_staging(writer, ARCHIVE, ARCHIVE_ID) == 8
+    for obj in s3.list_objects_v2(Bucket=ARCHIVE, Prefix=PREFIX)["Contents"]:  # only payload is tagged cold
+        tags = s3.get_object_tagging(Bucket=ARCHIVE, Key=obj["Key"])["TagSet"]
+        cold = obj["Key"].startswith(PREFIX + "data/")
+        assert tags == ([{"Key": "archive-tier", "Value": "cold"}] if cold else []), obj["Key"]
     bag = tmp_path / "bag"
     for obj in s3.list_objects_v2(Bucket=ARCHIVE, Prefix=PREFIX)["Contents"]:
         path = bag / obj["Key"][len(PREFIX) :]

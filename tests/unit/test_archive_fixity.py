@@ -292,3 +292,22 @@ class RacingArchives(InMemoryArchiveRepository):
             assert current is not None
             super().save(replace(current, version=current.version + 1, storage_class="GLACIER_IR"), current.version)
         super().save(archive, expected_version)
+
+
+class ColdPayloadStore(ReadingStore):
+    """The lifecycle rule moved only the payload (tagged cold) to DEEP_ARCHIVE."""
+
+    def iter_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
+        if "/data/" in key:
+            raise ClientError({"Error": {"Code": "InvalidObjectState", "Message": "restore first"}}, "GetObject")
+        return super().iter_chunks(bucket, key)
+
+
+def test_cold_payload_is_checked_by_size_and_the_tag_files_by_hash(rig: Rig) -> None:
+    archive = _archive(rig)
+    run = Run(rig, ColdPayloadStore(rig.world.store))
+    report = run(fraction=1.0)
+    assert report["checked"] == 1 and report["failed"] == [] and report["skipped"] == []
+    assert rig.stored(archive.archive_id).fixity["ok"] is True
+    _put(rig, archive, "tagmanifest-sha256.txt", b"tampered")  # the tag files are still re-hashed
+    assert Run(rig, ColdPayloadStore(rig.world.store))(fraction=1.0)["failed"]
