@@ -10,11 +10,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint fmt clean distclean
+.PHONY: help install run test lint fmt clean distclean bench
 
 help:
 	@echo "make run        start the local stack (moto, osmem-server, runner, chalice local) with demo data"
 	@echo "make test       lint, type-check and run every test (what .ci/run does)"
+	@echo "make bench      our catalogue against dtool-lookup-server 0.18 (~10 min; BENCH_ARGS=--quick: a few)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make fmt        ruff format and ruff check --fix"
 	@echo "make clean      remove caches and local-stack logs (keeps $(VENV))"
@@ -34,6 +35,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra && $(VENV)/bin/pytest -n 2 --timeout 600
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -347,7 +347,20 @@ def start_chalice_local(
     _check_port(host, port, "chalice local (the catalogue API)", "CATALOGUE_API_PORT")
     proc = ManagedProcess(
         "chalice-local",
-        [_bin("chalice"), "local", "--host", host, "--port", str(port), "--no-autoreload", "--stage", "local"],
+        # chalice's own CLI, with TCP_NODELAY on its sockets (see infra/local/chalice_local.py)
+        [
+            sys.executable,
+            "-m",
+            "infra.local.chalice_local",
+            "local",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--no-autoreload",
+            "--stage",
+            "local",
+        ],
         env=child_env(env),
         cwd=project_dir,
         log_path=Path(log_dir) / "chalice-local.log",

@@ -1,0 +1,259 @@
+"""Machine description, the side-by-side table, the JSON/markdown files and the ratio chart."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from workload import OPERATIONS
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    os_name = platform.platform()
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    versions: dict[str, str | None] = {}
+    for pkg in ("chalice", "moto", "osmem-server", "boto3", "pynamodb", "opensearch-py"):
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "os": os_name,
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def table_rows(result: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for op in OPERATIONS:
+        entry = result["operations"].get(op)
+        if not entry:
+            continue
+        ours, peer, nd = entry.get("ours") or {}, entry.get("peer") or {}, entry.get("ours_nodelay") or {}
+        ratio, ratio_nd = entry.get("ratio"), entry.get("ratio_nodelay")
+        floor = entry.get("floor_ms")
+        rows.append(
+            [
+                op,
+                f"{_fmt(peer.get('median_ms'))} / {_fmt(peer.get('p95_ms'))}" if peer else "-",
+                f"{_fmt(ours.get('median_ms'))} / {_fmt(ours.get('p95_ms'))}",
+                _fmt(ratio, 2) if ratio is not None else "-",
+                f"{_fmt(nd.get('median_ms'))} / {_fmt(nd.get('p95_ms'))}" if nd else "-",
+                _fmt(ratio_nd, 2) if ratio_nd is not None else "-",
+                _fmt(floor),
+                _fmt(entry.get("inproc_ms")),
+                _short(entry.get("verdict", "")) + " / " + _short(entry.get("verdict_nodelay", "")),
+            ]
+        )
+    return rows
+
+
+def _short(verdict: str) -> str:
+    """'met (<= 0.5x peer = 3.8 ms)' -> 'met <=3.8'."""
+    if not verdict:
+        return "-"
+    word = verdict.split(" ", 1)[0]
+    limit = verdict.rsplit("= ", 1)[-1].removesuffix(" ms)") if "= " in verdict else ""
+    return f"{word} <={limit}" if limit else word
+
+
+HEADER = [
+    "operation",
+    "peer median / p95 ms",
+    "ours median / p95 ms",
+    "ours/peer",
+    "ours NODELAY median / p95",
+    "NODELAY/peer",
+    "our floor ms",
+    "ours in-process ms",
+    "target: ours / NODELAY",
+]
+
+
+def text_table(result: dict[str, Any]) -> str:
+    rows = [HEADER, *table_rows(result)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    out = [
+        f"# Benchmark {result['date']}: our catalogue against dtool-lookup-server 0.18",
+        "",
+        f"Machine: {m['cpus']} vCPU {m['cpu']}, {m['memory_gib']} GiB, {m['os']}, CPython {m['python']}. "
+        f"N = {result['n']} datasets in each system, one sequential client over loopback HTTP.",
+        "Ours: `chalice local` over moto server (DynamoDB) and osmem-server (stands in for OpenSearch). "
+        "Peer: gunicorn with 2 workers, Mongo plugins on nx-27017 (MongoDB wire protocol on SQLite; "
+        "its search and summary figures are mostly nx-27017's query evaluation, not MongoDB's).",
+        f"Table sizes during the shared part: {result.get('table_sizes', {}).get('shared', '')}",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "|".join("---" for _ in HEADER) + "|",
+    ]
+    out += ["| " + " | ".join(r) + " |" for r in table_rows(result)]
+    out += [
+        "",
+        "*ours*: the API as the local stack runs it (`chalice local`). *ours NODELAY*: the same app and "
+        "emulators behind `infra/local/chalice_local.py`, `chalice local` with TCP_NODELAY (its handler sends "
+        "headers and body in two writes, so with Nagle on every response waits ~40 ms for the client's "
+        "delayed ACK; API Gateway has no such delay). *our floor*: median of replaying, raw, the emulator "
+        "calls our handler makes for that operation (recorded from the handler in the same run). "
+        "*ours in-process*: the handler through `chalice.test.Client`, without `chalice local` and HTTP. "
+        "target: median <= 0.5x peer, or floor + 1 ms where the floor alone is above half the peer's time.",
+        "",
+    ]
+    tp = result.get("throughput") or {}
+    if tp:
+        out += [
+            "## Throughput: req/s (median ms, p95 ms)",
+            "",
+            "| operation | clients | peer | ours | ours NODELAY |",
+            "|---|---|---|---|---|",
+        ]
+
+        def cell(e: dict[str, Any]) -> str:
+            if not e:
+                return "-"
+            return f"{_fmt(e.get('ops_per_s'))} ({_fmt(e.get('median_ms'))}, {_fmt(e.get('p95_ms'))})"
+
+        for op, levels in tp.items():
+            for clients, entry in levels.items():
+                out.append(
+                    f"| {op} | {clients} | {cell(entry.get('peer') or {})} | {cell(entry.get('ours') or {})} "
+                    f"| {cell(entry.get('ours_nodelay') or {})} |"
+                )
+        out.append("")
+    oo = result.get("ours_only") or {}
+    if oo:
+        out += ["## Ours only", "", "```", _json_block(oo), "```", ""]
+    profiles = result.get("profiles") or {}
+    if profiles:
+        out += ["## Where our time goes (pyinstrument, in-process handler)", ""]
+        for op, prof in profiles.items():
+            out.append(f"### {op} ({prof.get('inproc_ms_per_request')} ms per in-process request)")
+            out.append("")
+            out.append(
+                "by package (self time share): "
+                + ", ".join(f"{e['frame']} {e['share']:.0%}" for e in prof.get("by_package", [])[:8])
+            )
+            out.append("")
+            out.append(
+                "top functions (self time share): "
+                + ", ".join(f"{e['frame']} {e['share']:.0%}" for e in prof.get("top_self", [])[:8])
+            )
+            out.append("")
+            out.append(
+                "our frames (cumulative share): "
+                + ", ".join(f"{e['frame']} {e['share']:.0%}" for e in prof.get("our_frames_cumulative", [])[:8])
+            )
+            out.append("")
+    notes = result.get("notes") or []
+    if notes:
+        out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(out)
+
+
+def _json_block(value: Any) -> str:
+    import json
+
+    return json.dumps(value, indent=2)
+
+
+def chart(result: dict[str, Any], path: Path) -> str | None:
+    """A horizontal bar chart of ours/peer median ratios (log scale); None on success, else why not."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        return f"no chart: {exc} (pip install -r requirements-dev.txt)"
+    ops = [op for op in OPERATIONS if (result["operations"].get(op) or {}).get("ratio") is not None]
+    if not ops:
+        return "no chart: no operation has a ratio (peer skipped?)"
+    ratios = [result["operations"][op]["ratio"] for op in ops]
+    ratios_nd = [result["operations"][op].get("ratio_nodelay") for op in ops]
+    fig, ax = plt.subplots(figsize=(9, 0.7 * len(ops) + 1.8))
+    y = [2 * i for i in range(len(ops))][::-1]
+    ax.barh([v + 0.4 for v in y], ratios, height=0.8, color="#c92a2a", label="ours (chalice local)")
+    shown = [(yy, r) for yy, r in zip(y, ratios_nd, strict=True) if r is not None]
+    if shown:
+        ax.barh(
+            [yy - 0.4 for yy, _ in shown],
+            [r for _, r in shown],
+            height=0.8,
+            color="#1971c2",
+            label="ours (chalice local, TCP_NODELAY)",
+        )
+    ax.set_yticks(y)
+    ax.set_yticklabels(ops)
+    ax.set_xscale("log")
+    ax.axvline(0.5, color="#2b8a3e", linestyle="--", linewidth=1, label="target 0.5x")
+    ax.axvline(1.0, color="#555555", linestyle=":", linewidth=1, label="parity")
+    for yy, r in zip(y, ratios, strict=True):
+        ax.text(r * 1.05, yy + 0.4, f"{r:.2f}x", va="center", fontsize=7)
+    for yy, r in shown:
+        ax.text(r * 1.05, yy - 0.4, f"{r:.2f}x", va="center", fontsize=7)
+    every = [r for r in ratios + ratios_nd if r is not None]
+    ax.set_xlim(min([*every, 0.5]) * 0.7, max([*every, 1.0]) * 1.8)
+    ax.set_xlabel("median latency, ours / peer (log scale; lower is better)")
+    m = result["machine"]
+    ax.set_title(
+        f"Catalogue vs dtool-lookup-server 0.18, N={result['n']} ({result['date']}, {m['cpus']} vCPU)", fontsize=10
+    )
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return None
+
+
+def main() -> None:
+    """Re-render the markdown and the chart of a results JSON: ``python bench/report.py FILE.json``."""
+    import json
+    import sys
+
+    for name in sys.argv[1:]:
+        path = Path(name)
+        result = json.loads(path.read_text())
+        path.with_suffix(".md").write_text(markdown(result))
+        problem = chart(result, path.with_suffix(".png"))
+        print(problem or f"wrote {path.with_suffix('.md')} and {path.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()

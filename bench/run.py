@@ -1,0 +1,549 @@
+"""Our catalogue against dtool-lookup-server 0.18, side by side, in one run (issue 9).
+
+    .venv/bin/python bench/run.py                 # N=1000 shared, N=10,000 ours only (~20-30 min)
+    .venv/bin/python bench/run.py --quick         # N=200, 2,000, 50 uploads: a few minutes
+    .venv/bin/python bench/run.py --n 500 --n-large 5000 --uploads 200 --skip-peer
+
+1. Starts our local stack (moto server, osmem-server, the event runner, ``chalice local``) on
+   free 127.0.0.1 ports, and the peer (``bench/peer.py``: its own virtualenv in
+   ``bench/.peer/``, nx-27017, gunicorn with 2 workers).
+2. Registers the same N realistic datasets (``infra.local.demo.demo_datasets``) in both
+   through their HTTP APIs with one sequential client.
+3. Times register, lookup, readme, manifest, list one page, search by uuid, tag search,
+   free-text search and summary on both, and our floor for each (``bench/inproc.py``);
+   throughput with 1, 4 and 16 clients for lookup and free-text search; pyinstrument
+   profiles of every operation where we are slower than 0.5x the peer.
+4. Ours alone: upload -> searchable over a watched bucket, search and summary at
+   ``--n-large``, bulk-index throughput (``bench/bulk_index.py``), cold import of the handler
+   module (median of 15), the Lambda package size.
+
+Writes ``bench/results/<date>[-quick].json``, ``.md``, ``.png`` and the profiles' text.
+Every process started is stopped at the end, on an error and on Ctrl-C/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(BENCH))
+
+import requests  # noqa: E402
+from inproc import InProcess, register_many, wait_until  # noqa: E402
+from ours_only import cold_import, package_size, upload_to_searchable  # noqa: E402
+from peer import PeerServer  # noqa: E402
+from report import chart, machine, markdown, text_table  # noqa: E402
+from workload import (  # noqa: E402
+    BASE_URI,
+    FREE_TEXT_WORDS,
+    OPERATIONS,
+    Ours,
+    OursNoDelay,
+    Peer,
+    System,
+    datasets,
+    sample,
+    tags_of,
+    throughput,
+    timed,
+)
+
+from infra.local.processes import ManagedProcess, child_env, free_port, http_ok  # noqa: E402
+from infra.local.stack import LocalStack  # noqa: E402
+
+LOG = logging.getLogger("bench")
+UPLOAD_BUCKET = "bench-uploads"
+USER = "bench"
+ADMIN = "benchadmin"
+# Requests per operation at full size (--quick takes a quarter); the mix is the same for both systems.
+COUNTS = {
+    "lookup": 500,
+    "readme": 200,
+    "manifest": 200,
+    "list_page": 200,
+    "search_uuid": 300,
+    "search_tag": 200,
+    "search_text": 200,
+    "summary": 50,
+}
+THROUGHPUT_REQUESTS = {"lookup": 400, "search_text": 120}
+CLIENT_LEVELS = (1, 4, 16)
+
+
+class Interrupted(BaseException):
+    """SIGTERM: unwind like Ctrl-C so that every process is stopped."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _free_ports(count: int) -> list[int]:
+    ports: set[int] = set()
+    for _ in range(50):
+        ports.add(free_port())
+        if len(ports) == count:
+            break
+    return sorted(ports)
+
+
+def _admin_call(session: requests.Session, method: str, url: str, ok: tuple[int, ...], **kw: Any) -> None:
+    resp = session.request(method, url, timeout=30, **kw)
+    if resp.status_code not in ok:
+        raise RuntimeError(f"{method} {url} answered {resp.status_code}: {resp.text[:500]}")
+
+
+def setup_ours(stack: LocalStack) -> Ours:
+    """Admin and the bench user; base URIs for the shared datasets and the upload bucket."""
+    stack.add_user(ADMIN, admin=True)
+    stack.add_user(USER)
+    stack.watch_bucket(UPLOAD_BUCKET)
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["Authorization"] = f"Bearer {stack.token(ADMIN)}"
+    api = stack.api_url
+    _admin_call(session, "POST", f"{api}/users", (201, 409), json={"username": USER})
+    for base in (BASE_URI, f"s3://{UPLOAD_BUCKET}"):
+        _admin_call(session, "POST", f"{api}/base-uris", (201, 409), json={"base_uri": base})
+        perms = {"users_with_search_permissions": [USER], "users_with_register_permissions": [USER]}
+        quoted = urllib.parse.quote(base, safe="")
+        _admin_call(session, "PUT", f"{api}/base-uris/{quoted}/permissions", (200,), json=perms)
+    session.close()
+    return Ours(api, stack.token(USER))
+
+
+def refresh_token(stack: LocalStack, *clients: Ours) -> None:
+    """Cognito access tokens last an hour; a long run takes a fresh one per phase."""
+    token = stack.token(USER)
+    for client in clients:
+        client.token = token
+        client.session.headers["Authorization"] = f"Bearer {token}"
+
+
+def our_total(ours: Ours, base_uri: str = BASE_URI) -> int:
+    params: dict[str, str] = {"base_uri": base_uri, "page_size": "1"}
+    resp = ours.session.get(f"{ours.url}/datasets", params=params, timeout=60)
+    resp.raise_for_status()
+    return int(resp.json()["total"])
+
+
+def op_args(op: str, dss: list[dict[str, Any]], count: int, rng: random.Random) -> list[Any]:
+    if op == "summary":
+        return [None] * count
+    if op == "list_page":
+        pages = max(1, min(10, len(dss) // 10))
+        return [1 + k % pages for k in range(count)]
+    if op == "search_tag":
+        return sample(rng, tags_of(dss), count)
+    if op == "search_text":
+        return sample(rng, list(FREE_TEXT_WORDS), count)
+    return sample(rng, dss, count)
+
+
+def call(system: System, op: str) -> Any:
+    fn = getattr(system, op)
+    return (lambda _arg: fn()) if op == "summary" else fn
+
+
+def verdict(ours_ms: float, peer_ms: float | None, floor_ms: float | None) -> str:
+    if peer_ms is None:
+        return ""
+    half = 0.5 * peer_ms
+    if floor_ms is not None and floor_ms > half:
+        target = floor_ms + 1.0
+        return f"{'met' if ours_ms <= target else 'MISSED'} (floor-bound: <= floor+1 = {target:.1f} ms)"
+    return f"{'met' if ours_ms <= half else 'MISSED'} (<= 0.5x peer = {half:.1f} ms)"
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.quick = args.quick
+        self.scale = 0.25 if args.quick else 1.0
+        self.result: dict[str, Any] = {}
+        self.stack: LocalStack | None = None
+        self.peer: PeerServer | None = None
+        self.nodelay: ManagedProcess | None = None
+        self.nodelay_url = ""
+        self.work = Path(tempfile.mkdtemp(prefix="bench-stack-"))
+        self.out_dir: Path = args.out
+        self.name: str = args.name
+
+    def count(self, op: str) -> int:
+        return max(20, int(COUNTS[op] * self.scale))
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        api, moto, osm = _free_ports(3)
+        self.stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, work_dir=self.work)
+        LOG.info("starting our local stack (logs in %s)", self.work)
+        self.stack.start()
+        port = free_port()
+        self.nodelay = ManagedProcess(
+            "chalice-local-nodelay",
+            [
+                sys.executable,
+                *("-m", "infra.local.chalice_local"),
+                *("local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload", "--stage", "local"),
+            ],
+            env=child_env(self.stack.env),
+            cwd=REPO,
+            log_path=self.work / "chalice-local-nodelay.log",
+            ready_probe=lambda: http_ok("127.0.0.1", port, "/health", expect=[200]),
+        ).start()
+        self.nodelay.wait_ready(timeout=60)
+        self.nodelay_url = f"http://127.0.0.1:{port}"
+        if not self.args.skip_peer:
+            LOG.info("starting the peer (virtualenv in %s)", self.args.peer_dir)
+            self.peer = PeerServer(self.args.peer_dir, workers=2)
+            self.peer.start()
+
+    def stop_peer(self) -> None:
+        if self.peer is not None:
+            self.peer.stop()
+            self.peer = None
+
+    def stop(self) -> None:
+        self.stop_peer()
+        if self.nodelay is not None:
+            self.nodelay.stop()
+            self.nodelay = None
+        if self.stack is not None:
+            self.stack.stop()
+            self.stack = None
+
+    # -- the shared part ------------------------------------------------------------------
+
+    def shared(self, ours: Ours, peer: Peer | None) -> None:
+        assert self.stack is not None
+        n = self.args.n
+        dss = datasets(n)
+        nodelay = OursNoDelay(self.nodelay_url, ours.token)
+        self.ours_nd = nodelay
+        systems: list[System] = [s for s in (peer, ours, nodelay) if s is not None]
+        ops: dict[str, dict[str, Any]] = {
+            op: {"requests": {"peer": OPERATIONS[op][0], "ours": OPERATIONS[op][1]}} for op in OPERATIONS
+        }
+        self.result["operations"] = ops
+
+        if peer is not None:
+            LOG.info("registering %d datasets in the peer", n)
+            ops["register"]["peer"] = timed(peer.register, dss)
+        # ours: every other dataset through each of our two front ends (each registered once)
+        LOG.info("registering %d datasets in ours", n)
+        ops["register"]["ours"] = timed(ours.register, dss[0::2])
+        ops["register"]["ours_nodelay"] = timed(nodelay.register, dss[1::2])
+        wait = wait_until(lambda: our_total(ours) >= n, timeout=300)
+        self.result["ours_indexed_after_register_s"] = round(wait, 2)
+        if peer is not None and peer.summary() != n:
+            raise RuntimeError(f"the peer holds {peer.summary()} datasets, not {n}")
+        self.result["table_sizes"] = {
+            "shared": f"datasets table {n} items, search index {n} docs (ours); {n} Mongo docs + {n} SQLite rows (peer)"
+        }
+
+        rng = random.Random(20261122)
+        for op in OPERATIONS:
+            if op == "register":
+                continue
+            args = op_args(op, dss, self.count(op), rng)
+            for system in systems:
+                LOG.info("%s: %d x %s", system.name, len(args), op)
+                ops[op][system.name] = timed(call(system, op), args, warmup=5)
+
+        # totals both systems report (free text differs by design: the peer indexes name + readme only)
+        self.result["result_totals"] = {
+            "search_text": {w: {s.name: s.search_text(w) for s in systems} for w in FREE_TEXT_WORDS},
+            "search_tag": {t: {s.name: s.search_tag(t) for s in systems} for t in tags_of(dss)[:4]},
+        }
+
+        self.throughput([s for s in systems if s is not None], dss)
+        self.floors_and_profiles(ours, dss)
+
+        for entry in ops.values():
+            o, p, nd = entry.get("ours"), entry.get("peer"), entry.get("ours_nodelay")
+            if o and p:
+                entry["ratio"] = round(o["median_ms"] / p["median_ms"], 3)
+            if nd and p:
+                entry["ratio_nodelay"] = round(nd["median_ms"] / p["median_ms"], 3)
+            if not o:
+                continue
+            entry["verdict"] = verdict(o["median_ms"], p["median_ms"] if p else None, entry.get("floor_ms"))
+            if nd:
+                entry["verdict_nodelay"] = verdict(
+                    nd["median_ms"], p["median_ms"] if p else None, entry.get("floor_ms")
+                )
+
+    def throughput(self, systems: list[System], dss: list[dict[str, Any]]) -> None:
+        rng = random.Random(99)
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for op, total in THROUGHPUT_REQUESTS.items():
+            count = max(40, int(total * self.scale))
+            args = op_args(op, dss, count, rng)
+            out[op] = {}
+            for clients in CLIENT_LEVELS:
+                level: dict[str, Any] = {}
+                for system in systems:
+                    LOG.info("throughput: %s %s with %d clients (%d requests)", system.name, op, clients, count)
+                    level[system.name] = throughput(system, op, args, clients, max_seconds=90)
+                out[op][str(clients)] = level
+        self.result["throughput"] = out
+        self.result["throughput_note"] = (
+            "requests shared by the clients (threads in one process, own connection each); "
+            "ours is chalice local (one process, threaded; ours_nodelay the same with TCP_NODELAY), "
+            "the peer gunicorn with 2 sync workers; "
+            "client and servers share the machine's cores"
+        )
+
+    def floors_and_profiles(self, ours: Ours, dss: list[dict[str, Any]]) -> None:
+        assert self.stack is not None
+        ops = self.result["operations"]
+        rng = random.Random(5)
+        reps = max(30, int(200 * self.scale))
+        profiles: dict[str, Any] = {}
+        with InProcess(self.stack, USER) as inproc:
+            for op in OPERATIONS:
+                if op == "register":
+                    continue
+                arg = op_args(op, dss, 1, rng)[0]
+                calls = inproc.capture(op, arg)
+                floor = inproc.replay(calls, reps)
+                ops[op]["floor"] = floor
+                ops[op]["floor_ms"] = floor["median_ms"]
+                ops[op]["inproc_ms"] = inproc.inproc_latency(op, op_args(op, dss, 30, rng))["median_ms"]
+                LOG.info("floor %s: %.2f ms (%s)", op, floor["median_ms"], ", ".join(floor["calls"]))
+            # register last: its floor writes fresh datasets (they stay, and count in the large part)
+            extra = datasets(self.args.n + 1, seed=8)[-1]
+            calls = inproc.capture("register", extra, warm=False)
+            floor = inproc.replay(calls, max(20, reps // 2), fresh_uuid_of=extra["uuid"])
+            ops["register"]["floor"] = floor
+            ops["register"]["floor_ms"] = floor["median_ms"]
+            self.result["floor_note"] = (
+                "floor = median time of replaying, raw (boto3 / opensearch-py from this process), the emulator "
+                "calls recorded from one steady-state request of our handler; register's replays use fresh "
+                f"uuids and leave {floor['reps'] + 1} extra datasets in the catalogue"
+            )
+
+            for op in OPERATIONS:
+                o, p = ops[op].get("ours"), ops[op].get("peer")
+                if op == "register" or not o or not p or o["median_ms"] <= 0.5 * p["median_ms"]:
+                    continue
+                LOG.info("profiling %s (ours %.1f ms vs peer %.1f ms)", op, o["median_ms"], p["median_ms"])
+                prof = inproc.profile(op, op_args(op, dss, max(20, int(60 * self.scale)), rng))
+                text = prof.pop("text")
+                path = self.out_dir / f"{self.name}-profile-{op}.txt"
+                path.write_text(text)
+                prof["full_profile"] = str(path.relative_to(REPO))
+                profiles[op] = prof
+            if "register" in ops and ops["register"].get("peer"):
+                o, p = ops["register"]["ours"], ops["register"]["peer"]
+                if o["median_ms"] > 0.5 * p["median_ms"]:
+                    fresh = datasets(self.args.n + 40, seed=9)[-30:]
+                    prof = inproc.profile("register", fresh)
+                    text = prof.pop("text")
+                    path = self.out_dir / f"{self.name}-profile-register.txt"
+                    path.write_text(text)
+                    prof["full_profile"] = str(path.relative_to(REPO))
+                    profiles["register"] = prof
+        self.result["profiles"] = profiles
+
+    # -- ours only ------------------------------------------------------------------------
+
+    def ours_only(self, ours: Ours) -> None:
+        assert self.stack is not None
+        oo: dict[str, Any] = {}
+        self.result["ours_only"] = oo
+        nodelay = self.ours_nd
+        refresh_token(self.stack, ours, nodelay)
+
+        uploads = self.args.uploads
+        if uploads > 0:
+            LOG.info("upload -> searchable: %d sequential sidecar uploads", uploads)
+            n_now = our_total(ours)
+            # polled through the TCP_NODELAY front end: a poll then costs ~6 ms, not ~50
+            up = upload_to_searchable(self.stack, nodelay, UPLOAD_BUCKET, uploads)
+            up["table_size"] = f"datasets table ~{n_now + uploads} items while measuring"
+            oo["upload_to_searchable"] = up
+
+        if not self.args.skip_large:
+            self.large(ours, nodelay, oo)
+        self.stop()  # frees the cores for the bulk index's own stack
+
+        if self.args.bulk_n > 0:
+            LOG.info("bulk index: %d sidecar datasets (bench/bulk_index.py on a private stack)", self.args.bulk_n)
+            import bulk_index
+
+            bulk = bulk_index.run(self.args.bulk_n, 8, False)
+            oo["bulk_index"] = {
+                "n": bulk["n"],
+                "new_datasets_per_s": bulk["first_run"]["datasets_per_s"],
+                "unchanged_datasets_per_s": bulk["second_run"]["datasets_per_s"],
+                "searchable_after_s": bulk["first_run"].get("searchable_after_s"),
+                "raw": bulk,
+            }
+        LOG.info("cold import of app (15 fresh processes)")
+        oo["cold_import"] = cold_import(15)
+        LOG.info("Lambda package size")
+        oo["package"] = package_size()
+
+    def large(self, ours: Ours, nodelay: Ours, oo: dict[str, Any]) -> None:
+        assert self.stack is not None
+        n, n_large = self.args.n, self.args.n_large
+        have = our_total(ours)
+        need = max(0, n_large - have)
+        LOG.info("large N: registering %d more datasets in-process (register_many), to %d", need, n_large)
+        bodies = datasets(n + need)[n:]
+        load_s = register_many(self.stack, USER, bodies)
+        refresh_token(self.stack, ours, nodelay)
+        index_s = wait_until(lambda: our_total(ours) >= n_large, timeout=900, interval=1.0)
+        dss = datasets(n + need)
+        rng = random.Random(31)
+        large: dict[str, Any] = {
+            "n": our_total(ours),
+            "table_size": f"datasets table ~{our_total(ours, f's3://{UPLOAD_BUCKET}') + our_total(ours)} items",
+            "bulk_load_s": round(load_s, 1),
+            "indexed_after_load_s": round(index_s, 1),
+        }
+        for op in ("search_text", "search_tag", "search_uuid", "list_page", "lookup", "summary"):
+            count = max(20, int((100 if op != "summary" else 40) * self.scale))
+            args = op_args(op, dss, count, rng)
+            large[op] = timed(call(ours, op), args, warmup=5)
+            large[op]["nodelay"] = timed(call(nodelay, op), args, warmup=5)
+            LOG.info(
+                "N=%d %s: median %.1f ms (TCP_NODELAY %.1f ms)",
+                n_large,
+                op,
+                large[op]["median_ms"],
+                large[op]["nodelay"]["median_ms"],
+            )
+        with InProcess(self.stack, USER) as inproc:
+            for op in ("search_text", "summary"):
+                arg = op_args(op, dss, 1, rng)[0]
+                large[op]["floor_ms"] = inproc.replay(inproc.capture(op, arg), 50)["median_ms"]
+        large["targets"] = {}
+        for op, limit in (("search_text", 15), ("summary", 30)):
+            got, nd = large[op]["median_ms"], large[op]["nodelay"]["median_ms"]
+            large["targets"][op] = (
+                f"<= {limit} ms: chalice local {got:.1f} ms {'met' if got <= limit else 'MISSED'}; "
+                f"TCP_NODELAY {nd:.1f} ms {'met' if nd <= limit else 'MISSED'}"
+            )
+        oo[f"at_n_{n_large}"] = large
+
+    # -- everything -------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.result = {
+            "date": dt.date.today().isoformat(),
+            "machine": machine(),
+            "n": self.args.n,
+            "n_large": self.args.n_large,
+            "quick": self.quick,
+            "operations": {},
+            "ours_only": {},
+            "notes": [
+                "osmem-server stands in for OpenSearch (search, summary, list): emulated, not Lucene",
+                "moto's Query cost grows with table size (perf-anchors.md 2.2); our read paths use GetItem and "
+                "OpenSearch, lookup adds one Query on the (empty) archives index",
+                "peer search/summary/list figures are mostly nx-27017 (MongoDB wire protocol on SQLite) query "
+                "evaluation; with a real mongod expect single-digit ms (perf-anchors.md 1.5)",
+                "peer free text covers name and readme only (nx-27017 refuses the wildcard text index)",
+            ],
+        }
+        begin = time.monotonic()
+        self.start()
+        assert self.stack is not None
+        ours = setup_ours(self.stack)
+        peer = Peer(self.peer.url, self.peer.token) if self.peer is not None else None
+        if self.peer is not None:
+            self.result["peer_versions"] = self.peer.versions()
+        self.shared(ours, peer)
+        self.stop_peer()
+        print("\n" + text_table(self.result) + "\n", flush=True)
+        self.ours_only(ours)
+        self.result["wall_s"] = round(time.monotonic() - begin, 1)
+        return self.result
+
+    def write(self) -> None:
+        base = self.out_dir / self.name
+        base.with_suffix(".json").write_text(json.dumps(self.result, indent=2) + "\n")
+        base.with_suffix(".md").write_text(markdown(self.result))
+        problem = chart(self.result, base.with_suffix(".png"))
+        if problem:
+            LOG.warning(problem)
+        LOG.info("results: %s.{json,md,png}", base.relative_to(REPO) if base.is_relative_to(REPO) else base)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=None, help="datasets in both systems (default 1000; quick 200)")
+    parser.add_argument("--n-large", type=int, default=None, help="ours-only search/summary N (default 10000)")
+    parser.add_argument("--uploads", type=int, default=None, help="upload -> searchable samples (default 200)")
+    parser.add_argument("--bulk-n", type=int, default=None, help="bulk-index datasets (default 1000; 0 skips)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and a quarter of the requests")
+    parser.add_argument("--skip-peer", action="store_true", help="ours only (no ratios)")
+    parser.add_argument("--skip-large", action="store_true", help="skip the large-N part")
+    parser.add_argument("--peer-dir", type=Path, default=BENCH / ".peer", help="the peer's scratch directory")
+    parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--name", default=None, help="results file name (default: the date, -quick if --quick)")
+    args = parser.parse_args(argv)
+    q = args.quick
+    args.n = args.n or (200 if q else 1000)
+    args.n_large = args.n_large or (2000 if q else 10_000)
+    args.uploads = args.uploads if args.uploads is not None else (50 if q else 200)
+    args.bulk_n = args.bulk_n if args.bulk_n is not None else (300 if q else 1000)
+    args.name = args.name or dt.date.today().isoformat() + ("-quick" if q else "")
+    if args.n < 20:
+        parser.error("--n must be at least 20")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("bench").setLevel(logging.INFO)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    bench = Bench(args)
+    code = 0
+    try:
+        bench.run()
+    except (KeyboardInterrupt, Interrupted):
+        print("\ninterrupted: stopping every process ...", file=sys.stderr)
+        bench.result.setdefault("notes", []).append("run interrupted; figures incomplete")
+        code = 130
+    except Exception:
+        traceback.print_exc()
+        bench.result.setdefault("notes", []).append("run failed; figures incomplete: " + traceback.format_exc()[-500:])
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        bench.stop()
+        shutil.rmtree(bench.work, ignore_errors=True)
+    if bench.result.get("operations"):
+        if code:
+            bench.name += "-partial"
+        bench.write()
+        print(text_table(bench.result))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
