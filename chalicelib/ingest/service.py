@@ -202,8 +202,14 @@ class IngestService:
 
     def _resolve(self, event: ObjectEvent, receive_count: int) -> Outcome | Registration:
         """What an event comes to: a registration to write, or an outcome already final."""
-        base_uri = self._base_uri_for(event.bucket, event.key)
+        base_uri, refreshed = self._base_uri_for(event.bucket, event.key)
         if base_uri is None:
+            if not refreshed and receive_count == 1:
+                # The cached base URIs could not be re-read for this miss (at most once a
+                # second): a base URI registered just before the upload may be missing. One
+                # retry settles it: any re-read after this receive sees every base URI
+                # registered before the event.
+                return Outcome("waiting", f"s3://{event.bucket}/{event.key}", reason="base URIs cached; checking again")
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="not under a registered base URI")
         if base_uri in self._passive:
             return Outcome(
@@ -224,7 +230,8 @@ class IngestService:
             return Outcome("refused", f"s3://{event.bucket}/{event.key}", reason=str(exc))
         return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="no recognised layout")
 
-    def _base_uri_for(self, bucket: str, key: str) -> str | None:
+    def _base_uri_for(self, bucket: str, key: str) -> tuple[str | None, bool]:
+        """The registered base URI holding the key, and whether the base URIs were re-read."""
         uri = f"s3://{bucket}/{key}"
         loaded_at, base_uris = self._base_uris
         age = self._clock() - loaded_at
@@ -234,8 +241,8 @@ class IngestService:
         if age > self._ttl or (match is None and age > BASE_URI_MISS_REFRESH_SECONDS):
             base_uris = [b.base_uri for b in self._repo.list_base_uris()]
             self._base_uris = (self._clock(), base_uris)
-            match = _longest_prefix(uri, base_uris)
-        return match
+            return _longest_prefix(uri, base_uris), True
+        return match, False
 
     def _dtool(self, event: ObjectEvent) -> Outcome | Registration:
         target = dtool_target(self.store, event.bucket, event.key)

@@ -663,7 +663,8 @@ def test_a_bucket_registered_only_with_a_prefix_ignores_dtool_datasets() -> None
     assert outcome == Outcome(
         "ignored", f"s3://{BUCKET}/{ds.uuid}", ds.uuid, f"dtool datasets need s3://{BUCKET} registered"
     )
-    assert world.created(f"dtool-{ds.uuid}").reason == "not under a registered base URI"
+    late = world.ingest.handle(ObjectEvent(bucket=BUCKET, key=f"dtool-{ds.uuid}", kind="created"), 2)
+    assert late.reason == "not under a registered base URI"
     assert world.repo.get_dataset(ds.uuid) is None
 
 
@@ -927,7 +928,7 @@ def test_handle_message_counts_outcomes(world: World) -> None:
     ds.put(world.store)
     put_folder(world)
     assert world.ingest.handle_message(TEST_EVENT) == []
-    outcomes = world.deliver(
+    records = (
         s3_record(ds.key("manifest.json")),
         s3_record(ds.key("manifest.json")),  # a duplicate inside one message
         s3_record(ds.key(f"data/{hashlib.sha1(b'notes.txt').hexdigest()}")),
@@ -935,6 +936,8 @@ def test_handle_message_counts_outcomes(world: World) -> None:
         {"eventSource": "aws:sqs"},
         s3_record(f"{FOLDER}/a.csv"),
     )
+    # the second receive: a miss right after a re-read of the base URIs is final
+    outcomes = world.ingest.handle_message(notification(*records), 2)
     assert [o.status for o in outcomes] == ["created", "unchanged", "ignored", "ignored", "created"]
     assert world.ingest.counts == Counter({"created": 2, "unchanged": 1, "ignored": 2})
 
@@ -951,3 +954,23 @@ def test_handle_message_rejects_a_body_that_is_not_a_notification(world: World) 
     with pytest.raises(ValidationError):
         world.ingest.handle_message("<xml/>")
     assert sum(world.ingest.counts.values()) == 0
+
+
+def test_a_miss_the_cache_cannot_recheck_is_retried_once_then_ignored(world: World) -> None:
+    """A base URI registered just before the upload, while the handler's cache is fresh:
+    the first receive retries instead of dropping the event; the retry re-reads."""
+    put_folder(world)
+    assert world.created(f"{FOLDER}/a.csv").status == "created"  # loads the cache
+    put_folder(world, folder="late/run")
+    world.store.put("late-bucket", "run/dataset.json", json.dumps({"name": "late"}))
+    world.catalogue.add_base_uri(ROOT, "s3://late-bucket", "")  # registered a moment before the upload
+    with pytest.raises(IngestFailed, match="base URIs cached"):
+        world.deliver(s3_record("run/dataset.json", bucket="late-bucket"))
+    world.clock.now += 2  # the message comes back after its visibility timeout
+    [outcome] = world.ingest.handle_message(notification(s3_record("run/dataset.json", bucket="late-bucket")), 2)
+    assert outcome.status == "created"
+    world.clock.now += 0.1  # a genuinely unregistered bucket: one retry, then dropped
+    with pytest.raises(IngestFailed):
+        world.deliver(s3_record("x.csv", bucket="never"))
+    [outcome] = world.ingest.handle_message(notification(s3_record("x.csv", bucket="never")), 2)
+    assert outcome.status == "ignored"
