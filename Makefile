@@ -16,6 +16,8 @@ help:
 	@echo "make run        start the local stack (moto, osmem-server, runner, chalice local) with demo data"
 	@echo "make test       lint, type-check and run every test (what .ci/run does)"
 	@echo "make bench      our catalogue against dtool-lookup-server 0.18 (~10 min; BENCH_ARGS=--quick: a few)"
+	@echo "make synth      the AWS CDK template, offline (STAGE=dev|prod)"
+	@echo "make deploy     deploy STAGE with your AWS credentials (see README: Deploy to AWS)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make fmt        ruff format and ruff check --fix"
 	@echo "make clean      remove caches and local-stack logs (keeps $(VENV))"
@@ -54,3 +56,16 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+
+# --- AWS (issue 8): the CDK app in infra/ (cdk.json, cdk_app.py, stacks/) -------------------
+# `make synth` needs no AWS account: a dummy region (context "region") and PyPI for packaging.
+.PHONY: synth deploy
+STAGE ?= dev
+CDK_CLI ?= aws-cdk@2
+
+synth: $(VENV)/.installed
+	cd infra && $(abspath $(PY)) cdk_app.py -c stage=$(STAGE)
+
+deploy: $(VENV)/.installed
+	@echo "deploying stage $(STAGE) with the account and region of your AWS credentials (bootstrap once: npx $(CDK_CLI) bootstrap)"
+	cd infra && npx --yes $(CDK_CLI) deploy -c stage=$(STAGE)

@@ -97,7 +97,14 @@ def get_search() -> SearchIndex:
         from chalicelib.opensearch import OpenSearchIndex, make_client
 
         s = get_settings()
-        _state.search = OpenSearchIndex(make_client(s.opensearch_url), s.search_index)
+        auth = None
+        if s.opensearch_url.startswith("https://") and s.aws_endpoint_url is None:
+            # an Amazon OpenSearch domain: requests are signed (SigV4) with the Lambda role
+            import boto3
+            from opensearchpy import Urllib3AWSV4SignerAuth
+
+            auth = Urllib3AWSV4SignerAuth(boto3.Session().get_credentials(), s.region, "es")
+        _state.search = OpenSearchIndex(make_client(s.opensearch_url, http_auth=auth), s.search_index)
     return _state.search
 
 

@@ -1,0 +1,589 @@
+"""The whole catalogue for one stage: storage, queues, search, workflow, identity, the Chalice app, alarms.
+
+Names come from :mod:`chalicelib.resources` (through :class:`~infra.stacks.naming.Names`), key
+schemas from the pynamodb models (:mod:`infra.stacks.tables`), the state machine from the ASL file
+the local stack runs (``resources.ARCHIVE_DEFINITION_FILE``). The Chalice app is packaged by
+``chalice.cdk.Chalice``; it uses the stack id as its Chalice stage name, so the stack id is the
+stage (``dev``/``prod``) while the CloudFormation stack is called ``catalogue-<stage>``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import (
+    ArnFormat,
+    CfnOutput,
+    CfnResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib import resources
+from chalicelib.archive.fixity import METRIC_NAMESPACE
+from infra.stacks.naming import Names
+from infra.stacks.settings import StageConfig
+from infra.stacks.tables import TABLES, TableSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ADMIN_GROUP = "catalogue-admins"
+FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, no dimensions)
+
+# Lambda sizing per packaged function, by Chalice's logical id (``APIHandler`` is the REST API,
+# the others are app.py's event handlers in CamelCase). Chalice takes per-function settings only
+# from .chalice/config.json, so the stack overrides Timeout/MemorySize on the SAM resources.
+# Queue visibility timeouts are six times the consumer's timeout (AWS guidance for Lambda event
+# sources), so a message is not redelivered while a slow invocation still runs.
+API_TIMEOUT_S = 30  # API Gateway stops waiting after 29 s anyway
+INGEST_TIMEOUT_S = 120
+ARCHIVE_TIMEOUT_S = 900
+STREAM_TIMEOUT_S = 120
+SCHEDULE_TIMEOUT_S = 900
+VISIBILITY_FACTOR = 6
+FUNCTIONS: dict[str, tuple[int, int]] = {  # logical id: (timeout s, memory MB)
+    "APIHandler": (API_TIMEOUT_S, 1024),
+    "OnDatasetsStream": (STREAM_TIMEOUT_S, 1024),
+    "OnAccessStream": (STREAM_TIMEOUT_S, 512),
+    "OnIngestMessage": (INGEST_TIMEOUT_S, 1024),
+    "OnArchiveTask": (ARCHIVE_TIMEOUT_S, 2048),
+    "FixityAuditDaily": (SCHEDULE_TIMEOUT_S, 1024),
+    "ReconcileDaily": (SCHEDULE_TIMEOUT_S, 1024),
+}
+# a stream batch that keeps failing goes to an SQS on-failure destination after this many retries
+STREAM_MAX_RETRIES = 5
+
+
+class CatalogueStack(Stack):
+    """One stage of the catalogue. ``construct_id`` must be the stage name (Chalice's stage)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+        if construct_id != config.stage:
+            raise ValueError("the stack id is the Chalice stage: it must equal config.stage")
+        super().__init__(scope, construct_id, stack_name=f"catalogue-{config.stage}", **kwargs)
+        self.config = config
+        self.names = Names(config.stage)
+        self.removal = RemovalPolicy.RETAIN if config.retain else RemovalPolicy.DESTROY
+
+        self.tables = {spec.logical_name: self._table(spec) for spec in TABLES}
+        self._buckets()
+        self._queues()
+        self.state_machine = self._state_machine()
+        self.domain = self._search_domain()
+        issuers = self._identity()
+        self.role = self._lambda_role()
+        self.chalice = self._chalice_app(issuers)
+        self._alarms()
+        CfnOutput(self, "ApiUrl", value=self.chalice.sam_template.get_output("EndpointURL").value)
+
+    # --- storage -----------------------------------------------------------------------------
+
+    def _table(self, spec: TableSpec) -> dynamodb.Table:
+        def attribute(key: Any) -> dynamodb.Attribute:
+            return dynamodb.Attribute(name=key.name, type=getattr(dynamodb.AttributeType, key.cdk_type))
+
+        table = dynamodb.Table(
+            self,
+            spec.construct_id,
+            table_name=self.names.regional(spec.logical_name),
+            partition_key=attribute(spec.partition_key),
+            sort_key=attribute(spec.sort_key) if spec.sort_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            stream=getattr(dynamodb.StreamViewType, spec.stream_view_type) if spec.stream_view_type else None,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            deletion_protection=self.config.retain,
+            removal_policy=self.removal,
+        )
+        for index in spec.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=attribute(index.partition_key),
+                sort_key=attribute(index.sort_key) if index.sort_key else None,
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        return table
+
+    def _bucket(self, construct_id: str, logical_name: str, **kwargs: Any) -> s3.Bucket:
+        """Versioned, SSE-S3 encrypted, no public access, TLS only, owner-enforced objects."""
+        return s3.Bucket(
+            self,
+            construct_id,
+            bucket_name=self.names.bucket(logical_name),
+            versioned=True,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=self.removal,
+            auto_delete_objects=False,
+            **kwargs,
+        )
+
+    def _buckets(self) -> None:
+        c = self.config
+        self.blobs = self._bucket(
+            "CatalogueBucket",
+            resources.CATALOGUE_BUCKET,
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
+        )
+        self.deposits = self._bucket(
+            "DepositBucket",
+            resources.DEPOSIT_BUCKET,
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
+        )
+        lock: dict[str, Any] = {}
+        if c.object_lock:
+            lock["object_lock_enabled"] = True
+            if c.object_lock_retention_days:
+                lock["object_lock_default_retention"] = s3.ObjectLockRetention.governance(
+                    Duration.days(c.object_lock_retention_days)
+                )
+        # AIPs are written STANDARD (the fixity check right after storing reads them) and move
+        # to DEEP_ARCHIVE after deep_archive_after_days.
+        self.archive = self._bucket(
+            "ArchiveBucket",
+            resources.ARCHIVE_BUCKET,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="deep-archive",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.DEEP_ARCHIVE,
+                            transition_after=Duration.days(c.deep_archive_after_days),
+                        )
+                    ],
+                    noncurrent_version_transitions=[
+                        s3.NoncurrentVersionTransition(
+                            storage_class=s3.StorageClass.DEEP_ARCHIVE,
+                            transition_after=Duration.days(c.deep_archive_after_days),
+                        )
+                    ],
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+            **lock,
+        )
+        # buckets whose datasets are indexed: S3 notifications go to the ingest queue
+        self.data_buckets: list[s3.IBucket] = [
+            s3.Bucket.from_bucket_name(self, f"DataBucket{i}", name) for i, name in enumerate(c.data_buckets)
+        ]
+        if c.demo_bucket:
+            self.data_buckets.append(self._bucket("DemoBucket", resources.DEMO_BUCKET))
+
+    # --- queues ------------------------------------------------------------------------------
+
+    def _queue(self, construct_id: str, name: str | None, **kwargs: Any) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            construct_id,
+            queue_name=name,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,  # S3 notifications can reach SSE-SQS queues
+            enforce_ssl=True,
+            removal_policy=self.removal,
+            **kwargs,
+        )
+
+    def _queues(self) -> None:
+        n = self.names
+        fortnight = Duration.days(14)
+        self.ingest_dlq = self._queue("IngestDlq", n.regional(resources.INGEST_DLQ), retention_period=fortnight)
+        self.ingest_queue = self._queue(
+            "IngestQueue",
+            n.regional(resources.INGEST_QUEUE),
+            visibility_timeout=Duration.seconds(VISIBILITY_FACTOR * INGEST_TIMEOUT_S),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.ingest_dlq, max_receive_count=resources.INGEST_MAX_RECEIVE_COUNT
+            ),
+        )
+        self.archive_dlq = self._queue(
+            "ArchiveTaskDlq", n.regional(resources.ARCHIVE_TASK_DLQ), retention_period=fortnight
+        )
+        self.archive_queue = self._queue(
+            "ArchiveTaskQueue",
+            n.regional(resources.ARCHIVE_TASK_QUEUE),
+            visibility_timeout=Duration.seconds(VISIBILITY_FACTOR * ARCHIVE_TIMEOUT_S),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.archive_dlq, max_receive_count=resources.INGEST_MAX_RECEIVE_COUNT
+            ),
+        )
+        # on-failure destinations of the two stream consumers (batches that keep failing);
+        # not named in chalicelib.resources because the app never addresses them
+        self.stream_dlqs = {
+            "on_datasets_stream": self._queue("DatasetsStreamDlq", None, retention_period=fortnight),
+            "on_access_stream": self._queue("AccessStreamDlq", None, retention_period=fortnight),
+        }
+        watched: list[s3.IBucket] = [self.deposits, *self.data_buckets]
+        destination = s3n.SqsDestination(self.ingest_queue)
+        for bucket in watched:
+            bucket.add_event_notification(s3.EventType.OBJECT_CREATED, destination)
+            bucket.add_event_notification(s3.EventType.OBJECT_REMOVED, destination)
+        self.watched_buckets = watched
+
+    # --- workflow, search, identity --------------------------------------------------------
+
+    def _state_machine(self) -> sfn.StateMachine:
+        machine = sfn.StateMachine(
+            self,
+            "ArchiveStateMachine",
+            state_machine_name=self.names.regional(resources.ARCHIVE_STATE_MACHINE),
+            # inline (DefinitionString), not an S3 asset: the template shows the definition
+            definition_body=sfn.DefinitionBody.from_string((REPO_ROOT / resources.ARCHIVE_DEFINITION_FILE).read_text()),
+            definition_substitutions={"TaskQueueUrl": self.archive_queue.queue_url},
+            removal_policy=self.removal,
+        )
+        # the definition's only integration: sqs:sendMessage.waitForTaskToken to the task queue
+        self.archive_queue.grant(machine, "sqs:SendMessage")
+        return machine
+
+    def _search_domain(self) -> opensearch.Domain:
+        sizing = self.config.opensearch
+        # No resource-based access policy: the domain then only accepts SigV4-signed requests
+        # from IAM principals of this account that an identity policy allows; the Lambda role is
+        # the only one this stack allows (grant_read_write below). No fine-grained access
+        # control, no master user, no password in any environment variable.
+        return opensearch.Domain(
+            self,
+            "SearchDomain",
+            version=opensearch.EngineVersion.OPENSEARCH_2_19,
+            capacity=opensearch.CapacityConfig(
+                data_nodes=sizing.instance_count,
+                data_node_instance_type=sizing.instance_type,
+                multi_az_with_standby_enabled=False,
+            ),
+            zone_awareness=opensearch.ZoneAwarenessConfig(enabled=sizing.instance_count > 1),
+            ebs=opensearch.EbsOptions(volume_size=sizing.volume_gb, volume_type=ec2.EbsDeviceVolumeType.GP3),
+            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+            node_to_node_encryption=True,
+            enforce_https=True,
+            tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2,
+            removal_policy=self.removal,
+        )
+
+    def _identity(self) -> list[dict[str, Any]]:
+        """The ``CATALOGUE_OIDC_ISSUERS`` entries: a new Cognito pool, or an existing issuer."""
+        if self.config.oidc is not None:
+            CfnOutput(self, "OidcIssuer", value=self.config.oidc.issuer)
+            return [self.config.oidc.as_issuer_config()]
+        pool = cognito.UserPool(
+            self,
+            "UserPool",
+            user_pool_name=self.names.regional(resources.USER_POOL_NAME),
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(username=True, email=True),
+            password_policy=cognito.PasswordPolicy(min_length=12),
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            deletion_protection=self.config.retain,
+            removal_policy=self.removal,
+        )
+        client = pool.add_client(
+            "CliClient",
+            user_pool_client_name=self.names.regional(resources.USER_POOL_CLIENT_NAME),
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_password=True, user_srp=True, admin_user_password=True),
+            access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.days(30),
+            prevent_user_existence_errors=True,
+        )
+        cognito.CfnUserPoolGroup(
+            self,
+            "AdminGroup",
+            user_pool_id=pool.user_pool_id,
+            group_name=ADMIN_GROUP,
+            description="Catalogue administrators (the catalogue's own admin flag lives in the access table)",
+        )
+        self.user_pool, self.user_pool_client = pool, client
+        CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
+        issuer = pool.user_pool_provider_url  # https://cognito-idp.<region>.amazonaws.com/<pool id>
+        return [
+            {
+                "issuer": issuer,
+                "jwks_url": f"{issuer}/.well-known/jwks.json",
+                "client_ids": [client.user_pool_client_id],
+                "token_use": "access",
+                "username_claim": "username",
+            }
+        ]
+
+    # --- the Lambda role and the Chalice app ------------------------------------------------
+
+    def _lambda_role(self) -> iam.Role:
+        role = iam.Role(
+            self,
+            "LambdaRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="The catalogue's Lambda functions (every Chalice handler)",
+        )
+        # logs of this stack's functions only (their names start with the stack name)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    self.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"/aws/lambda/{self.stack_name}-*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                    self.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"/aws/lambda/{self.stack_name}-*:*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                ],
+            )
+        )
+        for table in self.tables.values():
+            table.grant_read_write_data(role)
+            if table.table_stream_arn is not None:
+                # stream reads scoped to the stream ARN (grant_stream_read would add ListStreams on "*")
+                table.grant_stream(
+                    role,
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                )
+        self.blobs.grant_read_write(role)
+        self.archive.grant_read_write(role)
+        # GET /archives/{id}/files restores DEEP_ARCHIVE objects before handing out links
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:RestoreObject"], resources=[self.archive.arn_for_objects("*")])
+        )
+        self.deposits.grant_read(role)
+        # POST /archives/deposits hands out presigned PUTs under uploads/ (signed with this role)
+        self.deposits.grant_put(role, "uploads/*")
+        for bucket in self.data_buckets:
+            bucket.grant_read(role)
+        self.ingest_queue.grant_consume_messages(role)
+        # bulk index (API and the ingest handler's continuation messages)
+        self.ingest_queue.grant_send_messages(role)
+        self.archive_queue.grant_consume_messages(role)
+        for dlq in self.stream_dlqs.values():
+            dlq.grant_send_messages(role)
+        self.state_machine.grant_start_execution(role)
+        # The worker answers the state machine's task tokens. These three actions do not support
+        # resource-level permissions (a task token names no resource): AWS requires Resource "*".
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AnswerArchiveTaskTokens",
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                resources=["*"],
+            )
+        )
+        self.domain.grant_read_write(role)
+        return role
+
+    def _environment(self, issuers: list[dict[str, Any]]) -> dict[str, str]:
+        """Every ``CATALOGUE_*`` variable :meth:`chalicelib.config.Settings.from_env` reads."""
+        n, c = self.names, self.config
+        datasets, access = self.tables[resources.DATASETS_TABLE], self.tables[resources.ACCESS_TABLE]
+        assert datasets.table_stream_arn is not None and access.table_stream_arn is not None
+        return {
+            "CATALOGUE_STAGE": c.stage,
+            # read by app.py at import time: the stream event source mappings
+            "CATALOGUE_DATASETS_STREAM_ARN": datasets.table_stream_arn,
+            "CATALOGUE_ACCESS_STREAM_ARN": access.table_stream_arn,
+            "CATALOGUE_DATASETS_TABLE": datasets.table_name,
+            "CATALOGUE_ACCESS_TABLE": access.table_name,
+            "CATALOGUE_AUDIT_TABLE": self.tables[resources.AUDIT_TABLE].table_name,
+            "CATALOGUE_ARCHIVES_TABLE": self.tables[resources.ARCHIVES_TABLE].table_name,
+            "CATALOGUE_BUCKET": self.blobs.bucket_name,
+            "CATALOGUE_ARCHIVE_BUCKET": self.archive.bucket_name,
+            "CATALOGUE_DEPOSIT_BASE_URI": f"s3://{self.deposits.bucket_name}",
+            # plain names (not tokens): Chalice builds the SQS event source ARNs from them
+            "CATALOGUE_INGEST_QUEUE": n.regional(resources.INGEST_QUEUE),
+            "CATALOGUE_INGEST_DLQ": n.regional(resources.INGEST_DLQ),
+            "CATALOGUE_ARCHIVE_TASK_QUEUE": n.regional(resources.ARCHIVE_TASK_QUEUE),
+            "CATALOGUE_ARCHIVE_STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+            "CATALOGUE_ARCHIVE_STORAGE_CLASS": "STANDARD",  # the lifecycle rule moves AIPs to DEEP_ARCHIVE
+            "CATALOGUE_FIXITY_SAMPLE_FRACTION": str(c.fixity_sample_fraction),
+            "CATALOGUE_OPENSEARCH_URL": f"https://{self.domain.domain_endpoint}",
+            "CATALOGUE_SEARCH_INDEX": resources.SEARCH_INDEX,
+            "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),
+        }
+
+    def _chalice_app(self, issuers: list[dict[str, Any]]) -> Chalice:
+        app = PrunedChalice(
+            self,
+            "App",
+            source_dir=str(REPO_ROOT),
+            stage_config={
+                "manage_iam_role": False,
+                "iam_role_arn": self.role.role_arn,
+                "api_gateway_stage": "api",
+                "environment_variables": self._environment(issuers),
+            },
+        )
+        self.functions = _serverless_functions(app)
+        if set(self.functions) != set(FUNCTIONS):
+            raise ValueError(f"size every packaged function: {sorted(self.functions)} vs {sorted(FUNCTIONS)}")
+        for logical_id, (timeout, memory) in FUNCTIONS.items():
+            self.functions[logical_id].add_property_override("Timeout", timeout)
+            self.functions[logical_id].add_property_override("MemorySize", memory)
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        assert isinstance(policy, iam.Policy)
+        policy_resource = policy.node.default_child
+        assert isinstance(policy_resource, CfnResource)
+        for fn in self.functions.values():
+            # event source mappings are validated against the role's policy at creation
+            fn.add_resource_dependency(policy_resource)
+        self._stream_failures(app)
+        # queues named by plain strings in the env: make the functions wait for them
+        for queue in (self.ingest_queue, self.archive_queue):
+            queue_resource = queue.node.default_child
+            assert isinstance(queue_resource, CfnResource)
+            for fn in self.functions.values():
+                fn.add_resource_dependency(queue_resource)
+        return app
+
+    def _stream_failures(self, app: Chalice) -> None:
+        """Bounded retries, bisection and an SQS on-failure destination for both stream consumers."""
+        for handler, dlq in self.stream_dlqs.items():
+            fn = self.functions[_cfn_name(handler)]
+            event = f"{_cfn_name(handler)}DynamodbEventSource"
+            for key, value in (
+                ("MaximumRetryAttempts", STREAM_MAX_RETRIES),
+                ("BisectBatchOnFunctionError", True),
+                ("DestinationConfig", {"OnFailure": {"Type": "SQS", "Destination": dlq.queue_arn}}),
+            ):
+                fn.add_property_override(f"Events.{event}.Properties.{key}", value)
+
+    # --- alarms ------------------------------------------------------------------------------
+
+    def _alarms(self) -> None:
+        topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
+        if self.config.alarm_email:
+            topic.add_subscription(subs.EmailSubscription(self.config.alarm_email))
+        action = cw_actions.SnsAction(topic)
+        five_minutes = Duration.minutes(5)
+
+        def alarm(construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+            cloudwatch.Alarm(
+                self,
+                construct_id,
+                metric=metric,
+                threshold=0,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            ).add_alarm_action(action)
+
+        dlqs = {"IngestDlq": self.ingest_dlq, "ArchiveTaskDlq": self.archive_dlq}
+        dlqs.update({f"{_cfn_name(h)}Dlq": q for h, q in self.stream_dlqs.items()})
+        for name, dlq in dlqs.items():
+            alarm(
+                f"{name}DepthAlarm",
+                dlq.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"),
+                f"messages in the dead-letter queue {name}",
+            )
+        for logical_id, fn in self.functions.items():
+            alarm(
+                f"{logical_id}ErrorsAlarm",
+                cloudwatch.Metric(
+                    namespace="AWS/Lambda",
+                    metric_name="Errors",
+                    dimensions_map={"FunctionName": fn.ref},
+                    period=five_minutes,
+                    statistic="Sum",
+                ),
+                f"errors of the Lambda function {logical_id}",
+            )
+        alarm(
+            "ArchiveExecutionsFailedAlarm",
+            self.state_machine.metric_failed(period=five_minutes, statistic="Sum"),
+            "failed archive executions",
+        )
+        alarm(
+            "ArchiveExecutionsTimedOutAlarm",
+            self.state_machine.metric_timed_out(period=five_minutes, statistic="Sum"),
+            "timed-out archive executions",
+        )
+        alarm(
+            "FixityFailuresAlarm",
+            cloudwatch.Metric(
+                namespace=METRIC_NAMESPACE,
+                metric_name=FIXITY_FAILURES_METRIC,
+                period=Duration.days(1),
+                statistic="Maximum",
+            ),
+            "the fixity audit found an AIP whose content no longer matches its manifest",
+        )
+        CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
+
+
+# Distributions in the package that the app never imports: opensearch-py 3.x depends on
+# opensearch-protobufs (gRPC transport) -> grpcio + protobuf, ~20 MiB unzipped / ~7 MiB zipped.
+# The catalogue talks HTTP to OpenSearch; tests/infra/test_package.py checks that the app
+# imports without them. Entries are zip path prefixes.
+PRUNED_FROM_PACKAGE = (
+    "grpc/",
+    "grpcio-",
+    "google/protobuf/",
+    "google/_upb/",
+    "protobuf-",
+    "opensearch/protobufs/",
+    "opensearch_protobufs-",
+)
+
+
+class PrunedChalice(Chalice):
+    """``chalice.cdk.Chalice`` whose deployment package leaves out :data:`PRUNED_FROM_PACKAGE`.
+
+    Chalice has no exclude option; the construct packages in ``_package_app`` and only then
+    makes the zip an asset, so pruning right after packaging is what gets deployed.
+    """
+
+    def _package_app(self) -> None:
+        super()._package_app()
+        prune_zip(Path(self._sam_package_dir) / "deployment.zip", PRUNED_FROM_PACKAGE)
+
+
+def prune_zip(path: Path, prefixes: tuple[str, ...]) -> None:
+    """Rewrite the zip at ``path`` without the entries starting with one of ``prefixes``."""
+    pruned = path.with_suffix(".pruned.zip")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(pruned, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if not info.filename.startswith(prefixes):
+                dst.writestr(info, src.read(info))
+    pruned.replace(path)
+
+
+def _cfn_name(handler: str) -> str:
+    """Chalice's logical id of a handler (``on_ingest_message`` -> ``OnIngestMessage``)."""
+    from chalice.utils import to_cfn_resource_name
+
+    return str(to_cfn_resource_name(handler))
+
+
+def _serverless_functions(app: Chalice) -> dict[str, CfnResource]:
+    """The ``AWS::Serverless::Function`` resources of the packaged app, by logical id."""
+    out: dict[str, CfnResource] = {}
+    for child in app.sam_template.node.children:
+        if isinstance(child, CfnResource) and child.cfn_resource_type == "AWS::Serverless::Function":
+            out[app.sam_template.stack.resolve(child.logical_id)] = child
+    return out

@@ -1,0 +1,142 @@
+"""Per-stage settings of the CDK app, read from CDK context (``infra/cdk.json``, ``-c key=value``).
+
+``cdk.json`` holds one entry per stage under ``stages``; ``-c stage=prod`` picks one, and any
+top-level context key named like a field overrides that stage's value (``-c
+deep_archive_after_days=30``; lists and objects as JSON: ``-c 'data_buckets=["my-data"]'``).
+No stage is configured by editing code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from constructs import Node
+
+STAGES = ("dev", "prod")
+
+
+class StageConfigError(ValueError):
+    """The CDK context does not describe a usable stage."""
+
+
+@dataclass(frozen=True)
+class OpenSearchSizing:
+    instance_type: str = "t3.small.search"
+    instance_count: int = 1
+    volume_gb: int = 10
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> OpenSearchSizing:
+        return cls(
+            instance_type=str(raw.get("instance_type", cls.instance_type)),
+            instance_count=int(raw.get("instance_count", cls.instance_count)),
+            volume_gb=int(raw.get("volume_gb", cls.volume_gb)),
+        )
+
+
+@dataclass(frozen=True)
+class ExternalIssuer:
+    """An existing OIDC issuer used instead of a Cognito user pool (see ``config.IssuerConfig``)."""
+
+    issuer: str
+    client_ids: tuple[str, ...]
+    jwks_url: str = ""
+    token_use: str | None = None
+    username_claim: str = "username"
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> ExternalIssuer:
+        issuer = str(raw.get("issuer", "")).rstrip("/")
+        client_ids = raw.get("client_ids")
+        if not issuer.startswith("https://") or not isinstance(client_ids, list) or not client_ids:
+            raise StageConfigError("oidc needs an https 'issuer' and a non-empty list 'client_ids'")
+        return cls(
+            issuer=issuer,
+            client_ids=tuple(str(c) for c in client_ids),
+            jwks_url=str(raw.get("jwks_url") or f"{issuer}/.well-known/jwks.json"),
+            token_use=None if raw.get("token_use") is None else str(raw["token_use"]),
+            username_claim=str(raw.get("username_claim", "username")),
+        )
+
+    def as_issuer_config(self) -> dict[str, Any]:
+        """The entry of ``CATALOGUE_OIDC_ISSUERS`` (the shape ``IssuerConfig.from_mapping`` reads)."""
+        return {
+            "issuer": self.issuer,
+            "jwks_url": self.jwks_url,
+            "client_ids": list(self.client_ids),
+            "token_use": self.token_use,
+            "username_claim": self.username_claim,
+        }
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Everything that differs between stages."""
+
+    stage: str
+    # prod: RETAIN on every stateful resource and DynamoDB deletion protection
+    retain: bool = False
+    # names of existing buckets whose datasets are indexed (S3 notifications -> ingest queue)
+    data_buckets: tuple[str, ...] = ()
+    # create the demo data bucket (dev only) and watch it like a data bucket
+    demo_bucket: bool = False
+    deep_archive_after_days: int = 1
+    object_lock: bool = False
+    object_lock_retention_days: int = 0
+    fixity_sample_fraction: float = 0.05
+    opensearch: OpenSearchSizing = field(default_factory=OpenSearchSizing)
+    # None: create a Cognito user pool; otherwise trust this issuer instead
+    oidc: ExternalIssuer | None = None
+    # e-mail subscribed to the alarm topic (none: alarms go to the topic only)
+    alarm_email: str | None = None
+
+    @classmethod
+    def from_node(cls, node: Node) -> StageConfig:
+        """The stage named by context ``stage``, with top-level context overrides applied."""
+        stage = node.try_get_context("stage")
+        if stage not in STAGES:
+            raise StageConfigError(f"context 'stage' must be one of {STAGES}, got {stage!r} (use -c stage=dev)")
+        stages = node.try_get_context("stages") or {}
+        raw: dict[str, Any] = dict(stages.get(stage) or {})
+        for f in fields(cls):
+            override = node.try_get_context(f.name)
+            if f.name != "stage" and override is not None:
+                raw[f.name] = _decode(override)
+        return cls.from_mapping(stage, raw)
+
+    @classmethod
+    def from_mapping(cls, stage: str, raw: Mapping[str, Any]) -> StageConfig:
+        known = {f.name for f in fields(cls)} - {"stage"}
+        unknown = set(raw) - known
+        if unknown:
+            raise StageConfigError(f"unknown settings for stage {stage!r}: {sorted(unknown)}")
+        lock_days = int(raw.get("object_lock_retention_days", 0))
+        if lock_days < 0 or (lock_days and not raw.get("object_lock", False)):
+            raise StageConfigError("object_lock_retention_days needs object_lock: true and a positive number")
+        oidc = raw.get("oidc")
+        return cls(
+            stage=stage,
+            retain=bool(raw.get("retain", False)),
+            data_buckets=tuple(str(b) for b in raw.get("data_buckets") or ()),
+            demo_bucket=bool(raw.get("demo_bucket", False)),
+            deep_archive_after_days=int(raw.get("deep_archive_after_days", 1)),
+            object_lock=bool(raw.get("object_lock", False)),
+            object_lock_retention_days=lock_days,
+            fixity_sample_fraction=float(raw.get("fixity_sample_fraction", 0.05)),
+            opensearch=OpenSearchSizing.from_mapping(raw.get("opensearch") or {}),
+            oidc=ExternalIssuer.from_mapping(oidc) if oidc else None,
+            alarm_email=str(raw["alarm_email"]) if raw.get("alarm_email") else None,
+        )
+
+
+def _decode(value: Any) -> Any:
+    """``-c key=value`` arrives as a string: JSON-decode it when it is JSON (lists, numbers, booleans)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value

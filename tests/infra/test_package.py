@@ -1,0 +1,68 @@
+"""The Lambda deployment package chalice.cdk builds: contents, imports and size against AWS limits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra.stacks.catalogue import PRUNED_FROM_PACKAGE
+from tests.infra.conftest import Synth
+
+MB = 1024 * 1024
+ZIPPED_LIMIT = 50 * MB  # direct upload limit of a Lambda deployment package
+UNZIPPED_LIMIT = 250 * MB  # function plus layers, unzipped
+
+# run inside the unpacked package only (-I -S: no site-packages, no user site, no cwd)
+_IMPORT_LIKE_LAMBDA = """
+import sys
+import app
+from chalicelib import deps, opensearch
+from chalicelib.archive import aip, fixity, worker
+from chalicelib.ingest import service, reconcile
+opensearch.make_client("https://search.example:443")
+assert not [m for m in sys.modules if m.split(".")[0] in {"grpc", "google"}], "gRPC/protobuf got imported"
+print(app.app.app_name)
+"""
+
+
+def test_package_holds_the_app_and_nothing_of_the_repository_besides(dev: Synth) -> None:
+    with zipfile.ZipFile(dev.function_zip()) as z:
+        names = z.namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert {"app.py", "chalicelib", "chalice", "opensearchpy", "pynamodb"} <= tops
+    assert not tops & {"infra", "tests", "bench", ".chalice", "requirements-dev.txt"}
+    assert not [n for n in names if n.startswith(PRUNED_FROM_PACKAGE)]
+
+
+@pytest.mark.skipif(sys.platform != "linux" or sys.version_info[:2] != (3, 11), reason="needs the Lambda ABI")
+def test_the_app_imports_from_the_package_alone(dev: Synth, tmp_path: Path) -> None:
+    with zipfile.ZipFile(dev.function_zip()) as z:
+        z.extractall(tmp_path)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(tmp_path),
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "CATALOGUE_DATASETS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/d/stream/x",
+        "CATALOGUE_ACCESS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/a/stream/x",
+    }
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n{_IMPORT_LIKE_LAMBDA}"
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], check=False, cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "catalogue"
+
+
+def test_package_is_within_lambda_limits(dev: Synth) -> None:
+    path = dev.function_zip()
+    with zipfile.ZipFile(path) as z:
+        unzipped = sum(i.file_size for i in z.infolist())
+    zipped = path.stat().st_size
+    print(f"deployment package: {zipped / MB:.1f} MiB zipped, {unzipped / MB:.1f} MiB unzipped")
+    assert zipped < ZIPPED_LIMIT
+    assert unzipped < UNZIPPED_LIMIT
