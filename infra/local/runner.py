@@ -63,27 +63,30 @@ def stream_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> 
     return workers
 
 
+def queue_workers(
+    settings: Settings, queue: str, handler: Callable[..., Any], name: str, concurrency: int
+) -> list[Worker]:
+    """``concurrency`` pollers of one SQS queue, each calling ``handler`` as Lambda would
+    (Lambda runs several invocations of a queue's handler at once; so does the runner)."""
+    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    return [
+        Worker(f"{name}-{n}", QueuePoller(sqs, url, handler, region=settings.region).run) for n in range(concurrency)
+    ]
+
+
 def ingest_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> list[Worker]:
     """S3 → SQS auto-registration: the ingest queue → ``app.on_ingest_message``."""
-    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
-    url = sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
-    # Lambda runs several invocations of a queue's handler at once; so does the runner.
     concurrency = int(env.get("CATALOGUE_INGEST_CONCURRENCY", "4"))
-    return [
-        Worker(f"ingest-queue-{n}", QueuePoller(sqs, url, app_module.on_ingest_message, region=settings.region).run)
-        for n in range(concurrency)
-    ]
+    return queue_workers(settings, settings.ingest_queue, app_module.on_ingest_message, "ingest-queue", concurrency)
 
 
 def archive_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> list[Worker]:
     """The archival state machine's task steps: the task queue → ``app.on_archive_task``."""
-    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
-    url = sqs.get_queue_url(QueueName=settings.archive_task_queue)["QueueUrl"]
     concurrency = int(env.get("CATALOGUE_ARCHIVE_CONCURRENCY", "2"))
-    return [
-        Worker(f"archive-tasks-{n}", QueuePoller(sqs, url, app_module.on_archive_task, region=settings.region).run)
-        for n in range(concurrency)
-    ]
+    return queue_workers(
+        settings, settings.archive_task_queue, app_module.on_archive_task, "archive-tasks", concurrency
+    )
 
 
 def main() -> int:
