@@ -160,8 +160,14 @@ def get_ingest() -> IngestService:
         from chalicelib.ingest.objects import S3ObjectStore
         from chalicelib.ingest.service import Deposits, IngestService
 
-        archives = get_archives()
-        deposits = Deposits(get_settings().deposit_base_uri, archives.deposit_registered, archives.deposit_refused)
+        # the archive service (a Step Functions client and more) is built on the first deposit only
+        deposits = Deposits(
+            get_settings().deposit_base_uri,
+            lambda actor, uuid: get_archives().deposit_registered(actor, uuid),
+            lambda actor, uuid, uri, base_uri, reasons: get_archives().deposit_refused(
+                actor, uuid, uri, base_uri, reasons
+            ),
+        )
         _state.ingest = IngestService(
             S3ObjectStore(aws_client("s3")),
             get_service(),
