@@ -30,6 +30,26 @@ ISSUER_B = "https://issuer.test/pool-b"
 MOTO_REFUSED = "moto development key refused outside the local stage"
 
 
+@pytest.fixture(autouse=True, params=["cryptography", "python-rsa"])
+def jose_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every check runs on both of python-jose's RSA backends: the dev virtualenv has
+    cryptography (moto needs it) and python-jose prefers it; the Lambda package has only
+    the pure-Python one (requirements.txt installs python-jose without extras)."""
+    if request.param == "python-rsa":
+        from jose.backends import rsa_backend
+
+        # jose.jwk.get_key() reads jose.backends.RSAKey at call time
+        monkeypatch.setattr("jose.backends.RSAKey", rsa_backend.RSAKey)
+    return str(request.param)
+
+
+def test_the_backend_under_test_is_the_one_that_verifies(jose_backend: str) -> None:
+    from jose import jwk
+    from jose.backends import rsa_backend
+
+    assert (jwk.get_key("RS256") is rsa_backend.RSAKey) == (jose_backend == "python-rsa")
+
+
 class FakeClock:
     def __init__(self, start: float) -> None:
         self.now = start
