@@ -97,15 +97,21 @@ def get_search() -> SearchIndex:
         from chalicelib.opensearch import OpenSearchIndex, make_client
 
         s = get_settings()
-        auth = None
-        if s.opensearch_url.startswith("https://") and s.aws_endpoint_url is None:
-            # an Amazon OpenSearch domain: requests are signed (SigV4) with the Lambda role
-            import boto3
-            from opensearchpy import Urllib3AWSV4SignerAuth
-
-            auth = Urllib3AWSV4SignerAuth(boto3.Session().get_credentials(), s.region, "es")
-        _state.search = OpenSearchIndex(make_client(s.opensearch_url, http_auth=auth), s.search_index)
+        _state.search = OpenSearchIndex(make_client(s.opensearch_url, http_auth=search_auth(s)), s.search_index)
     return _state.search
+
+
+def search_auth(s: Settings) -> Any:
+    """How OpenSearch requests are authenticated: an Amazon OpenSearch domain (an https URL
+    with no emulator endpoint configured) gets every request SigV4-signed for service
+    ``es`` with the Lambda role's credentials; anything else (osmem-server, a URL with
+    basic-auth credentials) gets ``None``."""
+    if not (s.opensearch_url.startswith("https://") and s.aws_endpoint_url is None):
+        return None
+    import boto3
+    from opensearchpy import Urllib3AWSV4SignerAuth
+
+    return Urllib3AWSV4SignerAuth(boto3.Session(region_name=s.region).get_credentials(), s.region, "es")
 
 
 def get_blobs() -> BlobStore:
