@@ -62,7 +62,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from chalicelib.ingest.bags import _bagit_manifest_view, _nfc, _path_problem, encode_manifest_path
+from chalicelib.ingest.bags import bagit_manifest_view, encode_manifest_path, nfc, path_problem
 from chalicelib.ingest.objects import InMemoryObjectStore, ObjectMeta, ObjectStore
 
 KiB = 1024
@@ -171,7 +171,9 @@ def is_transient(exc: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def _transient_as(what: str) -> Iterator[None]:
+def transient_as(what: str) -> Iterator[None]:
+    """Re-raise a transient botocore failure inside the block as :class:`TransientError`
+    naming ``what`` (the step is then retried); any other error passes unchanged."""
     try:
         yield
     except (ClientError, BotoCoreError) as exc:
@@ -311,13 +313,13 @@ class S3ArchiveWriter(ArchiveWriter):
         self._recheck = recheck_source
 
     def put(self, bucket: str, key: str, data: bytes) -> str:
-        with _transient_as(f"put s3://{bucket}/{key}"):
+        with transient_as(f"put s3://{bucket}/{key}"):
             response = self._client.put_object(Bucket=bucket, Key=key, Body=data)
         return str(response.get("ETag", "")).strip('"')
 
     def put_file(self, bucket: str, key: str, path: Path) -> str:
         # upload_file streams the file (multipart above the threshold); it returns nothing
-        with _transient_as(f"upload s3://{bucket}/{key}"):
+        with transient_as(f"upload s3://{bucket}/{key}"):
             self._client.upload_file(str(path), bucket, key, Config=self._config)
         etag = self._etag(bucket, key)
         if etag is None:
@@ -335,7 +337,7 @@ class S3ArchiveWriter(ArchiveWriter):
         if self._config is not None:
             kwargs["Config"] = self._config
         try:
-            with _transient_as(f"copy {source}"):
+            with transient_as(f"copy {source}"):
                 self._client.copy(
                     CopySource={"Bucket": src_bucket, "Key": src_key}, Bucket=dst_bucket, Key=dst_key, **kwargs
                 )
@@ -352,7 +354,7 @@ class S3ArchiveWriter(ArchiveWriter):
 
     def _etag(self, bucket: str, key: str) -> str | None:
         try:
-            with _transient_as(f"head s3://{bucket}/{key}"):
+            with transient_as(f"head s3://{bucket}/{key}"):
                 response = self._client.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             if _code(exc) in _MISSING_CODES:
@@ -361,13 +363,13 @@ class S3ArchiveWriter(ArchiveWriter):
         return str(response.get("ETag", "")).strip('"')
 
     def _discard(self, bucket: str, key: str) -> None:
-        with _transient_as(f"delete s3://{bucket}/{key}"):
+        with transient_as(f"delete s3://{bucket}/{key}"):
             self._client.delete_object(Bucket=bucket, Key=key)
 
     def delete_prefix(self, bucket: str, prefix: str) -> int:
         _check_prefix(prefix)
         deleted = 0
-        with _transient_as(f"delete s3://{bucket}/{prefix}"):
+        with transient_as(f"delete s3://{bucket}/{prefix}"):
             paginator = self._client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
@@ -564,7 +566,7 @@ def relpath_problem(
     (C0, DEL, C1: newline, CR, tab…), components of at most 255 bytes, at most
     ``max_relpath_bytes`` bytes and, with ``bagit_readable``, a name ``bagit`` 1.9 reads back.
     """
-    problem = _path_problem(relpath)
+    problem = path_problem(relpath)
     if problem is not None:
         return problem
     for char in relpath:
@@ -577,7 +579,7 @@ def relpath_problem(
         return f"has a path component longer than {MAX_COMPONENT_BYTES} bytes"
     if bagit_readable:
         line = "0" * 64 + "  data/" + encode_manifest_path(relpath)
-        if _bagit_manifest_view(line) != ["data/" + relpath]:
+        if bagit_manifest_view(line) != ["data/" + relpath]:
             return (
                 "cannot be read back by bagit 1.9 from a manifest ('%', leading/trailing whitespace "
                 "or a Unicode line separator; upstream #143/#157)"
@@ -596,7 +598,7 @@ def _heads(store: ObjectStore, files: Sequence[SipCandidate]) -> dict[tuple[str,
         if len(keys) >= 100 and common:
             budget = 2 * len(keys) + 1000  # give up on listing when the prefix holds far more
             listed = 0
-            with _transient_as(f"list s3://{bucket}/{common}"):
+            with transient_as(f"list s3://{bucket}/{common}"):
                 for meta in store.list(bucket, common):
                     listed += 1
                     if meta.key in keys:
@@ -608,7 +610,7 @@ def _heads(store: ObjectStore, files: Sequence[SipCandidate]) -> dict[tuple[str,
         for key in sorted(keys):
             if (bucket, key) in found:
                 continue
-            with _transient_as(f"head s3://{bucket}/{key}"):
+            with transient_as(f"head s3://{bucket}/{key}"):
                 meta_or_none = store.head(bucket, key)
             if meta_or_none is not None:
                 found[(bucket, key)] = meta_or_none
@@ -669,7 +671,7 @@ def validate_sip(
         if problem is not None:
             reasons.add(f"path {relpath!r}: {problem}")
             continue
-        key = _nfc(relpath)
+        key = nfc(relpath)
         if key in seen:
             reasons.add(f"path {relpath!r}: same name as {seen[key]!r} after Unicode NFC normalisation")
             continue
@@ -726,7 +728,7 @@ def validate_sip(
 
 
 def _read_staged(store: ObjectStore, bucket: str, key: str) -> str:
-    with _transient_as(f"get s3://{bucket}/{key}"):
+    with transient_as(f"get s3://{bucket}/{key}"):
         text = store.get_text(bucket, key, MAX_STAGED_JSON_BYTES)
     if text is None:
         raise FileNotFoundError(f"s3://{bucket}/{key} is not staged")
@@ -843,33 +845,33 @@ def load_plan(store: ObjectStore, bucket: str, archive_id: str) -> AipPlan:
     return AipPlan.from_json(_read_staged(store, bucket, plan_key(archive_id)))
 
 
-class _Gone(Exception):
-    pass
+class ObjectGone(Exception):
+    """An object that was listed or recorded no longer exists (raised by :func:`stream_object`)."""
 
 
-def _stream(store: ObjectStore, bucket: str, key: str) -> Generator[bytes, None, None]:
-    """The object's chunks; TransientError for network trouble, _Gone when it does not exist."""
+def stream_object(store: ObjectStore, bucket: str, key: str) -> Generator[bytes, None, None]:
+    """The object's chunks; TransientError for network trouble, ObjectGone when it does not exist."""
     try:
         yield from store.iter_chunks(bucket, key)
     except Exception as exc:
         if is_transient(exc):
             raise TransientError(f"read s3://{bucket}/{key}: {exc}") from exc
         # the port does not say how a missing object fails: ask
-        with _transient_as(f"head s3://{bucket}/{key}"):
+        with transient_as(f"head s3://{bucket}/{key}"):
             meta = store.head(bucket, key)
         if meta is None:
-            raise _Gone(f"s3://{bucket}/{key}") from exc
+            raise ObjectGone(f"s3://{bucket}/{key}") from exc
         raise
 
 
-def _hash_object(
+def hash_object(
     store: ObjectStore, bucket: str, key: str, size: int, extra: str | None = None
 ) -> tuple[int, str, bytes | None]:
     """``(bytes read, sha256 hex, digest of extra)``; stops reading past ``size`` bytes."""
     sha256 = hashlib.sha256()
     other = hashlib.new(extra, usedforsecurity=False) if extra and extra != "sha256" else None
     count = 0
-    with contextlib.closing(_stream(store, bucket, key)) as chunks:
+    with contextlib.closing(stream_object(store, bucket, key)) as chunks:
         for chunk in chunks:
             count += len(chunk)
             if count > size:
@@ -942,8 +944,8 @@ def build_aip(
             reasons.add(f"path {f.relpath!r}: manifest digest unusable: {problem}")
             continue
         try:
-            count, sha256, digest = _hash_object(store, f.bucket, f.key, f.size, check.hash_name if check else None)
-        except _Gone as exc:
+            count, sha256, digest = hash_object(store, f.bucket, f.key, f.size, check.hash_name if check else None)
+        except ObjectGone as exc:
             raise SourceChanged(f"{f.relpath!r}: s3://{f.bucket}/{f.key} vanished after validation") from exc
         if count != f.size:
             shown = f"more than {f.size}" if count > f.size else str(count)
@@ -1095,8 +1097,8 @@ def _check_object(
     if listed_size != expected.size:
         return f"{expected.path!r}: {listed_size} bytes, expected {expected.size}"
     try:
-        count, sha256, _digest = _hash_object(store, bucket, key, expected.size)
-    except _Gone:
+        count, sha256, _digest = hash_object(store, bucket, key, expected.size)
+    except ObjectGone:
         return f"{expected.path!r}: missing"
     if count != expected.size:
         return f"{expected.path!r}: read {count} bytes, expected {expected.size}"
@@ -1112,7 +1114,7 @@ def verify_aip(store: ObjectStore, plan: AipPlan, archive_bucket: str, aip_prefi
     object the plan does not know are mismatches.
     """
     _check_prefix(aip_prefix)
-    with _transient_as(f"list s3://{archive_bucket}/{aip_prefix}"):
+    with transient_as(f"list s3://{archive_bucket}/{aip_prefix}"):
         listed = {meta.key: meta.size for meta in store.list(archive_bucket, aip_prefix)}
     mismatches: list[str] = []
     known: set[str] = set()
@@ -1147,7 +1149,7 @@ def verify_sample(
     mismatches = []
     for expected in chosen:
         key = prefix + expected.path
-        with _transient_as(f"head s3://{bucket}/{key}"):
+        with transient_as(f"head s3://{bucket}/{key}"):
             meta = store.head(bucket, key)
         problem = _check_object(store, bucket, key, expected, None if meta is None else meta.size)
         if problem is not None:

@@ -87,7 +87,7 @@ def audit_archive(
     if not 0 <= fraction <= 1:
         raise ValueError(f"fraction {fraction} is not between 0 and 1")
     prefix = aip_prefix(archive)
-    with aip._transient_as(f"list s3://{bucket}/{prefix}"):
+    with aip.transient_as(f"list s3://{bucket}/{prefix}"):
         listed = {meta.key[len(prefix) :]: meta.size for meta in store.list(bucket, prefix)}
     mismatches: list[str] = []
     checked = 0
@@ -271,9 +271,9 @@ def _read_tag_file(store: ObjectStore, bucket: str, prefix: str, path: str, list
         raise _Oversized(f"{path!r}: {size} bytes, more than the {cap} a tag file of an AIP may have")
     chunks = []
     try:
-        for chunk in aip._stream(store, bucket, prefix + path):
+        for chunk in aip.stream_object(store, bucket, prefix + path):
             chunks.append(chunk)
-    except aip._Gone:
+    except aip.ObjectGone:
         return None
     return b"".join(chunks)
 
@@ -314,8 +314,8 @@ def _oxum_problems(bag_info: bytes, payload: dict[str, str], listed: dict[str, i
 
 def _check_payload(store: ObjectStore, bucket: str, key: str, path: str, size: int, expected: str) -> str | None:
     try:
-        count, digest, _ = aip._hash_object(store, bucket, key, size)
-    except aip._Gone:
+        count, digest, _ = aip.hash_object(store, bucket, key, size)
+    except aip.ObjectGone:
         return f"{path!r}: missing"
     if count != size:
         return f"{path!r}: read {'more than ' if count > size else ''}{count} bytes, listed with {size}"

@@ -243,7 +243,9 @@ class _Reasons:
             raise BagRefused(self.items + tail)
 
 
-def _nfc(text: str) -> str:
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC: the form bag paths are compared in (two paths that differ
+    only by normalization name the same file on some filesystems)."""
     return unicodedata.normalize("NFC", text)
 
 
@@ -255,7 +257,7 @@ def _utf8_size(text: str) -> int | None:
         return None
 
 
-def _path_problem(path: str) -> str | None:
+def path_problem(path: str) -> str | None:
     """Why ``path`` is not a safe relative POSIX path inside a bag, or None."""
     if not path:
         return "is empty"
@@ -397,7 +399,7 @@ class _Manifest:
     text: str
 
     def by_nfc(self) -> dict[str, str]:
-        return {_nfc(path): digest for path, digest in self.digests.items()}
+        return {nfc(path): digest for path, digest in self.digests.items()}
 
 
 def _parse_manifest(text: str, algorithm: str, limits: BagLimits, source: str, *, payload: bool) -> _Manifest:
@@ -431,7 +433,7 @@ def _parse_manifest(text: str, algorithm: str, limits: BagLimits, source: str, *
             reasons.add(f"{where}: {algorithm} checksum must be {hex_length} hex digits, got {digest[:140]!r}")
             continue
         path = _decode_manifest_path(raw)
-        problem = _path_problem(path)
+        problem = path_problem(path)
         if problem is not None:
             reasons.add(f"{where}: path {path!r} {problem}")
             continue
@@ -444,7 +446,7 @@ def _parse_manifest(text: str, algorithm: str, limits: BagLimits, source: str, *
         if path in digests:
             reasons.add(f"{where}: path {path!r} listed twice")
             continue
-        key = _nfc(path)
+        key = nfc(path)
         if key in seen_nfc:
             reasons.add(f"{where}: path {path!r} differs from {seen_nfc[key]!r} only by Unicode normalization")
             continue
@@ -575,7 +577,7 @@ def _check_bag_listing(
     for path, size in listing.items():
         if path.endswith("/") and size == 0:
             continue  # an S3 "folder" placeholder
-        problem = _path_problem(path)
+        problem = path_problem(path)
         if problem is not None:
             reasons.add(f"{path!r}: path {problem}")
         elif isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -584,7 +586,7 @@ def _check_bag_listing(
             files[path] = size
     by_nfc: dict[str, str] = {}
     for path in sorted(files):
-        key = _nfc(path)
+        key = nfc(path)
         if key in by_nfc:
             reasons.add(f"{path!r}: differs from {by_nfc[key]!r} only by Unicode normalization")
         by_nfc[key] = path
@@ -631,7 +633,7 @@ def _check_bag_listing(
             reasons.gather(exc)
     for tag_manifest in tag_manifests:
         for path in tag_manifest.digests:
-            if _nfc(path) not in by_nfc and path not in missing:
+            if nfc(path) not in by_nfc and path not in missing:
                 missing.append(path)
 
     manifests: list[_Manifest] = []
@@ -677,7 +679,7 @@ def _check_bag_listing(
                 if actual.hexdigest() != digest:
                     reasons.add(f"{path}: {tag_manifest.algorithm} does not match {tag_manifest.name}")
 
-    payload_nfc = {_nfc(path) for path in payload}
+    payload_nfc = {nfc(path) for path in payload}
     listed: set[str] = set()
     if strong:
         reference = strong[0]
@@ -696,7 +698,7 @@ def _check_bag_listing(
         unlisted = sorted(payload_nfc - listed)
         for path in unlisted[:_MAX_REASONS]:
             reasons.add(f"{by_nfc[path]}: payload file not listed in {reference.name}")
-        reference_paths = {_nfc(path): path for path in reference.digests}
+        reference_paths = {nfc(path): path for path in reference.digests}
         missing.extend(reference_paths[key] for key in sorted(listed - payload_nfc))
     reasons.raise_if_any()
 
@@ -825,7 +827,7 @@ def _read_disk_text(root: Path, limits: BagLimits) -> Callable[[str], str]:
     return read_text
 
 
-def _bagit_manifest_view(text: str) -> list[str]:
+def bagit_manifest_view(text: str) -> list[str]:
     """The paths bagit 1.9 ``Bag._load_manifests`` reads from a manifest's text (its quirks kept)."""
     paths = []
     for line in text.splitlines():
@@ -894,7 +896,7 @@ def validate_extracted_bag(
         for path in manifest.digests:
             if not (resolved_root / path).resolve().is_relative_to(resolved_root):
                 reasons.add(f"{manifest.name}: {path!r} resolves outside the bag")
-        bagit_paths = set(_bagit_manifest_view(manifest.text))
+        bagit_paths = set(bagit_manifest_view(manifest.text))
         for path in sorted(manifest.digests):
             if path not in bagit_paths:
                 reasons.add(
@@ -1071,7 +1073,7 @@ class _Plan:
             if not is_dir:
                 self.reasons.add(f"archive member {raw!r}: a file with no name")
             return
-        key = _nfc(name)
+        key = nfc(name)
         if key in self._names:
             self.reasons.add(f"archive member {raw!r}: duplicate of {self._names[key]!r}")
             return

@@ -43,7 +43,7 @@ from chalicelib.archive.aip import (
     verify_aip,
     verify_sample,
 )
-from chalicelib.ingest.bags import BagRefused, _path_problem, parse_manifest, validate_extracted_bag
+from chalicelib.ingest.bags import BagRefused, parse_manifest, path_problem, validate_extracted_bag
 from chalicelib.ingest.objects import InMemoryObjectStore, ObjectMeta, S3ObjectStore
 
 SRC = "sources"
@@ -579,7 +579,7 @@ def test_every_name_is_archived_and_valid_or_refused_by_name(names: list[str]) -
 def test_manifest_round_trip(names: list[str]) -> None:
     safe: dict[str, str] = {}
     for name in names:
-        if _path_problem(name) is None:
+        if path_problem(name) is None:
             safe.setdefault(unicodedata.normalize("NFC", name), name)
     entries = [(name, hashlib.sha256(name.encode()).hexdigest()) for name in safe.values()]
     parsed = parse_manifest(manifest_text(entries), "sha256")
