@@ -137,15 +137,12 @@ def _zip_sizes(path: Path) -> dict[str, Any]:
 
 
 def package_size(timeout: float = 600.0) -> dict[str, Any]:
-    """The Lambda deployment zip: an existing build if any, else ``chalice package`` of a copy of the project.
+    """The Lambda deployment zip as deployed: ``chalice package`` of a copy of the project,
+    then pruned the way the CDK stack prunes it (``infra.stacks.catalogue.prune_zip``).
 
     The copy keeps ``chalice package`` from writing into the project (``.chalice/deployments``).
     It needs PyPI (wheels for the Lambda platform), not AWS.
     """
-    for candidate in ("infra/cdk.out", "infra/chalice.out", "cdk.out"):
-        zips = sorted((REPO / candidate).glob("**/deployment.zip")) if (REPO / candidate).exists() else []
-        if zips:
-            return {"source": str(zips[0].relative_to(REPO)), **_zip_sizes(zips[0])}
     chalice = Path(sys.executable).parent / "chalice"
     with tempfile.TemporaryDirectory(prefix="bench-pkg-") as tmp:
         project = Path(tmp) / "project"
@@ -175,7 +172,14 @@ def package_size(timeout: float = 600.0) -> dict[str, Any]:
         zip_path = out_dir / "deployment.zip"
         if done.returncode != 0 or not zip_path.exists():
             return {"skipped": f"chalice package failed ({done.returncode}): {(done.stderr or done.stdout)[-800:]}"}
+        as_built = _zip_sizes(zip_path)
+        from infra.stacks.catalogue import PRUNED_FROM_PACKAGE, prune_zip
+
+        prune_zip(zip_path, PRUNED_FROM_PACKAGE)
         return {
-            "source": "chalice package --stage local (copy of the project, requirements.txt)",
+            "source": "chalice package --stage local (copy of the project, requirements.txt), pruned of "
+            + ", ".join(PRUNED_FROM_PACKAGE)
+            + " as infra/stacks/catalogue.py deploys it",
             **_zip_sizes(zip_path),
+            "before_pruning": {k: as_built[k] for k in ("zipped_mb", "unzipped_mb")},
         }

@@ -60,8 +60,8 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
         entry = result["operations"].get(op)
         if not entry:
             continue
-        ours, peer, nd = entry.get("ours") or {}, entry.get("peer") or {}, entry.get("ours_nodelay") or {}
-        ratio, ratio_nd = entry.get("ratio"), entry.get("ratio_nodelay")
+        ours, peer = entry.get("ours") or {}, entry.get("peer") or {}
+        ratio = entry.get("ratio")
         floor = entry.get("floor_ms")
         rows.append(
             [
@@ -69,11 +69,9 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
                 f"{_fmt(peer.get('median_ms'))} / {_fmt(peer.get('p95_ms'))}" if peer else "-",
                 f"{_fmt(ours.get('median_ms'))} / {_fmt(ours.get('p95_ms'))}",
                 _fmt(ratio, 2) if ratio is not None else "-",
-                f"{_fmt(nd.get('median_ms'))} / {_fmt(nd.get('p95_ms'))}" if nd else "-",
-                _fmt(ratio_nd, 2) if ratio_nd is not None else "-",
                 _fmt(floor),
                 _fmt(entry.get("inproc_ms")),
-                _short(entry.get("verdict", "")) + " / " + _short(entry.get("verdict_nodelay", "")),
+                _short(entry.get("verdict", "")),
             ]
         )
     return rows
@@ -93,11 +91,9 @@ HEADER = [
     "peer median / p95 ms",
     "ours median / p95 ms",
     "ours/peer",
-    "ours NODELAY median / p95",
-    "NODELAY/peer",
     "our floor ms",
     "ours in-process ms",
-    "target: ours / NODELAY",
+    "target",
 ]
 
 
@@ -116,7 +112,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpus']} vCPU {m['cpu']}, {m['memory_gib']} GiB, {m['os']}, CPython {m['python']}. "
         f"N = {result['n']} datasets in each system, one sequential client over loopback HTTP.",
-        "Ours: `chalice local` over moto server (DynamoDB) and osmem-server (stands in for OpenSearch). "
+        "Ours: the local stack's API (`chalice local` with TCP_NODELAY, `infra/local/chalice_local.py`) over "
+        "moto server (DynamoDB) and osmem-server (stands in for OpenSearch). "
         "Peer: gunicorn with 2 workers, Mongo plugins on nx-27017 (MongoDB wire protocol on SQLite; "
         "its search and summary figures are mostly nx-27017's query evaluation, not MongoDB's).",
         f"Table sizes during the shared part: {result.get('table_sizes', {}).get('shared', '')}",
@@ -127,10 +124,9 @@ def markdown(result: dict[str, Any]) -> str:
     out += ["| " + " | ".join(r) + " |" for r in table_rows(result)]
     out += [
         "",
-        "*ours*: the API as the local stack runs it (`chalice local`). *ours NODELAY*: the same app and "
-        "emulators behind `infra/local/chalice_local.py`, `chalice local` with TCP_NODELAY (its handler sends "
-        "headers and body in two writes, so with Nagle on every response waits ~40 ms for the client's "
-        "delayed ACK; API Gateway has no such delay). *our floor*: median of replaying, raw, the emulator "
+        "*ours*: the API as `make run` serves it (`chalice local` with TCP_NODELAY: plain `chalice local` "
+        "sends headers and body in two writes, so with Nagle on every response would wait ~40 ms for the "
+        "client's delayed ACK; API Gateway has no such delay). *our floor*: median of replaying, raw, the emulator "
         "calls our handler makes for that operation (recorded from the handler in the same run). "
         "*ours in-process*: the handler through `chalice.test.Client`, without `chalice local` and HTTP. "
         "target: median <= 0.5x peer, or floor + 1 ms where the floor alone is above half the peer's time.",
@@ -141,8 +137,8 @@ def markdown(result: dict[str, Any]) -> str:
         out += [
             "## Throughput: req/s (median ms, p95 ms)",
             "",
-            "| operation | clients | peer | ours | ours NODELAY |",
-            "|---|---|---|---|---|",
+            "| operation | clients | peer | ours |",
+            "|---|---|---|---|",
         ]
 
         def cell(e: dict[str, Any]) -> str:
@@ -152,10 +148,7 @@ def markdown(result: dict[str, Any]) -> str:
 
         for op, levels in tp.items():
             for clients, entry in levels.items():
-                out.append(
-                    f"| {op} | {clients} | {cell(entry.get('peer') or {})} | {cell(entry.get('ours') or {})} "
-                    f"| {cell(entry.get('ours_nodelay') or {})} |"
-                )
+                out.append(f"| {op} | {clients} | {cell(entry.get('peer') or {})} | {cell(entry.get('ours') or {})} |")
         out.append("")
     oo = result.get("ours_only") or {}
     if oo:
@@ -206,18 +199,22 @@ def chart(result: dict[str, Any], path: Path) -> str | None:
     if not ops:
         return "no chart: no operation has a ratio (peer skipped?)"
     ratios = [result["operations"][op]["ratio"] for op in ops]
-    ratios_nd = [result["operations"][op].get("ratio_nodelay") for op in ops]
+    floors = []
+    for op in ops:
+        entry = result["operations"][op]
+        floor, peer = entry.get("floor_ms"), (entry.get("peer") or {}).get("median_ms")
+        floors.append(floor / peer if floor is not None and peer else None)
     fig, ax = plt.subplots(figsize=(9, 0.7 * len(ops) + 1.8))
     y = [2 * i for i in range(len(ops))][::-1]
-    ax.barh([v + 0.4 for v in y], ratios, height=0.8, color="#c92a2a", label="ours (chalice local)")
-    shown = [(yy, r) for yy, r in zip(y, ratios_nd, strict=True) if r is not None]
+    ax.barh([v + 0.4 for v in y], ratios, height=0.8, color="#c92a2a", label="ours (local stack API)")
+    shown = [(yy, r) for yy, r in zip(y, floors, strict=True) if r is not None]
     if shown:
         ax.barh(
             [yy - 0.4 for yy, _ in shown],
             [r for _, r in shown],
             height=0.8,
-            color="#1971c2",
-            label="ours (chalice local, TCP_NODELAY)",
+            color="#868e96",
+            label="our floor (the emulator calls alone)",
         )
     ax.set_yticks(y)
     ax.set_yticklabels(ops)
@@ -228,7 +225,7 @@ def chart(result: dict[str, Any], path: Path) -> str | None:
         ax.text(r * 1.05, yy + 0.4, f"{r:.2f}x", va="center", fontsize=7)
     for yy, r in shown:
         ax.text(r * 1.05, yy - 0.4, f"{r:.2f}x", va="center", fontsize=7)
-    every = [r for r in ratios + ratios_nd if r is not None]
+    every = [r for r in ratios + floors if r is not None]
     ax.set_xlim(min([*every, 0.5]) * 0.7, max([*every, 1.0]) * 1.8)
     ax.set_xlabel("median latency, ours / peer (log scale; lower is better)")
     m = result["machine"]

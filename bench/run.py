@@ -54,7 +54,6 @@ from workload import (  # noqa: E402
     FREE_TEXT_WORDS,
     OPERATIONS,
     Ours,
-    OursNoDelay,
     Peer,
     System,
     datasets,
@@ -64,7 +63,7 @@ from workload import (  # noqa: E402
     timed,
 )
 
-from infra.local.processes import ManagedProcess, child_env, free_port, http_ok  # noqa: E402
+from infra.local.processes import free_port  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
 
 LOG = logging.getLogger("bench")
@@ -180,8 +179,6 @@ class Bench:
         self.result: dict[str, Any] = {}
         self.stack: LocalStack | None = None
         self.peer: PeerServer | None = None
-        self.nodelay: ManagedProcess | None = None
-        self.nodelay_url = ""
         self.work = Path(tempfile.mkdtemp(prefix="bench-stack-"))
         self.out_dir: Path = args.out
         self.name: str = args.name
@@ -196,21 +193,6 @@ class Bench:
         self.stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, work_dir=self.work)
         LOG.info("starting our local stack (logs in %s)", self.work)
         self.stack.start()
-        port = free_port()
-        self.nodelay = ManagedProcess(
-            "chalice-local-nodelay",
-            [
-                sys.executable,
-                *("-m", "infra.local.chalice_local"),
-                *("local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload", "--stage", "local"),
-            ],
-            env=child_env(self.stack.env),
-            cwd=REPO,
-            log_path=self.work / "chalice-local-nodelay.log",
-            ready_probe=lambda: http_ok("127.0.0.1", port, "/health", expect=[200]),
-        ).start()
-        self.nodelay.wait_ready(timeout=60)
-        self.nodelay_url = f"http://127.0.0.1:{port}"
         if not self.args.skip_peer:
             LOG.info("starting the peer (virtualenv in %s)", self.args.peer_dir)
             self.peer = PeerServer(self.args.peer_dir, workers=2)
@@ -223,9 +205,6 @@ class Bench:
 
     def stop(self) -> None:
         self.stop_peer()
-        if self.nodelay is not None:
-            self.nodelay.stop()
-            self.nodelay = None
         if self.stack is not None:
             self.stack.stop()
             self.stack = None
@@ -236,9 +215,7 @@ class Bench:
         assert self.stack is not None
         n = self.args.n
         dss = datasets(n)
-        nodelay = OursNoDelay(self.nodelay_url, ours.token)
-        self.ours_nd = nodelay
-        systems: list[System] = [s for s in (peer, ours, nodelay) if s is not None]
+        systems: list[System] = [s for s in (peer, ours) if s is not None]
         ops: dict[str, dict[str, Any]] = {
             op: {"requests": {"peer": OPERATIONS[op][0], "ours": OPERATIONS[op][1]}} for op in OPERATIONS
         }
@@ -247,10 +224,8 @@ class Bench:
         if peer is not None:
             LOG.info("registering %d datasets in the peer", n)
             ops["register"]["peer"] = timed(peer.register, dss)
-        # ours: every other dataset through each of our two front ends (each registered once)
         LOG.info("registering %d datasets in ours", n)
-        ops["register"]["ours"] = timed(ours.register, dss[0::2])
-        ops["register"]["ours_nodelay"] = timed(nodelay.register, dss[1::2])
+        ops["register"]["ours"] = timed(ours.register, dss)
         wait = wait_until(lambda: our_total(ours) >= n, timeout=300)
         self.result["ours_indexed_after_register_s"] = round(wait, 2)
         if peer is not None and peer.summary() != n:
@@ -274,22 +249,15 @@ class Bench:
             "search_tag": {t: {s.name: s.search_tag(t) for s in systems} for t in tags_of(dss)[:4]},
         }
 
-        self.throughput([s for s in systems if s is not None], dss)
+        self.throughput(systems, dss)
         self.floors_and_profiles(ours, dss)
 
         for entry in ops.values():
-            o, p, nd = entry.get("ours"), entry.get("peer"), entry.get("ours_nodelay")
+            o, p = entry.get("ours"), entry.get("peer")
             if o and p:
                 entry["ratio"] = round(o["median_ms"] / p["median_ms"], 3)
-            if nd and p:
-                entry["ratio_nodelay"] = round(nd["median_ms"] / p["median_ms"], 3)
-            if not o:
-                continue
-            entry["verdict"] = verdict(o["median_ms"], p["median_ms"] if p else None, entry.get("floor_ms"))
-            if nd:
-                entry["verdict_nodelay"] = verdict(
-                    nd["median_ms"], p["median_ms"] if p else None, entry.get("floor_ms")
-                )
+            if o:
+                entry["verdict"] = verdict(o["median_ms"], p["median_ms"] if p else None, entry.get("floor_ms"))
 
     def throughput(self, systems: list[System], dss: list[dict[str, Any]]) -> None:
         rng = random.Random(99)
@@ -307,7 +275,7 @@ class Bench:
         self.result["throughput"] = out
         self.result["throughput_note"] = (
             "requests shared by the clients (threads in one process, own connection each); "
-            "ours is chalice local (one process, threaded; ours_nodelay the same with TCP_NODELAY), "
+            "ours is the local stack's API (chalice local with TCP_NODELAY: one process, threaded), "
             "the peer gunicorn with 2 sync workers; "
             "client and servers share the machine's cores"
         )
@@ -370,20 +338,18 @@ class Bench:
         assert self.stack is not None
         oo: dict[str, Any] = {}
         self.result["ours_only"] = oo
-        nodelay = self.ours_nd
-        refresh_token(self.stack, ours, nodelay)
+        refresh_token(self.stack, ours)
 
         uploads = self.args.uploads
         if uploads > 0:
             LOG.info("upload -> searchable: %d sequential sidecar uploads", uploads)
             n_now = our_total(ours)
-            # polled through the TCP_NODELAY front end: a poll then costs ~6 ms, not ~50
-            up = upload_to_searchable(self.stack, nodelay, UPLOAD_BUCKET, uploads)
+            up = upload_to_searchable(self.stack, ours, UPLOAD_BUCKET, uploads)
             up["table_size"] = f"datasets table ~{n_now + uploads} items while measuring"
             oo["upload_to_searchable"] = up
 
         if not self.args.skip_large:
-            self.large(ours, nodelay, oo)
+            self.large(ours, oo)
         self.stop()  # frees the cores for the bulk index's own stack
 
         if self.args.bulk_n > 0:
@@ -403,7 +369,7 @@ class Bench:
         LOG.info("Lambda package size")
         oo["package"] = package_size()
 
-    def large(self, ours: Ours, nodelay: Ours, oo: dict[str, Any]) -> None:
+    def large(self, ours: Ours, oo: dict[str, Any]) -> None:
         assert self.stack is not None
         n, n_large = self.args.n, self.args.n_large
         have = our_total(ours)
@@ -411,7 +377,7 @@ class Bench:
         LOG.info("large N: registering %d more datasets in-process (register_many), to %d", need, n_large)
         bodies = datasets(n + need)[n:]
         load_s = register_many(self.stack, USER, bodies)
-        refresh_token(self.stack, ours, nodelay)
+        refresh_token(self.stack, ours)
         index_s = wait_until(lambda: our_total(ours) >= n_large, timeout=900, interval=1.0)
         dss = datasets(n + need)
         rng = random.Random(31)
@@ -425,24 +391,16 @@ class Bench:
             count = max(20, int((100 if op != "summary" else 40) * self.scale))
             args = op_args(op, dss, count, rng)
             large[op] = timed(call(ours, op), args, warmup=5)
-            large[op]["nodelay"] = timed(call(nodelay, op), args, warmup=5)
-            LOG.info(
-                "N=%d %s: median %.1f ms (TCP_NODELAY %.1f ms)",
-                n_large,
-                op,
-                large[op]["median_ms"],
-                large[op]["nodelay"]["median_ms"],
-            )
+            LOG.info("N=%d %s: median %.1f ms", n_large, op, large[op]["median_ms"])
         with InProcess(self.stack, USER) as inproc:
             for op in ("search_text", "summary"):
                 arg = op_args(op, dss, 1, rng)[0]
                 large[op]["floor_ms"] = inproc.replay(inproc.capture(op, arg), 50)["median_ms"]
         large["targets"] = {}
         for op, limit in (("search_text", 15), ("summary", 30)):
-            got, nd = large[op]["median_ms"], large[op]["nodelay"]["median_ms"]
+            got, floor = large[op]["median_ms"], large[op]["floor_ms"]
             large["targets"][op] = (
-                f"<= {limit} ms: chalice local {got:.1f} ms {'met' if got <= limit else 'MISSED'}; "
-                f"TCP_NODELAY {nd:.1f} ms {'met' if nd <= limit else 'MISSED'}"
+                f"<= {limit} ms: {got:.1f} ms {'met' if got <= limit else 'MISSED'} (emulator floor {floor:.1f} ms)"
             )
         oo[f"at_n_{n_large}"] = large
 

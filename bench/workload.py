@@ -253,12 +253,6 @@ class Ours(System):
         return int(resp.json()["number_of_datasets"])
 
 
-class OursNoDelay(Ours):
-    """Our API through ``infra/local/chalice_local.py`` (chalice local with TCP_NODELAY)."""
-
-    name = "ours_nodelay"
-
-
 # -- timing ---------------------------------------------------------------------------------
 
 
