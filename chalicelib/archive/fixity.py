@@ -167,6 +167,7 @@ def run_fixity_audit(
     metrics: Callable[[str], None] = print,
     period_days: int = 30,
     max_archives: int = 1000,
+    stage: str = "local",
 ) -> dict[str, Any]:
     """One run of the audit (daily): the archives least recently checked, see the module doc.
 
@@ -216,7 +217,7 @@ def run_fixity_audit(
                     "mismatches": mismatches[:MAX_REPORTED_MISMATCHES],
                 }
             )
-    metrics(_metric_line(clock(), checked, len(failed), len(skipped)))
+    metrics(_metric_line(clock(), stage, checked, len(failed), len(skipped)))
     return {
         "checked": checked,
         "files_checked": files,
@@ -330,8 +331,9 @@ def _read_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _metric_line(now: float, checked: int, failures: int, skipped: int) -> str:
-    """One CloudWatch Embedded Metric Format line, no dimensions."""
+def _metric_line(now: float, stage: str, checked: int, failures: int, skipped: int) -> str:
+    """One CloudWatch Embedded Metric Format line with the dimension ``Stage`` (two stages
+    in one account must not share an alarm)."""
     names: Sequence[str] = ("FixityChecked", "FixityFailures", "FixitySkipped")
     return json.dumps(
         {
@@ -340,11 +342,12 @@ def _metric_line(now: float, checked: int, failures: int, skipped: int) -> str:
                 "CloudWatchMetrics": [
                     {
                         "Namespace": METRIC_NAMESPACE,
-                        "Dimensions": [[]],
+                        "Dimensions": [["Stage"]],
                         "Metrics": [{"Name": name, "Unit": "Count"} for name in names],
                     }
                 ],
             },
+            "Stage": stage,
             "FixityChecked": checked,
             "FixityFailures": failures,
             "FixitySkipped": skipped,

@@ -30,6 +30,7 @@ def run_fixity_audit(
         rng=random.SystemRandom(),
         metrics=metrics,
         period_days=period_days,
+        stage=deps.get_settings().stage,
     )
 
 

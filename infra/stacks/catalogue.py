@@ -45,7 +45,7 @@ from infra.stacks.tables import TABLES, TableSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_GROUP = "catalogue-admins"
-FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, no dimensions)
+FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, dimension Stage)
 
 # Lambda sizing per packaged function, by Chalice's logical id (``APIHandler`` is the REST API,
 # the others are app.py's event handlers in CamelCase). Chalice takes per-function settings only
@@ -528,6 +528,7 @@ class CatalogueStack(Stack):
             cloudwatch.Metric(
                 namespace=METRIC_NAMESPACE,
                 metric_name=FIXITY_FAILURES_METRIC,
+                dimensions_map={"Stage": self.names.stage},
                 period=Duration.days(1),
                 statistic="Maximum",
             ),

@@ -510,7 +510,7 @@ def test_alarms(synth: Synth) -> None:
     assert sorted(watched("AWS/Lambda", "Errors")) == sorted(f"<{lid}>" for lid in FUNCTIONS)
     machine = synth.logical_id("AWS::StepFunctions::StateMachine", "ArchiveStateMachine")
     assert watched("AWS/States", "ExecutionsFailed") == [f"<{machine}>"]
-    assert watched("Catalogue/Archive", "FixityFailures") == ["-"]  # EMF without dimensions
+    assert watched("Catalogue/Archive", "FixityFailures") == [synth.stage]  # the EMF line's Stage dimension
     if synth.stage == "prod":
         cdk_template(synth).has_resource_properties(
             "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": STAGE_CONTEXT["prod"]["alarm_email"]}

@@ -65,6 +65,7 @@ class Run:
             fraction=fraction,
             rng=random.Random(7),
             metrics=self.lines.append,
+            stage="test",
             **kwargs,
         )
 
@@ -73,6 +74,7 @@ class Run:
         [directive] = doc["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "Catalogue/Archive"
         assert {m["Name"] for m in directive["Metrics"]} >= {"FixityChecked", "FixityFailures"}
+        assert directive["Dimensions"] == [["Stage"]] and doc["Stage"] == "test"
         return doc
 
 
