@@ -117,6 +117,14 @@ def markdown(result: dict[str, Any]) -> str:
         "Peer: gunicorn with 2 workers, Mongo plugins on nx-27017 (MongoDB wire protocol on SQLite; "
         "its search and summary figures are mostly nx-27017's query evaluation, not MongoDB's).",
         f"Table sizes during the shared part: {result.get('table_sizes', {}).get('shared', '')}",
+        *(
+            [
+                f"HTTP hop (`GET /health` of ours: requests client + `chalice local`, no emulator call): "
+                f"median {result['http_hop_ms']['median_ms']:.2f} ms, p95 {result['http_hop_ms']['p95_ms']:.2f} ms."
+            ]
+            if result.get("http_hop_ms")
+            else []
+        ),
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "|".join("---" for _ in HEADER) + "|",

@@ -53,6 +53,7 @@ from workload import (  # noqa: E402
     BASE_URI,
     FREE_TEXT_WORDS,
     OPERATIONS,
+    TIMEOUT_S,
     Ours,
     Peer,
     System,
@@ -233,6 +234,15 @@ class Bench:
         self.result["table_sizes"] = {
             "shared": f"datasets table {n} items, search index {n} docs (ours); {n} Mongo docs + {n} SQLite rows (peer)"
         }
+
+        # the HTTP hop alone: an unauthenticated route that touches no emulator, same client
+        health = ours.session.get(f"{ours.url}/health", timeout=TIMEOUT_S)
+        health.raise_for_status()
+        self.result["http_hop_ms"] = timed(
+            lambda _arg: ours.session.get(f"{ours.url}/health", timeout=TIMEOUT_S).raise_for_status(),
+            [None] * 300,
+            warmup=20,
+        )
 
         rng = random.Random(20261122)
         for op in OPERATIONS:
