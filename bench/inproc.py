@@ -212,6 +212,13 @@ class InProcess:
             "calls": [c.label() for c in calls],
         }
 
+    def replay_once(self, calls: Sequence[Call]) -> float:
+        """One raw replay of ``calls`` (clients already warm), in ms."""
+        t0 = time.perf_counter()
+        for call in calls:
+            self._replay_one(call)
+        return (time.perf_counter() - t0) * 1000
+
     def inproc_latency(self, op: str, args: Sequence[Any]) -> dict[str, Any]:
         """Our handler's latency without ``chalice local`` and HTTP (median over ``args``)."""
         lat = []
