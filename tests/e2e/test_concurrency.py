@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from infra.local.stack import LocalStack
-from tests.e2e.helpers import Client, persona, unique
+from tests.e2e.helpers import Client, persona, unique, wait_for
 from tests.support.data import registration
 
 WRITERS = 8
@@ -45,7 +45,13 @@ def test_concurrent_registrations_of_one_dataset_keep_every_replica(stack: Local
     assert all(c == 201 for c in codes), codes
     got = admin.get(f"/datasets/{first['uuid']}").json()
     assert sorted(r["base_uri"] for r in got["replicas"]) == sorted(bases)
-    log = admin.get(f"/datasets/{first['uuid']}/log?limit=100").json()["entries"]
+
+    # the log is written from the datasets stream: under load its last entries may lag
+    def log_entries() -> list[dict[str, str]]:
+        return list(admin.get(f"/datasets/{first['uuid']}/log?limit=100").json()["entries"])
+
+    wait_for(lambda: len(log_entries()) >= WRITERS, timeout=30)
+    log = log_entries()
     assert sorted((e["entity_type"], e["action"]) for e in log) == sorted(
         [("dataset", "add")] + [("replica", "add")] * (WRITERS - 1)
     )

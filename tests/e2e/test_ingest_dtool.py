@@ -105,8 +105,13 @@ def test_proto_dataset_waits_for_freeze_and_deletion_removes_the_replica(
     for key in [*keys, f"dtool-{uuid}"]:
         s3.delete_object(Bucket=dtool.bucket, Key=key)
     assert wait_for(lambda: status(admin, uuid) == 404, timeout=20)
-    actions = [(e["entity_type"], e["action"]) for e in admin.get(f"/datasets/{uuid}/log").json()["entries"]]
-    assert actions == [("dataset", "add"), ("dataset", "delete")]
+
+    def actions() -> list[tuple[str, str]]:
+        return [(e["entity_type"], e["action"]) for e in admin.get(f"/datasets/{uuid}/log").json()["entries"]]
+
+    # the 404 is read from the table; the log entry comes from its stream, maybe a moment later
+    wait_for(lambda: len(actions()) >= 2, timeout=20)
+    assert actions() == [("dataset", "add"), ("dataset", "delete")]
 
 
 def test_uploads_outside_registered_base_uris_are_dropped(stack: LocalStack, setup: tuple[Client, Dtool]) -> None:
