@@ -76,6 +76,11 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
                     if (pair := entry.get("paired"))
                     else "-"
                 ),
+                (
+                    f"{_fmt(pair.get('handler_ms'), 2)} / {_fmt(pair.get('http_ms'), 2)}"
+                    if (pair := entry.get("paired")) and "handler_ms" in pair
+                    else "-"
+                ),
                 _short(entry.get("verdict", "")),
             ]
         )
@@ -99,6 +104,7 @@ HEADER = [
     "our floor ms",
     "ours in-process ms",
     "paired: ours / floor / own ms",
+    "own = handler / HTTP ms",
     "target",
 ]
 
@@ -144,7 +150,9 @@ def markdown(result: dict[str, Any]) -> str:
         "calls our handler makes for that operation (recorded from the handler in the same run). "
         "*ours in-process*: the handler through `chalice.test.Client`, without `chalice local` and HTTP. "
         "*paired*: our HTTP request and a raw replay of its emulator calls timed alternately (same machine "
-        "state); *own* is the median of the per-pair differences: our code, `chalice local` and the HTTP hop. "
+        "state); *own* is the median of the per-pair differences: our code, `chalice local` and the HTTP hop; "
+        "*handler* (the same request in-process, through `chalice.test.Client`, minus the floor) and *HTTP* "
+        "(ours minus in-process: the requests client and `chalice local`) split it, from the same rounds. "
         "target: median <= 0.5x peer, or floor + 1 ms where the floor alone is above half the peer's time "
         "(judged on the paired medians).",
         "",

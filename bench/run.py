@@ -165,26 +165,42 @@ def call(system: System, op: str) -> Any:
     return (lambda _arg: fn()) if op == "summary" else fn
 
 
-def paired(request: Callable[[Any], Any], replay: Callable[[], float], args: list[Any]) -> dict[str, Any]:
-    """Our request and a raw replay of its emulator calls, alternately, ``len(args)`` times.
+def paired(
+    request: Callable[[Any], Any],
+    replay: Callable[[], float],
+    args: list[Any],
+    in_process: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """Our HTTP request, a raw replay of its emulator calls and (if given) the same request
+    in-process, in turn, ``len(args)`` times.
 
-    Timed back to back, the two see the same machine state, so ``own_ms`` (the median of
-    the per-pair differences) is our own time without the drift that separates the main
-    timing phase from a floor measured later in the run.
+    Timed back to back, they see the same machine state, so ``own_ms`` (the median of the
+    per-round differences ours - floor) is our own time without the drift that separates
+    the main timing phase from a floor measured later in the run; ``handler_ms`` (in-process
+    - floor) is the part spent in the handler, ``http_ms`` (ours - in-process) the part spent
+    in the HTTP client and ``chalice local``.
     """
-    ours, floor = [], []
+    ours, floor, inproc = [], [], []
     for arg in args:
         t0 = time.perf_counter()
         request(arg)
         ours.append((time.perf_counter() - t0) * 1000)
         floor.append(replay())
-    own = [o - f for o, f in zip(ours, floor, strict=True)]
-    return {
+        if in_process is not None:
+            t0 = time.perf_counter()
+            in_process(arg)
+            inproc.append((time.perf_counter() - t0) * 1000)
+    out: dict[str, Any] = {
         "n": len(args),
         "ours_ms": round(statistics.median(ours), 2),
         "floor_ms": round(statistics.median(floor), 2),
-        "own_ms": round(statistics.median(own), 2),
+        "own_ms": round(statistics.median([o - f for o, f in zip(ours, floor, strict=True)]), 2),
     }
+    if inproc:
+        out["inproc_ms"] = round(statistics.median(inproc), 2)
+        out["handler_ms"] = round(statistics.median([i - f for i, f in zip(inproc, floor, strict=True)]), 2)
+        out["http_ms"] = round(statistics.median([o - i for o, i in zip(ours, inproc, strict=True)]), 2)
+    return out
 
 
 def verdict(ours_ms: float, peer_ms: float | None, floor_ms: float | None, pair: dict[str, Any] | None = None) -> str:
@@ -342,16 +358,21 @@ class Bench:
                 ops[op]["floor_ms"] = floor["median_ms"]
                 ops[op]["inproc_ms"] = inproc.inproc_latency(op, op_args(op, dss, 30, rng))["median_ms"]
                 ops[op]["paired"] = paired(
-                    call(ours, op), functools.partial(inproc.replay_once, calls), op_args(op, dss, reps, rng)
+                    call(ours, op),
+                    functools.partial(inproc.replay_once, calls),
+                    op_args(op, dss, reps, rng),
+                    functools.partial(inproc.request, op),
                 )
                 LOG.info(
-                    "floor %s: %.2f ms (%s); paired: ours %.2f, floor %.2f, own %.2f ms",
+                    "floor %s: %.2f ms (%s); paired: ours %.2f, floor %.2f, own %.2f (handler %.2f, http %.2f) ms",
                     op,
                     floor["median_ms"],
                     ", ".join(floor["calls"]),
                     ops[op]["paired"]["ours_ms"],
                     ops[op]["paired"]["floor_ms"],
                     ops[op]["paired"]["own_ms"],
+                    ops[op]["paired"]["handler_ms"],
+                    ops[op]["paired"]["http_ms"],
                 )
             # register last: its floor writes fresh datasets (they stay, and count in the large part)
             extra = datasets(self.args.n + 1, seed=8)[-1]

@@ -43,7 +43,15 @@ def _result() -> dict[str, Any]:
                 "ratio": 5.182,
                 "floor_ms": 9.0,
                 "inproc_ms": 10.2,
-                "paired": {"n": 200, "ours_ms": 12.3, "floor_ms": 10.0, "own_ms": 2.18},
+                "paired": {
+                    "n": 200,
+                    "ours_ms": 12.3,
+                    "floor_ms": 10.0,
+                    "own_ms": 2.18,
+                    "inproc_ms": 10.4,
+                    "handler_ms": 0.41,
+                    "http_ms": 1.8,
+                },
                 "verdict": "MISSED (floor-bound: paired ours 12.3 vs floor+1 = 11.0 ms)",
             },
             "search_text": {
@@ -74,13 +82,17 @@ def test_floor_bound_operations_are_judged_on_the_paired_medians(bench: Any) -> 
     assert run.verdict(11.2, None, 8.0) == ""
 
 
-def test_paired_alternates_request_and_replay_and_takes_the_median_difference(bench: Any) -> None:
+def test_paired_alternates_request_replay_and_in_process_and_takes_median_differences(bench: Any) -> None:
     run, _ = bench
     order: list[str] = []
-    ticks = iter([0.0, 0.010, 0.020, 0.032, 0.040, 0.055])  # request durations 10, 12, 15 ms
+    # HTTP requests 10, 12, 15 ms; in-process 9, 9.5, 14.8 ms
+    ticks = iter([0.0, 0.010, 0.020, 0.029, 0.040, 0.052, 0.060, 0.0695, 0.080, 0.095, 0.100, 0.1148])
 
     def request(arg: int) -> None:
         order.append(f"request {arg}")
+
+    def in_process(arg: int) -> None:
+        order.append(f"in-process {arg}")
 
     replays = iter([8.0, 9.0, 14.5])
 
@@ -91,11 +103,21 @@ def test_paired_alternates_request_and_replay_and_takes_the_median_difference(be
     real = run.time.perf_counter
     run.time.perf_counter = lambda: next(ticks)
     try:
-        got = run.paired(request, replay, [1, 2, 3])
+        got = run.paired(request, replay, [1, 2, 3], in_process)
     finally:
         run.time.perf_counter = real
-    assert order == ["request 1", "replay", "request 2", "replay", "request 3", "replay"]
-    assert got == {"n": 3, "ours_ms": 12.0, "floor_ms": 9.0, "own_ms": 2.0}
+    assert order == [
+        f"{what} {n}" if what != "replay" else what for n in (1, 2, 3) for what in ("request", "replay", "in-process")
+    ]
+    assert {k: round(v, 2) for k, v in got.items()} == {
+        "n": 3,
+        "ours_ms": 12.0,
+        "floor_ms": 9.0,
+        "own_ms": 2.0,  # 2.0, 3.0, 0.5
+        "inproc_ms": 9.5,
+        "handler_ms": 0.5,  # 1.0, 0.5, 0.3
+        "http_ms": 1.0,  # 1.0, 2.5, 0.2
+    }
 
 
 def test_the_report_has_one_row_per_operation_and_the_hop(bench: Any, tmp_path: Path) -> None:
@@ -104,8 +126,11 @@ def test_the_report_has_one_row_per_operation_and_the_hop(bench: Any, tmp_path: 
     text = report.text_table(result)
     assert text.splitlines()[0].split()[:2] == ["operation", "peer"]
     md = report.markdown(result)
-    assert "| lookup | 2.2 / 3.8 | 11.4 / 15.7 | 5.18 | 9.0 | 10.2 | 12.3 / 10.0 / 2.18 | MISSED <=11.0 |" in md
-    assert "| search_text | 53.5 / 60.6 | 5.8 / 8.3 | 0.11 | 7.3 | - | - | met <=26.8 |" in md
+    assert (
+        "| lookup | 2.2 / 3.8 | 11.4 / 15.7 | 5.18 | 9.0 | 10.2 | 12.3 / 10.0 / 2.18 | 0.41 / 1.80 | MISSED <=11.0 |"
+        in md
+    )
+    assert "| search_text | 53.5 / 60.6 | 5.8 / 8.3 | 0.11 | 7.3 | - | - | - | met <=26.8 |" in md
     assert "median 0.46 ms" in md and "Test CPU" in md
     assert "| lookup | 1 | 426.2" in md
     json.dumps(result)  # what run.py writes as <date>.json
