@@ -2,15 +2,22 @@
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-BOOT_PYTHON := $(shell command -v python3.11 2>/dev/null || command -v python3)
+# The supported interpreter: CPython 3.11 (the Lambda runtime; pyproject.toml requires-python).
+# PYTHON=/path/to/python3.11 picks another one.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+PYTHON_WANTED := 3.11
 # pip prints one "WARNING: Location ... is ignored" per configured index it skips; drop them.
 PIP_QUIET := sed -u '/^WARNING: Location .* is ignored/d'
+# Installs take pinned, hash-checked files from the locks only: --no-deps (the locks are the
+# whole closure) and --no-build-isolation (sdists build with build.lock's setuptools).
+PIP_LOCKED := -m pip install --no-input --disable-pip-version-check --require-hashes --no-deps
+LOCKS := requirements/build.lock requirements/runtime.lock requirements/dev.lock
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint fmt clean distclean bench
+.PHONY: help install run test lint fmt clean distclean bench lock check-python check-locks
 
 help:
 	@echo "make run        start the local stack (moto, osmem-server, runner, chalice local) with demo data"
@@ -18,24 +25,44 @@ help:
 	@echo "make bench      our catalogue against dtool-lookup-server 0.18 (~10 min; BENCH_ARGS=--quick: a few)"
 	@echo "make synth      the AWS CDK template, offline (STAGE=dev|prod)"
 	@echo "make deploy     deploy STAGE with your AWS credentials (see README: Deploy to AWS)"
+	@echo "make lock       regenerate the lock files from requirements/*.in and bench/peer.in (UPGRADE=--upgrade: newest)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make fmt        ruff format and ruff check --fix"
 	@echo "make clean      remove caches and local-stack logs (keeps $(VENV))"
 	@echo "make distclean  clean, and remove $(VENV)"
 
-$(VENV)/.installed: $(wildcard requirements*.txt) pyproject.toml
-	test -x $(PY) || $(BOOT_PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip 2>&1 | $(PIP_QUIET)
-	$(PY) -m pip install -r requirements-dev.txt 2>&1 | $(PIP_QUIET)
-	$(PY) -m pip install -e . --no-deps 2>&1 | $(PIP_QUIET)
+check-python:
+	@found="$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)"; \
+	if [ "$$found" != "$(PYTHON_WANTED)" ]; then \
+	  echo "make: this project needs Python $(PYTHON_WANTED); found $${found:-no Python} at '$(PYTHON)'. Install Python $(PYTHON_WANTED) or run make PYTHON=/path/to/python$(PYTHON_WANTED) ..." >&2; exit 2; \
+	fi
+	@if [ -x $(PY) ]; then \
+	  found="$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)"; \
+	  if [ "$$found" != "$(PYTHON_WANTED)" ]; then \
+	    echo "make: $(VENV) runs Python $${found:-(broken)}, not $(PYTHON_WANTED): make distclean, then again" >&2; exit 2; \
+	  fi; \
+	fi
+
+$(VENV)/.installed: $(LOCKS) pyproject.toml | check-python
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) $(PIP_LOCKED) -r requirements/build.lock 2>&1 | $(PIP_QUIET)
+	$(PY) $(PIP_LOCKED) --no-build-isolation -r requirements/dev.lock 2>&1 | $(PIP_QUIET)
+	$(PY) -m pip install --no-input --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | $(PIP_QUIET)
 	touch $@
 
 install: $(VENV)/.installed
 
-run: $(VENV)/.installed
+run: check-python $(VENV)/.installed
 	$(PY) -m infra.local.stack
 
-test: $(VENV)/.installed
+# a lock older than its list fails here, with the hint, before anything is installed
+check-locks: check-python
+	@$(PYTHON) -m infra.locks check
+
+lock: $(VENV)/.installed
+	$(PY) -m infra.locks compile $(UPGRADE)
+
+test: check-locks $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra && $(VENV)/bin/pytest -n 2 --timeout 600
 
 bench: $(VENV)/.installed

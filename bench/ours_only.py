@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -119,67 +117,20 @@ def cold_import(runs: int = 15) -> dict[str, Any]:
     }
 
 
-def _zip_sizes(path: Path) -> dict[str, Any]:
-    with zipfile.ZipFile(path) as zf:
-        infos = zf.infolist()
-        unzipped = sum(i.file_size for i in infos)
-        top: dict[str, int] = {}
-        for i in infos:
-            head = i.filename.split("/", 1)[0]
-            top[head] = top.get(head, 0) + i.file_size
-    largest = sorted(top.items(), key=lambda kv: kv[1], reverse=True)[:8]
-    return {
-        "zipped_mb": round(path.stat().st_size / 1e6, 1),
-        "unzipped_mb": round(unzipped / 1e6, 1),
-        "files": len(infos),
-        "largest_unzipped_mb": {k: round(v / 1e6, 1) for k, v in largest},
-    }
-
-
 def package_size(timeout: float = 600.0) -> dict[str, Any]:
-    """The Lambda deployment zip as deployed: ``chalice package`` of a copy of the project,
-    then pruned the way the CDK stack prunes it (``infra.stacks.catalogue.prune_zip``).
+    """The Lambda deployment zip as deployed (``bench/package_size.py``: ``chalice package`` of the
+    project staged with ``vendor/`` from the runtime lock, as the CDK stack packages it)."""
+    from package_size import TARGET, build_package, zip_sizes
 
-    The copy keeps ``chalice package`` from writing into the project (``.chalice/deployments``).
-    It needs PyPI (wheels for the Lambda platform), not AWS.
-    """
-    chalice = Path(sys.executable).parent / "chalice"
     with tempfile.TemporaryDirectory(prefix="bench-pkg-") as tmp:
-        project = Path(tmp) / "project"
-        project.mkdir()
-        for name in ("app.py", "requirements.txt"):
-            shutil.copy2(REPO / name, project / name)
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "deployments", "venv")
-        for name in ("chalicelib", ".chalice", "vendor"):
-            if (REPO / name).exists():
-                shutil.copytree(REPO / name, project / name, ignore=ignore)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CATALOGUE_"))}
-        env.update(FAKE_STREAM_ARNS)
-        env["AWS_DEFAULT_REGION"] = "eu-west-1"
-        out_dir = Path(tmp) / "out"
         try:
-            done = subprocess.run(
-                [str(chalice), "package", "--stage", "local", str(out_dir)],
-                cwd=project,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return {"skipped": f"chalice package did not finish in {timeout:.0f} s"}
-        zip_path = out_dir / "deployment.zip"
-        if done.returncode != 0 or not zip_path.exists():
-            return {"skipped": f"chalice package failed ({done.returncode}): {(done.stderr or done.stdout)[-800:]}"}
-        as_built = _zip_sizes(zip_path)
-        from infra.stacks.catalogue import PRUNED_FROM_PACKAGE, prune_zip
-
-        prune_zip(zip_path, PRUNED_FROM_PACKAGE)
-        return {
-            "source": "chalice package --stage local (copy of the project, requirements.txt), pruned of "
-            + ", ".join(PRUNED_FROM_PACKAGE)
-            + " as infra/stacks/catalogue.py deploys it",
-            **_zip_sizes(zip_path),
-            "before_pruning": {k: as_built[k] for k in ("zipped_mb", "unzipped_mb")},
-        }
+            zip_path = build_package(Path(tmp), timeout=timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            return {"skipped": str(exc)[-800:]}
+        sizes = zip_sizes(zip_path)
+    return {
+        "source": "chalice package of infra.lambda_bundle.staged_project (vendor/ = requirements/runtime.lock)",
+        **sizes,
+        "target_zipped_mb": TARGET / 1e6,
+        "target_met": sizes["zipped_mb"] <= TARGET / 1e6,
+    }

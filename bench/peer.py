@@ -6,8 +6,10 @@
 What it does (no manual step; shared/research/perf-anchors.md section 1 explains why):
 
 - ``scratch/venv``: a virtualenv of its own, created with this interpreter's ``venv`` module
-  and filled by pip from PyPI with ``bench/peer-requirements.txt`` (every version pinned).
-  Rebuilt only when that file changes (its hash is kept in the virtualenv).
+  and filled by pip from PyPI with ``requirements/build.lock``, then ``bench/peer.lock``
+  (hash-checked, ``--no-deps``: nothing resolved at install time; ``make lock`` makes the
+  lock from ``bench/peer.in``). Rebuilt only when a lock changes (their hash is kept in the
+  virtualenv).
 - ``nx-27017`` (MongoDB wire protocol on SQLite) on a free port, ``--data-dir`` mode (one
   SQLite file per logical database: in single-file mode two collections named ``datasets``
   collide), fresh data directory for every start.
@@ -43,7 +45,8 @@ from infra.local.processes import ManagedProcess, ProcessStartError, free_port, 
 
 LOG = logging.getLogger("bench.peer")
 HOST = "127.0.0.1"
-REQUIREMENTS = BENCH / "peer-requirements.txt"
+# installed in this order: the build tools first, so the peer's sdists build without isolation
+LOCKS = (BENCH.parent / "requirements" / "build.lock", BENCH / "peer.lock")
 APP_MODULE = BENCH / "peer_app.py"
 PIP_TIMEOUT_S = 900
 SETUP_TIMEOUT_S = 120
@@ -55,9 +58,9 @@ def _tcp_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def ensure_venv(venv: Path, requirements: Path = REQUIREMENTS) -> Path:
-    """The peer's virtualenv at ``venv``, (re)built from ``requirements`` when they changed; its python."""
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+def ensure_venv(venv: Path, locks: tuple[Path, ...] = LOCKS) -> Path:
+    """The peer's virtualenv at ``venv``, (re)built from ``locks`` when they changed; its python."""
+    digest = hashlib.sha256(b"".join(lock.read_bytes() for lock in locks)).hexdigest()
     stamp = venv / ".bench-requirements.sha256"
     python = venv / "bin" / "python"
     if python.exists() and stamp.exists() and stamp.read_text().strip() == digest:
@@ -68,15 +71,15 @@ def ensure_venv(venv: Path, requirements: Path = REQUIREMENTS) -> Path:
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    install = [*pip, "install", "--require-hashes", "--no-deps", "--no-build-isolation"]
     log = venv / "pip.log"
     with open(log, "wb") as out:
-        done = subprocess.run(
-            [*pip, "install", "-r", str(requirements)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=PIP_TIMEOUT_S,
-            check=False,
-        )
+        for lock in locks:
+            done = subprocess.run(
+                [*install, "-r", str(lock)], stdout=out, stderr=subprocess.STDOUT, timeout=PIP_TIMEOUT_S, check=False
+            )
+            if done.returncode != 0:
+                break
     if done.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
         raise ProcessStartError(f"pip could not build the peer's virtualenv (log: {log}):\n{tail}")

@@ -219,7 +219,7 @@ def chart(result: dict[str, Any], path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        return f"no chart: {exc} (pip install -r requirements-dev.txt)"
+        return f"no chart: {exc} (make install)"
     ops = [op for op in OPERATIONS if (result["operations"].get(op) or {}).get("ratio") is not None]
     if not ops:
         return "no chart: no operation has a ratio (peer skipped?)"

@@ -7,7 +7,8 @@ without the CLI and without AWS credentials (``make synth STAGE=dev``)::
 
 Run directly, it reads the context of ``infra/cdk.json`` itself and accepts ``-c key=value``
 like the CLI. Packaging the Chalice app needs a region (a dummy one is fine: context
-``region``) and PyPI access (Chalice pip-installs requirements.txt for Lambda).
+``region``) and PyPI access: the first packaging installs ``requirements/runtime.lock`` for
+Lambda, hash-checked, into ``build/lambda/`` (:mod:`infra.lambda_bundle`; later ones reuse it).
 
 Named ``cdk_app.py``, not ``app.py``: with ``infra/`` on ``sys.path`` an ``app`` module here
 would shadow the Chalice app that ``chalice.cdk`` imports.

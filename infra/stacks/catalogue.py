@@ -9,7 +9,6 @@ stage (``dev``/``prod``) while the CloudFormation stack is called ``catalogue-<s
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from constructs import Construct
 
 from chalicelib import resources
 from chalicelib.archive.fixity import METRIC_NAMESPACE
+from infra.lambda_bundle import staged_project
 from infra.stacks.naming import Names
 from infra.stacks.settings import StageConfig
 from infra.stacks.tables import TABLES, TableSpec
@@ -427,17 +427,20 @@ class CatalogueStack(Stack):
         }
 
     def _chalice_app(self, issuers: list[dict[str, Any]]) -> Chalice:
-        app = PrunedChalice(
-            self,
-            "App",
-            source_dir=str(REPO_ROOT),
-            stage_config={
-                "manage_iam_role": False,
-                "iam_role_arn": self.role.role_arn,
-                "api_gateway_stage": "api",
-                "environment_variables": self._environment(issuers),
-            },
-        )
+        # packaged from a staged copy whose vendor/ is requirements/runtime.lock, hash-checked
+        # (chalice itself would resolve requirements.txt anew); the zip is made inside Chalice()
+        with staged_project(REPO_ROOT) as project:
+            app = Chalice(
+                self,
+                "App",
+                source_dir=str(project),
+                stage_config={
+                    "manage_iam_role": False,
+                    "iam_role_arn": self.role.role_arn,
+                    "api_gateway_stage": "api",
+                    "environment_variables": self._environment(issuers),
+                },
+            )
         self.functions = _serverless_functions(app)
         if set(self.functions) != set(FUNCTIONS):
             raise ValueError(f"size every packaged function: {sorted(self.functions)} vs {sorted(FUNCTIONS)}")
@@ -535,43 +538,6 @@ class CatalogueStack(Stack):
             "the fixity audit found an AIP whose content no longer matches its manifest",
         )
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
-
-
-# Distributions in the package that the app never imports: opensearch-py 3.x depends on
-# opensearch-protobufs (gRPC transport) -> grpcio + protobuf, ~20 MiB unzipped / ~7 MiB zipped.
-# The catalogue talks HTTP to OpenSearch; tests/infra/test_package.py checks that the app
-# imports without them. Entries are zip path prefixes.
-PRUNED_FROM_PACKAGE = (
-    "grpc/",
-    "grpcio-",
-    "google/protobuf/",
-    "google/_upb/",
-    "protobuf-",
-    "opensearch/protobufs/",
-    "opensearch_protobufs-",
-)
-
-
-class PrunedChalice(Chalice):
-    """``chalice.cdk.Chalice`` whose deployment package leaves out :data:`PRUNED_FROM_PACKAGE`.
-
-    Chalice has no exclude option; the construct packages in ``_package_app`` and only then
-    makes the zip an asset, so pruning right after packaging is what gets deployed.
-    """
-
-    def _package_app(self) -> None:
-        super()._package_app()
-        prune_zip(Path(self._sam_package_dir) / "deployment.zip", PRUNED_FROM_PACKAGE)
-
-
-def prune_zip(path: Path, prefixes: tuple[str, ...]) -> None:
-    """Rewrite the zip at ``path`` without the entries starting with one of ``prefixes``."""
-    pruned = path.with_suffix(".pruned.zip")
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(pruned, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if not info.filename.startswith(prefixes):
-                dst.writestr(info, src.read(info))
-    pruned.replace(path)
 
 
 def _cfn_name(handler: str) -> str:

@@ -14,25 +14,37 @@ from typing import Any
 import pytest
 from jose import jwt
 
-from infra.stacks.catalogue import PRUNED_FROM_PACKAGE
+from infra.lambda_bundle import BOTOCORE_SERVICES, lambda_pins
+from infra.locks import NEVER_INSTALLED, normalize
 from tests.infra.conftest import Synth
 from tests.support.tokens import TokenMint
 
 MB = 1024 * 1024
 ZIPPED_LIMIT = 50 * MB  # direct upload limit of a Lambda deployment package
 UNZIPPED_LIMIT = 250 * MB  # function plus layers, unzipped
-ZIPPED_TARGET = 20 * 1000 * 1000  # issue 9's aim (decimal MB, the stricter reading)
+ZIPPED_TARGET = 20 * 1000 * 1000  # issue 9's line (decimal MB, the stricter reading); bench/ aims at 18
 
 # run inside the unpacked package only (-I -S: no site-packages, no user site, no cwd)
 _IMPORT_LIKE_LAMBDA = """
-import sys
+import os, sys
 import app
 from chalicelib import deps, opensearch
 from chalicelib.archive import aip, fixity, worker
 from chalicelib.ingest import service, reconcile
 opensearch.make_client("https://search.example:443")
 assert not [m for m in sys.modules if m.split(".")[0] in {"grpc", "google"}], "gRPC/protobuf got imported"
-import json, os
+# every AWS client the functions make, from the botocore models left in the package
+import boto3
+from pynamodb.connection import Connection
+for service in os.environ["TEST_SERVICES"].split(","):
+    boto3.client(service, region_name="eu-west-1")
+url = boto3.client("s3", region_name="eu-west-1").generate_presigned_url(
+    "get_object", Params={"Bucket": "b", "Key": "k"}, ExpiresIn=60
+)
+assert "Signature=" in url, url
+Connection(region="eu-west-1").client
+assert boto3.Session(region_name="eu-west-1").get_credentials().access_key == "testing"  # SigV4 for OpenSearch
+import json
 from chalicelib.auth import TokenVerifier
 from chalicelib.config import IssuerConfig
 from chalicelib.errors import AuthenticationError
@@ -76,8 +88,36 @@ def test_package_holds_the_app_and_nothing_of_the_repository_besides(dev: Synth)
         names = z.namelist()
     tops = {name.split("/")[0] for name in names}
     assert {"app.py", "chalicelib", "chalice", "opensearchpy", "pynamodb"} <= tops
-    assert not tops & {"infra", "tests", "bench", ".chalice", "requirements-dev.txt"}
-    assert not [n for n in names if n.startswith(PRUNED_FROM_PACKAGE)]
+    assert not tops & {"infra", "tests", "bench", ".chalice", "requirements", "requirements.txt", "vendor"}
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def _distributions(names: list[str], read: Any) -> dict[str, str]:
+    """Name -> version of every ``*.dist-info/METADATA`` in the zip."""
+    found: dict[str, str] = {}
+    for name in names:
+        if name.count("/") == 1 and name.endswith(".dist-info/METADATA"):
+            headers = dict(
+                line.split(": ", 1) for line in read(name).decode().split("\n\n", 1)[0].splitlines() if ": " in line
+            )
+            found[normalize(headers["Name"])] = headers["Version"]
+    return found
+
+
+def test_package_holds_exactly_the_runtime_lock(dev: Synth) -> None:
+    with zipfile.ZipFile(dev.function_zip()) as z:
+        shipped = _distributions(z.namelist(), z.read)
+    locked = {pin.name: pin.version for pin in lambda_pins()}
+    assert shipped == locked
+    assert not set(shipped) & set(NEVER_INSTALLED)
+
+
+def test_package_keeps_the_botocore_models_of_the_services_called_and_no_others(dev: Synth) -> None:
+    with zipfile.ZipFile(dev.function_zip()) as z:
+        names = z.namelist()
+    services = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") >= 3}
+    assert services == set(BOTOCORE_SERVICES)
+    assert "botocore/data/endpoints.json" in names
 
 
 @pytest.mark.skipif(sys.platform != "linux" or sys.version_info[:2] != (3, 11), reason="needs the Lambda ABI")
@@ -91,6 +131,9 @@ def test_the_app_imports_from_the_package_alone(dev: Synth, tmp_path: Path) -> N
         "CATALOGUE_DATASETS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/d/stream/x",
         "CATALOGUE_ACCESS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/a/stream/x",
         "TEST_TOKENS": json.dumps(_tokens()),
+        "TEST_SERVICES": ",".join(BOTOCORE_SERVICES),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
     }
     code = f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n{_IMPORT_LIKE_LAMBDA}"
     done = subprocess.run(

@@ -34,7 +34,7 @@ MOTO_REFUSED = "moto development key refused outside the local stage"
 def jose_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every check runs on both of python-jose's RSA backends: the dev virtualenv has
     cryptography (moto needs it) and python-jose prefers it; the Lambda package has only
-    the pure-Python one (requirements.txt installs python-jose without extras)."""
+    the pure-Python one (requirements/runtime.lock has python-jose without extras)."""
     if request.param == "python-rsa":
         from jose.backends import rsa_backend
 
