@@ -50,6 +50,26 @@ def base_uri_subject(base_uri: str) -> str:
     return f"base_uri#{base_uri}"
 
 
+# Datasets the stream consumer could not index (or audit): one entry per uuid and version,
+# listed by ``catalogue drift`` beside the drift itself.
+INDEX_FAILURES_SUBJECT = "index#failures"
+
+
+def index_failure_entries(failures: list[tuple[str, int, str]], timestamp: float, actor: str) -> list[AuditEntry]:
+    """Entries for ``(uuid, version, reason)`` failures; one id per uuid and version, so a
+    redelivered record does not add a second entry."""
+    rows: list[AuditEntry] = []
+    for uuid, version, reason in failures:
+        rows += _entries(
+            f"index-failure:{uuid}",
+            version,
+            timestamp,
+            actor,
+            [(INDEX_FAILURES_SUBJECT, "dataset", uuid, "index-failed", {"version": version, "reason": reason})],
+        )
+    return rows
+
+
 def _bounded(value: Any) -> Any:
     """The value itself, or its digest when it would make the audit item too large
     (DynamoDB items are capped at 400 KB; the record keeps the full value)."""

@@ -28,7 +28,8 @@ from jose import jwt
 from jose.exceptions import ExpiredSignatureError
 
 from chalicelib.config import ConfigError, IssuerConfig
-from chalicelib.errors import AuthenticationError, AuthUnavailable
+from chalicelib.errors import AuthenticationError, AuthUnavailable, ValidationError
+from chalicelib.validation import parse_username
 
 __all__ = [
     "MAX_AUTHORIZATION_CHARS",
@@ -168,6 +169,11 @@ class TokenVerifier:
         username = claims.get(cfg.username_claim)
         if not isinstance(username, str) or not 0 < len(username) <= MAX_USERNAME_CHARS:
             _deny("token username claim missing or invalid")
+        try:
+            # the documented pattern, and none of the catalogue's own actor names ("system", ...)
+            parse_username(username)
+        except ValidationError:
+            _deny("token username is not a catalogue username")
         return Identity(username=username, issuer=cfg.issuer, claims=claims)
 
     def _check_times(self, claims: dict[str, Any]) -> None:

@@ -58,7 +58,9 @@ class IssuerConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    stage: str = "local"
+    # "local" is the only stage that trusts the emulator's published signing key; there is no
+    # default stage, so a deployment that forgets to name one fails closed (from_env refuses)
+    stage: str = ""
     region: str = "eu-west-1"
     aws_endpoint_url: str | None = None
     datasets_table: str = resources.DATASETS_TABLE
@@ -103,9 +105,12 @@ class Settings:
             raise ConfigError("CATALOGUE_OIDC_ISSUERS is not valid JSON") from exc
         if not isinstance(parsed, list):
             raise ConfigError("CATALOGUE_OIDC_ISSUERS must be a JSON list")
+        stage = env.get("CATALOGUE_STAGE", "").strip()
+        if not stage:
+            raise ConfigError("CATALOGUE_STAGE is not set: name the stage (local, dev, prod, ...)")
         defaults = cls()
         return cls(
-            stage=env.get("CATALOGUE_STAGE", defaults.stage),
+            stage=stage,
             region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", defaults.region)),
             aws_endpoint_url=env.get("CATALOGUE_AWS_ENDPOINT_URL") or None,
             datasets_table=env.get("CATALOGUE_DATASETS_TABLE", defaults.datasets_table),

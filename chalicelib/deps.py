@@ -11,10 +11,10 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
-from chalicelib.domain import User
+from chalicelib.domain import ARCHIVE_ACTOR, User
 
 # The actor of the catalogue changes the archive worker makes (never a stored user).
-ARCHIVE_WORKER = User(username="archive-worker", is_admin=True)
+ARCHIVE_WORKER = User(username=ARCHIVE_ACTOR, is_admin=True)
 
 if TYPE_CHECKING:
     from chalicelib.archive.service import ArchiveService
@@ -157,7 +157,7 @@ def get_stream_processor() -> StreamProcessor:
     if _state.streams is None:
         from chalicelib.streams import StreamProcessor
 
-        _state.streams = StreamProcessor(get_repo(), get_search())
+        _state.streams = StreamProcessor(get_repo(), get_search(), stage=get_settings().stage)
     return _state.streams
 
 

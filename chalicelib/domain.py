@@ -12,6 +12,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 JSONObject = dict[str, Any]
+# The catalogue's own actors, as the audit log names them. No identity-provider user may take
+# one of these names (validation.parse_username refuses them, so the token verifier does too);
+# operators appear as ``cli:<name>`` (":" is outside the username pattern).
+SYSTEM_ACTOR = "system"
+INGEST_ACTOR = "s3-ingest"
+ARCHIVE_ACTOR = "archive-worker"
+ANONYMOUS = "anonymous"
+RESERVED_USERNAMES = frozenset({SYSTEM_ACTOR, INGEST_ACTOR, ARCHIVE_ACTOR, ANONYMOUS})
+OPERATOR_PREFIX = "cli:"
+
 REGISTERED = "registered"
 REFUSED = "refused"
 INCOMPLETE = "incomplete"

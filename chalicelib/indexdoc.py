@@ -26,13 +26,32 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# libyaml's parser when the PyYAML wheel carries it (the Lambda one does): ~7x faster than the
+# pure-Python one on hostile input (bench/ingest_limits.py).
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML without aliases; raises whatever PyYAML raises (YAMLError, RecursionError)."""
+    if _FAST_LOADER is None:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    # aliases are refused before anything is built: a "billion laughs" expands through them
+    if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=_FAST_LOADER)):
+        raise yaml.YAMLError("aliases are not accepted")
+    return yaml.load(text, Loader=_FAST_LOADER)
+
+
 def parse_readme(text: str) -> Any:
-    """Parse README YAML; ``None`` when it is not YAML, too large or uses aliases."""
+    """Parse README YAML; ``None`` when it is not YAML, too large or uses aliases.
+
+    Never raises: a README is whatever its author wrote (400 nested ``[`` make PyYAML's
+    recursive composer raise RecursionError), and it must not stop the record's indexing.
+    """
     if not text or len(text) > MAX_PARSED_README:
         return None
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)
-    except yaml.YAMLError:
+        return load_yaml(text)
+    except Exception:
         return None
 
 

@@ -11,13 +11,14 @@ Relevance is not modelled (results are always sorted by a field).
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from chalicelib.errors import SearchUnavailable
-from chalicelib.search import DOC_FIELDS, SearchIndex, SearchQuery, SearchResult, Summary, check_query
+from chalicelib.search import DOC_FIELDS, Rejected, SearchIndex, SearchQuery, SearchResult, Summary, check_query
 
 TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
 SUMMARY_BUCKETS = 10_000
@@ -52,6 +53,18 @@ def _top(counts: Counter[str]) -> dict[str, int]:
     return dict(ranked)
 
 
+def _refusal(doc: dict[str, Any]) -> str | None:
+    """Why OpenSearch would refuse ``doc`` for itself, or None."""
+    extra = set(doc) - set(DOC_FIELDS)
+    if extra:
+        return f"unknown field(s) {sorted(extra)}"
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError) as exc:
+        return f"not serializable: {type(exc).__name__}"
+    return None
+
+
 class InMemorySearchIndex(SearchIndex):
     """A dict of documents by uuid behaving like the OpenSearch adapter.
 
@@ -81,30 +94,42 @@ class InMemorySearchIndex(SearchIndex):
         self.exists = False
         self.docs.clear()
 
-    def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+    def upsert(self, docs: Sequence[dict[str, Any]]) -> list[Rejected]:
         """Keep each document unless the stored one has an equal or higher version.
 
-        A document with a key outside DOC_FIELDS is refused (the OpenSearch mapping is
-        strict) after the rest of the batch has been written, as a per-item bulk error is.
+        A document with a key outside DOC_FIELDS (the OpenSearch mapping is strict) or a
+        string that cannot be encoded as UTF-8 (a lone surrogate) is returned as rejected,
+        as a per-item bulk error or a serialization failure is; the rest is written.
         """
         if not docs:
-            return
+            return []
         self._check(need_index=False)
         self.exists = True
-        rejected: list[str] = []
+        rejected: list[Rejected] = []
         for doc in docs:
-            uuid = str(doc["uuid"])
-            version = int(doc["version"])
-            extra = set(doc) - set(DOC_FIELDS)
-            if extra:
-                rejected.append(f"{uuid}: unknown field(s) {sorted(extra)}")
+            problem = _refusal(doc)
+            if problem is not None:
+                rejected.append(Rejected(str(doc.get("uuid")), int(doc.get("version") or 0), problem))
                 continue
+            uuid, version = str(doc["uuid"]), int(doc["version"])
             current = self.docs.get(uuid)
             if current is not None and int(current["version"]) >= version:
                 continue
             self.docs[uuid] = copy.deepcopy(dict(doc))
-        if rejected:
-            raise SearchUnavailable(f"search backend: {len(rejected)} document(s) rejected; first: {rejected[0]}")
+        return rejected
+
+    def rebuild(self, docs: Iterable[dict[str, Any]]) -> tuple[int, list[Rejected]]:
+        """Fill a new dict and swap it in only once every document was taken (or rejected)."""
+        self._check(need_index=False)
+        fresh = InMemorySearchIndex()
+        written, rejected = 0, []
+        for doc in docs:
+            self._check(need_index=False)  # an outage mid-way leaves the served index as it was
+            refused = fresh.upsert([doc])
+            rejected += refused
+            written += not refused
+        self.docs, self.exists = fresh.docs, True
+        return written, rejected
 
     def _visible(self, allowed_base_uris: frozenset[str] | None) -> list[dict[str, Any]]:
         return [

@@ -10,8 +10,11 @@ they bite. No client is created at import time: see :func:`make_client`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -20,7 +23,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
 
 from chalicelib.errors import SearchUnavailable, ValidationError
-from chalicelib.search import SearchIndex, SearchQuery, SearchResult, Summary, check_query
+from chalicelib.search import Rejected, SearchIndex, SearchQuery, SearchResult, Summary, check_query
 
 # Fields the free text is matched against. They MUST share one analyzer (the default
 # ``standard``): ``cross_fields`` groups fields by analyzer and applies ``operator: and``
@@ -42,7 +45,7 @@ _LONG: dict[str, Any] = {"type": "long"}
 _STORED_ONLY: dict[str, Any] = {"type": "object", "enabled": False}
 
 #: The index mapping: exactly the keys of :data:`chalicelib.search.DOC_FIELDS`. ``strict``
-#: makes a document with any other key fail loudly (per-item error → SearchUnavailable).
+#: makes a document with any other key fail loudly (a per-item error: the document is rejected).
 #: The ``name.raw`` keyword sorts by code point, i.e. case-sensitively ("Zed" < "alpha");
 #: a ``lowercase`` normalizer would fix that on OpenSearch but osmem-server ignores
 #: normalizers, so the two backends would disagree.
@@ -224,61 +227,130 @@ class OpenSearchIndex(SearchIndex):
         return self._index
 
     # -- index lifecycle ---------------------------------------------------------------
+    # ``self._index`` is an alias; the documents live in a concrete index behind it
+    # (``<alias>-<suffix>``), so that :meth:`rebuild` can fill a new one and switch the
+    # alias in one request. A concrete index named like the alias (made before aliases)
+    # is still served and written; the first rebuild replaces it.
     def ensure_index(self) -> None:
-        """Create the index with :data:`MAPPING`; an existing index is left as it is."""
+        """Create the first index behind the alias; an existing one is left as it is."""
         with _backend("create index"):
             self._create()
 
     def _create(self) -> None:
+        if self._client.indices.exists(index=self._index):
+            return
         try:
-            self._client.indices.create(index=self._index, body={"mappings": MAPPING})
+            # a fixed name: two callers racing both create "-v1" and one gets "already exists"
+            body = {"mappings": MAPPING, "aliases": {self._index: {}}}
+            self._client.indices.create(index=f"{self._index}-v1", body=body)
         except RequestError as exc:
             if exc.error != "resource_already_exists_exception":
                 raise
 
+    def _behind_alias(self) -> list[str]:
+        """The concrete indices the alias points at (none when it is absent or a plain index)."""
+        if not self._client.indices.exists_alias(name=self._index):
+            return []
+        return sorted(self._client.indices.get_alias(name=self._index))
+
     def drop_index(self) -> None:
-        """Delete the index; a missing index is not an error."""
-        with _backend("delete index"), suppress(NotFoundError):
+        """Delete the served index; a missing index is not an error."""
+        with _backend("delete index"):
+            for name in self._behind_alias() or [self._index]:
+                with suppress(NotFoundError):
+                    self._client.indices.delete(index=name)
+
+    def rebuild(self, docs: Iterable[dict[str, Any]]) -> tuple[int, list[Rejected]]:
+        """Write ``docs`` into a new index, then point the alias at it and delete the old.
+
+        Until the switch the old index is served untouched; any failure deletes the new one.
+        """
+        new = f"{self._index}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+        written = 0
+        rejected: list[Rejected] = []
+        with _backend("rebuild index"):
+            self._client.indices.create(index=new, body={"mappings": MAPPING})
+            try:
+                batch: list[dict[str, Any]] = []
+                for doc in docs:
+                    batch.append(doc)
+                    if len(batch) >= BULK_MAX_DOCS:
+                        refused = self._write(batch, new)
+                        written, rejected = written + len(batch) - len(refused), rejected + refused
+                        batch = []
+                refused = self._write(batch, new)
+                written, rejected = written + len(batch) - len(refused), rejected + refused
+                self._switch_alias(new)
+            except BaseException:
+                with suppress(Exception):
+                    self._client.indices.delete(index=new)
+                raise
+        return written, rejected
+
+    def _switch_alias(self, new: str) -> None:
+        old = self._behind_alias()
+        if not old and self._client.indices.exists(index=self._index):
+            # a plain index holds the alias's name: it must go before the alias can be made
+            # (the one moment when nothing is served)
             self._client.indices.delete(index=self._index)
+        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self._index}} for name in old]
+        actions.append({"add": {"index": new, "alias": self._index}})
+        self._client.indices.update_aliases(body={"actions": actions})
+        for name in old:
+            with suppress(NotFoundError):
+                self._client.indices.delete(index=name)
 
     # -- writes ----------------------------------------------------------------------
-    def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+    def upsert(self, docs: Sequence[dict[str, Any]]) -> list[Rejected]:
         """Bulk-index ``docs`` with ``version_type=external`` (version = ``doc["version"]``).
 
         A 409 version conflict means the index already holds that or a newer version: it is
-        success. Any other per-document rejection raises SearchUnavailable after the whole
-        batch has been tried (so one bad document does not hold back the others).
+        success. A document the index refuses (strict mapping, a value it cannot take) or
+        that cannot be serialized (a lone surrogate) is returned as rejected; the rest is
+        written. A missing index is created once; an unreachable backend raises.
         """
         if not docs:
-            return
+            return []
         with _backend("bulk index"):
-            serializer = self._client.transport.serializer  # the client's: dates, Decimals, UUIDs
-            entries: list[tuple[str, str]] = []
-            for doc in docs:
-                uuid = str(doc["uuid"])
-                action = {"index": {"_id": uuid, "version": int(doc["version"]), "version_type": "external"}}
-                entries.append((uuid, f"{serializer.dumps(action)}\n{serializer.dumps(doc)}\n"))
             # OpenSearch (and osmem-server) auto-create a missing index on a bulk write, with
             # a dynamic mapping that breaks sorting (no name.raw) for good. The index vanishes
-            # when osmem-server restarts, or between drop_index and ensure_index, so look
-            # first. With action.auto_create_index=false the bulk reports index_not_found
-            # instead, which is handled below.
+            # when osmem-server restarts, or after drop_index, so look first. With
+            # action.auto_create_index=false the bulk reports index_not_found instead,
+            # which is handled below.
             if not self._client.indices.exists(index=self._index):
                 self._create()
-            missing = self._bulk(entries)
-            if missing:
-                self._create()
-                missing = self._bulk(missing)
-                if missing:
-                    raise SearchUnavailable(f"search backend: index {self._index} is missing")
+            return self._write(docs, self._index)
 
-    def _bulk(self, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Send ``entries`` in bounded chunks; return the ones refused for a missing index."""
-        missing: list[tuple[str, str]] = []
-        errors: list[str] = []
+    def _write(self, docs: Sequence[dict[str, Any]], index: str) -> list[Rejected]:
+        serializer = self._client.transport.serializer  # the client's: dates, Decimals, UUIDs
+        entries: list[tuple[Rejected, bytes]] = []
+        rejected: list[Rejected] = []
+        for doc in docs:
+            key = Rejected(str(doc.get("uuid")), _int_or_zero(doc.get("version")), "")
+            try:
+                action = {"index": {"_id": key.uuid, "version": int(doc["version"]), "version_type": "external"}}
+                # encoded one by one: a lone surrogate fails its own document, not the request
+                entries.append((key, f"{serializer.dumps(action)}\n{serializer.dumps(doc)}\n".encode()))
+            except (UnicodeEncodeError, TypeError, ValueError, KeyError) as exc:
+                rejected.append(replace(key, reason=f"not serializable: {type(exc).__name__}"))
+        refused, missing = self._bulk(entries, index)
+        if missing:
+            self._create()
+            refused2, missing = self._bulk(missing, index)
+            refused += refused2
+            if missing:
+                raise SearchUnavailable(f"search backend: index {index} is missing")
+        return rejected + refused
+
+    def _bulk(
+        self, entries: list[tuple[Rejected, bytes]], index: str
+    ) -> tuple[list[Rejected], list[tuple[Rejected, bytes]]]:
+        """Send ``entries`` in bounded chunks: (refused documents, entries refused for a missing index)."""
+        missing: list[tuple[Rejected, bytes]] = []
+        refused: list[Rejected] = []
         for chunk in _chunks(entries):
             params: dict[str, Any] = {"refresh": self._refresh} if self._refresh else {}
-            response = self._client.bulk(index=self._index, body="".join(body for _, body in chunk), **params)
+            response = self._client.bulk(index=index, body=b"".join(body for _, body in chunk), **params)
             if not response.get("errors"):
                 continue
             items = response["items"]
@@ -295,13 +367,11 @@ class OpenSearchIndex(SearchIndex):
                 if kind == "index_not_found_exception":
                     missing.append(entry)
                     continue
+                if int(result.get("status") or 500) >= 500 or result.get("status") == 429:
+                    raise SearchUnavailable(f"search backend: bulk item {result.get('status')} {kind}")
                 reason = error.get("reason") if isinstance(error, dict) else ""
-                errors.append(f"{entry[0]}: {result.get('status')} {kind}: {reason}")
-        if errors:
-            raise SearchUnavailable(
-                f"search backend: {len(errors)} document(s) rejected by index {self._index}; first: {errors[0]}"
-            )
-        return missing
+                refused.append(replace(entry[0], reason=f"{result.get('status')} {kind}: {reason}"[:500]))
+        return refused, missing
 
     # -- reads -----------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
@@ -379,12 +449,19 @@ class OpenSearchIndex(SearchIndex):
             return False
 
 
-def _chunks(entries: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+def _int_or_zero(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _chunks(entries: list[tuple[Rejected, bytes]]) -> Iterator[list[tuple[Rejected, bytes]]]:
     """Bulk requests of at most BULK_MAX_DOCS documents and about BULK_MAX_BYTES of body."""
-    chunk: list[tuple[str, str]] = []
+    chunk: list[tuple[Rejected, bytes]] = []
     size = 0
     for entry in entries:
-        n = len(entry[1].encode())
+        n = len(entry[1])
         if chunk and (len(chunk) >= BULK_MAX_DOCS or size + n > BULK_MAX_BYTES):
             yield chunk
             chunk, size = [], 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from chalicelib.audit import INDEX_FAILURES_SUBJECT
+from chalicelib.domain import AuditEntry
 from chalicelib.indexdoc import index_doc
 from chalicelib.search import SearchIndex
 from chalicelib.store.repository import Repository
@@ -18,26 +20,63 @@ class DriftReport:
     stale: list[tuple[str, int, int]] = field(default_factory=list)  # (uuid, db version, index version)
     orphaned: list[str] = field(default_factory=list)  # live in the index, absent from DynamoDB
     checked: int = 0
+    # why a missing or stale dataset was not indexed, when the stream consumer recorded it
+    reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
         return not (self.missing or self.stale or self.orphaned)
 
 
-def reindex(
-    repo: Repository, search: SearchIndex, *, drop: bool = False, progress: Callable[[int], None] | None = None
-) -> int:
-    """Write every dataset's current document; returns how many were sent."""
-    if drop:
-        search.drop_index()
-    search.ensure_index()
-    sent = 0
-    for chunk in _chunks(index_doc(d) for d in repo.iter_datasets()):
-        search.upsert(chunk)
-        sent += len(chunk)
-        if progress:
-            progress(len(chunk))
-    return sent
+@dataclass
+class ReindexReport:
+    written: int = 0
+    caught_up: int = 0  # documents written again after the switch (changes made meanwhile)
+    failed: list[tuple[str, int, str]] = field(default_factory=list)  # (uuid, version, reason)
+
+
+def reindex(repo: Repository, search: SearchIndex, *, progress: Callable[[int], None] | None = None) -> ReindexReport:
+    """Rebuild the index from DynamoDB (the truth) without ever serving an empty one.
+
+    Every dataset's document goes into a new index, which replaces the served one in one
+    step (:meth:`SearchIndex.rebuild`); a failure on the way leaves the served index as it
+    was. Changes the stream consumer wrote to the old index meanwhile are then written
+    again from a second read of the table (external versions make this idempotent). A
+    record that cannot be made into a document is reported, not fatal.
+    """
+    report = ReindexReport()
+
+    def docs() -> Iterator[dict[str, object]]:
+        for n, dataset in enumerate(repo.iter_datasets(), 1):
+            try:
+                yield index_doc(dataset)
+            except Exception as exc:
+                report.failed.append((dataset.uuid, dataset.version, f"{type(exc).__name__}: {exc}"[:500]))
+            if progress and n % BULK_CHUNK == 0:
+                progress(BULK_CHUNK)
+
+    report.written, rejected = search.rebuild(docs())
+    for chunk in _chunks(_documents(repo, report)):
+        rejected += search.upsert(chunk)
+        report.caught_up += len(chunk)
+    reported = {(uuid, version) for uuid, version, _ in report.failed}
+    for r in rejected:  # the catch-up pass rejects what the rebuild rejected: report each once
+        if (r.uuid, r.version) not in reported:
+            reported.add((r.uuid, r.version))
+            report.failed.append((r.uuid, r.version, r.reason))
+    return report
+
+
+def _documents(repo: Repository, report: ReindexReport) -> Iterator[dict[str, object]]:
+    failed = {uuid for uuid, _, _ in report.failed}
+    for dataset in repo.iter_datasets():
+        if dataset.uuid in failed:
+            continue
+        try:
+            doc = index_doc(dataset)
+        except Exception:  # reported by the first pass
+            continue
+        yield doc
 
 
 def drift(repo: Repository, search: SearchIndex) -> DriftReport:
@@ -54,7 +93,24 @@ def drift(repo: Repository, search: SearchIndex) -> DriftReport:
         elif have < d.version:
             report.stale.append((d.uuid, d.version, have))
     report.orphaned = sorted(set(indexed) - seen)
+    behind = set(report.missing) | {uuid for uuid, _, _ in report.stale}
+    for entry in _index_failures(repo):
+        if entry.entity_id in behind:
+            report.reasons[entry.entity_id] = str(entry.value.get("reason", ""))  # the newest wins
     return report
+
+
+MAX_FAILURE_ENTRIES = 10_000
+
+
+def _index_failures(repo: Repository) -> Iterator[AuditEntry]:
+    """The recorded indexing failures, oldest first (at most MAX_FAILURE_ENTRIES)."""
+    after: str | None = None
+    for _ in range(MAX_FAILURE_ENTRIES // 100):
+        entries, after = repo.list_audit(INDEX_FAILURES_SUBJECT, 100, after)
+        yield from entries
+        if after is None:
+            return
 
 
 def _chunks(docs: Iterator[dict[str, object]]) -> Iterator[list[dict[str, object]]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +96,15 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class Rejected:
+    """A document the index refused for itself (not for an outage): it stays out, the rest goes on."""
+
+    uuid: str
+    version: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Summary:
     number_of_datasets: int
     datasets_per_base_uri: dict[str, int] = field(default_factory=dict)
@@ -148,6 +157,12 @@ class SearchIndex(ABC):
       and relpaths, case-insensitively, all words required.
     - Results MUST be sorted by the sort key, ties broken by uuid, so that ``after``
       pagination neither skips nor repeats a document.
+    - ``upsert`` and ``rebuild`` MUST write every acceptable document of a batch and return
+      the others as :class:`Rejected` (a key outside the mapping, a string that is not
+      valid Unicode, a value the mapping refuses): one bad document never holds back the
+      rest, and is never retried as if the backend were down.
+    - ``rebuild`` MUST leave the served index as it was when it fails: the new documents
+      go to a new index that replaces the served one in one step only when all were sent.
     - Every method MUST raise :class:`chalicelib.errors.SearchUnavailable` (and nothing
       backend-specific) when the backend cannot be reached.
     """
@@ -158,11 +173,15 @@ class SearchIndex(ABC):
 
     @abstractmethod
     def drop_index(self) -> None:
-        """Delete the index and everything in it (for a full rebuild)."""
+        """Delete the index and everything in it (an outage drill; rebuilds use :meth:`rebuild`)."""
 
     @abstractmethod
-    def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+    def upsert(self, docs: Sequence[dict[str, Any]]) -> list[Rejected]:
         """Write documents with external versioning (see the class contract)."""
+
+    @abstractmethod
+    def rebuild(self, docs: Iterable[dict[str, Any]]) -> tuple[int, list[Rejected]]:
+        """Serve a new index holding exactly ``docs``: (documents written, rejected)."""
 
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult:

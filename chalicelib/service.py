@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib import permissions as perm
 from chalicelib.audit import base_uri_subject, dataset_subject, user_subject
 from chalicelib.blobs import BlobStore
-from chalicelib.domain import REGISTERED, BaseUri, Dataset, JSONObject, Replica, User
+from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, BaseUri, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.search import SearchIndex, SearchQuery
 from chalicelib.store.archives import ArchiveRepository
@@ -27,7 +27,7 @@ MAX_WRITE_ATTEMPTS = 10
 MAX_ARCHIVES_SHOWN = 20  # newest archives of a dataset shown on its record
 # API Gateway and Lambda cap a synchronous response at 6 MB: larger parts go by link.
 LARGE_RESPONSE_BYTES = 4 * 1024 * 1024
-SYSTEM = "system"
+SYSTEM = SYSTEM_ACTOR
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def encode_cursor(values: list[Any]) -> str:
 def decode_cursor(token: str) -> list[Any]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
         raise ValidationError("after is not a cursor this API issued", field="after") from exc
     if not isinstance(raw, list) or len(raw) > 4 or not all(isinstance(v, (str, int, float)) for v in raw):
         raise ValidationError("after is not a cursor this API issued", field="after")

@@ -11,12 +11,15 @@ writes of the retry are no-ops.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.audit import base_uri_changes, dataset_changes, user_changes
+from chalicelib.audit import base_uri_changes, dataset_changes, index_failure_entries, user_changes
+from chalicelib.domain import SYSTEM_ACTOR
 from chalicelib.indexdoc import index_doc
+from chalicelib.metrics import emf_line
 from chalicelib.search import SearchIndex
 from chalicelib.store.repository import DynamoRepository
 from chalicelib.store.tables import BASE_URI_PK, USER_PK
@@ -24,31 +27,94 @@ from chalicelib.store.tables import BASE_URI_PK, USER_PK
 log = logging.getLogger(__name__)
 
 
+INDEX_METRIC_NAMESPACE = "Catalogue/Index"
+MAX_REASON_CHARS = 500
+
+
+def _reason(step: str, exc: object) -> str:
+    text = f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else str(exc)
+    return f"{step}: {text}"[:MAX_REASON_CHARS]
+
+
+def _key_of(image: Mapping[str, Any] | None) -> tuple[str, int]:
+    """The uuid and version of a raw stream image, as far as they can be read."""
+    image = image or {}
+    uuid = str((image.get("uuid") or {}).get("S", "?"))
+    try:
+        version = int((image.get("version") or {}).get("N", 0))
+    except (TypeError, ValueError):
+        version = 0
+    return uuid, version
+
+
 class StreamProcessor:
-    def __init__(self, repo: DynamoRepository, search: SearchIndex) -> None:
+    def __init__(
+        self,
+        repo: DynamoRepository,
+        search: SearchIndex,
+        *,
+        stage: str = "",
+        clock: Callable[[], float] = time.time,
+        metrics: Callable[[str], None] = print,
+    ) -> None:
         self._repo = repo
         self._search = search
+        self._stage = stage
+        self._clock = clock
+        self._metrics = metrics
 
     def process_datasets(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Audit and index a batch of datasets-table records; returns the documents sent.
+
+        A record that cannot be read, audited or indexed (a README that breaks the YAML
+        parser, a string that is not valid Unicode, ...) is recorded as a failure and
+        skipped: it must never hold back the records behind it, which the stream would
+        redeliver without end. Only a backend that cannot be reached fails the batch.
+        """
         docs: dict[str, dict[str, Any]] = {}
+        failures: list[tuple[str, int, str]] = []
         for record in records:
             ddb = record.get("dynamodb", {})
             old_image, new_image = ddb.get("OldImage"), ddb.get("NewImage")
-            old = self._repo.dataset_from_image(old_image) if old_image else None
-            if new_image:
-                new = self._repo.dataset_from_image(new_image)
-                self._repo.append_audit(dataset_changes(old, new))
+            try:
+                old = self._repo.dataset_from_image(old_image) if old_image else None
+                new = self._repo.dataset_from_image(new_image) if new_image else None
+            except Exception as exc:
+                failures.append((*_key_of(new_image or old_image), _reason("unreadable record", exc)))
+                continue
+            if new is not None:
+                try:
+                    entries = dataset_changes(old, new)
+                except Exception as exc:
+                    failures.append((new.uuid, new.version, _reason("audit", exc)))
+                    entries = []
+                self._repo.append_audit(entries)
             elif old is not None:
                 # A physical delete (TTL or purge) after the tombstone: keep the index in step.
                 new = replace(old, deleted=True, version=old.version + 1)
             else:
                 continue
-            doc = index_doc(new)
+            try:
+                doc = index_doc(new)
+            except Exception as exc:
+                failures.append((new.uuid, new.version, _reason("index document", exc)))
+                continue
             if doc["uuid"] not in docs or docs[doc["uuid"]]["version"] < doc["version"]:
                 docs[doc["uuid"]] = doc
         if docs:
-            self._search.upsert(list(docs.values()))
+            rejected = self._search.upsert(list(docs.values()))
+            failures += [(r.uuid, r.version, _reason("index", r.reason)) for r in rejected]
+        if failures:
+            self._record_failures(failures)
         return len(docs)
+
+    def _record_failures(self, failures: list[tuple[str, int, str]]) -> None:
+        """Log, count (EMF ``Catalogue/Index IndexFailures``) and keep them for ``catalogue drift``."""
+        for uuid, version, reason in failures:
+            log.error("not indexed: dataset %r version %d: %r", uuid, version, reason)
+        now = self._clock()
+        self._repo.append_audit(index_failure_entries(failures, now, SYSTEM_ACTOR))
+        self._metrics(emf_line(INDEX_METRIC_NAMESPACE, {"IndexFailures": len(failures)}, {"Stage": self._stage}, now))
 
     def process_access(self, records: Iterable[Mapping[str, Any]]) -> int:
         written = 0

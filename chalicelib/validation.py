@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid as uuidlib
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain import DatasetContent, Manifest, ManifestItem
+from chalicelib.domain import RESERVED_USERNAMES, DatasetContent, Manifest, ManifestItem
 from chalicelib.errors import ValidationError
 from chalicelib.search import MAX_RESULT_WINDOW
 
@@ -205,8 +206,21 @@ REGISTER_FIELDS = {
 }
 
 
+def require_unicode(value: object, field: str = "body") -> None:
+    """Refuse strings that are not valid Unicode: a lone surrogate (JSON's ``"\\ud800"`` or
+    YAML's ``"\\ud800"`` escape) cannot be encoded as UTF-8, so it could be stored but never
+    indexed or served. Other problems are left for the field parsers to name."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError("strings must be valid Unicode (a lone surrogate is not)", field=field) from exc
+    except (TypeError, ValueError, RecursionError):
+        pass
+
+
 def parse_registration(body: object) -> Registration:
     data = require_object(body)
+    require_unicode(data)
     reject_unknown(data, REGISTER_FIELDS)
     uuid = parse_uuid(data.get("uuid"))
     base_uri = parse_base_uri(data.get("base_uri"))
@@ -244,6 +258,7 @@ class DatasetPatch:
 
 def parse_patch(body: object, if_match: str | None) -> DatasetPatch:
     data = require_object(body)
+    require_unicode(data)
     reject_unknown(data, {"tags", "annotations", "description", "version"})
     if not set(data) - {"version"}:
         raise ValidationError("nothing to change: give tags, annotations or description", field="body")
@@ -251,10 +266,10 @@ def parse_patch(body: object, if_match: str | None) -> DatasetPatch:
     if "version" in data:
         version = get_int(data, "version", required=True)
     if if_match is not None:
-        try:
-            header_version = int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
-        except ValueError as exc:
-            raise ValidationError("If-Match must be a dataset version", field="If-Match") from exc
+        raw = if_match.strip().strip('"').removeprefix("W/").strip('"')
+        if not _ASCII_DIGITS.fullmatch(raw):
+            raise ValidationError("If-Match must be a dataset version", field="If-Match")
+        header_version = int(raw)
         if version is not None and version != header_version:
             raise ValidationError("If-Match and version disagree", field="version")
         version = header_version
@@ -269,8 +284,11 @@ def parse_patch(body: object, if_match: str | None) -> DatasetPatch:
 
 
 def parse_username(value: object, field: str = "username") -> str:
+    """A catalogue username: the documented pattern, and none of the catalogue's own actors."""
     if not isinstance(value, str) or not USERNAME_RE.match(value):
         raise ValidationError(f"{field} must match {USERNAME_RE.pattern}", field=field)
+    if value.lower() in RESERVED_USERNAMES:
+        raise ValidationError(f"{field} {value!r} is reserved for the catalogue's own actors", field=field)
     return value
 
 
@@ -348,8 +366,13 @@ class SearchParams:
 SEARCH_PARAMS = {"q", "base_uri", "creator", "tag", "uuid", "sort", "page", "page_size", "after"}
 
 
-def _positive_int(raw: str, field: str, maximum: int) -> int:
-    if not raw.isdigit() or len(raw) > 7:
+_ASCII_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def parse_positive_int(raw: str, field: str, maximum: int) -> int:
+    """A query or header integer: ASCII digits only (``str.isdigit`` also accepts ``²`` and
+    ``٣``, which ``int`` refuses or reads as another number), between 1 and ``maximum``."""
+    if not _ASCII_DIGITS.fullmatch(raw):
         raise ValidationError(f"{field} must be a positive integer", field=field)
     value = int(raw)
     if value < 1 or value > maximum:
@@ -375,8 +398,8 @@ def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> Search
     sort_field = sort.lstrip("-")
     if sort_field not in SORT_FIELDS:
         raise ValidationError(f"sort must be one of {sorted(SORT_FIELDS)}, optionally prefixed by '-'", field="sort")
-    page = _positive_int(one("page", "1"), "page", MAX_RESULT_WINDOW)
-    page_size = _positive_int(one("page_size", "10"), "page_size", MAX_PAGE_SIZE)
+    page = parse_positive_int(one("page", "1"), "page", MAX_RESULT_WINDOW)
+    page_size = parse_positive_int(one("page_size", "10"), "page_size", MAX_PAGE_SIZE)
     after = one("after") or None
     if after is None and page * page_size > MAX_RESULT_WINDOW:
         raise ValidationError(

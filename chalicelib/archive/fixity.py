@@ -26,13 +26,12 @@ retrieval fees): choose ``fraction`` as bytes-per-period you are willing to pay 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -44,6 +43,7 @@ from chalicelib.archive.steps import aip_prefix
 from chalicelib.errors import VersionConflict
 from chalicelib.ingest.bags import BagLimits, BagRefused, parse_bag_info, parse_manifest, parse_tag_manifest
 from chalicelib.ingest.objects import ObjectStore
+from chalicelib.metrics import emf_line
 from chalicelib.store.archives import ArchiveRepository
 from chalicelib.store.repository import Repository
 
@@ -147,7 +147,7 @@ def audit_archive(
                 raise
             # in DEEP_ARCHIVE (tagged cold): its size was checked from the listing above;
             # re-hashing it needs a restore, which the audit does not start
-            log.info("fixity: %s%s is in cold storage, size checked only", prefix, path)
+            log.info("fixity: %r is in cold storage, size checked only", prefix + path)
             continue
         checked += 1
         if problem is not None:
@@ -334,22 +334,5 @@ def _read_error(exc: Exception) -> str:
 def _metric_line(now: float, stage: str, checked: int, failures: int, skipped: int) -> str:
     """One CloudWatch Embedded Metric Format line with the dimension ``Stage`` (two stages
     in one account must not share an alarm)."""
-    names: Sequence[str] = ("FixityChecked", "FixityFailures", "FixitySkipped")
-    return json.dumps(
-        {
-            "_aws": {
-                "Timestamp": int(now * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": METRIC_NAMESPACE,
-                        "Dimensions": [["Stage"]],
-                        "Metrics": [{"Name": name, "Unit": "Count"} for name in names],
-                    }
-                ],
-            },
-            "Stage": stage,
-            "FixityChecked": checked,
-            "FixityFailures": failures,
-            "FixitySkipped": skipped,
-        }
-    )
+    values = {"FixityChecked": checked, "FixityFailures": failures, "FixitySkipped": skipped}
+    return emf_line(METRIC_NAMESPACE, values, {"Stage": stage}, now)

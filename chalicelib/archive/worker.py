@@ -31,13 +31,14 @@ from chalicelib.archive.aip import SipRejected, TransientError, is_transient
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import record_audit
 from chalicelib.archive.workflow import Workflow
+from chalicelib.domain import ARCHIVE_ACTOR
 from chalicelib.errors import Conflict
 from chalicelib.store.archives import ArchiveRepository
 from chalicelib.store.repository import Repository
 
 log = logging.getLogger(__name__)
 
-WORKER = "archive-worker"
+WORKER = ARCHIVE_ACTOR
 MAX_SAVE_ATTEMPTS = 5
 HEARTBEAT_SECONDS = 60.0  # well inside the state machine's HeartbeatSeconds (300)
 

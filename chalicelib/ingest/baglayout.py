@@ -35,7 +35,7 @@ from chalicelib.ingest.bags import (
     validate_extracted_bag,
     verify_fixity,
 )
-from chalicelib.ingest.layouts import LayoutError, marker_folder
+from chalicelib.ingest.layouts import LayoutError, marker_folder, problem_placeholder
 from chalicelib.ingest.objects import ObjectStore
 from chalicelib.validation import Registration, parse_registration
 
@@ -77,16 +77,8 @@ def bag_target(store: ObjectStore, bucket: str, key: str) -> BagTarget | None:
 
 def placeholder(target: BagTarget, base_uri: str) -> Registration:
     """A minimal registration naming an upload that could not be registered (for its status)."""
-    content = DatasetContent(
-        uuid=bag_uuid(target.uri),
-        name=target.name[:256],
-        creator_username="unknown",
-        created_at=0.0,
-        frozen_at=0.0,
-        manifest=Manifest(hash_function="sha256"),
-        tags=("bagit",),
-    )
-    return Registration(content=content, base_uri=base_uri, uri=target.uri)
+    reg = problem_placeholder(bag_uuid(target.uri), target.name, target.uri, base_uri, ("bagit",))
+    return replace(reg, content=replace(reg.content, manifest=Manifest(hash_function="sha256")))
 
 
 def read_serialized_bag(

@@ -45,7 +45,7 @@ def parse_notification(body: str) -> list[ObjectEvent]:
     """
     try:
         doc = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ValidationError("message body is not JSON", field="body") from exc
     if not isinstance(doc, dict):
         raise ValidationError("message body is not an S3 notification", field="body")

@@ -49,12 +49,12 @@ def on_ingest_message(body: str, receive_count: int) -> None:
     base_uri, after = step
     record = deps.get_repo().get_base_uri(base_uri)
     if record is None or record.deleted or not base_uri.startswith("s3://") or is_passive(base_uri):
-        log.warning("bulk index of %s dropped: not a registered S3 base URI", base_uri)
+        log.warning("bulk index of %r dropped: not a registered S3 base URI", base_uri)
         return
     sqs = deps.aws_client("sqs")
     url = sqs.get_queue_url(QueueName=deps.get_settings().ingest_queue)["QueueUrl"]
     queued, continues_after = enqueue_index(sqs, url, deps.get_ingest().store, base_uri, after)
-    log.info("bulk index of %s: %d datasets queued after %r; continues: %s", base_uri, queued, after, continues_after)
+    log.info("bulk index of %r: %d datasets queued after %r; continues: %r", base_uri, queued, after, continues_after)
 
 
 def is_passive(base_uri: str) -> bool:

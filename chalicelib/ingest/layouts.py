@@ -19,10 +19,9 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from chalicelib.domain import DatasetContent
 from chalicelib.errors import ValidationError
-from chalicelib.indexdoc import parse_readme
+from chalicelib.indexdoc import MAX_PARSED_README, load_yaml
 from chalicelib.ingest.objects import ObjectMeta, ObjectStore
 from chalicelib.validation import Registration, parse_registration
 
@@ -40,6 +39,13 @@ SIDECAR_NAMES = ("dataset.json", "dataset.yaml", "dataset.yml")
 MAX_SIDECAR_DEPTH = 6
 MAX_METADATA_BYTES = 8 * 1024 * 1024
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+# Caps checked before anything is parsed (issue 15, finding 4: an 8 MiB YAML sidecar took
+# 125 s and 1.6 GiB to parse once; the ingest function has 120 s and 1 GB). A sidecar is
+# parsed as YAML or JSON whole, so it gets the README parser's cap; dtool annotations are
+# one JSON file each, counted and summed from the listing before any is read.
+MAX_SIDECAR_BYTES = MAX_PARSED_README
+MAX_ANNOTATION_FILES = 100
+MAX_ANNOTATION_BYTES = 1024 * 1024  # all of a dataset's annotations, as the API's body cap
 
 
 class LayoutError(Exception):
@@ -122,7 +128,7 @@ def _json(store: ObjectStore, bucket: str, key: str, max_bytes: int = MAX_METADA
         return None
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise LayoutError(f"s3://{bucket}/{key} is not JSON") from exc
 
 
@@ -137,9 +143,9 @@ def read_dtool(store: ObjectStore, target: DtoolTarget, base_uri: str) -> Regist
     readme = _text(store, target.bucket, target.key("README.yml")) or ""
     tags = sorted(o.key.rsplit("/", 1)[-1] for o in store.list(target.bucket, target.key("tags/")))
     annotations: dict[str, Any] = {}
-    for obj in store.list(target.bucket, target.key("annotations/")):
+    for obj in _annotation_objects(store, target):
         name = obj.key.rsplit("/", 1)[-1].removesuffix(".json")
-        annotations[name] = _json(store, target.bucket, obj.key)
+        annotations[name] = _json(store, target.bucket, obj.key, MAX_ANNOTATION_BYTES)
     body = {
         "uuid": admin.get("uuid", target.uuid),
         "base_uri": base_uri,
@@ -162,6 +168,28 @@ def read_dtool(store: ObjectStore, target: DtoolTarget, base_uri: str) -> Regist
         raise LayoutError(f"{target.uri}: {exc} ({exc.field})") from exc
 
 
+def problem_placeholder(uuid: str, name: str, uri: str, base_uri: str, tags: tuple[str, ...] = ()) -> Registration:
+    """A minimal registration naming an upload that could not be registered (for its status)."""
+    content = DatasetContent(
+        uuid=uuid, name=name[:256] or "unnamed", creator_username="unknown", created_at=0.0, frozen_at=0.0, tags=tags
+    )
+    return Registration(content=content, base_uri=base_uri, uri=uri)
+
+
+def _annotation_objects(store: ObjectStore, target: DtoolTarget) -> list[ObjectMeta]:
+    """The dataset's annotation files, refused as a whole when there are too many or too many bytes."""
+    found: list[ObjectMeta] = []
+    total = 0
+    for obj in store.list(target.bucket, target.key("annotations/")):
+        found.append(obj)
+        total += obj.size
+        if len(found) > MAX_ANNOTATION_FILES:
+            raise LayoutError(f"{target.uri}: more than {MAX_ANNOTATION_FILES} annotations")
+        if total > MAX_ANNOTATION_BYTES:
+            raise LayoutError(f"{target.uri}: annotations larger than {MAX_ANNOTATION_BYTES} bytes in all")
+    return found
+
+
 # The dataset's uuid is always a UUID-5 of the folder URI, so that the dataset can be found
 # again when the sidecar is gone.
 SIDECAR_FIELDS = {"name", "description", "creator", "creator_username", "tags", "readme", "annotations"}
@@ -173,21 +201,19 @@ def sidecar_uuid(uri: str) -> str:
 
 def read_sidecar(store: ObjectStore, target: SidecarTarget, base_uri: str) -> Registration | None:
     """A folder described by a sidecar; its manifest is the folder listing. ``None`` when gone."""
-    text = _text(store, target.bucket, target.sidecar_key)
+    text = _text(store, target.bucket, target.sidecar_key, MAX_SIDECAR_BYTES)  # TooLarge above the cap
     if text is None:
         return None
     if target.sidecar_key.endswith(".json"):
         try:
             meta = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} is not JSON") from exc
     else:
-        meta = parse_readme(text)
-        if meta is None:
-            try:
-                yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} is not YAML") from exc
+        try:
+            meta = load_yaml(text)  # parsed once: no second parse to name a syntax error
+        except Exception as exc:
+            raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} is not YAML (without aliases)") from exc
     if not isinstance(meta, dict):
         raise LayoutError(f"s3://{target.bucket}/{target.sidecar_key} must hold a mapping")
     items = [

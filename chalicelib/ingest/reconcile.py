@@ -91,7 +91,7 @@ def reconcile(
                 break
             after = result.next_after
         for missing in findings.missing_replicas:
-            log.warning("reconcile: %s of %s is gone from S3", missing["uri"], missing["uuid"])
+            log.warning("reconcile: %r of %r is gone from S3", missing["uri"], missing["uuid"])
         report.base_uris.append(findings)
     report.finished_at = clock()
     return report

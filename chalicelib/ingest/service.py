@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-from chalicelib.domain import INCOMPLETE, REFUSED, User
+from chalicelib.domain import INCOMPLETE, INGEST_ACTOR, REFUSED, User
 from chalicelib.errors import CatalogueError, NotFound
 from chalicelib.ingest.baglayout import (
     ARCHIVE_SUFFIXES,
@@ -39,12 +39,14 @@ from chalicelib.ingest.layouts import (
     SidecarTarget,
     dtool_target,
     is_dtool_object,
+    problem_placeholder,
     read_dtool,
     read_sidecar,
     sidecar_target,
     sidecar_uuid,
 )
 from chalicelib.ingest.objects import ObjectMeta, ObjectStore, SnapshotStore, TooLarge, prefix_end
+from chalicelib.metrics import emf_line
 from chalicelib.resources import INGEST_MAX_RECEIVE_COUNT
 from chalicelib.service import CatalogueService
 from chalicelib.store.repository import Repository
@@ -62,7 +64,7 @@ METRIC_NAMESPACE = "Catalogue/Ingest"
 INCOMPLETE_AFTER_RECEIVES = INGEST_MAX_RECEIVE_COUNT - 1
 
 # The actor of every change made by auto-registration (it never exists as a stored user).
-INGEST_USER = User(username="s3-ingest", is_admin=True)
+INGEST_USER = User(username=INGEST_ACTOR, is_admin=True)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,8 @@ class IngestService:
         outcomes = [self.handle(event, receive_count) for event in parse_notification(body)]
         for o in outcomes:
             self.counts[o.status] += 1
-            log.info("ingest %s %s %s", o.status, o.uri, o.reason)
+            # %r: keys and reasons come from uploaders; a newline in a key must not forge a line
+            log.info("ingest %s %r %r", o.status, o.uri, o.reason)
         self._emit(Counter(o.status for o in outcomes))
         retry = [o for o in outcomes if o.status in ("refused", "waiting")]
         if retry:
@@ -140,24 +143,7 @@ class IngestService:
         """One CloudWatch Embedded Metric Format line per outcome (``Catalogue/Ingest``,
         metric ``Events``, dimension ``Outcome``): ignored uploads are counted, not errors."""
         for status, n in sorted(counts.items()):
-            self._metrics(
-                json.dumps(
-                    {
-                        "_aws": {
-                            "Timestamp": int(time.time() * 1000),
-                            "CloudWatchMetrics": [
-                                {
-                                    "Namespace": METRIC_NAMESPACE,
-                                    "Dimensions": [["Outcome"]],
-                                    "Metrics": [{"Name": "Events", "Unit": "Count"}],
-                                }
-                            ],
-                        },
-                        "Outcome": status,
-                        "Events": n,
-                    }
-                )
-            )
+            self._metrics(emf_line(METRIC_NAMESPACE, {"Events": n}, {"Outcome": status}, time.time()))
 
     def using(self, store: ObjectStore) -> IngestService:
         """This service reading through ``store`` (a listing snapshot) instead; the rest is shared."""
@@ -225,7 +211,7 @@ class IngestService:
             if target is not None:
                 if target.uri == base_uri:
                     return Outcome("ignored", target.uri, reason="a sidecar folder must lie under its base URI")
-                return self._sidecar(target, base_uri)
+                return self._sidecar(target, base_uri, f"s3://{event.bucket}/{event.key}")
         except (LayoutError, TooLarge) as exc:
             return Outcome("refused", f"s3://{event.bucket}/{event.key}", reason=str(exc))
         return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="no recognised layout")
@@ -252,15 +238,25 @@ class IngestService:
         base_uri = f"s3://{event.bucket}"
         if base_uri not in self._base_uris[1]:
             return Outcome("ignored", target.uri, target.uuid, f"dtool datasets need {base_uri} registered")
-        registration = read_dtool(self.store, target, base_uri)
+        try:
+            registration = read_dtool(self.store, target, base_uri)
+        except (LayoutError, TooLarge) as exc:
+            placeholder = problem_placeholder(target.uuid, target.uuid, target.uri, base_uri)
+            return self._refused(placeholder, f"s3://{event.bucket}/{event.key}", str(exc))
         if registration is None:
             if self.store.head(event.bucket, target.key("dtool")) is None:
                 return self._remove(target.uuid, target.uri)
             return Outcome("proto", target.uri, target.uuid, "not frozen yet")
         return registration
 
-    def _sidecar(self, target: SidecarTarget, base_uri: str) -> Outcome | Registration:
-        registration = read_sidecar(self.store, target, base_uri)
+    def _sidecar(self, target: SidecarTarget, base_uri: str, key_uri: str) -> Outcome | Registration:
+        try:
+            registration = read_sidecar(self.store, target, base_uri)
+        except (LayoutError, TooLarge) as exc:
+            placeholder = problem_placeholder(
+                sidecar_uuid(target.uri), target.uri.rsplit("/", 1)[-1], target.uri, base_uri
+            )
+            return self._refused(placeholder, key_uri, str(exc))
         if registration is None:
             return self._remove(sidecar_uuid(target.uri), target.uri)
         return registration
@@ -302,6 +298,13 @@ class IngestService:
             bag_uuid(target.uri),
             "; ".join(reasons)[:500],
         )
+
+    def _refused(self, placeholder: Registration, key_uri: str, reason: str) -> Outcome:
+        """Metadata the catalogue cannot accept (too large, not parseable, not valid): recorded
+        as the dataset's status ``refused`` for its registrars, and the event fails so that it
+        is retried and, still refused, dead-lettered for an operator."""
+        self._catalogue.record_problem(INGEST_USER, placeholder, REFUSED, (reason,))
+        return Outcome("refused", key_uri, reason=reason)
 
     def _register(self, registration: Registration) -> Outcome:
         try:
@@ -452,7 +455,7 @@ def parse_continuation(body: str) -> tuple[str, str] | None:
     """``(base_uri, after)`` when an ingest message continues a bulk index, else ``None``."""
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     step = doc.get(INDEX_CONTINUATION) if isinstance(doc, dict) else None
     if (

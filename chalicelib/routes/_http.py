@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib import deps
-from chalicelib.domain import User
+from chalicelib.domain import ANONYMOUS, User
 from chalicelib.errors import (
     ArchiveExists,
     AuthenticationError,
@@ -28,6 +28,7 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
+from chalicelib.validation import require_unicode
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,13 @@ STATUS: tuple[tuple[type[CatalogueError], int], ...] = (
     (SearchUnavailable, 503),
 )
 NO_STORE: dict[str, str | list[str]] = {"Cache-Control": "no-store"}
+# A 5xx answer says what is unavailable, never why: the details (hosts, ports, role ARNs,
+# account ids of the backends) go to the log only.
+GENERIC_5XX: tuple[tuple[type[CatalogueError], str], ...] = (
+    (SearchUnavailable, "search is unavailable at the moment; records are safe; try again later"),
+    (AuthUnavailable, "tokens cannot be verified at the moment; try again later"),
+)
+RETRY_AFTER_SECONDS = "5"
 
 
 @dataclass(frozen=True)
@@ -57,9 +65,11 @@ class Ctx:
             raise ValidationError("a JSON body is required", field="body")
         try:
             # NaN and Infinity are not JSON; Python accepts them, OpenSearch would not.
-            return json.loads(raw, parse_constant=_reject_constant)
+            value = json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ValidationError("the body is not valid JSON", field="body") from exc
+        require_unicode(value)
+        return value
 
     def query(self) -> dict[str, list[str]]:
         params = self.request.query_params
@@ -84,8 +94,14 @@ def _reject_constant(name: str) -> None:
 
 def error_response(exc: CatalogueError) -> Response:
     status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
-    body: dict[str, Any] = {"Code": exc.code, "Message": str(exc)}
     headers = dict(NO_STORE)
+    if status >= 500:
+        log.error("%s (%d): %r", exc.code, status, str(exc))
+        message = next((text for cls, text in GENERIC_5XX if isinstance(exc, cls)), "internal error")
+        if status == 503:
+            headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return Response(body={"Code": exc.code, "Message": message}, status_code=status, headers=headers)
+    body: dict[str, Any] = {"Code": exc.code, "Message": str(exc)}
     if isinstance(exc, ValidationError) and exc.field:
         body["Field"] = exc.field
     if isinstance(exc, VersionConflict) and exc.current_version is not None:
@@ -117,7 +133,7 @@ def endpoint(bp: Blueprint, *, auth: bool = True) -> Callable[[Callable[..., Any
                 raw = request.raw_body
                 if raw and len(raw) > settings.max_body_bytes:
                     raise PayloadTooLarge(f"the body is larger than {settings.max_body_bytes} bytes")
-                user = _authenticate(request) if auth else User(username="anonymous")
+                user = _authenticate(request) if auth else User(username=ANONYMOUS)
                 result = fn(Ctx(request, user), **{k: path_param(v) for k, v in kwargs.items()})
             except CatalogueError as exc:
                 return error_response(exc)

@@ -11,7 +11,7 @@ from chalice.app import Blueprint, Response
 from chalicelib import deps
 from chalicelib.errors import ValidationError
 from chalicelib.routes._http import Ctx, endpoint
-from chalicelib.validation import parse_uuid
+from chalicelib.validation import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, parse_positive_int, parse_uuid
 
 bp = Blueprint(__name__)
 ARCHIVE_ID = re.compile(r"ar-[0-9a-f]{24}")
@@ -33,8 +33,8 @@ def list_archives(ctx: Ctx) -> Response:
         ctx.user,
         ctx.query_one("status"),
         parse_uuid(dataset) if dataset is not None else None,
-        _positive(ctx.query_one("page") or "1", "page"),
-        _positive(ctx.query_one("page_size") or "20", "page_size"),
+        parse_positive_int(ctx.query_one("page") or "1", "page", MAX_RESULT_WINDOW),
+        parse_positive_int(ctx.query_one("page_size") or "20", "page_size", MAX_PAGE_SIZE),
     )
     pages = (page.total + page.page_size - 1) // page.page_size
     body = {
@@ -88,12 +88,6 @@ def get_archive(ctx: Ctx, archive_id: str) -> dict[str, Any]:
 @endpoint(bp)
 def retry_archive(ctx: Ctx, archive_id: str) -> Response:
     return Response(body=deps.get_archives().retry(ctx.user, _archive_id(archive_id)), status_code=202)
-
-
-def _positive(raw: str, name: str) -> int:
-    if not raw.isdigit() or len(raw) > 6:
-        raise ValidationError(f"{name} must be a positive integer", field=name)
-    return int(raw)
 
 
 def _archive_id(raw: str) -> str:

@@ -14,6 +14,7 @@ from chalicelib.service import BlobLink, SearchPage
 from chalicelib.validation import (
     MAX_RESULT_WINDOW,
     parse_patch,
+    parse_positive_int,
     parse_registration,
     parse_search,
     parse_uuid,
@@ -114,13 +115,11 @@ def dataset_log(ctx: Ctx, uuid: str) -> Response:
 
 
 def log_params(ctx: Ctx) -> tuple[int, str | None]:
-    raw = ctx.query_one("limit") or "50"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LOG_PAGE:
-        raise ValidationError(f"limit must be between 1 and {MAX_LOG_PAGE}", field="limit")
+    limit = parse_positive_int(ctx.query_one("limit") or "50", "limit", MAX_LOG_PAGE)
     after = ctx.query_one("after")
     if after is not None and len(after) > 512:
         raise ValidationError("after is too long", field="after")
-    return int(raw), after
+    return limit, after
 
 
 def log_response(entries: list[dict[str, Any]], next_after: str | None) -> Response:

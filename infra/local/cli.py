@@ -1,13 +1,13 @@
 """``catalogue``: operator commands (reindex, drift, users, base URIs, archives, local tokens).
 
 The commands act directly on the catalogue's tables and index, as an operator, through
-the same service functions as the API; changes are audited as ``cli:<login>``. Settings
-come from the environment, or from the running local stack's ``.local-stack/state.json``.
+the same service functions as the API; changes are audited as ``cli:<name>``, the name given
+with ``--as`` or ``CATALOGUE_OPERATOR``. Settings come from the environment, or from the
+running local stack's ``.local-stack/state.json``.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import time
@@ -23,8 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 
 from chalicelib import deps
-from chalicelib.config import Settings
-from chalicelib.domain import User
+from chalicelib.config import ConfigError, Settings
+from chalicelib.domain import OPERATOR_PREFIX, User
 from chalicelib.errors import ArchiveExists, CatalogueError
 from chalicelib.ingest import jobs
 from chalicelib.validation import UserFields, parse_base_uri, parse_username
@@ -59,12 +59,44 @@ def _setup(state_file: Path) -> dict[str, str]:
         if key in env:
             os.environ[key] = env[key]
     deps.reset()
-    deps.override(settings=Settings.from_env(env))
+    try:
+        settings = Settings.from_env(env)
+    except ConfigError as exc:
+        console.print(f"[red]configuration:[/red] {escape(str(exc))}")
+        raise typer.Exit(code=2) from exc
+    deps.override(settings=settings)
     return env
 
 
-def _operator() -> User:
-    return User(username=f"cli:{getpass.getuser()}", is_admin=True)
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            envvar="CATALOGUE_OPERATOR",
+            help="Who you are: changes are audited as cli:NAME (required by commands that act as an admin).",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = operator
+
+
+def _operator(ctx: typer.Context) -> User:
+    """The operator named by ``--as`` / ``CATALOGUE_OPERATOR``, as an admin ``cli:<name>``: the
+    audit log must say who acted, so the name is never guessed (e.g. from ``$USER``)."""
+    name = ctx.find_root().obj
+    if not name:
+        raise typer.BadParameter(
+            "name yourself with --as NAME (before the command) or CATALOGUE_OPERATOR=NAME: "
+            "the audit log records cli:NAME",
+            param_hint="--as",
+        )
+    try:
+        return User(username=f"{OPERATOR_PREFIX}{parse_username(name, '--as')}", is_admin=True)
+    except CatalogueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--as") from exc
 
 
 def _fail(exc: CatalogueError) -> typer.Exit:
@@ -73,11 +105,12 @@ def _fail(exc: CatalogueError) -> typer.Exit:
 
 
 @app.command()
-def reindex(
-    drop: Annotated[bool, typer.Option(help="Delete and recreate the index first.")] = False,
-    state_file: StateFile = STATE_FILE,
-) -> None:
-    """Rebuild the search index from DynamoDB (the truth)."""
+def reindex(state_file: StateFile = STATE_FILE) -> None:
+    """Rebuild the search index from DynamoDB (the truth) into a new index, then switch to it.
+
+    The served index stays as it is until the new one is complete; datasets that cannot
+    be indexed are listed (exit 1) and the rest are served.
+    """
     from chalicelib.operations import reindex as run_reindex
 
     _setup(state_file)
@@ -85,8 +118,12 @@ def reindex(
         TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         task = progress.add_task("reindex", total=None)
-        sent = run_reindex(deps.get_repo(), deps.get_search(), drop=drop, progress=lambda n: progress.advance(task, n))
-    console.print(f"indexed {sent} datasets")
+        report = run_reindex(deps.get_repo(), deps.get_search(), progress=lambda n: progress.advance(task, n))
+    console.print(f"indexed {report.written} datasets ({report.caught_up} written again after the switch)")
+    for uuid, version, reason in report.failed:
+        console.print(f"[red]not indexed[/red] {uuid} v{version}: {escape(reason)}")
+    if report.failed:
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -96,13 +133,13 @@ def drift(state_file: StateFile = STATE_FILE) -> None:
 
     _setup(state_file)
     report = run_drift(deps.get_repo(), deps.get_search())
-    table = Table(Column("uuid", no_wrap=True, min_width=36), "problem", "db version", "index version")
+    table = Table(Column("uuid", no_wrap=True, min_width=36), "problem", "db version", "index version", "why")
     for u in report.missing:
-        table.add_row(u, "missing", "", "")
+        table.add_row(u, "missing", "", "", escape(report.reasons.get(u, "")))
     for u, have, indexed in report.stale:
-        table.add_row(u, "stale", str(have), str(indexed))
+        table.add_row(u, "stale", str(have), str(indexed), escape(report.reasons.get(u, "")))
     for u in report.orphaned:
-        table.add_row(u, "orphaned", "", "")
+        table.add_row(u, "orphaned", "", "", "")
     if report.clean:
         console.print(f"no drift ({report.checked} datasets checked)")
         return
@@ -113,6 +150,7 @@ def drift(state_file: StateFile = STATE_FILE) -> None:
 
 @users_app.command("add")
 def user_add(
+    ctx: typer.Context,
     username: str,
     admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
     display_name: str = "",
@@ -124,18 +162,18 @@ def user_add(
     _setup(state_file)
     try:
         fields = UserFields(is_admin=admin, display_name=display_name, email=email, orcid=orcid)
-        user = deps.get_service().add_user(_operator(), parse_username(username), fields)
+        user = deps.get_service().add_user(_operator(ctx), parse_username(username), fields)
     except CatalogueError as exc:
         raise _fail(exc) from exc
     console.print_json(data=user)
 
 
 @users_app.command("list")
-def user_list(state_file: StateFile = STATE_FILE) -> None:
+def user_list(ctx: typer.Context, state_file: StateFile = STATE_FILE) -> None:
     """List users with their permissions."""
     _setup(state_file)
     table = Table("username", "admin", "search", "register")
-    for u in deps.get_service().list_users(_operator()):
+    for u in deps.get_service().list_users(_operator(ctx)):
         table.add_row(
             u["username"],
             "yes" if u["is_admin"] else "",
@@ -147,6 +185,7 @@ def user_list(state_file: StateFile = STATE_FILE) -> None:
 
 @users_app.command("grant")
 def user_grant(
+    ctx: typer.Context,
     username: str,
     base_uri: str,
     search: Annotated[bool, typer.Option("--search", help="Grant (or revoke) search.")] = False,
@@ -160,7 +199,7 @@ def user_grant(
         raise typer.Exit(code=2)
     _setup(state_file)
     service = deps.get_service()
-    operator = _operator()
+    operator = _operator(ctx)
     try:
         name, uri = parse_username(username), parse_base_uri(base_uri)
         info: dict[str, Any] = service.get_base_uri(operator, uri)
@@ -179,22 +218,22 @@ def user_grant(
 
 
 @base_uris_app.command("add")
-def base_uri_add(base_uri: str, description: str = "", state_file: StateFile = STATE_FILE) -> None:
+def base_uri_add(ctx: typer.Context, base_uri: str, description: str = "", state_file: StateFile = STATE_FILE) -> None:
     """Register a base URI (e.g. s3://bucket or s3://bucket/prefix)."""
     _setup(state_file)
     try:
-        result = deps.get_service().add_base_uri(_operator(), parse_base_uri(base_uri), description)
+        result = deps.get_service().add_base_uri(_operator(ctx), parse_base_uri(base_uri), description)
     except CatalogueError as exc:
         raise _fail(exc) from exc
     console.print_json(data=result)
 
 
 @base_uris_app.command("list")
-def base_uri_list(state_file: StateFile = STATE_FILE) -> None:
+def base_uri_list(ctx: typer.Context, state_file: StateFile = STATE_FILE) -> None:
     """List base URIs with who may search and register there."""
     _setup(state_file)
     table = Table("base URI", "search", "register", "description")
-    for b in deps.get_service().list_base_uris(_operator()):
+    for b in deps.get_service().list_base_uris(_operator(ctx)):
         table.add_row(
             b["base_uri"],
             "\n".join(b["users_with_search_permissions"]),
@@ -295,6 +334,7 @@ _STEP_COLOURS = {"succeeded": "green", "failed": "red", "running": "yellow"}
 
 @app.command("archive")
 def archive_command(
+    ctx: typer.Context,
     uuid: str,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the steps until the archive ends.")] = True,
     timeout: Annotated[float, typer.Option(min=0, help="Seconds to follow it at most.")] = 300.0,
@@ -302,7 +342,7 @@ def archive_command(
 ) -> None:
     """Archive the current content of a registered dataset; exit 1 if it fails, 2 on timeout."""
     _setup(state_file)
-    archives, operator = deps.get_archives(), _operator()
+    archives, operator = deps.get_archives(), _operator(ctx)
     try:
         archive_id = str(archives.request(operator, uuid)["id"])
         console.print(f"requested archive {archive_id}")

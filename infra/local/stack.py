@@ -460,7 +460,7 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=soil&page_size=5'",
         "",
         " Archive a demo dataset uploaded to S3 (each step shown as it runs), then look at it:",
-        f".venv/bin/catalogue archive {archivable}",
+        f'.venv/bin/catalogue --as "$USER" archive {archivable}',
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/archives?dataset={archivable}'",
         "",
         " Press Ctrl-C to stop every process of the stack.",

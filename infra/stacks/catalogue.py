@@ -38,6 +38,7 @@ from constructs import Construct
 
 from chalicelib import resources
 from chalicelib.archive.fixity import METRIC_NAMESPACE
+from chalicelib.streams import INDEX_METRIC_NAMESPACE
 from infra.lambda_bundle import staged_project
 from infra.stacks.naming import Names
 from infra.stacks.settings import StageConfig
@@ -46,6 +47,7 @@ from infra.stacks.tables import TABLES, TableSpec
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_GROUP = "catalogue-admins"
 FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, dimension Stage)
+INDEX_FAILURES_METRIC = "IndexFailures"  # emitted by chalicelib.streams (EMF, dimension Stage)
 
 # Lambda sizing per packaged function, by Chalice's logical id (``APIHandler`` is the REST API,
 # the others are app.py's event handlers in CamelCase). Chalice takes per-function settings only
@@ -447,6 +449,9 @@ class CatalogueStack(Stack):
         for logical_id, (timeout, memory) in FUNCTIONS.items():
             self.functions[logical_id].add_property_override("Timeout", timeout)
             self.functions[logical_id].add_property_override("MemorySize", memory)
+            # one JSON object per log record: a newline in an uploaded key or a header cannot
+            # start a forged line (the message is a JSON string)
+            self.functions[logical_id].add_property_override("LoggingConfig", {"LogFormat": "JSON"})
         policy = self.role.node.try_find_child("DefaultPolicy")
         assert isinstance(policy, iam.Policy)
         policy_resource = policy.node.default_child
@@ -536,6 +541,17 @@ class CatalogueStack(Stack):
                 statistic="Maximum",
             ),
             "the fixity audit found an AIP whose content no longer matches its manifest",
+        )
+        alarm(
+            "IndexFailuresAlarm",
+            cloudwatch.Metric(
+                namespace=INDEX_METRIC_NAMESPACE,
+                metric_name=INDEX_FAILURES_METRIC,
+                dimensions_map={"Stage": self.names.stage},
+                period=five_minutes,
+                statistic="Sum",
+            ),
+            "datasets the stream consumer could not index or audit (catalogue drift lists them with the reason)",
         )
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
 

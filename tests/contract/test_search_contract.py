@@ -7,7 +7,7 @@ Each test runs twice: ``[memory]`` (InMemorySearchIndex) and ``[opensearch]``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -140,9 +140,43 @@ class TestSearchContract:
 
     def test_unknown_document_key_is_refused_but_batch_goes_on(self, index: SearchIndex, make_doc: DocFactory) -> None:
         bad = {**make_doc(uid(1)), "not_a_field": "x"}
-        with pytest.raises(SearchUnavailable):
-            index.upsert([bad, make_doc(uid(2))])
+        [rejected] = index.upsert([bad, make_doc(uid(2))])
+        assert (rejected.uuid, rejected.version) == (uid(1), 1)
         assert find(index) == [uid(2)]
+
+    def test_a_document_that_is_not_valid_unicode_is_refused_alone(
+        self, index: SearchIndex, make_doc: DocFactory
+    ) -> None:
+        bad = make_doc(uid(1), name="lone \ud800 surrogate")
+        [rejected] = index.upsert([make_doc(uid(2)), bad, make_doc(uid(3))])
+        assert rejected.uuid == uid(1) and rejected.reason
+        assert find(index) == [uid(2), uid(3)]
+
+    # -- rebuild ------------------------------------------------------------------------
+    def test_rebuild_serves_exactly_the_new_documents(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert([make_doc(uid(1)), make_doc(uid(2))])
+        written, rejected = index.rebuild(iter([make_doc(uid(3)), make_doc(uid(4), name="bad \udfff")]))
+        assert (written, [r.uuid for r in rejected]) == (1, [uid(4)])
+        assert find(index) == [uid(3)]
+        index.upsert([make_doc(uid(5))])  # writes go to the new index
+        assert find(index) == [uid(3), uid(5)]
+        assert index.rebuild(iter([make_doc(uid(6))])) == (1, [])  # and it can be rebuilt again
+        assert find(index) == [uid(6)]
+
+    def test_a_rebuild_that_fails_on_the_way_leaves_the_served_index(
+        self, index: SearchIndex, make_doc: DocFactory
+    ) -> None:
+        index.upsert([make_doc(uid(1)), make_doc(uid(2))])
+
+        def docs() -> Iterator[dict[str, Any]]:
+            yield make_doc(uid(3))
+            raise RuntimeError("the table read failed")
+
+        with pytest.raises(RuntimeError):
+            index.rebuild(docs())
+        assert find(index) == [uid(1), uid(2)]
+        index.upsert([make_doc(uid(4))])
+        assert find(index) == [uid(1), uid(2), uid(4)]
 
     # -- tombstones --------------------------------------------------------------------
     def test_tombstone_hidden_from_search_and_summary_but_listed(

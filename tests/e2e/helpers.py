@@ -80,6 +80,7 @@ def total(client: Client, query: str) -> int:
 def catalogue_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the ``catalogue`` command against the stack, as an operator would."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **stack.env}
+    env["CATALOGUE_OPERATOR"] = "e2e-operator"
     return subprocess.run(
         [sys.executable, "-c", "from infra.local.cli import main; main()", *args],
         env=env,

@@ -307,6 +307,7 @@ def test_every_function_is_sized_and_uses_the_stack_role(synth: Synth) -> None:
         assert (props["Timeout"], props["MemorySize"]) == FUNCTIONS[lid]
         assert props["Role"] == {"Fn::GetAtt": [role, "Arn"]}
         assert props["Runtime"] == "python3.11"
+        assert props["LoggingConfig"] == {"LogFormat": "JSON"}  # no forged log lines (issue 15)
         assert policy in fn["DependsOn"]  # event source mappings are checked against it
     # Chalice created no role of its own
     roles = set(synth.resources("AWS::IAM::Role"))
@@ -511,6 +512,7 @@ def test_alarms(synth: Synth) -> None:
     machine = synth.logical_id("AWS::StepFunctions::StateMachine", "ArchiveStateMachine")
     assert watched("AWS/States", "ExecutionsFailed") == [f"<{machine}>"]
     assert watched("Catalogue/Archive", "FixityFailures") == [synth.stage]  # the EMF line's Stage dimension
+    assert watched("Catalogue/Index", "IndexFailures") == [synth.stage]  # chalicelib.streams' EMF line
     if synth.stage == "prod":
         cdk_template(synth).has_resource_properties(
             "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": STAGE_CONTEXT["prod"]["alarm_email"]}

@@ -43,7 +43,9 @@ def rig(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Rig:
 
 def _invoke(tmp_path: Path, *args: str) -> Any:
     # no state file: _setup never reads a running stack's settings
-    return runner.invoke(cli.app, [*args, "--state", str(tmp_path / "absent.json")])
+    return runner.invoke(
+        cli.app, ["--as", "alice", *args, "--state", str(tmp_path / "absent.json")], env={"CATALOGUE_STAGE": "test"}
+    )
 
 
 def _registered(rig: Rig) -> DtoolDataset:
@@ -64,7 +66,7 @@ def test_archive_follows_the_steps_to_the_aip(rig: Rig, tmp_path: Path) -> None:
     ]
     assert "attempts 1" in lines[1]
     [archive] = rig.archives.for_dataset(ds.uuid)
-    assert archive.requested_by.startswith("cli:")
+    assert archive.requested_by == "cli:alice"
     assert lines[6].startswith(f"archived s3://{ARCHIVE_BUCKET}/{aip_prefix(archive)}")
 
     again = _invoke(tmp_path, "archive", ds.uuid, "--no-wait")
@@ -103,3 +105,27 @@ def test_fixity_reports_a_damaged_aip_with_exit_1(rig: Rig, tmp_path: Path) -> N
     assert damaged.exit_code == 1
     assert f"damaged {archive.archive_id}" in damaged.output and "'data/[x].txt': unexpected object" in damaged.output
     assert rig.archives.for_dataset(ds.uuid)[0].status == "fixity_failed"
+
+
+def test_commands_that_act_as_an_admin_need_the_operator_named(rig: Rig, tmp_path: Path) -> None:
+    ds = _registered(rig)
+    unnamed = runner.invoke(
+        cli.app, ["archive", ds.uuid, "--state", str(tmp_path / "absent.json")], env={"CATALOGUE_STAGE": "test"}
+    )
+    assert unnamed.exit_code == 2 and "--as" in unnamed.output
+    reserved = _invoke_as(tmp_path, "system", "archive", ds.uuid)
+    assert reserved.exit_code == 2 and "reserved" in reserved.output
+    assert rig.archives.for_dataset(ds.uuid) == []
+
+
+def test_a_missing_stage_is_a_clear_error(rig: Rig, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli.app, ["--as", "alice", "drift", "--state", str(tmp_path / "absent.json")], env={"CATALOGUE_STAGE": ""}
+    )
+    assert result.exit_code == 2 and "CATALOGUE_STAGE" in result.output
+
+
+def _invoke_as(tmp_path: Path, operator: str, *args: str) -> Any:
+    return runner.invoke(
+        cli.app, ["--as", operator, *args, "--state", str(tmp_path / "absent.json")], env={"CATALOGUE_STAGE": "test"}
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import string
 import uuid as uuidlib
@@ -614,7 +615,7 @@ def test_a_manifest_that_is_not_json_is_refused(world: World) -> None:
     world.store.put(BUCKET, ds.key("manifest.json"), b"{not json")
     outcome = world.refused(ds.key("manifest.json"))
     assert outcome.reason == f"s3://{BUCKET}/{ds.key('manifest.json')} is not JSON"
-    assert world.repo.get_dataset(ds.uuid) is None and world.repo.dataset_writes == 0
+    assert_refused_record(world, ds.uuid, "is not JSON")
 
 
 def test_an_admin_metadata_uuid_mismatch_is_refused(world: World) -> None:
@@ -624,7 +625,8 @@ def test_an_admin_metadata_uuid_mismatch_is_refused(world: World) -> None:
     world.store.put(BUCKET, ds.key("dtool"), json.dumps({**ds.admin(frozen=True), "uuid": other}))
     outcome = world.refused(ds.key("dtool"))
     assert outcome.reason == f"s3://{BUCKET}/{ds.uuid}: admin metadata names uuid {other}"
-    assert world.repo.get_dataset(ds.uuid) is None and world.repo.get_dataset(other) is None
+    assert_refused_record(world, ds.uuid, "admin metadata names uuid")
+    assert world.repo.get_dataset(other) is None
 
 
 @pytest.mark.parametrize(
@@ -640,7 +642,16 @@ def test_metadata_the_catalogue_cannot_accept_is_refused(world: World, rest: str
     ds.put(world.store)
     world.store.put(BUCKET, ds.key(rest), data)
     assert reason in world.refused(ds.key(rest)).reason
-    assert world.repo.get_dataset(ds.uuid) is None
+    assert_refused_record(world, ds.uuid, reason)
+
+
+def assert_refused_record(world: World, uuid: str, reason: str) -> None:
+    """Refused metadata is recorded as the dataset's status (for its registrars), never indexed."""
+    stored = world.repo.get_dataset(uuid)
+    assert stored is not None and stored.status == "refused", stored
+    assert any(reason in r for r in stored.status_reasons), stored.status_reasons
+    assert world.dataset(uuid)["status"] == "refused"
+    assert uuid not in world.found("")
 
 
 def test_an_unregistered_bucket_is_ignored_until_its_base_uri_is_added(world: World) -> None:
@@ -897,7 +908,7 @@ def test_sidecar_the_catalogue_cannot_accept_is_refused(world: World, sidecar: s
     sidecar_key = put_folder(world, sidecar, name=name)
     outcome = world.refused(sidecar_key)
     assert reason in outcome.reason, outcome.reason
-    assert world.repo.dataset_writes == 0
+    assert_refused_record(world, uuid_of(), reason)
 
 
 def test_keys_with_spaces_unicode_and_percent_arrive_encoded_and_register_exactly(world: World) -> None:
@@ -974,3 +985,77 @@ def test_a_miss_the_cache_cannot_recheck_is_retried_once_then_ignored(world: Wor
         world.deliver(s3_record("x.csv", bucket="never"))
     [outcome] = world.ingest.handle_message(notification(s3_record("x.csv", bucket="never")), 2)
     assert outcome.status == "ignored"
+
+
+def test_an_uploaded_key_cannot_forge_a_log_line(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 15, finding 8: ``%0A`` in a key used to write a line of its own into the log."""
+    folder = "important FORGED\n2026-12-06 04:00:00,000 INFO chalicelib.ingest.service: ingest removed s3://bkt/x"
+    sidecar_key = put_folder(world, folder=folder)
+    with caplog.at_level(logging.INFO, logger="chalicelib.ingest.service"):
+        assert world.created(sidecar_key).status == "created"
+    [message] = [r.getMessage() for r in caplog.records if r.name == "chalicelib.ingest.service"]
+    assert "\n" not in message
+    assert message.startswith("ingest created 's3://") and "\\n2026-12-06" in message
+
+
+# --- issue 15, finding 4: size caps before parsing ------------------------------------------
+
+
+def test_a_sidecar_over_the_cap_is_refused_before_it_is_parsed(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.ingest import layouts
+
+    def never(text: str) -> Any:
+        raise AssertionError("a sidecar over the cap was parsed")
+
+    monkeypatch.setattr(layouts, "load_yaml", never)
+    big = "k: [" + ", ".join(["[1, [2, [3]]]"] * 700_000) + "]\n"  # ~8 MiB of YAML
+    sidecar_key = put_folder(world, big, name="dataset.yaml")
+    outcome = world.refused(sidecar_key)
+    assert f"larger than {layouts.MAX_SIDECAR_BYTES} bytes" in outcome.reason
+    assert_refused_record(world, uuid_of(), "larger than")
+
+
+def test_a_sidecar_just_under_the_cap_is_parsed(world: World) -> None:
+    from chalicelib.ingest.layouts import MAX_SIDECAR_BYTES
+
+    readme = "x" * (MAX_SIDECAR_BYTES - 200)
+    sidecar_key = put_folder(world, json.dumps({"name": "run-1", "readme": readme}))
+    assert world.created(sidecar_key).status == "created"
+
+
+@pytest.mark.parametrize(
+    ("files", "size", "reason"),
+    [
+        (101, 10, "more than 100 annotations"),
+        (3, 400 * 1024, "annotations larger than 1048576 bytes in all"),
+    ],
+)
+def test_dtool_annotations_are_capped_in_count_and_bytes_before_any_is_read(
+    world: World, files: int, size: int, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = DtoolDataset(annotations={})
+    ds.put(world.store)
+    for i in range(files):
+        world.store.put(BUCKET, ds.key(f"annotations/a{i}.json"), json.dumps("v" * size).encode())
+    read: list[str] = []
+    get_bytes = world.store.get_bytes
+
+    def recording(bucket: str, key: str, max_bytes: int) -> bytes | None:
+        read.append(key)
+        return get_bytes(bucket, key, max_bytes)
+
+    monkeypatch.setattr(world.store, "get_bytes", recording)
+    assert reason in world.refused(ds.key("annotations/a0.json")).reason
+    assert_refused_record(world, ds.uuid, reason)
+    assert not [k for k in read if "/annotations/" in k]
+
+
+def test_a_refused_upload_never_replaces_a_registered_dataset(world: World) -> None:
+    ds = DtoolDataset()
+    ds.put(world.store)
+    assert world.created(ds.key("dtool")).status == "created"
+    for i in range(101):
+        world.store.put(BUCKET, ds.key(f"annotations/x{i}.json"), b"1")
+    world.refused(ds.key("annotations/x0.json"))
+    assert world.dataset(ds.uuid)["status"] == "registered"
+    assert ds.uuid in world.found("wytham")

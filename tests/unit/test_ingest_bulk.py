@@ -225,8 +225,10 @@ def test_index_prefix_registers_the_same_whatever_the_window(monkeypatch: pytest
     report = index_prefix(world.ingest, world.store, BUCKET, "", concurrency=3)
     assert report.outcomes == {"created": 33, "refused": 1}
     assert [p.uri for p in report.problems] == [f"s3://{BUCKET}/runs/broken/dataset.json"]
-    registered = {r.uri for d in world.repo.iter_datasets() for r in d.replicas}
+    registered = {r.uri for d in world.repo.iter_datasets() if d.status == "registered" for r in d.replicas}
     assert registered == uris
+    refused = [d for d in world.repo.iter_datasets() if d.status == "refused"]  # recorded for its registrars
+    assert [r.uri for d in refused for r in d.replicas] == [f"s3://{BUCKET}/runs/broken"]
     again = index_prefix(world.ingest, world.store, BUCKET, "runs/", concurrency=3)
     assert again.outcomes == {"unchanged": 30, "refused": 1}
 
@@ -242,7 +244,8 @@ def test_index_prefix_reads_less_than_one_event_per_dataset() -> None:
     counting_bulk = CountingStore(bulk.store)
     index_prefix(bulk.ingest, counting_bulk, BUCKET, "", concurrency=2)
     for world in (by_events, bulk):
-        assert {r.uri for d in world.repo.iter_datasets() for r in d.replicas} == expected[id(world)]
+        registered = world.repo.iter_datasets()
+        assert {r.uri for d in registered if d.status == "registered" for r in d.replicas} == expected[id(world)]
     # one listing in all; no HEAD; one GET per sidecar and per dtool metadata file
     assert counting_bulk.calls["list"] == 1 and counting_bulk.calls["head"] == 0
     assert counting_events.calls["list"] >= 40
