@@ -35,6 +35,7 @@ from chalicelib.ingest.bags import DEFAULT_LIMITS, BagIncomplete, BagLimits, Bag
 from chalicelib.ingest.events import ObjectEvent, parse_notification
 from chalicelib.ingest.layouts import (
     SIDECAR_NAMES,
+    DtoolTarget,
     LayoutError,
     SidecarTarget,
     dtool_target,
@@ -203,7 +204,7 @@ class IngestService:
             )
         try:
             if is_dtool_object(event.key):
-                return self._dtool(event)
+                return self._dtool(event, base_uri)
             bag = bag_target(self.store, event.bucket, event.key)
             if bag is not None:
                 return self._bag(bag, base_uri, receive_count, event.key)
@@ -230,14 +231,17 @@ class IngestService:
             return _longest_prefix(uri, base_uris), True
         return match, False
 
-    def _dtool(self, event: ObjectEvent) -> Outcome | Registration:
+    def _dtool(self, event: ObjectEvent, base_uri: str) -> Outcome | Registration:
+        """``base_uri`` is the longest registered base URI holding the event's key; a dtool
+        dataset is registered only when the bucket itself is the longest one holding its objects."""
         target = dtool_target(self.store, event.bucket, event.key)
         if target is None:
             return Outcome("ignored", f"s3://{event.bucket}/{event.key}", reason="dtool data item")
-        # dtool URIs are s3://bucket/<uuid> whatever the key prefix: the bucket itself must be the base URI
-        base_uri = f"s3://{event.bucket}"
-        if base_uri not in self._base_uris[1]:
-            return Outcome("ignored", target.uri, target.uuid, f"dtool datasets need {base_uri} registered")
+        # by where the dataset's objects lie, not the event's key: dtool also writes a
+        # registration key "dtool-<uuid>" at the bucket's root for a dataset under a prefix
+        holder = _longest_prefix(f"s3://{event.bucket}/{target.prefix}{target.uuid}", self._base_uris[1]) or base_uri
+        if holder != f"s3://{event.bucket}":
+            return self._nested_dtool(event, target, holder)
         try:
             registration = read_dtool(self.store, target, base_uri)
         except (LayoutError, TooLarge) as exc:
@@ -248,6 +252,24 @@ class IngestService:
                 return self._remove(target.uuid, target.uri)
             return Outcome("proto", target.uri, target.uuid, "not frozen yet")
         return registration
+
+    def _nested_dtool(self, event: ObjectEvent, target: DtoolTarget, base_uri: str) -> Outcome:
+        """A dtool dataset below a nested base URI is refused, never registered on the bucket.
+
+        dtool addresses a dataset as ``s3://bucket/<uuid>`` whatever its key prefix, a URI
+        that only the bucket's own base URI can hold; registering it there would show a
+        dataset uploaded under ``s3://bucket/restricted`` to everyone who may search the
+        bucket. It is recorded as refused under the nested base URI (its registrars see why).
+        """
+        uri = f"s3://{event.bucket}/{target.prefix}{target.uuid}"
+        if self.store.head(event.bucket, target.key("dtool")) is None:
+            return self._remove(target.uuid, uri)
+        reason = (
+            f"a dtool dataset under the nested base URI {base_uri} is not registered: dtool names it "
+            f"{target.uri}, which only s3://{event.bucket} can hold; copy it to a bucket registered on its own"
+        )
+        placeholder = problem_placeholder(target.uuid, target.uuid, uri, base_uri)
+        return self._refused(placeholder, f"s3://{event.bucket}/{event.key}", reason)
 
     def _sidecar(self, target: SidecarTarget, base_uri: str, key_uri: str) -> Outcome | Registration:
         try:

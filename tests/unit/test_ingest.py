@@ -666,17 +666,71 @@ def test_an_unregistered_bucket_is_ignored_until_its_base_uri_is_added(world: Wo
     assert world.dataset(ds.uuid)["base_uri"] == "s3://elsewhere"
 
 
-def test_a_bucket_registered_only_with_a_prefix_ignores_dtool_datasets() -> None:
+def test_a_bucket_registered_only_with_a_prefix_refuses_dtool_datasets_there() -> None:
     world = make_world("s3://lab-data/prefix")
     ds = DtoolDataset(prefix="prefix/")
     ds.put(world.store)
-    outcome = world.created(ds.key("manifest.json"))
-    assert outcome == Outcome(
-        "ignored", f"s3://{BUCKET}/{ds.uuid}", ds.uuid, f"dtool datasets need s3://{BUCKET} registered"
-    )
+    outcome = world.refused(ds.key("manifest.json"))
+    assert "nested base URI s3://lab-data/prefix" in outcome.reason
+    stored = world.repo.get_dataset(ds.uuid)
+    assert stored is not None and stored.status == "refused"
+    assert [(r.base_uri, r.uri) for r in stored.replicas] == [
+        ("s3://lab-data/prefix", f"s3://{BUCKET}/{ds.key('')}"[:-1])
+    ]
     late = world.ingest.handle(ObjectEvent(bucket=BUCKET, key=f"dtool-{ds.uuid}", kind="created"), 2)
     assert late.reason == "not under a registered base URI"
-    assert world.repo.get_dataset(ds.uuid) is None
+
+
+# --- issue 15, finding 3: nested base URIs, every layout ------------------------------------
+
+NESTED = f"s3://{BUCKET}/restricted"
+
+
+def _nested_world() -> World:
+    return make_world(f"s3://{BUCKET}", NESTED)
+
+
+def _bucket_reader_sees(world: World, uuid: str) -> bool:
+    reader = User(username="reader", search_base_uris=frozenset({f"s3://{BUCKET}"}))
+    try:
+        world.catalogue.get_dataset(reader, uuid)
+    except NotFound:
+        return False
+    return True
+
+
+def test_a_dtool_dataset_under_a_nested_base_uri_is_never_registered_on_the_bucket() -> None:
+    world = _nested_world()
+    ds = DtoolDataset(prefix="restricted/")
+    ds.put(world.store)
+    outcome = world.refused(ds.key("dtool"))
+    assert "nested base URI" in outcome.reason
+    stored = world.repo.get_dataset(ds.uuid)
+    assert stored is not None and stored.status == "refused" and stored.base_uris == (NESTED,)
+    assert not _bucket_reader_sees(world, ds.uuid)  # the leak: a reader of the bucket read its README
+    assert ds.uuid not in world.found("wytham")
+    # its objects deleted: the refused record goes too
+    for key in list(world.store.objects[BUCKET]):
+        if key.startswith(f"restricted/{ds.uuid}/"):
+            world.store.delete(BUCKET, key)
+    assert world.removed(ds.key("dtool")).status == "removed"
+
+
+def test_a_dtool_dataset_at_the_bucket_root_of_a_bucket_with_a_nested_base_uri_registers_on_the_bucket() -> None:
+    world = _nested_world()
+    ds = DtoolDataset()
+    ds.put(world.store)
+    assert world.created(ds.key("dtool")).status == "created"
+    assert world.dataset(ds.uuid)["base_uri"] == f"s3://{BUCKET}"
+
+
+def test_a_sidecar_folder_under_a_nested_base_uri_belongs_to_it() -> None:
+    world = _nested_world()
+    sidecar_key = put_folder(world, folder="restricted/run-9")
+    assert world.created(sidecar_key).status == "created"
+    uuid = uuid_of("restricted/run-9")
+    assert world.dataset(uuid)["base_uri"] == NESTED
+    assert not _bucket_reader_sees(world, uuid)
 
 
 def test_a_copy_in_a_second_bucket_is_a_replica() -> None:
@@ -698,13 +752,15 @@ def test_a_copy_in_a_second_bucket_is_a_replica() -> None:
     assert world.repo.actions(ds.uuid) == [("dataset", "add"), ("replica", "add"), ("replica", "delete")]
 
 
-def test_dtool_dataset_under_a_nested_base_uri_follows_its_changes() -> None:
+def test_dtool_registration_key_at_the_root_does_not_register_a_nested_dataset_on_the_bucket() -> None:
     world = make_world(f"s3://{BUCKET}", f"s3://{BUCKET}/proj")
     ds = DtoolDataset(prefix="proj/")
     ds.put(world.store)
-    assert world.created(f"dtool-{ds.uuid}").status == "created"
+    assert "nested base URI" in world.refused(f"dtool-{ds.uuid}").reason  # the key lies at the bucket's root
     world.store.put(BUCKET, ds.key("tags/leaf-on"), b"")
-    assert world.created(ds.key("tags/leaf-on")).status == "updated"
+    assert "nested base URI" in world.refused(ds.key("tags/leaf-on")).reason
+    stored = world.repo.get_dataset(ds.uuid)
+    assert stored is not None and stored.status == "refused" and stored.base_uris == (f"s3://{BUCKET}/proj",)
 
 
 @pytest.mark.parametrize("layout", ["dtool README.yml", "sidecar"])

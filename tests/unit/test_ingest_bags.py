@@ -193,3 +193,20 @@ def test_folder_bag_uploaded_file_by_file_registers_once_and_hashes_once(tmp_pat
     [outcome] = ingest.handle_message(_body("up/fb/data/f0.csv"))
     # the same bytes: hashed again, and the dataset is unchanged (its times are kept)
     assert outcome.status == "unchanged" and len(store.streamed) == 12
+
+
+def test_a_bag_under_a_nested_base_uri_belongs_to_it(tmp_path: Path) -> None:
+    """Issue 15, finding 3: every layout takes the longest registered base URI."""
+    store, repo = InMemoryObjectStore(), InMemoryRepository()
+    catalogue = CatalogueService(repo, InMemorySearchIndex())
+    nested = f"s3://{BUCKET}/restricted"
+    for base_uri in (f"s3://{BUCKET}", nested):
+        catalogue.add_base_uri(ROOT, base_uri, "")
+    ingest = IngestService(store, catalogue, repo)
+    store.put(BUCKET, "restricted/run-7.zip", zipped(make_bag(tmp_path / "run-7", {"scan.tif": b"x"})))
+    outcome = ingest.handle(created("restricted/run-7.zip"))
+    assert outcome.status == "created", outcome
+    assert catalogue.get_dataset(ROOT, outcome.uuid)["base_uri"] == nested
+    reader = User("reader", search_base_uris=frozenset({f"s3://{BUCKET}"}))
+    with pytest.raises(Exception, match="no dataset"):
+        catalogue.get_dataset(reader, outcome.uuid)
