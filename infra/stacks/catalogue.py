@@ -531,26 +531,22 @@ class CatalogueStack(Stack):
             self.state_machine.metric_timed_out(period=five_minutes, statistic="Sum"),
             "timed-out archive executions",
         )
+
+        def stage_metric(namespace: str, name: str, period: Duration, statistic: str) -> cloudwatch.Metric:
+            """A metric our functions emit as EMF lines with the dimension ``Stage``."""
+            dimensions = {"Stage": self.names.stage}
+            return cloudwatch.Metric(
+                namespace=namespace, metric_name=name, dimensions_map=dimensions, period=period, statistic=statistic
+            )
+
         alarm(
             "FixityFailuresAlarm",
-            cloudwatch.Metric(
-                namespace=METRIC_NAMESPACE,
-                metric_name=FIXITY_FAILURES_METRIC,
-                dimensions_map={"Stage": self.names.stage},
-                period=Duration.days(1),
-                statistic="Maximum",
-            ),
+            stage_metric(METRIC_NAMESPACE, FIXITY_FAILURES_METRIC, Duration.days(1), "Maximum"),
             "the fixity audit found an AIP whose content no longer matches its manifest",
         )
         alarm(
             "IndexFailuresAlarm",
-            cloudwatch.Metric(
-                namespace=INDEX_METRIC_NAMESPACE,
-                metric_name=INDEX_FAILURES_METRIC,
-                dimensions_map={"Stage": self.names.stage},
-                period=five_minutes,
-                statistic="Sum",
-            ),
+            stage_metric(INDEX_METRIC_NAMESPACE, INDEX_FAILURES_METRIC, five_minutes, "Sum"),
             "datasets the stream consumer could not index or audit (catalogue drift lists them with the reason)",
         )
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
