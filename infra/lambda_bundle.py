@@ -44,9 +44,17 @@ LAMBDA_MARKERS = {
     "sys_platform": "linux",
     "extra": "",
 }
+# wheel platform tags that run on Lambda's glibc 2.26 (x86_64), newest first
+LAMBDA_PLATFORMS = (
+    "manylinux_2_26_x86_64",
+    "manylinux_2_24_x86_64",
+    "manylinux_2_17_x86_64",
+    "manylinux2014_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux1_x86_64",
+)
 _PLATFORM_ARGS = [
-    *("--platform", "manylinux_2_26_x86_64", "--platform", "manylinux_2_24_x86_64"),
-    *("--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64"),
+    *(arg for tag in LAMBDA_PLATFORMS for arg in ("--platform", tag)),
     *("--implementation", "cp", "--python-version", "3.11", "--abi", "cp311"),
 ]
 
@@ -135,9 +143,7 @@ def _wheel_name(filename: str) -> str:
 def _installs_on_lambda(filename: str) -> bool:
     """A wheel file name whose tags include the Lambda platform or no platform at all."""
     platforms = filename.removesuffix(".whl").split("-")[-1].split(".")
-    lambda_tags = {"any", "manylinux_2_26_x86_64", "manylinux_2_24_x86_64", "manylinux_2_17_x86_64"}
-    lambda_tags |= {"manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"}
-    return bool(set(platforms) & lambda_tags)
+    return bool(set(platforms) & {"any", *LAMBDA_PLATFORMS})
 
 
 def prune(site: Path) -> None:
