@@ -38,8 +38,9 @@ def _entries(key: str, version: int, timestamp: float, actor: str, rows: list[Ro
 MAX_AUDIT_FIELD_BYTES = 64 * 1024
 
 
-def dataset_subject(uuid: str) -> str:
-    return f"dataset#{uuid}"
+def dataset_subject(uuid: str, base_uri: str) -> str:
+    """The log of one entry (a uuid under a base URI): read by that base URI's registrars only."""
+    return f"dataset#{uuid}@{base_uri}"
 
 
 def user_subject(username: str) -> str:
@@ -56,16 +57,16 @@ INDEX_FAILURES_SUBJECT = "index#failures"
 
 
 def index_failure_entries(failures: list[tuple[str, int, str]], timestamp: float, actor: str) -> list[AuditEntry]:
-    """Entries for ``(uuid, version, reason)`` failures; one id per uuid and version, so a
-    redelivered record does not add a second entry."""
+    """Entries for ``(entry id, version, reason)`` failures; one id per entry and version, so
+    a redelivered record does not add a second entry."""
     rows: list[AuditEntry] = []
-    for uuid, version, reason in failures:
+    for entry, version, reason in failures:
         rows += _entries(
-            f"index-failure:{uuid}",
+            f"index-failure:{entry}",
             version,
             timestamp,
             actor,
-            [(INDEX_FAILURES_SUBJECT, "dataset", uuid, "index-failed", {"version": version, "reason": reason})],
+            [(INDEX_FAILURES_SUBJECT, "dataset", entry, "index-failed", {"version": version, "reason": reason})],
         )
     return rows
 
@@ -88,8 +89,8 @@ def _dataset_value(d: Dataset) -> dict[str, Any]:
 
 
 def dataset_changes(old: Dataset | None, new: Dataset) -> list[AuditEntry]:
-    subject = dataset_subject(new.uuid)
-    key = f"dataset:{new.uuid}"
+    subject = dataset_subject(new.uuid, new.base_uri)
+    key = f"dataset:{new.entry_id}"
     out: list[Row] = []
     was_live = old is not None and not old.deleted
     if new.deleted:

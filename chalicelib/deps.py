@@ -223,8 +223,8 @@ def get_archive_worker() -> ArchiveWorker:
             S3ArchiveWriter(s3, storage_class=s.archive_storage_class),
             s.archive_bucket,
             storage_class=s.archive_storage_class,
-            add_replica=lambda uuid, content_hash, uri: get_service().add_archive_replica(
-                ARCHIVE_WORKER, uuid, content_hash, uri, s.archive_base_uri
+            add_replica=lambda uuid, source_base_uri, content_hash, uri: get_service().add_archive_replica(
+                ARCHIVE_WORKER, uuid, source_base_uri, content_hash, uri, s.archive_base_uri
             ),
         )
         _state.archive_worker = ArchiveWorker(DynamoArchiveRepository(), get_repo(), _workflow(), steps.mapping())

@@ -120,9 +120,20 @@ class DatasetContent:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def entry_id(uuid: str, base_uri: str) -> str:
+    """The key of one entry: a uuid as registered under one base URI."""
+    return f"{uuid}@{base_uri}"
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset as the catalogue knows it: content, replicas and bookkeeping."""
+    """One **entry**: a dataset uuid as registered under one base URI, with its own content,
+    replicas (all under that base URI) and version.
+
+    The same uuid registered under another base URI is another entry: what registrars of
+    one base URI write never reaches what readers of another see (a uuid is chosen by whoever
+    writes the dataset, so it proves nothing about who owns it).
+    """
 
     content: DatasetContent
     replicas: tuple[Replica, ...]
@@ -138,14 +149,16 @@ class Dataset:
     # where large parts live when they are not inline ("readme", "manifest", "annotations"
     # -> blob key); set by the repository, never compared or saved by callers
     blob_refs: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # the base URI this entry belongs to (every replica lies under it; kept on a tombstone)
+    base_uri: str = field(kw_only=True)
 
     @property
     def uuid(self) -> str:
         return self.content.uuid
 
     @property
-    def base_uris(self) -> tuple[str, ...]:
-        return tuple(sorted({r.base_uri for r in self.replicas}))
+    def entry_id(self) -> str:
+        return entry_id(self.content.uuid, self.base_uri)
 
     def replica(self, uri: str) -> Replica | None:
         return next((r for r in self.replicas if r.uri == uri), None)
@@ -154,7 +167,8 @@ class Dataset:
         return replace(self, replicas=replicas)
 
     def summary_dict(self, replicas: tuple[Replica, ...] | None = None) -> JSONObject:
-        """The short form used in lists and search hits (no readme, manifest or annotations)."""
+        """The short form (no readme, manifest or annotations); ``replicas`` lists the
+        replicas to show (the caller's view may add those of other entries it may see)."""
         shown = self.replicas if replicas is None else replicas
         c = self.content
         return {
@@ -171,8 +185,8 @@ class Dataset:
             "registered_at": self.registered_at,
             "updated_at": self.updated_at,
             "version": self.version,
-            "base_uri": shown[0].base_uri if shown else None,
-            "uri": shown[0].uri if shown else None,
+            "base_uri": self.base_uri,
+            "uri": self.replicas[0].uri if self.replicas else None,
             "replicas": [r.to_dict() for r in shown],
         }
 

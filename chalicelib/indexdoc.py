@@ -79,9 +79,11 @@ def path_words(relpaths: list[str]) -> list[str]:
 
 
 def index_doc(dataset: Dataset) -> dict[str, Any]:
+    """The search document of one entry (one per uuid and base URI)."""
     c = dataset.content
     relpaths = [i.relpath for i in list(c.manifest.items.values())[:MAX_RELPATHS]]
     return {
+        "entry_id": dataset.entry_id,
         "uuid": c.uuid,
         "version": dataset.version,
         # refused or incomplete uploads are never searchable
@@ -94,7 +96,7 @@ def index_doc(dataset: Dataset) -> dict[str, Any]:
         "annotations_text": flatten_text(dict(c.annotations)),
         "relpaths": relpaths + path_words(relpaths),
         "tags": list(c.tags),
-        "base_uris": list(dataset.base_uris),
+        "base_uris": [dataset.base_uri],
         "uris": [r.uri for r in dataset.replicas],
         "replicas": [r.to_dict() for r in dataset.replicas],
         "annotations": dict(c.annotations),

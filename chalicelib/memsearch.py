@@ -1,10 +1,11 @@
 """In-memory fake of the search port, for tests (no network, no opensearch-py).
 
 It follows :class:`chalicelib.opensearch.OpenSearchIndex` closely (both pass
-``tests/contract/test_search_contract.py``): external versions, tombstones, visibility,
-AND/OR filters, all-words free text over the same fields with an approximation of the
-``standard`` analyzer, the same sort and uuid tie-break, offset and ``after`` pagination,
-summary buckets, strict document keys, and a missing index after :meth:`drop_index`.
+``tests/contract/test_search_contract.py``): one document per ``entry_id`` with external
+versions and tombstones, visibility, AND/OR filters, all-words free text over the same fields
+with an approximation of the ``standard`` analyzer, the same sort and entry_id tie-break,
+offset and ``after`` pagination, summary buckets counting distinct uuids (exactly), strict
+document keys, and a missing index after :meth:`drop_index`.
 Relevance is not modelled (results are always sorted by a field).
 """
 
@@ -13,12 +14,22 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from chalicelib.errors import SearchUnavailable
-from chalicelib.search import DOC_FIELDS, Rejected, SearchIndex, SearchQuery, SearchResult, Summary, check_query
+from chalicelib.search import (
+    DOC_FIELDS,
+    Rejected,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    Summary,
+    check_query,
+    identity_problem,
+    rejection,
+)
 
 TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
 SUMMARY_BUCKETS = 10_000
@@ -53,11 +64,20 @@ def _top(counts: Counter[str]) -> dict[str, int]:
     return dict(ranked)
 
 
+def _top_distinct(uuids: dict[str, set[str]], counts: Counter[str]) -> dict[str, int]:
+    # A terms aggregation with a cardinality sub-aggregation: the buckets are the largest by
+    # documents (as above), each reporting its number of distinct uuids.
+    return {key: len(uuids[key]) for key in _top(counts)}
+
+
 def _refusal(doc: dict[str, Any]) -> str | None:
     """Why OpenSearch would refuse ``doc`` for itself, or None."""
     extra = set(doc) - set(DOC_FIELDS)
     if extra:
         return f"unknown field(s) {sorted(extra)}"
+    problem = identity_problem(doc)
+    if problem is not None:
+        return problem
     try:
         json.dumps(doc, ensure_ascii=False).encode("utf-8")
     except (UnicodeEncodeError, TypeError, ValueError) as exc:
@@ -66,7 +86,7 @@ def _refusal(doc: dict[str, Any]) -> str | None:
 
 
 class InMemorySearchIndex(SearchIndex):
-    """A dict of documents by uuid behaving like the OpenSearch adapter.
+    """A dict of documents by entry_id behaving like the OpenSearch adapter.
 
     Set ``fail`` to true to simulate an outage: every method then raises
     :class:`SearchUnavailable` (``ping`` returns False). The index exists from construction;
@@ -95,11 +115,12 @@ class InMemorySearchIndex(SearchIndex):
         self.docs.clear()
 
     def upsert(self, docs: Sequence[dict[str, Any]]) -> list[Rejected]:
-        """Keep each document unless the stored one has an equal or higher version.
+        """Keep each document unless the stored one of its entry_id has an equal or higher version.
 
-        A document with a key outside DOC_FIELDS (the OpenSearch mapping is strict) or a
-        string that cannot be encoded as UTF-8 (a lone surrogate) is returned as rejected,
-        as a per-item bulk error or a serialization failure is; the rest is written.
+        A document with a key outside DOC_FIELDS (the OpenSearch mapping is strict), one that
+        does not name exactly one entry (:func:`chalicelib.search.identity_problem`) or one
+        with a string that cannot be encoded as UTF-8 (a lone surrogate) is returned as
+        rejected, as a per-item bulk error or a serialization failure is; the rest is written.
         """
         if not docs:
             return []
@@ -109,13 +130,13 @@ class InMemorySearchIndex(SearchIndex):
         for doc in docs:
             problem = _refusal(doc)
             if problem is not None:
-                rejected.append(Rejected(str(doc.get("uuid")), int(doc.get("version") or 0), problem))
+                rejected.append(rejection(doc, problem))
                 continue
-            uuid, version = str(doc["uuid"]), int(doc["version"])
-            current = self.docs.get(uuid)
+            entry_id, version = str(doc["entry_id"]), int(doc["version"])
+            current = self.docs.get(entry_id)
             if current is not None and int(current["version"]) >= version:
                 continue
-            self.docs[uuid] = copy.deepcopy(dict(doc))
+            self.docs[entry_id] = copy.deepcopy(dict(doc))
         return rejected
 
     def rebuild(self, docs: Iterable[dict[str, Any]]) -> tuple[int, list[Rejected]]:
@@ -169,7 +190,7 @@ class InMemorySearchIndex(SearchIndex):
 
         def key(d: dict[str, Any]) -> tuple[Any, str]:
             value = d[field]
-            return (str(value) if field == "name" else float(value), str(d["uuid"]))
+            return (str(value) if field == "name" else float(value), str(d["entry_id"]))
 
         matched.sort(key=key, reverse=query.descending)
         if query.after is not None:
@@ -191,6 +212,8 @@ class InMemorySearchIndex(SearchIndex):
         per_base_uri: Counter[str] = Counter()
         per_creator: Counter[str] = Counter()
         per_tag: Counter[str] = Counter()
+        creator_uuids: dict[str, set[str]] = defaultdict(set)
+        tag_uuids: dict[str, set[str]] = defaultdict(set)
         for d in visible:
             # A multi-valued field counts a document once per distinct value, as terms aggs do.
             per_base_uri.update(
@@ -199,18 +222,23 @@ class InMemorySearchIndex(SearchIndex):
             creator = d.get("creator_username")
             if isinstance(creator, str):
                 per_creator[creator] += 1
-            per_tag.update(set(d.get("tags") or ()))
+                creator_uuids[creator].add(str(d["uuid"]))
+            tags = set(d.get("tags") or ())
+            per_tag.update(tags)
+            for tag in tags:
+                tag_uuids[tag].add(str(d["uuid"]))
         return Summary(
-            number_of_datasets=len(visible),
+            # datasets are distinct uuids (the entries of one uuid on several base URIs are one)
+            number_of_datasets=len({str(d["uuid"]) for d in visible}),
             datasets_per_base_uri=_top(per_base_uri),
-            datasets_per_creator=_top(per_creator),
-            datasets_per_tag=_top(per_tag),
+            datasets_per_creator=_top_distinct(creator_uuids, per_creator),
+            datasets_per_tag=_top_distinct(tag_uuids, per_tag),
         )
 
     def versions(self) -> Iterator[tuple[str, int]]:
-        """Every (uuid, version), tombstones included, in uuid order (a snapshot)."""
+        """Every (entry_id, version), tombstones included, in entry_id order (a snapshot)."""
         self._check()
-        return iter(sorted((uuid, int(d["version"])) for uuid, d in self.docs.items()))
+        return iter(sorted((entry_id, int(d["version"])) for entry_id, d in self.docs.items()))
 
     def ping(self) -> bool:
         return not self.fail

@@ -10,6 +10,7 @@ they bite. No client is created at import time: see :func:`make_client`.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +24,16 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
 
 from chalicelib.errors import SearchUnavailable, ValidationError
-from chalicelib.search import Rejected, SearchIndex, SearchQuery, SearchResult, Summary, check_query
+from chalicelib.search import (
+    Rejected,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    Summary,
+    check_query,
+    identity_problem,
+    rejection,
+)
 
 # Fields the free text is matched against. They MUST share one analyzer (the default
 # ``standard``): ``cross_fields`` groups fields by analyzer and applies ``operator: and``
@@ -34,6 +44,10 @@ TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text
 # Buckets per terms aggregation in ``summary`` (3 aggregations stay well under the
 # default ``search.max_buckets`` of 65,535).
 SUMMARY_BUCKETS = 10_000
+# ``summary`` counts datasets as distinct uuids with ``cardinality`` aggregations (HyperLogLog++).
+# 40,000 is the largest precision_threshold OpenSearch accepts: counts are exact up to about
+# that many distinct uuids (per count) and approximate above.
+CARDINALITY_PRECISION = 40_000
 VERSIONS_PAGE = 1000
 BULK_MAX_DOCS = 500
 BULK_MAX_BYTES = 5 * 1024 * 1024
@@ -52,6 +66,7 @@ _STORED_ONLY: dict[str, Any] = {"type": "object", "enabled": False}
 MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
+        "entry_id": _KEYWORD,
         "uuid": _KEYWORD,
         "version": _LONG,
         "deleted": {"type": "boolean"},
@@ -137,6 +152,19 @@ def _backend(action: str) -> Iterator[None]:
         raise SearchUnavailable(f"search backend: {action}: unexpected data ({exc!r})") from exc
 
 
+def document_id(entry_id: str) -> str:
+    """The ``_id`` of the document of ``entry_id``: deterministic and at most 69 characters.
+
+    OpenSearch refuses an ``_id`` over 512 bytes and an entry_id can be longer (a base URI
+    may have 1,024 characters), so the ``_id`` is the entry's uuid (what precedes the first
+    "@", at most 36 characters kept) and 32 hex digits (128 bits) of the SHA-256 of the whole
+    entry_id. Raises UnicodeEncodeError for an entry_id that is not valid Unicode.
+    """
+    uuid = entry_id.partition("@")[0][:36]
+    digest = hashlib.sha256(entry_id.encode("utf-8")).hexdigest()[:32]
+    return f"{uuid}-{digest}"
+
+
 def visibility_filters(allowed_base_uris: frozenset[str] | None) -> list[dict[str, Any]]:
     """Filters every search and summary carries: no tombstones, only permitted base URIs."""
     filters: list[dict[str, Any]] = [{"term": {"deleted": False}}]
@@ -169,7 +197,7 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
     sort_field = "name.raw" if field == "name" else field
     body: dict[str, Any] = {
         "query": {"bool": {"must": [must], "filter": filters}},
-        "sort": [{sort_field: {"order": order}}, {"uuid": {"order": order}}],
+        "sort": [{sort_field: {"order": order}}, {"entry_id": {"order": order}}],
         "size": query.size,
         "track_total_hits": True,
     }
@@ -182,25 +210,42 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
 
 
 def build_summary_body(allowed_base_uris: frozenset[str] | None) -> dict[str, Any]:
-    """The request body of :meth:`OpenSearchIndex.summary`."""
+    """The request body of :meth:`OpenSearchIndex.summary`.
+
+    ``datasets`` (top level, and in each creator and tag bucket) counts distinct uuids: the
+    entries of one uuid on several visible base URIs are one dataset. A base URI holds at
+    most one entry per uuid, so its bucket's ``doc_count`` already counts datasets.
+    """
+    distinct: dict[str, Any] = {"cardinality": {"field": "uuid", "precision_threshold": CARDINALITY_PRECISION}}
     base_uris: dict[str, Any] = {"field": "base_uris", "size": SUMMARY_BUCKETS}
     if allowed_base_uris is not None:
-        # A visible document may also live on base URIs the caller must not learn about.
+        # Defence in depth: a document carries only its entry's base URI, which the visibility
+        # filter already limits to allowed ones; no other base URI may ever be reported.
         base_uris["include"] = sorted(allowed_base_uris)
     return {
         "size": 0,
-        "track_total_hits": True,
+        "track_total_hits": False,
         "query": {"bool": {"filter": visibility_filters(allowed_base_uris)}},
         "aggs": {
+            "datasets": distinct,
             "base_uris": {"terms": base_uris},
-            "creators": {"terms": {"field": "creator_username", "size": SUMMARY_BUCKETS}},
-            "tags": {"terms": {"field": "tags", "size": SUMMARY_BUCKETS}},
+            "creators": {
+                "terms": {"field": "creator_username", "size": SUMMARY_BUCKETS},
+                "aggs": {"datasets": distinct},
+            },
+            "tags": {"terms": {"field": "tags", "size": SUMMARY_BUCKETS}, "aggs": {"datasets": distinct}},
         },
     }
 
 
 def _buckets(response: dict[str, Any], name: str) -> dict[str, int]:
+    """Documents per bucket of the terms aggregation ``name``."""
     return {str(b["key"]): int(b["doc_count"]) for b in response["aggregations"][name]["buckets"]}
+
+
+def _distinct_buckets(response: dict[str, Any], name: str) -> dict[str, int]:
+    """Distinct uuids per bucket of the terms aggregation ``name`` (its ``datasets`` sub-aggregation)."""
+    return {str(b["key"]): int(b["datasets"]["value"]) for b in response["aggregations"][name]["buckets"]}
 
 
 def _total(response: dict[str, Any]) -> int:
@@ -304,10 +349,13 @@ class OpenSearchIndex(SearchIndex):
     def upsert(self, docs: Sequence[dict[str, Any]]) -> list[Rejected]:
         """Bulk-index ``docs`` with ``version_type=external`` (version = ``doc["version"]``).
 
-        A 409 version conflict means the index already holds that or a newer version: it is
-        success. A document the index refuses (strict mapping, a value it cannot take) or
-        that cannot be serialized (a lone surrogate) is returned as rejected; the rest is
-        written. A missing index is created once; an unreachable backend raises.
+        Each document is written under :func:`document_id` of its ``entry_id``, so versions
+        are per entry. A 409 version conflict means the index already holds that or a newer
+        version of the entry: it is success. A document that does not name exactly one entry
+        (:func:`chalicelib.search.identity_problem`), that the index refuses (strict mapping,
+        a value it cannot take) or that cannot be serialized (a lone surrogate) is returned as
+        rejected; the rest is written. A missing index is created once; an unreachable
+        backend raises.
         """
         if not docs:
             return []
@@ -326,9 +374,14 @@ class OpenSearchIndex(SearchIndex):
         entries: list[tuple[Rejected, bytes]] = []
         rejected: list[Rejected] = []
         for doc in docs:
-            key = Rejected(str(doc.get("uuid")), _int_or_zero(doc.get("version")), "")
+            key = rejection(doc, "")
+            problem = identity_problem(doc)
+            if problem is not None:
+                rejected.append(replace(key, reason=problem))
+                continue
             try:
-                action = {"index": {"_id": key.uuid, "version": int(doc["version"]), "version_type": "external"}}
+                version = int(doc["version"])
+                action = {"index": {"_id": document_id(key.entry_id), "version": version, "version_type": "external"}}
                 # encoded one by one: a lone surrogate fails its own document, not the request
                 entries.append((key, f"{serializer.dumps(action)}\n{serializer.dumps(doc)}\n".encode()))
             except (UnicodeEncodeError, TypeError, ValueError, KeyError) as exc:
@@ -392,7 +445,8 @@ class OpenSearchIndex(SearchIndex):
         return SearchResult(hits=hits, total=total, next_after=next_after)
 
     def summary(self, allowed_base_uris: frozenset[str] | None) -> Summary:
-        """Counts over visible, non-deleted documents (top :data:`SUMMARY_BUCKETS` per facet)."""
+        """Datasets (distinct uuids) over visible, non-deleted documents, in all and per
+        creator and tag; entries per base URI (top :data:`SUMMARY_BUCKETS` per facet)."""
         if allowed_base_uris is not None and not allowed_base_uris:
             return Summary(number_of_datasets=0)
         with _backend("summary"):
@@ -401,14 +455,14 @@ class OpenSearchIndex(SearchIndex):
             if allowed_base_uris is not None:
                 per_base_uri = {k: v for k, v in per_base_uri.items() if k in allowed_base_uris}
             return Summary(
-                number_of_datasets=_total(response),
+                number_of_datasets=int(response["aggregations"]["datasets"]["value"]),
                 datasets_per_base_uri=per_base_uri,
-                datasets_per_creator=_buckets(response, "creators"),
-                datasets_per_tag=_buckets(response, "tags"),
+                datasets_per_creator=_distinct_buckets(response, "creators"),
+                datasets_per_tag=_distinct_buckets(response, "tags"),
             )
 
     def versions(self) -> Iterator[tuple[str, int]]:
-        """Every (uuid, version), tombstones included, in uuid order.
+        """Every (entry_id, version), tombstones included, in entry_id order.
 
         The first page is fetched by the call itself, so an unreachable backend raises here
         rather than on the first ``next()``; later pages may still raise while iterating.
@@ -419,8 +473,8 @@ class OpenSearchIndex(SearchIndex):
     def _versions_page(self, after: list[Any] | None) -> list[tuple[str, int]]:
         body: dict[str, Any] = {
             "query": {"match_all": {}},
-            "sort": [{"uuid": {"order": "asc"}}],
-            "_source": ["uuid", "version"],
+            "sort": [{"entry_id": {"order": "asc"}}],
+            "_source": ["entry_id", "version"],
             "size": VERSIONS_PAGE,
             "track_total_hits": False,
         }
@@ -428,7 +482,7 @@ class OpenSearchIndex(SearchIndex):
             body["search_after"] = after
         with _backend("list versions"):
             response = self._client.search(index=self._index, body=body)
-            return [(str(h["_source"]["uuid"]), int(h["_source"]["version"])) for h in response["hits"]["hits"]]
+            return [(str(h["_source"]["entry_id"]), int(h["_source"]["version"])) for h in response["hits"]["hits"]]
 
     def _versions_from(self, page: list[tuple[str, int]]) -> Iterator[tuple[str, int]]:
         while page:
@@ -447,13 +501,6 @@ class OpenSearchIndex(SearchIndex):
             return bool(self._client.ping())
         except Exception:
             return False
-
-
-def _int_or_zero(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _chunks(entries: list[tuple[Rejected, bytes]]) -> Iterator[list[tuple[Rejected, bytes]]]:

@@ -1,4 +1,4 @@
-"""Operator tasks: rebuild the index from DynamoDB and report drift between the two."""
+"""Operator tasks: rebuild the index from DynamoDB and report drift between the two (per entry)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ BULK_CHUNK = 200
 
 @dataclass
 class DriftReport:
+    # entries are named by entry id (``uuid@base_uri``)
     missing: list[str] = field(default_factory=list)  # in DynamoDB, not in the index
-    stale: list[tuple[str, int, int]] = field(default_factory=list)  # (uuid, db version, index version)
+    stale: list[tuple[str, int, int]] = field(default_factory=list)  # (entry, db version, index version)
     orphaned: list[str] = field(default_factory=list)  # live in the index, absent from DynamoDB
     checked: int = 0
-    # why a missing or stale dataset was not indexed, when the stream consumer recorded it
+    # why a missing or stale entry was not indexed, when the stream consumer recorded it
     reasons: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -32,7 +33,7 @@ class DriftReport:
 class ReindexReport:
     written: int = 0
     caught_up: int = 0  # documents written again after the switch (changes made meanwhile)
-    failed: list[tuple[str, int, str]] = field(default_factory=list)  # (uuid, version, reason)
+    failed: list[tuple[str, int, str]] = field(default_factory=list)  # (entry id, version, reason)
 
 
 def reindex(repo: Repository, search: SearchIndex, *, progress: Callable[[int], None] | None = None) -> ReindexReport:
@@ -51,7 +52,7 @@ def reindex(repo: Repository, search: SearchIndex, *, progress: Callable[[int], 
             try:
                 yield index_doc(dataset)
             except Exception as exc:
-                report.failed.append((dataset.uuid, dataset.version, f"{type(exc).__name__}: {exc}"[:500]))
+                report.failed.append((dataset.entry_id, dataset.version, f"{type(exc).__name__}: {exc}"[:500]))
             if progress and n % BULK_CHUNK == 0:
                 progress(BULK_CHUNK)
 
@@ -59,18 +60,18 @@ def reindex(repo: Repository, search: SearchIndex, *, progress: Callable[[int], 
     for chunk in _chunks(_documents(repo, report)):
         rejected += search.upsert(chunk)
         report.caught_up += len(chunk)
-    reported = {(uuid, version) for uuid, version, _ in report.failed}
+    reported = {(entry, version) for entry, version, _ in report.failed}
     for r in rejected:  # the catch-up pass rejects what the rebuild rejected: report each once
-        if (r.uuid, r.version) not in reported:
-            reported.add((r.uuid, r.version))
-            report.failed.append((r.uuid, r.version, r.reason))
+        if (r.entry_id, r.version) not in reported:
+            reported.add((r.entry_id, r.version))
+            report.failed.append((r.entry_id, r.version, r.reason))
     return report
 
 
 def _documents(repo: Repository, report: ReindexReport) -> Iterator[dict[str, object]]:
-    failed = {uuid for uuid, _, _ in report.failed}
+    failed = {entry for entry, _, _ in report.failed}
     for dataset in repo.iter_datasets():
-        if dataset.uuid in failed:
+        if dataset.entry_id in failed:
             continue
         try:
             doc = index_doc(dataset)
@@ -85,15 +86,15 @@ def drift(repo: Repository, search: SearchIndex) -> DriftReport:
     seen: set[str] = set()
     for d in repo.iter_datasets():
         report.checked += 1
-        seen.add(d.uuid)
-        have = indexed.get(d.uuid)
+        seen.add(d.entry_id)
+        have = indexed.get(d.entry_id)
         if have is None:
             if not d.deleted:
-                report.missing.append(d.uuid)
+                report.missing.append(d.entry_id)
         elif have < d.version:
-            report.stale.append((d.uuid, d.version, have))
+            report.stale.append((d.entry_id, d.version, have))
     report.orphaned = sorted(set(indexed) - seen)
-    behind = set(report.missing) | {uuid for uuid, _, _ in report.stale}
+    behind = set(report.missing) | {entry for entry, _, _ in report.stale}
     for entry in _index_failures(repo):
         if entry.entity_id in behind:
             report.reasons[entry.entity_id] = str(entry.value.get("reason", ""))  # the newest wins

@@ -1,15 +1,22 @@
 """Authorization as pure predicates: no I/O, evaluated by the service before any adapter call.
 
-Rules (as in dtool-lookup-server, plus admins see everything):
-- search permission on a base URI lets a user see the dataset replicas stored under it;
-- register permission on a base URI lets a user register and edit replicas there and read
-  the audit log of datasets stored there;
-- a dataset is visible when at least one of its replicas is; invisible means 404, never 403.
+The unit of permission is the **entry**: a dataset uuid as registered under one base URI
+(:class:`chalicelib.domain.Dataset`). Rules (as in dtool-lookup-server, plus admins see
+everything):
+
+- search permission on a base URI lets a user see the entries under it (content, replicas,
+  archives made from them);
+- register permission on a base URI lets a user register, edit, archive and delete entries
+  under it, read their audit log, and see its refused or incomplete uploads;
+- nothing a user does on one base URI reaches an entry under another, whatever its uuid;
+- a uuid is visible when at least one of its entries is; invisible means 404, never 403.
 """
 
 from __future__ import annotations
 
-from chalicelib.domain import REGISTERED, Dataset, Replica, User
+from collections.abc import Iterable
+
+from chalicelib.domain import REGISTERED, Dataset, User
 
 
 def is_admin(user: User) -> bool:
@@ -29,28 +36,29 @@ def searchable_base_uris(user: User) -> frozenset[str] | None:
     return None if is_admin(user) else frozenset(user.search_base_uris)
 
 
-def visible_replicas(user: User, dataset: Dataset) -> tuple[Replica, ...]:
-    return tuple(r for r in dataset.replicas if may_search(user, r.base_uri))
+def readable_base_uris(user: User) -> frozenset[str] | None:
+    """The base URIs whose entries the user may see in some state; ``None`` means all."""
+    return None if is_admin(user) else frozenset(user.search_base_uris | user.register_base_uris)
 
 
-def may_see(user: User, dataset: Dataset) -> bool:
-    """A refused or incomplete upload is shown to the registrars of its base URIs only."""
-    if dataset.deleted:
+def may_see(user: User, entry: Dataset) -> bool:
+    """A refused or incomplete upload is shown to the registrars of its base URI only."""
+    if entry.deleted:
         return False
-    if dataset.status != REGISTERED:
-        return any(may_register(user, r.base_uri) for r in dataset.replicas)
-    return bool(visible_replicas(user, dataset))
+    if entry.status != REGISTERED:
+        return may_register(user, entry.base_uri)
+    return may_search(user, entry.base_uri)
 
 
-def may_edit(user: User, dataset: Dataset) -> bool:
-    """Edits (tags, annotations, description) need register permission on one of its base URIs."""
-    return not dataset.deleted and any(may_register(user, r.base_uri) for r in dataset.replicas)
+def may_edit(user: User, entry: Dataset) -> bool:
+    """Edits (tags, annotations, description), archiving and replica removal."""
+    return not entry.deleted and may_register(user, entry.base_uri)
 
 
-def may_read_log(user: User, dataset: Dataset) -> bool:
-    return is_admin(user) or any(may_register(user, r.base_uri) for r in dataset.replicas)
+def may_read_log(user: User, entry: Dataset) -> bool:
+    return may_register(user, entry.base_uri)
 
 
-def may_see_archive(user: User, base_uris: tuple[str, ...]) -> bool:
-    """An archive is seen by whoever may search one of the base URIs its dataset had."""
+def may_see_archive(user: User, base_uris: Iterable[str]) -> bool:
+    """An archive is seen by whoever may search the base URI of the entry it was made from."""
     return any(may_search(user, b) for b in base_uris)

@@ -5,32 +5,38 @@ DynamoDB is the truth; the index is written only from the datasets table's strea
 (opensearch-py) and :class:`chalicelib.memsearch.InMemorySearchIndex` (tests); both pass
 ``tests/contract/test_search_contract.py``.
 
-Index documents are plain dicts built by :func:`chalicelib.indexdoc.index_doc`; the keys a
-backend relies on are listed in :data:`DOC_FIELDS`.
+Index documents are plain dicts built by :func:`chalicelib.indexdoc.index_doc`, one per
+entry (a uuid as registered under one base URI); the keys a backend relies on are listed in
+:data:`DOC_FIELDS`.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.errors import ValidationError
 
-# Keys of an index document (all present in every document):
-#   uuid: str (document id)              version: int (external version, strictly increasing per uuid)
+# Keys of an index document (all present in every document). One document per **entry**:
+# a dataset uuid as registered under one base URI (the same uuid under another base URI is
+# another entry, with its own content and version).
+#   entry_id: str (document identity: f"{uuid}@{base_uri}", as chalicelib.domain.entry_id)
+#   uuid: str (the dataset's uuid; shared by the entries of one dataset)
+#   version: int (external version, strictly increasing per entry_id)
 #   deleted: bool (tombstone; never matched by search or summary)
 #   name: str    creator_username: str   description: str   readme: str (verbatim YAML text)
 #   readme_text: str (values parsed from the README YAML, space separated)
 #   annotations_text: str (annotation names and scalar values, space separated)
 #   relpaths: list[str] (manifest item paths)      tags: list[str]
-#   base_uris: list[str]   uris: list[str]   replicas: list[dict] (stored, not indexed)
+#   base_uris: list[str] (exactly the entry's base URI)   uris: list[str]   replicas: list[dict] (stored, not indexed)
 #   annotations: dict (stored, not indexed)
 #   created_at, frozen_at, registered_at, updated_at: float epoch seconds
 #   number_of_items: int   size_in_bytes: int
 DOC_FIELDS = (
+    "entry_id",
     "uuid",
     "version",
     "deleted",
@@ -97,15 +103,59 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A document the index refused for itself (not for an outage): it stays out, the rest goes on."""
+    """A document the index refused for itself (not for an outage): it stays out, the rest goes on.
+
+    Backends always fill ``entry_id`` (see :func:`rejection`); the default only keeps
+    positional and keyword construction of the older three fields working.
+    """
 
     uuid: str
     version: int
     reason: str
+    entry_id: str = ""
+
+
+def rejection(doc: Mapping[str, Any], reason: str) -> Rejected:
+    """A :class:`Rejected` for ``doc`` with whatever identity it carries (never raises).
+
+    A document without a string ``entry_id`` is named ``f"{uuid}@{first base URI}"`` (or
+    ``f"{uuid}@"`` without one), so that a rejection always names an entry.
+    """
+    uuid = str(doc.get("uuid"))
+    entry_id = doc.get("entry_id")
+    if not isinstance(entry_id, str):
+        base_uris = doc.get("base_uris")
+        first = base_uris[0] if isinstance(base_uris, (list, tuple)) and base_uris else ""
+        entry_id = f"{uuid}@{first}"
+    try:
+        version = int(doc["version"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        version = 0
+    return Rejected(uuid=uuid, version=version, reason=reason, entry_id=entry_id)
+
+
+def identity_problem(doc: Mapping[str, Any]) -> str | None:
+    """Why ``doc`` does not name exactly one entry, or None.
+
+    ``uuid`` and ``entry_id`` must be strings, ``base_uris`` must hold exactly one string
+    (the entry's base URI) and ``entry_id`` must be ``f"{uuid}@{base_uris[0]}"``: a document
+    of one entry that also carried another base URI would show that entry's content to the
+    readers of the other base URI.
+    """
+    uuid, entry_id, base_uris = doc.get("uuid"), doc.get("entry_id"), doc.get("base_uris")
+    if not isinstance(uuid, str) or not isinstance(entry_id, str):
+        return "uuid and entry_id must be strings"
+    if not isinstance(base_uris, (list, tuple)) or len(base_uris) != 1 or not isinstance(base_uris[0], str):
+        return "base_uris must hold exactly the entry's base URI"
+    if entry_id != f"{uuid}@{base_uris[0]}":
+        return "entry_id is not uuid@base_uri"
+    return None
 
 
 @dataclass(frozen=True)
 class Summary:
+    """Datasets are distinct uuids, except per base URI, where entries are counted (one per uuid)."""
+
     number_of_datasets: int
     datasets_per_base_uri: dict[str, int] = field(default_factory=dict)
     datasets_per_creator: dict[str, int] = field(default_factory=dict)
@@ -117,7 +167,7 @@ def check_query(query: SearchQuery) -> str:
 
     Raises :class:`ValidationError` for an unknown sort key, a negative offset or size,
     ``offset + size`` beyond the result window (without ``after``), or an ``after`` that is
-    not ``[sort value, uuid]`` of the right types.
+    not ``[sort value, entry_id]`` of the right types.
     """
     if query.sort not in SORT_KEYS:
         raise ValidationError(f"sort must be one of {sorted(SORT_KEYS)}", field="sort")
@@ -132,7 +182,7 @@ def check_query(query: SearchQuery) -> str:
 
 
 def check_after(sort: str, after: Sequence[Any]) -> None:
-    """``after`` must be ``[value, uuid]``: a string value for ``name``, a finite number otherwise."""
+    """``after`` must be ``[value, entry_id]``: a string value for ``name``, a finite number otherwise."""
     ok = isinstance(after, (list, tuple)) and len(after) == 2 and isinstance(after[1], str)
     if ok:
         value = after[0]
@@ -147,20 +197,30 @@ def check_after(sort: str, after: Sequence[Any]) -> None:
 class SearchIndex(ABC):
     """Contract every search backend MUST honour.
 
+    - A document is an entry: its identity is ``entry_id`` (``f"{uuid}@{base_uri}"``), never
+      ``uuid`` alone. The entries of one uuid on two base URIs are two documents, versioned,
+      tombstoned and matched independently (the words of one never match for the other).
     - ``upsert`` MUST be idempotent and MUST NOT regress: a document whose ``version`` is
-      lower than or equal to the stored one for the same ``uuid`` is ignored silently.
+      lower than or equal to the stored one for the same ``entry_id`` is ignored silently.
     - A document with ``deleted`` true MUST NOT appear in ``search`` hits, totals or ``summary``.
     - ``search`` and ``summary`` MUST only consider documents with at least one of
       ``base_uris`` in ``allowed_base_uris`` (unless it is ``None``); ``summary`` MUST NOT
       report base URIs outside ``allowed_base_uris``.
     - Free text SHOULD match name, description, readme, readme_text, annotations_text
       and relpaths, case-insensitively, all words required.
-    - Results MUST be sorted by the sort key, ties broken by uuid, so that ``after``
-      pagination neither skips nor repeats a document.
+    - ``search`` hits and ``total`` are entries: a uuid visible on two base URIs is two hits.
+      The ``uuids`` filter matches every entry of those uuids.
+    - Results MUST be sorted by the sort key, ties broken by ``entry_id``, so that ``after``
+      (``[sort value, entry_id]`` of the last hit) pagination neither skips nor repeats a document.
+    - ``summary`` counts datasets, not entries: ``number_of_datasets`` and the per-creator
+      and per-tag counts are distinct uuids (OpenSearch: exact up to about 40,000 distinct
+      uuids per count, approximate above); the per-base-URI count is entries on that base
+      URI (one per uuid).
     - ``upsert`` and ``rebuild`` MUST write every acceptable document of a batch and return
       the others as :class:`Rejected` (a key outside the mapping, a string that is not
-      valid Unicode, a value the mapping refuses): one bad document never holds back the
-      rest, and is never retried as if the backend were down.
+      valid Unicode, a value the mapping refuses, a document that does not name exactly one
+      entry, see :func:`identity_problem`): one bad document never holds back the rest, and
+      is never retried as if the backend were down.
     - ``rebuild`` MUST leave the served index as it was when it fails: the new documents
       go to a new index that replaces the served one in one step only when all were sent.
     - Every method MUST raise :class:`chalicelib.errors.SearchUnavailable` (and nothing
@@ -189,11 +249,12 @@ class SearchIndex(ABC):
 
     @abstractmethod
     def summary(self, allowed_base_uris: frozenset[str] | None) -> Summary:
-        """Counts over visible, non-deleted documents."""
+        """Counts over visible, non-deleted documents (datasets as distinct uuids)."""
 
     @abstractmethod
     def versions(self) -> Iterator[tuple[str, int]]:
-        """Every (uuid, version) in the index, deleted documents included (for drift checks)."""
+        """Every (entry_id, version) in the index, deleted documents included, in entry_id order
+        (for drift checks)."""
 
     @abstractmethod
     def ping(self) -> bool:

@@ -16,11 +16,11 @@ from typing import Any
 from chalicelib import permissions as perm
 from chalicelib.audit import base_uri_subject, dataset_subject, user_subject
 from chalicelib.blobs import BlobStore
-from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, BaseUri, Dataset, JSONObject, Replica, User
+from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, AuditEntry, BaseUri, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.search import SearchIndex, SearchQuery
 from chalicelib.store.archives import ArchiveRepository
-from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, Repository
+from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository, audit_sort_key
 from chalicelib.validation import DatasetPatch, Registration, SearchParams, UserFields
 
 MAX_WRITE_ATTEMPTS = 10
@@ -134,21 +134,21 @@ class CatalogueService:
         """Register many datasets (bulk index) with the effect of :meth:`register` on each.
 
         One batch read of stamps tells which registrations change nothing (no write) and
-        which create a dataset (one conditional write); the others, and any that lose a
+        which create an entry (one conditional write); the others, and any that lose a
         race, go through :meth:`register`. Returns, per registration, its status or the
         domain error :meth:`register` would have raised for it.
         """
         checks: dict[str, CatalogueError | None] = {}
-        stamps: dict[str, DatasetStamp] = {}
-        uuids = sorted({r.content.uuid for r in regs})
-        for i in range(0, len(uuids), MAX_STAMPS_PER_CALL):
-            stamps.update(self._repo.get_dataset_stamps(uuids[i : i + MAX_STAMPS_PER_CALL]))
-        seen: set[str] = set()
+        stamps: dict[EntryKey, DatasetStamp] = {}
+        keys = sorted({(r.content.uuid, r.base_uri) for r in regs})
+        for i in range(0, len(keys), MAX_STAMPS_PER_CALL):
+            stamps.update(self._repo.get_dataset_stamps(keys[i : i + MAX_STAMPS_PER_CALL]))
+        seen: set[EntryKey] = set()
         results: list[str | CatalogueError] = []
         for reg in regs:
-            uuid = reg.content.uuid
-            first = uuid not in seen  # a second registration of a uuid sees the first's write
-            seen.add(uuid)
+            key = (reg.content.uuid, reg.base_uri)
+            first = key not in seen  # a second registration of an entry sees the first's write
+            seen.add(key)
             try:
                 if reg.base_uri not in checks:
                     try:
@@ -158,7 +158,7 @@ class CatalogueService:
                         checks[reg.base_uri] = exc
                 if (error := checks[reg.base_uri]) is not None:
                     raise error
-                stamp = stamps.get(uuid)
+                stamp = stamps.get(key)
                 if first and stamp is not None and _unchanged(stamp, reg):
                     results.append("unchanged")
                 elif first and stamp is None:
@@ -175,7 +175,8 @@ class CatalogueService:
 
     def holds(self, reg: Registration) -> bool:
         """Whether registering ``reg`` would change nothing (one consistent read of a stamp)."""
-        stamp = self._repo.get_dataset_stamps([reg.content.uuid]).get(reg.content.uuid)
+        key = (reg.content.uuid, reg.base_uri)
+        stamp = self._repo.get_dataset_stamps([key]).get(key)
         return stamp is not None and _unchanged(stamp, reg)
 
     def _new_dataset(self, user: User, reg: Registration, version: int) -> Dataset:
@@ -188,25 +189,26 @@ class CatalogueService:
             registered_at=now,
             updated_at=now,
             updated_by=user.username,
+            base_uri=reg.base_uri,
         )
 
     def _register_once(self, user: User, reg: Registration) -> RegisterResult:
+        """Register into the entry of (uuid, base URI): entries of the same uuid under other
+        base URIs are neither read nor changed, so the answer is the same whether they exist."""
         now = self._clock()
         replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
-        existing = self._repo.get_dataset(reg.content.uuid)
+        existing = self._repo.get_dataset(reg.content.uuid, reg.base_uri)
         if existing is None or existing.deleted:
             dataset = self._new_dataset(user, reg, existing.version + 1 if existing else 1)
             self._repo.save_dataset(dataset, existing.version if existing else None)
-            return RegisterResult(True, "created", self._view(user, dataset))
+            return RegisterResult(True, "created", dataset.detail_dict())
         content = reg.content
         if not reg.has_description:
             content = replace(content, description=existing.content.description)
         same_content = existing.status == REGISTERED and existing.content.content_hash() == content.content_hash()
         known = existing.replica(reg.uri)
-        if known is not None and known.base_uri != reg.base_uri:
-            raise ValidationError("uri is registered under another base_uri", field="base_uri")
         if known is not None and same_content:
-            return RegisterResult(False, "unchanged", self._view(user, existing))
+            return RegisterResult(False, "unchanged", existing.detail_dict())
         replicas = existing.replicas if known is not None else (*existing.replicas, replica)
         dataset = replace(
             existing,
@@ -220,23 +222,23 @@ class CatalogueService:
         )
         self._repo.save_dataset(dataset, existing.version)
         if known is None:
-            return RegisterResult(True, "replica-added", self._view(user, dataset))
-        return RegisterResult(False, "updated", self._view(user, dataset))
+            return RegisterResult(True, "replica-added", dataset.detail_dict())
+        return RegisterResult(False, "updated", dataset.detail_dict())
 
     def record_problem(self, user: User, reg: Registration, status: str, reasons: tuple[str, ...]) -> RegisterResult:
         """Record an upload that could not be registered (``refused`` or ``incomplete``), with
         its reasons, so that the registrars of its base URI see why. A live registered
-        dataset is never replaced by a problem record. Idempotent."""
+        entry is never replaced by a problem record. Idempotent."""
         if not perm.may_register(user, reg.base_uri):
             raise Forbidden(f"no register permission on {reg.base_uri}")
         now = self._clock()
-        existing = self._repo.get_dataset(reg.content.uuid)
+        existing = self._repo.get_dataset(reg.content.uuid, reg.base_uri)
         unchanged = existing is not None and (existing.status, existing.status_reasons) in (
             (REGISTERED, existing.status_reasons),
             (status, reasons),
         )
         if existing is not None and not existing.deleted and unchanged:
-            return RegisterResult(False, "unchanged", self._view(user, existing))
+            return RegisterResult(False, "unchanged", existing.detail_dict())
         replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
         dataset = Dataset(
             content=reg.content,
@@ -247,47 +249,67 @@ class CatalogueService:
             updated_by=user.username,
             status=status,
             status_reasons=reasons,
+            base_uri=reg.base_uri,
         )
         self._repo.save_dataset(dataset, existing.version if existing else None)
-        return RegisterResult(existing is None, status, self._view(user, dataset))
+        return RegisterResult(existing is None, status, dataset.detail_dict())
 
-    def _view(self, user: User, dataset: Dataset) -> JSONObject:
-        return dataset.detail_dict(perm.visible_replicas(user, dataset))
-
-    def _visible(self, user: User, uuid: str, *, load_blobs: bool = True) -> Dataset:
-        dataset = self._repo.get_dataset(uuid, load_blobs=load_blobs)
-        if dataset is None or not perm.may_see(user, dataset):
+    # -- reading entries --------------------------------------------------------
+    def _entries(self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True) -> list[Dataset]:
+        """The entries of ``uuid`` the user may see (only those under ``base_uri`` when
+        given), first registered first; NotFound when there is none. Entries under base
+        URIs the user has no right on are never read."""
+        scope = perm.readable_base_uris(user)
+        if base_uri is not None:
+            scope = frozenset({base_uri}) if scope is None or base_uri in scope else frozenset()
+        entries = [e for e in self._repo.get_entries(uuid, scope, load_blobs=load_blobs) if perm.may_see(user, e)]
+        if not entries:
             raise NotFound(f"no dataset {uuid}")
-        return dataset
+        return sorted(entries, key=lambda e: (e.registered_at, e.base_uri))
 
-    def get_dataset(self, user: User, uuid: str) -> JSONObject:
-        view = self._view(user, self._visible(user, uuid))
+    def _primary(self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True) -> Dataset:
+        return self._entries(user, uuid, base_uri, load_blobs=load_blobs)[0]
+
+    @staticmethod
+    def _view(entries: list[Dataset]) -> JSONObject:
+        """The caller's record of a uuid: the first entry's content and version, with the
+        replicas of every entry given (all of which the caller may see)."""
+        primary = entries[0]
+        return primary.detail_dict(tuple(r for e in entries for r in e.replicas))
+
+    def get_dataset(self, user: User, uuid: str, base_uri: str | None = None) -> JSONObject:
+        entries = self._entries(user, uuid, base_uri)
+        view = self._view(entries)
         if self._archives is not None:
             history = [
                 a.summary()
                 for a in self._archives.for_dataset(uuid, limit=MAX_ARCHIVES_SHOWN)
-                if perm.may_see_archive(user, a.base_uris)
+                if any(b in a.base_uris for b in (e.base_uri for e in entries))
             ]
             view["archival"] = {"status": history[0]["status"] if history else None, "history": history}
         return view
 
-    def get_readme(self, user: User, uuid: str) -> str | BlobLink:
-        dataset = self._visible(user, uuid, load_blobs=False)
+    def get_readme(self, user: User, uuid: str, base_uri: str | None = None) -> str | BlobLink:
+        dataset = self._primary(user, uuid, base_uri, load_blobs=False)
         link = self._large_part(dataset, "readme")
         if link is not None:
             return link
         if "readme" in dataset.blob_refs:
-            dataset = self._visible(user, uuid)
+            dataset = self._reload(user, dataset)
         return dataset.content.readme
 
-    def get_manifest(self, user: User, uuid: str) -> JSONObject | BlobLink:
-        dataset = self._visible(user, uuid, load_blobs=False)
+    def get_manifest(self, user: User, uuid: str, base_uri: str | None = None) -> JSONObject | BlobLink:
+        dataset = self._primary(user, uuid, base_uri, load_blobs=False)
         link = self._large_part(dataset, "manifest")
         if link is not None:
             return link
         if "manifest" in dataset.blob_refs:
-            dataset = self._visible(user, uuid)
+            dataset = self._reload(user, dataset)
         return dataset.content.manifest.to_dict()
+
+    def _reload(self, user: User, entry: Dataset) -> Dataset:
+        """``entry`` read again with its blob parts (authorized like the first read)."""
+        return self._primary(user, entry.uuid, entry.base_uri)
 
     def _large_part(self, dataset: Dataset, part: str) -> BlobLink | None:
         """Parts too large for one API response are served as a short-lived link to the blob."""
@@ -299,16 +321,23 @@ class CatalogueService:
             return None
         return BlobLink(url=self._blobs.link(ref), size=size)
 
-    def get_annotations(self, user: User, uuid: str) -> JSONObject:
-        return dict(self._visible(user, uuid).content.annotations)
+    def get_annotations(self, user: User, uuid: str, base_uri: str | None = None) -> JSONObject:
+        return dict(self._primary(user, uuid, base_uri).content.annotations)
 
-    def get_tags(self, user: User, uuid: str) -> list[str]:
-        return list(self._visible(user, uuid).content.tags)
+    def get_tags(self, user: User, uuid: str, base_uri: str | None = None) -> list[str]:
+        return list(self._primary(user, uuid, base_uri, load_blobs=False).content.tags)
 
-    def patch_dataset(self, user: User, uuid: str, patch: DatasetPatch) -> JSONObject:
-        dataset = self._visible(user, uuid)
+    # -- changing entries -------------------------------------------------------
+    def patch_dataset(self, user: User, uuid: str, patch: DatasetPatch, base_uri: str | None = None) -> JSONObject:
+        """Edit the entry the caller's record shows (the first visible one, or the one under
+        ``base_uri``); ``patch.version`` is that entry's version."""
+        entries = self._entries(user, uuid, base_uri)
+        dataset = entries[0]
         if not perm.may_edit(user, dataset):
-            raise Forbidden("editing needs register permission on one of the dataset's base URIs")
+            raise Forbidden(
+                f"editing needs register permission on {dataset.base_uri}; "
+                "pass ?base_uri= to edit the entry under a base URI you may register"
+            )
         if patch.version != dataset.version:
             raise VersionConflict(
                 f"version {patch.version} is not current (current: {dataset.version})", dataset.version
@@ -327,15 +356,15 @@ class CatalogueService:
             self._repo.save_dataset(updated, dataset.version)
         except VersionConflict as exc:
             raise VersionConflict(str(exc), None) from exc
-        return self._view(user, updated)
+        return self._view([updated, *entries[1:]])
 
     def delete_replica(self, user: User, uuid: str, uri: str) -> JSONObject:
-        dataset = self._visible(user, uuid)
-        replica = dataset.replica(uri)
-        if replica is None or not perm.may_search(user, replica.base_uri):
+        entries = self._entries(user, uuid, None)
+        dataset = next((e for e in entries if e.replica(uri) is not None), None)
+        if dataset is None:
             raise NotFound(f"dataset {uuid} has no replica {uri}")
-        if not perm.may_register(user, replica.base_uri):
-            raise Forbidden(f"no register permission on {replica.base_uri}")
+        if not perm.may_register(user, dataset.base_uri):
+            raise Forbidden(f"no register permission on {dataset.base_uri}")
         remaining = tuple(r for r in dataset.replicas if r.uri != uri)
         updated = replace(
             dataset,
@@ -346,67 +375,100 @@ class CatalogueService:
             updated_by=user.username,
         )
         self._repo.save_dataset(updated, dataset.version)
+        shown = [updated if e is dataset else e for e in entries if e is not dataset or remaining]
         return {
             "uuid": uuid,
             "deleted_uri": uri,
-            "dataset_deleted": not remaining,
-            "replicas": [r.to_dict() for r in perm.visible_replicas(user, updated)],
+            "dataset_deleted": not shown,
+            "replicas": [r.to_dict() for e in shown for r in e.replicas],
         }
 
-    def add_archive_replica(self, actor: User, uuid: str, content_hash: str, uri: str, base_uri: str) -> str:
-        """Record an AIP as a replica of the dataset it preserves (the archive worker's last
-        step): ``added``, ``unchanged``, or ``skipped`` when the dataset is gone or its content
-        is no longer the archived version (the AIP then stays visible on the archive only).
-        The archive base URI is created on first use."""
+    def add_archive_replica(
+        self, actor: User, uuid: str, source_base_uri: str, content_hash: str, uri: str, base_uri: str
+    ) -> str:
+        """Record an AIP (the archive worker's last step) as a replica in the entry of
+        ``uuid`` under the archive base URI ``base_uri``, holding the archived content of
+        the source entry: ``added``, ``unchanged``, or ``skipped`` when the source entry is
+        gone or its content is no longer the archived version (the AIP then stays visible
+        on the archive only). The archive base URI is created on first use."""
         self._require_admin(actor)
         base = self._repo.get_base_uri(base_uri)
         if base is None or base.deleted:
             with contextlib.suppress(AlreadyExists):
                 self.add_base_uri(actor, base_uri, "Archival packages (AIPs); written by the archive worker only")
         for attempt in range(MAX_WRITE_ATTEMPTS):
-            dataset = self._repo.get_dataset(uuid, load_blobs=False)
-            if dataset is None or dataset.deleted or dataset.status != REGISTERED:
+            source = self._repo.get_dataset(uuid, source_base_uri)
+            if source is None or source.deleted or source.status != REGISTERED:
                 return "skipped"
-            if dataset.replica(uri) is not None:
+            if source.content.content_hash() != content_hash:
+                return "skipped"
+            existing = self._repo.get_dataset(uuid, base_uri)
+            live = existing is not None and not existing.deleted
+            if live and existing is not None and existing.replica(uri) is not None:
                 return "unchanged"
-            if dataset.blob_refs or dataset.content.content_hash() != content_hash:
-                # blob parts unloaded would make the hash differ: read the whole record
-                dataset = self._repo.get_dataset(uuid)
-                if dataset is None or dataset.content.content_hash() != content_hash:
-                    return "skipped"
             now = self._clock()
             replica = Replica(uri=uri, base_uri=base_uri, registered_at=now, registered_by=actor.username)
-            updated = replace(
-                dataset,
-                replicas=(*dataset.replicas, replica),
-                version=dataset.version + 1,
-                updated_at=now,
-                updated_by=actor.username,
-            )
+            if live and existing is not None:
+                updated = replace(
+                    existing,
+                    content=source.content,
+                    replicas=(*existing.replicas, replica),
+                    version=existing.version + 1,
+                    updated_at=now,
+                    updated_by=actor.username,
+                )
+            else:
+                updated = Dataset(
+                    content=source.content,
+                    replicas=(replica,),
+                    version=existing.version + 1 if existing else 1,
+                    registered_at=now,
+                    updated_at=now,
+                    updated_by=actor.username,
+                    base_uri=base_uri,
+                )
             try:
-                self._repo.save_dataset(updated, dataset.version)
+                self._repo.save_dataset(updated, existing.version if existing else None)
                 return "added"
-            except VersionConflict:
+            except (AlreadyExists, VersionConflict):
                 self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise VersionConflict("the dataset is changing too fast; retry")
 
-    def dataset_log(self, user: User, uuid: str, limit: int, after: str | None) -> LogPage:
-        dataset = self._repo.get_dataset(uuid)
-        if dataset is None or not (perm.is_admin(user) or perm.may_see(user, dataset)):
+    def dataset_log(self, user: User, uuid: str, limit: int, after: str | None, base_uri: str | None = None) -> LogPage:
+        """The audit log of the entries of ``uuid`` the caller may register (admins: all,
+        removed ones included), merged in time order."""
+        scope = perm.readable_base_uris(user)
+        if base_uri is not None:
+            scope = frozenset({base_uri}) if scope is None or base_uri in scope else frozenset()
+        entries = self._repo.get_entries(uuid, scope, load_blobs=False)
+        admin = perm.is_admin(user)
+        known = [e for e in entries if admin or perm.may_see(user, e) or perm.may_register(user, e.base_uri)]
+        if not known:
             raise NotFound(f"no dataset {uuid}")
-        if not perm.may_read_log(user, dataset):
+        loggable = [e for e in known if perm.may_read_log(user, e)]
+        if not loggable:
             raise Forbidden("the log is readable by admins and by registrars of the dataset's base URIs")
-        return self._log(dataset_subject(uuid), limit, after)
+        return self._log([dataset_subject(uuid, e.base_uri) for e in loggable], limit, after)
 
-    def _log(self, subject: str, limit: int, after: str | None) -> LogPage:
+    def _log(self, subjects: list[str], limit: int, after: str | None) -> LogPage:
+        """Entries of ``subjects`` in sort-key order (sort keys are unique across subjects)."""
         start = None
         if after is not None:
             decoded = decode_cursor(after)
             if len(decoded) != 1 or not isinstance(decoded[0], str):
                 raise ValidationError("after is not a cursor this API issued", field="after")
             start = decoded[0]
-        entries, next_after = self._repo.list_audit(subject, limit, start)
-        return LogPage([e.to_dict() for e in entries], encode_cursor([next_after]) if next_after else None)
+        merged: list[AuditEntry] = []
+        more = False
+        for subject in subjects:
+            entries, next_after = self._repo.list_audit(subject, limit, start)
+            merged += entries
+            more = more or next_after is not None
+        merged.sort(key=audit_sort_key)
+        page = merged[:limit]
+        more = more or len(merged) > limit
+        next_key = audit_sort_key(page[-1]) if more and page else None
+        return LogPage([e.to_dict() for e in page], encode_cursor([next_key]) if next_key else None)
 
     # -- search -----------------------------------------------------------------
     def search(self, user: User, params: SearchParams) -> SearchPage:
@@ -426,12 +488,14 @@ class CatalogueService:
         result = self._search.search(query)
         items = []
         for hit in result.hits:
-            shown = [r for r in hit["replicas"] if perm.may_search(user, r["base_uri"])]
+            # a hit is one entry, under a base URI the query was limited to
+            if not all(perm.may_search(user, b) for b in hit["base_uris"]):
+                continue  # never happens: a backend that ignored the visibility filter
             item = {k: hit[k] for k in _HIT_FIELDS}
             item["type"] = "dataset"
-            item["replicas"] = shown
-            item["base_uri"] = shown[0]["base_uri"] if shown else None
-            item["uri"] = shown[0]["uri"] if shown else None
+            item["replicas"] = list(hit["replicas"])
+            item["base_uri"] = hit["base_uris"][0] if hit["base_uris"] else None
+            item["uri"] = hit["replicas"][0]["uri"] if hit["replicas"] else None
             items.append(item)
         return SearchPage(
             items=items,
@@ -536,7 +600,7 @@ class CatalogueService:
 
     def user_log(self, admin: User, username: str, limit: int, after: str | None) -> LogPage:
         self._require_admin(admin)
-        return self._log(user_subject(username), limit, after)
+        return self._log([user_subject(username)], limit, after)
 
     # -- base URIs (admin) ------------------------------------------------------
     def add_base_uri(self, admin: User, base_uri: str, description: str) -> JSONObject:
@@ -622,7 +686,7 @@ class CatalogueService:
 
     def base_uri_log(self, admin: User, base_uri: str, limit: int, after: str | None) -> LogPage:
         self._require_admin(admin)
-        return self._log(base_uri_subject(base_uri), limit, after)
+        return self._log([base_uri_subject(base_uri)], limit, after)
 
 
 _HIT_FIELDS = (
@@ -643,7 +707,7 @@ _HIT_FIELDS = (
 
 def _unchanged(stamp: DatasetStamp, reg: Registration) -> bool:
     """Whether registering ``reg`` over the stored ``stamp`` would change nothing."""
-    if stamp.deleted or stamp.status != REGISTERED or (reg.uri, reg.base_uri) not in stamp.replicas:
+    if stamp.deleted or stamp.status != REGISTERED or reg.uri not in stamp.replicas:
         return False
     content = reg.content if reg.has_description else replace(reg.content, description=stamp.description)
     return content.content_hash() == stamp.content_hash

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.audit import base_uri_changes, dataset_changes, index_failure_entries, user_changes
-from chalicelib.domain import SYSTEM_ACTOR
+from chalicelib.domain import SYSTEM_ACTOR, entry_id
 from chalicelib.indexdoc import index_doc
 from chalicelib.metrics import emf_line
 from chalicelib.search import SearchIndex
@@ -37,14 +37,15 @@ def _reason(step: str, exc: object) -> str:
 
 
 def _key_of(image: Mapping[str, Any] | None) -> tuple[str, int]:
-    """The uuid and version of a raw stream image, as far as they can be read."""
+    """The entry id and version of a raw stream image, as far as they can be read."""
     image = image or {}
     uuid = str((image.get("uuid") or {}).get("S", "?"))
+    base_uri = str((image.get("base_uri") or {}).get("S", "?"))
     try:
         version = int((image.get("version") or {}).get("N", 0))
     except (TypeError, ValueError):
         version = 0
-    return uuid, version
+    return entry_id(uuid, base_uri), version
 
 
 class StreamProcessor:
@@ -86,7 +87,7 @@ class StreamProcessor:
                 try:
                     entries = dataset_changes(old, new)
                 except Exception as exc:
-                    failures.append((new.uuid, new.version, _reason("audit", exc)))
+                    failures.append((new.entry_id, new.version, _reason("audit", exc)))
                     entries = []
                 self._repo.append_audit(entries)
             elif old is not None:
@@ -97,21 +98,21 @@ class StreamProcessor:
             try:
                 doc = index_doc(new)
             except Exception as exc:
-                failures.append((new.uuid, new.version, _reason("index document", exc)))
+                failures.append((new.entry_id, new.version, _reason("index document", exc)))
                 continue
-            if doc["uuid"] not in docs or docs[doc["uuid"]]["version"] < doc["version"]:
-                docs[doc["uuid"]] = doc
+            if doc["entry_id"] not in docs or docs[doc["entry_id"]]["version"] < doc["version"]:
+                docs[doc["entry_id"]] = doc
         if docs:
             rejected = self._search.upsert(list(docs.values()))
-            failures += [(r.uuid, r.version, _reason("index", r.reason)) for r in rejected]
+            failures += [(r.entry_id, r.version, _reason("index", r.reason)) for r in rejected]
         if failures:
             self._record_failures(failures)
         return len(docs)
 
     def _record_failures(self, failures: list[tuple[str, int, str]]) -> None:
         """Log, count (EMF ``Catalogue/Index IndexFailures``) and keep them for ``catalogue drift``."""
-        for uuid, version, reason in failures:
-            log.error("not indexed: dataset %r version %d: %r", uuid, version, reason)
+        for entry, version, reason in failures:
+            log.error("not indexed: dataset entry %r version %d: %r", entry, version, reason)
         now = self._clock()
         self._repo.append_audit(index_failure_entries(failures, now, SYSTEM_ACTOR))
         self._metrics(emf_line(INDEX_METRIC_NAMESPACE, {"IndexFailures": len(failures)}, {"Stage": self._stage}, now))

@@ -363,6 +363,7 @@ class SearchParams:
     after: str | None = None
 
 
+MAX_CURSOR_CHARS = 8192
 SEARCH_PARAMS = {"q", "base_uri", "creator", "tag", "uuid", "sort", "page", "page_size", "after"}
 
 
@@ -406,7 +407,9 @@ def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> Search
             f"page * page_size may not exceed {MAX_RESULT_WINDOW}; follow the 'after' cursor of the Link header",
             field="page",
         )
-    if after is not None and len(after) > 2048:
+    # a cursor holds a sort value (a name: up to 256 characters, escaped in JSON) and an
+    # entry id (a uuid and a base URI of up to 1024 characters), base64-encoded
+    if after is not None and len(after) > MAX_CURSOR_CHARS:
         raise ValidationError("after is too long", field="after")
     for key in ("base_uri", "creator", "tag", "uuid"):
         values = multi.get(key, [])

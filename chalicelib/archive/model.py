@@ -58,7 +58,8 @@ class Archive:
     dataset_uuid: str
     content_hash: str  # the dataset content version this archive preserves
     source_uri: str
-    base_uris: tuple[str, ...]  # the dataset's base URIs when requested: who may see the archive
+    # the base URI of the entry archived (one; a tuple for the records' shape): who may see it
+    base_uris: tuple[str, ...]
     requested_by: str
     requested_at: float
     updated_at: float
@@ -76,6 +77,11 @@ class Archive:
     fixity: Mapping[str, Any] = field(default_factory=dict)  # the latest audit: checked_at, ok, mismatches
 
     @property
+    def entry_base_uri(self) -> str:
+        """The base URI of the entry whose content this archive preserves."""
+        return self.base_uris[0] if self.base_uris else ""
+
+    @property
     def execution_name(self) -> str:
         """The Step Functions execution name: one execution per archive and restart."""
         return self.archive_id if self.retries == 0 else f"{self.archive_id}-r{self.retries}"
@@ -86,6 +92,7 @@ class Archive:
             "dataset": self.dataset_uuid,
             "content_hash": self.content_hash,
             "source_uri": self.source_uri,
+            "base_uri": self.entry_base_uri,
             "status": self.status,
             "requested_by": self.requested_by,
             "requested_at": self.requested_at,

@@ -2,9 +2,9 @@
 
 Who may do what:
 
-* request an archive of a dataset: register permission on one of its base URIs, or admin;
-* see an archive: whoever may see the dataset's replicas (search permission on one of the
-  base URIs the dataset had when the archive was requested), or admin; anything else is 404;
+* request an archive of a dataset: register permission on the base URI of the entry archived
+  (the content and the replica read are that entry's), or admin;
+* see an archive: whoever may search that base URI, or admin; anything else is 404;
 * restart a failed archive: its requester or an admin.
 """
 
@@ -64,26 +64,34 @@ class ArchiveService:
         self._workflow = workflow
         self._clock = clock
 
-    def request(self, user: User, uuid: str) -> JSONObject:
-        """Archive the current content of a registered dataset; ArchiveExists when it is (being) archived."""
-        dataset = self._repo.get_dataset(uuid, load_blobs=False)
-        if dataset is None or not perm.may_see(user, dataset):
+    def request(self, user: User, uuid: str, base_uri: str | None = None) -> JSONObject:
+        """Archive the current content of a registered entry of ``uuid`` the user may
+        register (the first registered such entry, or the one under ``base_uri``), read from
+        one of that entry's S3 replicas; ArchiveExists when it is (being) archived."""
+        scope = perm.readable_base_uris(user)
+        if base_uri is not None:
+            scope = frozenset({base_uri}) if scope is None or base_uri in scope else frozenset()
+        entries = [e for e in self._repo.get_entries(uuid, scope, load_blobs=False) if perm.may_see(user, e)]
+        if not entries:
             raise NotFound(f"no dataset {uuid}")
-        if not any(perm.may_register(user, r.base_uri) for r in dataset.replicas):
+        entries.sort(key=lambda e: (e.registered_at, e.base_uri))
+        mine = [e for e in entries if perm.may_edit(user, e)]
+        if not mine:
             raise Forbidden("archiving needs register permission on one of the dataset's base URIs")
-        if dataset.status != REGISTERED:
-            raise ValidationError(f"dataset {uuid} is {dataset.status}: only registered datasets are archived")
-        sources = [r for r in dataset.replicas if r.uri.startswith("s3://")]
-        if not sources:
+        registered = [e for e in mine if e.status == REGISTERED]
+        if not registered:
+            raise ValidationError(f"dataset {uuid} is {mine[0].status}: only registered datasets are archived")
+        candidates = [(e, r) for e in registered for r in e.replicas if r.uri.startswith("s3://")]
+        if not candidates:
             raise ValidationError(f"dataset {uuid} has no replica in S3 to archive from")
-        source = sources[0]
+        dataset, source = candidates[0]
         now = self._clock()
         archive = Archive(
             archive_id=archive_id_for(uuid, dataset.content.content_hash(), source.uri),
             dataset_uuid=uuid,
             content_hash=dataset.content.content_hash(),
             source_uri=source.uri,
-            base_uris=tuple(sorted({r.base_uri for r in dataset.replicas})),
+            base_uris=(dataset.base_uri,),  # the entry archived: its readers see the archive
             requested_by=user.username,
             requested_at=now,
             updated_at=now,
@@ -265,7 +273,7 @@ def record_audit(repo: Repository, archive: Archive, action: str, actor: str, va
                 timestamp=archive.updated_at,
                 actor=actor,
                 value=value,
-                subject=dataset_subject(archive.dataset_uuid),
+                subject=dataset_subject(archive.dataset_uuid, archive.entry_base_uri),
             )
         ]
     )

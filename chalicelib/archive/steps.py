@@ -44,7 +44,7 @@ class ArchiveSteps:
         clock: Callable[[], float] = time.time,
         limits: BagLimits = DEFAULT_LIMITS,
         tmp_root: str | None = None,
-        add_replica: Callable[[str, str, str], str] | None = None,
+        add_replica: Callable[[str, str, str, str], str] | None = None,
     ) -> None:
         self._add_replica = add_replica
         self._limits = limits
@@ -66,7 +66,7 @@ class ArchiveSteps:
         }
 
     def validate(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
-        dataset = self._repo.get_dataset(archive.dataset_uuid)
+        dataset = self._repo.get_dataset(archive.dataset_uuid, archive.entry_base_uri)
         if dataset is None or dataset.deleted or dataset.status != REGISTERED:
             raise aip.SipRejected([f"dataset {archive.dataset_uuid} is no longer registered"])
         if dataset.content.content_hash() != archive.content_hash:
@@ -163,8 +163,10 @@ class ArchiveSteps:
     def register(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
         replica = "skipped"
         if self._add_replica is not None:
-            # the AIP becomes a replica of the dataset (base URI: the archive bucket)
-            replica = self._add_replica(archive.dataset_uuid, archive.content_hash, archive.aip_uri.rstrip("/"))
+            # the AIP becomes a replica, in the dataset's entry under the archive base URI
+            replica = self._add_replica(
+                archive.dataset_uuid, archive.entry_base_uri, archive.content_hash, archive.aip_uri.rstrip("/")
+            )
         # The plan stays staged until here so that a retried verify can still read it.
         aip.cleanup_staging(self._writer, self._bucket, archive.archive_id)
         return {"aip_uri": archive.aip_uri, "replica": replica}, {}

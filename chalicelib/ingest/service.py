@@ -64,8 +64,16 @@ METRIC_NAMESPACE = "Catalogue/Ingest"
 # incomplete (one short of the queue's maxReceiveCount, so it never reaches the DLQ).
 INCOMPLETE_AFTER_RECEIVES = INGEST_MAX_RECEIVE_COUNT - 1
 
-# The actor of every change made by auto-registration (it never exists as a stored user).
-INGEST_USER = User(username=INGEST_ACTOR, is_admin=True)
+
+def ingest_user(base_uri: str) -> User:
+    """The actor of auto-registration from an upload under ``base_uri`` (never a stored user).
+
+    It has the rights of a registrar of that one base URI and no other: whatever an upload
+    names (a bag's External-Identifier, a dtool uuid), it can only reach the entry of that
+    uuid under the base URI it was uploaded to.
+    """
+    base = frozenset({base_uri})
+    return User(username=INGEST_ACTOR, search_base_uris=base, register_base_uris=base)
 
 
 @dataclass(frozen=True)
@@ -164,22 +172,30 @@ class IngestService:
         if self._deposits is None or not outcome.uri.startswith(self._deposits.base_uri + "/"):
             return
         if outcome.status in ("created", "updated", "replica-added", "unchanged"):
-            self._deposits.registered(INGEST_USER, outcome.uuid)
+            self._deposits.registered(ingest_user(self._deposits.base_uri), outcome.uuid)
         elif outcome.status == "rejected" and outcome.uuid:
             reasons = tuple(outcome.reason.split("; "))
-            self._deposits.refused(INGEST_USER, outcome.uuid, outcome.uri, self._deposits.base_uri, reasons)
+            base_uri = self._deposits.base_uri
+            self._deposits.refused(ingest_user(base_uri), outcome.uuid, outcome.uri, base_uri, reasons)
 
     def handle_many(self, events: Sequence[ObjectEvent], receive_count: int = 1) -> list[Outcome]:
         """:meth:`handle` for each event, with the registrations written by one
         :meth:`CatalogueService.register_many` (the bulk index's path)."""
         found = [self._resolve(event, receive_count) for event in events]
-        regs = [f for f in found if isinstance(f, Registration)]
-        results = iter(self._catalogue.register_many(INGEST_USER, regs))
+        by_base: dict[str, list[Registration]] = {}
+        for f in found:
+            if isinstance(f, Registration):
+                by_base.setdefault(f.base_uri, []).append(f)
+        # each base URI's registrations with the rights of that base URI only
+        results = {
+            base_uri: iter(self._catalogue.register_many(ingest_user(base_uri), regs))
+            for base_uri, regs in by_base.items()
+        }
         outcomes: list[Outcome] = []
         for f in found:
             if not isinstance(f, Registration):
                 outcomes.append(f)
-            elif isinstance(result := next(results), CatalogueError):
+            elif isinstance(result := next(results[f.base_uri]), CatalogueError):
                 outcomes.append(Outcome("refused", f.uri, f.content.uuid, str(result)))
             else:
                 outcomes.append(Outcome(result, f.uri, f.content.uuid))
@@ -249,7 +265,7 @@ class IngestService:
             return self._refused(placeholder, f"s3://{event.bucket}/{event.key}", str(exc))
         if registration is None:
             if self.store.head(event.bucket, target.key("dtool")) is None:
-                return self._remove(target.uuid, target.uri)
+                return self._remove(target.uuid, target.uri, base_uri)
             return Outcome("proto", target.uri, target.uuid, "not frozen yet")
         return registration
 
@@ -263,7 +279,7 @@ class IngestService:
         """
         uri = f"s3://{event.bucket}/{target.prefix}{target.uuid}"
         if self.store.head(event.bucket, target.key("dtool")) is None:
-            return self._remove(target.uuid, uri)
+            return self._remove(target.uuid, uri, base_uri)
         reason = (
             f"a dtool dataset under the nested base URI {base_uri} is not registered: dtool names it "
             f"{target.uri}, which only s3://{event.bucket} can hold; copy it to a bucket registered on its own"
@@ -280,7 +296,7 @@ class IngestService:
             )
             return self._refused(placeholder, key_uri, str(exc))
         if registration is None:
-            return self._remove(sidecar_uuid(target.uri), target.uri)
+            return self._remove(sidecar_uuid(target.uri), target.uri, base_uri)
         return registration
 
     def _bag(self, target: BagTarget, base_uri: str, receive_count: int, key: str) -> Outcome | Registration:
@@ -304,8 +320,8 @@ class IngestService:
         except BagRefused as exc:
             return self._problem(target, base_uri, REFUSED, tuple(exc.reasons[:50]))
         if registration is None:
-            return self._remove(bag_uuid(target.uri), target.uri)
-        stored = self._repo.get_dataset(registration.content.uuid)
+            return self._remove(bag_uuid(target.uri), target.uri, base_uri)
+        stored = self._repo.get_dataset(registration.content.uuid, registration.base_uri)
         if stored is not None and not stored.deleted and stored.replica(registration.uri) is not None:
             registration = keep_times(registration, stored.content)
         return registration
@@ -313,7 +329,7 @@ class IngestService:
     def _problem(self, target: BagTarget, base_uri: str, status: str, reasons: tuple[str, ...]) -> Outcome:
         """Record why an upload is not registered; it is not retried (the reasons say what to fix).
         A repeated event gives the same outcome again (the record itself is unchanged)."""
-        self._catalogue.record_problem(INGEST_USER, placeholder(target, base_uri), status, reasons)
+        self._catalogue.record_problem(ingest_user(base_uri), placeholder(target, base_uri), status, reasons)
         return Outcome(
             "rejected" if status == REFUSED else status,
             target.uri,
@@ -325,19 +341,19 @@ class IngestService:
         """Metadata the catalogue cannot accept (too large, not parseable, not valid): recorded
         as the dataset's status ``refused`` for its registrars, and the event fails so that it
         is retried and, still refused, dead-lettered for an operator."""
-        self._catalogue.record_problem(INGEST_USER, placeholder, REFUSED, (reason,))
+        self._catalogue.record_problem(ingest_user(placeholder.base_uri), placeholder, REFUSED, (reason,))
         return Outcome("refused", key_uri, reason=reason)
 
     def _register(self, registration: Registration) -> Outcome:
         try:
-            result = self._catalogue.register(INGEST_USER, registration)
+            result = self._catalogue.register(ingest_user(registration.base_uri), registration)
         except CatalogueError as exc:
             return Outcome("refused", registration.uri, registration.content.uuid, str(exc))
         return Outcome(result.status, registration.uri, registration.content.uuid)
 
-    def _remove(self, uuid: str, uri: str) -> Outcome:
+    def _remove(self, uuid: str, uri: str, base_uri: str) -> Outcome:
         try:
-            self._catalogue.delete_replica(INGEST_USER, uuid, uri)
+            self._catalogue.delete_replica(ingest_user(base_uri), uuid, uri)
         except NotFound:
             return Outcome("ignored", uri, uuid, "not registered")
         return Outcome("removed", uri, uuid)

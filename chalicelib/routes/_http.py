@@ -28,7 +28,7 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
-from chalicelib.validation import require_unicode
+from chalicelib.validation import parse_base_uri, require_unicode
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,13 @@ class Ctx:
     def header(self, name: str) -> str | None:
         value: str | None = self.request.headers.get(name)
         return value
+
+
+def entry_base_uri(ctx: Ctx) -> str | None:
+    """``?base_uri=``: the entry of the uuid to read or change (default: the first one the
+    caller may see; a uuid registered under several base URIs has one entry under each)."""
+    value = ctx.query_one("base_uri")
+    return None if value is None else parse_base_uri(value)
 
 
 def _reject_constant(name: str) -> None:

@@ -10,7 +10,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import deps
 from chalicelib.errors import ValidationError
-from chalicelib.routes._http import Ctx, endpoint
+from chalicelib.routes._http import Ctx, endpoint, entry_base_uri
 from chalicelib.validation import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, parse_positive_int, parse_uuid
 
 bp = Blueprint(__name__)
@@ -21,7 +21,7 @@ ARCHIVE_ID = re.compile(r"ar-[0-9a-f]{24}")
 @endpoint(bp)
 def archive_dataset(ctx: Ctx, uuid: str) -> Response:
     """Start archiving the dataset's current content: 202 with the archive; 409 (ArchiveId) if it is already."""
-    archive = deps.get_archives().request(ctx.user, parse_uuid(uuid))
+    archive = deps.get_archives().request(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
     return Response(body=archive, status_code=202, headers={"Location": f"/archives/{archive['id']}"})
 
 

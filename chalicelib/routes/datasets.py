@@ -9,7 +9,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import deps
 from chalicelib.errors import ValidationError
-from chalicelib.routes._http import Ctx, created, endpoint
+from chalicelib.routes._http import Ctx, created, endpoint, entry_base_uri
 from chalicelib.service import BlobLink, SearchPage
 from chalicelib.validation import (
     MAX_RESULT_WINDOW,
@@ -52,14 +52,14 @@ def summary(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/datasets/{uuid}", methods=["GET"])
 @endpoint(bp)
 def get_dataset(ctx: Ctx, uuid: str) -> dict[str, Any]:
-    return deps.get_service().get_dataset(ctx.user, parse_uuid(uuid))
+    return deps.get_service().get_dataset(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
 
 
 @bp.route("/datasets/{uuid}", methods=["PATCH"])
 @endpoint(bp)
 def patch_dataset(ctx: Ctx, uuid: str) -> Response:
     patch = parse_patch(ctx.json(), ctx.header("if-match"))
-    dataset = deps.get_service().patch_dataset(ctx.user, parse_uuid(uuid), patch)
+    dataset = deps.get_service().patch_dataset(ctx.user, parse_uuid(uuid), patch, entry_base_uri(ctx))
     return Response(body=dataset, status_code=200, headers={"ETag": f'"{dataset["version"]}"'})
 
 
@@ -76,14 +76,14 @@ def delete_replica(ctx: Ctx, uuid: str) -> dict[str, Any]:
 @endpoint(bp)
 def get_readme(ctx: Ctx, uuid: str) -> Any:
     uuid = parse_uuid(uuid)
-    readme = deps.get_service().get_readme(ctx.user, uuid)
+    readme = deps.get_service().get_readme(ctx.user, uuid, entry_base_uri(ctx))
     return see_other(readme) if isinstance(readme, BlobLink) else {"uuid": uuid, "readme": readme}
 
 
 @bp.route("/datasets/{uuid}/manifest", methods=["GET"])
 @endpoint(bp)
 def get_manifest(ctx: Ctx, uuid: str) -> Any:
-    manifest = deps.get_service().get_manifest(ctx.user, parse_uuid(uuid))
+    manifest = deps.get_service().get_manifest(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
     return see_other(manifest) if isinstance(manifest, BlobLink) else manifest
 
 
@@ -96,21 +96,21 @@ def see_other(link: BlobLink) -> Response:
 @endpoint(bp)
 def get_annotations(ctx: Ctx, uuid: str) -> dict[str, Any]:
     uuid = parse_uuid(uuid)
-    return {"uuid": uuid, "annotations": deps.get_service().get_annotations(ctx.user, uuid)}
+    return {"uuid": uuid, "annotations": deps.get_service().get_annotations(ctx.user, uuid, entry_base_uri(ctx))}
 
 
 @bp.route("/datasets/{uuid}/tags", methods=["GET"])
 @endpoint(bp)
 def get_tags(ctx: Ctx, uuid: str) -> dict[str, Any]:
     uuid = parse_uuid(uuid)
-    return {"uuid": uuid, "tags": deps.get_service().get_tags(ctx.user, uuid)}
+    return {"uuid": uuid, "tags": deps.get_service().get_tags(ctx.user, uuid, entry_base_uri(ctx))}
 
 
 @bp.route("/datasets/{uuid}/log", methods=["GET"])
 @endpoint(bp)
 def dataset_log(ctx: Ctx, uuid: str) -> Response:
     limit, after = log_params(ctx)
-    page = deps.get_service().dataset_log(ctx.user, parse_uuid(uuid), limit, after)
+    page = deps.get_service().dataset_log(ctx.user, parse_uuid(uuid), limit, after, entry_base_uri(ctx))
     return log_response(page.entries, page.next_after)
 
 

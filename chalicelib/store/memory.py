@@ -12,42 +12,50 @@ DynamoDB item, so no caller can change what is stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain import AuditEntry, BaseUri, Dataset, User
 from chalicelib.errors import AlreadyExists, VersionConflict
-from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, Repository, audit_sort_key
+from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository, audit_sort_key
 
 
 class InMemoryRepository(Repository):
-    """Datasets, users, base URIs and audit entries held in dicts."""
+    """Dataset entries, users, base URIs and audit entries held in dicts."""
 
     def __init__(self) -> None:
-        self._datasets: dict[str, Dataset] = {}
+        self._datasets: dict[EntryKey, Dataset] = {}
         self._users: dict[str, User] = {}
         self._base_uris: dict[str, BaseUri] = {}
         self._audit: dict[str, dict[str, AuditEntry]] = {}
 
     # -- datasets ---------------------------------------------------------------
-    def get_dataset(self, uuid: str, *, load_blobs: bool = True) -> Dataset | None:
-        stored = self._datasets.get(uuid)
+    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: bool = True) -> Dataset | None:
+        stored = self._datasets.get((uuid, base_uri))
         return None if stored is None else _copy_dataset(stored)
 
-    def get_dataset_stamps(self, uuids: Sequence[str]) -> dict[str, DatasetStamp]:
-        if len(uuids) > MAX_STAMPS_PER_CALL:
-            raise ValueError(f"at most {MAX_STAMPS_PER_CALL} uuids per call")
-        return {u: DatasetStamp.of(self._datasets[u]) for u in set(uuids) if u in self._datasets}
+    def get_entries(self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: bool = True) -> list[Dataset]:
+        return [
+            _copy_dataset(d)
+            for (u, b), d in sorted(self._datasets.items())
+            if u == uuid and (base_uris is None or b in base_uris)
+        ]
+
+    def get_dataset_stamps(self, keys: Sequence[EntryKey]) -> dict[EntryKey, DatasetStamp]:
+        if len(keys) > MAX_STAMPS_PER_CALL:
+            raise ValueError(f"at most {MAX_STAMPS_PER_CALL} keys per call")
+        return {k: DatasetStamp.of(self._datasets[k]) for k in set(keys) if k in self._datasets}
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
         record = _copy_dataset(dataset)
-        _check(self._datasets.get(record.uuid), expected_version)
-        self._datasets[record.uuid] = record
+        key = (record.uuid, record.base_uri)
+        _check(self._datasets.get(key), expected_version)
+        self._datasets[key] = record
 
     def iter_datasets(self) -> Iterator[Dataset]:
-        for uuid in sorted(self._datasets):
-            stored = self._datasets.get(uuid)
+        for key in sorted(self._datasets):
+            stored = self._datasets.get(key)
             if stored is not None:
                 yield _copy_dataset(stored)
 

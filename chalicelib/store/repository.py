@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,33 +44,40 @@ MAX_TRANSACTION_ITEMS = 100
 MAX_STAMPS_PER_CALL = 100  # BatchGetItem's limit
 
 
+EntryKey = tuple[str, str]  # (uuid, base URI)
+
+
 @dataclass(frozen=True)
 class DatasetStamp:
-    """What a bulk registration needs to know of a stored dataset, without reading it all."""
+    """What a bulk registration needs to know of a stored entry, without reading it all."""
 
     uuid: str
+    base_uri: str
     version: int
     deleted: bool
     status: str
     content_hash: str
     description: str
-    replicas: tuple[tuple[str, str], ...]  # (uri, base_uri)
+    replicas: tuple[str, ...]  # uris
 
     @classmethod
     def of(cls, dataset: Dataset) -> DatasetStamp:
         return cls(
             uuid=dataset.uuid,
+            base_uri=dataset.base_uri,
             version=dataset.version,
             deleted=dataset.deleted,
             status=dataset.status,
             content_hash=dataset.content.content_hash(),
             description=dataset.content.description,
-            replicas=tuple((r.uri, r.base_uri) for r in dataset.replicas),
+            replicas=tuple(r.uri for r in dataset.replicas),
         )
 
 
 class Repository(ABC):
-    """Records of datasets, users, base URIs and audit entries (DynamoDB is the truth).
+    """Records of dataset entries, users, base URIs and audit entries (DynamoDB is the truth).
+
+    A dataset entry is keyed by (uuid, base URI): see :class:`chalicelib.domain.Dataset`.
 
     - ``save_*(record, expected_version)``: ``expected_version=None`` MUST succeed only when
       no live record exists under that key (a tombstone counts as absent only when
@@ -81,14 +88,21 @@ class Repository(ABC):
     """
 
     @abstractmethod
-    def get_dataset(self, uuid: str, *, load_blobs: bool = True) -> Dataset | None:
-        """With ``load_blobs=False`` parts kept in the blob store are left empty (their keys
-        are in ``blob_refs``); such a record MUST NOT be saved back."""
+    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: bool = True) -> Dataset | None:
+        """The entry of ``uuid`` under ``base_uri``. With ``load_blobs=False`` parts kept in
+        the blob store are left empty (their keys are in ``blob_refs``); such a record MUST
+        NOT be saved back."""
 
     @abstractmethod
-    def get_dataset_stamps(self, uuids: Sequence[str]) -> dict[str, DatasetStamp]:
-        """Stamps of those of ``uuids`` that are stored (tombstones included), read
-        consistently; MUST raise ValueError for more than ``MAX_STAMPS_PER_CALL`` uuids."""
+    def get_entries(self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: bool = True) -> list[Dataset]:
+        """The stored entries of ``uuid`` (tombstones included) under ``base_uris`` (``None``:
+        under any base URI), read consistently, in base URI order. Entries under other base
+        URIs MUST NOT be read into the result."""
+
+    @abstractmethod
+    def get_dataset_stamps(self, keys: Sequence[EntryKey]) -> dict[EntryKey, DatasetStamp]:
+        """Stamps of those of ``keys`` that are stored (tombstones included), read
+        consistently; MUST raise ValueError for more than ``MAX_STAMPS_PER_CALL`` keys."""
 
     @abstractmethod
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None: ...
@@ -136,29 +150,42 @@ class DynamoRepository(Repository):
         self._cap = inline_cap_bytes
 
     # -- datasets ---------------------------------------------------------------
-    def get_dataset(self, uuid: str, *, load_blobs: bool = True) -> Dataset | None:
+    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: bool = True) -> Dataset | None:
         try:
-            item = DatasetItem.get(uuid, consistent_read=True)
+            item = DatasetItem.get(uuid, base_uri, consistent_read=True)
         except DoesNotExist:
             return None
         return self._dataset_from_item(item, load_blobs=load_blobs)
 
-    def get_dataset_stamps(self, uuids: Sequence[str]) -> dict[str, DatasetStamp]:
-        if len(uuids) > MAX_STAMPS_PER_CALL:
-            raise ValueError(f"at most {MAX_STAMPS_PER_CALL} uuids per call")
-        attributes = ["uuid", "version", "deleted", "status", "content_hash", "description", "replicas"]
+    def get_entries(self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: bool = True) -> list[Dataset]:
+        if base_uris is not None and len(base_uris) <= MAX_STAMPS_PER_CALL:
+            # GetItem per key in one BatchGetItem: entries of other base URIs are never read
+            keys = [(uuid, b) for b in sorted(set(base_uris))]
+            items = list(DatasetItem.batch_get(keys, consistent_read=True)) if keys else []
+        else:
+            items = [
+                i for i in DatasetItem.query(uuid, consistent_read=True) if base_uris is None or i.base_uri in base_uris
+            ]
+        entries = [self._dataset_from_item(i, load_blobs=load_blobs) for i in items]
+        return sorted(entries, key=lambda e: e.base_uri)
+
+    def get_dataset_stamps(self, keys: Sequence[EntryKey]) -> dict[EntryKey, DatasetStamp]:
+        if len(keys) > MAX_STAMPS_PER_CALL:
+            raise ValueError(f"at most {MAX_STAMPS_PER_CALL} keys per call")
+        attributes = ["uuid", "base_uri", "version", "deleted", "status", "content_hash", "description", "replicas"]
         # one BatchGetItem (pynamodb retries unprocessed keys), only the attributes needed
         return {
-            item.uuid: DatasetStamp(
+            (item.uuid, item.base_uri): DatasetStamp(
                 uuid=item.uuid,
+                base_uri=item.base_uri,
                 version=int(item.version),
                 deleted=bool(item.deleted),
                 status=item.status or REGISTERED,
                 content_hash=item.content_hash,
                 description=item.description or "",
-                replicas=tuple((r.uri, r.base_uri) for r in item.replicas or []),
+                replicas=tuple(r.uri for r in item.replicas or []),
             )
-            for item in DatasetItem.batch_get(sorted(set(uuids)), consistent_read=True, attributes_to_get=attributes)
+            for item in DatasetItem.batch_get(sorted(set(keys)), consistent_read=True, attributes_to_get=attributes)
         }
 
     def dataset_from_image(self, image: dict[str, Any]) -> Dataset:
@@ -218,6 +245,7 @@ class DynamoRepository(Repository):
             status=item.status or REGISTERED,
             status_reasons=tuple(str(r) for r in item.status_reasons or ()),
             blob_refs=refs,
+            base_uri=item.base_uri,
         )
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
@@ -231,6 +259,7 @@ class DynamoRepository(Repository):
         )
         item = DatasetItem(
             uuid=c.uuid,
+            base_uri=dataset.base_uri,
             name=c.name,
             creator_username=c.creator_username,
             created_at=c.created_at,

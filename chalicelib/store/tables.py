@@ -2,8 +2,9 @@
 
 Four tables, sized so that no request path scans:
 
-* datasets (stream NEW_AND_OLD_IMAGES): one item per dataset UUID; replicas inside the item.
-  Reads are GetItem; lists and search go to OpenSearch.
+* datasets (stream NEW_AND_OLD_IMAGES): one item per entry, keyed (uuid, base URI); the entry's
+  replicas inside the item. Reads are GetItem/BatchGetItem on the caller's base URIs (a Query
+  on the uuid for admins); lists and search go to OpenSearch.
 * access (stream NEW_AND_OLD_IMAGES): users (pk ``USER``) and base URIs (pk ``BASEURI``), sort
   key = username / base URI. Small, so a Query on one partition lists them; permissions live
   on the user item only (one source of truth; one GetItem authorizes a request).
@@ -66,6 +67,7 @@ class DatasetItem(Model):
         table_name = "unbound-datasets"
 
     uuid = UnicodeAttribute(hash_key=True)
+    base_uri = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
     creator_username = UnicodeAttribute()
     created_at = NumberAttribute()

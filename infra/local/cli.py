@@ -120,20 +120,21 @@ def reindex(state_file: StateFile = STATE_FILE) -> None:
         task = progress.add_task("reindex", total=None)
         report = run_reindex(deps.get_repo(), deps.get_search(), progress=lambda n: progress.advance(task, n))
     console.print(f"indexed {report.written} datasets ({report.caught_up} written again after the switch)")
-    for uuid, version, reason in report.failed:
-        console.print(f"[red]not indexed[/red] {uuid} v{version}: {escape(reason)}")
+    for entry, version, reason in report.failed:
+        console.print(f"[red]not indexed[/red] {escape(entry)} v{version}: {escape(reason)}")
     if report.failed:
         raise typer.Exit(code=1)
 
 
 @app.command()
 def drift(state_file: StateFile = STATE_FILE) -> None:
-    """List datasets whose index document is missing, stale or orphaned; exit 1 if any."""
+    """List dataset entries whose index document is missing, stale or orphaned; exit 1 if any."""
     from chalicelib.operations import drift as run_drift
 
     _setup(state_file)
     report = run_drift(deps.get_repo(), deps.get_search())
-    table = Table(Column("uuid", no_wrap=True, min_width=36), "problem", "db version", "index version", "why")
+    entry = Column("entry (uuid@base URI)", no_wrap=True, min_width=36)
+    table = Table(entry, "problem", "db version", "index version", "why")
     for u in report.missing:
         table.add_row(u, "missing", "", "", escape(report.reasons.get(u, "")))
     for u, have, indexed in report.stale:

@@ -133,15 +133,22 @@ def unreachable_index(backend: str) -> SearchIndex:
 
 @pytest.fixture
 def make_doc() -> DocFactory:
-    """Build an index document with every DOC_FIELDS key; keyword arguments override."""
+    """Build the index document of one entry with every DOC_FIELDS key; keyword arguments override.
 
-    def build(uuid: str | None = None, **overrides: Any) -> dict[str, Any]:
+    The entry is ``uuid`` (random by default) on ``base_uri`` (default: the first of a
+    ``base_uris`` override, else ``s3://bucket-a``); ``entry_id`` is ``f"{uuid}@{base_uri}"``
+    unless overridden (overriding ``entry_id`` or ``base_uris`` can build an invalid document).
+    """
+
+    def build(uuid: str | None = None, *, base_uri: str | None = None, **overrides: Any) -> dict[str, Any]:
         unknown = set(overrides) - set(DOC_FIELDS)
         assert not unknown, f"not index document keys: {sorted(unknown)}"
+        assert base_uri is None or "base_uris" not in overrides, "give base_uri or base_uris, not both"
         uuid = uuid or str(uuidlib.uuid4())
-        base_uris = overrides.get("base_uris", ["s3://bucket-a"])
+        base_uris = [base_uri] if base_uri is not None else overrides.get("base_uris", ["s3://bucket-a"])
         uris = [f"{b}/{uuid}" for b in base_uris]
         doc: dict[str, Any] = {
+            "entry_id": f"{uuid}@{base_uris[0]}" if base_uris else f"{uuid}@",
             "uuid": uuid,
             "version": 1,
             "deleted": False,

@@ -59,7 +59,8 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
             def raw_dataset(uuid: str) -> dict[str, Any]:
                 ddb = deps.aws_client("dynamodb")  # made on demand: few tests read raw items
-                out = ddb.get_item(TableName=settings.datasets_table, Key={"uuid": {"S": uuid}}, ConsistentRead=True)
+                key = {"uuid": {"S": uuid}, "base_uri": {"S": A}}
+                out = ddb.get_item(TableName=settings.datasets_table, Key=key, ConsistentRead=True)
                 return dict(out["Item"])
 
             yield Backend("dynamodb", repo, raw_dataset)
@@ -120,7 +121,15 @@ def make_dataset(uuid: str, version: int = 1, deleted: bool = False, **content: 
         updated_at=BASE_TIME + 10 + version,
         updated_by="olssont",
         deleted=deleted,
+        base_uri=A,
     )
+
+
+def entry_under(dataset: Dataset, base_uri: str) -> Dataset:
+    """``dataset`` as the entry of its uuid under ``base_uri`` (its replica moved there)."""
+    uri = f"{base_uri}/{dataset.uuid}"
+    replicas = tuple(replace(r, uri=uri, base_uri=base_uri) for r in dataset.replicas)
+    return replace(dataset, base_uri=base_uri, replicas=replicas)
 
 
 def next_version(dataset: Dataset, **content: Any) -> Dataset:
@@ -208,7 +217,7 @@ BUG_ITEM_SIZE = (
 class TestRepositoryContract:
     # -- datasets: round trips -------------------------------------------------------------
     def test_missing_records_are_none(self, repo: Repository) -> None:
-        assert repo.get_dataset(uid(1)) is None
+        assert repo.get_dataset(uid(1), A) is None
         assert repo.get_user("nobody") is None
         assert repo.get_base_uri(A) is None
         assert list(repo.iter_datasets()) == []
@@ -252,15 +261,16 @@ class TestRepositoryContract:
             content=content,
             replicas=(
                 Replica(uri=f"{A}/{uuid}", base_uri=A, registered_at=BASE_TIME + 0.001, registered_by="olssont"),
-                Replica(uri=f"{B}/{uuid}", base_uri=B, registered_at=BASE_TIME + 86400.25, registered_by="Zoë"),
+                Replica(uri=f"{A}/копия/{uuid}", base_uri=A, registered_at=BASE_TIME + 86400.25, registered_by="Zoë"),
             ),
             version=7,
             registered_at=BASE_TIME + 0.001,
             updated_at=BASE_TIME + 86400.25,
             updated_by="Zoë",
+            base_uri=A,
         )
         repo.save_dataset(dataset, None)
-        got = repo.get_dataset(uuid)
+        got = repo.get_dataset(uuid, A)
         assert got == dataset
         assert got is not None
         assert got.content.content_hash() == content.content_hash()
@@ -275,7 +285,7 @@ class TestRepositoryContract:
             replicas=(),
         )
         repo.save_dataset(dataset, None)
-        got = repo.get_dataset(uid(1))
+        got = repo.get_dataset(uid(1), A)
         assert got == dataset
         assert got is not None
         assert got.content.readme == ""
@@ -291,14 +301,14 @@ class TestRepositoryContract:
         repo.save_dataset(dataset, None)
         annotations["nested"]["a"].append(2)  # the caller changes its own dict after the save
         annotations["new"] = True
-        got = repo.get_dataset(uid(1))
+        got = repo.get_dataset(uid(1), A)
         assert got is not None
         assert dict(got.content.annotations) == {"nested": {"a": [1]}}
         mutable = got.content.annotations
         assert isinstance(mutable, dict)
         mutable["nested"]["a"].append(3)  # and changes what it read
         mutable["other"] = 1
-        again = repo.get_dataset(uid(1))
+        again = repo.get_dataset(uid(1), A)
         assert again is not None
         assert dict(again.content.annotations) == {"nested": {"a": [1]}}
 
@@ -308,38 +318,38 @@ class TestRepositoryContract:
         repo.save_dataset(first, None)
         with pytest.raises(AlreadyExists):
             repo.save_dataset(make_dataset(uid(1), name="other", readme="other"), None)
-        assert repo.get_dataset(uid(1)) == first
+        assert repo.get_dataset(uid(1), A) == first
 
     def test_stale_version_is_conflict_and_changes_nothing(self, repo: Repository) -> None:
         v1 = make_dataset(uid(1))
         repo.save_dataset(v1, None)
         v2 = next_version(v1, description="second")
         repo.save_dataset(v2, 1)
-        assert repo.get_dataset(uid(1)) == v2
+        assert repo.get_dataset(uid(1), A) == v2
         for expected in (1, 0, 3, 99):
             with pytest.raises(VersionConflict):
                 repo.save_dataset(next_version(v2, description=f"stale {expected}"), expected)
-        assert repo.get_dataset(uid(1)) == v2
+        assert repo.get_dataset(uid(1), A) == v2
 
     def test_update_of_missing_dataset_is_conflict(self, repo: Repository) -> None:
         with pytest.raises(VersionConflict):
             repo.save_dataset(make_dataset(uid(1), version=2), 1)
-        assert repo.get_dataset(uid(1)) is None
+        assert repo.get_dataset(uid(1), A) is None
 
     def test_tombstone_then_recreate_with_its_version(self, repo: Repository) -> None:
         v1 = make_dataset(uid(1))
         repo.save_dataset(v1, None)
         dead = tombstone(v1)
         repo.save_dataset(dead, 1)
-        assert repo.get_dataset(uid(1)) == dead  # tombstones are returned; callers treat them as absent
+        assert repo.get_dataset(uid(1), A) == dead  # tombstones are returned; callers treat them as absent
         reborn = make_dataset(uid(1), version=3, name="reborn", readme="new readme")
         with pytest.raises(AlreadyExists):
             repo.save_dataset(reborn, None)  # a tombstone still blocks a plain create
         with pytest.raises(VersionConflict):
             repo.save_dataset(reborn, 1)
-        assert repo.get_dataset(uid(1)) == dead
+        assert repo.get_dataset(uid(1), A) == dead
         repo.save_dataset(reborn, dead.version)
-        assert repo.get_dataset(uid(1)) == reborn
+        assert repo.get_dataset(uid(1), A) == reborn
 
     # -- datasets: large READMEs and manifests ------------------------------------------------
     @pytest.mark.parametrize("size", [INLINE_CAP - 1, INLINE_CAP, INLINE_CAP + 1])
@@ -348,7 +358,7 @@ class TestRepositoryContract:
         assert len(readme.encode()) == size
         dataset = make_dataset(uid(1), readme=readme)
         backend.repo.save_dataset(dataset, None)
-        assert backend.repo.get_dataset(uid(1)) == dataset
+        assert backend.repo.get_dataset(uid(1), A) == dataset
 
     def test_large_readme_and_manifest_round_trip_and_keep_the_item_small(self, backend: Backend) -> None:
         repo = backend.repo
@@ -358,7 +368,7 @@ class TestRepositoryContract:
         assert len(json.dumps(manifest.to_dict()).encode()) > 10 * INLINE_CAP
         big = make_dataset(uid(1), readme=readme, manifest=manifest, number_of_items=200)
         repo.save_dataset(big, None)
-        assert repo.get_dataset(uid(1)) == big
+        assert repo.get_dataset(uid(1), A) == big
         assert list(repo.iter_datasets()) == [big]
         if backend.raw_dataset is not None:
             item = backend.raw_dataset(uid(1))
@@ -371,7 +381,7 @@ class TestRepositoryContract:
         # Shrinking back under the cap stores the text inline again; growing again spills again.
         small = next_version(big, readme="short", manifest=manifest_of(1))
         repo.save_dataset(small, big.version)
-        assert repo.get_dataset(uid(1)) == small
+        assert repo.get_dataset(uid(1), A) == small
         if backend.raw_dataset is not None:
             item = backend.raw_dataset(uid(1))
             assert item["readme"] == {"S": "short"}
@@ -379,7 +389,7 @@ class TestRepositoryContract:
             assert "manifest_ref" not in item
         regrown = next_version(small, readme=readme + "more\n")
         repo.save_dataset(regrown, small.version)
-        assert repo.get_dataset(uid(1)) == regrown
+        assert repo.get_dataset(uid(1), A) == regrown
 
     def test_stale_save_of_large_readme_changes_nothing(self, repo: Repository) -> None:
         v1 = make_dataset(uid(1), readme="r" * (3 * INLINE_CAP))
@@ -388,7 +398,7 @@ class TestRepositoryContract:
         stale = next_version(v1, readme="s" * (3 * INLINE_CAP), manifest=manifest_of(100))
         with pytest.raises(VersionConflict):
             repo.save_dataset(stale, 1)
-        got = repo.get_dataset(uid(1))
+        got = repo.get_dataset(uid(1), A)
         assert got is not None
         assert got.version == 2
         assert got.content.readme == "r" * (3 * INLINE_CAP)
@@ -400,7 +410,7 @@ class TestRepositoryContract:
         assert len(json.dumps(annotations).encode()) > 450_000
         dataset = make_dataset(uid(1), annotations=annotations)
         backend.repo.save_dataset(dataset, None)
-        assert backend.repo.get_dataset(uid(1)) == dataset
+        assert backend.repo.get_dataset(uid(1), A) == dataset
 
     # -- datasets: iteration ---------------------------------------------------------------
     def test_iter_datasets_yields_everything_including_tombstones(self, repo: Repository) -> None:
@@ -423,20 +433,63 @@ class TestRepositoryContract:
         small = make_dataset(uid(2))
         repo.save_dataset(small, None)
         repo.save_dataset(tombstone(small), 1)
-        stamps = repo.get_dataset_stamps([uid(1), uid(2), uid(3), uid(1)])
-        assert set(stamps) == {uid(1), uid(2)}
-        assert stamps[uid(1)] == DatasetStamp.of(big)
-        assert stamps[uid(1)].content_hash == big.content.content_hash()
-        assert stamps[uid(1)].replicas == ((f"{A}/{uid(1)}", A),)
-        assert stamps[uid(2)].deleted and stamps[uid(2)].version == 2
+        stamps = repo.get_dataset_stamps([(uid(1), A), (uid(2), A), (uid(3), A), (uid(1), A), (uid(1), B)])
+        assert set(stamps) == {(uid(1), A), (uid(2), A)}
+        assert stamps[(uid(1), A)] == DatasetStamp.of(big)
+        assert stamps[(uid(1), A)].content_hash == big.content.content_hash()
+        assert stamps[(uid(1), A)].replicas == (f"{A}/{uid(1)}",)
+        assert stamps[(uid(2), A)].deleted and stamps[(uid(2), A)].version == 2
         assert repo.get_dataset_stamps([]) == {}
 
     def test_stamps_of_a_full_batch(self, repo: Repository) -> None:
         for i in range(MAX_STAMPS_PER_CALL):
             repo.save_dataset(make_dataset(uid(i), name=f"ds-{i}"), None)
-        assert len(repo.get_dataset_stamps([uid(i) for i in range(MAX_STAMPS_PER_CALL)])) == MAX_STAMPS_PER_CALL
+        keys = [(uid(i), A) for i in range(MAX_STAMPS_PER_CALL + 1)]
+        assert len(repo.get_dataset_stamps(keys[:-1])) == MAX_STAMPS_PER_CALL
         with pytest.raises(ValueError):
-            repo.get_dataset_stamps([uid(i) for i in range(MAX_STAMPS_PER_CALL + 1)])
+            repo.get_dataset_stamps(keys)
+
+    # -- datasets: entries of one uuid under several base URIs --------------------------------
+    def test_entries_of_one_uuid_are_independent_records(self, repo: Repository) -> None:
+        on_a = make_dataset(uid(1), readme="A's readme")
+        on_b = entry_under(make_dataset(uid(1), readme="B's readme", name="other"), B)
+        repo.save_dataset(on_a, None)
+        repo.save_dataset(on_b, None)  # the same uuid: no AlreadyExists, another key
+        assert repo.get_dataset(uid(1), A) == on_a and repo.get_dataset(uid(1), B) == on_b
+        assert repo.get_dataset(uid(1), C) is None
+        # versions are per entry: a write to one never conflicts with the other
+        v2 = next_version(on_b, description="edited on B")
+        repo.save_dataset(v2, 1)
+        with pytest.raises(VersionConflict):
+            repo.save_dataset(next_version(on_a), 2)
+        assert repo.get_dataset(uid(1), A) == on_a
+        assert sorted(d.base_uri for d in repo.iter_datasets()) == [A, B]
+
+    def test_entries_are_read_only_under_the_base_uris_asked_for(self, repo: Repository) -> None:
+        entries = {b: entry_under(make_dataset(uid(1), name=b), b) for b in (A, B, C)}
+        for entry in entries.values():
+            repo.save_dataset(entry, None)
+        repo.save_dataset(entry_under(make_dataset(uid(2)), A), None)  # another uuid: never listed
+        assert repo.get_entries(uid(1), None) == [entries[A], entries[B], entries[C]]
+        assert repo.get_entries(uid(1), {C, A}) == [entries[A], entries[C]]
+        assert repo.get_entries(uid(1), frozenset({B, "s3://nowhere"})) == [entries[B]]
+        assert repo.get_entries(uid(1), frozenset()) == []
+        assert repo.get_entries(uid(3), None) == []
+        dead = tombstone(entries[B])
+        repo.save_dataset(dead, 1)
+        assert repo.get_entries(uid(1), {B}) == [dead]  # tombstones included, as get_dataset
+        # more base URIs than one batch read takes: still only those asked for
+        many = {f"s3://bucket-{i:03d}" for i in range(MAX_STAMPS_PER_CALL + 5)} | {C}
+        assert repo.get_entries(uid(1), many) == [entries[C]]
+
+    def test_entries_without_blobs_leave_large_parts_out(self, backend: Backend) -> None:
+        repo = backend.repo
+        big = make_dataset(uid(1), readme="r" * (3 * INLINE_CAP))
+        repo.save_dataset(big, None)
+        [light] = repo.get_entries(uid(1), {A}, load_blobs=False)
+        if backend.name == "dynamodb":  # the fake keeps every part inline (it has no blob store)
+            assert light.content.readme == "" and "readme" in light.blob_refs
+        assert repo.get_entries(uid(1), {A}) == [big]
 
     # -- users ------------------------------------------------------------------------------
     def test_user_round_trip(self, repo: Repository) -> None:
@@ -637,12 +690,12 @@ class TestRepositoryContract:
         # batch fails and is retried forever: audit and search stop for that shard.
         repo = backend.repo
         repo.save_dataset(make_dataset(uid(1), readme="x" * 500_000, manifest=manifest_of(50)), None)
-        stored = repo.get_dataset(uid(1))  # accepted: the README spilled to the blob store
+        stored = repo.get_dataset(uid(1), A)  # accepted: the README spilled to the blob store
         assert stored is not None
         entries = dataset_changes(None, stored)
         assert entries
         repo.append_audit(entries)
-        listed, _ = repo.list_audit(dataset_subject(uid(1)), 100, None)
+        listed, _ = repo.list_audit(dataset_subject(uid(1), A), 100, None)
         assert listed == sorted(entries, key=audit_sort_key)
 
     @pytest.mark.parametrize("limit", [1, 4, 5, 19, 20, 21, 100])

@@ -2,6 +2,9 @@
 
 Each test runs twice: ``[memory]`` (InMemorySearchIndex) and ``[opensearch]``
 (OpenSearchIndex on osmem-server). A behaviour pinned here is one the service may rely on.
+
+A document is an entry: a uuid on one base URI (``entry_id`` ``f"{uuid}@{base_uri}"``); the
+same uuid on two base URIs is two documents.
 """
 
 from __future__ import annotations
@@ -26,8 +29,17 @@ def uid(i: int) -> str:
     return f"{i:08x}-0000-4000-8000-000000000000"
 
 
+def eid(i: int, base_uri: str = "s3://bucket-a") -> str:
+    """The entry_id of ``uid(i)`` on ``base_uri``."""
+    return f"{uid(i)}@{base_uri}"
+
+
 def uuids(result: SearchResult) -> list[str]:
     return [h["uuid"] for h in result.hits]
+
+
+def entries(result: SearchResult) -> list[str]:
+    return [h["entry_id"] for h in result.hits]
 
 
 def find(index: SearchIndex, text: str = "", **kw: Any) -> list[str]:
@@ -35,16 +47,19 @@ def find(index: SearchIndex, text: str = "", **kw: Any) -> list[str]:
 
 
 def sort_docs(docs: list[dict[str, Any]], sort: str, descending: bool) -> list[str]:
+    """The entry_ids of ``docs`` in the expected order."""
     field = SORT_KEYS[sort]
-    return [d["uuid"] for d in sorted(docs, key=lambda d: (d[field], d["uuid"]), reverse=descending)]
+    return [d["entry_id"] for d in sorted(docs, key=lambda d: (d[field], d["entry_id"]), reverse=descending)]
 
 
 def sortable_docs(make_doc: DocFactory, n: int) -> list[dict[str, Any]]:
-    """``n`` documents whose sort keys have many ties (so the uuid tie-break matters)."""
+    """``n`` entries whose sort keys have many ties (so the entry_id tie-break matters); every
+    uuid is on up to three base URIs (so entries of one uuid tie too)."""
     names = ["alpha", "Beta", "beta", "Zed", "éclair", "alpha 2", "10 things"]
     return [
         make_doc(
-            uid(i),
+            uid(i // 3),
+            base_uri=(A, B, C)[i % 3],
             name=names[(i * 5) % len(names)],
             created_at=BASE_TIME + (i * 7) % 4,
             frozen_at=BASE_TIME + 0.5 * ((i * 3) % 5),
@@ -116,16 +131,16 @@ class TestSearchContract:
         index.upsert([make_doc(uid(1), version=1, name="one")])  # older: ignored
         index.upsert([make_doc(uid(1), version=2, name="two again")])  # equal: ignored
         assert [h["name"] for h in index.search(SearchQuery()).hits] == ["two"]
-        assert list(index.versions()) == [(uid(1), 2)]
+        assert list(index.versions()) == [(eid(1), 2)]
         index.upsert([make_doc(uid(1), version=3, name="three")])  # newer: replaces
         assert [h["name"] for h in index.search(SearchQuery()).hits] == ["three"]
         assert find(index, "two") == []
-        assert list(index.versions()) == [(uid(1), 3)]
+        assert list(index.versions()) == [(eid(1), 3)]
 
     def test_out_of_order_versions_in_one_batch(self, index: SearchIndex, make_doc: DocFactory) -> None:
         index.upsert([make_doc(uid(1), version=v, name=f"v{v}") for v in (1, 4, 2, 3)])
         assert [h["name"] for h in index.search(SearchQuery()).hits] == ["v4"]
-        assert list(index.versions()) == [(uid(1), 4)]
+        assert list(index.versions()) == [(eid(1), 4)]
 
     def test_repeated_upsert_is_idempotent(self, index: SearchIndex, make_doc: DocFactory) -> None:
         docs = [make_doc(uid(i), version=i + 1, tags=["t"]) for i in range(5)]
@@ -136,12 +151,12 @@ class TestSearchContract:
         assert index.search(SearchQuery(sort="name", descending=False)) == first
         assert first.total == 5
         assert index.summary(None) == Summary(5, {A: 5}, {"alice": 5}, {"t": 5})
-        assert list(index.versions()) == [(uid(i), i + 1) for i in range(5)]
+        assert list(index.versions()) == [(eid(i), i + 1) for i in range(5)]
 
     def test_unknown_document_key_is_refused_but_batch_goes_on(self, index: SearchIndex, make_doc: DocFactory) -> None:
         bad = {**make_doc(uid(1)), "not_a_field": "x"}
         [rejected] = index.upsert([bad, make_doc(uid(2))])
-        assert (rejected.uuid, rejected.version) == (uid(1), 1)
+        assert (rejected.uuid, rejected.version, rejected.entry_id) == (uid(1), 1, eid(1))
         assert find(index) == [uid(2)]
 
     def test_a_document_that_is_not_valid_unicode_is_refused_alone(
@@ -149,14 +164,14 @@ class TestSearchContract:
     ) -> None:
         bad = make_doc(uid(1), name="lone \ud800 surrogate")
         [rejected] = index.upsert([make_doc(uid(2)), bad, make_doc(uid(3))])
-        assert rejected.uuid == uid(1) and rejected.reason
+        assert (rejected.uuid, rejected.entry_id) == (uid(1), eid(1)) and rejected.reason
         assert find(index) == [uid(2), uid(3)]
 
     # -- rebuild ------------------------------------------------------------------------
     def test_rebuild_serves_exactly_the_new_documents(self, index: SearchIndex, make_doc: DocFactory) -> None:
         index.upsert([make_doc(uid(1)), make_doc(uid(2))])
         written, rejected = index.rebuild(iter([make_doc(uid(3)), make_doc(uid(4), name="bad \udfff")]))
-        assert (written, [r.uuid for r in rejected]) == (1, [uid(4)])
+        assert (written, [(r.uuid, r.entry_id) for r in rejected]) == (1, [(uid(4), eid(4))])
         assert find(index) == [uid(3)]
         index.upsert([make_doc(uid(5))])  # writes go to the new index
         assert find(index) == [uid(3), uid(5)]
@@ -190,7 +205,7 @@ class TestSearchContract:
         assert find(index, uuids=(uid(1),)) == []
         assert index.search(SearchQuery()).total == 1
         assert index.summary(None) == Summary(1, {A: 1}, {"alice": 1}, {"t2": 1})
-        assert list(index.versions()) == [(uid(1), 2), (uid(2), 1)]
+        assert list(index.versions()) == [(eid(1), 2), (eid(2), 1)]
         index.upsert([make_doc(uid(1), version=3, name="back")])  # a newer live version revives it
         assert find(index, "back") == [uid(1)]
 
@@ -200,7 +215,9 @@ class TestSearchContract:
             [
                 make_doc(uid(1), base_uris=[A], creator_username="alice", tags=["x"]),
                 make_doc(uid(2), base_uris=[B], creator_username="bob", tags=["x", "y"]),
-                make_doc(uid(3), base_uris=[A, B], creator_username="carol", tags=["y"]),
+                # one dataset, two entries
+                make_doc(uid(3), base_uri=A, creator_username="carol", tags=["y"]),
+                make_doc(uid(3), base_uri=B, creator_username="carol", tags=["y"]),
                 make_doc(uid(4), base_uris=[C], creator_username="bob", tags=["z"]),
             ]
         )
@@ -213,9 +230,10 @@ class TestSearchContract:
         assert all(A in h["base_uris"] for h in result.hits)
         assert find(index, allowed_base_uris=frozenset({A, C})) == [uid(1), uid(3), uid(4)]
         assert find(index, allowed_base_uris=frozenset({"s3://elsewhere"})) == []
-        assert find(index, allowed_base_uris=None) == [uid(1), uid(2), uid(3), uid(4)]
-        # Asking for a base URI outside the allowed set yields nothing, never a leak.
-        assert find(index, allowed_base_uris=frozenset({A}), base_uris=(B,)) == [uid(3)]
+        assert find(index, allowed_base_uris=None) == [uid(1), uid(2), uid(3), uid(3), uid(4)]
+        # Asking for a base URI outside the allowed set yields nothing, never a leak (not even
+        # the allowed entry of a uuid that is also on the asked base URI).
+        assert find(index, allowed_base_uris=frozenset({A}), base_uris=(B,)) == []
         assert find(index, allowed_base_uris=frozenset({A}), base_uris=(C,)) == []
         # Free text cannot widen visibility.
         assert find(index, "bucket-b", allowed_base_uris=frozenset({A})) == []
@@ -234,7 +252,7 @@ class TestSearchContract:
             datasets_per_creator={"alice": 1, "bob": 2, "carol": 1},
             datasets_per_tag={"x": 2, "y": 2, "z": 1},
         )
-        # uid(3) is also on B: it is counted, but B is never reported to a caller without B.
+        # uid(3) has an entry on A and one on B: one dataset; B is never reported to a caller without B.
         assert index.summary(frozenset({A})) == Summary(
             number_of_datasets=2,
             datasets_per_base_uri={A: 2},
@@ -249,27 +267,29 @@ class TestSearchContract:
         assert find(index, base_uris=(A,)) == [uid(1), uid(3)]
         assert find(index, base_uris=(B, C)) == [uid(2), uid(3), uid(4)]
         assert find(index, creators=("bob",)) == [uid(2), uid(4)]
-        assert find(index, creators=("alice", "carol")) == [uid(1), uid(3)]
+        assert find(index, creators=("alice", "carol")) == [uid(1), uid(3), uid(3)]
         assert find(index, creators=("Alice",)) == []  # keywords are exact
         assert find(index, tags=("x",)) == [uid(1), uid(2)]
         assert find(index, tags=("x", "y")) == [uid(2)]  # AND
         assert find(index, tags=("x", "z")) == []
         assert find(index, uuids=(uid(1), uid(4), uid(9))) == [uid(1), uid(4)]
+        assert find(index, uuids=(uid(3),)) == [uid(3), uid(3)]  # every entry of the uuid
+        assert find(index, uuids=(uid(3),), base_uris=(B,)) == [uid(3)]
         assert find(index, base_uris=(B,), creators=("bob",), tags=("y",)) == [uid(2)]
         assert find(index, base_uris=(A, C), creators=("bob", "carol")) == [uid(3), uid(4)]
 
     # -- sorting -----------------------------------------------------------------------
     @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
     @pytest.mark.parametrize("sort", sorted(SORT_KEYS))
-    def test_sort_with_uuid_tie_break(
+    def test_sort_with_entry_id_tie_break(
         self, index: SearchIndex, make_doc: DocFactory, sort: str, descending: bool
     ) -> None:
         docs = sortable_docs(make_doc, 21)
         index.upsert(docs)
         result = index.search(SearchQuery(sort=sort, descending=descending, size=50))
-        assert uuids(result) == sort_docs(docs, sort, descending)
+        assert entries(result) == sort_docs(docs, sort, descending)
         reverse = index.search(SearchQuery(sort=sort, descending=not descending, size=50))
-        assert uuids(reverse) == list(reversed(uuids(result)))
+        assert entries(reverse) == list(reversed(entries(result)))
 
     def test_name_sort_is_by_code_point(self, index: SearchIndex, make_doc: DocFactory) -> None:
         names = ["beta", "Zed", "alpha", "Alpha", "éclair", "10 things"]
@@ -286,7 +306,7 @@ class TestSearchContract:
         for offset in range(0, 40, 10):
             page = index.search(SearchQuery(offset=offset, size=10))
             assert page.total == 35
-            seen += uuids(page)
+            seen += entries(page)
         assert seen == expected
         assert len(set(seen)) == 35
         assert index.search(SearchQuery(offset=40, size=10)) == SearchResult([], 35, None)
@@ -305,7 +325,7 @@ class TestSearchContract:
             offset = 0 if after is None else 7  # offset is ignored once a cursor is given
             page = index.search(SearchQuery(sort=sort, descending=descending, size=10, offset=offset, after=after))
             assert page.total == 35
-            seen += uuids(page)
+            seen += entries(page)
             if page.next_after is None:
                 assert len(page.hits) < 10
                 break
@@ -364,7 +384,7 @@ class TestSearchContract:
         assert index.summary(None) == Summary(0)
         index.upsert(
             [make_doc(uid(i), creator_username=f"user{i % 3}", tags=[f"t{i % 2}", "all"]) for i in range(9)]
-            + [make_doc(uid(99), tags=["dup", "dup"], creator_username="user9", base_uris=[B, B])]
+            + [make_doc(uid(99), tags=["dup", "dup"], creator_username="user9", base_uri=B)]
         )
         assert index.summary(None) == Summary(
             number_of_datasets=10,
@@ -376,10 +396,133 @@ class TestSearchContract:
     # -- versions ----------------------------------------------------------------------
     def test_versions_lists_everything(self, index: SearchIndex, make_doc: DocFactory, backend: str) -> None:
         n = 1_100 if backend == "opensearch" else 30  # > one page of 1,000 on OpenSearch
-        docs = [make_doc(uid(i), version=1 + i % 7, deleted=i % 10 == 0) for i in range(n)]
+        # two entries per uuid, in entry_id order; the page boundary (999 | 1000) falls between
+        # the two entries of uid(500)
+        docs = [
+            make_doc(uid((i + 1) // 2), base_uri=(A, B)[(i + 1) % 2], version=1 + i % 7, deleted=i % 10 == 0)
+            for i in range(n)
+        ]
         index.upsert(docs)
-        assert list(index.versions()) == [(d["uuid"], d["version"]) for d in docs]
+        assert list(index.versions()) == [(d["entry_id"], d["version"]) for d in docs]
         assert index.search(SearchQuery(size=0)).total == n - n // 10
+
+    # -- entries: one uuid on several base URIs ---------------------------------------
+    def test_two_entries_of_a_uuid_are_two_documents_versioned_apart(
+        self, index: SearchIndex, make_doc: DocFactory
+    ) -> None:
+        index.upsert([make_doc(uid(1), base_uri=A, version=5, name="a5"), make_doc(uid(1), base_uri=B, name="b1")])
+        index.upsert([make_doc(uid(1), base_uri=B, version=3, name="b3")])  # lower than A's 5: still newer for B
+        index.upsert([make_doc(uid(1), base_uri=A, version=4, name="a4")])  # older for A: ignored
+        index.upsert([make_doc(uid(1), base_uri=B, version=2, name="b2")])  # older for B: ignored
+        result = index.search(SearchQuery(sort="name", descending=False))
+        assert [(h["entry_id"], h["name"]) for h in result.hits] == [(eid(1, A), "a5"), (eid(1, B), "b3")]
+        assert result.total == 2
+        assert [h["base_uris"] for h in result.hits] == [[A], [B]]
+        assert find(index, uuids=(uid(1),)) == [uid(1), uid(1)]
+        assert list(index.versions()) == [(eid(1, A), 5), (eid(1, B), 3)]
+
+    def test_a_reader_of_one_base_uri_sees_only_that_entry(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), base_uri=A, name="public", readme="species: okapi"),
+                make_doc(uid(1), base_uri=B, name="private", readme="species: narwhal", tags=["secret"]),
+            ]
+        )
+        only_a = frozenset({A})
+        result = index.search(SearchQuery(allowed_base_uris=only_a))
+        assert (entries(result), result.total) == ([eid(1, A)], 1)
+        assert result.hits[0]["readme"] == "species: okapi" and result.hits[0]["tags"] == []
+        assert find(index, "okapi", allowed_base_uris=only_a) == [uid(1)]
+        assert find(index, "narwhal", allowed_base_uris=only_a) == []  # only in B's README
+        assert find(index, "private", allowed_base_uris=only_a) == []
+        assert find(index, tags=("secret",), allowed_base_uris=only_a) == []
+        assert find(index, uuids=(uid(1),), allowed_base_uris=only_a) == [uid(1)]
+        assert entries(index.search(SearchQuery(text="narwhal", allowed_base_uris=frozenset({B})))) == [eid(1, B)]
+        # The words of two entries never combine into a match.
+        assert find(index, "okapi narwhal") == []
+        assert index.summary(only_a) == Summary(1, {A: 1}, {"alice": 1}, {})
+
+    def test_summary_counts_a_uuid_once(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), base_uri=A, tags=["t"]),
+                make_doc(uid(1), base_uri=B, tags=["t"]),
+                make_doc(uid(1), base_uri=C, tags=["t", "v"], creator_username="carol"),  # entries may differ
+                make_doc(uid(2), base_uri=A, tags=["t", "u"]),
+                make_doc(uid(3), base_uri=B, tags=["u"], creator_username="bob"),
+            ]
+        )
+        assert index.summary(None) == Summary(
+            number_of_datasets=3,
+            datasets_per_base_uri={A: 2, B: 2, C: 1},
+            datasets_per_creator={"alice": 2, "bob": 1, "carol": 1},
+            datasets_per_tag={"t": 2, "u": 2, "v": 1},
+        )
+        assert index.summary(frozenset({B})) == Summary(2, {B: 2}, {"alice": 1, "bob": 1}, {"t": 1, "u": 1})
+        assert index.summary(frozenset({A, C})) == Summary(
+            2, {A: 2, C: 1}, {"alice": 2, "carol": 1}, {"t": 2, "u": 1, "v": 1}
+        )
+        assert index.search(SearchQuery(size=0)).total == 5  # search counts entries
+
+    def test_tombstoning_one_entry_leaves_the_other(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert([make_doc(uid(1), base_uri=A, name="okapi"), make_doc(uid(1), base_uri=B, name="narwhal")])
+        index.upsert([make_doc(uid(1), base_uri=A, version=2, name="okapi", deleted=True)])
+        assert entries(index.search(SearchQuery())) == [eid(1, B)]
+        assert find(index, "okapi") == []
+        assert find(index, "narwhal") == [uid(1)]
+        assert find(index, allowed_base_uris=frozenset({A})) == []
+        assert index.summary(None) == Summary(1, {B: 1}, {"alice": 1}, {})
+        assert list(index.versions()) == [(eid(1, A), 2), (eid(1, B), 1)]
+
+    @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+    def test_after_pagination_over_entries_that_tie_on_everything_but_entry_id(
+        self, index: SearchIndex, make_doc: DocFactory, descending: bool
+    ) -> None:
+        bases = [A, B, C, "s3://bucket-a/nested", "s3://bücket"]
+        docs = [make_doc(uid(i), base_uri=b) for i in range(7) for b in bases]  # same name and timestamps
+        index.upsert(docs)
+        for sort in ("name", "created"):
+            seen: list[str] = []
+            after: list[Any] | None = None
+            for _ in range(MAX_PAGES):
+                query = SearchQuery(sort=sort, descending=descending, size=4, after=after)
+                page = index.search(query)
+                seen += entries(page)
+                if page.next_after is None:
+                    break
+                assert page.next_after[1] == seen[-1]
+                after = json.loads(json.dumps(page.next_after))
+            assert seen == sorted((d["entry_id"] for d in docs), reverse=descending)
+
+    def test_an_entry_on_a_long_base_uri(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        # An entry_id longer than OpenSearch's 512-byte _id limit (and one that differs only at its end).
+        long_a, long_b = "s3://" + "ä" * 1018 + "a", "s3://" + "ä" * 1018 + "b"
+        index.upsert([make_doc(uid(1), base_uri=long_a, name="one"), make_doc(uid(1), base_uri=long_b, name="two")])
+        index.upsert([make_doc(uid(1), base_uri=long_a, version=2, name="three")])
+        assert list(index.versions()) == [(f"{uid(1)}@{long_a}", 2), (f"{uid(1)}@{long_b}", 1)]
+        assert [h["name"] for h in index.search(SearchQuery(allowed_base_uris=frozenset({long_a}))).hits] == ["three"]
+        assert index.summary(None).datasets_per_base_uri == {long_a: 1, long_b: 1}
+
+    def test_a_document_that_does_not_name_one_entry_is_refused(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        missing = make_doc(uid(1))
+        del missing["entry_id"]
+        bad = [
+            missing,
+            make_doc(uid(2), entry_id=eid(2, B)),  # base_uris say A
+            make_doc(uid(3), base_uris=[A, B]),  # one entry cannot be on two base URIs
+            make_doc(uid(4), base_uris=[]),
+            make_doc(uid(5), entry_id=eid(6)),  # another uuid
+        ]
+        rejected = index.upsert([*bad, make_doc(uid(7))])
+        assert [(r.uuid, r.entry_id, r.version) for r in rejected] == [
+            (uid(1), eid(1), 1),
+            (uid(2), eid(2, B), 1),
+            (uid(3), eid(3, A), 1),
+            (uid(4), f"{uid(4)}@", 1),
+            (uid(5), eid(6), 1),
+        ]
+        assert all(r.reason for r in rejected)
+        assert list(index.versions()) == [(eid(7), 1)]
 
     # -- lifecycle and availability ----------------------------------------------------
     def test_ensure_and_drop_are_idempotent(self, index: SearchIndex, make_doc: DocFactory) -> None:

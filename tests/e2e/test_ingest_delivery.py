@@ -62,7 +62,8 @@ def audit_actions(stack: LocalStack, uuids: set[str]) -> Counter[tuple[str, str]
     for page in ddb.get_paginator("scan").paginate(TableName=stack.settings().audit_table):
         for item in page["Items"]:
             subject = item["subject"]["S"]
-            if subject.startswith("dataset#") and subject.split("#", 1)[1] in uuids:
+            # dataset#<uuid>@<base URI>: the log of one entry
+            if subject.startswith("dataset#") and subject.split("#", 1)[1].split("@", 1)[0] in uuids:
                 counts[(item["entity_type"]["S"], item["action"]["S"])] += 1
     return counts
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from chalicelib import bootstrap, deps, resources
-from tests.functional.conftest import Api
+from tests.functional.conftest import BUCKET_A, BUCKET_B, Api
 from tests.functional.test_datasets import register
+from tests.support.data import registration
 
 ASL = (Path(__file__).resolve().parents[2] / resources.ARCHIVE_DEFINITION_FILE).read_text()
 
@@ -111,3 +112,34 @@ def test_deposit_upload_link(archiving: Api) -> None:
     for bad in ({"filename": "../x.zip"}, {"filename": "x.exe"}, {}, ["x.zip"]):
         r = archiving.post("/archives", bad, user="admin")
         assert r.status_code == 400 and "Code" in json.loads(r.body), bad
+
+
+def test_a_registrar_of_another_base_uri_cannot_take_over_a_dataset(archiving: Api) -> None:
+    """Issue 15, finding 1, as reproduced over HTTP: bravo (register on bucket-b only)
+    registers the uuid of champion's dataset on bucket-a, then reads its log, edits it and
+    archives it. Each step now reaches bravo's own entry under bucket-b, and nothing else."""
+    victim = register(archiving)
+    uuid = victim["uuid"]
+    fresh = archiving.post("/datasets", registration(base_uri=BUCKET_B), user="bravo")
+    taken = archiving.post("/datasets", dict(victim, base_uri=BUCKET_B, uri=f"{BUCKET_B}/{uuid}"), user="bravo")
+    # the same answer as for a uuid nobody has: no existence oracle
+    assert (taken.status_code, taken.json_body["status"]) == (fresh.status_code, fresh.json_body["status"])
+    assert (taken.status_code, taken.json_body["status"]) == (201, "created")
+    assert [r["base_uri"] for r in taken.json_body["dataset"]["replicas"]] == [BUCKET_B]
+    log = archiving.get(f"/datasets/{uuid}/log", user="bravo")
+    assert log.status_code == 200 and BUCKET_A not in log.body.decode()
+    version = archiving.get(f"/datasets/{uuid}", user="bravo").json_body["version"]
+    edit = {"version": version, "tags": ["hijacked"], "description": "mine now"}
+    assert archiving.patch(f"/datasets/{uuid}", edit, user="bravo").status_code == 200
+    assert archiving.get(f"/datasets/{uuid}/tags", user="reader").json_body["tags"] == sorted(victim["tags"])
+    assert archiving.get(f"/datasets/{uuid}", user="champion").json_body["description"] != "mine now"
+    archive = archiving.post(f"/datasets/{uuid}/archive", {}, user="bravo")
+    assert archive.status_code == 202
+    assert archive.json_body["source_uri"] == f"{BUCKET_B}/{uuid}" and archive.json_body["base_uri"] == BUCKET_B
+    # champion's archive of the entry under bucket-a is another archive, unseen by bravo
+    mine = archiving.post(f"/datasets/{uuid}/archive", {}, user="champion")
+    assert mine.status_code == 202 and mine.json_body["source_uri"] == victim["uri"]
+    assert archiving.get(f"/archives/{mine.json_body['id']}", user="bravo").status_code == 404
+    assert archiving.get(f"/archives/{mine.json_body['id']}/download", user="bravo").status_code == 404
+    listed = archiving.get(f"/archives?dataset={uuid}", user="bravo").json_body["items"]
+    assert [a["id"] for a in listed] == [archive.json_body["id"]]

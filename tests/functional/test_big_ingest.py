@@ -60,7 +60,7 @@ def test_hundred_thousand_items_and_a_megabyte_readme(api: Api) -> None:
     print(f"\n100,000-item dataset registered in {elapsed:.1f} s")
 
     item = deps.aws_client("dynamodb").get_item(
-        TableName=deps.get_settings().datasets_table, Key={"uuid": {"S": UUID}}
+        TableName=deps.get_settings().datasets_table, Key={"uuid": {"S": UUID}, "base_uri": {"S": f"s3://{BUCKET}"}}
     )["Item"]
     assert "readme_ref" in item and "manifest_ref" in item
     assert len(json.dumps(item)) < 20_000  # the item stays small; the blobs hold the bulk

@@ -47,18 +47,26 @@ def test_changed_content_updates_and_bumps_version(personas: Api) -> None:
     assert personas.get(f"/datasets/{body['uuid']}/tags", user="reader").json_body["tags"] == ["revised", "soil"]
 
 
-def test_second_replica_is_one_dataset_with_two_replicas(personas: Api) -> None:
+def test_the_same_uuid_under_a_second_base_uri_is_a_second_entry(personas: Api) -> None:
     body = register(personas)
     copy = dict(body, base_uri=BUCKET_B, uri=f"{BUCKET_B}/{body['uuid']}")
     r = personas.post("/datasets", copy, user="bravo")
-    assert r.status_code == 201 and r.json_body["status"] == "replica-added"
+    # exactly what registering a new uuid answers: bravo learns nothing of the entry on A
+    assert r.status_code == 201 and r.json_body["status"] == "created"
+    assert [x["base_uri"] for x in r.json_body["dataset"]["replicas"]] == [BUCKET_B]
+    again = dict(copy, uri=f"{BUCKET_B}/mirror/{body['uuid']}")
+    r = personas.post("/datasets", again, user="bravo")
+    assert r.status_code == 201 and r.json_body["status"] == "replica-added"  # a second place under B
     admin_view = personas.get(f"/datasets/{body['uuid']}").json_body
-    assert sorted(x["base_uri"] for x in admin_view["replicas"]) == [BUCKET_A, BUCKET_B]
+    assert sorted(x["base_uri"] for x in admin_view["replicas"]) == [BUCKET_A, BUCKET_B, BUCKET_B]
     # each user sees only the replicas on base URIs they may search
     reader_view = personas.get(f"/datasets/{body['uuid']}", user="reader").json_body
     assert [x["base_uri"] for x in reader_view["replicas"]] == [BUCKET_A]
     bravo_view = personas.get(f"/datasets/{body['uuid']}", user="bravo").json_body
-    assert [x["base_uri"] for x in bravo_view["replicas"]] == [BUCKET_B]
+    assert [x["base_uri"] for x in bravo_view["replicas"]] == [BUCKET_B, BUCKET_B]
+    # two entries, two hits for whoever may search both base URIs; one for the others
+    assert personas.get(f"/datasets?uuid={body['uuid']}").json_body["total"] == 2
+    assert personas.get(f"/datasets?uuid={body['uuid']}", user="reader").json_body["total"] == 1
 
 
 def test_register_needs_register_permission(personas: Api) -> None:
@@ -149,17 +157,19 @@ def test_delete_replica_and_last_replica(personas: Api) -> None:
     personas.post("/datasets", copy, user="bravo")
     assert personas.delete(f"/datasets/{u}/replicas?uri={body['uri']}", user="reader").status_code == 403
     assert personas.delete(f"/datasets/{u}/replicas?uri={copy['uri']}", user="champion").status_code == 404
-    r = personas.delete(f"/datasets/{u}/replicas?uri={body['uri']}", user="champion")
+    r = personas.delete(f"/datasets/{u}/replicas?uri={body['uri']}", user="admin")
+    # the admin still sees the entry under B
     assert r.status_code == 200 and r.json_body["dataset_deleted"] is False
+    assert [x["uri"] for x in r.json_body["replicas"]] == [copy["uri"]]
     assert personas.get(f"/datasets/{u}", user="reader").status_code == 404
     assert personas.get(f"/datasets/{u}", user="bravo").status_code == 200
     r = personas.delete(f"/datasets/{u}/replicas?uri={copy['uri']}", user="bravo")
     assert r.json_body["dataset_deleted"] is True
     assert personas.get(f"/datasets/{u}").status_code == 404
     assert personas.get(f"/datasets?uuid={u}").json_body["total"] == 0
-    # registering again revives it with a higher version
+    # registering again revives the entry with a higher version
     r = personas.post("/datasets", body, user="champion")
-    assert r.status_code == 201 and r.json_body["dataset"]["version"] == 5
+    assert r.status_code == 201 and r.json_body["dataset"]["version"] == 3
 
 
 def test_audit_log_records_every_change_with_actor(personas: Api) -> None:
@@ -169,20 +179,28 @@ def test_audit_log_records_every_change_with_actor(personas: Api) -> None:
     personas.post("/datasets", dict(body, base_uri=BUCKET_B, uri=f"{BUCKET_B}/{u}"), user="bravo")
     personas.delete(f"/datasets/{u}/replicas?uri={BUCKET_B}/{u}", user="bravo")
     replay_streams(personas)  # a repeated delivery must not duplicate entries
+    # each registrar reads the log of the entry under their base URI, and only that
     log = personas.get(f"/datasets/{u}/log", user="champion").json_body["entries"]
     assert [(e["entity_type"], e["action"], e["user"]) for e in log] == [
         ("dataset", "add", "champion"),
         ("dataset", "edit", "champion"),
-        ("replica", "add", "bravo"),
-        ("replica", "delete", "bravo"),
     ]
     assert log[0]["value"]["readme"] == body["readme"]
+    log = personas.get(f"/datasets/{u}/log", user="bravo").json_body["entries"]
+    assert [(e["entity_type"], e["action"], e["user"]) for e in log] == [
+        ("dataset", "add", "bravo"),
+        ("dataset", "delete", "bravo"),
+    ]
     assert personas.get(f"/datasets/{u}/log", user="reader").status_code == 403
     assert personas.get(f"/datasets/{u}/log", user="outsider").status_code == 404
+    # admins read every entry's log, merged in time order, page by page
     page = personas.get(f"/datasets/{u}/log?limit=2", user="admin").json_body
-    assert len(page["entries"]) == 2 and page["next"]
+    assert [(e["action"], e["user"]) for e in page["entries"]] == [("add", "champion"), ("edit", "champion")]
+    assert page["next"]
     rest = personas.get(f"/datasets/{u}/log?limit=2&after={page['next']}", user="admin").json_body
-    assert [e["action"] for e in rest["entries"]] == ["add", "delete"]
+    assert [(e["action"], e["user"]) for e in rest["entries"]] == [("add", "bravo"), ("delete", "bravo")]
+    only_b = personas.get(f"/datasets/{u}/log?base_uri={BUCKET_B}", user="admin").json_body["entries"]
+    assert [e["action"] for e in only_b] == ["add", "delete"]
 
 
 def replay_streams(api: Api) -> int:

@@ -167,16 +167,16 @@ def test_lone_surrogates_are_refused_at_the_json_boundary(personas: Api, raw: by
 
 
 def _poison(api: Api, base_uri: str = "s3://bucket-a") -> str:
-    """A record that cannot be indexed, written behind the API's back (as an older release,
+    """The entry id of a record that cannot be indexed, written behind the API's back (as an older release,
     a restore or a bug could have): an annotation key with a lone surrogate."""
     body = registration(base_uri=base_uri)
     assert api.post("/datasets", body, user="champion").status_code == 201
     repo = deps.get_repo()
-    stored = repo.get_dataset(body["uuid"])
+    stored = repo.get_dataset(body["uuid"], base_uri)
     assert stored is not None
     bad = replace(stored, content=replace(stored.content, annotations={"\ud800": 1}), version=stored.version + 1)
     repo.save_dataset(bad, stored.version)
-    return str(body["uuid"])
+    return stored.entry_id
 
 
 def test_a_record_that_cannot_be_indexed_is_recorded_and_the_stream_moves_on(

@@ -79,7 +79,7 @@ class Run:
 
 
 def _audit_entries(rig: Rig, archive: Archive) -> list[AuditEntry]:
-    entries, _ = rig.world.repo.list_audit(dataset_subject(archive.dataset_uuid), 100, None)
+    entries, _ = rig.world.repo.list_audit(dataset_subject(archive.dataset_uuid, archive.entry_base_uri), 100, None)
     return [e for e in entries if e.entity_id == archive.archive_id]
 
 

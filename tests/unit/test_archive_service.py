@@ -81,7 +81,7 @@ def test_request_starts_one_execution_named_by_the_content(world: World) -> None
     second = world.service.request(CHAMPION, UUID)
     assert second["id"] != first["id"] and len(world.workflow.started) == 2
     assert [a["id"] for a in world.service.history(READER, UUID)] == [second["id"], first["id"]]
-    entries, _ = world.repo.list_audit(dataset_subject(UUID), 100, None)
+    entries, _ = world.repo.list_audit(dataset_subject(UUID, LAB), 100, None)
     assert [(e.entity_type, e.action, e.entity_id) for e in entries if e.entity_type == "archive"] == [
         ("archive", "add", first["id"]),
         ("archive", "add", second["id"]),

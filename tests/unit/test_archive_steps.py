@@ -39,8 +39,8 @@ class Rig:
             self.world.store,
             writer,
             ARCHIVE_BUCKET,
-            add_replica=lambda uuid, content_hash, uri: self.world.catalogue.add_archive_replica(
-                ROOT, uuid, content_hash, uri, f"s3://{ARCHIVE_BUCKET}"
+            add_replica=lambda uuid, source_base_uri, content_hash, uri: self.world.catalogue.add_archive_replica(
+                ROOT, uuid, source_base_uri, content_hash, uri, f"s3://{ARCHIVE_BUCKET}"
             ),
         )
         self.worker = ArchiveWorker(self.archives, self.world.repo, self.workflow, steps.mapping())

@@ -67,7 +67,7 @@ def test_every_step_succeeds_and_the_archive_is_archived(parts: Any) -> None:
     stored = archives.get(ARCHIVE.archive_id)
     assert stored.status == "archived" and stored.aip_uri == "s3://archive/aips/x/"
     assert all(stored.steps[s].status == "succeeded" and stored.steps[s].attempts == 1 for s in model.STEPS)
-    entries, _ = repo.list_audit(dataset_subject(ARCHIVE.dataset_uuid), 10, None)
+    entries, _ = repo.list_audit(dataset_subject(ARCHIVE.dataset_uuid, ARCHIVE.entry_base_uri), 10, None)
     assert [(e.action, e.value["status"]) for e in entries] == [("edit", "archived")]
 
 
@@ -100,7 +100,7 @@ def test_rejected_then_recorded(parts: Any) -> None:
     assert stored.steps["validate"].status == "failed"
     worker.handle(msg("rejected", "r2", error={"Error": "Rejected"}))  # a duplicate changes nothing
     assert archives.get(ARCHIVE.archive_id).version == stored.version
-    entries, _ = repo.list_audit(dataset_subject(ARCHIVE.dataset_uuid), 10, None)
+    entries, _ = repo.list_audit(dataset_subject(ARCHIVE.dataset_uuid, ARCHIVE.entry_base_uri), 10, None)
     assert [e.value["status"] for e in entries] == ["rejected"]
 
 

@@ -12,7 +12,8 @@ from chalicelib.indexdoc import index_doc, parse_readme
 A, B = "s3://bucket-a", "s3://bucket-b"
 
 
-def dataset(*base_uris: str, version: int = 1, deleted: bool = False) -> Dataset:
+def dataset(base_uri: str, version: int = 1, deleted: bool = False) -> Dataset:
+    """The entry of one uuid under ``base_uri``, with one replica there."""
     content = DatasetContent(
         uuid="8ecd8e05-558a-48e2-b563-0c9ea273e71e",
         name="lidar",
@@ -24,17 +25,19 @@ def dataset(*base_uris: str, version: int = 1, deleted: bool = False) -> Dataset
         annotations={"instrument": {"model": "VZ-400"}},
         tags=("lidar",),
     )
-    replicas = tuple(Replica(f"{b}/{content.uuid}", b, 3.0, "champion") for b in base_uris)
-    return Dataset(content, replicas, version, 3.0, 3.0, "champion", deleted)
+    replicas = (Replica(f"{base_uri}/{content.uuid}", base_uri, 3.0, "champion"),)
+    return Dataset(content, replicas, version, 3.0, 3.0, "champion", deleted, base_uri=base_uri)
 
 
 def test_permission_predicates() -> None:
     reader = User("reader", search_base_uris=frozenset({A}))
     champion = User("champion", search_base_uris=frozenset({A}), register_base_uris=frozenset({A}))
     admin = User("root", is_admin=True)
-    d = dataset(A, B)
+    d, elsewhere = dataset(A), dataset(B)
     assert perm.may_see(reader, d) and not perm.may_edit(reader, d) and not perm.may_read_log(reader, d)
-    assert [r.base_uri for r in perm.visible_replicas(reader, d)] == [A]
+    # the same uuid under another base URI is another entry: no right on A reaches it
+    assert not any(check(u, elsewhere) for u in (reader, champion) for check in (perm.may_see, perm.may_edit))
+    assert not perm.may_read_log(champion, elsewhere)
     assert perm.may_edit(champion, d) and perm.may_read_log(champion, d)
     assert perm.may_see(admin, d) and perm.searchable_base_uris(admin) is None
     assert perm.searchable_base_uris(reader) == frozenset({A})
@@ -42,6 +45,11 @@ def test_permission_predicates() -> None:
     assert not perm.may_see(admin, replace(d, deleted=True))
     # register without search does not show the dataset
     assert not perm.may_see(User("writer", register_base_uris=frozenset({A})), d)
+    # ... but its refused or incomplete uploads are shown to its registrars only
+    refused = replace(d, status="refused")
+    assert perm.may_see(User("writer", register_base_uris=frozenset({A})), refused)
+    assert not perm.may_see(reader, refused)
+    assert perm.readable_base_uris(champion) == frozenset({A}) and perm.readable_base_uris(admin) is None
     assert not perm.is_admin(replace(admin, deleted=True))
 
 
@@ -52,17 +60,20 @@ def test_dataset_audit_entries() -> None:
         "dataset",
         "add",
         "champion",
-        f"dataset#{created.uuid}",
+        f"dataset#{created.uuid}@{A}",
     )
     assert add.value["readme"] == created.content.readme
     two = replace(
         created,
-        replicas=(*created.replicas, Replica("s3://bucket-b/u", B, 4.0, "bravo")),
+        replicas=(*created.replicas, Replica(f"{A}/copy/u", A, 4.0, "bravo")),
         version=2,
         updated_by="bravo",
     )
     [rep] = dataset_changes(created, two)
-    assert (rep.entity_type, rep.entity_id, rep.action, rep.actor) == ("replica", "s3://bucket-b/u", "add", "bravo")
+    assert (rep.entity_type, rep.entity_id, rep.action, rep.actor) == ("replica", f"{A}/copy/u", "add", "bravo")
+    # the same uuid's entry under B has its own log and its own entry ids
+    [other] = dataset_changes(None, dataset(B))
+    assert other.subject == f"dataset#{created.uuid}@{B}" and other.entry_id != add.entry_id
     edited = replace(two, content=replace(two.content, tags=("x",)), version=3)
     assert [e.action for e in dataset_changes(two, edited)] == ["edit"]
     tomb = replace(edited, replicas=(), deleted=True, version=4)
@@ -97,9 +108,9 @@ def test_base_uri_audit_entries() -> None:
 
 
 def test_index_doc_fields() -> None:
-    doc = index_doc(dataset(A, B, version=7))
+    doc = index_doc(dataset(A, version=7))
     assert doc["version"] == 7 and doc["deleted"] is False
-    assert doc["base_uris"] == [A, B]
+    assert doc["base_uris"] == [A] and doc["entry_id"] == f"{doc['uuid']}@{A}"
     assert "Wytham Woods" in doc["readme_text"] and "VZ-400" in doc["annotations_text"]
     assert doc["relpaths"] == ["raw/scan_001.las", "raw scan 001 las"]
     assert index_doc(replace(dataset(A), replicas=()))["deleted"] is True

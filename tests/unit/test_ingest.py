@@ -24,12 +24,12 @@ from urllib.parse import quote_plus
 import pytest
 
 from chalicelib.audit import dataset_changes, dataset_subject
-from chalicelib.domain import Dataset, User
+from chalicelib.domain import INGEST_ACTOR, Dataset, User
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.indexdoc import index_doc
 from chalicelib.ingest.events import ObjectEvent, parse_notification
 from chalicelib.ingest.objects import InMemoryObjectStore
-from chalicelib.ingest.service import INGEST_USER, IngestFailed, IngestService, Outcome
+from chalicelib.ingest.service import IngestFailed, IngestService, Outcome
 from chalicelib.memsearch import InMemorySearchIndex
 from chalicelib.service import CatalogueService
 from chalicelib.store.memory import InMemoryRepository
@@ -125,15 +125,23 @@ class StreamedRepository(InMemoryRepository):
         self.dataset_writes = 0
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
-        old = self.get_dataset(dataset.uuid)
+        old = self.get_dataset(dataset.uuid, dataset.base_uri)
         super().save_dataset(dataset, expected_version)
         self.dataset_writes += 1
         self.append_audit(dataset_changes(old, dataset))
         self.search.upsert([index_doc(dataset)])
 
+    def entry(self, uuid: str) -> Dataset | None:
+        """The one entry of ``uuid`` (these tests register each uuid under one base URI)."""
+        entries = self.get_entries(uuid, None)
+        assert len(entries) <= 1, entries
+        return entries[0] if entries else None
+
     def actions(self, uuid: str) -> list[tuple[str, str]]:
-        entries, _ = self.list_audit(dataset_subject(uuid), 1000, None)
-        return [(e.entity_type, e.action) for e in entries]
+        audit = []
+        for entry in self.get_entries(uuid, None):
+            audit += self.list_audit(dataset_subject(uuid, entry.base_uri), 1000, None)[0]
+        return [(e.entity_type, e.action) for e in sorted(audit, key=lambda e: e.timestamp)]
 
 
 class Clock:
@@ -468,7 +476,7 @@ def test_proto_dataset_is_not_registered(world: World) -> None:
     outcomes = [world.created(k) for k in keys]
     assert world.created(ds.key("dtool")) == Outcome("proto", f"s3://{BUCKET}/{ds.uuid}", ds.uuid, "not frozen yet")
     assert {o.status for o in outcomes} == {"proto", "ignored"}
-    assert world.repo.get_dataset(ds.uuid) is None and world.repo.dataset_writes == 0
+    assert world.repo.entry(ds.uuid) is None and world.repo.dataset_writes == 0
     assert world.found("Wytham") == []
 
 
@@ -482,7 +490,7 @@ def test_frozen_dataset_registers_with_all_its_metadata(world: World) -> None:
     assert (record["created_at"], record["frozen_at"]) == (1763900000.125, 1763900100.5)
     assert record["replicas"][0]["uri"] == f"s3://{BUCKET}/{ds.uuid}"
     assert record["replicas"][0]["base_uri"] == f"s3://{BUCKET}"
-    assert record["replicas"][0]["registered_by"] == INGEST_USER.username == record["updated_by"]
+    assert record["replicas"][0]["registered_by"] == INGEST_ACTOR == record["updated_by"]
     assert record["number_of_items"] == 2 and record["size_in_bytes"] == 102
     assert record["tags"] == ["lidar", "woods"]
     assert record["annotations"] == {"site": "wytham", "plot": {"id": 7}}
@@ -521,11 +529,11 @@ def test_a_repeated_event_changes_nothing(world: World) -> None:
     ds = DtoolDataset()
     ds.put(world.store)
     assert world.created(ds.key("dtool")).status == "created"
-    before = world.repo.get_dataset(ds.uuid)
+    before = world.repo.entry(ds.uuid)
     for _ in range(3):
         assert world.created(ds.key("dtool")).status == "unchanged"
         assert world.created(f"dtool-{ds.uuid}").status == "unchanged"
-    assert world.repo.get_dataset(ds.uuid) == before
+    assert world.repo.entry(ds.uuid) == before
     assert before is not None and before.version == 1
     assert world.repo.dataset_writes == 1
     assert world.repo.actions(ds.uuid) == [("dataset", "add")]
@@ -555,7 +563,7 @@ def test_objects_that_are_not_metadata_are_ignored(world: World, rest: str) -> N
     item = hashlib.sha1(b"notes.txt").hexdigest()
     outcome = world.created(ds.key(rest.format(item=item)))
     assert outcome.status == "ignored"
-    assert world.repo.get_dataset(ds.uuid) is None
+    assert world.repo.entry(ds.uuid) is None
 
 
 def test_data_item_event_is_ignored_as_a_data_item(world: World) -> None:
@@ -587,7 +595,7 @@ def test_deleted_admin_metadata_removes_the_dataset(world: World) -> None:
     world.store.delete(BUCKET, ds.key("dtool"))
     assert world.removed(ds.key("dtool")) == Outcome("removed", f"s3://{BUCKET}/{ds.uuid}", ds.uuid)
     assert world.gone(ds.uuid)
-    stored = world.repo.get_dataset(ds.uuid)
+    stored = world.repo.entry(ds.uuid)
     assert stored is not None and stored.deleted and stored.replicas == ()
     assert world.found("Wytham") == []
     assert world.repo.actions(ds.uuid) == [("dataset", "add"), ("dataset", "delete")]
@@ -626,7 +634,7 @@ def test_an_admin_metadata_uuid_mismatch_is_refused(world: World) -> None:
     outcome = world.refused(ds.key("dtool"))
     assert outcome.reason == f"s3://{BUCKET}/{ds.uuid}: admin metadata names uuid {other}"
     assert_refused_record(world, ds.uuid, "admin metadata names uuid")
-    assert world.repo.get_dataset(other) is None
+    assert world.repo.entry(other) is None
 
 
 @pytest.mark.parametrize(
@@ -647,7 +655,7 @@ def test_metadata_the_catalogue_cannot_accept_is_refused(world: World, rest: str
 
 def assert_refused_record(world: World, uuid: str, reason: str) -> None:
     """Refused metadata is recorded as the dataset's status (for its registrars), never indexed."""
-    stored = world.repo.get_dataset(uuid)
+    stored = world.repo.entry(uuid)
     assert stored is not None and stored.status == "refused", stored
     assert any(reason in r for r in stored.status_reasons), stored.status_reasons
     assert world.dataset(uuid)["status"] == "refused"
@@ -659,7 +667,7 @@ def test_an_unregistered_bucket_is_ignored_until_its_base_uri_is_added(world: Wo
     ds.put(world.store, "elsewhere")
     outcome = world.created(ds.key("dtool"), bucket="elsewhere")
     assert outcome == Outcome("ignored", f"s3://elsewhere/{ds.key('dtool')}", reason="not under a registered base URI")
-    assert world.repo.get_dataset(ds.uuid) is None
+    assert world.repo.entry(ds.uuid) is None
     world.catalogue.add_base_uri(ROOT, "s3://elsewhere", "")
     world.clock.now += 1.5  # a miss re-reads the base URIs at most once a second
     assert world.created(ds.key("dtool"), bucket="elsewhere").status == "created"
@@ -672,7 +680,7 @@ def test_a_bucket_registered_only_with_a_prefix_refuses_dtool_datasets_there() -
     ds.put(world.store)
     outcome = world.refused(ds.key("manifest.json"))
     assert "nested base URI s3://lab-data/prefix" in outcome.reason
-    stored = world.repo.get_dataset(ds.uuid)
+    stored = world.repo.entry(ds.uuid)
     assert stored is not None and stored.status == "refused"
     assert [(r.base_uri, r.uri) for r in stored.replicas] == [
         ("s3://lab-data/prefix", f"s3://{BUCKET}/{ds.key('')}"[:-1])
@@ -705,8 +713,8 @@ def test_a_dtool_dataset_under_a_nested_base_uri_is_never_registered_on_the_buck
     ds.put(world.store)
     outcome = world.refused(ds.key("dtool"))
     assert "nested base URI" in outcome.reason
-    stored = world.repo.get_dataset(ds.uuid)
-    assert stored is not None and stored.status == "refused" and stored.base_uris == (NESTED,)
+    stored = world.repo.entry(ds.uuid)
+    assert stored is not None and stored.status == "refused" and stored.base_uri == NESTED
     assert not _bucket_reader_sees(world, ds.uuid)  # the leak: a reader of the bucket read its README
     assert ds.uuid not in world.found("wytham")
     # its objects deleted: the refused record goes too
@@ -739,9 +747,8 @@ def test_a_copy_in_a_second_bucket_is_a_replica() -> None:
     ds.put(world.store)
     ds.put(world.store, "mirror")
     assert world.created(ds.key("dtool")).status == "created"
-    assert world.created(ds.key("dtool"), bucket="mirror") == Outcome(
-        "replica-added", f"s3://mirror/{ds.uuid}", ds.uuid
-    )
+    # the copy is the uuid's entry under the mirror's base URI (registered with its rights only)
+    assert world.created(ds.key("dtool"), bucket="mirror") == Outcome("created", f"s3://mirror/{ds.uuid}", ds.uuid)
     assert [r["uri"] for r in world.dataset(ds.uuid)["replicas"]] == [
         f"s3://{BUCKET}/{ds.uuid}",
         f"s3://mirror/{ds.uuid}",
@@ -749,7 +756,7 @@ def test_a_copy_in_a_second_bucket_is_a_replica() -> None:
     world.store.delete("mirror", ds.key("dtool"))
     assert world.removed(ds.key("dtool"), bucket="mirror").status == "removed"
     assert [r["uri"] for r in world.dataset(ds.uuid)["replicas"]] == [f"s3://{BUCKET}/{ds.uuid}"]
-    assert world.repo.actions(ds.uuid) == [("dataset", "add"), ("replica", "add"), ("replica", "delete")]
+    assert world.repo.actions(ds.uuid) == [("dataset", "add"), ("dataset", "add"), ("dataset", "delete")]
 
 
 def test_dtool_registration_key_at_the_root_does_not_register_a_nested_dataset_on_the_bucket() -> None:
@@ -759,8 +766,8 @@ def test_dtool_registration_key_at_the_root_does_not_register_a_nested_dataset_o
     assert "nested base URI" in world.refused(f"dtool-{ds.uuid}").reason  # the key lies at the bucket's root
     world.store.put(BUCKET, ds.key("tags/leaf-on"), b"")
     assert "nested base URI" in world.refused(ds.key("tags/leaf-on")).reason
-    stored = world.repo.get_dataset(ds.uuid)
-    assert stored is not None and stored.status == "refused" and stored.base_uris == (f"s3://{BUCKET}/proj",)
+    stored = world.repo.entry(ds.uuid)
+    assert stored is not None and stored.status == "refused" and stored.base_uri == f"s3://{BUCKET}/proj"
 
 
 @pytest.mark.parametrize("layout", ["dtool README.yml", "sidecar"])
@@ -781,7 +788,7 @@ def test_dataset_without_its_manifest_yet_waits(world: World) -> None:
     ds.put(world.store)
     world.store.delete(BUCKET, ds.key("manifest.json"))
     assert world.created(ds.key("dtool")).status == "proto"
-    assert world.repo.get_dataset(ds.uuid) is None
+    assert world.repo.entry(ds.uuid) is None
 
 
 # ===========================================================================================
@@ -857,7 +864,7 @@ def test_sidecar_annotations_are_used_and_a_uuid_key_is_just_an_annotation(world
     assert record["name"] == "run 1"  # the folder's name by default
     assert record["creator_username"] == "bo"
     assert record["annotations"] == {"lab": "B", "extra": 1, "uuid": given}
-    assert world.repo.get_dataset(given) is None
+    assert world.repo.entry(given) is None
 
 
 @pytest.mark.parametrize("name", ["dataset.yaml", "dataset.yml"])

@@ -210,3 +210,31 @@ def test_a_bag_under_a_nested_base_uri_belongs_to_it(tmp_path: Path) -> None:
     reader = User("reader", search_base_uris=frozenset({f"s3://{BUCKET}"}))
     with pytest.raises(Exception, match="no dataset"):
         catalogue.get_dataset(reader, outcome.uuid)
+
+
+def test_a_bag_naming_another_base_uris_uuid_becomes_an_entry_of_its_own(tmp_path: Path) -> None:
+    """Issue 15, finding 1: a bag's External-Identifier is chosen by whoever uploads it, so
+    it reaches only the entry of that uuid under the bag's own base URI."""
+    store, repo = InMemoryObjectStore(), InMemoryRepository()
+    catalogue = CatalogueService(repo, InMemorySearchIndex())
+    other = "s3://other-lab"
+    for base_uri in (f"s3://{BUCKET}", other):
+        catalogue.add_base_uri(ROOT, base_uri, "")
+    ingest = IngestService(store, catalogue, repo)
+    store.put(BUCKET, "run-7.zip", zipped(make_bag(tmp_path / "run-7", {"scan.tif": b"x"})))
+    victim = ingest.handle(created("run-7.zip"))
+    assert victim.status == "created"
+    before = repo.get_dataset(victim.uuid, f"s3://{BUCKET}")
+    hostile = make_bag(tmp_path / "evil", {"evil.txt": b"y"}, **{"External-Identifier": victim.uuid})
+    store.put("other-lab", "evil.zip", zipped(hostile))
+    outcome = ingest.handle(ObjectEvent(bucket="other-lab", key="evil.zip", kind="created"))
+    assert (outcome.status, outcome.uuid) == ("created", victim.uuid)  # as for any new uuid
+    assert repo.get_dataset(victim.uuid, f"s3://{BUCKET}") == before  # untouched
+    theirs = repo.get_dataset(victim.uuid, other)
+    assert theirs is not None and theirs.updated_by == "s3-ingest"
+    assert [i.relpath for i in theirs.content.manifest.items.values()] == ["data/evil.txt"]
+    # a reader of the victim's bucket sees the victim's files only, and no trace of the other
+    reader = User("reader", search_base_uris=frozenset({f"s3://{BUCKET}"}))
+    view = catalogue.get_dataset(reader, victim.uuid)
+    assert [r["base_uri"] for r in view["replicas"]] == [f"s3://{BUCKET}"]
+    assert [i["relpath"] for i in catalogue.get_manifest(reader, victim.uuid)["items"].values()] == ["data/scan.tif"]
