@@ -470,19 +470,27 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _print_token(work_dir: Path, username: str) -> int:
+def _print_token(work_dir: Path, username: str, *, create: bool = False) -> int:
     state_path = work_dir / "state.json"
     if not state_path.exists():
         print(f"no running stack found ({state_path} is missing); start one with `make run`", file=sys.stderr)
         return 2
     state = json.loads(state_path.read_text())
-    if username not in state["passwords"]:
-        print(f"unknown user {username!r}; known: {', '.join(sorted(state['passwords']))}", file=sys.stderr)
-        return 2
     pool = PoolInfo(**state["pool"])
     client = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
     ).client("cognito-idp", endpoint_url=state["moto_url"])
+    if username not in state["passwords"]:
+        if not create:
+            known = ", ".join(sorted(state["passwords"]))
+            print(f"unknown user {username!r}; known: {known} (--create makes a new one)", file=sys.stderr)
+            return 2
+        # a user of the identity provider only: the catalogue makes its record, with no
+        # permissions, on the first request (an admin grants them)
+        password = "Local-" + secrets.token_urlsafe(18) + "-9a"
+        cognito.create_user(client, pool, username, password, f"{username}@example.org")
+        state["passwords"][username] = password
+        state_path.write_text(json.dumps(state, indent=2))
     print(cognito.access_token(client, pool, username, state["passwords"][username]))
     return 0
 
@@ -494,13 +502,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     tok = sub.add_parser("token", help="print a fresh access token for a user of the running stack")
     tok.add_argument("username")
+    tok.add_argument("--create", action="store_true", help="create the user in the stack's user pool first")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("infra").setLevel(logging.INFO)
 
     work_dir = args.work_dir or REPO_ROOT / ".local-stack"
     if args.command == "token":
-        return _print_token(work_dir, args.username)
+        return _print_token(work_dir, args.username, create=args.create)
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)

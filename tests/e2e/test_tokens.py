@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
 from infra.local import cognito
-from infra.local.stack import LocalStack
+from infra.local.stack import LocalStack, main
 from tests.support.moto_keys import moto_private_key
 from tests.support.tokens import TokenMint, segment
 
@@ -79,3 +81,18 @@ def test_expired_and_unknown_kid_with_moto_key(stack: LocalStack) -> None:
         headers={"jku": "http://127.0.0.1:1/jwks.json"},
     )
     assert status(stack, jku) == 401
+
+
+def test_token_create_makes_a_new_user_of_the_running_stack(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m infra.local.stack token NAME --create`, as the README tells a new user."""
+    (tmp_path / "state.json").write_text(json.dumps(stack.state()))
+    name = f"newbie{int(time.time() * 1000) % 10**9}"
+    assert main(["--work-dir", str(tmp_path), "token", name]) == 2  # unknown without --create
+    assert main(["--work-dir", str(tmp_path), "token", name, "--create"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    me = requests.get(f"{stack.api_url}/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert me.status_code == 200 and me.json()["username"] == name
+    assert me.json()["search_permissions_on_base_uris"] == []
+    assert main(["--work-dir", str(tmp_path), "token", name]) == 0  # known from now on
