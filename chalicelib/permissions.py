@@ -41,6 +41,15 @@ def readable_base_uris(user: User) -> frozenset[str] | None:
     return None if is_admin(user) else frozenset(user.search_base_uris | user.register_base_uris)
 
 
+def entry_scope(user: User, base_uri: str | None) -> frozenset[str] | None:
+    """The base URIs whose entries a lookup by ``user`` may read: all it may read (``None``:
+    any), or only ``base_uri`` when one is asked for (nothing when it may not read it)."""
+    scope = readable_base_uris(user)
+    if base_uri is None:
+        return scope
+    return frozenset({base_uri}) if scope is None or base_uri in scope else frozenset()
+
+
 def may_see(user: User, entry: Dataset) -> bool:
     """A refused or incomplete upload is shown to the registrars of its base URI only."""
     if entry.deleted:

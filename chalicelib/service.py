@@ -259,9 +259,7 @@ class CatalogueService:
         """The entries of ``uuid`` the user may see (only those under ``base_uri`` when
         given), first registered first; NotFound when there is none. Entries under base
         URIs the user has no right on are never read."""
-        scope = perm.readable_base_uris(user)
-        if base_uri is not None:
-            scope = frozenset({base_uri}) if scope is None or base_uri in scope else frozenset()
+        scope = perm.entry_scope(user, base_uri)
         entries = [e for e in self._repo.get_entries(uuid, scope, load_blobs=load_blobs) if perm.may_see(user, e)]
         if not entries:
             raise NotFound(f"no dataset {uuid}")
@@ -437,9 +435,7 @@ class CatalogueService:
     def dataset_log(self, user: User, uuid: str, limit: int, after: str | None, base_uri: str | None = None) -> LogPage:
         """The audit log of the entries of ``uuid`` the caller may register (admins: all,
         removed ones included), merged in time order."""
-        scope = perm.readable_base_uris(user)
-        if base_uri is not None:
-            scope = frozenset({base_uri}) if scope is None or base_uri in scope else frozenset()
+        scope = perm.entry_scope(user, base_uri)
         entries = self._repo.get_entries(uuid, scope, load_blobs=False)
         admin = perm.is_admin(user)
         known = [e for e in entries if admin or perm.may_see(user, e) or perm.may_register(user, e.base_uri)]

@@ -68,9 +68,7 @@ class ArchiveService:
         """Archive the current content of a registered entry of ``uuid`` the user may
         register (the first registered such entry, or the one under ``base_uri``), read from
         one of that entry's S3 replicas; ArchiveExists when it is (being) archived."""
-        scope = perm.readable_base_uris(user)
-        if base_uri is not None:
-            scope = frozenset({base_uri}) if scope is None or base_uri in scope else frozenset()
+        scope = perm.entry_scope(user, base_uri)
         entries = [e for e in self._repo.get_entries(uuid, scope, load_blobs=False) if perm.may_see(user, e)]
         if not entries:
             raise NotFound(f"no dataset {uuid}")

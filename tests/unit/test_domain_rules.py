@@ -50,6 +50,9 @@ def test_permission_predicates() -> None:
     assert perm.may_see(User("writer", register_base_uris=frozenset({A})), refused)
     assert not perm.may_see(reader, refused)
     assert perm.readable_base_uris(champion) == frozenset({A}) and perm.readable_base_uris(admin) is None
+    assert perm.entry_scope(champion, None) == frozenset({A}) and perm.entry_scope(champion, A) == frozenset({A})
+    assert perm.entry_scope(champion, B) == frozenset()  # an entry it may not read is never read
+    assert perm.entry_scope(admin, None) is None and perm.entry_scope(admin, B) == frozenset({B})
     assert not perm.is_admin(replace(admin, deleted=True))
 
 
