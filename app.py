@@ -6,9 +6,8 @@ import os
 
 from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
-from chalicelib import deps, resources
-from chalicelib.archive import jobs as archive_jobs
-from chalicelib.ingest import jobs
+from chalicelib import jobs, resources
+from chalicelib.composition import root
 from chalicelib.routes import archives, base_uris, datasets, health, users
 
 app = Chalice(app_name="catalogue")
@@ -25,14 +24,14 @@ app.register_blueprint(archives.bp)
     stream_arn=os.environ["CATALOGUE_DATASETS_STREAM_ARN"], batch_size=100, starting_position="TRIM_HORIZON"
 )
 def on_datasets_stream(event: DynamoDBEvent) -> None:
-    deps.get_stream_processor().process_datasets(event.to_dict()["Records"])
+    root().streams.process_datasets(event.to_dict()["Records"])
 
 
 @app.on_dynamodb_record(
     stream_arn=os.environ["CATALOGUE_ACCESS_STREAM_ARN"], batch_size=100, starting_position="TRIM_HORIZON"
 )
 def on_access_stream(event: DynamoDBEvent) -> None:
-    deps.get_stream_processor().process_access(event.to_dict()["Records"])
+    root().streams.process_access(event.to_dict()["Records"])
 
 
 # batch_size=1: Chalice has no ReportBatchItemFailures, so a failing message would make
@@ -42,21 +41,21 @@ def on_access_stream(event: DynamoDBEvent) -> None:
 def on_ingest_message(event: SQSEvent) -> None:
     for record in event:
         receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        jobs.on_ingest_message(record.body, receives)
+        jobs.on_ingest_message(root(), record.body, receives)
 
 
 # batch_size=1 for the same reason: each message is one step of one archive.
 @app.on_sqs_message(queue=os.environ.get("CATALOGUE_ARCHIVE_TASK_QUEUE", resources.ARCHIVE_TASK_QUEUE), batch_size=1)
 def on_archive_task(event: SQSEvent) -> None:
     for record in event:
-        deps.get_archive_worker().handle(record.body)
+        root().archive_worker.handle(record.body)
 
 
 @app.schedule(Rate(1, unit=Rate.DAYS))
 def fixity_audit_daily(event: CloudWatchEvent) -> None:
-    archive_jobs.run_fixity_audit()
+    jobs.run_fixity_audit(root())
 
 
 @app.schedule(Rate(1, unit=Rate.DAYS))
 def reconcile_daily(event: CloudWatchEvent) -> None:
-    jobs.run_reconcile()
+    jobs.run_reconcile(root())

@@ -46,10 +46,10 @@ def _fill(stack: LocalStack, bucket: str, n: int) -> None:
 
 
 def _search_total(stack: LocalStack, base_uri: str) -> int:
-    from chalicelib import deps
+    from chalicelib.composition import root
     from chalicelib.search import SearchQuery
 
-    result = deps.get_search().search(SearchQuery(base_uris=(base_uri,), size=1))
+    result = root().search.search(SearchQuery(base_uris=(base_uri,), size=1))
     return int(result.total)
 
 
@@ -67,15 +67,16 @@ def run(n: int, concurrency: int, profile: bool) -> dict[str, Any]:
             _fill(stack, bucket, n)
             fill_s = time.monotonic() - t0
             with patched_environ(stack.env):
-                from chalicelib import bootstrap, deps
+                from chalicelib import bootstrap
+                from chalicelib.composition import Root, install, root
                 from chalicelib.ingest.service import index_prefix
 
-                deps.reset()
-                bootstrap.ensure_admin(stack.settings(), "bench")
+                install(Root(stack.settings()))
+                bootstrap.ensure_admin(root(), "bench")
                 from chalicelib.domain import User
 
-                deps.get_service().add_base_uri(User("bench", is_admin=True), f"s3://{bucket}", "bulk bench")
-                ingest = deps.get_ingest()
+                root().catalogue.add_base_uri(User("bench", is_admin=True), f"s3://{bucket}", "bulk bench")
+                ingest = root().ingest
                 runs = []
                 profiler = None
                 for attempt in range(2):

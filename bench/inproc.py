@@ -131,9 +131,9 @@ class InProcess:
         self._exit.enter_context(patched_environ(self.stack.env))
         from chalice.test import Client
 
-        from chalicelib import deps
+        from chalicelib.composition import install
 
-        deps.reset()
+        install(None)
         import app as app_module
 
         self.client = self._exit.enter_context(Client(app_module.app, stage_name="local", project_dir=str(REPO)))
@@ -141,9 +141,9 @@ class InProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from chalicelib import deps
+        from chalicelib.composition import install
 
-        deps.reset()
+        install(None)
         self._exit.close()
 
     def request(self, op: str, arg: Any) -> Any:
@@ -313,11 +313,11 @@ def summarise(root: Any, top: int = 12) -> dict[str, Any]:
 def register_many(stack: LocalStack, username: str, bodies: Sequence[dict[str, Any]], chunk: int = 200) -> float:
     """Register ``bodies`` in this process with the service's bulk path; seconds taken."""
     with patched_environ(stack.env):
-        from chalicelib import deps
+        from chalicelib.composition import install, root
         from chalicelib.validation import parse_registration
 
-        deps.reset()
-        service = deps.get_service()
+        install(None)
+        service = root().catalogue
         user = service.principal(username)
         begin = time.monotonic()
         for i in range(0, len(bodies), chunk):
@@ -326,7 +326,7 @@ def register_many(stack: LocalStack, username: str, bodies: Sequence[dict[str, A
                 if not isinstance(outcome, str):
                     raise RuntimeError(f"bulk registration failed: {outcome!r}")
         elapsed = time.monotonic() - begin
-        deps.reset()
+        install(None)
     return elapsed
 
 

@@ -32,7 +32,7 @@ import os, sys
 os.environ.setdefault("CATALOGUE_DATASETS_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:1:table/d/stream/x")
 os.environ.setdefault("CATALOGUE_ACCESS_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:1:table/a/stream/x")
 import app
-from chalicelib import auth, opensearch, deps
+from chalicelib import auth, composition, jobs, opensearch
 from chalicelib.archive import aip, fixity, worker, steps
 from chalicelib.ingest import service, reconcile, bags
 print("\\n".join(sorted({m.split(".")[0] for m in sys.modules})))

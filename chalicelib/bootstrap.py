@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from botocore.exceptions import ClientError
 
-from chalicelib import deps, resources
-from chalicelib.config import Settings
+from chalicelib import resources
+from chalicelib.composition import Root
 from chalicelib.errors import Conflict
 from chalicelib.store import tables
 from chalicelib.store.tables import DatasetItem, UserItem
@@ -18,18 +18,18 @@ LOCAL_VISIBILITY_TIMEOUT = 2
 LOCAL_ARCHIVE_VISIBILITY_TIMEOUT = 120
 
 
-def create_resources(settings: Settings) -> dict[str, str]:
-    """Create what ``settings`` names (idempotent); return the stream ARNs as env entries."""
-    deps.override(settings=settings)
+def create_resources(root: Root) -> dict[str, str]:
+    """Create what ``root.settings`` names (idempotent); return the stream ARNs as env entries."""
+    settings = root.settings
     tables.bind(settings)
     for model in (DatasetItem, UserItem, tables.AuditItem, tables.ArchiveItem):
         model.create_table(wait=True)
-    create_bucket(settings, settings.catalogue_bucket)
-    create_bucket(settings, settings.archive_bucket)
-    deps.get_search().ensure_index()
-    create_ingest_queues(settings)
-    create_archive_task_queues(settings)
-    ddb = deps.aws_client("dynamodb")
+    create_bucket(root, settings.catalogue_bucket)
+    create_bucket(root, settings.archive_bucket)
+    root.search.ensure_index()
+    create_ingest_queues(root)
+    create_archive_task_queues(root)
+    ddb = root.aws_client("dynamodb")
     arns = {}
     for env_name, table in (
         ("CATALOGUE_DATASETS_STREAM_ARN", settings.datasets_table),
@@ -39,12 +39,11 @@ def create_resources(settings: Settings) -> dict[str, str]:
     return arns
 
 
-def ensure_admin(settings: Settings, username: str) -> None:
+def ensure_admin(root: Root, username: str) -> None:
     """Make ``username`` a catalogue admin, creating the user if needed (operator bootstrap)."""
-    deps.override(settings=settings)
-    repo = deps.get_repo()
+    repo = root.repo
     for _ in range(5):
-        user = repo.get_user(username) or deps.get_service().principal(username)
+        user = repo.get_user(username) or root.catalogue.principal(username)
         if user.is_admin and not user.deleted:
             return
         promoted = replace(
@@ -58,51 +57,51 @@ def ensure_admin(settings: Settings, username: str) -> None:
     raise RuntimeError(f"could not make {username} an admin")
 
 
-def create_ingest_queues(settings: Settings, visibility_timeout: int = LOCAL_VISIBILITY_TIMEOUT) -> str:
+def create_ingest_queues(root: Root, visibility_timeout: int = LOCAL_VISIBILITY_TIMEOUT) -> str:
     """The ingest queue and its dead-letter queue (after ``INGEST_MAX_RECEIVE_COUNT`` receives).
 
     Locally the visibility timeout is short so that retries come quickly; in AWS it is at
     least six times the handler timeout (set by the CDK stack). Returns the queue ARN.
     """
-    sqs = deps.aws_client("sqs")
-    dlq_url = sqs.create_queue(QueueName=settings.ingest_dlq)["QueueUrl"]
+    sqs = root.aws_client("sqs")
+    dlq_url = sqs.create_queue(QueueName=root.settings.ingest_dlq)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": resources.INGEST_MAX_RECEIVE_COUNT})
     url = sqs.create_queue(
-        QueueName=settings.ingest_queue,
+        QueueName=root.settings.ingest_queue,
         Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
     )["QueueUrl"]
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
-def create_archive_task_queues(settings: Settings, visibility_timeout: int = LOCAL_ARCHIVE_VISIBILITY_TIMEOUT) -> str:
+def create_archive_task_queues(root: Root, visibility_timeout: int = LOCAL_ARCHIVE_VISIBILITY_TIMEOUT) -> str:
     """The queue the archival state machine's task steps post to, with its dead-letter queue.
 
     Returns the queue URL. A step's message comes back after the visibility timeout if the
     worker has not finished; steps are idempotent and a second answer to a task token is
     ignored, so a redelivery costs time, not correctness.
     """
-    sqs = deps.aws_client("sqs")
-    dlq_url = sqs.create_queue(QueueName=f"{settings.archive_task_queue}-dlq")["QueueUrl"]
+    sqs = root.aws_client("sqs")
+    dlq_url = sqs.create_queue(QueueName=f"{root.settings.archive_task_queue}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": resources.INGEST_MAX_RECEIVE_COUNT})
     return str(
         sqs.create_queue(
-            QueueName=settings.archive_task_queue,
+            QueueName=root.settings.archive_task_queue,
             Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
         )["QueueUrl"]
     )
 
 
-def create_archive_state_machine(settings: Settings, definition_template: str) -> str:
+def create_archive_state_machine(root: Root, definition_template: str) -> str:
     """Create (or update) the archival state machine from the shared ASL file; return its ARN.
 
     ``definition_template`` is the text of ``resources.ARCHIVE_DEFINITION_FILE``; its one
     placeholder, ``${TaskQueueUrl}``, is filled as the CDK stack fills it.
     """
-    url = create_archive_task_queues(settings)
+    url = create_archive_task_queues(root)
     definition = definition_template.replace("${TaskQueueUrl}", url)
-    sfn = deps.aws_client("stepfunctions")
+    sfn = root.aws_client("stepfunctions")
     role = "arn:aws:iam::123456789012:role/catalogue-archive-local"  # moto does not check roles
     for machine in sfn.list_state_machines()["stateMachines"]:
         if machine["name"] == resources.ARCHIVE_STATE_MACHINE:
@@ -112,11 +111,11 @@ def create_archive_state_machine(settings: Settings, definition_template: str) -
     return str(created["stateMachineArn"])
 
 
-def watch_bucket(settings: Settings, bucket: str) -> None:
+def watch_bucket(root: Root, bucket: str) -> None:
     """Create ``bucket`` if needed and send its object created/removed events to the ingest queue."""
-    create_bucket(settings, bucket)
-    s3 = deps.aws_client("s3")
-    queue_arn = create_ingest_queues(settings)
+    create_bucket(root, bucket)
+    s3 = root.aws_client("s3")
+    queue_arn = create_ingest_queues(root)
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
@@ -125,11 +124,13 @@ def watch_bucket(settings: Settings, bucket: str) -> None:
     )
 
 
-def create_bucket(settings: Settings, bucket: str) -> None:
+def create_bucket(root: Root, bucket: str) -> None:
     """Create ``bucket`` in the configured region; an existing bucket of ours is fine."""
-    s3 = deps.aws_client("s3")
+    s3 = root.aws_client("s3")
     config = (
-        {} if settings.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+        {}
+        if root.settings.region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": root.settings.region}}
     )
     try:
         s3.create_bucket(Bucket=bucket, **config)

@@ -119,9 +119,11 @@ class CatalogueService:
         if base is None or base.deleted:
             raise ValidationError(f"base_uri {base_uri} is not registered", field="base_uri")
 
-    def register(self, user: User, reg: Registration) -> RegisterResult:
+    def register(self, user: User, reg: Registration, *, attempts: int = MAX_WRITE_ATTEMPTS) -> RegisterResult:
+        """Register ``reg`` into its entry; a write that loses a race is merged again with
+        the new state, up to ``attempts`` times, then VersionConflict."""
         self._check_register(user, reg.base_uri)
-        for attempt in range(MAX_WRITE_ATTEMPTS):
+        for attempt in range(attempts):
             try:
                 return self._register_once(user, reg)
             except (AlreadyExists, VersionConflict):

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from chalicelib.domain import INCOMPLETE, INGEST_ACTOR, REFUSED, User
-from chalicelib.errors import CatalogueError, NotFound
+from chalicelib.errors import CatalogueError, NotFound, VersionConflict
 from chalicelib.ingest.baglayout import (
     ARCHIVE_SUFFIXES,
     BAG_MARKER,
@@ -63,6 +63,8 @@ METRIC_NAMESPACE = "Catalogue/Ingest"
 # A folder bag still missing files is retried until this receive, then recorded as
 # incomplete (one short of the queue's maxReceiveCount, so it never reaches the DLQ).
 INCOMPLETE_AFTER_RECEIVES = INGEST_MAX_RECEIVE_COUNT - 1
+# readings of S3 per event when its registration keeps losing races (then the event is retried)
+RACE_ATTEMPTS = 5
 
 
 def ingest_user(base_uri: str) -> User:
@@ -161,10 +163,31 @@ class IngestService:
         return scoped
 
     def handle(self, event: ObjectEvent, receive_count: int = 1) -> Outcome:
-        found = self._resolve(event, receive_count)
-        outcome = self._register(found) if isinstance(found, Registration) else found
+        outcome = self._resolve_and_register(event, receive_count)
         self._deposited(outcome)
         return outcome
+
+    def _resolve_and_register(self, event: ObjectEvent, receive_count: int) -> Outcome:
+        """Read what S3 holds and register it; after a lost race, read S3 again.
+
+        A registration is what the objects were when they were read: written over a change
+        that won meanwhile (a deletion, from the event of the last object removed), it would
+        bring back a dataset whose objects are gone. So a conflict is never merged with the
+        old reading: the event is resolved again from S3.
+        """
+        for _ in range(RACE_ATTEMPTS):
+            found = self._resolve(event, receive_count)
+            if not isinstance(found, Registration):
+                return found
+            try:
+                result = self._catalogue.register(ingest_user(found.base_uri), found, attempts=1)
+            except VersionConflict:
+                continue
+            except CatalogueError as exc:
+                return Outcome("refused", found.uri, found.content.uuid, str(exc))
+            return Outcome(result.status, found.uri, found.content.uuid)
+        uri = f"s3://{event.bucket}/{event.key}"
+        return Outcome("waiting", uri, reason="the dataset changed on every reading; the event is retried")
 
     def _deposited(self, outcome: Outcome) -> None:
         """A bag under the deposit base URI is a SIP: archive it once registered, or record
@@ -343,13 +366,6 @@ class IngestService:
         is retried and, still refused, dead-lettered for an operator."""
         self._catalogue.record_problem(ingest_user(placeholder.base_uri), placeholder, REFUSED, (reason,))
         return Outcome("refused", key_uri, reason=reason)
-
-    def _register(self, registration: Registration) -> Outcome:
-        try:
-            result = self._catalogue.register(ingest_user(registration.base_uri), registration)
-        except CatalogueError as exc:
-            return Outcome("refused", registration.uri, registration.content.uuid, str(exc))
-        return Outcome(result.status, registration.uri, registration.content.uuid)
 
     def _remove(self, uuid: str, uri: str, base_uri: str) -> Outcome:
         try:

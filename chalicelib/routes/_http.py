@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from chalice.app import Blueprint, Request, Response
 
-from chalicelib import deps
+from chalicelib.composition import Root, root
 from chalicelib.domain import ANONYMOUS, User
 from chalicelib.errors import (
     ArchiveExists,
@@ -54,10 +54,12 @@ RETRY_AFTER_SECONDS = "5"
 
 @dataclass(frozen=True)
 class Ctx:
-    """What a handler gets: the request and, for authenticated routes, the catalogue user."""
+    """What a handler gets: the request, for authenticated routes the catalogue user, and
+    the composition root it takes its services from."""
 
     request: Request
     user: User
+    root: Root
 
     def json(self) -> Any:
         raw = self.request.raw_body
@@ -136,12 +138,13 @@ def endpoint(bp: Blueprint, *, auth: bool = True) -> Callable[[Callable[..., Any
         def wrapper(**kwargs: Any) -> Response:
             request = bp.current_request
             try:
-                settings = deps.get_settings()
+                services = root()
+                settings = services.settings
                 raw = request.raw_body
                 if raw and len(raw) > settings.max_body_bytes:
                     raise PayloadTooLarge(f"the body is larger than {settings.max_body_bytes} bytes")
-                user = _authenticate(request) if auth else User(username=ANONYMOUS)
-                result = fn(Ctx(request, user), **{k: path_param(v) for k, v in kwargs.items()})
+                user = _authenticate(services, request) if auth else User(username=ANONYMOUS)
+                result = fn(Ctx(request, user, services), **{k: path_param(v) for k, v in kwargs.items()})
             except CatalogueError as exc:
                 return error_response(exc)
             if isinstance(result, Response):
@@ -154,11 +157,11 @@ def endpoint(bp: Blueprint, *, auth: bool = True) -> Callable[[Callable[..., Any
     return decorate
 
 
-def _authenticate(request: Request) -> User:
+def _authenticate(services: Root, request: Request) -> User:
     if "access_token" in (request.query_params or {}) or "token" in (request.query_params or {}):
         raise AuthenticationError("tokens are accepted in the Authorization header only")
-    identity = deps.get_verifier().verify(request.headers.get("authorization"))
-    return deps.get_service().principal(identity.username)
+    identity = services.verifier.verify(request.headers.get("authorization"))
+    return services.catalogue.principal(identity.username)
 
 
 def created(body: Any, location: str | None = None) -> Response:

@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import deps
 from chalicelib.errors import ValidationError
 from chalicelib.routes._http import Ctx, endpoint, entry_base_uri
 from chalicelib.validation import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, parse_positive_int, parse_uuid
@@ -21,7 +20,7 @@ ARCHIVE_ID = re.compile(r"ar-[0-9a-f]{24}")
 @endpoint(bp)
 def archive_dataset(ctx: Ctx, uuid: str) -> Response:
     """Start archiving the dataset's current content: 202 with the archive; 409 (ArchiveId) if it is already."""
-    archive = deps.get_archives().request(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
+    archive = ctx.root.archives.request(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
     return Response(body=archive, status_code=202, headers={"Location": f"/archives/{archive['id']}"})
 
 
@@ -29,7 +28,7 @@ def archive_dataset(ctx: Ctx, uuid: str) -> Response:
 @endpoint(bp)
 def list_archives(ctx: Ctx) -> Response:
     dataset = ctx.query_one("dataset")
-    page = deps.get_archives().find(
+    page = ctx.root.archives.find(
         ctx.user,
         ctx.query_one("status"),
         parse_uuid(dataset) if dataset is not None else None,
@@ -65,14 +64,14 @@ def deposit(ctx: Ctx) -> Response:
     filename = body.get("filename") if isinstance(body, dict) else None
     if not isinstance(filename, str):
         raise ValidationError('give the bag\'s file name as {"filename": "run-7.zip"}', field="filename")
-    return Response(body=deps.get_archives().deposit_upload(ctx.user, filename), status_code=201)
+    return Response(body=ctx.root.archives.deposit_upload(ctx.user, filename), status_code=201)
 
 
 @bp.route("/archives/{archive_id}/download", methods=["GET"])
 @endpoint(bp)
 def download_archive(ctx: Ctx, archive_id: str) -> Response:
     """Links to the AIP's files (200), or 202 while they are being restored from cold storage."""
-    result = deps.get_archives().download(ctx.user, _archive_id(archive_id), ctx.query_one("after") or "")
+    result = ctx.root.archives.download(ctx.user, _archive_id(archive_id), ctx.query_one("after") or "")
     if result["status"] == "restoring":
         return Response(body=result, status_code=202, headers={"Retry-After": str(result["retry_after_seconds"])})
     return Response(body=result, status_code=200)
@@ -81,13 +80,13 @@ def download_archive(ctx: Ctx, archive_id: str) -> Response:
 @bp.route("/archives/{archive_id}", methods=["GET"])
 @endpoint(bp)
 def get_archive(ctx: Ctx, archive_id: str) -> dict[str, Any]:
-    return deps.get_archives().get(ctx.user, _archive_id(archive_id))
+    return ctx.root.archives.get(ctx.user, _archive_id(archive_id))
 
 
 @bp.route("/archives/{archive_id}/retry", methods=["POST"])
 @endpoint(bp)
 def retry_archive(ctx: Ctx, archive_id: str) -> Response:
-    return Response(body=deps.get_archives().retry(ctx.user, _archive_id(archive_id)), status_code=202)
+    return Response(body=ctx.root.archives.retry(ctx.user, _archive_id(archive_id)), status_code=202)
 
 
 def _archive_id(raw: str) -> str:

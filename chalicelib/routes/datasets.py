@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import deps
 from chalicelib.errors import ValidationError
 from chalicelib.routes._http import Ctx, created, endpoint, entry_base_uri
 from chalicelib.service import BlobLink, SearchPage
@@ -27,7 +26,7 @@ MAX_LOG_PAGE = 100
 @bp.route("/datasets", methods=["POST"])
 @endpoint(bp)
 def register_dataset(ctx: Ctx) -> Response:
-    result = deps.get_service().register(ctx.user, parse_registration(ctx.json()))
+    result = ctx.root.catalogue.register(ctx.user, parse_registration(ctx.json()))
     body = {"status": result.status, "dataset": result.dataset}
     if result.created:
         return created(body, f"/datasets/{result.dataset['uuid']}")
@@ -38,28 +37,28 @@ def register_dataset(ctx: Ctx) -> Response:
 @endpoint(bp)
 def search_datasets(ctx: Ctx) -> Response:
     query = ctx.query()
-    params = parse_search(query, deps.get_settings().max_query_chars)
-    page = deps.get_service().search(ctx.user, params)
+    params = parse_search(query, ctx.root.settings.max_query_chars)
+    page = ctx.root.catalogue.search(ctx.user, params)
     return Response(body=_page_body(page), status_code=200, headers=_page_headers(page, query))
 
 
 @bp.route("/datasets/summary", methods=["GET"])
 @endpoint(bp)
 def summary(ctx: Ctx) -> dict[str, Any]:
-    return deps.get_service().summary(ctx.user)
+    return ctx.root.catalogue.summary(ctx.user)
 
 
 @bp.route("/datasets/{uuid}", methods=["GET"])
 @endpoint(bp)
 def get_dataset(ctx: Ctx, uuid: str) -> dict[str, Any]:
-    return deps.get_service().get_dataset(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
+    return ctx.root.catalogue.get_dataset(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
 
 
 @bp.route("/datasets/{uuid}", methods=["PATCH"])
 @endpoint(bp)
 def patch_dataset(ctx: Ctx, uuid: str) -> Response:
     patch = parse_patch(ctx.json(), ctx.header("if-match"))
-    dataset = deps.get_service().patch_dataset(ctx.user, parse_uuid(uuid), patch, entry_base_uri(ctx))
+    dataset = ctx.root.catalogue.patch_dataset(ctx.user, parse_uuid(uuid), patch, entry_base_uri(ctx))
     return Response(body=dataset, status_code=200, headers={"ETag": f'"{dataset["version"]}"'})
 
 
@@ -69,21 +68,21 @@ def delete_replica(ctx: Ctx, uuid: str) -> dict[str, Any]:
     uri = ctx.query_one("uri")
     if not uri:
         raise ValidationError("give the replica to delete as ?uri=", field="uri")
-    return deps.get_service().delete_replica(ctx.user, parse_uuid(uuid), uri)
+    return ctx.root.catalogue.delete_replica(ctx.user, parse_uuid(uuid), uri)
 
 
 @bp.route("/datasets/{uuid}/readme", methods=["GET"])
 @endpoint(bp)
 def get_readme(ctx: Ctx, uuid: str) -> Any:
     uuid = parse_uuid(uuid)
-    readme = deps.get_service().get_readme(ctx.user, uuid, entry_base_uri(ctx))
+    readme = ctx.root.catalogue.get_readme(ctx.user, uuid, entry_base_uri(ctx))
     return see_other(readme) if isinstance(readme, BlobLink) else {"uuid": uuid, "readme": readme}
 
 
 @bp.route("/datasets/{uuid}/manifest", methods=["GET"])
 @endpoint(bp)
 def get_manifest(ctx: Ctx, uuid: str) -> Any:
-    manifest = deps.get_service().get_manifest(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
+    manifest = ctx.root.catalogue.get_manifest(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
     return see_other(manifest) if isinstance(manifest, BlobLink) else manifest
 
 
@@ -96,21 +95,21 @@ def see_other(link: BlobLink) -> Response:
 @endpoint(bp)
 def get_annotations(ctx: Ctx, uuid: str) -> dict[str, Any]:
     uuid = parse_uuid(uuid)
-    return {"uuid": uuid, "annotations": deps.get_service().get_annotations(ctx.user, uuid, entry_base_uri(ctx))}
+    return {"uuid": uuid, "annotations": ctx.root.catalogue.get_annotations(ctx.user, uuid, entry_base_uri(ctx))}
 
 
 @bp.route("/datasets/{uuid}/tags", methods=["GET"])
 @endpoint(bp)
 def get_tags(ctx: Ctx, uuid: str) -> dict[str, Any]:
     uuid = parse_uuid(uuid)
-    return {"uuid": uuid, "tags": deps.get_service().get_tags(ctx.user, uuid, entry_base_uri(ctx))}
+    return {"uuid": uuid, "tags": ctx.root.catalogue.get_tags(ctx.user, uuid, entry_base_uri(ctx))}
 
 
 @bp.route("/datasets/{uuid}/log", methods=["GET"])
 @endpoint(bp)
 def dataset_log(ctx: Ctx, uuid: str) -> Response:
     limit, after = log_params(ctx)
-    page = deps.get_service().dataset_log(ctx.user, parse_uuid(uuid), limit, after, entry_base_uri(ctx))
+    page = ctx.root.catalogue.dataset_log(ctx.user, parse_uuid(uuid), limit, after, entry_base_uri(ctx))
     return log_response(page.entries, page.next_after)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib import __version__, deps
+from chalicelib import __version__
 from chalicelib.routes._http import Ctx, endpoint
 
 bp = Blueprint(__name__)
@@ -21,4 +21,4 @@ def health(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/config", methods=["GET"])
 @endpoint(bp)
 def config(ctx: Ctx) -> dict[str, Any]:
-    return {**deps.get_settings().public(), "version": __version__}
+    return {**ctx.root.settings.public(), "version": __version__}

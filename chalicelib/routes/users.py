@@ -6,7 +6,6 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib import deps
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes.datasets import log_params, log_response
 from chalicelib.validation import parse_new_user, parse_user_patch, parse_username
@@ -23,7 +22,7 @@ def me(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/users", methods=["GET"])
 @endpoint(bp)
 def list_users(ctx: Ctx) -> dict[str, Any]:
-    users = deps.get_service().list_users(ctx.user)
+    users = ctx.root.catalogue.list_users(ctx.user)
     return {"items": users, "total": len(users)}
 
 
@@ -31,26 +30,26 @@ def list_users(ctx: Ctx) -> dict[str, Any]:
 @endpoint(bp)
 def add_user(ctx: Ctx) -> Response:
     username, fields = parse_new_user(ctx.json())
-    return created(deps.get_service().add_user(ctx.user, username, fields), f"/users/{username}")
+    return created(ctx.root.catalogue.add_user(ctx.user, username, fields), f"/users/{username}")
 
 
 @bp.route("/users/{username}", methods=["GET"])
 @endpoint(bp)
 def get_user(ctx: Ctx, username: str) -> dict[str, Any]:
-    return deps.get_service().get_user(ctx.user, parse_username(username))
+    return ctx.root.catalogue.get_user(ctx.user, parse_username(username))
 
 
 @bp.route("/users/{username}", methods=["PATCH"])
 @endpoint(bp)
 def patch_user(ctx: Ctx, username: str) -> dict[str, Any]:
     fields, version = parse_user_patch(ctx.json())
-    return deps.get_service().patch_user(ctx.user, parse_username(username), fields, version)
+    return ctx.root.catalogue.patch_user(ctx.user, parse_username(username), fields, version)
 
 
 @bp.route("/users/{username}", methods=["DELETE"])
 @endpoint(bp)
 def delete_user(ctx: Ctx, username: str) -> Response:
-    deps.get_service().delete_user(ctx.user, parse_username(username))
+    ctx.root.catalogue.delete_user(ctx.user, parse_username(username))
     return Response(body={"deleted": username}, status_code=200)
 
 
@@ -58,5 +57,5 @@ def delete_user(ctx: Ctx, username: str) -> Response:
 @endpoint(bp)
 def user_log(ctx: Ctx, username: str) -> Response:
     limit, after = log_params(ctx)
-    page = deps.get_service().user_log(ctx.user, parse_username(username), limit, after)
+    page = ctx.root.catalogue.user_log(ctx.user, parse_username(username), limit, after)
     return log_response(page.entries, page.next_after)

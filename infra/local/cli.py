@@ -22,11 +22,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from chalicelib import deps
+from chalicelib import jobs
+from chalicelib.composition import Root, install, root
 from chalicelib.config import ConfigError, Settings
 from chalicelib.domain import OPERATOR_PREFIX, User
 from chalicelib.errors import ArchiveExists, CatalogueError
-from chalicelib.ingest import jobs
 from chalicelib.validation import UserFields, parse_base_uri, parse_username
 
 if TYPE_CHECKING:
@@ -58,13 +58,12 @@ def _setup(state_file: Path) -> dict[str, str]:
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID_ENDPOINT_MODE"):
         if key in env:
             os.environ[key] = env[key]
-    deps.reset()
     try:
         settings = Settings.from_env(env)
     except ConfigError as exc:
         console.print(f"[red]configuration:[/red] {escape(str(exc))}")
         raise typer.Exit(code=2) from exc
-    deps.override(settings=settings)
+    install(Root(settings))
     return env
 
 
@@ -118,7 +117,7 @@ def reindex(state_file: StateFile = STATE_FILE) -> None:
         TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         task = progress.add_task("reindex", total=None)
-        report = run_reindex(deps.get_repo(), deps.get_search(), progress=lambda n: progress.advance(task, n))
+        report = run_reindex(root().repo, root().search, progress=lambda n: progress.advance(task, n))
     console.print(f"indexed {report.written} datasets ({report.caught_up} written again after the switch)")
     for entry, version, reason in report.failed:
         console.print(f"[red]not indexed[/red] {escape(entry)} v{version}: {escape(reason)}")
@@ -132,7 +131,7 @@ def drift(state_file: StateFile = STATE_FILE) -> None:
     from chalicelib.operations import drift as run_drift
 
     _setup(state_file)
-    report = run_drift(deps.get_repo(), deps.get_search())
+    report = run_drift(root().repo, root().search)
     entry = Column("entry (uuid@base URI)", no_wrap=True, min_width=36)
     table = Table(entry, "problem", "db version", "index version", "why")
     for u in report.missing:
@@ -163,7 +162,7 @@ def user_add(
     _setup(state_file)
     try:
         fields = UserFields(is_admin=admin, display_name=display_name, email=email, orcid=orcid)
-        user = deps.get_service().add_user(_operator(ctx), parse_username(username), fields)
+        user = root().catalogue.add_user(_operator(ctx), parse_username(username), fields)
     except CatalogueError as exc:
         raise _fail(exc) from exc
     console.print_json(data=user)
@@ -174,7 +173,7 @@ def user_list(ctx: typer.Context, state_file: StateFile = STATE_FILE) -> None:
     """List users with their permissions."""
     _setup(state_file)
     table = Table("username", "admin", "search", "register")
-    for u in deps.get_service().list_users(_operator(ctx)):
+    for u in root().catalogue.list_users(_operator(ctx)):
         table.add_row(
             u["username"],
             "yes" if u["is_admin"] else "",
@@ -199,7 +198,7 @@ def user_grant(
         console.print("[red]say --search and/or --register[/red]")
         raise typer.Exit(code=2)
     _setup(state_file)
-    service = deps.get_service()
+    service = root().catalogue
     operator = _operator(ctx)
     try:
         name, uri = parse_username(username), parse_base_uri(base_uri)
@@ -223,7 +222,7 @@ def base_uri_add(ctx: typer.Context, base_uri: str, description: str = "", state
     """Register a base URI (e.g. s3://bucket or s3://bucket/prefix)."""
     _setup(state_file)
     try:
-        result = deps.get_service().add_base_uri(_operator(ctx), parse_base_uri(base_uri), description)
+        result = root().catalogue.add_base_uri(_operator(ctx), parse_base_uri(base_uri), description)
     except CatalogueError as exc:
         raise _fail(exc) from exc
     console.print_json(data=result)
@@ -234,7 +233,7 @@ def base_uri_list(ctx: typer.Context, state_file: StateFile = STATE_FILE) -> Non
     """List base URIs with who may search and register there."""
     _setup(state_file)
     table = Table("base URI", "search", "register", "description")
-    for b in deps.get_service().list_base_uris(_operator(ctx)):
+    for b in root().catalogue.list_base_uris(_operator(ctx)):
         table.add_row(
             b["base_uri"],
             "\n".join(b["users_with_search_permissions"]),
@@ -258,7 +257,7 @@ def index_command(
         console.print("[red]give an s3://bucket[/prefix] location[/red]")
         raise typer.Exit(code=2)
     bucket, _, prefix = location.removeprefix("s3://").partition("/")
-    ingest = deps.get_ingest()
+    ingest = root().ingest
     started = time.monotonic()
     with Progress(
         TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -284,7 +283,7 @@ def index_command(
 def reconcile(state_file: StateFile = STATE_FILE) -> None:
     """Compare every S3 base URI with the catalogue: register what events missed, report what is gone."""
     _setup(state_file)
-    report = jobs.run_reconcile()
+    report = jobs.run_reconcile(root())
     for findings in report["base_uris"]:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(findings["outcomes"].items())) or "nothing found"
         console.print(f"{findings['base_uri']}: {counts}; {findings['checked_replicas']} replicas checked")
@@ -295,8 +294,8 @@ def reconcile(state_file: StateFile = STATE_FILE) -> None:
 
 
 def _queue_urls() -> tuple[Any, str, str]:
-    settings = deps.get_settings()
-    sqs = deps.aws_client("sqs")
+    settings = root().settings
+    sqs = root().aws_client("sqs")
     return (
         sqs,
         sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"],
@@ -343,7 +342,7 @@ def archive_command(
 ) -> None:
     """Archive the current content of a registered dataset; exit 1 if it fails, 2 on timeout."""
     _setup(state_file)
-    archives, operator = deps.get_archives(), _operator(ctx)
+    archives, operator = root().archives, _operator(ctx)
     try:
         archive_id = str(archives.request(operator, uuid)["id"])
         console.print(f"requested archive {archive_id}")
@@ -401,10 +400,8 @@ def fixity(
     state_file: StateFile = STATE_FILE,
 ) -> None:
     """Run the fixity audit once (the AIPs checked longest ago first); exit 1 if one is damaged."""
-    from chalicelib.archive import jobs as archive_jobs
-
     _setup(state_file)
-    report = archive_jobs.run_fixity_audit(fraction, period_days, metrics=lambda _: None)
+    report = jobs.run_fixity_audit(root(), fraction, period_days, metrics=lambda _: None)
     for failed in report["failed"]:
         console.print(f"[red]damaged[/red] {failed['id']} (dataset {failed['dataset']})")
         for mismatch in failed["mismatches"]:

@@ -33,6 +33,7 @@ import boto3
 import requests
 
 from chalicelib import resources
+from chalicelib.composition import Root
 from chalicelib.config import Settings
 from infra.local import cognito
 from infra.local.cognito import PoolInfo
@@ -222,7 +223,7 @@ class LocalStack:
 
         settings = Settings.from_env(self.env)
         with patched_environ(self.env):
-            arns = bootstrap.create_resources(settings)
+            arns = bootstrap.create_resources(Root(settings))
         missing = [k for k in STREAM_ENV if not arns.get(k)]
         if missing:
             raise RuntimeError(f"create_resources() returned no {', '.join(missing)}")
@@ -234,7 +235,7 @@ class LocalStack:
         definition = (self.project_dir / resources.ARCHIVE_DEFINITION_FILE).read_text()
         with patched_environ(self.env):
             self.env["CATALOGUE_ARCHIVE_STATE_MACHINE_ARN"] = bootstrap.create_archive_state_machine(
-                settings, definition
+                Root(settings), definition
             )
         t = self._phase("resources", t)
 
@@ -272,7 +273,7 @@ class LocalStack:
         from chalicelib import bootstrap
 
         with patched_environ(self.env):
-            bootstrap.watch_bucket(self.settings(), bucket)
+            bootstrap.watch_bucket(Root(self.settings()), bucket)
 
     def stop_opensearch(self) -> None:
         """Stop the OpenSearch emulator (outage drills); its in-memory index is lost."""
@@ -315,7 +316,7 @@ class LocalStack:
             if admin:
                 from chalicelib import bootstrap
 
-                bootstrap.ensure_admin(self.settings(), username)
+                bootstrap.ensure_admin(Root(self.settings()), username)
 
     def token(self, username: str) -> str:
         """A fresh Cognito access token (one hour) for a user made with :meth:`add_user`."""

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from moto import mock_aws
 
-from chalicelib import deps
 from chalicelib.archive import model
 from chalicelib.archive.model import Archive, archive_id_for
 from chalicelib.bootstrap import create_resources
+from chalicelib.composition import Root, install, root
 from chalicelib.config import Settings
 from chalicelib.errors import AlreadyExists, VersionConflict
 from chalicelib.memsearch import InMemorySearchIndex
@@ -24,14 +24,14 @@ def repo(request: pytest.FixtureRequest) -> Iterator[ArchiveRepository]:
         yield InMemoryArchiveRepository()
         return
     with mock_aws():
-        deps.reset()
+        install(None)
         try:
             settings = Settings(stage="test", region="eu-west-1")
-            deps.override(settings=settings, search=InMemorySearchIndex())
-            create_resources(settings)
+            install(Root(settings, search=InMemorySearchIndex()))
+            create_resources(root())
             yield DynamoArchiveRepository()
         finally:
-            deps.reset()
+            install(None)
 
 
 def make(n: int, dataset: str = "d-1", at: float = 1000.0) -> Archive:

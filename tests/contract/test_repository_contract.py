@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from chalicelib import deps
 from chalicelib.audit import dataset_changes, dataset_subject
 from chalicelib.blobs import S3BlobStore
 from chalicelib.bootstrap import create_resources
+from chalicelib.composition import Root, install, root
 from chalicelib.config import Settings
 from chalicelib.domain import AuditEntry, BaseUri, Dataset, DatasetContent, Manifest, ManifestItem, Replica, User
 from chalicelib.errors import AlreadyExists, VersionConflict
@@ -48,24 +48,24 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         yield Backend("memory", InMemoryRepository())
         return
     with mock_aws():
-        deps.reset()
+        install(None)
         try:
             settings = Settings(stage="test", region="eu-west-1", inline_cap_bytes=INLINE_CAP)
-            deps.override(settings=settings, search=InMemorySearchIndex())
-            create_resources(settings)
+            install(Root(settings, search=InMemorySearchIndex()))
+            create_resources(root())
             repo = DynamoRepository(
-                S3BlobStore(deps.aws_client("s3"), settings.catalogue_bucket), inline_cap_bytes=INLINE_CAP
+                S3BlobStore(root().aws_client("s3"), settings.catalogue_bucket), inline_cap_bytes=INLINE_CAP
             )
 
             def raw_dataset(uuid: str) -> dict[str, Any]:
-                ddb = deps.aws_client("dynamodb")  # made on demand: few tests read raw items
+                ddb = root().aws_client("dynamodb")  # made on demand: few tests read raw items
                 key = {"uuid": {"S": uuid}, "base_uri": {"S": A}}
                 out = ddb.get_item(TableName=settings.datasets_table, Key=key, ConsistentRead=True)
                 return dict(out["Item"])
 
             yield Backend("dynamodb", repo, raw_dataset)
         finally:
-            deps.reset()
+            install(None)
 
 
 @pytest.fixture

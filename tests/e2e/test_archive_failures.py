@@ -4,7 +4,7 @@ injected into the steps.
 The local stack's runner answers the main task queue, so each test deploys a second copy of
 ``infra/statemachine/archive.asl.json`` posting to its own task queue, on the same moto, and
 drives it with an :class:`ArchiveWorker` in the test process (wired as
-``chalicelib.deps.get_archive_worker`` wires it) whose steps can be made to fail. Archives
+``chalicelib.composition.Root.archive_worker`` wires it) whose steps can be made to fail. Archives
 are requested through an :class:`ArchiveService` whose workflow is that second machine;
 what the API shows of them is read through the real API.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import bootstrap, deps, resources
+from chalicelib import bootstrap, resources
 from chalicelib.archive import aip, model
 from chalicelib.archive.aip import S3ArchiveWriter
 from chalicelib.archive.model import Archive
@@ -27,6 +27,7 @@ from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.steps import ArchiveSteps
 from chalicelib.archive.worker import ArchiveWorker, Step
 from chalicelib.archive.workflow import StepFunctionsWorkflow
+from chalicelib.composition import Root, install, root
 from chalicelib.domain import User
 from chalicelib.ingest.objects import S3ObjectStore
 from chalicelib.store.archives import DynamoArchiveRepository
@@ -101,10 +102,10 @@ def rig(stack: LocalStack) -> Iterator[Rig]:
     """Everything runs with the stack's environment (pynamodb and boto3 read it lazily)."""
     with patched_environ(stack.env):
         settings = replace(stack.settings(), archive_task_queue=unique("tasks"))
-        deps.reset()
-        deps.override(settings=settings)
+        install(None)
+        install(Root(settings))
         try:
-            queue_url = bootstrap.create_archive_task_queues(settings)
+            queue_url = bootstrap.create_archive_task_queues(root())
             definition = (REPO_ROOT / resources.ARCHIVE_DEFINITION_FILE).read_text()
             sfn = stack.client("stepfunctions")
             machine_arn = sfn.create_state_machine(
@@ -112,7 +113,7 @@ def rig(stack: LocalStack) -> Iterator[Rig]:
                 definition=definition.replace("${TaskQueueUrl}", queue_url),
                 roleArn="arn:aws:iam::123456789012:role/x",
             )["stateMachineArn"]
-            repo = deps.get_repo()  # binds the tables
+            repo = root().repo  # binds the tables
             s3 = stack.client("s3")
             steps = ArchiveSteps(
                 repo,
@@ -128,7 +129,7 @@ def rig(stack: LocalStack) -> Iterator[Rig]:
             worker = ArchiveWorker(archives, repo, workflow, mapping)
             service = ArchiveService(archives, repo, workflow)
         finally:
-            deps.reset()
+            install(None)
         rig = Rig(stack, stack.client("sqs"), queue_url, machine_arn, archives, worker, service, faults)
         try:
             yield rig

@@ -13,7 +13,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from chalicelib import deps
+from chalicelib.composition import Root, install
 from chalicelib.ingest.dlq import list_dead_letters, redrive
 from infra.local.sqs import QueuePoller
 from infra.local.stack import LocalStack, patched_environ
@@ -137,8 +137,8 @@ def test_crash_after_commit_redelivers_without_duplicates(stack: LocalStack, buc
             raise RuntimeError("crash after commit")
 
     with patched_environ(stack.env):
-        deps.reset()
-        deps.override(settings=stack.settings())
+        install(None)
+        install(Root(stack.settings()))
         try:
             poller = QueuePoller(sqs, url, crash_after_commit, region="eu-west-1", wait_seconds=0)
             deadline = time.monotonic() + 180
@@ -146,7 +146,7 @@ def test_crash_after_commit_redelivers_without_duplicates(stack: LocalStack, buc
                 if poller.poll_once() == 0:
                     time.sleep(0.05)
         finally:
-            deps.reset()
+            install(None)
     assert len(crashed) == 100 and poller.delivered == 100
     scope = f"?base_uri=s3://{name}&q=crash&page_size=100"
     assert wait_for(lambda: total(admin, scope) == 100, timeout=60)

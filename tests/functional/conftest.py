@@ -14,9 +14,9 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import deps
 from chalicelib.auth import TokenVerifier
 from chalicelib.bootstrap import create_resources, ensure_admin
+from chalicelib.composition import Root, install, root
 from chalicelib.config import Settings
 from chalicelib.memsearch import InMemorySearchIndex
 from infra.local.pump import StreamPump
@@ -99,16 +99,17 @@ def api(settings: Settings, mint: TokenMint) -> Iterator[Api]:
     import app as app_module
 
     with mock_aws():
-        deps.reset()
+        install(None)
         search = InMemorySearchIndex()
-        deps.override(
-            settings=settings,
+        services = Root(
+            settings,
             search=search,
             verifier=TokenVerifier(settings.issuers, stage=settings.stage, fetch_jwks=jwks_fetcher(mint)),
         )
-        arns = create_resources(settings)
-        ensure_admin(settings, "admin")
-        streams = deps.aws_client("dynamodbstreams")
+        install(services)
+        arns = create_resources(services)
+        ensure_admin(services, "admin")
+        streams = root().aws_client("dynamodbstreams")
         pumps = [
             StreamPump(
                 streams, arns["CATALOGUE_DATASETS_STREAM_ARN"], app_module.on_datasets_stream, region="eu-west-1"
@@ -119,7 +120,7 @@ def api(settings: Settings, mint: TokenMint) -> Iterator[Api]:
             api = Api(client, mint, pumps, search)
             api.sync()
             yield api
-        deps.reset()
+        install(None)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import bootstrap, deps, resources
+from chalicelib import bootstrap, resources
+from chalicelib.composition import install, root
 from tests.functional.conftest import BUCKET_A, BUCKET_B, Api
 from tests.functional.test_datasets import register
 from tests.support.data import registration
@@ -20,14 +21,14 @@ ASL = (Path(__file__).resolve().parents[2] / resources.ARCHIVE_DEFINITION_FILE).
 @pytest.fixture
 def archiving(personas: Api) -> Api:
     """The personas, with the archival state machine created (execution is off in mock_aws)."""
-    settings = deps.get_settings()
-    arn = bootstrap.create_archive_state_machine(settings, ASL)
-    deps.override(settings=replace(settings, archive_state_machine_arn=arn))
+    settings = root().settings
+    arn = bootstrap.create_archive_state_machine(root(), ASL)
+    install(root().rewired(replace(settings, archive_state_machine_arn=arn)))
     return personas
 
 
 def executions(arn: str) -> list[str]:
-    sfn = deps.aws_client("stepfunctions")
+    sfn = root().aws_client("stepfunctions")
     return [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
 
 
@@ -37,7 +38,7 @@ def test_request_lookup_and_duplicate(archiving: Api) -> None:
     assert r.status_code == 202, r.body
     archive = json.loads(r.body)
     assert r.headers["Location"] == f"/archives/{archive['id']}"
-    assert executions(deps.get_settings().archive_state_machine_arn) == [archive["id"]]
+    assert executions(root().settings.archive_state_machine_arn) == [archive["id"]]
     again = archiving.post(f"/datasets/{uuid}/archive", {}, user="admin")
     assert again.status_code == 409 and json.loads(again.body)["ArchiveId"] == archive["id"]
     assert json.loads(archiving.get(f"/archives/{archive['id']}", user="reader").body)["status"] == "requested"

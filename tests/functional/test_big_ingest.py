@@ -7,7 +7,7 @@ import json
 import time
 from urllib.parse import urlparse
 
-from chalicelib import deps
+from chalicelib.composition import root
 from chalicelib.ingest.events import ObjectEvent
 from tests.functional.conftest import Api
 
@@ -17,7 +17,7 @@ ITEMS = 100_000
 
 
 def test_hundred_thousand_items_and_a_megabyte_readme(api: Api) -> None:
-    s3 = deps.aws_client("s3")
+    s3 = root().aws_client("s3")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     assert api.post("/base-uris", {"base_uri": f"s3://{BUCKET}"}).status_code == 201
     readme = "---\nnotes: |\n" + "".join(f"  shot {i:06d}: beam stable, detector nominal\n" for i in range(23_000))
@@ -53,15 +53,19 @@ def test_hundred_thousand_items_and_a_megabyte_readme(api: Api) -> None:
         s3.put_object(Bucket=BUCKET, Key=key, Body=body)
 
     started = time.monotonic()
-    outcome = deps.get_ingest().handle(ObjectEvent(BUCKET, f"{UUID}/dtool", "created"))
+    outcome = root().ingest.handle(ObjectEvent(BUCKET, f"{UUID}/dtool", "created"))
     elapsed = time.monotonic() - started
     api.sync()
     assert outcome.status == "created", outcome
     print(f"\n100,000-item dataset registered in {elapsed:.1f} s")
 
-    item = deps.aws_client("dynamodb").get_item(
-        TableName=deps.get_settings().datasets_table, Key={"uuid": {"S": UUID}, "base_uri": {"S": f"s3://{BUCKET}"}}
-    )["Item"]
+    item = (
+        root()
+        .aws_client("dynamodb")
+        .get_item(
+            TableName=root().settings.datasets_table, Key={"uuid": {"S": UUID}, "base_uri": {"S": f"s3://{BUCKET}"}}
+        )["Item"]
+    )
     assert "readme_ref" in item and "manifest_ref" in item
     assert len(json.dumps(item)) < 20_000  # the item stays small; the blobs hold the bulk
     assert api.get(f"/datasets/{UUID}/readme").json_body["readme"] == readme
@@ -70,9 +74,9 @@ def test_hundred_thousand_items_and_a_megabyte_readme(api: Api) -> None:
     assert linked.status_code == 303, linked.body
     location = linked.headers["Location"]
     assert location == linked.json_body["location"] and "Signature" in location
-    bucket = deps.get_settings().catalogue_bucket
+    bucket = root().settings.catalogue_bucket
     key = urlparse(location).path.lstrip("/").removeprefix(f"{bucket}/")
-    served = json.loads(deps.get_blobs().get(key))
+    served = json.loads(root().blobs.get(key))
     assert len(served["items"]) == ITEMS and linked.json_body["bytes"] > 4 * 1024 * 1024
     record = api.get(f"/datasets/{UUID}").json_body
     assert record["number_of_items"] == ITEMS and record["size_in_bytes"] == ITEMS * 4096

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 
-from chalicelib import deps
+from chalicelib.composition import root
 from infra.local.pump import to_lambda_record
 from tests.functional.conftest import BUCKET_A, BUCKET_B, Api
 from tests.support.data import registration
@@ -207,7 +207,7 @@ def replay_streams(api: Api) -> int:
     """Deliver every record of both streams again, from the start (at-least-once delivery)."""
     import app as app_module
 
-    streams = deps.aws_client("dynamodbstreams")
+    streams = root().aws_client("dynamodbstreams")
     replayed = 0
     for pump, handler in zip(api.pumps, (app_module.on_datasets_stream, app_module.on_access_stream), strict=True):
         desc = streams.describe_stream(StreamArn=pump.stream_arn)["StreamDescription"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import deps
+from chalicelib.composition import root
 from chalicelib.config import ConfigError, Settings
 from chalicelib.errors import SearchUnavailable
 from chalicelib.operations import drift, reindex
@@ -37,7 +37,7 @@ def test_a_503_says_what_is_unavailable_and_nothing_about_the_backend(
     def down(*args: Any, **kwargs: Any) -> Any:
         raise SearchUnavailable(LEAKY)
 
-    monkeypatch.setattr(deps.get_search(), "search", down)
+    monkeypatch.setattr(root().search, "search", down)
     with caplog.at_level(logging.ERROR, logger="chalicelib.routes._http"):
         r = personas.get("/datasets?q=x", user="reader")
     assert r.status_code == 503
@@ -171,7 +171,7 @@ def _poison(api: Api, base_uri: str = "s3://bucket-a") -> str:
     a restore or a bug could have): an annotation key with a lone surrogate."""
     body = registration(base_uri=base_uri)
     assert api.post("/datasets", body, user="champion").status_code == 201
-    repo = deps.get_repo()
+    repo = root().repo
     stored = repo.get_dataset(body["uuid"], base_uri)
     assert stored is not None
     bad = replace(stored, content=replace(stored.content, annotations={"\ud800": 1}), version=stored.version + 1)
@@ -187,7 +187,7 @@ def test_a_record_that_cannot_be_indexed_is_recorded_and_the_stream_moves_on(
     normal = registration(base_uri="s3://bucket-a")
     assert personas.post("/datasets", normal, user="champion").status_code == 201
     assert _found(personas, normal["uuid"])
-    report = drift(deps.get_repo(), deps.get_search())
+    report = drift(root().repo, root().search)
     assert [u for u, _, _ in report.stale] == [poisoned]
     assert "UnicodeEncodeError" in report.reasons[poisoned] or "not serializable" in report.reasons[poisoned]
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"IndexFailures"' in line]
@@ -199,8 +199,8 @@ def test_reindex_with_a_poisoned_record_never_empties_the_index(personas: Api) -
     for body in good:
         assert personas.post("/datasets", body, user="champion").status_code == 201
     poisoned = _poison(personas)
-    search = deps.get_search()
-    report = reindex(deps.get_repo(), search)
+    search = root().search
+    report = reindex(root().repo, search)
     assert [u for u, _, _ in report.failed] == [poisoned]
     assert all(_found(personas, body["uuid"]) for body in good)
 

@@ -28,7 +28,7 @@ ZIPPED_TARGET = 20 * 1000 * 1000  # issue 9's line (decimal MB, the stricter rea
 _IMPORT_LIKE_LAMBDA = """
 import os, sys
 import app
-from chalicelib import deps, opensearch
+from chalicelib import composition, jobs, opensearch
 from chalicelib.archive import aip, fixity, worker
 from chalicelib.ingest import service, reconcile
 opensearch.make_client("https://search.example:443")

@@ -4,6 +4,7 @@ workflow runs the five steps as soon as an execution starts."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from chalicelib import deps
-from chalicelib.archive import jobs as archive_jobs
 from chalicelib.archive.steps import aip_prefix
 from chalicelib.archive.workflow import InMemoryWorkflow
+from chalicelib.composition import Root
+from chalicelib.config import Settings
 from infra.local import cli
 from tests.unit.test_archive_steps import ARCHIVE_BUCKET, BUCKET, Rig
 from tests.unit.test_ingest import DtoolDataset
@@ -33,10 +34,18 @@ def rig(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Rig:
         return started
 
     monkeypatch.setattr(rig.workflow, "start", start)
-    monkeypatch.setattr(deps, "get_archives", lambda: rig.service)
-    monkeypatch.setattr(
-        archive_jobs, "fixity_ports", lambda: (rig.archives, rig.world.repo, rig.world.store, ARCHIVE_BUCKET)
-    )
+
+    def rig_root(settings: Settings) -> Root:
+        """What the CLI installs: the rig's services instead of AWS ones."""
+        return Root(
+            replace(settings, archive_bucket=ARCHIVE_BUCKET),
+            archives=rig.service,
+            archive_records=rig.archives,
+            repo=rig.world.repo,
+            objects=rig.world.store,
+        )
+
+    monkeypatch.setattr(cli, "Root", rig_root)
     monkeypatch.setattr(cli, "STATE_FILE", tmp_path / "absent.json")
     return rig
 

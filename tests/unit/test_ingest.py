@@ -588,6 +588,30 @@ def test_dataset_under_a_key_prefix_registers_under_its_uuid_uri(world: World) -
     assert world.relpaths(ds.uuid) == ["notes.txt", "raw/scan_001.las"]
 
 
+def test_a_registration_that_loses_to_a_deletion_reads_s3_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A late event reads the objects, then the dataset is deleted (objects and record)
+    before its write: the write loses, and the objects are read again instead of written
+    over the deletion (which would bring the dataset back, objects gone; seen in CI)."""
+    ds = DtoolDataset()
+    ds.put(world.store)
+    assert world.created(ds.key("dtool")).status == "created"
+    ds.put(world.store, frozen=True)  # a late event: same objects, a tag added
+    world.store.put(BUCKET, ds.key("tags/late"), b"")
+    save = world.repo.save_dataset
+
+    def deleted_meanwhile(dataset: Dataset, expected_version: int | None) -> None:
+        monkeypatch.setattr(world.repo, "save_dataset", save)  # once
+        for key in list(world.store.objects[BUCKET]):
+            world.store.delete(BUCKET, key)
+        assert world.removed(ds.key("dtool")).status == "removed"
+        save(dataset, expected_version)  # the late write: now against a newer version
+
+    monkeypatch.setattr(world.repo, "save_dataset", deleted_meanwhile)
+    assert world.ingest.handle(ObjectEvent(BUCKET, ds.key("tags/late"), "created")).status == "ignored"
+    assert world.gone(ds.uuid)
+    assert world.repo.actions(ds.uuid) == [("dataset", "add"), ("dataset", "delete")]
+
+
 def test_deleted_admin_metadata_removes_the_dataset(world: World) -> None:
     ds = DtoolDataset()
     ds.put(world.store)

@@ -28,7 +28,7 @@ def _client_services(root: Path) -> dict[str, str]:
                 where = f"{path.relative_to(root)}:{node.lineno}"
                 if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
                     # a computed service name is fine only inside the one helper that passes it on
-                    assert where.startswith("chalicelib/deps.py"), f"{where}: name the service literally"
+                    assert where.startswith("chalicelib/composition.py"), f"{where}: name the service literally"
                     continue
                 found[first.value] = where
     return found

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import deps
+from chalicelib.composition import Root, install, root, search_auth
 from chalicelib.config import Settings
 from chalicelib.opensearch import make_client
 
@@ -59,9 +59,9 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_local_stack_and_basic_auth_urls_are_not_signed() -> None:
-    assert deps.search_auth(Settings(opensearch_url="http://127.0.0.1:9200")) is None
+    assert search_auth(Settings(opensearch_url="http://127.0.0.1:9200")) is None
     emulated = Settings(opensearch_url="https://127.0.0.1:9200", aws_endpoint_url="http://127.0.0.1:5000")
-    assert deps.search_auth(emulated) is None
+    assert search_auth(emulated) is None
 
 
 @pytest.mark.usefixtures("aws_credentials")
@@ -69,7 +69,7 @@ def test_requests_to_an_aws_domain_carry_a_sigv4_signature_with_the_role_credent
     capture: tuple[str, list[dict[str, str]]],
 ) -> None:
     url, seen = capture
-    auth = deps.search_auth(Settings(opensearch_url=AWS_DOMAIN, region="eu-west-1"))
+    auth = search_auth(Settings(opensearch_url=AWS_DOMAIN, region="eu-west-1"))
     assert auth is not None
     # the signer is what the domain's client gets; here it signs requests to a capture server
     make_client(url, http_auth=auth).info()
@@ -89,12 +89,12 @@ def test_requests_to_an_aws_domain_carry_a_sigv4_signature_with_the_role_credent
 def test_the_wiring_gives_an_aws_domain_client_the_signer(monkeypatch: pytest.MonkeyPatch) -> None:
     from opensearchpy import Urllib3AWSV4SignerAuth
 
-    deps.reset()
+    install(None)
     try:
-        deps.override(settings=Settings(opensearch_url=AWS_DOMAIN, region="eu-west-1"))
-        index = deps.get_search()
+        install(Root(Settings(opensearch_url=AWS_DOMAIN, region="eu-west-1")))
+        index = root().search
         (connection,) = index._client.transport.connection_pool.connections  # type: ignore[attr-defined]
         assert isinstance(connection.http_auth, Urllib3AWSV4SignerAuth)
         assert connection.use_ssl
     finally:
-        deps.reset()
+        install(None)

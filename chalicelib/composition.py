@@ -1,0 +1,226 @@
+"""The composition root: every adapter and service of one container, built from settings.
+
+A :class:`Root` builds each part on first use and keeps it (a warm Lambda reuses them);
+nothing runs at import time. HTTP handlers get the root through their context, event
+handlers and operator commands call :func:`root`. Tests build their own ``Root`` (with
+fakes where they want them) and :func:`install` it. Nothing below the handlers imports
+this module: services and adapters receive what they need through their constructors.
+
+The one piece of module state is the installed root.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.config import Settings
+from chalicelib.domain import ARCHIVE_ACTOR, User
+
+if TYPE_CHECKING:
+    from chalicelib.archive.service import ArchiveService
+    from chalicelib.archive.steps import ArchiveSteps
+    from chalicelib.archive.worker import ArchiveWorker
+    from chalicelib.archive.workflow import Workflow
+    from chalicelib.auth import TokenVerifier
+    from chalicelib.blobs import BlobStore
+    from chalicelib.ingest.objects import ObjectStore
+    from chalicelib.ingest.service import IngestService
+    from chalicelib.search import SearchIndex
+    from chalicelib.service import CatalogueService
+    from chalicelib.store.archives import ArchiveRepository
+    from chalicelib.store.repository import DynamoRepository
+    from chalicelib.streams import StreamProcessor
+
+# The actor of the catalogue changes the archive worker makes (never a stored user).
+ARCHIVE_WORKER = User(username=ARCHIVE_ACTOR, is_admin=True)
+
+
+class Root:
+    """The adapters and services of one deployment (``settings``), each built once.
+
+    Any part may be given instead of built (``Root(settings, search=fake)``: tests, local
+    tools); the others are built from ``settings`` against AWS (or the emulators
+    ``settings.aws_endpoint_url`` names) and from the parts given.
+    """
+
+    def __init__(self, settings: Settings, **parts: Any) -> None:
+        unknown = sorted(set(parts) - set(_parts()))
+        if unknown:
+            raise TypeError(f"Root has no part named {', '.join(unknown)}")
+        self.settings = settings
+        self._given = {name: part for name, part in parts.items() if part is not None}
+        self.__dict__.update(self._given)  # where cached_property keeps what it built
+
+    def rewired(self, settings: Settings | None = None, **parts: Any) -> Root:
+        """A new root with ``settings`` and some parts replaced, the other given parts kept;
+        everything else is built again."""
+        return Root(settings or self.settings, **{**self._given, **parts})
+
+    # -- adapters ------------------------------------------------------------------------
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client for ``service`` pointed at the configured endpoint (moto locally)."""
+        import boto3
+        from botocore.config import Config
+
+        s = self.settings
+        return boto3.client(
+            service,
+            region_name=s.region,
+            endpoint_url=s.aws_endpoint_url,
+            config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}),
+        )
+
+    @cached_property
+    def search(self) -> SearchIndex:
+        from chalicelib.opensearch import OpenSearchIndex, make_client
+
+        s = self.settings
+        return OpenSearchIndex(make_client(s.opensearch_url, http_auth=search_auth(s)), s.search_index)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        from chalicelib.blobs import S3BlobStore
+
+        return S3BlobStore(self.aws_client("s3"), self.settings.catalogue_bucket)
+
+    @cached_property
+    def repo(self) -> DynamoRepository:
+        from chalicelib.store import tables
+        from chalicelib.store.repository import DynamoRepository
+
+        tables.bind(self.settings)
+        return DynamoRepository(self.blobs, self.settings.inline_cap_bytes)
+
+    @cached_property
+    def archive_records(self) -> ArchiveRepository:
+        from chalicelib.store.archives import DynamoArchiveRepository
+
+        self.repo  # noqa: B018 -- binds the tables (pynamodb models share them)
+        return DynamoArchiveRepository()
+
+    @cached_property
+    def objects(self) -> ObjectStore:
+        from chalicelib.ingest.objects import S3ObjectStore
+
+        return S3ObjectStore(self.aws_client("s3"))
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        from chalicelib.archive.workflow import StepFunctionsWorkflow
+
+        return StepFunctionsWorkflow(self.aws_client("stepfunctions"), self.settings.archive_state_machine_arn)
+
+    @cached_property
+    def verifier(self) -> TokenVerifier:
+        from chalicelib.auth import TokenVerifier
+
+        s = self.settings
+        return TokenVerifier(s.issuers, stage=s.stage, cooldown_seconds=s.jwks_cooldown_seconds)
+
+    # -- services ------------------------------------------------------------------------
+    @cached_property
+    def catalogue(self) -> CatalogueService:
+        from chalicelib.service import CatalogueService
+
+        return CatalogueService(self.repo, self.search, blobs=self.blobs, archives=self.archive_records)
+
+    @cached_property
+    def streams(self) -> StreamProcessor:
+        from chalicelib.streams import StreamProcessor
+
+        return StreamProcessor(self.repo, self.search, stage=self.settings.stage)
+
+    @cached_property
+    def ingest(self) -> IngestService:
+        from chalicelib.ingest.service import Deposits, IngestService
+
+        # lambdas, not bound methods: the archive service (a Step Functions client and more)
+        # is built on the first deposit only, not with the ingest service
+        deposits = Deposits(
+            self.settings.deposit_base_uri,
+            lambda actor, uuid: self.archives.deposit_registered(actor, uuid),  # noqa: PLW0108
+            lambda actor, uuid, uri, base_uri, reasons: self.archives.deposit_refused(  # noqa: PLW0108
+                actor, uuid, uri, base_uri, reasons
+            ),
+        )
+        return IngestService(
+            self.objects,
+            self.catalogue,
+            self.repo,
+            deposits=deposits,
+            passive_base_uris=frozenset({self.settings.archive_base_uri}),
+        )
+
+    @cached_property
+    def archives(self) -> ArchiveService:
+        from chalicelib.archive.access import S3ObjectAccess
+        from chalicelib.archive.service import ArchiveService
+
+        return ArchiveService(
+            self.archive_records,
+            self.repo,
+            self.workflow,
+            access=S3ObjectAccess(self.aws_client("s3")),
+            deposit_base_uri=self.settings.deposit_base_uri,
+        )
+
+    @cached_property
+    def archive_steps(self) -> ArchiveSteps:
+        from chalicelib.archive.aip import S3ArchiveWriter
+        from chalicelib.archive.steps import ArchiveSteps
+
+        s = self.settings
+        return ArchiveSteps(
+            self.repo,
+            self.objects,
+            S3ArchiveWriter(self.aws_client("s3"), storage_class=s.archive_storage_class),
+            s.archive_bucket,
+            storage_class=s.archive_storage_class,
+            add_replica=lambda uuid, source_base_uri, content_hash, uri: self.catalogue.add_archive_replica(
+                ARCHIVE_WORKER, uuid, source_base_uri, content_hash, uri, s.archive_base_uri
+            ),
+        )
+
+    @cached_property
+    def archive_worker(self) -> ArchiveWorker:
+        from chalicelib.archive.worker import ArchiveWorker
+
+        return ArchiveWorker(self.archive_records, self.repo, self.workflow, self.archive_steps.mapping())
+
+
+def _parts() -> list[str]:
+    """The names of the parts a root builds (its cached properties)."""
+    return [name for name, value in vars(Root).items() if isinstance(value, cached_property)]
+
+
+def search_auth(s: Settings) -> Any:
+    """How OpenSearch requests are authenticated: an Amazon OpenSearch domain (an https URL
+    with no emulator endpoint configured) gets every request SigV4-signed for service
+    ``es`` with the Lambda role's credentials; anything else (osmem-server, a URL with
+    basic-auth credentials) gets ``None``."""
+    if not (s.opensearch_url.startswith("https://") and s.aws_endpoint_url is None):
+        return None
+    import boto3
+    from opensearchpy import Urllib3AWSV4SignerAuth
+
+    return Urllib3AWSV4SignerAuth(boto3.Session(region_name=s.region).get_credentials(), s.region, "es")
+
+
+class _Installed:
+    """Holds the container's root (the module's one piece of state)."""
+
+    root: Root | None = None
+
+
+def root() -> Root:
+    """The container's root: the installed one, or one built from the environment."""
+    if _Installed.root is None:
+        _Installed.root = Root(Settings.from_env())
+    return _Installed.root
+
+
+def install(new: Root | None) -> Root | None:
+    """Use ``new`` from now on (``None``: build from the environment on next use); returns it."""
+    _Installed.root = new
+    return new
