@@ -14,7 +14,8 @@ everything):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from chalicelib.domain import REGISTERED, Dataset, User
 
@@ -29,6 +30,23 @@ def may_search(user: User, base_uri: str) -> bool:
 
 def may_register(user: User, base_uri: str) -> bool:
     return is_admin(user) or base_uri in user.register_base_uris
+
+
+def may_register_somewhere(user: User) -> bool:
+    return is_admin(user) or bool(user.register_base_uris)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A right a route needs whatever its input: checked before the request is read, so a
+    caller without it gets the same answer whatever it sends (authorize, then validate)."""
+
+    allows: Callable[[User], bool]
+    refusal: str
+
+
+ADMINS = Gate(is_admin, "admin only")
+REGISTRARS = Gate(may_register_somewhere, "registering needs register permission on a base URI")
 
 
 def searchable_base_uris(user: User) -> frozenset[str] | None:

@@ -328,9 +328,12 @@ class CatalogueService:
         return list(self._primary(user, uuid, base_uri, load_blobs=False).content.tags)
 
     # -- changing entries -------------------------------------------------------
-    def patch_dataset(self, user: User, uuid: str, patch: DatasetPatch, base_uri: str | None = None) -> JSONObject:
+    def patch_dataset(
+        self, user: User, uuid: str, patch: DatasetPatch | Callable[[], DatasetPatch], base_uri: str | None = None
+    ) -> JSONObject:
         """Edit the entry the caller's record shows (the first visible one, or the one under
-        ``base_uri``); ``patch.version`` is that entry's version."""
+        ``base_uri``); ``patch.version`` is that entry's version. A callable ``patch`` (the
+        request body's parser) is called only once the user is known to may edit."""
         entries = self._entries(user, uuid, base_uri)
         dataset = entries[0]
         if not perm.may_edit(user, dataset):
@@ -338,6 +341,8 @@ class CatalogueService:
                 f"editing needs register permission on {dataset.base_uri}; "
                 "pass ?base_uri= to edit the entry under a base URI you may register"
             )
+        if callable(patch):
+            patch = patch()
         if patch.version != dataset.version:
             raise VersionConflict(
                 f"version {patch.version} is not current (current: {dataset.version})", dataset.version
@@ -358,8 +363,10 @@ class CatalogueService:
             raise VersionConflict(str(exc), None) from exc
         return self._view([updated, *entries[1:]])
 
-    def delete_replica(self, user: User, uuid: str, uri: str) -> JSONObject:
+    def delete_replica(self, user: User, uuid: str, uri: str | None) -> JSONObject:
         entries = self._entries(user, uuid, None)
+        if not uri:
+            raise ValidationError("give the replica to delete as ?uri=", field="uri")
         dataset = next((e for e in entries if e.replica(uri) is not None), None)
         if dataset is None:
             raise NotFound(f"dataset {uuid} has no replica {uri}")

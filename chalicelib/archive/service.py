@@ -215,13 +215,18 @@ class ArchiveService:
             "next": page[-1].key[len(prefix) :] if len(objects) > MAX_LINKS else None,
         }
 
-    def deposit_upload(self, user: User, filename: str) -> JSONObject:
+    def deposit_upload(self, user: User, body: Callable[[], object]) -> JSONObject:
         """A presigned PUT for a serialized bag (a SIP) into the deposit base URI; once uploaded
-        it is registered and archived by itself (follow ``GET /archives?dataset=<dataset>``)."""
+        it is registered and archived by itself (follow ``GET /archives?dataset=<dataset>``).
+        ``body`` gives ``{"filename": ...}``; it is read only once the user may deposit."""
         if not self._deposit_base_uri or self._access is None:
             raise Conflict("deposits are not configured")
         if not perm.may_register(user, self._deposit_base_uri):
             raise Forbidden(f"depositing needs register permission on {self._deposit_base_uri}")
+        value = body()
+        filename = value.get("filename") if isinstance(value, dict) else None
+        if not isinstance(filename, str):
+            raise ValidationError('give the bag\'s file name as {"filename": "run-7.zip"}', field="filename")
         if not DEPOSIT_NAME.fullmatch(filename) or not filename.lower().endswith(DEPOSIT_SUFFIXES):
             raise ValidationError(
                 "filename: letters, digits, '.', '_', '-' and spaces, ending in .zip, .tar, .tar.gz or .tgz",

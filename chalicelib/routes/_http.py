@@ -28,6 +28,7 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
+from chalicelib.permissions import Gate
 from chalicelib.validation import parse_base_uri, require_unicode
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,11 @@ def path_param(value: str) -> str:
     return unquote(value) if "%" in value else value
 
 
-def endpoint(bp: Blueprint, *, auth: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wrap a handler ``fn(ctx, **path_params)``: enforce limits, authenticate, map errors.
+def endpoint(
+    bp: Blueprint, *, auth: bool = True, gate: Gate | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a handler ``fn(ctx, **path_params)``: enforce limits, authenticate, check the
+    route's ``gate`` (before the handler reads any input), map errors.
 
     A handler returns a :class:`chalice.Response` or a JSON-serializable value (sent as 200).
     """
@@ -144,6 +148,8 @@ def endpoint(bp: Blueprint, *, auth: bool = True) -> Callable[[Callable[..., Any
                 if raw and len(raw) > settings.max_body_bytes:
                     raise PayloadTooLarge(f"the body is larger than {settings.max_body_bytes} bytes")
                 user = _authenticate(services, request) if auth else User(username=ANONYMOUS)
+                if gate is not None and not gate.allows(user):
+                    raise Forbidden(gate.refusal)
                 result = fn(Ctx(request, user, services), **{k: path_param(v) for k, v in kwargs.items()})
             except CatalogueError as exc:
                 return error_response(exc)

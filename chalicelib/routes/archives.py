@@ -60,11 +60,8 @@ def list_archives(ctx: Ctx) -> Response:
 @endpoint(bp)
 def deposit(ctx: Ctx) -> Response:
     """A presigned upload for a serialized bag (SIP) that is archived once uploaded."""
-    body = ctx.json()
-    filename = body.get("filename") if isinstance(body, dict) else None
-    if not isinstance(filename, str):
-        raise ValidationError('give the bag\'s file name as {"filename": "run-7.zip"}', field="filename")
-    return Response(body=ctx.root.archives.deposit_upload(ctx.user, filename), status_code=201)
+    # the body is read once the caller is known to may deposit (authorize, then validate)
+    return Response(body=ctx.root.archives.deposit_upload(ctx.user, ctx.json), status_code=201)
 
 
 @bp.route("/archives/{archive_id}/download", methods=["GET"])

@@ -12,6 +12,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import jobs
 from chalicelib.errors import NotFound, ValidationError
+from chalicelib.permissions import ADMINS
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes.datasets import log_params, log_response
 from chalicelib.validation import parse_base_uri, parse_new_base_uri, parse_permissions
@@ -20,14 +21,14 @@ bp = Blueprint(__name__)
 
 
 @bp.route("/base-uris", methods=["GET"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def list_base_uris(ctx: Ctx) -> dict[str, Any]:
     items = ctx.root.catalogue.list_base_uris(ctx.user)
     return {"items": items, "total": len(items)}
 
 
 @bp.route("/base-uris", methods=["POST"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def add_base_uri(ctx: Ctx) -> Response:
     base_uri, description = parse_new_base_uri(ctx.json())
     body = ctx.root.catalogue.add_base_uri(ctx.user, base_uri, description)
@@ -35,20 +36,20 @@ def add_base_uri(ctx: Ctx) -> Response:
 
 
 @bp.route("/base-uris/{base_uri}", methods=["GET"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def get_base_uri(ctx: Ctx, base_uri: str) -> dict[str, Any]:
     return ctx.root.catalogue.get_base_uri(ctx.user, parse_base_uri(base_uri))
 
 
 @bp.route("/base-uris/{base_uri}/permissions", methods=["PUT"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def set_permissions(ctx: Ctx, base_uri: str) -> dict[str, Any]:
     search, register = parse_permissions(ctx.json())
     return ctx.root.catalogue.set_permissions(ctx.user, parse_base_uri(base_uri), search, register)
 
 
 @bp.route("/base-uris/{base_uri}/log", methods=["GET"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def base_uri_log(ctx: Ctx, base_uri: str) -> Response:
     limit, after = log_params(ctx)
     page = ctx.root.catalogue.base_uri_log(ctx.user, parse_base_uri(base_uri), limit, after)
@@ -56,7 +57,7 @@ def base_uri_log(ctx: Ctx, base_uri: str) -> Response:
 
 
 @bp.route("/reconcile", methods=["GET"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def latest_reconcile(ctx: Ctx) -> dict[str, Any]:
     """The latest reconciliation of S3 against the catalogue (admins)."""
     ctx.root.catalogue.require_admin(ctx.user)
@@ -67,7 +68,7 @@ def latest_reconcile(ctx: Ctx) -> dict[str, Any]:
 
 
 @bp.route("/base-uris/{base_uri}/index", methods=["POST"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def start_index(ctx: Ctx, base_uri: str) -> Response:
     """Register what an S3 base URI already holds, asynchronously (admins); 202 once started."""
     uri = parse_base_uri(base_uri)

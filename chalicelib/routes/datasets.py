@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from chalice.app import Blueprint, Response
 
 from chalicelib.errors import ValidationError
+from chalicelib.permissions import REGISTRARS
 from chalicelib.routes._http import Ctx, created, endpoint, entry_base_uri
 from chalicelib.service import BlobLink, SearchPage
 from chalicelib.validation import (
@@ -24,7 +25,7 @@ MAX_LOG_PAGE = 100
 
 
 @bp.route("/datasets", methods=["POST"])
-@endpoint(bp)
+@endpoint(bp, gate=REGISTRARS)
 def register_dataset(ctx: Ctx) -> Response:
     result = ctx.root.catalogue.register(ctx.user, parse_registration(ctx.json()))
     body = {"status": result.status, "dataset": result.dataset}
@@ -57,18 +58,17 @@ def get_dataset(ctx: Ctx, uuid: str) -> dict[str, Any]:
 @bp.route("/datasets/{uuid}", methods=["PATCH"])
 @endpoint(bp)
 def patch_dataset(ctx: Ctx, uuid: str) -> Response:
-    patch = parse_patch(ctx.json(), ctx.header("if-match"))
-    dataset = ctx.root.catalogue.patch_dataset(ctx.user, parse_uuid(uuid), patch, entry_base_uri(ctx))
+    # the body is read once the caller is known to may edit the entry (authorize, then validate)
+    dataset = ctx.root.catalogue.patch_dataset(
+        ctx.user, parse_uuid(uuid), lambda: parse_patch(ctx.json(), ctx.header("if-match")), entry_base_uri(ctx)
+    )
     return Response(body=dataset, status_code=200, headers={"ETag": f'"{dataset["version"]}"'})
 
 
 @bp.route("/datasets/{uuid}/replicas", methods=["DELETE"])
-@endpoint(bp)
+@endpoint(bp, gate=REGISTRARS)
 def delete_replica(ctx: Ctx, uuid: str) -> dict[str, Any]:
-    uri = ctx.query_one("uri")
-    if not uri:
-        raise ValidationError("give the replica to delete as ?uri=", field="uri")
-    return ctx.root.catalogue.delete_replica(ctx.user, parse_uuid(uuid), uri)
+    return ctx.root.catalogue.delete_replica(ctx.user, parse_uuid(uuid), ctx.query_one("uri"))
 
 
 @bp.route("/datasets/{uuid}/readme", methods=["GET"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.permissions import ADMINS
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes.datasets import log_params, log_response
 from chalicelib.validation import parse_new_user, parse_user_patch, parse_username
@@ -20,14 +21,14 @@ def me(ctx: Ctx) -> dict[str, Any]:
 
 
 @bp.route("/users", methods=["GET"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def list_users(ctx: Ctx) -> dict[str, Any]:
     users = ctx.root.catalogue.list_users(ctx.user)
     return {"items": users, "total": len(users)}
 
 
 @bp.route("/users", methods=["POST"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def add_user(ctx: Ctx) -> Response:
     username, fields = parse_new_user(ctx.json())
     return created(ctx.root.catalogue.add_user(ctx.user, username, fields), f"/users/{username}")
@@ -40,21 +41,21 @@ def get_user(ctx: Ctx, username: str) -> dict[str, Any]:
 
 
 @bp.route("/users/{username}", methods=["PATCH"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def patch_user(ctx: Ctx, username: str) -> dict[str, Any]:
     fields, version = parse_user_patch(ctx.json())
     return ctx.root.catalogue.patch_user(ctx.user, parse_username(username), fields, version)
 
 
 @bp.route("/users/{username}", methods=["DELETE"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def delete_user(ctx: Ctx, username: str) -> Response:
     ctx.root.catalogue.delete_user(ctx.user, parse_username(username))
     return Response(body={"deleted": username}, status_code=200)
 
 
 @bp.route("/users/{username}/log", methods=["GET"])
-@endpoint(bp)
+@endpoint(bp, gate=ADMINS)
 def user_log(ctx: Ctx, username: str) -> Response:
     limit, after = log_params(ctx)
     page = ctx.root.catalogue.user_log(ctx.user, parse_username(username), limit, after)

@@ -204,15 +204,21 @@ def test_download_of_an_unfinished_archive_is_a_conflict(world: World) -> None:
 
 def test_deposit_upload_needs_register_permission_and_a_bag_name(world: World) -> None:
     depositor = User("dep", register_base_uris=frozenset({"s3://deposits"}))
-    link = world.service.deposit_upload(depositor, "run 7.tar.gz")
+    link = world.service.deposit_upload(depositor, lambda: {"filename": "run 7.tar.gz"})
     assert link["method"] == "PUT" and link["uri"].startswith("s3://deposits/uploads/")
     assert link["uri"].endswith("/run 7.tar.gz") and "?put" in link["upload_url"]
     assert link["dataset"] == str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, link["uri"]))
+
+    def unreadable() -> object:
+        raise AssertionError("the body of a caller who may not deposit is never read")
+
     with pytest.raises(Forbidden):
-        world.service.deposit_upload(CHAMPION, "run.zip")
-    for bad in ("run.exe", "../run.zip", "a/b.zip", "", ".zip", "x" * 300 + ".zip", "run\n.zip"):
+        world.service.deposit_upload(CHAMPION, unreadable)
+    for bad in ("run.exe", "../run.zip", "a/b.zip", "", ".zip", "x" * 300 + ".zip", "run\n.zip", 7, None):
         with pytest.raises(ValidationError):
-            world.service.deposit_upload(depositor, bad)
+            world.service.deposit_upload(depositor, lambda bad=bad: {"filename": bad})
+    with pytest.raises(ValidationError):
+        world.service.deposit_upload(depositor, lambda: ["run.zip"])
 
 
 def test_the_dataset_record_shows_its_archives(world: World) -> None:

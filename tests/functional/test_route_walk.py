@@ -1,0 +1,106 @@
+"""Every route, walked by callers who may not act on it, with well-formed and malformed
+input: the answer never depends on what they send (authenticate, authorize, then validate).
+
+The routes come from the app's own routing table, so a new route is walked without
+changing this test; one the table below does not know fails until it is added to it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.functional.conftest import BUCKET_A, Api
+from tests.functional.test_datasets import register
+from tests.support.data import registration
+
+# Bodies a caller might send: none, not JSON, an empty object, junk fields, a JSON array,
+# and one well-formed body per route kind (filled in per route below).
+BODIES: dict[str, bytes] = {
+    "none": b"",
+    "malformed": b"{",
+    "empty": b"{}",
+    "junk": b'{"nonsense": [1, 2, {"x": null}]}',
+    "array": b"[]",
+}
+# (method, route) -> the status any authenticated user gets (routes open to every user)
+OPEN = {
+    ("GET", "/config"): 200,
+    ("GET", "/users/me"): 200,
+    ("GET", "/datasets"): 200,
+    ("GET", "/datasets/summary"): 200,
+    ("GET", "/archives"): 200,
+}
+NO_AUTH = {("GET", "/health")}
+
+
+def good_bodies(uuid: str) -> dict[tuple[str, str], Any]:
+    """A well-formed body for each route that takes one."""
+    return {
+        ("POST", "/datasets"): registration(base_uri=BUCKET_A),
+        ("PATCH", "/datasets/{uuid}"): {"version": 1, "tags": ["x"]},
+        ("POST", "/archives"): {"filename": "run-7.zip"},
+        ("POST", "/users"): {"username": "newcomer"},
+        ("PATCH", "/users/{username}"): {"display_name": "C", "version": 1},
+        ("POST", "/base-uris"): {"base_uri": "s3://new-bucket"},
+        ("PUT", "/base-uris/{base_uri}/permissions"): {
+            "users_with_search_permissions": ["outsider"],
+            "users_with_register_permissions": ["outsider"],
+        },
+    }
+
+
+def routes() -> list[tuple[str, str]]:
+    import app as app_module
+
+    return sorted((method, path) for path, entries in app_module.app.routes.items() for method in entries)
+
+
+@pytest.mark.parametrize("caller", ["outsider", "reader", "bravo"])
+def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(personas: Api, caller: str) -> None:
+    """outsider: no rights; reader: search on bucket-a only; bravo: registrar of bucket-b.
+    None may change anything of champion's dataset on bucket-a, nor administer."""
+    uuid = register(personas)["uuid"]
+    values = {
+        "uuid": uuid,
+        "base_uri": quote(BUCKET_A, safe=""),
+        "username": "champion",
+        "archive_id": "ar-" + "0" * 24,
+    }
+    good = good_bodies(uuid)
+    seen = []
+    for method, route in routes():
+        if (method, route) in NO_AUTH:
+            continue
+        path = route.format(**values)
+        bodies = dict(BODIES)
+        if (method, route) in good:
+            bodies["well-formed"] = json.dumps(good[method, route]).encode()
+        answers = {name: personas.call(method, path, caller, raw=raw).status_code for name, raw in bodies.items()}
+        seen.append((method, route))
+        if (method, route) in OPEN:
+            assert set(answers.values()) == {OPEN[method, route]}, (method, route, answers)
+            continue
+        if caller == "reader" and method == "GET" and route.startswith("/datasets/{uuid}"):
+            # reader may read champion's dataset (search permission on bucket-a)
+            if route == "/datasets/{uuid}/log":
+                assert set(answers.values()) == {403}, (method, route, answers)
+            else:
+                assert set(answers.values()) == {200}, (method, route, answers)
+            continue
+        if caller == "bravo" and (method, route) == ("POST", "/datasets"):
+            # bravo registers (on bucket-b): what it sends decides where, so it is validated;
+            # the well-formed body names bucket-a, where it may not register
+            assert answers["well-formed"] == 403 and answers["malformed"] == 400, answers
+            continue
+        assert len(set(answers.values())) == 1, (caller, method, route, answers)
+        assert set(answers.values()) <= {403, 404}, (caller, method, route, answers)
+    assert len(seen) >= 25, seen  # the walk covered the routing table
+    # and nothing changed: champion's dataset is as registered, no user or base URI was added
+    record = personas.get(f"/datasets/{uuid}").json_body
+    assert record["version"] == 1
+    assert "newcomer" not in [u["username"] for u in personas.get("/users").json_body["items"]]
+    assert "s3://new-bucket" not in [b["base_uri"] for b in personas.get("/base-uris").json_body["items"]]
