@@ -75,7 +75,7 @@ def run(n: int, concurrency: int, profile: bool) -> dict[str, Any]:
                 bootstrap.ensure_admin(root(), "bench")
                 from chalicelib.domain import User
 
-                root().catalogue.add_base_uri(User("bench", is_admin=True), f"s3://{bucket}", "bulk bench")
+                root().access.add_base_uri(User("bench", is_admin=True), f"s3://{bucket}", "bulk bench")
                 ingest = root().ingest
                 runs = []
                 profiler = None

@@ -318,7 +318,7 @@ def register_many(stack: LocalStack, username: str, bodies: Sequence[dict[str, A
 
         install(None)
         service = root().catalogue
-        user = service.principal(username)
+        user = root().access.principal(username)
         begin = time.monotonic()
         for i in range(0, len(bodies), chunk):
             regs = [parse_registration(b) for b in bodies[i : i + chunk]]

@@ -43,7 +43,7 @@ def ensure_admin(root: Root, username: str) -> None:
     """Make ``username`` a catalogue admin, creating the user if needed (operator bootstrap)."""
     repo = root.repo
     for _ in range(5):
-        user = repo.get_user(username) or root.catalogue.principal(username)
+        user = repo.get_user(username) or root.access.principal(username)
         if user.is_admin and not user.deleted:
             return
         promoted = replace(

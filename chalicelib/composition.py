@@ -18,6 +18,7 @@ from chalicelib.config import Settings
 from chalicelib.domain import ARCHIVE_ACTOR, User
 
 if TYPE_CHECKING:
+    from chalicelib.access import AccessService
     from chalicelib.archive.service import ArchiveService
     from chalicelib.archive.steps import ArchiveSteps
     from chalicelib.archive.worker import ArchiveWorker
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 # The actor of the catalogue changes the archive worker makes (never a stored user).
 ARCHIVE_WORKER = User(username=ARCHIVE_ACTOR, is_admin=True)
+ARCHIVE_BASE_URI_DESCRIPTION = "Archival packages (AIPs); written by the archive worker only"
 
 
 class Root:
@@ -126,6 +128,12 @@ class Root:
         return CatalogueService(self.repo, self.search, blobs=self.blobs, archives=self.archive_records)
 
     @cached_property
+    def access(self) -> AccessService:
+        from chalicelib.access import AccessService
+
+        return AccessService(self.repo)
+
+    @cached_property
     def streams(self) -> StreamProcessor:
         from chalicelib.streams import StreamProcessor
 
@@ -177,9 +185,15 @@ class Root:
             S3ArchiveWriter(self.aws_client("s3"), storage_class=s.archive_storage_class),
             s.archive_bucket,
             storage_class=s.archive_storage_class,
-            add_replica=lambda uuid, source_base_uri, content_hash, uri: self.catalogue.add_archive_replica(
-                ARCHIVE_WORKER, uuid, source_base_uri, content_hash, uri, s.archive_base_uri
-            ),
+            add_replica=self._add_archive_replica,
+        )
+
+    def _add_archive_replica(self, uuid: str, source_base_uri: str, content_hash: str, uri: str) -> str:
+        """The archive worker's last step: the AIP becomes a replica under the archive base URI."""
+        archive_base_uri = self.settings.archive_base_uri
+        self.access.ensure_base_uri(ARCHIVE_WORKER, archive_base_uri, ARCHIVE_BASE_URI_DESCRIPTION)
+        return self.catalogue.add_archive_replica(
+            ARCHIVE_WORKER, uuid, source_base_uri, content_hash, uri, archive_base_uri
         )
 
     @cached_property

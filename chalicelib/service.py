@@ -3,25 +3,21 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from chalicelib import permissions as perm
-from chalicelib.audit import base_uri_subject, dataset_subject, user_subject
+from chalicelib.audit import dataset_subject
 from chalicelib.blobs import BlobStore
-from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, AuditEntry, BaseUri, Dataset, JSONObject, Replica, User
+from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
+from chalicelib.paging import LogPage, decode_cursor, encode_cursor, read_log
 from chalicelib.search import SearchIndex, SearchQuery
 from chalicelib.store.archives import ArchiveRepository
-from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository, audit_sort_key
-from chalicelib.validation import DatasetPatch, Registration, SearchParams, UserFields
+from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository
+from chalicelib.validation import DatasetPatch, Registration, SearchParams
 
 MAX_WRITE_ATTEMPTS = 10
 MAX_ARCHIVES_SHOWN = 20  # newest archives of a dataset shown on its record
@@ -58,26 +54,6 @@ class SearchPage:
         return (self.total + self.page_size - 1) // self.page_size
 
 
-@dataclass(frozen=True)
-class LogPage:
-    entries: list[JSONObject]
-    next_after: str | None
-
-
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(token: str) -> list[Any]:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
-        raise ValidationError("after is not a cursor this API issued", field="after") from exc
-    if not isinstance(raw, list) or len(raw) > 4 or not all(isinstance(v, (str, int, float)) for v in raw):
-        raise ValidationError("after is not a cursor this API issued", field="after")
-    return raw
-
-
 class CatalogueService:
     def __init__(
         self,
@@ -94,22 +70,6 @@ class CatalogueService:
         self._search = search
         self._clock = clock
         self._sleep = sleep
-
-    # -- principals -------------------------------------------------------------
-    def principal(self, username: str) -> User:
-        """The catalogue user behind a verified token; unknown users are created with no permissions."""
-        user = self._repo.get_user(username)
-        if user is None:
-            now = self._clock()
-            user = User(username=username, created_at=now, version=1, updated_by=SYSTEM, updated_at=now)
-            try:
-                self._repo.save_user(user, None)
-            except AlreadyExists:
-                user = self._repo.get_user(username)
-                assert user is not None
-        if user.deleted:
-            raise Forbidden("this account has been removed from the catalogue")
-        return user
 
     # -- datasets ---------------------------------------------------------------
     def _check_register(self, user: User, base_uri: str) -> None:
@@ -397,12 +357,9 @@ class CatalogueService:
         ``uuid`` under the archive base URI ``base_uri``, holding the archived content of
         the source entry: ``added``, ``unchanged``, or ``skipped`` when the source entry is
         gone or its content is no longer the archived version (the AIP then stays visible
-        on the archive only). The archive base URI is created on first use."""
-        self._require_admin(actor)
-        base = self._repo.get_base_uri(base_uri)
-        if base is None or base.deleted:
-            with contextlib.suppress(AlreadyExists):
-                self.add_base_uri(actor, base_uri, "Archival packages (AIPs); written by the archive worker only")
+        on the archive only). Admins only (the archive worker)."""
+        if not perm.is_admin(actor):
+            raise Forbidden("admin only")
         for attempt in range(MAX_WRITE_ATTEMPTS):
             source = self._repo.get_dataset(uuid, source_base_uri)
             if source is None or source.deleted or source.status != REGISTERED:
@@ -453,27 +410,7 @@ class CatalogueService:
         loggable = [e for e in known if perm.may_read_log(user, e)]
         if not loggable:
             raise Forbidden("the log is readable by admins and by registrars of the dataset's base URIs")
-        return self._log([dataset_subject(uuid, e.base_uri) for e in loggable], limit, after)
-
-    def _log(self, subjects: list[str], limit: int, after: str | None) -> LogPage:
-        """Entries of ``subjects`` in sort-key order (sort keys are unique across subjects)."""
-        start = None
-        if after is not None:
-            decoded = decode_cursor(after)
-            if len(decoded) != 1 or not isinstance(decoded[0], str):
-                raise ValidationError("after is not a cursor this API issued", field="after")
-            start = decoded[0]
-        merged: list[AuditEntry] = []
-        more = False
-        for subject in subjects:
-            entries, next_after = self._repo.list_audit(subject, limit, start)
-            merged += entries
-            more = more or next_after is not None
-        merged.sort(key=audit_sort_key)
-        page = merged[:limit]
-        more = more or len(merged) > limit
-        next_key = audit_sort_key(page[-1]) if more and page else None
-        return LogPage([e.to_dict() for e in page], encode_cursor([next_key]) if next_key else None)
+        return read_log(self._repo, [dataset_subject(uuid, e.base_uri) for e in loggable], limit, after)
 
     # -- search -----------------------------------------------------------------
     def search(self, user: User, params: SearchParams) -> SearchPage:
@@ -521,177 +458,6 @@ class CatalogueService:
             "datasets_per_creator": s.datasets_per_creator,
             "datasets_per_tag": s.datasets_per_tag,
         }
-
-    # -- users (admin) ----------------------------------------------------------
-    def require_admin(self, user: User) -> None:
-        self._require_admin(user)
-
-    def _require_admin(self, user: User) -> None:
-        if not perm.is_admin(user):
-            raise Forbidden("admin only")
-
-    def list_users(self, admin: User) -> list[JSONObject]:
-        self._require_admin(admin)
-        return [u.to_dict() for u in self._repo.list_users()]
-
-    def get_user(self, admin: User, username: str) -> JSONObject:
-        if admin.username != username:
-            self._require_admin(admin)
-        user = self._repo.get_user(username)
-        if user is None or user.deleted:
-            raise NotFound(f"no user {username}")
-        return user.to_dict()
-
-    def add_user(self, admin: User, username: str, fields: UserFields) -> JSONObject:
-        self._require_admin(admin)
-        existing = self._repo.get_user(username)
-        if existing is not None and not existing.deleted:
-            raise AlreadyExists(f"user {username} exists")
-        now = self._clock()
-        user = User(
-            username=username,
-            is_admin=bool(fields.is_admin),
-            display_name=fields.display_name or "",
-            email=fields.email or "",
-            orcid=fields.orcid or "",
-            created_at=now,
-            version=existing.version + 1 if existing else 1,
-            updated_by=admin.username,
-            updated_at=now,
-        )
-        self._repo.save_user(user, existing.version if existing else None)
-        return user.to_dict()
-
-    def patch_user(self, admin: User, username: str, fields: UserFields, version: int | None) -> JSONObject:
-        self._require_admin(admin)
-        user = self._repo.get_user(username)
-        if user is None or user.deleted:
-            raise NotFound(f"no user {username}")
-        if version is not None and version != user.version:
-            raise VersionConflict(f"version {version} is not current (current: {user.version})", user.version)
-        if fields.is_admin is False and username == admin.username:
-            raise ValidationError("admins cannot remove their own admin right", field="is_admin")
-        updated = replace(
-            user,
-            is_admin=user.is_admin if fields.is_admin is None else fields.is_admin,
-            display_name=user.display_name if fields.display_name is None else fields.display_name,
-            email=user.email if fields.email is None else fields.email,
-            orcid=user.orcid if fields.orcid is None else fields.orcid,
-            version=user.version + 1,
-            updated_by=admin.username,
-            updated_at=self._clock(),
-        )
-        self._repo.save_user(updated, user.version)
-        return updated.to_dict()
-
-    def delete_user(self, admin: User, username: str) -> None:
-        self._require_admin(admin)
-        if username == admin.username:
-            raise ValidationError("admins cannot delete themselves", field="username")
-        user = self._repo.get_user(username)
-        if user is None or user.deleted:
-            raise NotFound(f"no user {username}")
-        tomb = replace(
-            user,
-            deleted=True,
-            is_admin=False,
-            search_base_uris=frozenset(),
-            register_base_uris=frozenset(),
-            version=user.version + 1,
-            updated_by=admin.username,
-            updated_at=self._clock(),
-        )
-        self._repo.save_user(tomb, user.version)
-
-    def user_log(self, admin: User, username: str, limit: int, after: str | None) -> LogPage:
-        self._require_admin(admin)
-        return self._log([user_subject(username)], limit, after)
-
-    # -- base URIs (admin) ------------------------------------------------------
-    def add_base_uri(self, admin: User, base_uri: str, description: str) -> JSONObject:
-        self._require_admin(admin)
-        existing = self._repo.get_base_uri(base_uri)
-        if existing is not None and not existing.deleted:
-            raise AlreadyExists(f"base URI {base_uri} exists")
-        now = self._clock()
-        record = BaseUri(
-            base_uri=base_uri,
-            created_at=now,
-            description=description,
-            version=existing.version + 1 if existing else 1,
-            updated_by=admin.username,
-            updated_at=now,
-        )
-        self._repo.save_base_uri(record, existing.version if existing else None)
-        return self._base_uri_view(record, [])
-
-    def list_base_uris(self, admin: User) -> list[JSONObject]:
-        self._require_admin(admin)
-        users = self._repo.list_users()
-        return [self._base_uri_view(b, users) for b in self._repo.list_base_uris()]
-
-    def get_base_uri(self, admin: User, base_uri: str) -> JSONObject:
-        self._require_admin(admin)
-        record = self._repo.get_base_uri(base_uri)
-        if record is None or record.deleted:
-            raise NotFound(f"no base URI {base_uri}")
-        return self._base_uri_view(record, self._repo.list_users())
-
-    @staticmethod
-    def _base_uri_view(record: BaseUri, users: list[User]) -> JSONObject:
-        out = record.to_dict()
-        out["users_with_search_permissions"] = sorted(
-            u.username for u in users if record.base_uri in u.search_base_uris
-        )
-        out["users_with_register_permissions"] = sorted(
-            u.username for u in users if record.base_uri in u.register_base_uris
-        )
-        return out
-
-    def set_permissions(
-        self, admin: User, base_uri: str, search_users: frozenset[str], register_users: frozenset[str]
-    ) -> JSONObject:
-        """Replace who may search and register on ``base_uri`` (atomically over the changed users)."""
-        self._require_admin(admin)
-        record = self._repo.get_base_uri(base_uri)
-        if record is None or record.deleted:
-            raise NotFound(f"no base URI {base_uri}")
-        users = self._repo.list_users()
-        known = {u.username for u in users}
-        unknown = sorted((search_users | register_users) - known)
-        if unknown:
-            raise ValidationError(f"unknown user: {unknown[0]}", field="users")
-        now = self._clock()
-        changes: list[tuple[User, int]] = []
-        for u in users:
-            search = (
-                (u.search_base_uris | {base_uri}) if u.username in search_users else u.search_base_uris - {base_uri}
-            )
-            register = (
-                (u.register_base_uris | {base_uri})
-                if u.username in register_users
-                else u.register_base_uris - {base_uri}
-            )
-            if search != u.search_base_uris or register != u.register_base_uris:
-                changes.append(
-                    (
-                        replace(
-                            u,
-                            search_base_uris=frozenset(search),
-                            register_base_uris=frozenset(register),
-                            version=u.version + 1,
-                            updated_by=admin.username,
-                            updated_at=now,
-                        ),
-                        u.version,
-                    )
-                )
-        self._repo.save_users(changes)
-        return self.get_base_uri(admin, base_uri)
-
-    def base_uri_log(self, admin: User, base_uri: str, limit: int, after: str | None) -> LogPage:
-        self._require_admin(admin)
-        return self._log([base_uri_subject(base_uri)], limit, after)
 
 
 _HIT_FIELDS = (

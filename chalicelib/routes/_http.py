@@ -167,7 +167,7 @@ def _authenticate(services: Root, request: Request) -> User:
     if "access_token" in (request.query_params or {}) or "token" in (request.query_params or {}):
         raise AuthenticationError("tokens are accepted in the Authorization header only")
     identity = services.verifier.verify(request.headers.get("authorization"))
-    return services.catalogue.principal(identity.username)
+    return services.access.principal(identity.username)
 
 
 def created(body: Any, location: str | None = None) -> Response:

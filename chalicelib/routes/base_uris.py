@@ -23,7 +23,7 @@ bp = Blueprint(__name__)
 @bp.route("/base-uris", methods=["GET"])
 @endpoint(bp, gate=ADMINS)
 def list_base_uris(ctx: Ctx) -> dict[str, Any]:
-    items = ctx.root.catalogue.list_base_uris(ctx.user)
+    items = ctx.root.access.list_base_uris(ctx.user)
     return {"items": items, "total": len(items)}
 
 
@@ -31,28 +31,28 @@ def list_base_uris(ctx: Ctx) -> dict[str, Any]:
 @endpoint(bp, gate=ADMINS)
 def add_base_uri(ctx: Ctx) -> Response:
     base_uri, description = parse_new_base_uri(ctx.json())
-    body = ctx.root.catalogue.add_base_uri(ctx.user, base_uri, description)
+    body = ctx.root.access.add_base_uri(ctx.user, base_uri, description)
     return created(body, f"/base-uris/{quote(base_uri, safe='')}")
 
 
 @bp.route("/base-uris/{base_uri}", methods=["GET"])
 @endpoint(bp, gate=ADMINS)
 def get_base_uri(ctx: Ctx, base_uri: str) -> dict[str, Any]:
-    return ctx.root.catalogue.get_base_uri(ctx.user, parse_base_uri(base_uri))
+    return ctx.root.access.get_base_uri(ctx.user, parse_base_uri(base_uri))
 
 
 @bp.route("/base-uris/{base_uri}/permissions", methods=["PUT"])
 @endpoint(bp, gate=ADMINS)
 def set_permissions(ctx: Ctx, base_uri: str) -> dict[str, Any]:
     search, register = parse_permissions(ctx.json())
-    return ctx.root.catalogue.set_permissions(ctx.user, parse_base_uri(base_uri), search, register)
+    return ctx.root.access.set_permissions(ctx.user, parse_base_uri(base_uri), search, register)
 
 
 @bp.route("/base-uris/{base_uri}/log", methods=["GET"])
 @endpoint(bp, gate=ADMINS)
 def base_uri_log(ctx: Ctx, base_uri: str) -> Response:
     limit, after = log_params(ctx)
-    page = ctx.root.catalogue.base_uri_log(ctx.user, parse_base_uri(base_uri), limit, after)
+    page = ctx.root.access.base_uri_log(ctx.user, parse_base_uri(base_uri), limit, after)
     return log_response(page.entries, page.next_after)
 
 
@@ -60,7 +60,7 @@ def base_uri_log(ctx: Ctx, base_uri: str) -> Response:
 @endpoint(bp, gate=ADMINS)
 def latest_reconcile(ctx: Ctx) -> dict[str, Any]:
     """The latest reconciliation of S3 against the catalogue (admins)."""
-    ctx.root.catalogue.require_admin(ctx.user)
+    ctx.root.access.require_admin(ctx.user)
     report = jobs.latest_reconcile_report(ctx.root)
     if report is None:
         raise NotFound("no reconciliation has run yet")
@@ -72,7 +72,7 @@ def latest_reconcile(ctx: Ctx) -> dict[str, Any]:
 def start_index(ctx: Ctx, base_uri: str) -> Response:
     """Register what an S3 base URI already holds, asynchronously (admins); 202 once started."""
     uri = parse_base_uri(base_uri)
-    ctx.root.catalogue.get_base_uri(ctx.user, uri)  # admin only; 404 for an unknown base URI
+    ctx.root.access.get_base_uri(ctx.user, uri)  # admin only; 404 for an unknown base URI
     if not uri.startswith("s3://") or jobs.is_passive(ctx.root, uri):
         raise ValidationError("only s3:// base URIs of data (not the archive) can be indexed", field="base_uri")
     return Response(body=jobs.start_bulk_index(ctx.root, uri), status_code=202)

@@ -23,7 +23,7 @@ def me(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/users", methods=["GET"])
 @endpoint(bp, gate=ADMINS)
 def list_users(ctx: Ctx) -> dict[str, Any]:
-    users = ctx.root.catalogue.list_users(ctx.user)
+    users = ctx.root.access.list_users(ctx.user)
     return {"items": users, "total": len(users)}
 
 
@@ -31,26 +31,26 @@ def list_users(ctx: Ctx) -> dict[str, Any]:
 @endpoint(bp, gate=ADMINS)
 def add_user(ctx: Ctx) -> Response:
     username, fields = parse_new_user(ctx.json())
-    return created(ctx.root.catalogue.add_user(ctx.user, username, fields), f"/users/{username}")
+    return created(ctx.root.access.add_user(ctx.user, username, fields), f"/users/{username}")
 
 
 @bp.route("/users/{username}", methods=["GET"])
 @endpoint(bp)
 def get_user(ctx: Ctx, username: str) -> dict[str, Any]:
-    return ctx.root.catalogue.get_user(ctx.user, parse_username(username))
+    return ctx.root.access.get_user(ctx.user, parse_username(username))
 
 
 @bp.route("/users/{username}", methods=["PATCH"])
 @endpoint(bp, gate=ADMINS)
 def patch_user(ctx: Ctx, username: str) -> dict[str, Any]:
     fields, version = parse_user_patch(ctx.json())
-    return ctx.root.catalogue.patch_user(ctx.user, parse_username(username), fields, version)
+    return ctx.root.access.patch_user(ctx.user, parse_username(username), fields, version)
 
 
 @bp.route("/users/{username}", methods=["DELETE"])
 @endpoint(bp, gate=ADMINS)
 def delete_user(ctx: Ctx, username: str) -> Response:
-    ctx.root.catalogue.delete_user(ctx.user, parse_username(username))
+    ctx.root.access.delete_user(ctx.user, parse_username(username))
     return Response(body={"deleted": username}, status_code=200)
 
 
@@ -58,5 +58,5 @@ def delete_user(ctx: Ctx, username: str) -> Response:
 @endpoint(bp, gate=ADMINS)
 def user_log(ctx: Ctx, username: str) -> Response:
     limit, after = log_params(ctx)
-    page = ctx.root.catalogue.user_log(ctx.user, parse_username(username), limit, after)
+    page = ctx.root.access.user_log(ctx.user, parse_username(username), limit, after)
     return log_response(page.entries, page.next_after)

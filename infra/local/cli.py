@@ -162,7 +162,7 @@ def user_add(
     _setup(state_file)
     try:
         fields = UserFields(is_admin=admin, display_name=display_name, email=email, orcid=orcid)
-        user = root().catalogue.add_user(_operator(ctx), parse_username(username), fields)
+        user = root().access.add_user(_operator(ctx), parse_username(username), fields)
     except CatalogueError as exc:
         raise _fail(exc) from exc
     console.print_json(data=user)
@@ -173,7 +173,7 @@ def user_list(ctx: typer.Context, state_file: StateFile = STATE_FILE) -> None:
     """List users with their permissions."""
     _setup(state_file)
     table = Table("username", "admin", "search", "register")
-    for u in root().catalogue.list_users(_operator(ctx)):
+    for u in root().access.list_users(_operator(ctx)):
         table.add_row(
             u["username"],
             "yes" if u["is_admin"] else "",
@@ -198,7 +198,7 @@ def user_grant(
         console.print("[red]say --search and/or --register[/red]")
         raise typer.Exit(code=2)
     _setup(state_file)
-    service = root().catalogue
+    service = root().access
     operator = _operator(ctx)
     try:
         name, uri = parse_username(username), parse_base_uri(base_uri)
@@ -222,7 +222,7 @@ def base_uri_add(ctx: typer.Context, base_uri: str, description: str = "", state
     """Register a base URI (e.g. s3://bucket or s3://bucket/prefix)."""
     _setup(state_file)
     try:
-        result = root().catalogue.add_base_uri(_operator(ctx), parse_base_uri(base_uri), description)
+        result = root().access.add_base_uri(_operator(ctx), parse_base_uri(base_uri), description)
     except CatalogueError as exc:
         raise _fail(exc) from exc
     console.print_json(data=result)
@@ -233,7 +233,7 @@ def base_uri_list(ctx: typer.Context, state_file: StateFile = STATE_FILE) -> Non
     """List base URIs with who may search and register there."""
     _setup(state_file)
     table = Table("base URI", "search", "register", "description")
-    for b in root().catalogue.list_base_uris(_operator(ctx)):
+    for b in root().access.list_base_uris(_operator(ctx)):
         table.add_row(
             b["base_uri"],
             "\n".join(b["users_with_search_permissions"]),

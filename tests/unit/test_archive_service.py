@@ -6,6 +6,7 @@ import uuid as uuidlib
 
 import pytest
 
+from chalicelib.access import AccessService
 from chalicelib.archive import model
 from chalicelib.archive.access import InMemoryObjectAccess, StoredObject
 from chalicelib.archive.service import ArchiveService
@@ -31,7 +32,7 @@ class World:
     def __init__(self) -> None:
         self.repo = InMemoryRepository()
         self.catalogue = CatalogueService(self.repo, InMemorySearchIndex(), sleep=lambda _: None)
-        self.catalogue.add_base_uri(ROOT, LAB, "")
+        AccessService(self.repo).add_base_uri(ROOT, LAB, "")
         self.archives = InMemoryArchiveRepository()
         self.workflow = InMemoryWorkflow()
         self.now = 1000.0

@@ -39,9 +39,7 @@ class Rig:
             self.world.store,
             writer,
             ARCHIVE_BUCKET,
-            add_replica=lambda uuid, source_base_uri, content_hash, uri: self.world.catalogue.add_archive_replica(
-                ROOT, uuid, source_base_uri, content_hash, uri, f"s3://{ARCHIVE_BUCKET}"
-            ),
+            add_replica=self.add_replica,
         )
         self.worker = ArchiveWorker(self.archives, self.world.repo, self.workflow, steps.mapping())
         self.service = ArchiveService(self.archives, self.world.repo, self.workflow)
@@ -54,6 +52,14 @@ class Rig:
             deposits=Deposits(DEPOSITS, self.service.deposit_registered, self.service.deposit_refused),
         )
         self.tokens = 0
+
+    def add_replica(self, uuid: str, source_base_uri: str, content_hash: str, uri: str) -> str:
+        """As the composition root wires the register step: the archive base URI on first use."""
+        archive_base_uri = f"s3://{ARCHIVE_BUCKET}"
+        self.world.access.ensure_base_uri(ROOT, archive_base_uri, "AIPs")
+        return self.world.catalogue.add_archive_replica(
+            ROOT, uuid, source_base_uri, content_hash, uri, archive_base_uri
+        )
 
     def run(self, archive_id: str, until: str = "register") -> list[tuple[str, Any]]:
         """Drive the steps as the state machine would (no retries): stop at the first failure."""
@@ -236,7 +242,7 @@ def test_events_and_reconciliation_never_register_the_archive(rig: Rig) -> None:
     ds.put(rig.world.store)
     rig.world.created(ds.key("dtool"))
     _archived(rig, ds.uuid)
-    rig.world.catalogue.add_base_uri(ROOT, "s3://other", "")
+    rig.world.access.add_base_uri(ROOT, "s3://other", "")
     ingest = IngestService(
         rig.world.store,
         rig.world.catalogue,

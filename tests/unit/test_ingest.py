@@ -23,6 +23,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from chalicelib.access import AccessService
 from chalicelib.audit import dataset_changes, dataset_subject
 from chalicelib.domain import INGEST_ACTOR, Dataset, User
 from chalicelib.errors import NotFound, ValidationError
@@ -160,6 +161,7 @@ class World:
     catalogue: CatalogueService
     ingest: IngestService
     clock: Clock
+    access: AccessService
 
     def deliver(self, *records: dict[str, Any]) -> list[Outcome]:
         """Run one SQS message body through the handler, as the queue consumer does."""
@@ -206,11 +208,12 @@ def make_world(*base_uris: str) -> World:
     search = InMemorySearchIndex()
     repo = StreamedRepository(search)
     catalogue = CatalogueService(repo, search, sleep=lambda _: None)
+    access = AccessService(repo)
     for base_uri in base_uris:
-        catalogue.add_base_uri(ROOT, base_uri, "")
+        access.add_base_uri(ROOT, base_uri, "")
     clock = Clock()
     ingest = IngestService(store, catalogue, repo, clock=clock)
-    return World(store, repo, search, catalogue, ingest, clock)
+    return World(store, repo, search, catalogue, ingest, clock, access)
 
 
 @pytest.fixture
@@ -692,7 +695,7 @@ def test_an_unregistered_bucket_is_ignored_until_its_base_uri_is_added(world: Wo
     outcome = world.created(ds.key("dtool"), bucket="elsewhere")
     assert outcome == Outcome("ignored", f"s3://elsewhere/{ds.key('dtool')}", reason="not under a registered base URI")
     assert world.repo.entry(ds.uuid) is None
-    world.catalogue.add_base_uri(ROOT, "s3://elsewhere", "")
+    world.access.add_base_uri(ROOT, "s3://elsewhere", "")
     world.clock.now += 1.5  # a miss re-reads the base URIs at most once a second
     assert world.created(ds.key("dtool"), bucket="elsewhere").status == "created"
     assert world.dataset(ds.uuid)["base_uri"] == "s3://elsewhere"
@@ -1061,7 +1064,7 @@ def test_a_miss_the_cache_cannot_recheck_is_retried_once_then_ignored(world: Wor
     assert world.created(f"{FOLDER}/a.csv").status == "created"  # loads the cache
     put_folder(world, folder="late/run")
     world.store.put("late-bucket", "run/dataset.json", json.dumps({"name": "late"}))
-    world.catalogue.add_base_uri(ROOT, "s3://late-bucket", "")  # registered a moment before the upload
+    world.access.add_base_uri(ROOT, "s3://late-bucket", "")  # registered a moment before the upload
     with pytest.raises(IngestFailed, match="base URIs cached"):
         world.deliver(s3_record("run/dataset.json", bucket="late-bucket"))
     world.clock.now += 2  # the message comes back after its visibility timeout

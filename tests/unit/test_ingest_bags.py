@@ -11,6 +11,7 @@ from pathlib import Path
 import bagit
 import pytest
 
+from chalicelib.access import AccessService
 from chalicelib.domain import User
 from chalicelib.ingest.baglayout import bag_uuid
 from chalicelib.ingest.events import ObjectEvent
@@ -32,7 +33,7 @@ World = tuple[InMemoryObjectStore, IngestService, CatalogueService]
 def world() -> World:
     store, repo = InMemoryObjectStore(), InMemoryRepository()
     catalogue = CatalogueService(repo, InMemorySearchIndex())
-    catalogue.add_base_uri(ROOT, f"s3://{BUCKET}", "")
+    AccessService(repo).add_base_uri(ROOT, f"s3://{BUCKET}", "")
     return store, IngestService(store, catalogue, repo), catalogue
 
 
@@ -135,7 +136,7 @@ def _body(key: str) -> str:
 def test_outcomes_are_published_as_embedded_metrics(tmp_path: Path) -> None:
     store, repo = InMemoryObjectStore(), InMemoryRepository()
     catalogue = CatalogueService(repo, InMemorySearchIndex())
-    catalogue.add_base_uri(ROOT, f"s3://{BUCKET}", "")
+    AccessService(repo).add_base_uri(ROOT, f"s3://{BUCKET}", "")
     lines: list[str] = []
     ingest = IngestService(store, catalogue, repo, metrics=lines.append)
     store.put(BUCKET, "notes/readme.txt", b"just a file")
@@ -162,7 +163,7 @@ class ChunkCounter(InMemoryObjectStore):
 def test_folder_bag_uploaded_file_by_file_registers_once_and_hashes_once(tmp_path: Path, order: str) -> None:
     store, repo = ChunkCounter(), InMemoryRepository()
     catalogue = CatalogueService(repo, InMemorySearchIndex())
-    catalogue.add_base_uri(ROOT, f"s3://{BUCKET}", "")
+    AccessService(repo).add_base_uri(ROOT, f"s3://{BUCKET}", "")
     ingest = IngestService(store, catalogue, repo)
     bag = make_bag(tmp_path / "fb", {f"f{i}.csv": str(i).encode() for i in range(6)})
     files = sorted(str(p.relative_to(bag)) for p in bag.rglob("*") if p.is_file())
@@ -201,7 +202,7 @@ def test_a_bag_under_a_nested_base_uri_belongs_to_it(tmp_path: Path) -> None:
     catalogue = CatalogueService(repo, InMemorySearchIndex())
     nested = f"s3://{BUCKET}/restricted"
     for base_uri in (f"s3://{BUCKET}", nested):
-        catalogue.add_base_uri(ROOT, base_uri, "")
+        AccessService(repo).add_base_uri(ROOT, base_uri, "")
     ingest = IngestService(store, catalogue, repo)
     store.put(BUCKET, "restricted/run-7.zip", zipped(make_bag(tmp_path / "run-7", {"scan.tif": b"x"})))
     outcome = ingest.handle(created("restricted/run-7.zip"))
@@ -219,7 +220,7 @@ def test_a_bag_naming_another_base_uris_uuid_becomes_an_entry_of_its_own(tmp_pat
     catalogue = CatalogueService(repo, InMemorySearchIndex())
     other = "s3://other-lab"
     for base_uri in (f"s3://{BUCKET}", other):
-        catalogue.add_base_uri(ROOT, base_uri, "")
+        AccessService(repo).add_base_uri(ROOT, base_uri, "")
     ingest = IngestService(store, catalogue, repo)
     store.put(BUCKET, "run-7.zip", zipped(make_bag(tmp_path / "run-7", {"scan.tif": b"x"})))
     victim = ingest.handle(created("run-7.zip"))

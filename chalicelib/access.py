@@ -1,0 +1,219 @@
+"""Use cases of access: the principal behind a token, users and base URIs, and who may
+search and register where. Admin-only except a user's own record. Framework-free."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from chalicelib import permissions as perm
+from chalicelib.audit import base_uri_subject, user_subject
+from chalicelib.domain import SYSTEM_ACTOR, BaseUri, JSONObject, User
+from chalicelib.errors import AlreadyExists, Forbidden, NotFound, ValidationError, VersionConflict
+from chalicelib.paging import LogPage, read_log
+from chalicelib.store.repository import Repository
+from chalicelib.validation import UserFields
+
+SYSTEM = SYSTEM_ACTOR
+
+
+class AccessService:
+    def __init__(self, repo: Repository, clock: Callable[[], float] = time.time) -> None:
+        self._repo = repo
+        self._clock = clock
+
+    # -- principals -------------------------------------------------------------
+    def principal(self, username: str) -> User:
+        """The catalogue user behind a verified token; unknown users are created with no permissions."""
+        user = self._repo.get_user(username)
+        if user is None:
+            now = self._clock()
+            user = User(username=username, created_at=now, version=1, updated_by=SYSTEM, updated_at=now)
+            try:
+                self._repo.save_user(user, None)
+            except AlreadyExists:
+                user = self._repo.get_user(username)
+                assert user is not None
+        if user.deleted:
+            raise Forbidden("this account has been removed from the catalogue")
+        return user
+
+    # -- users (admin) ----------------------------------------------------------
+    def require_admin(self, user: User) -> None:
+        self._require_admin(user)
+
+    def _require_admin(self, user: User) -> None:
+        if not perm.is_admin(user):
+            raise Forbidden("admin only")
+
+    def list_users(self, admin: User) -> list[JSONObject]:
+        self._require_admin(admin)
+        return [u.to_dict() for u in self._repo.list_users()]
+
+    def get_user(self, admin: User, username: str) -> JSONObject:
+        if admin.username != username:
+            self._require_admin(admin)
+        user = self._repo.get_user(username)
+        if user is None or user.deleted:
+            raise NotFound(f"no user {username}")
+        return user.to_dict()
+
+    def add_user(self, admin: User, username: str, fields: UserFields) -> JSONObject:
+        self._require_admin(admin)
+        existing = self._repo.get_user(username)
+        if existing is not None and not existing.deleted:
+            raise AlreadyExists(f"user {username} exists")
+        now = self._clock()
+        user = User(
+            username=username,
+            is_admin=bool(fields.is_admin),
+            display_name=fields.display_name or "",
+            email=fields.email or "",
+            orcid=fields.orcid or "",
+            created_at=now,
+            version=existing.version + 1 if existing else 1,
+            updated_by=admin.username,
+            updated_at=now,
+        )
+        self._repo.save_user(user, existing.version if existing else None)
+        return user.to_dict()
+
+    def patch_user(self, admin: User, username: str, fields: UserFields, version: int | None) -> JSONObject:
+        self._require_admin(admin)
+        user = self._repo.get_user(username)
+        if user is None or user.deleted:
+            raise NotFound(f"no user {username}")
+        if version is not None and version != user.version:
+            raise VersionConflict(f"version {version} is not current (current: {user.version})", user.version)
+        if fields.is_admin is False and username == admin.username:
+            raise ValidationError("admins cannot remove their own admin right", field="is_admin")
+        updated = replace(
+            user,
+            is_admin=user.is_admin if fields.is_admin is None else fields.is_admin,
+            display_name=user.display_name if fields.display_name is None else fields.display_name,
+            email=user.email if fields.email is None else fields.email,
+            orcid=user.orcid if fields.orcid is None else fields.orcid,
+            version=user.version + 1,
+            updated_by=admin.username,
+            updated_at=self._clock(),
+        )
+        self._repo.save_user(updated, user.version)
+        return updated.to_dict()
+
+    def delete_user(self, admin: User, username: str) -> None:
+        self._require_admin(admin)
+        if username == admin.username:
+            raise ValidationError("admins cannot delete themselves", field="username")
+        user = self._repo.get_user(username)
+        if user is None or user.deleted:
+            raise NotFound(f"no user {username}")
+        tomb = replace(
+            user,
+            deleted=True,
+            is_admin=False,
+            search_base_uris=frozenset(),
+            register_base_uris=frozenset(),
+            version=user.version + 1,
+            updated_by=admin.username,
+            updated_at=self._clock(),
+        )
+        self._repo.save_user(tomb, user.version)
+
+    def user_log(self, admin: User, username: str, limit: int, after: str | None) -> LogPage:
+        self._require_admin(admin)
+        return read_log(self._repo, [user_subject(username)], limit, after)
+
+    # -- base URIs (admin) ------------------------------------------------------
+    def add_base_uri(self, admin: User, base_uri: str, description: str) -> JSONObject:
+        self._require_admin(admin)
+        existing = self._repo.get_base_uri(base_uri)
+        if existing is not None and not existing.deleted:
+            raise AlreadyExists(f"base URI {base_uri} exists")
+        now = self._clock()
+        record = BaseUri(
+            base_uri=base_uri,
+            created_at=now,
+            description=description,
+            version=existing.version + 1 if existing else 1,
+            updated_by=admin.username,
+            updated_at=now,
+        )
+        self._repo.save_base_uri(record, existing.version if existing else None)
+        return self._base_uri_view(record, [])
+
+    def ensure_base_uri(self, admin: User, base_uri: str, description: str) -> None:
+        """Register ``base_uri`` unless it is (e.g. the archive's, on first use)."""
+        base = self._repo.get_base_uri(base_uri)
+        if base is None or base.deleted:
+            with contextlib.suppress(AlreadyExists):
+                self.add_base_uri(admin, base_uri, description)
+
+    def list_base_uris(self, admin: User) -> list[JSONObject]:
+        self._require_admin(admin)
+        users = self._repo.list_users()
+        return [self._base_uri_view(b, users) for b in self._repo.list_base_uris()]
+
+    def get_base_uri(self, admin: User, base_uri: str) -> JSONObject:
+        self._require_admin(admin)
+        record = self._repo.get_base_uri(base_uri)
+        if record is None or record.deleted:
+            raise NotFound(f"no base URI {base_uri}")
+        return self._base_uri_view(record, self._repo.list_users())
+
+    @staticmethod
+    def _base_uri_view(record: BaseUri, users: list[User]) -> JSONObject:
+        out = record.to_dict()
+        out["users_with_search_permissions"] = sorted(
+            u.username for u in users if record.base_uri in u.search_base_uris
+        )
+        out["users_with_register_permissions"] = sorted(
+            u.username for u in users if record.base_uri in u.register_base_uris
+        )
+        return out
+
+    def set_permissions(
+        self, admin: User, base_uri: str, search_users: frozenset[str], register_users: frozenset[str]
+    ) -> JSONObject:
+        """Replace who may search and register on ``base_uri`` (atomically over the changed users)."""
+        self._require_admin(admin)
+        record = self._repo.get_base_uri(base_uri)
+        if record is None or record.deleted:
+            raise NotFound(f"no base URI {base_uri}")
+        users = self._repo.list_users()
+        known = {u.username for u in users}
+        unknown = sorted((search_users | register_users) - known)
+        if unknown:
+            raise ValidationError(f"unknown user: {unknown[0]}", field="users")
+        now = self._clock()
+        changes: list[tuple[User, int]] = []
+        for u in users:
+            search = (
+                (u.search_base_uris | {base_uri}) if u.username in search_users else u.search_base_uris - {base_uri}
+            )
+            register = (
+                (u.register_base_uris | {base_uri})
+                if u.username in register_users
+                else u.register_base_uris - {base_uri}
+            )
+            if search != u.search_base_uris or register != u.register_base_uris:
+                changes.append(
+                    (
+                        replace(
+                            u,
+                            search_base_uris=frozenset(search),
+                            register_base_uris=frozenset(register),
+                            version=u.version + 1,
+                            updated_by=admin.username,
+                            updated_at=now,
+                        ),
+                        u.version,
+                    )
+                )
+        self._repo.save_users(changes)
+        return self.get_base_uri(admin, base_uri)
+
+    def base_uri_log(self, admin: User, base_uri: str, limit: int, after: str | None) -> LogPage:
+        self._require_admin(admin)
+        return read_log(self._repo, [base_uri_subject(base_uri)], limit, after)
