@@ -20,6 +20,7 @@ from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, Entry
 from chalicelib.validation import DatasetPatch, Registration, SearchParams
 
 MAX_WRITE_ATTEMPTS = 10
+ANY_TOMBSTONE = -1  # register() without guard_revival: a deleted entry comes back as it is
 MAX_ARCHIVES_SHOWN = 20  # newest archives of a dataset shown on its record
 # API Gateway and Lambda cap a synchronous response at 6 MB: larger parts go by link.
 LARGE_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -79,17 +80,35 @@ class CatalogueService:
         if base is None or base.deleted:
             raise ValidationError(f"base_uri {base_uri} is not registered", field="base_uri")
 
-    def register(self, user: User, reg: Registration, *, attempts: int = MAX_WRITE_ATTEMPTS) -> RegisterResult:
+    def register(
+        self,
+        user: User,
+        reg: Registration,
+        *,
+        attempts: int = MAX_WRITE_ATTEMPTS,
+        guard_revival: bool = False,
+        revivable: int | None = None,
+    ) -> RegisterResult:
         """Register ``reg`` into its entry; a write that loses a race is merged again with
-        the new state, up to ``attempts`` times, then VersionConflict."""
+        the new state, up to ``attempts`` times, then VersionConflict.
+
+        With ``guard_revival`` (registrations read from S3), a deleted entry is brought back
+        only when its tombstone is at version ``revivable``: otherwise VersionConflict with
+        the tombstone's version as ``current_version``, and the caller reads S3 again (now
+        after seeing the deletion: objects still there then are a new upload) and passes it.
+        """
         self._check_register(user, reg.base_uri)
         for attempt in range(attempts):
             try:
-                return self._register_once(user, reg)
-            except (AlreadyExists, VersionConflict):
-                # A concurrent registration won the race: read again and merge, after a
-                # jittered pause so that racing writers spread out.
-                self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
+                return self._register_once(user, reg, revivable if guard_revival else ANY_TOMBSTONE)
+            except VersionConflict as exc:
+                if exc.current_version is not None:
+                    raise  # a tombstone not to revive: the caller reads S3 again
+            except AlreadyExists:
+                pass
+            # A concurrent registration won the race: read again and merge, after a
+            # jittered pause so that racing writers spread out.
+            self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise VersionConflict("the dataset is changing too fast; retry")
 
     def register_many(self, user: User, regs: Sequence[Registration]) -> list[str | CatalogueError]:
@@ -154,12 +173,14 @@ class CatalogueService:
             base_uri=reg.base_uri,
         )
 
-    def _register_once(self, user: User, reg: Registration) -> RegisterResult:
+    def _register_once(self, user: User, reg: Registration, revivable: int | None = ANY_TOMBSTONE) -> RegisterResult:
         """Register into the entry of (uuid, base URI): entries of the same uuid under other
         base URIs are neither read nor changed, so the answer is the same whether they exist."""
         now = self._clock()
         replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
         existing = self._repo.get_dataset(reg.content.uuid, reg.base_uri)
+        if existing is not None and existing.deleted and revivable not in (ANY_TOMBSTONE, existing.version):
+            raise VersionConflict("the dataset was deleted; read it again", existing.version)
         if existing is None or existing.deleted:
             dataset = self._new_dataset(user, reg, existing.version + 1 if existing else 1)
             self._repo.save_dataset(dataset, existing.version if existing else None)

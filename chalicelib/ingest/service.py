@@ -173,15 +173,19 @@ class IngestService:
         A registration is what the objects were when they were read: written over a change
         that won meanwhile (a deletion, from the event of the last object removed), it would
         bring back a dataset whose objects are gone. So a conflict is never merged with the
-        old reading: the event is resolved again from S3.
+        old reading, and a deleted entry is brought back only by a reading of S3 made after
+        its tombstone was seen: the event is resolved again from S3.
         """
+        revivable: int | None = None  # the tombstone seen before the latest reading of S3
         for _ in range(RACE_ATTEMPTS):
             found = self._resolve(event, receive_count)
             if not isinstance(found, Registration):
                 return found
             try:
-                result = self._catalogue.register(ingest_user(found.base_uri), found, attempts=1)
-            except VersionConflict:
+                user = ingest_user(found.base_uri)
+                result = self._catalogue.register(user, found, attempts=1, guard_revival=True, revivable=revivable)
+            except VersionConflict as exc:
+                revivable = exc.current_version
                 continue
             except CatalogueError as exc:
                 return Outcome("refused", found.uri, found.content.uuid, str(exc))

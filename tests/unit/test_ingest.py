@@ -615,6 +615,35 @@ def test_a_registration_that_loses_to_a_deletion_reads_s3_again(world: World, mo
     assert world.repo.actions(ds.uuid) == [("dataset", "add"), ("dataset", "delete")]
 
 
+def test_a_reading_of_s3_older_than_a_deletion_does_not_bring_the_dataset_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deletion completes after a late event read the objects and before it looks at
+    the record (no write conflict to see): the tombstone is only revived by a reading of S3
+    made after it was seen (the CI failure: the log showed add, delete, add, delete)."""
+    ds = DtoolDataset()
+    ds.put(world.store)
+    assert world.created(ds.key("dtool")).status == "created"
+    world.store.put(BUCKET, ds.key("tags/late"), b"")
+    get = world.repo.get_dataset
+
+    def deleted_meanwhile(uuid: str, base_uri: str, **kw: Any) -> Dataset | None:
+        monkeypatch.setattr(world.repo, "get_dataset", get)  # once
+        for key in list(world.store.objects[BUCKET]):
+            world.store.delete(BUCKET, key)
+        assert world.removed(ds.key("dtool")).status == "removed"
+        return get(uuid, base_uri, **kw)
+
+    monkeypatch.setattr(world.repo, "get_dataset", deleted_meanwhile)
+    assert world.ingest.handle(ObjectEvent(BUCKET, ds.key("tags/late"), "created")).status == "ignored"
+    assert world.gone(ds.uuid)
+    assert world.repo.actions(ds.uuid) == [("dataset", "add"), ("dataset", "delete")]
+    # a real new upload after the deletion does come back (one more reading of S3)
+    ds.put(world.store)
+    assert world.created(ds.key("dtool")).status == "created"
+    assert world.repo.actions(ds.uuid) == [("dataset", "add"), ("dataset", "delete"), ("dataset", "add")]
+
+
 def test_deleted_admin_metadata_removes_the_dataset(world: World) -> None:
     ds = DtoolDataset()
     ds.put(world.store)
