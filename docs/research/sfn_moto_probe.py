@@ -6,7 +6,7 @@ does the step and answers with SendTaskSuccess / SendTaskFailure / SendTaskHeart
 measures, on a real ``python -m moto.server`` subprocess (free 127.0.0.1 port, always stopped), what
 moto's ASL interpreter does with each feature the workflow relies on, and prints one
 ``[probe] PASS|FAIL|OBSERVED: ...`` line per check (probes a..j; see
-``bench/sfn_moto_findings.md``).
+``docs/research/sfn_moto_findings.md``).
 
 Notes learned on the way (both needed for anything to run):
 
@@ -19,8 +19,8 @@ Notes learned on the way (both needed for anything to run):
 
 Run from the repository root::
 
-    .venv/bin/python bench/sfn_moto_probe.py            # all probes
-    .venv/bin/python bench/sfn_moto_probe.py c e        # some probes
+    .venv/bin/python docs/research/sfn_moto_probe.py            # all probes
+    .venv/bin/python docs/research/sfn_moto_probe.py c e        # some probes
 """
 
 from __future__ import annotations

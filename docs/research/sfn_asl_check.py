@@ -2,7 +2,7 @@
 
 The definition is loaded as it is and its only placeholder, ``${TaskQueueUrl}``, is replaced with
 ``str.replace`` (not ``string.Template``: that would turn ``$$.Task.Token`` into ``$.Task.Token``).
-moto is started as in ``bench/sfn_moto_probe.py`` (free 127.0.0.1 port, ``MOTO_PORT`` set, execution
+moto is started as in ``docs/research/sfn_moto_probe.py`` (free 127.0.0.1 port, ``MOTO_PORT`` set, execution
 switched on, always stopped). The worker polls the task queue and answers each message according to
 the scenario:
 
@@ -13,7 +13,7 @@ the scenario:
 
 Run from the repository root::
 
-    .venv/bin/python bench/sfn_asl_check.py
+    .venv/bin/python docs/research/sfn_asl_check.py
 """
 
 from __future__ import annotations

@@ -37,8 +37,8 @@ both tables are counted against what should be there.
 
 Run from the repository root::
 
-    .venv/bin/python bench/audit_cost.py
-    .venv/bin/python bench/audit_cost.py --sizes 100,1000,4000 --ops 200 --json out.json
+    .venv/bin/python docs/research/audit_cost.py
+    .venv/bin/python docs/research/audit_cost.py --sizes 100,1000,4000 --ops 200 --json out.json
 
 ``--ops`` (default 200) is the number of timed (b)+(c) operations per size; (a) is timed
 ``--tx-ops`` times (default: ``--ops``, capped at 40), because at N=4000 each transaction
