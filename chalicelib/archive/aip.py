@@ -64,6 +64,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.ingest.bags import bagit_manifest_view, encode_manifest_path, nfc, path_problem
 from chalicelib.ingest.objects import InMemoryObjectStore, ObjectMeta, ObjectStore
+from chalicelib.reasons import Reasons
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -184,26 +185,6 @@ def transient_as(what: str) -> Iterator[None]:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-class _Reasons:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.dropped = 0
-
-    def add(self, reason: str) -> None:
-        if len(self.items) < MAX_REASONS:
-            self.items.append(reason)
-        else:
-            self.dropped += 1
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            tail = [f"... and {self.dropped} more problems"] if self.dropped else []
-            raise SipRejected(self.items + tail)
 
 
 # --------------------------------------------------------------------------- keys
@@ -657,7 +638,7 @@ def validate_sip(
     dataset_uuid = record.get("uuid")
     if not isinstance(dataset_uuid, str) or not dataset_uuid:
         raise SipRejected(["the catalogue record has no uuid"])
-    reasons = _Reasons()
+    reasons = Reasons(SipRejected, MAX_REASONS)
     files: list[SipCandidate] = []
     seen: dict[str, str] = {}  # NFC relpath → relpath
     total = 0
@@ -934,7 +915,7 @@ def build_aip(
     """
     moment = time.time() if now is None else now
     prefix = staging_prefix(sip.archive_id)
-    reasons = _Reasons()
+    reasons = Reasons(SipRejected, MAX_REASONS)
     payload: list[PayloadEntry] = []
     checked: Counter[str] = Counter()
     unchecked: list[str] = []

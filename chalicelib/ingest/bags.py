@@ -77,6 +77,8 @@ from typing import BinaryIO, Protocol
 
 import bagit
 
+from chalicelib.reasons import MAX_REASONS, Reasons
+
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
@@ -94,7 +96,6 @@ DIGEST_HEX_LENGTHS: dict[str, int] = {
 
 SUPPORTED_BAGIT_VERSIONS = ("0.97", "1.0")
 
-_MAX_REASONS = 50
 _CHUNK = 256 * KiB
 # pax and GNU long-name headers are read whole into memory by tarfile: keep them small.
 _TAR_META_MAX = 64 * KiB
@@ -217,32 +218,6 @@ class BagInfo:
 # --------------------------------------------------------------------------- reasons and paths
 
 
-class _Reasons:
-    """Collects refusal reasons, keeping at most ``_MAX_REASONS``."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.dropped = 0
-
-    def add(self, reason: str) -> None:
-        if len(self.items) < _MAX_REASONS:
-            self.items.append(reason)
-        else:
-            self.dropped += 1
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def gather(self, exc: BagRefused) -> None:
-        for reason in exc.reasons:
-            self.add(reason)
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            tail = [f"... and {self.dropped} more problems"] if self.dropped else []
-            raise BagRefused(self.items + tail)
-
-
 def nfc(text: str) -> str:
     """``text`` in Unicode NFC: the form bag paths are compared in (two paths that differ
     only by normalization name the same file on some filesystems)."""
@@ -298,7 +273,7 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-def _check_text(text: str, source: str, cap: int, reasons: _Reasons) -> bool:
+def _check_text(text: str, source: str, cap: int, reasons: Reasons) -> bool:
     """Common checks on a whole tag file; False when parsing should not continue."""
     size = len(text) if len(text) > cap else _utf8_size(text)
     if size is None:
@@ -322,7 +297,7 @@ def parse_bagit_txt(text: str) -> tuple[str, str]:
     RFC 8493: exactly ``BagIt-Version: M.N`` then ``Tag-File-Character-Encoding: UTF-8``, no BOM.
     We accept versions 0.97 and 1.0 and the UTF-8 encoding only (trailing blank lines are tolerated).
     """
-    reasons = _Reasons()
+    reasons = Reasons(BagRefused)
     if not _check_text(text, "bagit.txt", 4 * KiB, reasons):
         reasons.raise_if_any()
     lines = _lines(text)
@@ -356,7 +331,7 @@ def parse_bag_info(text: str, limits: BagLimits = DEFAULT_LIMITS) -> dict[str, l
     ``Label: value`` lines; a line starting with a space or tab continues the previous value
     (joined with ``"\\n"``); blank lines are skipped. Size, line length and NUL are checked.
     """
-    reasons = _Reasons()
+    reasons = Reasons(BagRefused)
     if not _check_text(text, "bag-info.txt", limits.max_bag_info_bytes, reasons):
         reasons.raise_if_any()
     if "\x00" in text:
@@ -406,7 +381,7 @@ def _parse_manifest(text: str, algorithm: str, limits: BagLimits, source: str, *
     hex_length = DIGEST_HEX_LENGTHS.get(algorithm)
     if hex_length is None:
         raise BagRefused([f"{source}: unsupported checksum algorithm {algorithm!r}"])
-    reasons = _Reasons()
+    reasons = Reasons(BagRefused)
     cap = limits.max_manifest_bytes if payload else limits.max_tag_file_bytes
     if not _check_text(text, source, cap, reasons):
         reasons.raise_if_any()
@@ -489,7 +464,7 @@ def _first(raw: Mapping[str, list[str]], label: str) -> str | None:
     return None
 
 
-def _parse_oxum(raw: Mapping[str, list[str]], reasons: _Reasons) -> tuple[int, int] | None:
+def _parse_oxum(raw: Mapping[str, list[str]], reasons: Reasons) -> tuple[int, int] | None:
     values = {value.strip() for name, vals in raw.items() if name.casefold() == "payload-oxum" for value in vals}
     if not values:
         return None
@@ -541,7 +516,7 @@ class _Checked:
     tag_manifests: list[_Manifest]
 
 
-def _manifest_files(tags: Iterable[str], reasons: _Reasons) -> tuple[dict[str, str], dict[str, str]]:
+def _manifest_files(tags: Iterable[str], reasons: Reasons) -> tuple[dict[str, str], dict[str, str]]:
     """Top-level ``manifest-<alg>.txt`` and ``tagmanifest-<alg>.txt`` names, keyed by algorithm."""
     payload: dict[str, str] = {}
     tag: dict[str, str] = {}
@@ -557,7 +532,7 @@ def _manifest_files(tags: Iterable[str], reasons: _Reasons) -> tuple[dict[str, s
     return payload, tag
 
 
-def _read_tag(read_text: Callable[[str], str], path: str, size: int, cap: int, reasons: _Reasons) -> str | None:
+def _read_tag(read_text: Callable[[str], str], path: str, size: int, cap: int, reasons: Reasons) -> str | None:
     if size > cap:
         reasons.add(f"{path}: {size} bytes, more than the {cap} allowed")
         return None
@@ -572,7 +547,7 @@ def _check_bag_listing(
     listing: Mapping[str, int], read_text: Callable[[str], str], limits: BagLimits, bag_name: str
 ) -> _Checked:
     """Everything that can be decided from the listing and the tag files' text."""
-    reasons = _Reasons()
+    reasons = Reasons(BagRefused)
     files: dict[str, int] = {}
     for path, size in listing.items():
         if path.endswith("/") and size == 0:
@@ -617,7 +592,7 @@ def _check_bag_listing(
             try:
                 version, _encoding = parse_bagit_txt(text)
             except BagRefused as exc:
-                reasons.gather(exc)
+                reasons.gather(exc.reasons)
     else:
         missing.append("bagit.txt")
 
@@ -630,7 +605,7 @@ def _check_bag_listing(
         try:
             tag_manifests.append(_parse_manifest(text, algorithm, limits, name, payload=False))
         except BagRefused as exc:
-            reasons.gather(exc)
+            reasons.gather(exc.reasons)
     for tag_manifest in tag_manifests:
         for path in tag_manifest.digests:
             if nfc(path) not in by_nfc and path not in missing:
@@ -645,7 +620,7 @@ def _check_bag_listing(
         try:
             manifests.append(_parse_manifest(text, algorithm, limits, name, payload=True))
         except BagRefused as exc:
-            reasons.gather(exc)
+            reasons.gather(exc.reasons)
     strong = [m for m in manifests if m.algorithm in STRONG_ALGORITHMS]
     if not any(algorithm in STRONG_ALGORITHMS for algorithm in payload_names):
         expected = [f"manifest-{a}.txt" for a in STRONG_ALGORITHMS]
@@ -667,7 +642,7 @@ def _check_bag_listing(
             try:
                 raw_info = parse_bag_info(text, limits)
             except BagRefused as exc:
-                reasons.gather(exc)
+                reasons.gather(exc.reasons)
     oxum = _parse_oxum(raw_info, reasons)
 
     # Tag files whose text we hold are checked against the tag manifests here (cheap, and it
@@ -696,7 +671,7 @@ def _check_bag_listing(
             for path in lacking[:5]:
                 reasons.add(f"{other.name}: does not list {path!r} (every payload file must be in every manifest)")
         unlisted = sorted(payload_nfc - listed)
-        for path in unlisted[:_MAX_REASONS]:
+        for path in unlisted[:MAX_REASONS]:
             reasons.add(f"{by_nfc[path]}: payload file not listed in {reference.name}")
         reference_paths = {nfc(path): path for path in reference.digests}
         missing.extend(reference_paths[key] for key in sorted(listed - payload_nfc))
@@ -785,7 +760,7 @@ def verify_fixity(item: BagItem, chunks: Iterable[bytes]) -> None:
 
 def _scan_tree(root: Path, limits: BagLimits) -> dict[str, int]:
     """Regular files under ``root`` (relative POSIX path → size); refuse links and special files."""
-    reasons = _Reasons()
+    reasons = Reasons(BagRefused)
     files: dict[str, int] = {}
     stack: list[tuple[str, str]] = [(str(root), "")]
     while stack:
@@ -844,7 +819,7 @@ def bagit_manifest_view(text: str) -> list[str]:
     return paths
 
 
-def _run_bagit(root: Path, reasons: _Reasons) -> None:
+def _run_bagit(root: Path, reasons: Reasons) -> None:
     prefixes = sorted({os.path.abspath(root) + os.sep, str(root.resolve()) + os.sep}, key=len, reverse=True)
 
     def clean(message: str) -> str:
@@ -890,7 +865,7 @@ def validate_extracted_bag(
         raise BagRefused([f"{path}: listed in a manifest but absent from the bag" for path in sorted(checked.missing)])
     assert checked.info is not None
 
-    reasons = _Reasons()
+    reasons = Reasons(BagRefused)
     resolved_root = root.resolve()
     for manifest in checked.manifests + checked.tag_manifests:
         for path in manifest.digests:
@@ -1053,7 +1028,7 @@ class _Plan:
 
     def __init__(self, limits: BagLimits) -> None:
         self.limits = limits
-        self.reasons = _Reasons()
+        self.reasons = Reasons(BagRefused)
         self.members: list[_Member] = []
         self.seen = 0
         self.total = 0
