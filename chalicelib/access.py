@@ -17,16 +17,51 @@ from chalicelib.store.repository import Repository
 from chalicelib.validation import UserFields
 
 SYSTEM = SYSTEM_ACTOR
+MAX_CACHED_PRINCIPALS = 10_000  # a container's cache is dropped whole beyond this
 
 
 class AccessService:
-    def __init__(self, repo: Repository, clock: Callable[[], float] = time.time) -> None:
+    """``principal_ttl``: how long a container reuses a caller's record (permissions, admin
+    right, removal) before reading it again. Changes made through this service apply at once
+    in this container; elsewhere (other Lambda containers, the operator CLI) within the TTL."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        clock: Callable[[], float] = time.time,
+        *,
+        principal_ttl: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._repo = repo
         self._clock = clock
+        self._ttl = principal_ttl
+        self._monotonic = monotonic
+        self._principals: dict[str, tuple[float, User]] = {}
 
     # -- principals -------------------------------------------------------------
     def principal(self, username: str) -> User:
-        """The catalogue user behind a verified token; unknown users are created with no permissions."""
+        """The catalogue user behind a verified token; unknown users are created with no
+        permissions. Read at most once per ``principal_ttl`` seconds per user."""
+        now = self._monotonic()
+        cached = self._principals.get(username)
+        if cached is not None and now - cached[0] < self._ttl:
+            user = cached[1]
+        else:
+            user = self._read_principal(username)
+            if self._ttl > 0:
+                if len(self._principals) >= MAX_CACHED_PRINCIPALS:
+                    self._principals.clear()
+                self._principals[username] = (now, user)
+        if user.deleted:
+            raise Forbidden("this account has been removed from the catalogue")
+        return user
+
+    def _forget(self, *usernames: str) -> None:
+        for username in usernames:
+            self._principals.pop(username, None)
+
+    def _read_principal(self, username: str) -> User:
         user = self._repo.get_user(username)
         if user is None:
             now = self._clock()
@@ -36,8 +71,6 @@ class AccessService:
             except AlreadyExists:
                 user = self._repo.get_user(username)
                 assert user is not None
-        if user.deleted:
-            raise Forbidden("this account has been removed from the catalogue")
         return user
 
     # -- users (admin) ----------------------------------------------------------
@@ -78,6 +111,7 @@ class AccessService:
             updated_at=now,
         )
         self._repo.save_user(user, existing.version if existing else None)
+        self._forget(username)
         return user.to_dict()
 
     def patch_user(self, admin: User, username: str, fields: UserFields, version: int | None) -> JSONObject:
@@ -100,6 +134,7 @@ class AccessService:
             updated_at=self._clock(),
         )
         self._repo.save_user(updated, user.version)
+        self._forget(username)
         return updated.to_dict()
 
     def delete_user(self, admin: User, username: str) -> None:
@@ -120,6 +155,7 @@ class AccessService:
             updated_at=self._clock(),
         )
         self._repo.save_user(tomb, user.version)
+        self._forget(username)
 
     def user_log(self, admin: User, username: str, limit: int, after: str | None) -> LogPage:
         self._require_admin(admin)
@@ -212,6 +248,7 @@ class AccessService:
                     )
                 )
         self._repo.save_users(changes)
+        self._forget(*(user.username for user, _ in changes))
         return self.get_base_uri(admin, base_uri)
 
     def base_uri_log(self, admin: User, base_uri: str, limit: int, after: str | None) -> LogPage:

@@ -131,7 +131,7 @@ class Root:
     def access(self) -> AccessService:
         from chalicelib.access import AccessService
 
-        return AccessService(self.repo)
+        return AccessService(self.repo, principal_ttl=self.settings.principal_cache_seconds)
 
     @cached_property
     def streams(self) -> StreamProcessor:

@@ -88,6 +88,9 @@ class Settings:
     inline_cap_bytes: int = 64 * 1024
     max_query_chars: int = 512
     jwks_cooldown_seconds: float = 10.0
+    # how long a warm container reuses a caller's record: a permission change or removal
+    # made elsewhere (another container, the operator CLI) applies within this delay
+    principal_cache_seconds: float = 5.0
     debug: bool = False
 
     @property
@@ -133,6 +136,9 @@ class Settings:
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
             max_query_chars=_int(env, "CATALOGUE_MAX_QUERY_CHARS", defaults.max_query_chars),
             jwks_cooldown_seconds=float(env.get("CATALOGUE_JWKS_COOLDOWN_SECONDS", defaults.jwks_cooldown_seconds)),
+            principal_cache_seconds=float(
+                env.get("CATALOGUE_PRINCIPAL_CACHE_SECONDS", defaults.principal_cache_seconds)
+            ),
             debug=env.get("CATALOGUE_DEBUG", "") == "1",
         )
 
