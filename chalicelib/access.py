@@ -57,6 +57,30 @@ class AccessService:
             raise Forbidden("this account has been removed from the catalogue")
         return user
 
+    def make_admin(self, username: str) -> None:
+        """Make ``username`` an admin, creating the user if needed (operator bootstrap, no
+        acting admin yet: the log shows ``system``)."""
+        for _ in range(5):
+            user = self._read_principal(username)
+            if user.is_admin and not user.deleted:
+                self._forget(username)
+                return
+            promoted = replace(
+                user,
+                is_admin=True,
+                deleted=False,
+                version=user.version + 1,
+                updated_by=SYSTEM,
+                updated_at=self._clock(),
+            )
+            try:
+                self._repo.save_user(promoted, user.version)
+            except VersionConflict:
+                continue
+            self._forget(username)
+            return
+        raise VersionConflict(f"could not make {username} an admin: the record keeps changing")
+
     def _forget(self, *usernames: str) -> None:
         for username in usernames:
             self._principals.pop(username, None)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import replace
 
 from botocore.exceptions import ClientError
 
 from chalicelib import resources
 from chalicelib.composition import Root
-from chalicelib.errors import Conflict
 from chalicelib.store import tables
 from chalicelib.store.tables import DatasetItem, UserItem
 
@@ -41,20 +38,7 @@ def create_resources(root: Root) -> dict[str, str]:
 
 def ensure_admin(root: Root, username: str) -> None:
     """Make ``username`` a catalogue admin, creating the user if needed (operator bootstrap)."""
-    repo = root.repo
-    for _ in range(5):
-        user = repo.get_user(username) or root.access.principal(username)
-        if user.is_admin and not user.deleted:
-            return
-        promoted = replace(
-            user, is_admin=True, deleted=False, version=user.version + 1, updated_by="system", updated_at=time.time()
-        )
-        try:
-            repo.save_user(promoted, user.version)
-            return
-        except Conflict:
-            continue
-    raise RuntimeError(f"could not make {username} an admin")
+    root.access.make_admin(username)
 
 
 def create_ingest_queues(root: Root, visibility_timeout: int = LOCAL_VISIBILITY_TIMEOUT) -> str:
