@@ -329,6 +329,7 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
         "CATALOGUE_INLINE_CAP_BYTES",
         "CATALOGUE_MAX_QUERY_CHARS",
         "CATALOGUE_JWKS_COOLDOWN_SECONDS",
+        "CATALOGUE_PRINCIPAL_CACHE_SECONDS",
     }
     for fn in functions(synth).values():
         env = {k: render(v) for k, v in fn["Properties"]["Environment"]["Variables"].items()}
