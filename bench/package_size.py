@@ -34,7 +34,8 @@ os.environ.setdefault("CATALOGUE_ACCESS_STREAM_ARN", "arn:aws:dynamodb:eu-west-1
 import app
 from chalicelib import auth, composition, jobs, opensearch
 from chalicelib.archive import aip, fixity, worker, steps
-from chalicelib.ingest import service, reconcile, bags
+from chalicelib.ingest import service, reconcile
+from chalicelib.ingest.bags import on_disk, serialized
 print("\\n".join(sorted({m.split(".")[0] for m in sys.modules})))
 """
 

@@ -1,14 +1,10 @@
-"""Cursors and pages: the opaque ``after`` tokens the API hands out, and audit-log pages
-merged over several log subjects."""
+"""Audit-log pages, merged over several log subjects (an entry's log, a uuid's entries)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
-from typing import Any
 
+from chalicelib.cursors import decode_cursor, encode_cursor
 from chalicelib.domain import AuditEntry, JSONObject
 from chalicelib.errors import ValidationError
 from chalicelib.store.repository import Repository, audit_sort_key
@@ -18,20 +14,6 @@ from chalicelib.store.repository import Repository, audit_sort_key
 class LogPage:
     entries: list[JSONObject]
     next_after: str | None
-
-
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(token: str) -> list[Any]:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
-        raise ValidationError("after is not a cursor this API issued", field="after") from exc
-    if not isinstance(raw, list) or len(raw) > 4 or not all(isinstance(v, (str, int, float)) for v in raw):
-        raise ValidationError("after is not a cursor this API issued", field="after")
-    return raw
 
 
 def read_log(repo: Repository, subjects: list[str], limit: int, after: str | None) -> LogPage:

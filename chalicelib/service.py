@@ -11,13 +11,14 @@ from dataclasses import dataclass, replace
 from chalicelib import permissions as perm
 from chalicelib.audit import dataset_subject
 from chalicelib.blobs import BlobStore
+from chalicelib.cursors import encode_cursor
 from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
-from chalicelib.paging import LogPage, decode_cursor, encode_cursor, read_log
+from chalicelib.paging import LogPage, read_log
 from chalicelib.search import SearchIndex, SearchQuery
 from chalicelib.store.archives import ArchiveRepository
 from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository
-from chalicelib.validation import DatasetPatch, Registration, SearchParams
+from chalicelib.validation import DatasetPatch, Registration
 
 MAX_WRITE_ATTEMPTS = 10
 ANY_TOMBSTONE = -1  # register() without guard_revival: a deleted entry comes back as it is
@@ -434,20 +435,10 @@ class CatalogueService:
         return read_log(self._repo, [dataset_subject(uuid, e.base_uri) for e in loggable], limit, after)
 
     # -- search -----------------------------------------------------------------
-    def search(self, user: User, params: SearchParams) -> SearchPage:
-        query = SearchQuery(
-            text=params.text,
-            allowed_base_uris=perm.searchable_base_uris(user),
-            base_uris=params.base_uris,
-            creators=params.creators,
-            tags=params.tags,
-            uuids=params.uuids,
-            sort=params.sort,
-            descending=params.descending,
-            offset=(params.page - 1) * params.page_size,
-            size=params.page_size,
-            after=decode_cursor(params.after) if params.after else None,
-        )
+    def search(self, user: User, query: SearchQuery) -> SearchPage:
+        """Run ``query`` over what ``user`` may search (whatever ``allowed_base_uris`` it
+        came with); pages are ``query.size`` hits from ``query.offset``."""
+        query = replace(query, allowed_base_uris=perm.searchable_base_uris(user))
         result = self._search.search(query)
         items = []
         for hit in result.hits:
@@ -463,8 +454,8 @@ class CatalogueService:
         return SearchPage(
             items=items,
             total=result.total,
-            page=params.page,
-            page_size=params.page_size,
+            page=query.offset // max(query.size, 1) + 1,
+            page_size=query.size,
             next_after=encode_cursor(result.next_after) if result.next_after is not None else None,
         )
 

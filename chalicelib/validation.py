@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.cursors import decode_cursor
 from chalicelib.domain import RESERVED_USERNAMES, DatasetContent, Manifest, ManifestItem
 from chalicelib.errors import ValidationError
-from chalicelib.search import MAX_RESULT_WINDOW
+from chalicelib.search import MAX_RESULT_WINDOW, SearchQuery
 
 MAX_PAGE_SIZE = 100
 TAG_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
@@ -349,20 +350,6 @@ def parse_permissions(body: object) -> tuple[frozenset[str], frozenset[str]]:
     return out[0], out[1]
 
 
-@dataclass(frozen=True)
-class SearchParams:
-    text: str = ""
-    base_uris: tuple[str, ...] = ()
-    creators: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    uuids: tuple[str, ...] = ()
-    sort: str = "registered"
-    descending: bool = True
-    page: int = 1
-    page_size: int = 10
-    after: str | None = None
-
-
 MAX_CURSOR_CHARS = 8192
 SEARCH_PARAMS = {"q", "base_uri", "creator", "tag", "uuid", "sort", "page", "page_size", "after"}
 
@@ -381,8 +368,9 @@ def parse_positive_int(raw: str, field: str, maximum: int) -> int:
     return value
 
 
-def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> SearchParams:
-    """Parse query-string parameters (each name may repeat)."""
+def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> SearchQuery:
+    """Parse query-string parameters (each name may repeat) into a search that covers
+    nothing yet: ``allowed_base_uris`` is empty until the service sets the caller's."""
     reject_unknown(multi, SEARCH_PARAMS)
     for key in ("q", "sort", "page", "page_size", "after"):
         if len(multi.get(key, [])) > 1:
@@ -417,15 +405,16 @@ def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> Search
             raise ValidationError(f"at most 50 values of {key}", field=key)
         if sum(len(v) for v in values) > max_query_chars * 8:
             raise ValidationError(f"{key} values are too long", field=key)
-    return SearchParams(
+    return SearchQuery(
         text=text,
+        allowed_base_uris=frozenset(),  # fail closed: the service sets the caller's
         base_uris=tuple(parse_base_uri(b) for b in multi.get("base_uri", [])),
         creators=tuple(get_str({"creator": c}, "creator", max_len=256) for c in multi.get("creator", [])),
         tags=tuple(parse_tags(multi.get("tag", []), "tag")),
         uuids=tuple(parse_uuid(u) for u in multi.get("uuid", [])),
         sort=sort_field,
         descending=descending,
-        page=page,
-        page_size=page_size,
-        after=after,
+        offset=(page - 1) * page_size,
+        size=page_size,
+        after=decode_cursor(after) if after is not None else None,
     )

@@ -24,7 +24,7 @@ Errors: :class:`SipRejected` (hostile or broken input: never retry), :class:`Sou
 content), :class:`TransientError` (throttling, 5xx, timeouts: retry the step).
 
 Names. By default (``bagit_readable=True``) a relpath must also survive LoC ``bagit`` 1.9's
-reading of a manifest, the check :func:`chalicelib.ingest.bags.validate_extracted_bag`
+reading of a manifest, the check :func:`chalicelib.ingest.bags.on_disk.validate_extracted_bag`
 applies: ``bagit`` never decodes ``%25`` (so any ``%`` in a name), strips trailing
 whitespace and splits lines on U+2028 & co. An AIP that the reference tool reports as
 invalid would be a false "corrupt" at every future audit, so such names are refused at
@@ -62,7 +62,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from chalicelib.ingest.bags import bagit_manifest_view, encode_manifest_path, nfc, path_problem
+from chalicelib.ingest.bags.paths import bagit_manifest_view, encode_manifest_path, nfc, path_problem
 from chalicelib.ingest.objects import InMemoryObjectStore, ObjectMeta, ObjectStore
 from chalicelib.reasons import Reasons
 

@@ -41,7 +41,10 @@ from chalicelib.archive.model import Archive
 from chalicelib.archive.service import record_audit
 from chalicelib.archive.steps import aip_prefix
 from chalicelib.errors import VersionConflict
-from chalicelib.ingest.bags import BagLimits, BagRefused, parse_bag_info, parse_manifest, parse_tag_manifest
+from chalicelib.ingest.bags.bag_info import parse_bag_info
+from chalicelib.ingest.bags.errors import BagRefused
+from chalicelib.ingest.bags.limits import BagLimits
+from chalicelib.ingest.bags.tag_files import parse_manifest, parse_tag_manifest
 from chalicelib.ingest.objects import ObjectStore
 from chalicelib.metrics import emf_line
 from chalicelib.store.archives import ArchiveRepository

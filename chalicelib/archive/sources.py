@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain import Dataset
-from chalicelib.ingest.baglayout import ARCHIVE_SUFFIXES
+from chalicelib.ingest.bags.targets import ARCHIVE_SUFFIXES
 from chalicelib.ingest.objects import ObjectStore
 
 

@@ -18,8 +18,10 @@ from chalicelib.archive.model import Archive
 from chalicelib.archive.sources import Entry, UnsupportedSource, is_serialized, sip_entries, split_s3
 from chalicelib.archive.worker import Step
 from chalicelib.domain import REGISTERED
-from chalicelib.ingest.baglayout import BagTarget, extracted_bag
-from chalicelib.ingest.bags import DEFAULT_LIMITS, BagLimits, BagRefused
+from chalicelib.ingest.bags.errors import BagRefused
+from chalicelib.ingest.bags.limits import DEFAULT_LIMITS, BagLimits
+from chalicelib.ingest.bags.s3_reader import extracted_bag
+from chalicelib.ingest.bags.targets import BagTarget
 from chalicelib.ingest.objects import ObjectStore
 from chalicelib.store.repository import Repository
 

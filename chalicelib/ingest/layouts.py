@@ -9,6 +9,8 @@ Layouts:
   ``data/<item id>``. Its URI is ``s3://<bucket>/<uuid>`` whatever the prefix.
 * **sidecar folder**: a folder holding ``dataset.json`` or ``dataset.yaml``; the folder's
   other objects are the items.
+
+BagIt bags, the third layout, are read by the :mod:`chalicelib.ingest.bags` package.
 """
 
 from __future__ import annotations

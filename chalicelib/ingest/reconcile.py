@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chalicelib.ingest.baglayout import ARCHIVE_SUFFIXES, BAG_MARKER
+from chalicelib.ingest.bags.targets import ARCHIVE_SUFFIXES, BAG_MARKER
 from chalicelib.ingest.layouts import SIDECAR_NAMES, UUID_RE
 from chalicelib.ingest.objects import ObjectStore
 from chalicelib.ingest.service import IngestService, index_prefix

@@ -20,18 +20,11 @@ from urllib.parse import quote_plus
 
 from chalicelib.domain import INCOMPLETE, INGEST_ACTOR, REFUSED, User
 from chalicelib.errors import CatalogueError, NotFound, VersionConflict
-from chalicelib.ingest.baglayout import (
-    ARCHIVE_SUFFIXES,
-    BAG_MARKER,
-    BagTarget,
-    bag_target,
-    bag_uuid,
-    keep_times,
-    placeholder,
-    read_folder_bag,
-    read_serialized_bag,
-)
-from chalicelib.ingest.bags import DEFAULT_LIMITS, BagIncomplete, BagLimits, BagRefused
+from chalicelib.ingest.bags.errors import BagIncomplete, BagRefused
+from chalicelib.ingest.bags.limits import DEFAULT_LIMITS, BagLimits
+from chalicelib.ingest.bags.registration import bag_uuid, keep_times, placeholder
+from chalicelib.ingest.bags.s3_reader import read_folder_bag, read_serialized_bag
+from chalicelib.ingest.bags.targets import ARCHIVE_SUFFIXES, BAG_MARKER, BagTarget, bag_target
 from chalicelib.ingest.events import ObjectEvent, parse_notification
 from chalicelib.ingest.layouts import (
     SIDECAR_NAMES,

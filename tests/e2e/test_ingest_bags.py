@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bagit
 
-from chalicelib.ingest.baglayout import bag_uuid
+from chalicelib.ingest.bags.registration import bag_uuid
 from infra.local.stack import LocalStack
 from tests.e2e.helpers import persona, unique, wait_for
 

@@ -43,7 +43,10 @@ from chalicelib.archive.aip import (
     verify_aip,
     verify_sample,
 )
-from chalicelib.ingest.bags import BagRefused, parse_manifest, path_problem, validate_extracted_bag
+from chalicelib.ingest.bags.errors import BagRefused
+from chalicelib.ingest.bags.on_disk import validate_extracted_bag
+from chalicelib.ingest.bags.paths import path_problem
+from chalicelib.ingest.bags.tag_files import parse_manifest
 from chalicelib.ingest.objects import InMemoryObjectStore, ObjectMeta, S3ObjectStore
 
 SRC = "sources"

@@ -18,21 +18,14 @@ from pathlib import Path
 import bagit
 import pytest
 
-from chalicelib.ingest.bags import (
-    BagIncomplete,
-    BagItem,
-    BagLimits,
-    BagRefused,
-    check_folder_bag,
-    encode_manifest_path,
-    extract_serialized,
-    parse_bag_info,
-    parse_bagit_txt,
-    parse_manifest,
-    parse_tag_manifest,
-    validate_extracted_bag,
-    verify_fixity,
-)
+from chalicelib.ingest.bags.bag_info import BagItem, parse_bag_info
+from chalicelib.ingest.bags.errors import BagIncomplete, BagRefused
+from chalicelib.ingest.bags.limits import BagLimits
+from chalicelib.ingest.bags.listing import check_folder_bag, verify_fixity
+from chalicelib.ingest.bags.on_disk import validate_extracted_bag
+from chalicelib.ingest.bags.paths import encode_manifest_path
+from chalicelib.ingest.bags.serialized import extract_serialized
+from chalicelib.ingest.bags.tag_files import parse_bagit_txt, parse_manifest, parse_tag_manifest
 
 MiB = 1024 * 1024
 HELLO = b"hello\n"
@@ -640,7 +633,7 @@ def test_sibling_prefix_escape_accepted_by_bagit_is_refused_by_us(tmp_path: Path
     (tmp_path / "t3evil" / "x").write_bytes(SECRET)
     write_manifest(bag, [(sha(HELLO), "data/a.txt"), (sha(SECRET), "data/../../t3evil/x")])
     set_oxum(bag, 6, 1)
-    assert bagit_says_valid(bag), "bagit 1.9 trap (commonprefix) seems fixed: revisit bags.py docstring"
+    assert bagit_says_valid(bag), "bagit 1.9 trap (commonprefix) seems fixed: revisit the bags package docstring"
     assert_refused(lambda: validate_extracted_bag(bag), "'data/../../t3evil/x' has a '..' path component")
 
 

@@ -25,8 +25,9 @@ from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.workflow import InMemoryWorkflow
 from chalicelib.domain import User
 from chalicelib.errors import ArchiveExists, CatalogueError, Forbidden, NotFound
+from chalicelib.search import SearchQuery
 from chalicelib.store.archives import InMemoryArchiveRepository
-from chalicelib.validation import DatasetPatch, SearchParams, parse_registration
+from chalicelib.validation import DatasetPatch, parse_registration
 from tests.unit.test_ingest import ROOT, DtoolDataset, World, make_world
 
 ALPHA, BETA = "s3://alpha", "s3://beta"
@@ -211,7 +212,7 @@ def check_reads(rig: Rig) -> None:
                 assert not logs
             else:
                 assert not foreign(json.dumps(log.entries), logs), (name, log.entries)
-        hits = catalogue.search(user, SearchParams(page_size=100)).items
+        hits = catalogue.search(user, SearchQuery(size=100)).items
         assert not foreign(json.dumps(hits), allowed), (name, hits)
         summary = catalogue.summary(user)
         assert not foreign(json.dumps(summary), allowed)

@@ -32,9 +32,10 @@ from chalicelib.ingest.events import ObjectEvent, parse_notification
 from chalicelib.ingest.objects import InMemoryObjectStore
 from chalicelib.ingest.service import IngestFailed, IngestService, Outcome
 from chalicelib.memsearch import InMemorySearchIndex
+from chalicelib.search import SearchQuery
 from chalicelib.service import CatalogueService
 from chalicelib.store.memory import InMemoryRepository
-from chalicelib.validation import DatasetPatch, SearchParams
+from chalicelib.validation import DatasetPatch
 
 ROOT = User(username="root", is_admin=True)
 BUCKET = "lab-data"
@@ -200,7 +201,7 @@ class World:
         return False
 
     def found(self, text: str) -> list[str]:
-        return [h["uuid"] for h in self.catalogue.search(ROOT, SearchParams(text=text, page_size=100)).items]
+        return [h["uuid"] for h in self.catalogue.search(ROOT, SearchQuery(text=text, size=100)).items]
 
 
 def make_world(*base_uris: str) -> World:

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.access import AccessService
 from chalicelib.domain import User
-from chalicelib.ingest.baglayout import bag_uuid
+from chalicelib.ingest.bags.registration import bag_uuid
 from chalicelib.ingest.events import ObjectEvent
 from chalicelib.ingest.objects import InMemoryObjectStore
 from chalicelib.ingest.service import IngestFailed, IngestService

@@ -51,7 +51,8 @@ def test_patch_needs_version_and_agreeing_if_match() -> None:
 
 def test_search_defaults_and_repeats() -> None:
     p = parse_search({}, 512)
-    assert (p.page, p.page_size, p.sort, p.descending) == (1, 10, "registered", True)
+    assert (p.offset, p.size, p.sort, p.descending) == (0, 10, "registered", True)
+    assert p.allowed_base_uris == frozenset()  # covers nothing until the service sets the caller's
     p = parse_search({"tag": ["a", "b"], "creator": ["x", "y"], "sort": ["name"]}, 512)
     assert p.tags == ("a", "b") and p.creators == ("x", "y") and not p.descending
     with pytest.raises(ValidationError) as exc:
@@ -59,4 +60,4 @@ def test_search_defaults_and_repeats() -> None:
     assert exc.value.field == "page"
     with pytest.raises(ValidationError):
         parse_search({"page": ["101"], "page_size": ["100"]}, 512)
-    assert parse_search({"page": ["100"], "page_size": ["100"]}, 512).page == 100
+    assert parse_search({"page": ["100"], "page_size": ["100"]}, 512).offset == 9900
