@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
 from chalicelib.errors import ValidationError
 from chalicelib.routes._http import Ctx, endpoint, entry_base_uri
+from chalicelib.routes._pages import paged_response
 from chalicelib.validation import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, parse_positive_int, parse_uuid
 
 bp = Blueprint(__name__)
@@ -35,25 +35,7 @@ def list_archives(ctx: Ctx) -> Response:
         parse_positive_int(ctx.query_one("page") or "1", "page", MAX_RESULT_WINDOW),
         parse_positive_int(ctx.query_one("page_size") or "20", "page_size", MAX_PAGE_SIZE),
     )
-    pages = (page.total + page.page_size - 1) // page.page_size
-    body = {
-        "items": page.items,
-        "total": page.total,
-        "page": page.page,
-        "page_size": page.page_size,
-        "total_pages": pages,
-    }
-    headers: dict[str, str | list[str]] = {
-        "X-Total-Count": str(page.total),
-        "X-Total-Pages": str(pages),
-        "X-Current-Page": str(page.page),
-        "X-Per-Page": str(page.page_size),
-        "Access-Control-Expose-Headers": "X-Total-Count, X-Total-Pages, X-Current-Page, X-Per-Page, Link",
-    }
-    if page.page < pages:
-        rest = [(k, v) for k, values in ctx.query().items() if k != "page" for v in values]
-        headers["Link"] = f'</archives?{urlencode([*rest, ("page", str(page.page + 1))])}>; rel="next"'
-    return Response(body=body, status_code=200, headers=headers)
+    return paged_response("/archives", ctx.query(), page.items, page.total, page.page, page.page_size)
 
 
 @bp.route("/archives", methods=["POST"])

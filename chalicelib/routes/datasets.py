@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
 from chalicelib.errors import ValidationError
 from chalicelib.permissions import REGISTRARS
 from chalicelib.routes._http import Ctx, created, endpoint, entry_base_uri
-from chalicelib.service import BlobLink, SearchPage
+from chalicelib.routes._pages import paged_response
+from chalicelib.service import BlobLink
 from chalicelib.validation import (
     MAX_RESULT_WINDOW,
     parse_patch,
@@ -40,7 +40,17 @@ def search_datasets(ctx: Ctx) -> Response:
     query = ctx.query()
     params = parse_search(query, ctx.root.settings.max_query_chars)
     page = ctx.root.catalogue.search(ctx.user, params)
-    return Response(body=_page_body(page), status_code=200, headers=_page_headers(page, query))
+    return paged_response(
+        "/datasets",
+        query,
+        page.items,
+        page.total,
+        page.page,
+        page.page_size,
+        next_after=page.next_after,
+        cursors=True,
+        window=MAX_RESULT_WINDOW,
+    )
 
 
 @bp.route("/datasets/summary", methods=["GET"])
@@ -123,35 +133,3 @@ def log_params(ctx: Ctx) -> tuple[int, str | None]:
 
 def log_response(entries: list[dict[str, Any]], next_after: str | None) -> Response:
     return Response(body={"entries": entries, "next": next_after}, status_code=200)
-
-
-def _page_body(page: SearchPage) -> dict[str, Any]:
-    return {
-        "items": page.items,
-        "total": page.total,
-        "page": page.page,
-        "page_size": page.page_size,
-        "total_pages": page.total_pages,
-        "next": page.next_after,
-    }
-
-
-def _page_headers(page: SearchPage, query: dict[str, list[str]]) -> dict[str, str | list[str]]:
-    headers: dict[str, str | list[str]] = {
-        "X-Total-Count": str(page.total),
-        "X-Total-Pages": str(page.total_pages),
-        "X-Current-Page": str(page.page),
-        "X-Per-Page": str(page.page_size),
-        "Access-Control-Expose-Headers": "X-Total-Count, X-Total-Pages, X-Current-Page, X-Per-Page, Link",
-    }
-    used_cursor = "after" in query
-    if page.page * page.page_size < page.total or (used_cursor and page.next_after):
-        rest = [(k, v) for k, values in query.items() if k not in ("page", "after") for v in values]
-        if not used_cursor and (page.page + 1) * page.page_size <= MAX_RESULT_WINDOW:
-            rest.append(("page", str(page.page + 1)))
-        elif page.next_after:
-            rest.append(("after", page.next_after))
-        else:
-            return headers
-        headers["Link"] = f'</datasets?{urlencode(rest)}>; rel="next"'
-    return headers
