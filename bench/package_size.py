@@ -33,7 +33,7 @@ os.environ.setdefault("CATALOGUE_DATASETS_STREAM_ARN", "arn:aws:dynamodb:eu-west
 os.environ.setdefault("CATALOGUE_ACCESS_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:1:table/a/stream/x")
 import app
 from chalicelib import auth, composition, jobs, opensearch
-from chalicelib.archive import aip, fixity, worker, steps
+from chalicelib.archive import aip, fixity, sip, steps, worker, writer
 from chalicelib.ingest import service, reconcile
 from chalicelib.ingest.bags import on_disk, serialized
 print("\\n".join(sorted({m.split(".")[0] for m in sys.modules})))

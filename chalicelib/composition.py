@@ -175,8 +175,8 @@ class Root:
 
     @cached_property
     def archive_steps(self) -> ArchiveSteps:
-        from chalicelib.archive.aip import S3ArchiveWriter
         from chalicelib.archive.steps import ArchiveSteps
+        from chalicelib.archive.writer import S3ArchiveWriter
 
         s = self.settings
         return ArchiveSteps(

@@ -39,7 +39,9 @@ from botocore.exceptions import ClientError
 from chalicelib.archive import aip, model
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import record_audit
+from chalicelib.archive.sip import DEFAULT_MAX_FILES, MAX_STAGED_JSON_BYTES, MiB
 from chalicelib.archive.steps import aip_prefix
+from chalicelib.archive.writer import TransientError, transient_as
 from chalicelib.errors import VersionConflict
 from chalicelib.ingest.bags.bag_info import parse_bag_info
 from chalicelib.ingest.bags.errors import BagRefused
@@ -62,14 +64,14 @@ MAX_AUDITED_MISMATCHES = 20  # in the audit entry (DynamoDB items are at most 40
 # with_status reads newest first: a cap on it would hide exactly the archives checked
 # longest ago. Reaching this many per status is reported (``truncated``).
 MAX_LISTED_PER_STATUS = 100_000
-MAX_TAG_FILE_BYTES = 64 * aip.MiB
+MAX_TAG_FILE_BYTES = 64 * MiB
 
 # Anything build_aip can write must parse: as many manifest lines as an AIP has files, and
 # the plan's own memory budget for the payload manifest.
 AIP_LIMITS = BagLimits(
-    max_files=aip.DEFAULT_MAX_FILES,
-    max_manifest_lines=aip.DEFAULT_MAX_FILES,
-    max_manifest_bytes=aip.MAX_STAGED_JSON_BYTES,
+    max_files=DEFAULT_MAX_FILES,
+    max_manifest_lines=DEFAULT_MAX_FILES,
+    max_manifest_bytes=MAX_STAGED_JSON_BYTES,
     max_bag_info_bytes=MAX_TAG_FILE_BYTES,
 )
 _OXUM = re.compile(r"([0-9]+)\.([0-9]+)")
@@ -82,7 +84,7 @@ def audit_archive(
     """Audit one AIP: ``(mismatches, files re-hashed)``; no mismatches means intact.
 
     Each mismatch is one line naming the bag path. Raises
-    :class:`~chalicelib.archive.aip.TransientError` for throttling and network trouble, and
+    :class:`~chalicelib.archive.writer.TransientError` for throttling and network trouble, and
     botocore's ``ClientError`` when a tag file cannot be read; the archive was then not
     audited. Payload files in DEEP_ARCHIVE (``InvalidObjectState``) are checked by size only:
     the tag files stay in a readable class (only payload objects carry the cold tag).
@@ -90,7 +92,7 @@ def audit_archive(
     if not 0 <= fraction <= 1:
         raise ValueError(f"fraction {fraction} is not between 0 and 1")
     prefix = aip_prefix(archive)
-    with aip.transient_as(f"list s3://{bucket}/{prefix}"):
+    with transient_as(f"list s3://{bucket}/{prefix}"):
         listed = {meta.key[len(prefix) :]: meta.size for meta in store.list(bucket, prefix)}
     mismatches: list[str] = []
     checked = 0
@@ -199,7 +201,7 @@ def run_fixity_audit(
     for archive in candidates[:budget]:
         try:
             mismatches, count = audit_archive(store, bucket, archive, fraction, rng)
-        except (aip.TransientError, ClientError) as exc:
+        except (TransientError, ClientError) as exc:
             skipped.append({"id": archive.archive_id, "reason": _read_error(exc)})
             continue
         except Exception as exc:  # one broken record must not stop the audit of all the others

@@ -15,8 +15,10 @@ from typing import Any
 
 from chalicelib.archive import aip
 from chalicelib.archive.model import Archive
+from chalicelib.archive.sip import SipRejected, load_sip, stage_sip, staging_prefix, validate_sip
 from chalicelib.archive.sources import Entry, UnsupportedSource, is_serialized, sip_entries, split_s3
 from chalicelib.archive.worker import Step
+from chalicelib.archive.writer import ArchiveWriter, SourceChanged
 from chalicelib.domain import REGISTERED
 from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.limits import DEFAULT_LIMITS, BagLimits
@@ -39,7 +41,7 @@ class ArchiveSteps:
         self,
         repo: Repository,
         store: ObjectStore,
-        writer: aip.ArchiveWriter,
+        writer: ArchiveWriter,
         bucket: str,
         *,
         storage_class: str = "STANDARD",
@@ -70,7 +72,7 @@ class ArchiveSteps:
     def validate(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
         dataset = self._repo.get_dataset(archive.dataset_uuid, archive.entry_base_uri)
         if dataset is None or dataset.deleted or dataset.status != REGISTERED:
-            raise aip.SipRejected([f"dataset {archive.dataset_uuid} is no longer registered"])
+            raise SipRejected([f"dataset {archive.dataset_uuid} is no longer registered"])
         if dataset.content.content_hash() != archive.content_hash:
             raise DatasetChanged(
                 f"dataset {archive.dataset_uuid} changed after the archive was requested: request a new archive"
@@ -81,15 +83,15 @@ class ArchiveSteps:
             else:
                 entries = sip_entries(self._store, dataset, archive.source_uri)
         except UnsupportedSource as exc:
-            raise aip.SipRejected([str(exc)]) from exc
-        sip = aip.validate_sip(
+            raise SipRejected([str(exc)]) from exc
+        sip = validate_sip(
             self._store,
             entries,
             archive_id=archive.archive_id,
             record=dataset.detail_dict(),
             source_uris=tuple(r.uri for r in dataset.replicas),
         )
-        aip.stage_sip(self._writer, self._bucket, archive.archive_id, sip)
+        stage_sip(self._writer, self._bucket, archive.archive_id, sip)
         return {"files": len(sip.files), "bytes": sip.total_bytes}, {}
 
     def _stage_serialized(self, archive: Archive) -> list[Entry]:
@@ -97,12 +99,12 @@ class ArchiveSteps:
         since it was registered), staged as objects for the next steps to read."""
         bucket, key = split_s3(archive.source_uri)
         target = BagTarget(bucket, key, serialized=True)
-        payload = f"{aip.staging_prefix(archive.archive_id)}payload/"
+        payload = f"{staging_prefix(archive.archive_id)}payload/"
         entries = []
         try:
             with extracted_bag(self._store, target, self._limits, self._tmp_root) as found:
                 if found is None:
-                    raise aip.SipRejected([f"{archive.source_uri} is gone"])
+                    raise SipRejected([f"{archive.source_uri} is gone"])
                 bag_dir, info, _ = found
                 for item in info.items:
                     staged = payload + item.relpath
@@ -111,11 +113,11 @@ class ArchiveSteps:
                     relpath = item.relpath.removeprefix("data/")
                     entries.append(Entry(relpath, self._bucket, staged, item.size, algorithm, digest))
         except BagRefused as exc:
-            raise aip.SipRejected(exc.reasons) from exc
+            raise SipRejected(exc.reasons) from exc
         return entries
 
     def build(self, archive: Archive) -> tuple[dict[str, Any], dict[str, Any]]:
-        sip = aip.load_sip(self._store, self._bucket, archive.archive_id)
+        sip = load_sip(self._store, self._bucket, archive.archive_id)
         events = [
             {
                 "eventType": "ingestion start",
@@ -140,7 +142,7 @@ class ArchiveSteps:
         plan = aip.load_plan(self._store, self._bucket, archive.archive_id)
         try:
             stored = aip.store_aip(self._writer, plan, self._bucket, aip_prefix(archive))
-        except aip.SourceChanged:
+        except SourceChanged:
             # never leave a partial AIP behind: it has no tag manifest, but remove it anyway
             self._writer.delete_prefix(self._bucket, aip_prefix(archive))
             raise

@@ -5,9 +5,9 @@ token for each step; this worker records the step's start in the archive record,
 records the outcome and answers the token:
 
 * success → ``SendTaskSuccess`` with the step's output (small: large results are staged in S3);
-* :class:`~chalicelib.archive.aip.SipRejected` → error ``Rejected`` (the workflow records the
+* :class:`~chalicelib.archive.sip.SipRejected` → error ``Rejected`` (the workflow records the
   archive as rejected; never retried);
-* :class:`~chalicelib.archive.aip.TransientError` or a throttling/timeout error from AWS →
+* :class:`~chalicelib.archive.writer.TransientError` or a throttling/timeout error from AWS →
   error ``Transient`` (the workflow retries with backoff);
 * anything else → error ``Failed`` (the workflow records the archive as failed).
 
@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from chalicelib.archive import model
-from chalicelib.archive.aip import SipRejected, TransientError, is_transient
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import record_audit
+from chalicelib.archive.sip import SipRejected
 from chalicelib.archive.workflow import Workflow
+from chalicelib.archive.writer import TransientError, is_transient
 from chalicelib.domain import ARCHIVE_ACTOR
 from chalicelib.errors import Conflict
 from chalicelib.store.archives import ArchiveRepository

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap, resources
-from chalicelib.archive import aip, model
-from chalicelib.archive.aip import S3ArchiveWriter
+from chalicelib.archive import model
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.steps import ArchiveSteps
 from chalicelib.archive.worker import ArchiveWorker, Step
 from chalicelib.archive.workflow import StepFunctionsWorkflow
+from chalicelib.archive.writer import S3ArchiveWriter, TransientError
 from chalicelib.composition import Root, install, root
 from chalicelib.domain import User
 from chalicelib.ingest.objects import S3ObjectStore
@@ -154,7 +154,7 @@ def test_a_throttled_store_is_retried_by_the_state_machine_and_the_archive_compl
 
     def slow_down(archive: Archive) -> None:
         if archive.steps["store"].attempts <= 2:
-            raise aip.TransientError("SlowDown")
+            raise TransientError("SlowDown")
 
     rig.faults[(archive_id, "store")] = slow_down
     began = time.monotonic()

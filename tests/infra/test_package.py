@@ -29,7 +29,7 @@ _IMPORT_LIKE_LAMBDA = """
 import os, sys
 import app
 from chalicelib import composition, jobs, opensearch
-from chalicelib.archive import aip, fixity, worker
+from chalicelib.archive import aip, fixity, sip, worker, writer
 from chalicelib.ingest import service, reconcile
 opensearch.make_client("https://search.example:443")
 assert not [m for m in sys.modules if m.split(".")[0] in {"grpc", "google"}], "gRPC/protobuf got imported"

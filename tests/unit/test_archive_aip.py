@@ -25,24 +25,17 @@ from moto import mock_aws
 
 from chalicelib.archive.aip import (
     AipPlan,
-    InMemoryArchiveWriter,
-    S3ArchiveWriter,
-    Sip,
-    SipRejected,
-    SourceChanged,
-    TransientError,
     build_aip,
     cleanup_staging,
     load_plan,
-    load_sip,
     manifest_text,
-    relpath_problem,
-    stage_sip,
     store_aip,
-    validate_sip,
     verify_aip,
     verify_sample,
 )
+from chalicelib.archive.memory_writer import InMemoryArchiveWriter
+from chalicelib.archive.sip import Sip, SipRejected, load_sip, relpath_problem, stage_sip, validate_sip
+from chalicelib.archive.writer import S3ArchiveWriter, SourceChanged, TransientError
 from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.on_disk import validate_extracted_bag
 from chalicelib.ingest.bags.paths import path_problem

@@ -11,7 +11,8 @@ from unittest.mock import ANY
 
 import pytest
 
-from chalicelib.archive import aip, model
+from chalicelib.archive import model
+from chalicelib.archive.memory_writer import InMemoryArchiveWriter
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.steps import ArchiveSteps, aip_prefix
@@ -33,7 +34,7 @@ class Rig:
         self.world: World = make_world(f"s3://{BUCKET}", DEPOSITS)
         self.archives = InMemoryArchiveRepository()
         self.workflow = InMemoryWorkflow()
-        writer = aip.InMemoryArchiveWriter(self.world.store)
+        writer = InMemoryArchiveWriter(self.world.store)
         steps = ArchiveSteps(
             self.world.repo,
             self.world.store,

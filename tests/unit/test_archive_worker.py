@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from chalicelib.archive import model
-from chalicelib.archive.aip import SipRejected as Rejected
-from chalicelib.archive.aip import TransientError as Transient
 from chalicelib.archive.model import Archive
+from chalicelib.archive.sip import SipRejected as Rejected
 from chalicelib.archive.worker import ArchiveWorker
 from chalicelib.archive.workflow import InMemoryWorkflow
+from chalicelib.archive.writer import TransientError as Transient
 from chalicelib.audit import dataset_subject
 from chalicelib.store.archives import InMemoryArchiveRepository
 from chalicelib.store.memory import InMemoryRepository
