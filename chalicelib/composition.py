@@ -62,16 +62,9 @@ class Root:
     # -- adapters ------------------------------------------------------------------------
     def aws_client(self, service: str) -> Any:
         """A boto3 client for ``service`` pointed at the configured endpoint (moto locally)."""
-        import boto3
-        from botocore.config import Config
+        from chalicelib.adapters.aws import make_client
 
-        s = self.settings
-        return boto3.client(
-            service,
-            region_name=s.region,
-            endpoint_url=s.aws_endpoint_url,
-            config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}),
-        )
+        return make_client(service, region=self.settings.region, endpoint_url=self.settings.aws_endpoint_url)
 
     @cached_property
     def search(self) -> SearchIndex:

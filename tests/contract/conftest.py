@@ -22,6 +22,7 @@ import pytest
 
 from chalicelib.memsearch import InMemorySearchIndex
 from chalicelib.search import DOC_FIELDS, SearchIndex
+from tests.support.moto_server import moto_server_url  # noqa: F401 -- a fixture, used by the AWS contract suites
 
 STARTUP_TIMEOUT = 15.0
 BASE_TIME = 1_700_000_000.0
