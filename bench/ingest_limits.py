@@ -61,10 +61,11 @@ def parse_cost(text: str) -> dict[str, object]:
 
 def refusal_cost() -> float:
     """Seconds to refuse an 8 MiB sidecar (read stops at the cap; nothing parsed)."""
+    from chalicelib.adapters.object_storage import TooLarge
     from chalicelib.ingest.layouts import SidecarTarget, read_sidecar
-    from chalicelib.ingest.objects import InMemoryObjectStore, TooLarge
+    from tests.fakes.object_storage import InMemoryObjectStorage
 
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     store.put("b", "f/dataset.yaml", "k: [" + "1, " * (8 * 1024 * 1024 // 3) + "1]\n")
     t = time.perf_counter()
     try:

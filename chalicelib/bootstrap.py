@@ -1,12 +1,11 @@
-"""Create the catalogue's tables, bucket and index (local stack and tests; CDK does it in AWS)."""
+"""Create the catalogue's tables, buckets, queues, state machine and index (local stack and
+tests; CDK does it in AWS). What to create is decided here; the AWS calls that create it
+are in :mod:`chalicelib.adapters.provisioning`."""
 
 from __future__ import annotations
 
-import json
-
-from botocore.exceptions import ClientError
-
 from chalicelib import resources
+from chalicelib.adapters import provisioning
 from chalicelib.composition import Root
 from chalicelib.store import tables
 from chalicelib.store.tables import DatasetItem, UserItem
@@ -27,13 +26,13 @@ def create_resources(root: Root) -> dict[str, str]:
     create_ingest_queues(root)
     create_archive_task_queues(root)
     ddb = root.aws_client("dynamodb")
-    arns = {}
-    for env_name, table in (
-        ("CATALOGUE_DATASETS_STREAM_ARN", settings.datasets_table),
-        ("CATALOGUE_ACCESS_STREAM_ARN", settings.access_table),
-    ):
-        arns[env_name] = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    return arns
+    return {
+        env_name: provisioning.stream_arn(ddb, table)
+        for env_name, table in (
+            ("CATALOGUE_DATASETS_STREAM_ARN", settings.datasets_table),
+            ("CATALOGUE_ACCESS_STREAM_ARN", settings.access_table),
+        )
+    }
 
 
 def ensure_admin(root: Root, username: str) -> None:
@@ -47,15 +46,14 @@ def create_ingest_queues(root: Root, visibility_timeout: int = LOCAL_VISIBILITY_
     Locally the visibility timeout is short so that retries come quickly; in AWS it is at
     least six times the handler timeout (set by the CDK stack). Returns the queue ARN.
     """
-    sqs = root.aws_client("sqs")
-    dlq_url = sqs.create_queue(QueueName=root.settings.ingest_dlq)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": resources.INGEST_MAX_RECEIVE_COUNT})
-    url = sqs.create_queue(
-        QueueName=root.settings.ingest_queue,
-        Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
-    )["QueueUrl"]
-    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+    created = provisioning.create_queue_with_dead_letters(
+        root.aws_client("sqs"),
+        root.settings.ingest_queue,
+        root.settings.ingest_dlq,
+        visibility_timeout=visibility_timeout,
+        max_receive_count=resources.INGEST_MAX_RECEIVE_COUNT,
+    )
+    return created.arn
 
 
 def create_archive_task_queues(root: Root, visibility_timeout: int = LOCAL_ARCHIVE_VISIBILITY_TIMEOUT) -> str:
@@ -65,16 +63,14 @@ def create_archive_task_queues(root: Root, visibility_timeout: int = LOCAL_ARCHI
     worker has not finished; steps are idempotent and a second answer to a task token is
     ignored, so a redelivery costs time, not correctness.
     """
-    sqs = root.aws_client("sqs")
-    dlq_url = sqs.create_queue(QueueName=f"{root.settings.archive_task_queue}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": resources.INGEST_MAX_RECEIVE_COUNT})
-    return str(
-        sqs.create_queue(
-            QueueName=root.settings.archive_task_queue,
-            Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
-        )["QueueUrl"]
+    created = provisioning.create_queue_with_dead_letters(
+        root.aws_client("sqs"),
+        root.settings.archive_task_queue,
+        f"{root.settings.archive_task_queue}-dlq",
+        visibility_timeout=visibility_timeout,
+        max_receive_count=resources.INGEST_MAX_RECEIVE_COUNT,
     )
+    return created.url
 
 
 def create_archive_state_machine(root: Root, definition_template: str) -> str:
@@ -85,39 +81,18 @@ def create_archive_state_machine(root: Root, definition_template: str) -> str:
     """
     url = create_archive_task_queues(root)
     definition = definition_template.replace("${TaskQueueUrl}", url)
-    sfn = root.aws_client("stepfunctions")
-    role = "arn:aws:iam::123456789012:role/catalogue-archive-local"  # moto does not check roles
-    for machine in sfn.list_state_machines()["stateMachines"]:
-        if machine["name"] == resources.ARCHIVE_STATE_MACHINE:
-            sfn.update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=definition)
-            return str(machine["stateMachineArn"])
-    created = sfn.create_state_machine(name=resources.ARCHIVE_STATE_MACHINE, definition=definition, roleArn=role)
-    return str(created["stateMachineArn"])
+    return provisioning.ensure_state_machine(
+        root.aws_client("stepfunctions"), resources.ARCHIVE_STATE_MACHINE, definition
+    )
 
 
 def watch_bucket(root: Root, bucket: str) -> None:
     """Create ``bucket`` if needed and send its object created/removed events to the ingest queue."""
     create_bucket(root, bucket)
-    s3 = root.aws_client("s3")
     queue_arn = create_ingest_queues(root)
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
-        },
-    )
+    provisioning.notify_queue(root.aws_client("s3"), bucket, queue_arn)
 
 
 def create_bucket(root: Root, bucket: str) -> None:
     """Create ``bucket`` in the configured region; an existing bucket of ours is fine."""
-    s3 = root.aws_client("s3")
-    config = (
-        {}
-        if root.settings.region == "us-east-1"
-        else {"CreateBucketConfiguration": {"LocationConstraint": root.settings.region}}
-    )
-    try:
-        s3.create_bucket(Bucket=bucket, **config)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
+    provisioning.create_bucket(root.aws_client("s3"), bucket, root.settings.region)

@@ -19,13 +19,14 @@ from chalicelib.domain import ARCHIVE_ACTOR, User
 
 if TYPE_CHECKING:
     from chalicelib.access import AccessService
+    from chalicelib.adapters.object_storage import ObjectStorage
+    from chalicelib.adapters.queues import MessageQueue
+    from chalicelib.adapters.workflows import Workflow
     from chalicelib.archive.service import ArchiveService
     from chalicelib.archive.steps import ArchiveSteps
     from chalicelib.archive.worker import ArchiveWorker
-    from chalicelib.archive.workflow import Workflow
     from chalicelib.auth import TokenVerifier
     from chalicelib.blobs import BlobStore
-    from chalicelib.ingest.objects import ObjectStore
     from chalicelib.ingest.service import IngestService
     from chalicelib.search import SearchIndex
     from chalicelib.service import CatalogueService
@@ -61,7 +62,7 @@ class Root:
 
     # -- adapters ------------------------------------------------------------------------
     def aws_client(self, service: str) -> Any:
-        """A boto3 client for ``service`` pointed at the configured endpoint (moto locally)."""
+        """An AWS SDK client for ``service`` pointed at the configured endpoint (moto locally)."""
         from chalicelib.adapters.aws import make_client
 
         return make_client(service, region=self.settings.region, endpoint_url=self.settings.aws_endpoint_url)
@@ -75,9 +76,9 @@ class Root:
 
     @cached_property
     def blobs(self) -> BlobStore:
-        from chalicelib.blobs import S3BlobStore
+        from chalicelib.blobs import BlobStore
 
-        return S3BlobStore(self.aws_client("s3"), self.settings.catalogue_bucket)
+        return BlobStore(self.objects, self.settings.catalogue_bucket)
 
     @cached_property
     def repo(self) -> DynamoRepository:
@@ -89,22 +90,38 @@ class Root:
 
     @cached_property
     def archive_records(self) -> ArchiveRepository:
+        from chalicelib.archive.projection import ProjectedArchives
         from chalicelib.store.archives import DynamoArchiveRepository
 
-        self.repo  # noqa: B018 -- binds the tables (pynamodb models share them)
-        return DynamoArchiveRepository()
+        # every archive write is also kept on its entry (one read per lookup)
+        return ProjectedArchives(DynamoArchiveRepository(), self.repo)  # self.repo binds the tables
 
     @cached_property
-    def objects(self) -> ObjectStore:
-        from chalicelib.ingest.objects import S3ObjectStore
+    def objects(self) -> ObjectStorage:
+        """S3: reads, links, restores and STANDARD writes (staging, blobs, reports)."""
+        from chalicelib.adapters.s3 import S3ObjectStorage
 
-        return S3ObjectStore(self.aws_client("s3"))
+        return S3ObjectStorage(self.aws_client("s3"))
 
     @cached_property
     def workflow(self) -> Workflow:
-        from chalicelib.archive.workflow import StepFunctionsWorkflow
+        from chalicelib.adapters.workflows import StepFunctionsWorkflow
 
         return StepFunctionsWorkflow(self.aws_client("stepfunctions"), self.settings.archive_state_machine_arn)
+
+    @cached_property
+    def ingest_queue(self) -> MessageQueue:
+        """The ingest queue: S3 notifications and the bulk index's steps."""
+        from chalicelib.adapters.queues import SqsQueue
+
+        return SqsQueue(self.aws_client("sqs"), self.settings.ingest_queue)
+
+    @cached_property
+    def ingest_dead_letters(self) -> MessageQueue:
+        """The ingest queue's dead-letter queue (read and redriven by the operator)."""
+        from chalicelib.adapters.queues import SqsQueue
+
+        return SqsQueue(self.aws_client("sqs"), self.settings.ingest_dlq)
 
     @cached_property
     def verifier(self) -> TokenVerifier:
@@ -118,7 +135,7 @@ class Root:
     def catalogue(self) -> CatalogueService:
         from chalicelib.service import CatalogueService
 
-        return CatalogueService(self.repo, self.search, blobs=self.blobs, archives=self.archive_records)
+        return CatalogueService(self.repo, self.search, blobs=self.blobs)
 
     @cached_property
     def access(self) -> AccessService:
@@ -155,27 +172,27 @@ class Root:
 
     @cached_property
     def archives(self) -> ArchiveService:
-        from chalicelib.archive.access import S3ObjectAccess
         from chalicelib.archive.service import ArchiveService
 
         return ArchiveService(
             self.archive_records,
             self.repo,
             self.workflow,
-            access=S3ObjectAccess(self.aws_client("s3")),
+            access=self.objects,
             deposit_base_uri=self.settings.deposit_base_uri,
         )
 
     @cached_property
     def archive_steps(self) -> ArchiveSteps:
+        from chalicelib.adapters.s3 import S3ObjectStorage
         from chalicelib.archive.steps import ArchiveSteps
-        from chalicelib.archive.writer import S3ArchiveWriter
 
         s = self.settings
         return ArchiveSteps(
             self.repo,
             self.objects,
-            S3ArchiveWriter(self.aws_client("s3"), storage_class=s.archive_storage_class),
+            # the writer: its copies (the AIP's objects) are stored in the archive storage class
+            S3ObjectStorage(self.aws_client("s3"), storage_class=s.archive_storage_class),
             s.archive_bucket,
             storage_class=s.archive_storage_class,
             add_replica=self._add_archive_replica,
@@ -208,10 +225,9 @@ def search_auth(s: Settings) -> Any:
     basic-auth credentials) gets ``None``."""
     if not (s.opensearch_url.startswith("https://") and s.aws_endpoint_url is None):
         return None
-    import boto3
-    from opensearchpy import Urllib3AWSV4SignerAuth
+    from chalicelib.adapters.aws import sigv4_auth
 
-    return Urllib3AWSV4SignerAuth(boto3.Session(region_name=s.region).get_credentials(), s.region, "es")
+    return sigv4_auth(s.region, "es")
 
 
 class _Installed:

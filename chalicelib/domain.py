@@ -149,6 +149,10 @@ class Dataset:
     # where large parts live when they are not inline ("readme", "manifest", "annotations"
     # -> blob key); set by the repository, never compared or saved by callers
     blob_refs: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # the archives of this entry (archive id -> its summary), written by the archive workflow
+    # through Repository.record_archival and read with the entry (one read per lookup);
+    # never compared, and never written by save_dataset
+    archival: Mapping[str, JSONObject] = field(default_factory=dict, compare=False)
     # the base URI this entry belongs to (every replica lies under it; kept on a tombstone)
     base_uri: str = field(kw_only=True)
 

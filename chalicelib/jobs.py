@@ -21,7 +21,7 @@ def run_reconcile(root: Root) -> dict[str, Any]:
     ingest = root.ingest
     passive = frozenset({root.settings.archive_base_uri})
     report = reconcile(ingest, ingest.store, root.search, root.repo, passive=passive)
-    save_report(root.aws_client("s3"), root.settings.catalogue_bucket, report)
+    save_report(root.objects, root.settings.catalogue_bucket, report)
     return report.to_dict()
 
 
@@ -36,9 +36,7 @@ def start_bulk_index(root: Root, base_uri: str) -> dict[str, Any]:
     whose handler lists the base URI step by step (:func:`on_ingest_message`)."""
     from chalicelib.ingest.service import continuation_body
 
-    sqs = root.aws_client("sqs")
-    url = sqs.get_queue_url(QueueName=root.settings.ingest_queue)["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=continuation_body(base_uri, ""))
+    root.ingest_queue.send(continuation_body(base_uri, ""))
     return {"base_uri": base_uri, "status": "started"}
 
 
@@ -55,9 +53,7 @@ def on_ingest_message(root: Root, body: str, receive_count: int) -> None:
     if record is None or record.deleted or not base_uri.startswith("s3://") or is_passive(root, base_uri):
         log.warning("bulk index of %r dropped: not a registered S3 base URI", base_uri)
         return
-    sqs = root.aws_client("sqs")
-    url = sqs.get_queue_url(QueueName=root.settings.ingest_queue)["QueueUrl"]
-    queued, continues_after = enqueue_index(sqs, url, root.ingest.store, base_uri, after)
+    queued, continues_after = enqueue_index(root.ingest_queue, root.ingest.store, base_uri, after)
     log.info("bulk index of %r: %d datasets queued after %r; continues: %r", base_uri, queued, after, continues_after)
 
 

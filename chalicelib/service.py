@@ -16,7 +16,6 @@ from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, JSONObject, Rep
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.paging import LogPage, read_log
 from chalicelib.search import SearchIndex, SearchQuery
-from chalicelib.store.archives import ArchiveRepository
 from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository
 from chalicelib.validation import DatasetPatch, Registration
 
@@ -56,6 +55,19 @@ class SearchPage:
         return (self.total + self.page_size - 1) // self.page_size
 
 
+def visible_entries(
+    repo: Repository, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True
+) -> list[Dataset]:
+    """The entries of ``uuid`` the user may see (only those under ``base_uri`` when given),
+    first registered first; NotFound when there is none. Entries under base URIs the user
+    has no right on are never read."""
+    scope = perm.entry_scope(user, base_uri)
+    entries = [e for e in repo.get_entries(uuid, scope, load_blobs=load_blobs) if perm.may_see(user, e)]
+    if not entries:
+        raise NotFound(f"no dataset {uuid}")
+    return sorted(entries, key=lambda e: (e.registered_at, e.base_uri))
+
+
 class CatalogueService:
     def __init__(
         self,
@@ -64,9 +76,7 @@ class CatalogueService:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         blobs: BlobStore | None = None,
-        archives: ArchiveRepository | None = None,
     ) -> None:
-        self._archives = archives
         self._blobs = blobs
         self._repo = repo
         self._search = search
@@ -240,14 +250,7 @@ class CatalogueService:
 
     # -- reading entries --------------------------------------------------------
     def _entries(self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True) -> list[Dataset]:
-        """The entries of ``uuid`` the user may see (only those under ``base_uri`` when
-        given), first registered first; NotFound when there is none. Entries under base
-        URIs the user has no right on are never read."""
-        scope = perm.entry_scope(user, base_uri)
-        entries = [e for e in self._repo.get_entries(uuid, scope, load_blobs=load_blobs) if perm.may_see(user, e)]
-        if not entries:
-            raise NotFound(f"no dataset {uuid}")
-        return sorted(entries, key=lambda e: (e.registered_at, e.base_uri))
+        return visible_entries(self._repo, user, uuid, base_uri, load_blobs=load_blobs)
 
     def _primary(self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True) -> Dataset:
         return self._entries(user, uuid, base_uri, load_blobs=load_blobs)[0]
@@ -262,13 +265,13 @@ class CatalogueService:
     def get_dataset(self, user: User, uuid: str, base_uri: str | None = None) -> JSONObject:
         entries = self._entries(user, uuid, base_uri)
         view = self._view(entries)
-        if self._archives is not None:
-            history = [
-                a.summary()
-                for a in self._archives.for_dataset(uuid, limit=MAX_ARCHIVES_SHOWN)
-                if any(b in a.base_uris for b in (e.base_uri for e in entries))
-            ]
-            view["archival"] = {"status": history[0]["status"] if history else None, "history": history}
+        # the archives of the entries shown, kept on the entries themselves: no second read
+        history = sorted(
+            (summary for e in entries for summary in e.archival.values()),
+            key=lambda a: (a.get("requested_at") or 0, a.get("id") or ""),
+            reverse=True,
+        )[:MAX_ARCHIVES_SHOWN]
+        view["archival"] = {"status": history[0]["status"] if history else None, "history": history}
         return view
 
     def get_readme(self, user: User, uuid: str, base_uri: str | None = None) -> str | BlobLink:

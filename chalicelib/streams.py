@@ -77,6 +77,8 @@ class StreamProcessor:
         for record in records:
             ddb = record.get("dynamodb", {})
             old_image, new_image = ddb.get("OldImage"), ddb.get("NewImage")
+            if old_image and new_image and 0 < _key_of(old_image)[1] == _key_of(new_image)[1]:
+                continue  # the same version: only the archive workflow's projection changed
             try:
                 old = self._repo.dataset_from_image(old_image) if old_image else None
                 new = self._repo.dataset_from_image(new_image) if new_image else None

@@ -57,6 +57,15 @@ def make_client(service: str, *, region: str, endpoint_url: str | None = None) -
     )
 
 
+def sigv4_auth(region: str, service: str) -> Any:
+    """opensearch-py request signing (SigV4 for ``service``) with the environment's credentials
+    (the Lambda role's in AWS)."""
+    import boto3
+    from opensearchpy import Urllib3AWSV4SignerAuth
+
+    return Urllib3AWSV4SignerAuth(boto3.Session(region_name=region).get_credentials(), region, service)
+
+
 def error_code(exc: BaseException) -> str:
     """The AWS error code of a botocore ``ClientError`` ("" for anything else)."""
     if isinstance(exc, ClientError):

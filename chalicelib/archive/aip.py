@@ -18,9 +18,9 @@ The AIP is a BagIt 1.0 bag (RFC 8493) stored as objects: ``<prefix>bagit.txt``,
 ``metadata/premis.json``, ``tagmanifest-sha256.txt`` and ``data/<relpath>`` for every file.
 
 Errors: :class:`~chalicelib.archive.sip.SipRejected` (a source file's bytes do not match
-its manifest: never retry), :class:`~chalicelib.archive.writer.SourceChanged` (a source
+its manifest: never retry), :class:`~chalicelib.adapters.object_storage.SourceChanged` (a source
 object changed after validation: fail the archive, a new archive picks up the new content),
-:class:`~chalicelib.archive.writer.TransientError` (throttling, 5xx, timeouts: retry the step).
+:class:`~chalicelib.adapters.errors.TransientError` (throttling, 5xx, timeouts: retry the step).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from chalicelib.adapters.object_storage import ObjectNotFound, ObjectStorage, SourceChanged, check_prefix
 from chalicelib.archive.sip import (
     MAX_REASONS,
     Sip,
@@ -48,16 +49,7 @@ from chalicelib.archive.sip import (
     staged_tag_key,
     staging_prefix,
 )
-from chalicelib.archive.writer import (
-    ArchiveWriter,
-    SourceChanged,
-    TransientError,
-    _check_prefix,
-    is_transient,
-    transient_as,
-)
 from chalicelib.ingest.bags.paths import encode_manifest_path
-from chalicelib.ingest.objects import ObjectStore
 from chalicelib.reasons import Reasons
 
 MAX_S3_KEY_BYTES = 1024
@@ -167,7 +159,7 @@ class AipPlan:
         )
 
 
-def load_plan(store: ObjectStore, bucket: str, archive_id: str) -> AipPlan:
+def load_plan(store: ObjectStorage, bucket: str, archive_id: str) -> AipPlan:
     """The staged plan (``FileNotFoundError`` when it is not staged)."""
     return AipPlan.from_json(_read_staged(store, bucket, plan_key(archive_id)))
 
@@ -176,23 +168,17 @@ class ObjectGone(Exception):
     """An object that was listed or recorded no longer exists (raised by :func:`stream_object`)."""
 
 
-def stream_object(store: ObjectStore, bucket: str, key: str) -> Generator[bytes, None, None]:
-    """The object's chunks; TransientError for network trouble, ObjectGone when it does not exist."""
+def stream_object(store: ObjectStorage, bucket: str, key: str) -> Generator[bytes, None, None]:
+    """The object's chunks; ObjectGone when it does not exist (and the storage's TransientError
+    for network trouble, NeedsRestore for an object in an archival class)."""
     try:
         yield from store.iter_chunks(bucket, key)
-    except Exception as exc:
-        if is_transient(exc):
-            raise TransientError(f"read s3://{bucket}/{key}: {exc}") from exc
-        # the port does not say how a missing object fails: ask
-        with transient_as(f"head s3://{bucket}/{key}"):
-            meta = store.head(bucket, key)
-        if meta is None:
-            raise ObjectGone(f"s3://{bucket}/{key}") from exc
-        raise
+    except ObjectNotFound as exc:
+        raise ObjectGone(f"s3://{bucket}/{key}") from exc
 
 
 def hash_object(
-    store: ObjectStore, bucket: str, key: str, size: int, extra: str | None = None
+    store: ObjectStorage, bucket: str, key: str, size: int, extra: str | None = None
 ) -> tuple[int, str, bytes | None]:
     """``(bytes read, sha256 hex, digest of extra)``; stops reading past ``size`` bytes."""
     sha256 = hashlib.sha256()
@@ -236,8 +222,8 @@ def manifest_text(entries: Iterable[tuple[str, str]]) -> str:
 
 
 def build_aip(
-    store: ObjectStore,
-    writer: ArchiveWriter,
+    store: ObjectStorage,
+    writer: ObjectStorage,
     bucket: str,
     sip: Sip,
     events: Sequence[Mapping[str, Any]],
@@ -377,7 +363,7 @@ def _aip_key(aip_prefix: str, path: str) -> str:
     return key
 
 
-def store_aip(writer: ArchiveWriter, plan: AipPlan, archive_bucket: str, aip_prefix: str) -> StoredAip:
+def store_aip(writer: ObjectStorage, plan: AipPlan, archive_bucket: str, aip_prefix: str) -> StoredAip:
     """Copy the payload to ``<aip_prefix>data/<relpath>`` and the staged tag files beside it.
 
     Payload copies carry the ETag seen at validation; a source changed since then raises
@@ -386,7 +372,7 @@ def store_aip(writer: ArchiveWriter, plan: AipPlan, archive_bucket: str, aip_pre
     so the prefix never looks like a complete bag; ``writer.delete_prefix`` removes it.
     Running it again overwrites the same objects with the same bytes.
     """
-    _check_prefix(aip_prefix)
+    check_prefix(aip_prefix)
     # every key is checked before anything is copied
     payload_keys = [_aip_key(aip_prefix, e.path) for e in plan.payload]
     tag_keys = [_aip_key(aip_prefix, t.path) for t in plan.tag_files]
@@ -417,7 +403,7 @@ def _expected_objects(plan: AipPlan) -> list[_Expected]:
 
 
 def _check_object(
-    store: ObjectStore, bucket: str, key: str, expected: _Expected, listed_size: int | None
+    store: ObjectStorage, bucket: str, key: str, expected: _Expected, listed_size: int | None
 ) -> str | None:
     if listed_size is None:
         return f"{expected.path!r}: missing"
@@ -434,15 +420,14 @@ def _check_object(
     return None
 
 
-def verify_aip(store: ObjectStore, plan: AipPlan, archive_bucket: str, aip_prefix: str) -> list[str]:
+def verify_aip(store: ObjectStorage, plan: AipPlan, archive_bucket: str, aip_prefix: str) -> list[str]:
     """Re-read every object of the AIP: mismatches, one line naming the bag path each (empty: OK).
 
     The prefix is listed once: a missing object, another size, other bytes (sha256) and an
     object the plan does not know are mismatches.
     """
-    _check_prefix(aip_prefix)
-    with transient_as(f"list s3://{archive_bucket}/{aip_prefix}"):
-        listed = {meta.key: meta.size for meta in store.list(archive_bucket, aip_prefix)}
+    check_prefix(aip_prefix)
+    listed = {meta.key: meta.size for meta in store.list(archive_bucket, aip_prefix)}
     mismatches: list[str] = []
     known: set[str] = set()
     for expected in _expected_objects(plan):
@@ -462,11 +447,11 @@ class Sampled(NamedTuple):
 
 
 def verify_sample(
-    store: ObjectStore, plan: AipPlan, bucket: str, prefix: str, fraction: float, rng: random.Random
+    store: ObjectStorage, plan: AipPlan, bucket: str, prefix: str, fraction: float, rng: random.Random
 ) -> Sampled:
     """Check the tag files and a random ``fraction`` of the payload files (at least one when
     ``fraction > 0``); each sampled object is HEADed, then streamed."""
-    _check_prefix(prefix)
+    check_prefix(prefix)
     if not 0 <= fraction <= 1:
         raise ValueError(f"fraction {fraction} is not between 0 and 1")
     payload = list(plan.payload)
@@ -476,14 +461,13 @@ def verify_sample(
     mismatches = []
     for expected in chosen:
         key = prefix + expected.path
-        with transient_as(f"head s3://{bucket}/{key}"):
-            meta = store.head(bucket, key)
+        meta = store.head(bucket, key)
         problem = _check_object(store, bucket, key, expected, None if meta is None else meta.size)
         if problem is not None:
             mismatches.append(problem)
     return Sampled(mismatches, len(chosen))
 
 
-def cleanup_staging(writer: ArchiveWriter, bucket: str, archive_id: str) -> int:
+def cleanup_staging(writer: ObjectStorage, bucket: str, archive_id: str) -> int:
     """Delete ``staging/<archive_id>/``; return how many objects were deleted."""
     return writer.delete_prefix(bucket, staging_prefix(archive_id))

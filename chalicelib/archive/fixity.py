@@ -34,20 +34,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from chalicelib.adapters.errors import TransientError
+from chalicelib.adapters.object_storage import NeedsRestore, ObjectStorage
 from chalicelib.archive import aip, model
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import record_audit
 from chalicelib.archive.sip import DEFAULT_MAX_FILES, MAX_STAGED_JSON_BYTES, MiB
 from chalicelib.archive.steps import aip_prefix
-from chalicelib.archive.writer import TransientError, transient_as
 from chalicelib.errors import VersionConflict
 from chalicelib.ingest.bags.bag_info import parse_bag_info
 from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.limits import BagLimits
 from chalicelib.ingest.bags.tag_files import parse_manifest, parse_tag_manifest
-from chalicelib.ingest.objects import ObjectStore
 from chalicelib.metrics import emf_line
 from chalicelib.store.archives import ArchiveRepository
 from chalicelib.store.repository import Repository
@@ -79,21 +77,21 @@ _PAYLOAD_MANIFEST = "manifest-sha256.txt"
 
 
 def audit_archive(
-    store: ObjectStore, bucket: str, archive: Archive, fraction: float, rng: random.Random
+    store: ObjectStorage, bucket: str, archive: Archive, fraction: float, rng: random.Random
 ) -> tuple[list[str], int]:
     """Audit one AIP: ``(mismatches, files re-hashed)``; no mismatches means intact.
 
     Each mismatch is one line naming the bag path. Raises
-    :class:`~chalicelib.archive.writer.TransientError` for throttling and network trouble, and
-    botocore's ``ClientError`` when a tag file cannot be read; the archive was then not
-    audited. Payload files in DEEP_ARCHIVE (``InvalidObjectState``) are checked by size only:
-    the tag files stay in a readable class (only payload objects carry the cold tag).
+    :class:`~chalicelib.adapters.errors.TransientError` for throttling and network trouble,
+    :class:`~chalicelib.adapters.object_storage.NeedsRestore` when a tag file needs a restore,
+    and the storage's own error when a tag file cannot be read otherwise; the archive was
+    then not audited. Payload files that need a restore (DEEP_ARCHIVE) are checked by size
+    only: the tag files stay in a readable class (only payload objects carry the cold tag).
     """
     if not 0 <= fraction <= 1:
         raise ValueError(f"fraction {fraction} is not between 0 and 1")
     prefix = aip_prefix(archive)
-    with transient_as(f"list s3://{bucket}/{prefix}"):
-        listed = {meta.key[len(prefix) :]: meta.size for meta in store.list(bucket, prefix)}
+    listed = {meta.key[len(prefix) :]: meta.size for meta in store.list(bucket, prefix)}
     mismatches: list[str] = []
     checked = 0
 
@@ -147,9 +145,7 @@ def audit_archive(
     for path in sorted(rng.sample(present, count)):
         try:
             problem = _check_payload(store, bucket, prefix + path, path, listed[path], payload[path])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "InvalidObjectState":
-                raise
+        except NeedsRestore:
             # in DEEP_ARCHIVE (tagged cold): its size was checked from the listing above;
             # re-hashing it needs a restore, which the audit does not start
             log.info("fixity: %r is in cold storage, size checked only", prefix + path)
@@ -163,7 +159,7 @@ def audit_archive(
 def run_fixity_audit(
     archives: ArchiveRepository,
     repo: Repository,
-    store: ObjectStore,
+    store: ObjectStorage,
     bucket: str,
     *,
     fraction: float,
@@ -201,7 +197,7 @@ def run_fixity_audit(
     for archive in candidates[:budget]:
         try:
             mismatches, count = audit_archive(store, bucket, archive, fraction, rng)
-        except (TransientError, ClientError) as exc:
+        except (TransientError, NeedsRestore) as exc:
             skipped.append({"id": archive.archive_id, "reason": _read_error(exc)})
             continue
         except Exception as exc:  # one broken record must not stop the audit of all the others
@@ -267,7 +263,7 @@ class _Oversized(Exception):
     """A tag file larger than any the archive writes: not read into memory."""
 
 
-def _read_tag_file(store: ObjectStore, bucket: str, prefix: str, path: str, listed: dict[str, int]) -> bytes | None:
+def _read_tag_file(store: ObjectStorage, bucket: str, prefix: str, path: str, listed: dict[str, int]) -> bytes | None:
     """The bytes of a tag file, streamed; ``None`` when it is not there."""
     size = listed.get(path)
     if size is None:
@@ -318,7 +314,7 @@ def _oxum_problems(bag_info: bytes, payload: dict[str, str], listed: dict[str, i
     return []
 
 
-def _check_payload(store: ObjectStore, bucket: str, key: str, path: str, size: int, expected: str) -> str | None:
+def _check_payload(store: ObjectStorage, bucket: str, key: str, path: str, size: int, expected: str) -> str | None:
     try:
         count, digest, _ = aip.hash_object(store, bucket, key, size)
     except aip.ObjectGone:
@@ -331,7 +327,7 @@ def _check_payload(store: ObjectStore, bucket: str, key: str, path: str, size: i
 
 
 def _read_error(exc: Exception) -> str:
-    if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "InvalidObjectState":
+    if isinstance(exc, NeedsRestore):
         return f"needs a restore before it can be read (archival storage class): {exc}"
     return f"{type(exc).__name__}: {exc}"
 

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib import permissions as perm
+from chalicelib.adapters.object_storage import ObjectStorage
+from chalicelib.adapters.workflows import Workflow
 from chalicelib.archive import model
-from chalicelib.archive.access import ObjectAccess
 from chalicelib.archive.model import Archive, archive_id_for
-from chalicelib.archive.workflow import Workflow
 from chalicelib.audit import dataset_subject
 from chalicelib.domain import REGISTERED, AuditEntry, JSONObject, User
 from chalicelib.errors import AlreadyExists, ArchiveExists, Conflict, Forbidden, NotFound, ValidationError
+from chalicelib.service import visible_entries
 from chalicelib.store.archives import ArchiveRepository
 from chalicelib.store.repository import Repository
 
@@ -54,7 +55,7 @@ class ArchiveService:
         repo: Repository,
         workflow: Workflow,
         clock: Callable[[], float] = time.time,
-        access: ObjectAccess | None = None,
+        access: ObjectStorage | None = None,
         deposit_base_uri: str = "",
     ) -> None:
         self._access = access
@@ -68,11 +69,7 @@ class ArchiveService:
         """Archive the current content of a registered entry of ``uuid`` the user may
         register (the first registered such entry, or the one under ``base_uri``), read from
         one of that entry's S3 replicas; ArchiveExists when it is (being) archived."""
-        scope = perm.entry_scope(user, base_uri)
-        entries = [e for e in self._repo.get_entries(uuid, scope, load_blobs=False) if perm.may_see(user, e)]
-        if not entries:
-            raise NotFound(f"no dataset {uuid}")
-        entries.sort(key=lambda e: (e.registered_at, e.base_uri))
+        entries = visible_entries(self._repo, user, uuid, base_uri, load_blobs=False)
         mine = [e for e in entries if perm.may_edit(user, e)]
         if not mine:
             raise Forbidden("archiving needs register permission on one of the dataset's base URIs")

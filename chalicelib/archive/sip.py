@@ -6,7 +6,7 @@ names, presence, sizes, caps) and returns a :class:`Sip`; :func:`stage_sip` /
 helpers and the manifest digest checks used by :mod:`chalicelib.archive.aip` live here too.
 
 Errors: :class:`SipRejected` (hostile or broken input: never retry);
-:class:`~chalicelib.archive.writer.TransientError` (throttling, 5xx, timeouts: retry the step).
+:class:`~chalicelib.adapters.errors.TransientError` (throttling, 5xx, timeouts: retry the step).
 
 Names. By default (``bagit_readable=True``) a relpath must also survive LoC ``bagit`` 1.9's
 reading of a manifest, the check :func:`chalicelib.ingest.bags.on_disk.validate_extracted_bag`
@@ -29,9 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from chalicelib.archive.writer import ArchiveWriter, transient_as
+from chalicelib.adapters.object_storage import ObjectMeta, ObjectStorage
 from chalicelib.ingest.bags.paths import bagit_manifest_view, encode_manifest_path, nfc, path_problem
-from chalicelib.ingest.objects import ObjectMeta, ObjectStore
 from chalicelib.reasons import Reasons
 
 KiB = 1024
@@ -270,7 +269,7 @@ def relpath_problem(
     return None
 
 
-def _heads(store: ObjectStore, files: Sequence[SipCandidate]) -> dict[tuple[str, str], ObjectMeta]:
+def _heads(store: ObjectStorage, files: Sequence[SipCandidate]) -> dict[tuple[str, str], ObjectMeta]:
     """The source objects' metadata: one listing per bucket when the files share a prefix."""
     found: dict[tuple[str, str], ObjectMeta] = {}
     by_bucket: dict[str, set[str]] = {}
@@ -281,20 +280,18 @@ def _heads(store: ObjectStore, files: Sequence[SipCandidate]) -> dict[tuple[str,
         if len(keys) >= 100 and common:
             budget = 2 * len(keys) + 1000  # give up on listing when the prefix holds far more
             listed = 0
-            with transient_as(f"list s3://{bucket}/{common}"):
-                for meta in store.list(bucket, common):
-                    listed += 1
-                    if meta.key in keys:
-                        found[(bucket, meta.key)] = meta
-                    if listed > budget:
-                        break
+            for meta in store.list(bucket, common):
+                listed += 1
+                if meta.key in keys:
+                    found[(bucket, meta.key)] = meta
+                if listed > budget:
+                    break
             if listed <= budget:
                 continue  # a full listing: what it lacks is missing
         for key in sorted(keys):
             if (bucket, key) in found:
                 continue
-            with transient_as(f"head s3://{bucket}/{key}"):
-                meta_or_none = store.head(bucket, key)
+            meta_or_none = store.head(bucket, key)
             if meta_or_none is not None:
                 found[(bucket, key)] = meta_or_none
     return found
@@ -312,7 +309,7 @@ def _common_prefix(keys: Iterable[str]) -> str:
 
 
 def validate_sip(
-    store: ObjectStore,
+    store: ObjectStorage,
     candidates: Iterable[SipCandidate],
     *,
     archive_id: str,
@@ -410,15 +407,14 @@ def validate_sip(
     )
 
 
-def _read_staged(store: ObjectStore, bucket: str, key: str) -> str:
-    with transient_as(f"get s3://{bucket}/{key}"):
-        text = store.get_text(bucket, key, MAX_STAGED_JSON_BYTES)
+def _read_staged(store: ObjectStorage, bucket: str, key: str) -> str:
+    text = store.get_text(bucket, key, MAX_STAGED_JSON_BYTES)
     if text is None:
         raise FileNotFoundError(f"s3://{bucket}/{key} is not staged")
     return text
 
 
-def stage_sip(writer: ArchiveWriter, bucket: str, archive_id: str, sip: Sip) -> str:
+def stage_sip(writer: ObjectStorage, bucket: str, archive_id: str, sip: Sip) -> str:
     """Write the SIP to ``staging/<archive_id>/sip.json``; return the key."""
     if sip.archive_id != archive_id:
         raise ValueError(f"SIP of {sip.archive_id} staged as {archive_id}")
@@ -427,6 +423,6 @@ def stage_sip(writer: ArchiveWriter, bucket: str, archive_id: str, sip: Sip) -> 
     return key
 
 
-def load_sip(store: ObjectStore, bucket: str, archive_id: str) -> Sip:
+def load_sip(store: ObjectStorage, bucket: str, archive_id: str) -> Sip:
     """The staged SIP (``FileNotFoundError`` when it is not staged)."""
     return Sip.from_json(_read_staged(store, bucket, sip_key(archive_id)))

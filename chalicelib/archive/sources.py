@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.adapters.object_storage import ObjectStorage
 from chalicelib.domain import Dataset
 from chalicelib.ingest.bags.targets import ARCHIVE_SUFFIXES
-from chalicelib.ingest.objects import ObjectStore
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def is_serialized(uri: str) -> bool:
     return uri.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def sip_entries(store: ObjectStore, dataset: Dataset, replica_uri: str) -> list[Entry]:
+def sip_entries(store: ObjectStorage, dataset: Dataset, replica_uri: str) -> list[Entry]:
     bucket, path = split_s3(replica_uri)
     if is_serialized(replica_uri):
         raise UnsupportedSource(f"{replica_uri} is a serialized bag: its payload is read from the archive file")

@@ -13,18 +13,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.adapters.object_storage import ObjectStorage, SourceChanged
 from chalicelib.archive import aip
 from chalicelib.archive.model import Archive
 from chalicelib.archive.sip import SipRejected, load_sip, stage_sip, staging_prefix, validate_sip
 from chalicelib.archive.sources import Entry, UnsupportedSource, is_serialized, sip_entries, split_s3
 from chalicelib.archive.worker import Step
-from chalicelib.archive.writer import ArchiveWriter, SourceChanged
 from chalicelib.domain import REGISTERED
 from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.limits import DEFAULT_LIMITS, BagLimits
 from chalicelib.ingest.bags.s3_reader import extracted_bag
 from chalicelib.ingest.bags.targets import BagTarget
-from chalicelib.ingest.objects import ObjectStore
 from chalicelib.store.repository import Repository
 
 
@@ -40,8 +39,8 @@ class ArchiveSteps:
     def __init__(
         self,
         repo: Repository,
-        store: ObjectStore,
-        writer: ArchiveWriter,
+        store: ObjectStorage,
+        writer: ObjectStorage,
         bucket: str,
         *,
         storage_class: str = "STANDARD",

@@ -7,7 +7,7 @@ records the outcome and answers the token:
 * success → ``SendTaskSuccess`` with the step's output (small: large results are staged in S3);
 * :class:`~chalicelib.archive.sip.SipRejected` → error ``Rejected`` (the workflow records the
   archive as rejected; never retried);
-* :class:`~chalicelib.archive.writer.TransientError` or a throttling/timeout error from AWS →
+* :class:`~chalicelib.adapters.errors.TransientError` or a throttling/timeout error from AWS →
   error ``Transient`` (the workflow retries with backoff);
 * anything else → error ``Failed`` (the workflow records the archive as failed).
 
@@ -26,12 +26,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from chalicelib.adapters.aws import is_transient
+from chalicelib.adapters.errors import TransientError
+from chalicelib.adapters.workflows import Workflow
 from chalicelib.archive import model
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import record_audit
 from chalicelib.archive.sip import SipRejected
-from chalicelib.archive.workflow import Workflow
-from chalicelib.archive.writer import TransientError, is_transient
 from chalicelib.domain import ARCHIVE_ACTOR
 from chalicelib.errors import Conflict
 from chalicelib.store.archives import ArchiveRepository

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote_plus
+
+from chalicelib.adapters.queues import MessageQueue
 
 MAX_MESSAGES = 10_000  # bound on one listing or redrive
 
@@ -29,52 +30,39 @@ def _keys(body: str) -> list[str]:
         return []
 
 
-def _receive(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
-    return list(
-        sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=visibility,
-            AttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-    )
-
-
-def list_dead_letters(sqs: Any, dlq_url: str, limit: int = 100) -> list[DeadLetter]:
+def list_dead_letters(dlq: MessageQueue, limit: int = 100) -> list[DeadLetter]:
     """Peek at up to ``limit`` dead letters (they stay in the queue; hidden for 30 s while read)."""
     seen: dict[str, DeadLetter] = {}
     handles: list[str] = []
     for _ in range(max(1, min(limit, MAX_MESSAGES) // 10 + 1)):
-        batch = _receive(sqs, dlq_url, 30)
+        batch = dlq.receive(10, visibility_timeout=30)
         if not batch:
             break
         for m in batch:
-            handles.append(m["ReceiptHandle"])
-            attrs = m.get("Attributes", {})
-            seen[m["MessageId"]] = DeadLetter(
-                message_id=m["MessageId"],
-                receive_count=int(attrs.get("ApproximateReceiveCount", 0)),
-                sent_at=str(attrs.get("SentTimestamp", "")),
-                keys=_keys(m.get("Body", "")),
-                body=m.get("Body", ""),
+            handles.append(m.receipt_handle)
+            seen[m.message_id] = DeadLetter(
+                message_id=m.message_id,
+                receive_count=m.receive_count,
+                sent_at=str(m.sent_timestamp or ""),
+                keys=_keys(m.body),
+                body=m.body,
             )
         if len(seen) >= limit:
             break
     for handle in handles:  # visible again at once: listing must not delay a redrive
-        sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=handle, VisibilityTimeout=0)
+        dlq.make_visible(handle)
     return list(seen.values())[:limit]
 
 
-def redrive(sqs: Any, dlq_url: str, queue_url: str, limit: int = MAX_MESSAGES) -> int:
+def redrive(dlq: MessageQueue, queue: MessageQueue, limit: int = MAX_MESSAGES) -> int:
     """Move dead letters back to the ingest queue (send first, then delete: never lose one)."""
     moved = 0
     while moved < limit:
-        batch = _receive(sqs, dlq_url, 60)
+        batch = dlq.receive(10, visibility_timeout=60)
         if not batch:
             break
         for m in batch:
-            sqs.send_message(QueueUrl=queue_url, MessageBody=m["Body"])
-            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=m["ReceiptHandle"])
+            queue.send(m.body)
+            dlq.delete(m.receipt_handle)
             moved += 1
     return moved

@@ -21,10 +21,10 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.object_storage import ObjectMeta, ObjectStorage
 from chalicelib.domain import DatasetContent
 from chalicelib.errors import ValidationError
 from chalicelib.indexdoc import MAX_PARSED_README, load_yaml
-from chalicelib.ingest.objects import ObjectMeta, ObjectStore
 from chalicelib.validation import Registration, parse_registration
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -79,7 +79,7 @@ class SidecarTarget:
         return f"s3://{self.bucket}/{self.folder}"
 
 
-def dtool_target(store: ObjectStore, bucket: str, key: str) -> DtoolTarget | None:
+def dtool_target(store: ObjectStorage, bucket: str, key: str) -> DtoolTarget | None:
     """The dtool dataset a metadata key belongs to (data items and structure files are not triggers)."""
     m = DTOOL_REGISTRATION_RE.match(key)
     if m:
@@ -96,7 +96,7 @@ def is_dtool_object(key: str) -> bool:
 
 
 def marker_folder(
-    store: ObjectStore, bucket: str, key: str, names: tuple[str, ...], max_depth: int
+    store: ObjectStorage, bucket: str, key: str, names: tuple[str, ...], max_depth: int
 ) -> tuple[str, str] | None:
     """The nearest folder at or above ``key`` holding one of ``names`` (a sidecar, ``bagit.txt``),
     as ``(folder, marker key)``; at most ``max_depth`` folders are probed with HEAD."""
@@ -111,20 +111,20 @@ def marker_folder(
     return None
 
 
-def sidecar_target(store: ObjectStore, bucket: str, key: str) -> SidecarTarget | None:
+def sidecar_target(store: ObjectStorage, bucket: str, key: str) -> SidecarTarget | None:
     """The sidecar-described folder ``key`` lies in: its own folder or an ancestor (bounded)."""
     found = marker_folder(store, bucket, key, SIDECAR_NAMES, MAX_SIDECAR_DEPTH)
     return None if found is None else SidecarTarget(bucket, *found)
 
 
-def _text(store: ObjectStore, bucket: str, key: str, max_bytes: int = MAX_METADATA_BYTES) -> str | None:
+def _text(store: ObjectStorage, bucket: str, key: str, max_bytes: int = MAX_METADATA_BYTES) -> str | None:
     try:
         return store.get_text(bucket, key, max_bytes)
     except UnicodeDecodeError as exc:
         raise LayoutError(f"s3://{bucket}/{key} is not UTF-8 text") from exc
 
 
-def _json(store: ObjectStore, bucket: str, key: str, max_bytes: int = MAX_METADATA_BYTES) -> Any:
+def _json(store: ObjectStorage, bucket: str, key: str, max_bytes: int = MAX_METADATA_BYTES) -> Any:
     text = _text(store, bucket, key, max_bytes)
     if text is None:
         return None
@@ -134,7 +134,7 @@ def _json(store: ObjectStore, bucket: str, key: str, max_bytes: int = MAX_METADA
         raise LayoutError(f"s3://{bucket}/{key} is not JSON") from exc
 
 
-def read_dtool(store: ObjectStore, target: DtoolTarget, base_uri: str) -> Registration | None:
+def read_dtool(store: ObjectStorage, target: DtoolTarget, base_uri: str) -> Registration | None:
     """The registration of a frozen dtool dataset; ``None`` while it is a proto dataset or gone."""
     admin = _json(store, target.bucket, target.key("dtool"))
     if admin is None or not isinstance(admin, dict) or admin.get("type") != "dataset":
@@ -178,7 +178,7 @@ def problem_placeholder(uuid: str, name: str, uri: str, base_uri: str, tags: tup
     return Registration(content=content, base_uri=base_uri, uri=uri)
 
 
-def _annotation_objects(store: ObjectStore, target: DtoolTarget) -> list[ObjectMeta]:
+def _annotation_objects(store: ObjectStorage, target: DtoolTarget) -> list[ObjectMeta]:
     """The dataset's annotation files, refused as a whole when there are too many or too many bytes."""
     found: list[ObjectMeta] = []
     total = 0
@@ -201,7 +201,7 @@ def sidecar_uuid(uri: str) -> str:
     return str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, uri))
 
 
-def read_sidecar(store: ObjectStore, target: SidecarTarget, base_uri: str) -> Registration | None:
+def read_sidecar(store: ObjectStorage, target: SidecarTarget, base_uri: str) -> Registration | None:
     """A folder described by a sidecar; its manifest is the folder listing. ``None`` when gone."""
     text = _text(store, target.bucket, target.sidecar_key, MAX_SIDECAR_BYTES)  # TooLarge above the cap
     if text is None:

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from chalicelib.adapters.object_storage import ObjectStorage
 from chalicelib.ingest.bags.targets import ARCHIVE_SUFFIXES, BAG_MARKER
 from chalicelib.ingest.layouts import SIDECAR_NAMES, UUID_RE
-from chalicelib.ingest.objects import ObjectStore
 from chalicelib.ingest.service import IngestService, index_prefix
 from chalicelib.search import SearchIndex, SearchQuery
 from chalicelib.store.repository import Repository
@@ -46,7 +46,7 @@ class ReconcileReport:
         return asdict(self)
 
 
-def replica_exists(store: ObjectStore, uri: str) -> bool:
+def replica_exists(store: ObjectStorage, uri: str) -> bool:
     """Whether the objects a replica URI stands for are still there."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     if re.fullmatch(UUID_RE, key):  # dtool: s3://bucket/<uuid>, registration key at the root
@@ -58,7 +58,7 @@ def replica_exists(store: ObjectStore, uri: str) -> bool:
 
 def reconcile(
     ingest: IngestService,
-    store: ObjectStore,
+    store: ObjectStorage,
     search: SearchIndex,
     repo: Repository,
     *,
@@ -97,11 +97,12 @@ def reconcile(
     return report
 
 
-def save_report(s3_client: Any, bucket: str, report: ReconcileReport) -> None:
+def save_report(store: ObjectStorage, bucket: str, report: ReconcileReport) -> None:
+    """Keep ``report`` as the latest (``reconcile/latest.json`` in ``bucket``)."""
     body = json.dumps(report.to_dict(), indent=1).encode()
-    s3_client.put_object(Bucket=bucket, Key=REPORT_KEY, Body=body, ContentType="application/json")
+    store.put(bucket, REPORT_KEY, body, content_type="application/json")
 
 
-def load_report(store: ObjectStore, bucket: str) -> dict[str, Any] | None:
+def load_report(store: ObjectStorage, bucket: str) -> dict[str, Any] | None:
     text = store.get_text(bucket, REPORT_KEY, 64 * 1024 * 1024)
     return None if text is None else dict(json.loads(text))

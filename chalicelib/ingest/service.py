@@ -15,9 +15,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote_plus
 
+from chalicelib.adapters.object_storage import ObjectMeta, ObjectStorage, TooLarge
+from chalicelib.adapters.queues import MessageQueue
 from chalicelib.domain import INCOMPLETE, INGEST_ACTOR, REFUSED, User
 from chalicelib.errors import CatalogueError, NotFound, VersionConflict
 from chalicelib.ingest.bags.errors import BagIncomplete, BagRefused
@@ -39,7 +40,7 @@ from chalicelib.ingest.layouts import (
     sidecar_target,
     sidecar_uuid,
 )
-from chalicelib.ingest.objects import ObjectMeta, ObjectStore, SnapshotStore, TooLarge, prefix_end
+from chalicelib.ingest.snapshot import SnapshotStore, prefix_end
 from chalicelib.metrics import emf_line
 from chalicelib.resources import INGEST_MAX_RECEIVE_COUNT
 from chalicelib.service import CatalogueService
@@ -98,7 +99,7 @@ class Outcome:
 class IngestService:
     def __init__(
         self,
-        store: ObjectStore,
+        store: ObjectStorage,
         catalogue: CatalogueService,
         repo: Repository,
         *,
@@ -149,7 +150,7 @@ class IngestService:
         for status, n in sorted(counts.items()):
             self._metrics(emf_line(METRIC_NAMESPACE, {"Events": n}, {"Outcome": status}, time.time()))
 
-    def using(self, store: ObjectStore) -> IngestService:
+    def using(self, store: ObjectStorage) -> IngestService:
         """This service reading through ``store`` (a listing snapshot) instead; the rest is shared."""
         scoped = copy.copy(self)
         scoped.store = store
@@ -410,7 +411,7 @@ INDEX_CHUNK = 50
 
 def index_prefix(
     ingest: IngestService,
-    store: ObjectStore,
+    store: ObjectStorage,
     bucket: str,
     prefix: str,
     *,
@@ -427,7 +428,7 @@ def index_prefix(
     report = IndexReport()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for snapshot in _snapshots(store, bucket, prefix):
-            keys = list(trigger_keys(o.key for o in snapshot.objects))
+            keys = list(trigger_keys(o.key for o in snapshot.listed))
             scoped = ingest.using(snapshot)
             chunks = [
                 # the final receive: an incomplete folder bag is recorded rather than retried
@@ -442,7 +443,7 @@ def index_prefix(
     return report
 
 
-def _snapshots(store: ObjectStore, bucket: str, prefix: str) -> Iterator[SnapshotStore]:
+def _snapshots(store: ObjectStorage, bucket: str, prefix: str) -> Iterator[SnapshotStore]:
     """The listing of ``prefix`` as consecutive snapshots of at most INDEX_WINDOW_OBJECTS."""
     low = prefix
     window: list[ObjectMeta] = []
@@ -459,12 +460,12 @@ def _snapshots(store: ObjectStore, bucket: str, prefix: str) -> Iterator[Snapsho
 # its own continuation: every invocation stays short whatever the bucket holds.
 INDEX_EVENTS_PER_INVOCATION = 5_000
 INDEX_CONTINUATION = "CatalogueIndexContinuation"
+INDEX_SEND_BATCH = 10  # one SQS batch: messages start flowing while the listing goes on
 
 
 def enqueue_index(
-    sqs: Any,
-    queue_url: str,
-    store: ObjectStore,
+    queue: MessageQueue,
+    store: ObjectStorage,
     base_uri: str,
     after: str = "",
     limit: int = INDEX_EVENTS_PER_INVOCATION,
@@ -472,29 +473,31 @@ def enqueue_index(
     """One step of the asynchronous bulk index of an S3 base URI: one S3-shaped event per
     dataset found after the key ``after``, sent to the ingest queue so that the same handler
     registers them. Past ``limit`` datasets it queues a continuation message instead (see
-    :func:`parse_continuation`). Returns (datasets queued, key the continuation starts after)."""
+    :func:`parse_continuation`). Messages go out ten at a time while the listing goes on.
+    Returns (datasets queued, key the continuation starts after)."""
     bucket, _, prefix = base_uri.removeprefix("s3://").partition("/")
     queued = 0
-    batch: list[dict[str, str]] = []
+    batch: list[str] = []
     for obj in store.list(bucket, f"{prefix}/" if prefix else "", after):
         if not next(trigger_keys([obj.key]), None):
             continue
         if queued + len(batch) == limit:
-            batch.append(_entry(len(batch), continuation_body(base_uri, after)))
-            queued += _send(sqs, queue_url, batch) - 1
-            return queued, after
+            queue.send_batch([*batch, continuation_body(base_uri, after)])
+            return queued + len(batch), after
         record = {
             "eventSource": "aws:s3",
             "eventName": "ObjectCreated:Put",
             "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(obj.key)}},
         }
-        batch.append(_entry(len(batch), json.dumps({"Records": [record]})))
+        batch.append(json.dumps({"Records": [record]}))
         after = obj.key
-        if len(batch) == 10:
-            queued += _send(sqs, queue_url, batch)
+        if len(batch) == INDEX_SEND_BATCH:
+            queue.send_batch(batch)
+            queued += len(batch)
             batch = []
     if batch:
-        queued += _send(sqs, queue_url, batch)
+        queue.send_batch(batch)
+        queued += len(batch)
     return queued, None
 
 
@@ -516,14 +519,3 @@ def parse_continuation(body: str) -> tuple[str, str] | None:
     ):
         return None
     return step["base_uri"], step["after"]
-
-
-def _entry(i: int, body: str) -> dict[str, str]:
-    return {"Id": str(i), "MessageBody": body}
-
-
-def _send(sqs: Any, queue_url: str, batch: list[dict[str, str]]) -> int:
-    failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=batch).get("Failed", [])
-    if failed:
-        raise RuntimeError(f"{len(failed)} index messages were not queued: {failed[0].get('Message')}")
-    return len(batch)

@@ -5,16 +5,13 @@ Both pass ``tests/contract/test_archive_repository_contract.py``.
 
 from __future__ import annotations
 
-import copy
-import json
 from abc import ABC, abstractmethod
-from dataclasses import replace
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.archive.model import Archive, StepState
+from chalicelib.archive.model import Archive
 from chalicelib.errors import AlreadyExists, VersionConflict
+from chalicelib.store.items import archive_from_item, archive_item, round_trip
 from chalicelib.store.repository import _conditional_save
 from chalicelib.store.tables import ArchiveItem
 
@@ -52,23 +49,23 @@ class ArchiveRepository(ABC):
 class DynamoArchiveRepository(ArchiveRepository):
     def get(self, archive_id: str) -> Archive | None:
         try:
-            return _from_item(ArchiveItem.get(archive_id, consistent_read=True))
+            return archive_from_item(ArchiveItem.get(archive_id, consistent_read=True))
         except DoesNotExist:
             return None
 
     def create(self, archive: Archive) -> None:
-        _conditional_save(_item(archive), ArchiveItem.archive_id.does_not_exist(), None)
+        _conditional_save(archive_item(archive), ArchiveItem.archive_id.does_not_exist(), None)
 
     def save(self, archive: Archive, expected_version: int) -> None:
-        _conditional_save(_item(archive), ArchiveItem.version == expected_version, expected_version)
+        _conditional_save(archive_item(archive), ArchiveItem.version == expected_version, expected_version)
 
     def for_dataset(self, dataset_uuid: str, limit: int = MAX_LISTED) -> list[Archive]:
         query = ArchiveItem.by_dataset.query(dataset_uuid, scan_index_forward=False, limit=limit)
-        return [_from_item(i) for i in query]
+        return [archive_from_item(i) for i in query]
 
     def with_status(self, status: str, limit: int = MAX_LISTED) -> list[Archive]:
         query = ArchiveItem.by_status.query(status, scan_index_forward=False, limit=limit)
-        return [_from_item(i) for i in query]
+        return [archive_from_item(i) for i in query]
 
 
 class InMemoryArchiveRepository(ArchiveRepository):
@@ -103,61 +100,5 @@ class InMemoryArchiveRepository(ArchiveRepository):
 
 
 def _copy(archive: Archive) -> Archive:
-    # the same JSON round trip as the DynamoDB item, so that callers never share state
-    return replace(
-        archive,
-        steps={k: replace(v) for k, v in archive.steps.items()},
-        fixity=json.loads(json.dumps(dict(archive.fixity))),
-        base_uris=tuple(archive.base_uris),
-    )
-
-
-def _item(a: Archive) -> ArchiveItem:
-    return ArchiveItem(
-        archive_id=a.archive_id,
-        dataset_uuid=a.dataset_uuid,
-        content_hash=a.content_hash,
-        source_uri=a.source_uri,
-        base_uris=list(a.base_uris),
-        requested_by=a.requested_by,
-        requested_at=a.requested_at,
-        updated_at=a.updated_at,
-        version=a.version,
-        status=a.status,
-        steps={k: copy.copy(v.__dict__) for k, v in a.steps.items()},
-        aip_uri=a.aip_uri or None,
-        aip_bytes=a.aip_bytes,
-        aip_objects=a.aip_objects,
-        tagmanifest_sha256=a.tagmanifest_sha256 or None,
-        storage_class=a.storage_class or None,
-        failed_step=a.failed_step or None,
-        error=a.error or None,
-        retries=a.retries,
-        fixity=dict(a.fixity) or None,
-    )
-
-
-def _from_item(item: ArchiveItem) -> Archive:
-    steps: dict[str, Any] = item.steps or {}
-    return Archive(
-        archive_id=item.archive_id,
-        dataset_uuid=item.dataset_uuid,
-        content_hash=item.content_hash,
-        source_uri=item.source_uri,
-        base_uris=tuple(str(b) for b in item.base_uris or ()),
-        requested_by=item.requested_by,
-        requested_at=float(item.requested_at),
-        updated_at=float(item.updated_at),
-        version=int(item.version),
-        status=item.status,
-        steps={k: StepState(**v) for k, v in steps.items()},
-        aip_uri=item.aip_uri or "",
-        aip_bytes=int(item.aip_bytes or 0),
-        aip_objects=int(item.aip_objects or 0),
-        tagmanifest_sha256=item.tagmanifest_sha256 or "",
-        storage_class=item.storage_class or "",
-        failed_step=item.failed_step or "",
-        error=item.error or "",
-        retries=int(item.retries or 0),
-        fixity=item.fixity or {},
-    )
+    # the same round trip as the DynamoDB item, so that callers never share state
+    return archive_from_item(round_trip(archive_item(archive)))

@@ -6,14 +6,14 @@ into domain errors at this boundary (ConditionalCheckFailed -> AlreadyExists / V
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.blobs import BlobStore
@@ -22,20 +22,29 @@ from chalicelib.domain import (
     AuditEntry,
     BaseUri,
     Dataset,
-    DatasetContent,
-    Manifest,
-    ManifestItem,
-    Replica,
+    JSONObject,
     User,
 )
 from chalicelib.errors import AlreadyExists, VersionConflict
+from chalicelib.store.items import (
+    LARGE_PARTS,
+    archival_value,
+    audit_from_item,
+    audit_item,
+    base_uri_from_item,
+    base_uri_item,
+    dataset_from_item,
+    dataset_item,
+    large_part_texts,
+    user_from_item,
+    user_item,
+)
 from chalicelib.store.tables import (
     BASE_URI_PK,
     USER_PK,
     AuditItem,
     BaseUriItem,
     DatasetItem,
-    ReplicaMap,
     UserItem,
 )
 
@@ -109,6 +118,18 @@ class Repository(ABC):
 
     @abstractmethod
     def iter_datasets(self) -> Iterator[Dataset]: ...
+
+    @abstractmethod
+    def record_archival(self, uuid: str, base_uri: str, archive_id: str, version: int, summary: JSONObject) -> None:
+        """Keep ``summary`` as version ``version`` of archive ``archive_id`` in the
+        ``archival`` of the entry (``uuid``, ``base_uri``), so that a lookup reads the entry's
+        archives with the entry itself.
+
+        It MUST NOT change the entry's content or version (no stream consumer sees a new
+        version), and a later ``save_dataset`` MUST NOT lose it. A version not newer than the
+        one kept is ignored (two writers may project one archive out of order), and so is an
+        entry that does not exist.
+        """
 
     @abstractmethod
     def get_user(self, username: str) -> User | None: ...
@@ -193,104 +214,64 @@ class DynamoRepository(Repository):
         return self._dataset_from_item(DatasetItem.from_raw_data(image))
 
     def _dataset_from_item(self, item: DatasetItem, *, load_blobs: bool = True) -> Dataset:
-        refs = {
-            name: ref
-            for name, ref in (
-                ("readme", item.readme_ref),
-                ("manifest", item.manifest_ref),
-                ("annotations", item.annotations_ref),
+        return dataset_from_item(item, self._blobs.get if load_blobs else None)
+
+    def record_archival(self, uuid: str, base_uri: str, archive_id: str, version: int, summary: JSONObject) -> None:
+        value = archival_value(version, summary)
+        slot = DatasetItem.archival[archive_id]
+        entry = DatasetItem(uuid=uuid, base_uri=base_uri)
+        # Two conditional UpdateItems at most. The path update needs the map to exist
+        # (DynamoDB refuses a document path under a missing attribute: ValidationException),
+        # so the first archive of an entry creates the map instead.
+        try:
+            entry.update(
+                actions=[slot.set(value)],
+                condition=DatasetItem.archival.exists() & (slot.does_not_exist() | (slot["version"] < version)),
             )
-            if ref is not None
-        }
-
-        def part(name: str, inline: str | None) -> str | None:
-            if name not in refs:
-                return inline
-            return self._blobs.get(refs[name]) if load_blobs else None
-
-        readme = part("readme", item.readme)
-        manifest_text = part("manifest", item.manifest)
-        annotations_text = part("annotations", None)
-        annotations = item.annotations if annotations_text is None else json.loads(annotations_text)
-        content = DatasetContent(
-            uuid=item.uuid,
-            name=item.name,
-            creator_username=item.creator_username,
-            created_at=float(item.created_at),
-            frozen_at=float(item.frozen_at),
-            readme=readme or "",
-            manifest=_manifest_from_json(manifest_text),
-            annotations=annotations or {},
-            tags=tuple(str(t) for t in item.tags or ()),
-            description=item.description or "",
-            number_of_items=int(item.number_of_items),
-            size_in_bytes=int(item.size_in_bytes),
-        )
-        return Dataset(
-            content=content,
-            replicas=tuple(
-                Replica(
-                    uri=r.uri,
-                    base_uri=r.base_uri,
-                    registered_at=float(r.registered_at),
-                    registered_by=r.registered_by,
+            return
+        except UpdateError as exc:
+            # no map yet, the entry is gone, or a newer version is kept: the map next
+            if exc.cause_response_code not in (CONDITION_FAILED, "ValidationException"):
+                raise
+        try:
+            entry.update(
+                actions=[DatasetItem.archival.set({archive_id: value})],
+                condition=DatasetItem.uuid.exists() & DatasetItem.archival.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != CONDITION_FAILED:
+                raise
+            # the entry is gone, or holds a map now (a newer or concurrent projection): once more
+            try:
+                entry.update(
+                    actions=[slot.set(value)],
+                    condition=DatasetItem.archival.exists() & (slot.does_not_exist() | (slot["version"] < version)),
                 )
-                for r in item.replicas or []
-            ),
-            version=int(item.version),
-            registered_at=float(item.registered_at),
-            updated_at=float(item.updated_at),
-            updated_by=item.updated_by,
-            deleted=bool(item.deleted),
-            status=item.status or REGISTERED,
-            status_reasons=tuple(str(r) for r in item.status_reasons or ()),
-            blob_refs=refs,
-            base_uri=item.base_uri,
-        )
+            except UpdateError as again:
+                if again.cause_response_code != CONDITION_FAILED:
+                    raise
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
-        c = dataset.content
-        readme, readme_ref = self._inline_or_blob(f"datasets/{c.uuid}/readme", c.readme)
-        manifest, manifest_ref = self._inline_or_blob(
-            f"datasets/{c.uuid}/manifest", json.dumps(c.manifest.to_dict(), separators=(",", ":"))
-        )
-        annotations, annotations_ref = self._inline_or_blob(
-            f"datasets/{c.uuid}/annotations", json.dumps(dict(c.annotations), separators=(",", ":"))
-        )
-        item = DatasetItem(
-            uuid=c.uuid,
-            base_uri=dataset.base_uri,
-            name=c.name,
-            creator_username=c.creator_username,
-            created_at=c.created_at,
-            frozen_at=c.frozen_at,
-            registered_at=dataset.registered_at,
-            updated_at=dataset.updated_at,
-            updated_by=dataset.updated_by,
-            readme=readme,
-            readme_ref=readme_ref,
-            manifest=manifest,
-            manifest_ref=manifest_ref,
-            annotations=None if annotations is None else json.loads(annotations),
-            annotations_ref=annotations_ref,
-            tags=list(c.tags),
-            description=c.description,
-            number_of_items=c.number_of_items,
-            size_in_bytes=c.size_in_bytes,
-            replicas=[
-                ReplicaMap(uri=r.uri, base_uri=r.base_uri, registered_at=r.registered_at, registered_by=r.registered_by)
-                for r in dataset.replicas
-            ],
-            version=dataset.version,
-            content_hash=c.content_hash(),
-            deleted=dataset.deleted,
-            status=None if dataset.status == REGISTERED else dataset.status,
-            status_reasons=list(dataset.status_reasons) or None,
-        )
+        texts = large_part_texts(dataset)
+        parts = {name: self._inline_or_blob(f"datasets/{dataset.uuid}/{name}", texts[name]) for name in LARGE_PARTS}
+        item = dataset_item(dataset, parts)
         condition = (
             DatasetItem.uuid.does_not_exist() if expected_version is None else DatasetItem.version == expected_version
         )
-        _conditional_save(item, condition, expected_version)
+        if expected_version is None:
+            _conditional_save(item, condition, expected_version)  # a new entry: nothing to keep
+            return
+        # an update is an UpdateItem over every attribute but ``archival``, not a PutItem: the
+        # archive workflow's projection (record_archival) lives on the same item and must survive
+        actions: list[Action] = [
+            attr.remove() if getattr(item, name) is None else attr.set(getattr(item, name))
+            for name, attr in DatasetItem.get_attributes().items()
+            if not (attr.is_hash_key or attr.is_range_key or name == "archival")
+        ]
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            raise _conflict(exc, expected_version) from exc
 
     def iter_datasets(self) -> Iterator[Dataset]:
         # Operator commands only (reindex, drift): never on a request path.
@@ -308,13 +289,13 @@ class DynamoRepository(Repository):
             item = UserItem.get(USER_PK, username, consistent_read=True)
         except DoesNotExist:
             return None
-        return _user_from_item(item)
+        return user_from_item(item)
 
     def user_from_image(self, image: dict[str, Any]) -> User:
-        return _user_from_item(UserItem.from_raw_data(image))
+        return user_from_item(UserItem.from_raw_data(image))
 
     def save_user(self, user: User, expected_version: int | None) -> None:
-        item = _user_item(user)
+        item = user_item(user)
         condition = UserItem.sk.does_not_exist() if expected_version is None else UserItem.version == expected_version
         _conditional_save(item, condition, expected_version)
 
@@ -330,7 +311,7 @@ class DynamoRepository(Repository):
             try:
                 with TransactWrite(connection=UserItem._get_connection().connection) as tx:
                     for user, expected in chunk:
-                        tx.save(_user_item(user), condition=UserItem.version == expected)
+                        tx.save(user_item(user), condition=UserItem.version == expected)
             except TransactWriteError as exc:
                 reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
                 if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
@@ -338,7 +319,7 @@ class DynamoRepository(Repository):
                 raise
 
     def list_users(self) -> list[User]:
-        return [u for u in (_user_from_item(i) for i in UserItem.query(USER_PK, consistent_read=True)) if not u.deleted]
+        return [u for u in (user_from_item(i) for i in UserItem.query(USER_PK, consistent_read=True)) if not u.deleted]
 
     # -- base URIs --------------------------------------------------------------
     def get_base_uri(self, base_uri: str) -> BaseUri | None:
@@ -346,22 +327,13 @@ class DynamoRepository(Repository):
             item = BaseUriItem.get(BASE_URI_PK, base_uri, consistent_read=True)
         except DoesNotExist:
             return None
-        return _base_uri_from_item(item)
+        return base_uri_from_item(item)
 
     def base_uri_from_image(self, image: dict[str, Any]) -> BaseUri:
-        return _base_uri_from_item(BaseUriItem.from_raw_data(image))
+        return base_uri_from_item(BaseUriItem.from_raw_data(image))
 
     def save_base_uri(self, record: BaseUri, expected_version: int | None) -> None:
-        item = BaseUriItem(
-            pk=BASE_URI_PK,
-            sk=record.base_uri,
-            created_at=record.created_at,
-            description=record.description,
-            version=record.version,
-            updated_by=record.updated_by,
-            updated_at=record.updated_at,
-            deleted=record.deleted,
-        )
+        item = base_uri_item(record)
         condition = (
             BaseUriItem.sk.does_not_exist() if expected_version is None else BaseUriItem.version == expected_version
         )
@@ -369,22 +341,12 @@ class DynamoRepository(Repository):
 
     def list_base_uris(self) -> list[BaseUri]:
         items = BaseUriItem.query(BASE_URI_PK, consistent_read=True)
-        return [b for b in (_base_uri_from_item(i) for i in items) if not b.deleted]
+        return [b for b in (base_uri_from_item(i) for i in items) if not b.deleted]
 
     # -- audit ------------------------------------------------------------------
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
         for entry in entries:
-            item = AuditItem(
-                subject=entry.subject,
-                sk=audit_sort_key(entry),
-                entry_id=entry.entry_id,
-                entity_type=entry.entity_type,
-                entity_id=entry.entity_id,
-                action=entry.action,
-                timestamp=entry.timestamp,
-                actor=entry.actor,
-                value=entry.value,
-            )
+            item = audit_item(entry, audit_sort_key(entry))
             try:
                 item.save(condition=AuditItem.sk.does_not_exist())
             except PutError as exc:
@@ -397,19 +359,7 @@ class DynamoRepository(Repository):
         if after:
             kwargs["last_evaluated_key"] = {"subject": {"S": subject}, "sk": {"S": after}}
         result = AuditItem.query(subject, **kwargs)
-        entries = [
-            AuditEntry(
-                entry_id=i.entry_id,
-                entity_type=i.entity_type,
-                entity_id=i.entity_id,
-                action=i.action,
-                timestamp=float(i.timestamp),
-                actor=i.actor,
-                value=i.value,
-                subject=i.subject,
-            )
-            for i in result
-        ]
+        entries = [audit_from_item(i) for i in result]
         last = result.last_evaluated_key
         return entries, (last["sk"]["S"] if last else None)
 
@@ -418,74 +368,13 @@ def _conditional_save(item: Any, condition: Condition, expected_version: int | N
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if exc.cause_response_code != CONDITION_FAILED:
-            raise
-        if expected_version is None:
-            raise AlreadyExists("the record exists already") from exc
-        raise VersionConflict(f"version {expected_version} is no longer current") from exc
+        raise _conflict(exc, expected_version) from exc
 
 
-def _manifest_from_json(text: str | None) -> Manifest:
-    if not text:
-        return Manifest()
-    raw = json.loads(text)
-    return Manifest(
-        hash_function=raw.get("hash_function", "md5sum_hexdigest"),
-        dtoolcore_version=raw.get("dtoolcore_version"),
-        items={
-            k: ManifestItem(
-                relpath=v["relpath"],
-                size_in_bytes=int(v["size_in_bytes"]),
-                hash=v["hash"],
-                utc_timestamp=float(v.get("utc_timestamp", 0.0)),
-            )
-            for k, v in raw.get("items", {}).items()
-        },
-    )
-
-
-def _user_item(user: User) -> UserItem:
-    return UserItem(
-        pk=USER_PK,
-        sk=user.username,
-        is_admin=user.is_admin,
-        display_name=user.display_name,
-        email=user.email,
-        orcid=user.orcid,
-        created_at=user.created_at,
-        search=set(user.search_base_uris) or None,
-        register=set(user.register_base_uris) or None,
-        version=user.version,
-        updated_by=user.updated_by,
-        updated_at=user.updated_at,
-        deleted=user.deleted,
-    )
-
-
-def _user_from_item(item: UserItem) -> User:
-    return User(
-        username=item.sk,
-        is_admin=bool(item.is_admin),
-        display_name=item.display_name or "",
-        email=item.email or "",
-        orcid=item.orcid or "",
-        created_at=float(item.created_at),
-        search_base_uris=frozenset(item.search or ()),
-        register_base_uris=frozenset(item.register or ()),
-        version=int(item.version),
-        updated_by=item.updated_by,
-        updated_at=float(item.updated_at),
-        deleted=bool(item.deleted),
-    )
-
-
-def _base_uri_from_item(item: BaseUriItem) -> BaseUri:
-    return BaseUri(
-        base_uri=item.sk,
-        created_at=float(item.created_at),
-        version=int(item.version),
-        updated_by=item.updated_by,
-        updated_at=float(item.updated_at),
-        description=item.description or "",
-        deleted=bool(item.deleted),
-    )
+def _conflict(exc: PutError | UpdateError, expected_version: int | None) -> Exception:
+    """The domain error for a failed conditional write (anything but a failed condition: itself)."""
+    if exc.cause_response_code != CONDITION_FAILED:
+        return exc
+    if expected_version is None:
+        return AlreadyExists("the record exists already")
+    return VersionConflict(f"version {expected_version} is no longer current")

@@ -91,6 +91,9 @@ class DatasetItem(Model):
     deleted = BooleanAttribute(default=False)
     status = UnicodeAttribute(null=True)  # absent means "registered"
     status_reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    # archive id -> {"version": n, "summary": JSON text}: the archive workflow's projection,
+    # written with UpdateItem by record_archival only (save_dataset never writes it)
+    archival = MapAttribute(null=True)  # type: ignore[var-annotated]
 
 
 class UserItem(Model):

@@ -293,24 +293,13 @@ def reconcile(state_file: StateFile = STATE_FILE) -> None:
             console.print(f"  [yellow]{problem['status']}[/yellow] {problem['uri']}: {problem['reason']}")
 
 
-def _queue_urls() -> tuple[Any, str, str]:
-    settings = root().settings
-    sqs = root().aws_client("sqs")
-    return (
-        sqs,
-        sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"],
-        sqs.get_queue_url(QueueName=settings.ingest_dlq)["QueueUrl"],
-    )
-
-
 @dlq_app.command("list")
 def dlq_list(limit: int = 100, state_file: StateFile = STATE_FILE) -> None:
     """Show the messages that failed maxReceiveCount times, with the objects they name."""
     from chalicelib.ingest.dlq import list_dead_letters
 
     _setup(state_file)
-    sqs, _, dlq_url = _queue_urls()
-    letters = list_dead_letters(sqs, dlq_url, limit)
+    letters = list_dead_letters(root().ingest_dead_letters, limit)
     table = Table("message", "receives", "objects")
     for letter in letters:
         table.add_row(letter.message_id, str(letter.receive_count), "\n".join(letter.keys) or letter.body[:80])
@@ -324,8 +313,8 @@ def dlq_redrive(state_file: StateFile = STATE_FILE) -> None:
     from chalicelib.ingest.dlq import redrive
 
     _setup(state_file)
-    sqs, queue_url, dlq_url = _queue_urls()
-    console.print(f"moved {redrive(sqs, dlq_url, queue_url)} messages back to the ingest queue")
+    moved = redrive(root().ingest_dead_letters, root().ingest_queue)
+    console.print(f"moved {moved} messages back to the ingest queue")
 
 
 POLL_SECONDS = 0.5

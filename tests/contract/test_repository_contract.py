@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from chalicelib.adapters.s3 import S3ObjectStorage
 from chalicelib.audit import dataset_changes, dataset_subject
-from chalicelib.blobs import S3BlobStore
+from chalicelib.blobs import BlobStore
 from chalicelib.bootstrap import create_resources
 from chalicelib.composition import Root, install, root
 from chalicelib.config import Settings
@@ -54,7 +55,8 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
             install(Root(settings, search=InMemorySearchIndex()))
             create_resources(root())
             repo = DynamoRepository(
-                S3BlobStore(root().aws_client("s3"), settings.catalogue_bucket), inline_cap_bytes=INLINE_CAP
+                BlobStore(S3ObjectStorage(root().aws_client("s3")), settings.catalogue_bucket),
+                inline_cap_bytes=INLINE_CAP,
             )
 
             def raw_dataset(uuid: str) -> dict[str, Any]:
@@ -492,6 +494,59 @@ class TestRepositoryContract:
         assert repo.get_entries(uid(1), {A}) == [big]
 
     # -- users ------------------------------------------------------------------------------
+    # -- the archive workflow's projection on entries ---------------------------------------
+    def test_archival_is_kept_beside_the_entry(self, repo: Repository) -> None:
+        dataset = make_dataset(uid(1))
+        repo.save_dataset(dataset, None)
+        other = entry_under(dataset, B)
+        repo.save_dataset(other, None)
+        assert repo.get_dataset(dataset.uuid, A).archival == {}  # type: ignore[union-attr]
+        summary = {"id": "ar-1", "status": "requested", "requested_at": BASE_TIME, "aip_uri": None}
+        repo.record_archival(dataset.uuid, A, "ar-1", 1, summary)
+        stored = repo.get_dataset(dataset.uuid, A)
+        assert stored is not None and stored.archival == {"ar-1": summary}
+        assert stored.version == 1 and stored == dataset  # content and version untouched
+        assert repo.get_dataset(dataset.uuid, B).archival == {}  # type: ignore[union-attr]
+        (entry,) = repo.get_entries(dataset.uuid, [A])
+        assert entry.archival == {"ar-1": summary}
+        assert [e.archival for e in repo.iter_datasets()] == [{"ar-1": summary}, {}]
+
+    def test_archival_keeps_the_newest_version_of_each_archive(self, repo: Repository) -> None:
+        dataset = make_dataset(uid(1))
+        repo.save_dataset(dataset, None)
+        for archive_id, version, status in (("ar-1", 2, "running"), ("ar-2", 1, "requested"), ("ar-1", 1, "requested")):
+            repo.record_archival(dataset.uuid, A, archive_id, version, {"id": archive_id, "status": status})
+        repo.record_archival(dataset.uuid, A, "ar-2", 1, {"id": "ar-2", "status": "again"})  # same version: ignored
+        stored = repo.get_dataset(dataset.uuid, A)
+        assert stored is not None
+        assert stored.archival == {
+            "ar-1": {"id": "ar-1", "status": "running"},
+            "ar-2": {"id": "ar-2", "status": "requested"},
+        }
+        repo.record_archival(dataset.uuid, A, "ar-1", 3, {"id": "ar-1", "status": "archived"})
+        assert repo.get_dataset(dataset.uuid, A).archival["ar-1"]["status"] == "archived"  # type: ignore[union-attr]
+
+    def test_archival_survives_later_saves_and_is_never_saved_by_them(self, repo: Repository) -> None:
+        dataset = make_dataset(uid(1))
+        repo.save_dataset(dataset, None)
+        repo.record_archival(dataset.uuid, A, "ar-1", 1, {"id": "ar-1", "status": "archived"})
+        stale = repo.get_dataset(dataset.uuid, A)
+        assert stale is not None
+        repo.record_archival(dataset.uuid, A, "ar-2", 1, {"id": "ar-2", "status": "requested"})
+        # a save of a record read before the second archive, carrying some other archival
+        repo.save_dataset(replace(next_version(stale, description="edited"), archival={"x": {}}), 1)
+        stored = repo.get_dataset(dataset.uuid, A)
+        assert stored is not None and stored.version == 2 and stored.content.description == "edited"
+        assert set(stored.archival) == {"ar-1", "ar-2"}
+        # fields that become empty are removed by the save, archival still stays
+        repo.save_dataset(replace(next_version(stored), status_reasons=()), 2)
+        assert set(repo.get_dataset(dataset.uuid, A).archival) == {"ar-1", "ar-2"}  # type: ignore[union-attr]
+
+    def test_archival_of_a_missing_entry_is_ignored(self, repo: Repository) -> None:
+        repo.record_archival(uid(9), A, "ar-1", 1, {"id": "ar-1"})
+        assert repo.get_dataset(uid(9), A) is None
+        assert repo.get_entries(uid(9), None) == []
+
     def test_user_round_trip(self, repo: Repository) -> None:
         user = make_user(
             "Zoë.Ørsted",

@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap, resources
+from chalicelib.adapters.errors import TransientError
+from chalicelib.adapters.s3 import S3ObjectStorage
+from chalicelib.adapters.workflows import StepFunctionsWorkflow
 from chalicelib.archive import model
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.steps import ArchiveSteps
 from chalicelib.archive.worker import ArchiveWorker, Step
-from chalicelib.archive.workflow import StepFunctionsWorkflow
-from chalicelib.archive.writer import S3ArchiveWriter, TransientError
 from chalicelib.composition import Root, install, root
 from chalicelib.domain import User
-from chalicelib.ingest.objects import S3ObjectStore
 from chalicelib.store.archives import DynamoArchiveRepository
 from infra.local.processes import REPO_ROOT
 from infra.local.stack import LocalStack, patched_environ
@@ -117,8 +117,8 @@ def rig(stack: LocalStack) -> Iterator[Rig]:
             s3 = stack.client("s3")
             steps = ArchiveSteps(
                 repo,
-                S3ObjectStore(s3),
-                S3ArchiveWriter(s3, storage_class=settings.archive_storage_class),
+                S3ObjectStorage(s3),
+                S3ObjectStorage(s3, storage_class=settings.archive_storage_class),
                 settings.archive_bucket,
                 storage_class=settings.archive_storage_class,
             )

@@ -13,6 +13,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from chalicelib.adapters.queues import SqsQueue
 from chalicelib.composition import Root, install
 from chalicelib.ingest.dlq import list_dead_letters, redrive
 from infra.local.sqs import QueuePoller
@@ -87,7 +88,7 @@ def test_poison_message_is_dead_lettered_after_max_receives(stack: LocalStack, b
     s3, sqs = stack.client("s3"), stack.client("sqs")
     settings = stack.settings()
     url = sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
-    dlq = sqs.get_queue_url(QueueName=settings.ingest_dlq)["QueueUrl"]
+    dead_letters = SqsQueue(sqs, settings.ingest_dlq)
     uuid = "4a1b2c3d-0000-4000-8000-00000000d00d"
     admin_metadata = {
         "uuid": uuid,
@@ -103,7 +104,7 @@ def test_poison_message_is_dead_lettered_after_max_receives(stack: LocalStack, b
     send_all(sqs, url, [notification(name, f"{uuid}/manifest.json", "x", "01")])
 
     def dead() -> list[Any]:
-        return [d for d in list_dead_letters(sqs, dlq) if f"s3://{name}/{uuid}/manifest.json" in d.keys]
+        return [d for d in list_dead_letters(dead_letters) if f"s3://{name}/{uuid}/manifest.json" in d.keys]
 
     assert wait_for(lambda: bool(dead()), timeout=90)
     log = (stack.work_dir / "runner.log").read_text()
@@ -114,7 +115,7 @@ def test_poison_message_is_dead_lettered_after_max_receives(stack: LocalStack, b
     # fixed at the source, a redrive registers it
     manifest = {"hash_function": "md5sum_hexdigest", "items": {}}
     s3.put_object(Bucket=name, Key=f"{uuid}/manifest.json", Body=json.dumps(manifest).encode())
-    assert redrive(sqs, dlq, url) >= 1
+    assert redrive(dead_letters, SqsQueue(sqs, settings.ingest_queue)) >= 1
     admin = Client(stack, "admin")
     assert wait_for(lambda: admin.get(f"/datasets/{uuid}").status_code == 200, timeout=30)
 

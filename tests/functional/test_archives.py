@@ -44,6 +44,26 @@ def test_request_lookup_and_duplicate(archiving: Api) -> None:
     assert json.loads(archiving.get(f"/archives/{archive['id']}", user="reader").body)["status"] == "requested"
     view = json.loads(archiving.get(f"/datasets/{uuid}", user="reader").body)
     assert view["archival"]["status"] == "requested"
+    assert [a["id"] for a in view["archival"]["history"]] == [archive["id"]]
+
+
+def test_archival_shown_on_the_entry_changes_neither_version_nor_log(archiving: Api) -> None:
+    uuid = register(archiving)["uuid"]
+    before = json.loads(archiving.get(f"/datasets/{uuid}", user="champion").body)
+    log_before = json.loads(archiving.get(f"/datasets/{uuid}/log", user="champion").body)
+    archive_id = json.loads(archiving.post(f"/datasets/{uuid}/archive", {}, user="champion").body)["id"]
+    after = json.loads(archiving.get(f"/datasets/{uuid}", user="champion").body)
+    assert after["version"] == before["version"] and before["archival"] == {"status": None, "history": []}
+    assert after["archival"]["history"][0]["id"] == archive_id
+    log_after = json.loads(archiving.get(f"/datasets/{uuid}/log", user="champion").body)["entries"]
+    # the archive's own entry only (the projection on the entry is not a change of the dataset)
+    assert [e for e in log_after if e["entity_type"] != "archive"] == log_before["entries"]
+    assert [e["entity_id"] for e in log_after if e["entity_type"] == "archive"] == [archive_id]
+    # an edit of the entry keeps its archives
+    edited = archiving.patch(f"/datasets/{uuid}", {"version": after["version"], "description": "x"}, user="champion")
+    assert edited.status_code == 200, edited.body
+    view = json.loads(archiving.get(f"/datasets/{uuid}", user="champion").body)
+    assert view["description"] == "x" and view["archival"]["history"][0]["id"] == archive_id
 
 
 def test_permissions_are_404_for_the_unseen_and_403_for_readers(archiving: Api) -> None:

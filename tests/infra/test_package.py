@@ -29,7 +29,8 @@ _IMPORT_LIKE_LAMBDA = """
 import os, sys
 import app
 from chalicelib import composition, jobs, opensearch
-from chalicelib.archive import aip, fixity, sip, worker, writer
+from chalicelib.archive import aip, fixity, sip, worker
+from chalicelib.adapters import object_storage, queues, s3, workflows
 from chalicelib.ingest import service, reconcile
 opensearch.make_client("https://search.example:443")
 assert not [m for m in sys.modules if m.split(".")[0] in {"grpc", "google"}], "gRPC/protobuf got imported"

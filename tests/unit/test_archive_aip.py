@@ -1,4 +1,7 @@
-"""The archival steps (validate → build → store → verify) over in-memory S3, and the S3 writer on moto."""
+"""The archival steps (validate → build → store → verify) over in-memory S3, and the whole pipeline on moto.
+
+The object storage port itself (put, copy, delete_prefix …) is pinned by
+``tests/contract/test_object_storage_contract.py``."""
 
 from __future__ import annotations
 
@@ -18,11 +21,12 @@ import bagit
 import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import ClientError, ReadTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from chalicelib.adapters.object_storage import SourceChanged
+from chalicelib.adapters.s3 import S3ObjectStorage
 from chalicelib.archive.aip import (
     AipPlan,
     build_aip,
@@ -33,14 +37,12 @@ from chalicelib.archive.aip import (
     verify_aip,
     verify_sample,
 )
-from chalicelib.archive.memory_writer import InMemoryArchiveWriter
 from chalicelib.archive.sip import Sip, SipRejected, load_sip, relpath_problem, stage_sip, validate_sip
-from chalicelib.archive.writer import S3ArchiveWriter, SourceChanged, TransientError
 from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.on_disk import validate_extracted_bag
 from chalicelib.ingest.bags.paths import path_problem
 from chalicelib.ingest.bags.tag_files import parse_manifest
-from chalicelib.ingest.objects import InMemoryObjectStore, ObjectMeta, S3ObjectStore
+from tests.fakes.object_storage import InMemoryObjectStorage
 
 SRC = "sources"
 ARCHIVE = "archive"
@@ -72,7 +74,7 @@ def digest_of(algorithm: str, data: bytes) -> str:
 
 
 def put_dataset(
-    store: InMemoryObjectStore, files: dict[str, bytes], algorithm: str = "md5sum_hexdigest"
+    store: InMemoryObjectStorage, files: dict[str, bytes], algorithm: str = "md5sum_hexdigest"
 ) -> tuple[list[Item], dict[str, Any]]:
     """A dtool-like dataset: items at ``ds/<uuid>/data/<sha1(relpath)>``."""
     items = []
@@ -92,17 +94,17 @@ def put_dataset(
     return items, record
 
 
-def validate(store: InMemoryObjectStore, items: list[Item], record: dict[str, Any], **kwargs: Any) -> Sip:
+def validate(store: InMemoryObjectStorage, items: list[Item], record: dict[str, Any], **kwargs: Any) -> Sip:
     return validate_sip(
         store, items, archive_id=ARCHIVE_ID, record=record, source_uris=(f"s3://{SRC}/{UUID}",), **kwargs
     )
 
 
 def archive(
-    store: InMemoryObjectStore, files: dict[str, bytes], algorithm: str = "md5sum_hexdigest", **kwargs: Any
-) -> tuple[Sip, AipPlan, InMemoryArchiveWriter]:
+    store: InMemoryObjectStorage, files: dict[str, bytes], algorithm: str = "md5sum_hexdigest", **kwargs: Any
+) -> tuple[Sip, AipPlan, InMemoryObjectStorage]:
     items, record = put_dataset(store, files, algorithm)
-    writer = InMemoryArchiveWriter(store)
+    writer = store
     sip = validate(store, items, record, **kwargs)
     stage_sip(writer, ARCHIVE, ARCHIVE_ID, sip)
     sip = load_sip(store, ARCHIVE, ARCHIVE_ID)
@@ -112,12 +114,11 @@ def archive(
     return sip, plan, writer
 
 
-def write_out(store: InMemoryObjectStore, bucket: str, prefix: str, dest: Path) -> Path:
-    for key, (data, _mtime) in store.objects[bucket].items():
-        if key.startswith(prefix):
-            path = dest / key[len(prefix) :]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+def write_out(store: InMemoryObjectStorage, bucket: str, prefix: str, dest: Path) -> Path:
+    for key in store.keys(bucket, prefix):
+        path = dest / key[len(prefix) :]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(store.data(bucket, key))
     return dest
 
 
@@ -139,7 +140,7 @@ HAPPY = {
 
 
 def test_happy_path_archives_a_valid_bag(tmp_path: Path) -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     sip, plan, _writer = archive(store, HAPPY)
 
     assert verify_aip(store, plan, ARCHIVE, PREFIX) == []
@@ -152,7 +153,7 @@ def test_happy_path_archives_a_valid_bag(tmp_path: Path) -> None:
     assert {item.relpath for item in info.items} == {f"data/{name}" for name in HAPPY}
     # every stored payload object holds the bytes the catalogue's (md5) manifest describes
     for f in sip.files:
-        stored = store.objects[ARCHIVE][f"{PREFIX}data/{f.relpath}"][0]
+        stored = store.data(ARCHIVE, f"{PREFIX}data/{f.relpath}")
         assert f.expected == ("md5sum_hexdigest", hashlib.md5(stored).hexdigest())
     assert all(e.checked_with == "md5sum_hexdigest" for e in plan.payload)
 
@@ -181,32 +182,32 @@ def test_happy_path_archives_a_valid_bag(tmp_path: Path) -> None:
 
 
 def test_stored_aip_summary_staging_round_trip_and_cleanup() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     sip, plan, writer = archive(store, HAPPY)
     stored = store_aip(writer, plan, ARCHIVE, PREFIX)  # again: same objects, same bytes
     assert stored.uri == f"s3://{ARCHIVE}/{PREFIX}"
     assert stored.object_count == len(HAPPY) + 6
-    assert stored.total_bytes == sum(len(d) for k, (d, _) in store.objects[ARCHIVE].items() if k.startswith(PREFIX))
+    assert stored.total_bytes == sum(len(store.data(ARCHIVE, k)) for k in store.keys(ARCHIVE, PREFIX))
     assert stored.tagmanifest_sha256 == plan.tagmanifest_sha256
     assert verify_aip(store, plan, ARCHIVE, PREFIX) == []
 
     assert Sip.from_json(sip.to_json()) == sip
     assert AipPlan.from_json(plan.to_json()) == plan
-    staged = [k for k in store.objects[ARCHIVE] if k.startswith(f"staging/{ARCHIVE_ID}/")]
+    staged = store.keys(ARCHIVE, f"staging/{ARCHIVE_ID}/")
     assert f"staging/{ARCHIVE_ID}/sip.json" in staged
     assert f"staging/{ARCHIVE_ID}/plan.json" in staged
     assert cleanup_staging(writer, ARCHIVE, ARCHIVE_ID) == len(staged) == 8
     assert cleanup_staging(writer, ARCHIVE, ARCHIVE_ID) == 0
-    assert not any(k.startswith("staging/") for k in store.objects[ARCHIVE])
+    assert store.keys(ARCHIVE, "staging/") == []
     assert verify_aip(store, plan, ARCHIVE, PREFIX) == []  # the AIP does not depend on staging
     with pytest.raises(FileNotFoundError):
         load_sip(store, ARCHIVE, ARCHIVE_ID)
 
 
 def test_build_is_repeatable_with_the_same_clock() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items, record = put_dataset(store, HAPPY)
-    writer = InMemoryArchiveWriter(store)
+    writer = store
     sip = validate(store, items, record)
     first = build_aip(store, writer, ARCHIVE, sip, [], now=NOW)
     second = build_aip(store, writer, ARCHIVE, sip, [], now=NOW)
@@ -215,7 +216,7 @@ def test_build_is_repeatable_with_the_same_clock() -> None:
 
 def test_percent_names_are_refused_for_bagit_or_archived_rfc_encoded(tmp_path: Path) -> None:
     files = {"50% done.txt": b"half", "100%25.txt": b"literal", "plain.txt": b"p"}
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items, record = put_dataset(store, files)
     with pytest.raises(SipRejected) as excinfo:
         validate(store, items, record)
@@ -225,10 +226,10 @@ def test_percent_names_are_refused_for_bagit_or_archived_rfc_encoded(tmp_path: P
     assert "bagit 1.9" in reasons
     assert "plain.txt" not in reasons
 
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     _sip, plan, _writer = archive(store, files, bagit_readable=False)
     assert verify_aip(store, plan, ARCHIVE, PREFIX) == []
-    manifest = store.objects[ARCHIVE][f"{PREFIX}manifest-sha256.txt"][0].decode()
+    manifest = store.data(ARCHIVE, f"{PREFIX}manifest-sha256.txt").decode()
     assert "data/50%25 done.txt" in manifest
     assert "data/100%2525.txt" in manifest
     assert set(parse_manifest(manifest, "sha256")) == {f"data/{name}" for name in files}
@@ -244,21 +245,21 @@ def test_percent_names_are_refused_for_bagit_or_archived_rfc_encoded(tmp_path: P
 @pytest.mark.parametrize("algorithm", ["md5sum_hexdigest", "sha256", "sha512", "sha256-base64", "s3-etag"])
 def test_every_digest_kind_is_checked(algorithm: str) -> None:
     files = {"a.txt": b"alpha" * 100, "b/c.txt": b"gamma"}
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     _sip, plan, _writer = archive(store, files, algorithm)
     assert [e.checked_with for e in plan.payload] == [algorithm, algorithm]
     assert verify_aip(store, plan, ARCHIVE, PREFIX) == []
 
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items, record = put_dataset(store, files, algorithm)
     sip = validate(store, items, record)
     store.put(SRC, items[1].key, b"GAMMA")  # same size, other bytes
     with pytest.raises(SipRejected) as excinfo:
-        build_aip(store, InMemoryArchiveWriter(store), ARCHIVE, sip, [], now=NOW)
+        build_aip(store, store, ARCHIVE, sip, [], now=NOW)
     assert excinfo.value.reasons == [
         f"fixity: 'b/c.txt': the bytes of s3://{SRC}/{items[1].key} do not match its {algorithm} {items[1].digest}"
     ]
-    assert f"{PREFIX}data/a.txt" not in store.objects.get(ARCHIVE, {})
+    assert f"{PREFIX}data/a.txt" not in store.keys(ARCHIVE)
 
 
 @pytest.mark.parametrize(
@@ -269,17 +270,17 @@ def test_every_digest_kind_is_checked(algorithm: str) -> None:
     ],
 )
 def test_multipart_digests_are_unchecked_not_corrupt(algorithm: str, digest: str) -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     store.put(SRC, "folder/big.bin", b"anything at all")
     items = [
         Item("big.bin", SRC, "folder/big.bin", 15, algorithm, digest),
         Item("none.bin", SRC, "folder/big.bin", 15, algorithm, ""),
     ]
     sip = validate(store, items, {"uuid": UUID, "name": "n"})
-    writer = InMemoryArchiveWriter(store)
+    writer = store
     plan = build_aip(store, writer, ARCHIVE, sip, [], now=NOW)
     assert [e.checked_with for e in plan.payload] == ["", ""]
-    premis = json.loads(store.objects[ARCHIVE][f"staging/{ARCHIVE_ID}/bag/metadata/premis.json"][0])
+    premis = json.loads(store.data(ARCHIVE, f"staging/{ARCHIVE_ID}/bag/metadata/premis.json"))
     fixity = premis["events"][-1]
     assert fixity["eventOutcomeDetail"] == {"unchecked": ["big.bin", "none.bin"], "unchecked_count": 2}
     store_aip(writer, plan, ARCHIVE, PREFIX)
@@ -297,7 +298,7 @@ def test_multipart_digests_are_unchecked_not_corrupt(algorithm: str, digest: str
     ],
 )
 def test_unusable_manifest_digests_are_refused_at_validation(algorithm: str, digest: str, message: str) -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     store.put(SRC, "k", b"x")
     with pytest.raises(SipRejected) as excinfo:
         validate(store, [Item("x.txt", SRC, "k", 1, algorithm, digest)], {"uuid": UUID})
@@ -310,18 +311,9 @@ def test_unusable_manifest_digests_are_refused_at_validation(algorithm: str, dig
 # --------------------------------------------------------------------------- refusals
 
 
-class CountingStore(InMemoryObjectStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def head(self, bucket: str, key: str) -> ObjectMeta | None:
-        self.reads += 1
-        return super().head(bucket, key)
-
-    def iter_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
-        self.reads += 1
-        return super().iter_chunks(bucket, key)
+def source_reads(store: InMemoryObjectStorage) -> int:
+    """HEADs and streamed reads that reached ``store``."""
+    return store.calls["head"] + store.calls["iter_chunks"]
 
 
 @pytest.mark.parametrize(
@@ -351,7 +343,7 @@ class CountingStore(InMemoryObjectStore):
     ],
 )
 def test_unsafe_relpaths_are_refused_by_name_and_never_read(relpath: str) -> None:
-    store = CountingStore()
+    store = InMemoryObjectStorage()
     store.put(SRC, "k", b"x")
     store.put(SRC, "ok", b"fine")
     items = [Item(relpath, SRC, "k", 1, "md5sum_hexdigest", digest_of("md5sum_hexdigest", b"x"))]
@@ -361,11 +353,11 @@ def test_unsafe_relpaths_are_refused_by_name_and_never_read(relpath: str) -> Non
     assert len(excinfo.value.reasons) == 1
     assert excinfo.value.reasons[0].startswith(f"path {relpath!r}: ")
     assert "fixity" not in excinfo.value.reasons[0]
-    assert store.reads == 0
+    assert source_reads(store) == 0
 
 
 def test_missing_and_wrong_size_files_are_listed() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items, record = put_dataset(store, {"a": b"aaa", "b": b"bbb", "c": b"ccc"})
     store.delete(SRC, items[0].key)
     store.put(SRC, items[1].key, b"bbbb")
@@ -378,7 +370,7 @@ def test_missing_and_wrong_size_files_are_listed() -> None:
 
 
 def test_at_most_fifty_reasons() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items = [Item(f"f{i}", SRC, f"k{i}", 1, "md5sum_hexdigest", "") for i in range(120)]
     with pytest.raises(SipRejected) as excinfo:
         validate(store, items, {"uuid": UUID})
@@ -387,7 +379,7 @@ def test_at_most_fifty_reasons() -> None:
 
 
 def test_listing_answers_presence_for_many_files() -> None:
-    store = CountingStore()
+    store = InMemoryObjectStorage()
     files = {f"f{i:03}": b"x" for i in range(150)}
     items, record = put_dataset(store, files)
     store.put(SRC, f"ds/{UUID}/unrelated", b"y")
@@ -395,11 +387,11 @@ def test_listing_answers_presence_for_many_files() -> None:
     with pytest.raises(SipRejected) as excinfo:
         validate(store, items, record)
     assert excinfo.value.reasons == [f"path 'f007': missing (s3://{SRC}/{items[7].key})"]
-    assert store.reads == 0  # one listing, no HEADs
+    assert source_reads(store) == 0  # one listing, no HEADs
 
 
 def test_duplicates_after_nfc_and_file_directory_clashes_are_refused() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     nfc, nfd = unicodedata.normalize("NFC", "é.txt"), unicodedata.normalize("NFD", "é.txt")
     for key in ("k1", "k2", "k3", "k4"):
         store.put(SRC, key, b"x")
@@ -418,7 +410,7 @@ def test_duplicates_after_nfc_and_file_directory_clashes_are_refused() -> None:
 
 
 def test_caps_on_files_and_bytes() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items, record = put_dataset(store, {"a": b"12345", "b": b"67890", "c": b"x"})
     with pytest.raises(SipRejected, match="more than 2 files"):
         validate(store, items, record, max_files=2)
@@ -436,10 +428,10 @@ def test_caps_on_files_and_bytes() -> None:
 
 
 def test_source_changed_between_build_and_store() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     files = {"a": b"first", "b": b"second", "c": b"third"}
     items, record = put_dataset(store, files)
-    writer = InMemoryArchiveWriter(store)
+    writer = store
     sip = validate(store, items, record)
     plan = build_aip(store, writer, ARCHIVE, sip, [], now=NOW)
     store.put(SRC, items[1].key, b"SECOND")
@@ -447,7 +439,7 @@ def test_source_changed_between_build_and_store() -> None:
     with pytest.raises(SourceChanged, match=items[1].key):
         store_aip(writer, plan, ARCHIVE, PREFIX)
     # left behind: the payload copied before the change, no tag files (not a bag)
-    left = sorted(k[len(PREFIX) :] for k in store.objects[ARCHIVE] if k.startswith(PREFIX))
+    left = [k[len(PREFIX) :] for k in store.keys(ARCHIVE, PREFIX)]
     assert left == ["data/a"]
     assert writer.delete_prefix(ARCHIVE, PREFIX) == 1
 
@@ -457,28 +449,28 @@ def test_source_changed_between_build_and_store() -> None:
 
 
 def test_source_gone_after_validation() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items, record = put_dataset(store, {"a": b"first", "b": b"second"})
     sip = validate(store, items, record)
     store.delete(SRC, items[0].key)
     with pytest.raises(SourceChanged, match="vanished"):
-        build_aip(store, InMemoryArchiveWriter(store), ARCHIVE, sip, [], now=NOW)
+        build_aip(store, store, ARCHIVE, sip, [], now=NOW)
 
 
 def test_source_grown_after_validation_is_a_size_refusal() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items, record = put_dataset(store, {"a": b"first"}, "s3-etag")
     sip = validate(store, items, record)
     store.put(SRC, items[0].key, b"first and more")
     with pytest.raises(SipRejected, match=r"size: 'a': .* has more than 5 bytes, the manifest says 5"):
-        build_aip(store, InMemoryArchiveWriter(store), ARCHIVE, sip, [], now=NOW)
+        build_aip(store, store, ARCHIVE, sip, [], now=NOW)
 
 
 # --------------------------------------------------------------------------- verify
 
 
 def test_verify_reports_exactly_the_damaged_objects() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     _sip, plan, _writer = archive(store, HAPPY)
     nfd = unicodedata.normalize("NFD", "naïve/Ångström.csv")
     key = f"{PREFIX}data/{nfd}"
@@ -506,7 +498,7 @@ def test_verify_reports_exactly_the_damaged_objects() -> None:
 
 
 def test_verify_sample_checks_at_least_one_payload_file() -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     _sip, plan, _writer = archive(store, HAPPY)
     sampled = verify_sample(store, plan, ARCHIVE, PREFIX, 0.001, random.Random(42))
     assert sampled.mismatches == []
@@ -517,8 +509,8 @@ def test_verify_sample_checks_at_least_one_payload_file() -> None:
 
 
 def test_prefixes_are_checked() -> None:
-    store = InMemoryObjectStore()
-    writer = InMemoryArchiveWriter(store)
+    store = InMemoryObjectStorage()
+    writer = store
     for prefix in ("", "/", "aips", "/aips/"):
         with pytest.raises(ValueError, match="prefix"):
             writer.delete_prefix(ARCHIVE, prefix)
@@ -544,7 +536,7 @@ _NAME = st.one_of(_CLEAN, _WILD)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_NAME, min_size=1, max_size=4))
 def test_every_name_is_archived_and_valid_or_refused_by_name(names: list[str]) -> None:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     items = []
     for i, name in enumerate(names):
         data = f"{i}:{name!r}".encode()
@@ -561,7 +553,7 @@ def test_every_name_is_archived_and_valid_or_refused_by_name(names: list[str]) -
         clean = all(relpath_problem(n) is None for n in names) and len(set(nfc)) == len(nfc)
         assert not clean or any("file and as a directory" in r for r in exc.reasons)
         return
-    writer = InMemoryArchiveWriter(store)
+    writer = store
     plan = build_aip(store, writer, ARCHIVE, sip, [], now=NOW)
     store_aip(writer, plan, ARCHIVE, PREFIX)
     assert verify_aip(store, plan, ARCHIVE, PREFIX) == []
@@ -582,7 +574,7 @@ def test_manifest_round_trip(names: list[str]) -> None:
     assert parsed == {f"data/{name}": digest for name, digest in entries}
 
 
-# --------------------------------------------------------------------------- S3 writer on moto
+# --------------------------------------------------------------------------- the pipeline on moto
 
 
 @pytest.fixture
@@ -605,69 +597,6 @@ def _upload_multipart(client: Any, key: str, data: bytes) -> str:
     return etag
 
 
-def test_s3_writer_put_copy_and_delete_prefix(s3: Any) -> None:
-    writer = S3ArchiveWriter(s3, "STANDARD_IA")
-    etag = writer.put(ARCHIVE, "staging/x/a.txt", b"hello")
-    assert etag == hashlib.md5(b"hello").hexdigest()
-    writer.copy(ARCHIVE, "staging/x/a.txt", ARCHIVE, "aips/x/a.txt", if_match=etag)
-    writer.copy(ARCHIVE, "staging/x/a.txt", ARCHIVE, "aips/x/a.txt", if_match=f'"{etag}"')  # again, quoted
-    copied = s3.get_object(Bucket=ARCHIVE, Key="aips/x/a.txt")
-    assert copied["Body"].read() == b"hello"
-    assert copied["StorageClass"] == "STANDARD_IA"
-
-    s3.put_object(Bucket=ARCHIVE, Key="staging/x/a.txt", Body=b"HELLO")
-    with pytest.raises(SourceChanged):
-        writer.copy(ARCHIVE, "staging/x/a.txt", ARCHIVE, "aips/x/b.txt", if_match=etag)
-    with pytest.raises(SourceChanged):
-        writer.copy(ARCHIVE, "staging/x/nothing", ARCHIVE, "aips/x/c.txt", if_match=etag)
-    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=ARCHIVE, Prefix="aips/")["Contents"]]
-    assert listed == ["aips/x/a.txt"]
-
-    for i in range(3):
-        writer.put(ARCHIVE, f"staging/x/more/{i}", b"m")
-    writer.put(ARCHIVE, "staging/xy", b"not under staging/x/")
-    assert writer.delete_prefix(ARCHIVE, "staging/x/") == 4
-    assert writer.delete_prefix(ARCHIVE, "staging/x/") == 0
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket=ARCHIVE, Prefix="staging/")["Contents"]] == ["staging/xy"]
-    with pytest.raises(ValueError, match="prefix"):
-        writer.delete_prefix(ARCHIVE, "")
-
-
-def test_s3_writer_multipart_copy(s3: Any) -> None:
-    data = random.Random(7).randbytes(6 * MiB)
-    etag = _upload_multipart(s3, "big.bin", data)
-    part_copies: list[str] = []  # the handler must return None (else it answers the call)
-    s3.meta.events.register("before-call.s3.UploadPartCopy", lambda **_kw: part_copies.append("part"))
-    writer = S3ArchiveWriter(s3, "STANDARD_IA", transfer_config=SMALL_PARTS)
-    writer.copy(SRC, "big.bin", ARCHIVE, "aips/big.bin", if_match=etag)
-    assert len(part_copies) == 2
-    stored = s3.get_object(Bucket=ARCHIVE, Key="aips/big.bin")
-    assert hashlib.sha256(stored["Body"].read()).digest() == hashlib.sha256(data).digest()
-    assert stored["StorageClass"] == "STANDARD_IA"
-
-    s3.put_object(Bucket=SRC, Key="big.bin", Body=b"replaced")
-    with pytest.raises(SourceChanged):
-        writer.copy(SRC, "big.bin", ARCHIVE, "aips/big2.bin", if_match=etag)
-
-
-def test_s3_writer_source_changed_during_multipart_copy(s3: Any) -> None:
-    """moto ignores CopySourceIfMatch on UploadPartCopy (S3 does not): the writer's recheck catches it."""
-    data = random.Random(8).randbytes(6 * MiB)
-    etag = _upload_multipart(s3, "big.bin", data)
-    changed: list[bool] = []
-
-    def overwrite(**_kwargs: Any) -> None:
-        if not changed:
-            changed.append(True)
-            s3.put_object(Bucket=SRC, Key="big.bin", Body=b"z" * (6 * MiB))
-
-    s3.meta.events.register("before-call.s3.UploadPartCopy", overwrite)
-    writer = S3ArchiveWriter(s3, transfer_config=SMALL_PARTS)
-    with pytest.raises(SourceChanged):
-        writer.copy(SRC, "big.bin", ARCHIVE, "aips/big.bin", if_match=etag)
-    assert "Contents" not in s3.list_objects_v2(Bucket=ARCHIVE, Prefix="aips/")
-
-
 def test_whole_pipeline_on_moto(s3: Any, tmp_path: Path) -> None:
     files = {"a b.txt": b"a", "deep/x/y.bin": b"\x00" * 1000, "big.bin": random.Random(9).randbytes(6 * MiB)}
     items = []
@@ -679,8 +608,8 @@ def test_whole_pipeline_on_moto(s3: Any, tmp_path: Path) -> None:
         else:
             s3.put_object(Bucket=SRC, Key=key, Body=data)
             items.append(Item(relpath, SRC, key, len(data), "s3-etag", hashlib.md5(data).hexdigest()))
-    store = S3ObjectStore(s3)
-    writer = S3ArchiveWriter(s3, "STANDARD_IA", transfer_config=SMALL_PARTS)
+    store = S3ObjectStorage(s3)
+    writer = S3ObjectStorage(s3, "STANDARD_IA", transfer_config=SMALL_PARTS)
     sip = validate_sip(store, items, archive_id=ARCHIVE_ID, record={"uuid": UUID, "name": "n"}, source_uris=())
     stage_sip(writer, ARCHIVE, ARCHIVE_ID, sip)
     plan = build_aip(store, writer, ARCHIVE, load_sip(store, ARCHIVE, ARCHIVE_ID), [], now=NOW)
@@ -699,42 +628,3 @@ def test_whole_pipeline_on_moto(s3: Any, tmp_path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(s3.get_object(Bucket=ARCHIVE, Key=obj["Key"])["Body"].read())
     assert validate_extracted_bag(bag).payload_oxum == (sum(map(len, files.values())), 3)
-
-
-# --------------------------------------------------------------------------- transient errors
-
-
-class FailingClient:
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-    def put_object(self, **_kwargs: Any) -> dict[str, Any]:
-        raise self.exc
-
-
-def _client_error(code: str, status: int) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject"
-    )
-
-
-@pytest.mark.parametrize(
-    "exc",
-    [
-        _client_error("SlowDown", 503),
-        _client_error("InternalError", 500),
-        _client_error("RequestTimeout", 400),
-        _client_error("Whatever", 502),
-        ReadTimeoutError(endpoint_url="https://s3"),
-    ],
-)
-def test_transient_errors_are_wrapped(exc: Exception) -> None:
-    with pytest.raises(TransientError):
-        S3ArchiveWriter(FailingClient(exc)).put(ARCHIVE, "k", b"x")
-
-
-def test_other_errors_pass_through_and_restore_classes_are_refused() -> None:
-    with pytest.raises(ClientError):
-        S3ArchiveWriter(FailingClient(_client_error("AccessDenied", 403))).put(ARCHIVE, "k", b"x")
-    with pytest.raises(ValueError, match="restore"):
-        S3ArchiveWriter(object(), "DEEP_ARCHIVE")

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from chalicelib.archive.steps import aip_prefix
-from chalicelib.archive.workflow import InMemoryWorkflow
 from chalicelib.composition import Root
 from chalicelib.config import Settings
 from infra.local import cli
+from tests.fakes.workflow import InMemoryWorkflow
 from tests.unit.test_archive_steps import ARCHIVE_BUCKET, BUCKET, Rig
 from tests.unit.test_ingest import DtoolDataset
 

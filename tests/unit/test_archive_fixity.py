@@ -7,20 +7,19 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from chalicelib.adapters.object_storage import ObjectStorage
 from chalicelib.archive import aip, model
 from chalicelib.archive.fixity import audit_archive, run_fixity_audit
 from chalicelib.archive.model import Archive
 from chalicelib.archive.steps import aip_prefix
 from chalicelib.audit import dataset_subject
 from chalicelib.domain import AuditEntry
-from chalicelib.ingest.objects import InMemoryObjectStore, ObjectMeta, ObjectStore
 from chalicelib.store.archives import InMemoryArchiveRepository
 from tests.unit.test_archive_steps import ARCHIVE_BUCKET, Rig, _archived
 from tests.unit.test_ingest import DtoolDataset
@@ -50,7 +49,7 @@ def _archive(rig: Rig, items: dict[str, bytes] | None = None) -> Archive:
 class Run:
     """One audit run over the rig; keeps the metric lines it emitted."""
 
-    def __init__(self, rig: Rig, store: ObjectStore | None = None) -> None:
+    def __init__(self, rig: Rig, store: ObjectStorage | None = None) -> None:
         self.rig = rig
         self.store = store or rig.world.store
         self.lines: list[str] = []
@@ -182,19 +181,20 @@ def test_a_consistently_replaced_bag_is_caught_by_the_recorded_tag_manifest_dige
 
 def test_a_sample_checks_every_tag_file_and_at_least_one_payload_file(rig: Rig) -> None:
     archive = _archive(rig, {f"f{i:02}.bin": bytes([i]) * (i + 1) for i in range(30)})
-    reading = ReadingStore(rig.world.store)
-    mismatches, checked = audit_archive(reading, ARCHIVE_BUCKET, archive, 0.1, random.Random(3))
-    read = [k.removeprefix(aip_prefix(archive)) for k in reading.read]
+    store = rig.world.store
+    store.reads.clear()
+    mismatches, checked = audit_archive(store, ARCHIVE_BUCKET, archive, 0.1, random.Random(3))
+    first_reads = list(store.reads)
+    read = [k.removeprefix(aip_prefix(archive)) for k in first_reads]
     payload = [p for p in read if p.startswith("data/")]
     assert mismatches == [] and checked == len(TAG_PATHS) + 3
     assert set(read) - set(payload) == TAG_PATHS and len(payload) == 3 == len(set(payload))
-    again = ReadingStore(rig.world.store)
-    audit_archive(again, ARCHIVE_BUCKET, archive, 0.1, random.Random(3))
-    assert again.read == reading.read  # seeded: the same sample
-    none = ReadingStore(rig.world.store)
-    assert audit_archive(none, ARCHIVE_BUCKET, archive, 0.0, random.Random(3)) == ([], len(TAG_PATHS))
+    store.reads.clear()
+    audit_archive(store, ARCHIVE_BUCKET, archive, 0.1, random.Random(3))
+    assert store.reads == first_reads  # seeded: the same sample
+    assert audit_archive(store, ARCHIVE_BUCKET, archive, 0.0, random.Random(3)) == ([], len(TAG_PATHS))
     with pytest.raises(ValueError):
-        audit_archive(none, ARCHIVE_BUCKET, archive, 1.5, random.Random(3))
+        audit_archive(store, ARCHIVE_BUCKET, archive, 1.5, random.Random(3))
 
 
 def _set_checked_at(rig: Rig, archive_id: str, checked_at: float) -> None:
@@ -231,7 +231,8 @@ def test_failed_and_running_archives_are_not_audited(rig: Rig) -> None:
 
 def test_an_unreadable_aip_is_skipped_not_failed(rig: Rig) -> None:
     archive = _archive(rig)
-    run = Run(rig, FrozenStore(rig.world.store))
+    _freeze(rig, archive, lambda _path: True)  # a lifecycle rule moved everything to DEEP_ARCHIVE
+    run = Run(rig)
     report = run()
     assert report["checked"] == 0 and report["failed"] == []
     [skipped] = report["skipped"]
@@ -250,33 +251,13 @@ def test_a_concurrent_change_of_the_record_is_retried_on_the_new_version(rig: Ri
     assert stored is not None and stored.fixity["ok"] is True and stored.storage_class == "GLACIER_IR"
 
 
-class ReadingStore(ObjectStore):
-    """Delegates to a store; records the keys whose bytes were read."""
-
-    def __init__(self, store: InMemoryObjectStore) -> None:
-        self.store = store
-        self.read: list[str] = []
-
-    def head(self, bucket: str, key: str) -> ObjectMeta | None:
-        return self.store.head(bucket, key)
-
-    def get_bytes(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
-        self.read.append(key)
-        return self.store.get_bytes(bucket, key, max_bytes)
-
-    def iter_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
-        self.read.append(key)
-        return self.store.iter_chunks(bucket, key)
-
-    def list(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[ObjectMeta]:
-        return self.store.list(bucket, prefix, start_after)
-
-
-class FrozenStore(ReadingStore):
-    """Objects moved to DEEP_ARCHIVE by a lifecycle rule: listed, but not readable."""
-
-    def iter_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
-        raise ClientError({"Error": {"Code": "InvalidObjectState", "Message": "restore first"}}, "GetObject")
+def _freeze(rig: Rig, archive: Archive, frozen: Callable[[str], bool]) -> None:
+    """Move the AIP's objects whose bag path ``frozen`` accepts to DEEP_ARCHIVE (as the
+    bucket's lifecycle rule does): still listed, no longer readable without a restore."""
+    prefix = aip_prefix(archive)
+    for key in rig.world.store.keys(ARCHIVE_BUCKET, prefix):
+        if frozen(key[len(prefix) :]):
+            rig.world.store.set_state(ARCHIVE_BUCKET, key, storage_class="DEEP_ARCHIVE")
 
 
 class RacingArchives(InMemoryArchiveRepository):
@@ -296,20 +277,13 @@ class RacingArchives(InMemoryArchiveRepository):
         super().save(archive, expected_version)
 
 
-class ColdPayloadStore(ReadingStore):
-    """The lifecycle rule moved only the payload (tagged cold) to DEEP_ARCHIVE."""
-
-    def iter_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
-        if "/data/" in key:
-            raise ClientError({"Error": {"Code": "InvalidObjectState", "Message": "restore first"}}, "GetObject")
-        return super().iter_chunks(bucket, key)
-
-
 def test_cold_payload_is_checked_by_size_and_the_tag_files_by_hash(rig: Rig) -> None:
     archive = _archive(rig)
-    run = Run(rig, ColdPayloadStore(rig.world.store))
+    # the lifecycle rule moved only the payload (tagged cold) to DEEP_ARCHIVE
+    _freeze(rig, archive, lambda path: path.startswith("data/"))
+    run = Run(rig)
     report = run(fraction=1.0)
     assert report["checked"] == 1 and report["failed"] == [] and report["skipped"] == []
     assert rig.stored(archive.archive_id).fixity["ok"] is True
     _put(rig, archive, "tagmanifest-sha256.txt", b"tampered")  # the tag files are still re-hashed
-    assert Run(rig, ColdPayloadStore(rig.world.store))(fraction=1.0)["failed"]
+    assert Run(rig)(fraction=1.0)["failed"]

@@ -8,9 +8,8 @@ import pytest
 
 from chalicelib.access import AccessService
 from chalicelib.archive import model
-from chalicelib.archive.access import InMemoryObjectAccess, StoredObject
+from chalicelib.archive.projection import ProjectedArchives
 from chalicelib.archive.service import ArchiveService
-from chalicelib.archive.workflow import InMemoryWorkflow
 from chalicelib.audit import dataset_subject
 from chalicelib.domain import User
 from chalicelib.errors import ArchiveExists, Conflict, Forbidden, NotFound, ValidationError
@@ -19,6 +18,8 @@ from chalicelib.service import CatalogueService
 from chalicelib.store.archives import InMemoryArchiveRepository
 from chalicelib.store.memory import InMemoryRepository
 from chalicelib.validation import parse_registration
+from tests.fakes.object_storage import InMemoryObjectStorage
+from tests.fakes.workflow import InMemoryWorkflow
 
 ROOT = User("root", is_admin=True)
 LAB = "s3://lab"
@@ -33,10 +34,10 @@ class World:
         self.repo = InMemoryRepository()
         self.catalogue = CatalogueService(self.repo, InMemorySearchIndex(), sleep=lambda _: None)
         AccessService(self.repo).add_base_uri(ROOT, LAB, "")
-        self.archives = InMemoryArchiveRepository()
+        self.archives = ProjectedArchives(InMemoryArchiveRepository(), self.repo)
         self.workflow = InMemoryWorkflow()
         self.now = 1000.0
-        self.access = InMemoryObjectAccess()
+        self.access = InMemoryObjectStorage()
         self.service = ArchiveService(
             self.archives,
             self.repo,
@@ -163,7 +164,8 @@ def _archived(world: World, storage_class: str = "STANDARD", files: int = 3) -> 
     done = model.step_succeeded(stored, "register", 1100.0, aip_uri=f"s3://archive/{prefix}")
     world.archives.save(done, stored.version)
     for name in ["bagit.txt", *(f"data/f{i}" for i in range(files))]:
-        world.access.stored[("archive", prefix + name)] = StoredObject(prefix + name, 10, storage_class)
+        world.access.put("archive", prefix + name, b"0123456789")
+        world.access.set_state("archive", prefix + name, storage_class=storage_class)
     return archive_id
 
 
@@ -192,8 +194,8 @@ def test_download_from_deep_archive_starts_one_restore_and_says_when_to_come_bac
     assert first["retry_after_seconds"] == 48 * 3600 and len(world.access.restores) == 3
     again = world.service.download(READER, archive_id)
     assert again["status"] == "restoring" and len(world.access.restores) == 3  # not asked twice
-    for key, obj in list(world.access.stored.items()):
-        world.access.stored[key] = StoredObject(obj.key, obj.size, obj.storage_class, "done")
+    for bucket, key, _days, _tier in world.access.restores:  # the restores finish
+        world.access.set_state(bucket, key, restore="done")
     assert world.service.download(READER, archive_id)["status"] == "ready"
 
 
@@ -223,7 +225,7 @@ def test_deposit_upload_needs_register_permission_and_a_bag_name(world: World) -
 
 
 def test_the_dataset_record_shows_its_archives(world: World) -> None:
-    catalogue = CatalogueService(world.repo, InMemorySearchIndex(), archives=world.archives)
+    catalogue = CatalogueService(world.repo, InMemorySearchIndex())
     assert catalogue.get_dataset(READER, UUID)["archival"] == {"status": None, "history": []}
     archive_id = _archived(world)
     shown = catalogue.get_dataset(READER, UUID)["archival"]

@@ -12,16 +12,15 @@ from unittest.mock import ANY
 import pytest
 
 from chalicelib.archive import model
-from chalicelib.archive.memory_writer import InMemoryArchiveWriter
 from chalicelib.archive.model import Archive
 from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.steps import ArchiveSteps, aip_prefix
 from chalicelib.archive.worker import ArchiveWorker
-from chalicelib.archive.workflow import InMemoryWorkflow
 from chalicelib.ingest.events import ObjectEvent
 from chalicelib.ingest.reconcile import reconcile
 from chalicelib.ingest.service import Deposits, IngestService
 from chalicelib.store.archives import InMemoryArchiveRepository
+from tests.fakes.workflow import InMemoryWorkflow
 from tests.unit.test_ingest import BUCKET, FOLDER, ROOT, DtoolDataset, World, make_world, put_folder, uuid_of
 from tests.unit.test_ingest_bags import make_bag, zipped
 
@@ -34,7 +33,7 @@ class Rig:
         self.world: World = make_world(f"s3://{BUCKET}", DEPOSITS)
         self.archives = InMemoryArchiveRepository()
         self.workflow = InMemoryWorkflow()
-        writer = InMemoryArchiveWriter(self.world.store)
+        writer = self.world.store
         steps = ArchiveSteps(
             self.world.repo,
             self.world.store,

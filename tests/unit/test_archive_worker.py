@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.errors import TransientError as Transient
 from chalicelib.archive import model
 from chalicelib.archive.model import Archive
 from chalicelib.archive.sip import SipRejected as Rejected
 from chalicelib.archive.worker import ArchiveWorker
-from chalicelib.archive.workflow import InMemoryWorkflow
-from chalicelib.archive.writer import TransientError as Transient
 from chalicelib.audit import dataset_subject
 from chalicelib.store.archives import InMemoryArchiveRepository
 from chalicelib.store.memory import InMemoryRepository
+from tests.fakes.workflow import InMemoryWorkflow
 
 ARCHIVE = Archive(
     archive_id="ar-0123456789abcdef01234567",

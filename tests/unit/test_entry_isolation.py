@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.archive.service import ArchiveService
-from chalicelib.archive.workflow import InMemoryWorkflow
 from chalicelib.domain import User
 from chalicelib.errors import ArchiveExists, CatalogueError, Forbidden, NotFound
 from chalicelib.search import SearchQuery
 from chalicelib.store.archives import InMemoryArchiveRepository
 from chalicelib.validation import DatasetPatch, parse_registration
+from tests.fakes.workflow import InMemoryWorkflow
 from tests.unit.test_ingest import ROOT, DtoolDataset, World, make_world
 
 ALPHA, BETA = "s3://alpha", "s3://beta"

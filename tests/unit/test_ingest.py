@@ -29,13 +29,13 @@ from chalicelib.domain import INGEST_ACTOR, Dataset, User
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.indexdoc import index_doc
 from chalicelib.ingest.events import ObjectEvent, parse_notification
-from chalicelib.ingest.objects import InMemoryObjectStore
 from chalicelib.ingest.service import IngestFailed, IngestService, Outcome
 from chalicelib.memsearch import InMemorySearchIndex
 from chalicelib.search import SearchQuery
 from chalicelib.service import CatalogueService
 from chalicelib.store.memory import InMemoryRepository
 from chalicelib.validation import DatasetPatch
+from tests.fakes.object_storage import InMemoryObjectStorage
 
 ROOT = User(username="root", is_admin=True)
 BUCKET = "lab-data"
@@ -156,7 +156,7 @@ class Clock:
 
 @dataclass
 class World:
-    store: InMemoryObjectStore
+    store: InMemoryObjectStorage
     repo: StreamedRepository
     search: InMemorySearchIndex
     catalogue: CatalogueService
@@ -205,7 +205,7 @@ class World:
 
 
 def make_world(*base_uris: str) -> World:
-    store = InMemoryObjectStore()
+    store = InMemoryObjectStorage()
     search = InMemorySearchIndex()
     repo = StreamedRepository(search)
     catalogue = CatalogueService(repo, search, sleep=lambda _: None)
@@ -467,7 +467,7 @@ class DtoolDataset:
             (self.key("dtool"), json.dumps(self.admin(frozen=True)).encode()),
         ]
 
-    def put(self, store: InMemoryObjectStore, bucket: str = BUCKET, *, frozen: bool = True) -> list[str]:
+    def put(self, store: InMemoryObjectStorage, bucket: str = BUCKET, *, frozen: bool = True) -> list[str]:
         written = self.objects() if frozen else self.proto_objects()
         for key, data in written:
             store.put(bucket, key, data)
@@ -605,7 +605,7 @@ def test_a_registration_that_loses_to_a_deletion_reads_s3_again(world: World, mo
 
     def deleted_meanwhile(dataset: Dataset, expected_version: int | None) -> None:
         monkeypatch.setattr(world.repo, "save_dataset", save)  # once
-        for key in list(world.store.objects[BUCKET]):
+        for key in world.store.keys(BUCKET):
             world.store.delete(BUCKET, key)
         assert world.removed(ds.key("dtool")).status == "removed"
         save(dataset, expected_version)  # the late write: now against a newer version
@@ -630,7 +630,7 @@ def test_a_reading_of_s3_older_than_a_deletion_does_not_bring_the_dataset_back(
 
     def deleted_meanwhile(uuid: str, base_uri: str, **kw: Any) -> Dataset | None:
         monkeypatch.setattr(world.repo, "get_dataset", get)  # once
-        for key in list(world.store.objects[BUCKET]):
+        for key in world.store.keys(BUCKET):
             world.store.delete(BUCKET, key)
         assert world.removed(ds.key("dtool")).status == "removed"
         return get(uuid, base_uri, **kw)
@@ -775,7 +775,7 @@ def test_a_dtool_dataset_under_a_nested_base_uri_is_never_registered_on_the_buck
     assert not _bucket_reader_sees(world, ds.uuid)  # the leak: a reader of the bucket read its README
     assert ds.uuid not in world.found("wytham")
     # its objects deleted: the refused record goes too
-    for key in list(world.store.objects[BUCKET]):
+    for key in world.store.keys(BUCKET):
         if key.startswith(f"restricted/{ds.uuid}/"):
             world.store.delete(BUCKET, key)
     assert world.removed(ds.key("dtool")).status == "removed"

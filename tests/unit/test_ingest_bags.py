@@ -15,23 +15,23 @@ from chalicelib.access import AccessService
 from chalicelib.domain import User
 from chalicelib.ingest.bags.registration import bag_uuid
 from chalicelib.ingest.events import ObjectEvent
-from chalicelib.ingest.objects import InMemoryObjectStore
 from chalicelib.ingest.service import IngestFailed, IngestService
 from chalicelib.memsearch import InMemorySearchIndex
 from chalicelib.service import CatalogueService
 from chalicelib.store.memory import InMemoryRepository
 from chalicelib.validation import parse_search
+from tests.fakes.object_storage import InMemoryObjectStorage
 
 BUCKET = "bags"
 ROOT = User(username="root", is_admin=True)
 
 
-World = tuple[InMemoryObjectStore, IngestService, CatalogueService]
+World = tuple[InMemoryObjectStorage, IngestService, CatalogueService]
 
 
 @pytest.fixture
 def world() -> World:
-    store, repo = InMemoryObjectStore(), InMemoryRepository()
+    store, repo = InMemoryObjectStorage(), InMemoryRepository()
     catalogue = CatalogueService(repo, InMemorySearchIndex())
     AccessService(repo).add_base_uri(ROOT, f"s3://{BUCKET}", "")
     return store, IngestService(store, catalogue, repo), catalogue
@@ -134,7 +134,7 @@ def _body(key: str) -> str:
 
 
 def test_outcomes_are_published_as_embedded_metrics(tmp_path: Path) -> None:
-    store, repo = InMemoryObjectStore(), InMemoryRepository()
+    store, repo = InMemoryObjectStorage(), InMemoryRepository()
     catalogue = CatalogueService(repo, InMemorySearchIndex())
     AccessService(repo).add_base_uri(ROOT, f"s3://{BUCKET}", "")
     lines: list[str] = []
@@ -147,7 +147,7 @@ def test_outcomes_are_published_as_embedded_metrics(tmp_path: Path) -> None:
     assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Catalogue/Ingest"
 
 
-class ChunkCounter(InMemoryObjectStore):
+class ChunkCounter(InMemoryObjectStorage):
     """Counts the payload bytes streamed for fixity."""
 
     def __init__(self) -> None:
@@ -198,7 +198,7 @@ def test_folder_bag_uploaded_file_by_file_registers_once_and_hashes_once(tmp_pat
 
 def test_a_bag_under_a_nested_base_uri_belongs_to_it(tmp_path: Path) -> None:
     """Issue 15, finding 3: every layout takes the longest registered base URI."""
-    store, repo = InMemoryObjectStore(), InMemoryRepository()
+    store, repo = InMemoryObjectStorage(), InMemoryRepository()
     catalogue = CatalogueService(repo, InMemorySearchIndex())
     nested = f"s3://{BUCKET}/restricted"
     for base_uri in (f"s3://{BUCKET}", nested):
@@ -216,7 +216,7 @@ def test_a_bag_under_a_nested_base_uri_belongs_to_it(tmp_path: Path) -> None:
 def test_a_bag_naming_another_base_uris_uuid_becomes_an_entry_of_its_own(tmp_path: Path) -> None:
     """Issue 15, finding 1: a bag's External-Identifier is chosen by whoever uploads it, so
     it reaches only the entry of that uuid under the bag's own base URI."""
-    store, repo = InMemoryObjectStore(), InMemoryRepository()
+    store, repo = InMemoryObjectStorage(), InMemoryRepository()
     catalogue = CatalogueService(repo, InMemorySearchIndex())
     other = "s3://other-lab"
     for base_uri in (f"s3://{BUCKET}", other):

@@ -1,6 +1,6 @@
 """The bulk index's shortcuts change nothing but the number of calls.
 
-* :class:`SnapshotStore` answers ``head``/``list`` inside its key range exactly as the
+* :class:`~chalicelib.ingest.snapshot.SnapshotStore` answers ``head``/``list`` inside its key range exactly as the
   store would, and never answers outside it;
 * :meth:`CatalogueService.register_many` has the effect of calling ``register`` for each;
 * :func:`index_prefix` registers the same datasets whatever its listing window, with fewer
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -21,34 +20,18 @@ from chalicelib.domain import User
 from chalicelib.errors import CatalogueError
 from chalicelib.ingest import service as ingest_service
 from chalicelib.ingest.events import ObjectEvent, parse_notification
-from chalicelib.ingest.objects import InMemoryObjectStore, ObjectMeta, ObjectStore, SnapshotStore, prefix_end
 from chalicelib.ingest.service import enqueue_index, index_prefix, parse_continuation
+from chalicelib.ingest.snapshot import SnapshotStore, prefix_end
 from chalicelib.validation import parse_registration
+from tests.fakes.object_storage import InMemoryObjectStorage
+from tests.fakes.queues import InMemoryQueue
 from tests.unit.test_ingest import BUCKET, ROOT, DtoolDataset, World, make_world
 
 
-class CountingStore(ObjectStore):
-    """A store that counts the calls reaching it."""
-
-    def __init__(self, inner: ObjectStore) -> None:
-        self.inner = inner
-        self.calls: dict[str, int] = {"head": 0, "list": 0, "get": 0}
-
-    def head(self, bucket: str, key: str) -> ObjectMeta | None:
-        self.calls["head"] += 1
-        return self.inner.head(bucket, key)
-
-    def get_bytes(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
-        self.calls["get"] += 1
-        return self.inner.get_bytes(bucket, key, max_bytes)
-
-    def iter_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
-        self.calls["get"] += 1
-        return self.inner.iter_chunks(bucket, key)
-
-    def list(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[ObjectMeta]:
-        self.calls["list"] += 1
-        return self.inner.list(bucket, prefix, start_after)
+def counted(store: InMemoryObjectStorage) -> dict[str, int]:
+    """The calls that reached ``store`` since its ``calls`` were cleared (``get``: reads of bytes)."""
+    calls = store.calls
+    return {"head": calls["head"], "list": calls["list"], "get": calls["get_bytes"] + calls["iter_chunks"]}
 
 
 # -- SnapshotStore ------------------------------------------------------------------------------
@@ -62,29 +45,30 @@ def test_prefix_end_is_the_least_key_after_the_prefix() -> None:
 
 
 def test_snapshot_answers_inside_its_range_without_the_store() -> None:
-    real = InMemoryObjectStore()
+    real = InMemoryObjectStorage()
     for key in ("a/1", "a/2", "b/1", "b/2", "c/1"):
         real.put(BUCKET, key, key)
-    counting = CountingStore(real)
     listed = [o for o in real.list(BUCKET, "") if "a/" <= o.key < "b/2\0"]
-    snap = SnapshotStore(counting, BUCKET, listed, "a/", "b/2\0")
+    expected_head = real.head(BUCKET, "b/2")
+    real.calls.clear()
+    snap = SnapshotStore(real, BUCKET, listed, "a/", "b/2\0")
     assert [o.key for o in snap.list(BUCKET, "a/")] == ["a/1", "a/2"]
-    assert snap.head(BUCKET, "b/2") == real.head(BUCKET, "b/2")
+    assert snap.head(BUCKET, "b/2") == expected_head
     assert snap.head(BUCKET, "a/3") is None
-    assert counting.calls == {"head": 0, "list": 0, "get": 0}
+    assert counted(real) == {"head": 0, "list": 0, "get": 0}
     # "b/" reaches past the range's end ("b/3" could exist): asked of the store
     assert [o.key for o in snap.list(BUCKET, "b/")] == ["b/1", "b/2"]
     assert snap.head(BUCKET, "c/1") is not None and snap.head(BUCKET, "0") is None
     assert snap.head("other", "a/1") is None
-    assert counting.calls == {"head": 3, "list": 1, "get": 0}
-    assert snap.get_text(BUCKET, "a/1", 100) == "a/1" and counting.calls["get"] == 1
+    assert counted(real) == {"head": 3, "list": 1, "get": 0}
+    assert snap.get_text(BUCKET, "a/1", 100) == "a/1" and counted(real)["get"] == 1
 
 
 def test_property_snapshots_agree_with_the_store() -> None:
     rng = random.Random(7)
     alphabet = ["a", "b", "/", "é", "\U0001f600", "z"]
     for _ in range(60):
-        real = InMemoryObjectStore()
+        real = InMemoryObjectStorage()
         keys = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))) for _ in range(40)}
         for key in keys:
             real.put(BUCKET, key, key)
@@ -236,48 +220,38 @@ def test_index_prefix_registers_the_same_whatever_the_window(monkeypatch: pytest
 def test_index_prefix_reads_less_than_one_event_per_dataset() -> None:
     by_events, bulk = make_world(f"s3://{BUCKET}"), make_world(f"s3://{BUCKET}")
     expected = {id(world): _fill(world, 40) for world in (by_events, bulk)}
-    counting_events = CountingStore(by_events.store)
-    scoped = by_events.ingest.using(counting_events)
-    for obj in list(by_events.store.list(BUCKET, "")):
-        if obj.key.endswith(("dataset.json", "/dtool")):
-            scoped.handle(ObjectEvent(bucket=BUCKET, key=obj.key, kind="created"), 5)
-    counting_bulk = CountingStore(bulk.store)
-    index_prefix(bulk.ingest, counting_bulk, BUCKET, "", concurrency=2)
+    triggers = [o.key for o in by_events.store.list(BUCKET, "") if o.key.endswith(("dataset.json", "/dtool"))]
+    by_events.store.calls.clear()
+    for key in triggers:
+        by_events.ingest.handle(ObjectEvent(bucket=BUCKET, key=key, kind="created"), 5)
+    bulk.store.calls.clear()
+    index_prefix(bulk.ingest, bulk.store, BUCKET, "", concurrency=2)
+    counting_events, counting_bulk = counted(by_events.store), counted(bulk.store)
     for world in (by_events, bulk):
         registered = world.repo.iter_datasets()
         assert {r.uri for d in registered if d.status == "registered" for r in d.replicas} == expected[id(world)]
     # one listing in all; no HEAD; one GET per sidecar and per dtool metadata file
-    assert counting_bulk.calls["list"] == 1 and counting_bulk.calls["head"] == 0
-    assert counting_events.calls["list"] >= 40
-    assert counting_bulk.calls["get"] == counting_events.calls["get"]
+    assert counting_bulk["list"] == 1 and counting_bulk["head"] == 0
+    assert counting_events["list"] >= 40
+    assert counting_bulk["get"] == counting_events["get"]
 
 
 # -- the asynchronous bulk index, step by step ---------------------------------------------------
-
-
-class FakeQueue:
-    def __init__(self) -> None:
-        self.bodies: list[str] = []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, object]:
-        assert 1 <= len(Entries) <= 10 and len({e["Id"] for e in Entries}) == len(Entries)
-        self.bodies.extend(e["MessageBody"] for e in Entries)
-        return {}
 
 
 @pytest.mark.parametrize("limit", [1, 7, 33, 34, 1000])
 def test_async_index_continues_until_every_dataset_is_queued_once(limit: int) -> None:
     world = make_world(f"s3://{BUCKET}")
     _fill(world, 30)
-    queue = FakeQueue()
+    queue = InMemoryQueue()
     base = f"s3://{BUCKET}/runs"
     steps, after, keys = 0, "", []
     while after is not None:
         steps += 1
         assert steps <= 100
-        start = len(queue.bodies)
-        queued, after = enqueue_index(queue, "url", world.store, base, after, limit=limit)
-        sent = queue.bodies[start:]
+        start = len(queue.sent)
+        queued, after = enqueue_index(queue, world.store, base, after, limit=limit)
+        sent = queue.sent[start:]
         events = [e for body in sent if parse_continuation(body) is None for e in parse_notification(body)]
         assert len(events) == queued <= limit
         keys += [e.key for e in events]

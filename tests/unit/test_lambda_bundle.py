@@ -11,6 +11,8 @@ from infra import lambda_bundle
 from infra.lambda_bundle import BOTOCORE_SERVICES, lambda_pins, prune
 
 REPO = Path(__file__).resolve().parents[2]
+# Root.aws_client(service) and the adapters' make_client(service, ...) it calls
+PASS_ON = ("chalicelib/composition.py", "chalicelib/adapters/aws.py")
 
 
 def _client_services(root: Path) -> dict[str, str]:
@@ -27,8 +29,8 @@ def _client_services(root: Path) -> dict[str, str]:
             if name in {"client", "aws_client", "resource"}:
                 where = f"{path.relative_to(root)}:{node.lineno}"
                 if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
-                    # a computed service name is fine only inside the one helper that passes it on
-                    assert where.startswith("chalicelib/composition.py"), f"{where}: name the service literally"
+                    # a computed service name is fine only inside the helpers that pass it on
+                    assert where.startswith(PASS_ON), f"{where}: name the service literally"
                     continue
                 found[first.value] = where
     return found

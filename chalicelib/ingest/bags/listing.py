@@ -127,31 +127,26 @@ def check_bag_listing(
     else:
         missing.append("bagit.txt")
 
-    tag_manifests: list[ParsedManifest] = []
-    for algorithm, name in sorted(tag_names.items()):
-        text = _read_tag(read_text, name, tags[name], limits.max_tag_file_bytes, reasons)
-        if text is None:
-            continue
-        texts[name] = text
-        try:
-            tag_manifests.append(parse_manifest_file(text, algorithm, limits, name, payload=False))
-        except BagRefused as exc:
-            reasons.gather(exc.reasons)
+    def read_manifests(names: dict[str, str], max_bytes: int, *, payload: bool) -> list[ParsedManifest]:
+        parsed: list[ParsedManifest] = []
+        for algorithm, name in sorted(names.items()):
+            text = _read_tag(read_text, name, tags[name], max_bytes, reasons)
+            if text is None:
+                continue
+            texts[name] = text
+            try:
+                parsed.append(parse_manifest_file(text, algorithm, limits, name, payload=payload))
+            except BagRefused as exc:
+                reasons.gather(exc.reasons)
+        return parsed
+
+    tag_manifests = read_manifests(tag_names, limits.max_tag_file_bytes, payload=False)
     for tag_manifest in tag_manifests:
         for path in tag_manifest.digests:
             if nfc(path) not in by_nfc and path not in missing:
                 missing.append(path)
 
-    manifests: list[ParsedManifest] = []
-    for algorithm, name in sorted(payload_names.items()):
-        text = _read_tag(read_text, name, tags[name], limits.max_manifest_bytes, reasons)
-        if text is None:
-            continue
-        texts[name] = text
-        try:
-            manifests.append(parse_manifest_file(text, algorithm, limits, name, payload=True))
-        except BagRefused as exc:
-            reasons.gather(exc.reasons)
+    manifests = read_manifests(payload_names, limits.max_manifest_bytes, payload=True)
     strong = [m for m in manifests if m.algorithm in STRONG_ALGORITHMS]
     if not any(algorithm in STRONG_ALGORITHMS for algorithm in payload_names):
         expected = [f"manifest-{a}.txt" for a in STRONG_ALGORITHMS]

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from chalicelib.adapters.object_storage import ObjectStorage
 from chalicelib.ingest.bags.bag_info import BagInfo
 from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.limits import BagLimits
@@ -23,12 +24,11 @@ from chalicelib.ingest.bags.on_disk import validate_extracted_bag
 from chalicelib.ingest.bags.registration import bag_registration
 from chalicelib.ingest.bags.serialized import extract_serialized
 from chalicelib.ingest.bags.targets import BAG_MARKER, BagTarget
-from chalicelib.ingest.objects import ObjectStore
 from chalicelib.validation import Registration
 
 
 def read_serialized_bag(
-    store: ObjectStore, target: BagTarget, base_uri: str, limits: BagLimits, tmp_root: str | None = None
+    store: ObjectStorage, target: BagTarget, base_uri: str, limits: BagLimits, tmp_root: str | None = None
 ) -> Registration | None:
     """Download, extract and fully validate a serialized bag; ``None`` when the object is gone.
 
@@ -43,7 +43,7 @@ def read_serialized_bag(
 
 @contextlib.contextmanager
 def extracted_bag(
-    store: ObjectStore, target: BagTarget, limits: BagLimits, tmp_root: str | None = None
+    store: ObjectStorage, target: BagTarget, limits: BagLimits, tmp_root: str | None = None
 ) -> Iterator[tuple[Path, BagInfo, float] | None]:
     """A serialized bag streamed to a private staging folder, extracted and fully validated:
     ``(bag folder, bag info, the object's last modified time)``, or ``None`` when the object
@@ -75,7 +75,7 @@ def extracted_bag(
 
 
 def read_folder_bag(
-    store: ObjectStore,
+    store: ObjectStorage,
     target: BagTarget,
     base_uri: str,
     limits: BagLimits,

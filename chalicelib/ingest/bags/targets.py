@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.adapters.object_storage import ObjectStorage
 from chalicelib.ingest.layouts import marker_folder
-from chalicelib.ingest.objects import ObjectStore
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 BAG_MARKER = "bagit.txt"
@@ -31,7 +31,7 @@ class BagTarget:
         return leaf or self.bucket
 
 
-def bag_target(store: ObjectStore, bucket: str, key: str) -> BagTarget | None:
+def bag_target(store: ObjectStorage, bucket: str, key: str) -> BagTarget | None:
     """The bag ``key`` belongs to: a serialized bag itself, or a folder with ``bagit.txt`` at or above it."""
     if key.lower().endswith(ARCHIVE_SUFFIXES):
         return BagTarget(bucket, key, serialized=True)

@@ -1,12 +1,21 @@
-"""The workflow port (Step Functions) with its adapter and an in-memory fake."""
+"""The workflow port (Step Functions) and its boto3 adapter.
+
+:class:`Workflow` is what the archive service starts archives with and what the archive
+worker answers task steps through; :class:`StepFunctionsWorkflow` implements it over an
+injected boto3 Step Functions client. The in-memory fake is
+``tests.fakes.workflow.InMemoryWorkflow``.
+"""
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from chalicelib.adapters.aws import error_code
 
 # SendTaskSuccess/Failure on a token that is done (completed, timed out, execution gone)
 _STALE_TOKEN = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
@@ -16,10 +25,15 @@ class Workflow(ABC):
     """Executions of the archival state machine, and the answers of its task steps.
 
     - ``start(name, payload)`` MUST be idempotent by name: when an execution of that name
-      exists (running or finished) it MUST do nothing and return ``False``; ``True`` when
-      it started one.
+      exists (running or finished) it MUST NOT start another one and MUST return ``False``,
+      with one exception Step Functions imposes: repeated with the same payload while
+      that execution still runs, the start is answered as if it had started it, so the
+      answer MAY then be ``True``. It returns ``True`` when it started one.
     - ``succeed``/``fail`` answer one task token; an answer for a token that is no longer
-      waiting (a duplicate message, a timed-out task) MUST be ignored, not raised.
+      waiting (a duplicate message, a timed-out task, an answered one, a token never
+      issued) MUST be ignored, not raised: the first answer is the one that counts.
+    - ``heartbeat`` on a waiting token MUST restart its heartbeat clock; on any other
+      token it MUST be ignored.
     """
 
     @abstractmethod
@@ -37,6 +51,8 @@ class Workflow(ABC):
 
 
 class StepFunctionsWorkflow(Workflow):
+    """Executions of the state machine ``state_machine_arn``, through a boto3 client."""
+
     def __init__(self, client: Any, state_machine_arn: str) -> None:
         self._client = client
         self._arn = state_machine_arn
@@ -45,7 +61,7 @@ class StepFunctionsWorkflow(Workflow):
         try:
             self._client.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(payload))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            if error_code(exc) == "ExecutionAlreadyExists":
                 return False
             raise
         return True
@@ -61,33 +77,9 @@ class StepFunctionsWorkflow(Workflow):
         self._answer(lambda: self._client.send_task_heartbeat(taskToken=token))
 
     @staticmethod
-    def _answer(call: Any) -> None:
+    def _answer(call: Callable[[], Any]) -> None:
         try:
             call()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in _STALE_TOKEN:
+            if error_code(exc) not in _STALE_TOKEN:
                 raise
-
-
-class InMemoryWorkflow(Workflow):
-    """Records starts and answers; tests drive the steps themselves."""
-
-    def __init__(self) -> None:
-        self.started: dict[str, dict[str, Any]] = {}
-        self.answers: dict[str, tuple[str, Any]] = {}
-        self.heartbeats: dict[str, int] = {}
-
-    def start(self, name: str, payload: dict[str, Any]) -> bool:
-        if name in self.started:
-            return False
-        self.started[name] = dict(payload)
-        return True
-
-    def succeed(self, token: str, output: dict[str, Any]) -> None:
-        self.answers.setdefault(token, ("success", output))
-
-    def fail(self, token: str, error: str, cause: str) -> None:
-        self.answers.setdefault(token, (error, cause))
-
-    def heartbeat(self, token: str) -> None:
-        self.heartbeats[token] = self.heartbeats.get(token, 0) + 1
