@@ -46,8 +46,8 @@ def _fill(stack: LocalStack, bucket: str, n: int) -> None:
 
 
 def _search_total(stack: LocalStack, base_uri: str) -> int:
+    from chalicelib.catalogue.search import SearchQuery
     from chalicelib.composition import root
-    from chalicelib.search import SearchQuery
 
     result = root().search.search(SearchQuery(base_uris=(base_uri,), size=1))
     return int(result.total)
@@ -69,7 +69,7 @@ def run(n: int, concurrency: int, profile: bool) -> dict[str, Any]:
             with patched_environ(stack.env):
                 from chalicelib import bootstrap
                 from chalicelib.composition import Root, install, root
-                from chalicelib.ingest.service import index_prefix
+                from chalicelib.ingest.ingestion import index_prefix
 
                 install(Root(stack.settings()))
                 bootstrap.ensure_admin(root(), "bench")

@@ -39,7 +39,7 @@ CASES: dict[str, str] = {
 _CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from chalicelib.indexdoc import load_yaml
+from chalicelib.catalogue.index_documents import load_yaml
 text = sys.stdin.read()
 t = time.perf_counter()
 try:

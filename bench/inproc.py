@@ -175,7 +175,7 @@ class InProcess:
 
     def _os_client(self) -> Any:
         if self._os is None:
-            from chalicelib.opensearch import make_client
+            from chalicelib.adapters.opensearch import make_client
 
             self._os = make_client(self.stack.opensearch_url)
         return self._os
@@ -313,8 +313,8 @@ def summarise(root: Any, top: int = 12) -> dict[str, Any]:
 def register_many(stack: LocalStack, username: str, bodies: Sequence[dict[str, Any]], chunk: int = 200) -> float:
     """Register ``bodies`` in this process with the service's bulk path; seconds taken."""
     with patched_environ(stack.env):
+        from chalicelib.catalogue.validation import parse_registration
         from chalicelib.composition import install, root
-        from chalicelib.validation import parse_registration
 
         install(None)
         service = root().catalogue

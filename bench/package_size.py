@@ -32,9 +32,11 @@ import os, sys
 os.environ.setdefault("CATALOGUE_DATASETS_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:1:table/d/stream/x")
 os.environ.setdefault("CATALOGUE_ACCESS_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:1:table/a/stream/x")
 import app
-from chalicelib import auth, composition, jobs, opensearch
+from chalicelib import composition, jobs
+from chalicelib.identity import tokens as auth
+from chalicelib.adapters import opensearch
 from chalicelib.archive import aip, fixity, sip, steps, worker, writer
-from chalicelib.ingest import service, reconcile
+from chalicelib.ingest import ingestion, reconcile
 from chalicelib.ingest.bags import on_disk, serialized
 print("\\n".join(sorted({m.split(".")[0] for m in sys.modules})))
 """

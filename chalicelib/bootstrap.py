@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from chalicelib import resources
 from chalicelib.adapters import provisioning
+from chalicelib.adapters.dynamodb import tables
+from chalicelib.adapters.dynamodb.tables import DatasetItem, UserItem
 from chalicelib.composition import Root
-from chalicelib.store import tables
-from chalicelib.store.tables import DatasetItem, UserItem
 
 LOCAL_VISIBILITY_TIMEOUT = 2
 LOCAL_ARCHIVE_VISIBILITY_TIMEOUT = 120

@@ -18,21 +18,21 @@ from chalicelib.config import Settings
 from chalicelib.domain import ARCHIVE_ACTOR, User
 
 if TYPE_CHECKING:
-    from chalicelib.access import AccessService
+    from chalicelib.adapters.dynamodb.archives import ArchiveRepository
+    from chalicelib.adapters.dynamodb.repository import DynamoRepository
     from chalicelib.adapters.object_storage import ObjectStorage
     from chalicelib.adapters.queues import MessageQueue
     from chalicelib.adapters.workflows import Workflow
-    from chalicelib.archive.service import ArchiveService
+    from chalicelib.archive.archives import ArchiveService
     from chalicelib.archive.steps import ArchiveSteps
     from chalicelib.archive.worker import ArchiveWorker
-    from chalicelib.auth import TokenVerifier
-    from chalicelib.blobs import BlobStore
-    from chalicelib.ingest.service import IngestService
-    from chalicelib.search import SearchIndex
-    from chalicelib.service import CatalogueService
-    from chalicelib.store.archives import ArchiveRepository
-    from chalicelib.store.repository import DynamoRepository
-    from chalicelib.streams import StreamProcessor
+    from chalicelib.catalogue.blobs import BlobStore
+    from chalicelib.catalogue.datasets import CatalogueService
+    from chalicelib.catalogue.search import SearchIndex
+    from chalicelib.catalogue.streams import StreamProcessor
+    from chalicelib.identity.access import AccessService
+    from chalicelib.identity.tokens import TokenVerifier
+    from chalicelib.ingest.ingestion import IngestService
 
 # The actor of the catalogue changes the archive worker makes (never a stored user).
 ARCHIVE_WORKER = User(username=ARCHIVE_ACTOR, is_admin=True)
@@ -69,29 +69,29 @@ class Root:
 
     @cached_property
     def search(self) -> SearchIndex:
-        from chalicelib.opensearch import OpenSearchIndex, make_client
+        from chalicelib.adapters.opensearch import OpenSearchIndex, make_client
 
         s = self.settings
         return OpenSearchIndex(make_client(s.opensearch_url, http_auth=search_auth(s)), s.search_index)
 
     @cached_property
     def blobs(self) -> BlobStore:
-        from chalicelib.blobs import BlobStore
+        from chalicelib.catalogue.blobs import BlobStore
 
         return BlobStore(self.objects, self.settings.catalogue_bucket)
 
     @cached_property
     def repo(self) -> DynamoRepository:
-        from chalicelib.store import tables
-        from chalicelib.store.repository import DynamoRepository
+        from chalicelib.adapters.dynamodb import tables
+        from chalicelib.adapters.dynamodb.repository import DynamoRepository
 
         tables.bind(self.settings)
         return DynamoRepository(self.blobs, self.settings.inline_cap_bytes)
 
     @cached_property
     def archive_records(self) -> ArchiveRepository:
+        from chalicelib.adapters.dynamodb.archives import DynamoArchiveRepository
         from chalicelib.archive.projection import ProjectedArchives
-        from chalicelib.store.archives import DynamoArchiveRepository
 
         # every archive write is also kept on its entry (one read per lookup)
         return ProjectedArchives(DynamoArchiveRepository(), self.repo)  # self.repo binds the tables
@@ -125,7 +125,7 @@ class Root:
 
     @cached_property
     def verifier(self) -> TokenVerifier:
-        from chalicelib.auth import TokenVerifier
+        from chalicelib.identity.tokens import TokenVerifier
 
         s = self.settings
         return TokenVerifier(s.issuers, stage=s.stage, cooldown_seconds=s.jwks_cooldown_seconds)
@@ -133,25 +133,25 @@ class Root:
     # -- services ------------------------------------------------------------------------
     @cached_property
     def catalogue(self) -> CatalogueService:
-        from chalicelib.service import CatalogueService
+        from chalicelib.catalogue.datasets import CatalogueService
 
         return CatalogueService(self.repo, self.search, blobs=self.blobs)
 
     @cached_property
     def access(self) -> AccessService:
-        from chalicelib.access import AccessService
+        from chalicelib.identity.access import AccessService
 
         return AccessService(self.repo, principal_ttl=self.settings.principal_cache_seconds)
 
     @cached_property
     def streams(self) -> StreamProcessor:
-        from chalicelib.streams import StreamProcessor
+        from chalicelib.catalogue.streams import StreamProcessor
 
         return StreamProcessor(self.repo, self.search, stage=self.settings.stage)
 
     @cached_property
     def ingest(self) -> IngestService:
-        from chalicelib.ingest.service import Deposits, IngestService
+        from chalicelib.ingest.ingestion import Deposits, IngestService
 
         # lambdas, not bound methods: the archive service (a Step Functions client and more)
         # is built on the first deposit only, not with the ingest service
@@ -172,7 +172,7 @@ class Root:
 
     @cached_property
     def archives(self) -> ArchiveService:
-        from chalicelib.archive.service import ArchiveService
+        from chalicelib.archive.archives import ArchiveService
 
         return ArchiveService(
             self.archive_records,

@@ -34,7 +34,7 @@ def latest_reconcile_report(root: Root) -> dict[str, Any] | None:
 def start_bulk_index(root: Root, base_uri: str) -> dict[str, Any]:
     """Start the asynchronous bulk index of an S3 base URI: one message to the ingest queue,
     whose handler lists the base URI step by step (:func:`on_ingest_message`)."""
-    from chalicelib.ingest.service import continuation_body
+    from chalicelib.ingest.ingestion import continuation_body
 
     root.ingest_queue.send(continuation_body(base_uri, ""))
     return {"base_uri": base_uri, "status": "started"}
@@ -42,7 +42,7 @@ def start_bulk_index(root: Root, base_uri: str) -> dict[str, Any]:
 
 def on_ingest_message(root: Root, body: str, receive_count: int) -> None:
     """One message of the ingest queue: an S3 notification, or a step of a bulk index."""
-    from chalicelib.ingest.service import enqueue_index, parse_continuation
+    from chalicelib.ingest.ingestion import enqueue_index, parse_continuation
 
     step = parse_continuation(body)
     if step is None:

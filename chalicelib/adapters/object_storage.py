@@ -2,7 +2,7 @@
 
 The ingest reads datasets in the users' buckets through it, the archive writes, verifies
 and audits AIPs, hands out download and upload links and starts restores, and the catalogue
-keeps texts too large for DynamoDB (:class:`chalicelib.blobs.BlobStore`) and its reports in
+keeps texts too large for DynamoDB (:class:`chalicelib.catalogue.blobs.BlobStore`) and its reports in
 its own bucket. :class:`ObjectStorage` states the contract;
 :class:`chalicelib.adapters.s3.S3ObjectStorage` implements it over boto3, and the fake is
 ``tests.fakes.object_storage.InMemoryObjectStorage``. No boto3 here.

@@ -34,11 +34,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.adapters.dynamodb.archives import ArchiveRepository
+from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.adapters.errors import TransientError
 from chalicelib.adapters.object_storage import NeedsRestore, ObjectStorage
 from chalicelib.archive import aip, model
+from chalicelib.archive.archives import record_audit
 from chalicelib.archive.model import Archive
-from chalicelib.archive.service import record_audit
 from chalicelib.archive.sip import DEFAULT_MAX_FILES, MAX_STAGED_JSON_BYTES, MiB
 from chalicelib.archive.steps import aip_prefix
 from chalicelib.errors import VersionConflict
@@ -47,8 +49,6 @@ from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.limits import BagLimits
 from chalicelib.ingest.bags.tag_files import parse_manifest, parse_tag_manifest
 from chalicelib.metrics import emf_line
-from chalicelib.store.archives import ArchiveRepository
-from chalicelib.store.repository import Repository
 
 log = logging.getLogger(__name__)
 

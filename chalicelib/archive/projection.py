@@ -2,16 +2,16 @@
 
 A lookup (``GET /datasets/{uuid}``) shows the entry's archives and their latest status; it
 reads them with the entry, in the same single read, instead of querying the archives table
-(see :meth:`chalicelib.store.repository.Repository.record_archival`).
+(see :meth:`chalicelib.adapters.dynamodb.repository.Repository.record_archival`).
 """
 
 from __future__ import annotations
 
 import logging
 
+from chalicelib.adapters.dynamodb.archives import MAX_LISTED, ArchiveRepository
+from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.archive.model import Archive
-from chalicelib.store.archives import MAX_LISTED, ArchiveRepository
-from chalicelib.store.repository import Repository
 
 log = logging.getLogger(__name__)
 

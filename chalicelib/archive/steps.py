@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.adapters.object_storage import ObjectStorage, SourceChanged
 from chalicelib.archive import aip
 from chalicelib.archive.model import Archive
@@ -24,7 +25,6 @@ from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.limits import DEFAULT_LIMITS, BagLimits
 from chalicelib.ingest.bags.s3_reader import extracted_bag
 from chalicelib.ingest.bags.targets import BagTarget
-from chalicelib.store.repository import Repository
 
 
 def aip_prefix(archive: Archive) -> str:

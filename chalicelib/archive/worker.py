@@ -27,16 +27,16 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from chalicelib.adapters.aws import is_transient
+from chalicelib.adapters.dynamodb.archives import ArchiveRepository
+from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.adapters.errors import TransientError
 from chalicelib.adapters.workflows import Workflow
 from chalicelib.archive import model
+from chalicelib.archive.archives import record_audit
 from chalicelib.archive.model import Archive
-from chalicelib.archive.service import record_audit
 from chalicelib.archive.sip import SipRejected
 from chalicelib.domain import ARCHIVE_ACTOR
 from chalicelib.errors import Conflict
-from chalicelib.store.archives import ArchiveRepository
-from chalicelib.store.repository import Repository
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.object_storage import ObjectMeta, ObjectStorage
+from chalicelib.catalogue.index_documents import MAX_PARSED_README, load_yaml
+from chalicelib.catalogue.validation import Registration, parse_registration
 from chalicelib.domain import DatasetContent
 from chalicelib.errors import ValidationError
-from chalicelib.indexdoc import MAX_PARSED_README, load_yaml
-from chalicelib.validation import Registration, parse_registration
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 DTOOL_REGISTRATION_RE = re.compile(rf"^dtool-(?P<uuid>{UUID_RE})$")

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.adapters.object_storage import ObjectStorage
+from chalicelib.catalogue.search import SearchIndex, SearchQuery
 from chalicelib.ingest.bags.targets import ARCHIVE_SUFFIXES, BAG_MARKER
+from chalicelib.ingest.ingestion import IngestService, index_prefix
 from chalicelib.ingest.layouts import SIDECAR_NAMES, UUID_RE
-from chalicelib.ingest.service import IngestService, index_prefix
-from chalicelib.search import SearchIndex, SearchQuery
-from chalicelib.store.repository import Repository
 
 log = logging.getLogger(__name__)
 REPORT_KEY = "reconcile/latest.json"

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from chalice.app import Blueprint, Request, Response
 
+from chalicelib.catalogue.validation import parse_base_uri, require_unicode
 from chalicelib.composition import Root, root
 from chalicelib.domain import ANONYMOUS, User
 from chalicelib.errors import (
@@ -28,8 +29,7 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
-from chalicelib.permissions import Gate
-from chalicelib.validation import parse_base_uri, require_unicode
+from chalicelib.identity.permissions import Gate
 
 log = logging.getLogger(__name__)
 

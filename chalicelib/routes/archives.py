@@ -7,10 +7,10 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.catalogue.validation import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, parse_positive_int, parse_uuid
 from chalicelib.errors import ValidationError
 from chalicelib.routes._http import Ctx, endpoint, entry_base_uri
 from chalicelib.routes._pages import paged_response
-from chalicelib.validation import MAX_PAGE_SIZE, MAX_RESULT_WINDOW, parse_positive_int, parse_uuid
 
 bp = Blueprint(__name__)
 ARCHIVE_ID = re.compile(r"ar-[0-9a-f]{24}")

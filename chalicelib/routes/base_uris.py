@@ -11,11 +11,11 @@ from urllib.parse import quote
 from chalice.app import Blueprint, Response
 
 from chalicelib import jobs
+from chalicelib.catalogue.validation import parse_base_uri, parse_new_base_uri, parse_permissions
 from chalicelib.errors import NotFound, ValidationError
-from chalicelib.permissions import ADMINS
+from chalicelib.identity.permissions import ADMINS
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes.datasets import log_params, log_response
-from chalicelib.validation import parse_base_uri, parse_new_base_uri, parse_permissions
 
 bp = Blueprint(__name__)
 

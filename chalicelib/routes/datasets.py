@@ -6,12 +6,8 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.errors import ValidationError
-from chalicelib.permissions import REGISTRARS
-from chalicelib.routes._http import Ctx, created, endpoint, entry_base_uri
-from chalicelib.routes._pages import paged_response
-from chalicelib.service import BlobLink
-from chalicelib.validation import (
+from chalicelib.catalogue.datasets import BlobLink
+from chalicelib.catalogue.validation import (
     MAX_RESULT_WINDOW,
     parse_patch,
     parse_positive_int,
@@ -19,6 +15,10 @@ from chalicelib.validation import (
     parse_search,
     parse_uuid,
 )
+from chalicelib.errors import ValidationError
+from chalicelib.identity.permissions import REGISTRARS
+from chalicelib.routes._http import Ctx, created, endpoint, entry_base_uri
+from chalicelib.routes._pages import paged_response
 
 bp = Blueprint(__name__)
 MAX_LOG_PAGE = 100

@@ -6,10 +6,10 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.permissions import ADMINS
+from chalicelib.catalogue.validation import parse_new_user, parse_user_patch, parse_username
+from chalicelib.identity.permissions import ADMINS
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes.datasets import log_params, log_response
-from chalicelib.validation import parse_new_user, parse_user_patch, parse_username
 
 bp = Blueprint(__name__)
 

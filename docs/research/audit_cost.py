@@ -9,7 +9,7 @@ script measures both on moto in server mode (``moto_server`` as a subprocess on 
 
 For each table size N (the datasets table and the audit table are each pre-filled with N
 items of ~2 KB by BatchWriteItem; the datasets table has a NEW_AND_OLD_IMAGES stream from
-creation, as in ``chalicelib/store/tables.py``), it times, per operation:
+creation, as in ``chalicelib/adapters/dynamodb/tables.py``), it times, per operation:
 
 (a) transaction: one TransactWriteItems = conditional Put of a new dataset item
     (``attribute_not_exists(uuid)``) + Put of its audit item (``attribute_not_exists(sk)``);
@@ -179,7 +179,7 @@ def audit_item(image: Item) -> Item:
     }
     return {
         "subject": {"S": f"dataset#{key}"},
-        "sk": {"S": f"{timestamp:017.6f}#{entry_id}"},  # chalicelib.store.repository.audit_sort_key
+        "sk": {"S": f"{timestamp:017.6f}#{entry_id}"},  # chalicelib.adapters.dynamodb.repository.audit_sort_key
         "entry_id": {"S": entry_id},
         "entity_type": {"S": "dataset"},
         "entity_id": {"S": key},

@@ -23,11 +23,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 
 from chalicelib import jobs
+from chalicelib.catalogue.validation import UserFields, parse_base_uri, parse_username
 from chalicelib.composition import Root, install, root
 from chalicelib.config import ConfigError, Settings
 from chalicelib.domain import OPERATOR_PREFIX, User
 from chalicelib.errors import ArchiveExists, CatalogueError
-from chalicelib.validation import UserFields, parse_base_uri, parse_username
 
 if TYPE_CHECKING:
     pass
@@ -110,7 +110,7 @@ def reindex(state_file: StateFile = STATE_FILE) -> None:
     The served index stays as it is until the new one is complete; datasets that cannot
     be indexed are listed (exit 1) and the rest are served.
     """
-    from chalicelib.operations import reindex as run_reindex
+    from chalicelib.catalogue.index_maintenance import reindex as run_reindex
 
     _setup(state_file)
     with Progress(
@@ -128,7 +128,7 @@ def reindex(state_file: StateFile = STATE_FILE) -> None:
 @app.command()
 def drift(state_file: StateFile = STATE_FILE) -> None:
     """List dataset entries whose index document is missing, stale or orphaned; exit 1 if any."""
-    from chalicelib.operations import drift as run_drift
+    from chalicelib.catalogue.index_maintenance import drift as run_drift
 
     _setup(state_file)
     report = run_drift(root().repo, root().search)
@@ -250,7 +250,7 @@ def index_command(
     state_file: StateFile = STATE_FILE,
 ) -> None:
     """Register every dataset already stored under an S3 location (dtool, bags, sidecar folders)."""
-    from chalicelib.ingest.service import index_prefix
+    from chalicelib.ingest.ingestion import index_prefix
 
     _setup(state_file)
     if not location.startswith("s3://"):

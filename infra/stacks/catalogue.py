@@ -38,7 +38,7 @@ from constructs import Construct
 
 from chalicelib import resources
 from chalicelib.archive.fixity import METRIC_NAMESPACE
-from chalicelib.streams import INDEX_METRIC_NAMESPACE
+from chalicelib.catalogue.streams import INDEX_METRIC_NAMESPACE
 from infra.lambda_bundle import staged_project
 from infra.stacks.naming import Names
 from infra.stacks.settings import StageConfig
@@ -47,7 +47,7 @@ from infra.stacks.tables import TABLES, TableSpec
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_GROUP = "catalogue-admins"
 FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, dimension Stage)
-INDEX_FAILURES_METRIC = "IndexFailures"  # emitted by chalicelib.streams (EMF, dimension Stage)
+INDEX_FAILURES_METRIC = "IndexFailures"  # emitted by chalicelib.catalogue.streams (EMF, dimension Stage)
 
 # Lambda sizing per packaged function, by Chalice's logical id (``APIHandler`` is the REST API,
 # the others are app.py's event handlers in CamelCase). Chalice takes per-function settings only

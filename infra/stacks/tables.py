@@ -13,7 +13,7 @@ from typing import Any
 from pynamodb.models import Model
 
 from chalicelib import resources
-from chalicelib.store import tables
+from chalicelib.adapters.dynamodb import tables
 
 _TYPES = {"S": "STRING", "N": "NUMBER", "B": "BINARY"}
 

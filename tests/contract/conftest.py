@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.memsearch import InMemorySearchIndex
-from chalicelib.search import DOC_FIELDS, SearchIndex
+from chalicelib.catalogue.search import DOC_FIELDS, SearchIndex
+from tests.fakes.search import InMemorySearchIndex
 from tests.support.moto_server import moto_server_url  # noqa: F401 -- a fixture, used by the AWS contract suites
 
 STARTUP_TIMEOUT = 15.0
@@ -110,7 +110,7 @@ def index(backend: str, request: pytest.FixtureRequest) -> Iterator[SearchIndex]
         fake.ensure_index()
         yield fake
         return
-    from chalicelib.opensearch import OpenSearchIndex, make_client
+    from chalicelib.adapters.opensearch import OpenSearchIndex, make_client
 
     url = request.getfixturevalue("osmem_base_url")
     # refresh="wait_for" keeps these tests valid on a real cluster (osmem is immediate anyway).
@@ -127,7 +127,7 @@ def unreachable_index(backend: str) -> SearchIndex:
     """An index of the backend under test whose backend cannot be reached."""
     if backend == "memory":
         return InMemorySearchIndex(fail=True)
-    from chalicelib.opensearch import OpenSearchIndex, make_client
+    from chalicelib.adapters.opensearch import OpenSearchIndex, make_client
 
     return OpenSearchIndex(make_client(closed_port_url(), timeout=0.5), "contract-down")
 

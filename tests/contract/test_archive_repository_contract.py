@@ -8,14 +8,15 @@ from dataclasses import replace
 import pytest
 from moto import mock_aws
 
+from chalicelib.adapters.dynamodb.archives import ArchiveRepository, DynamoArchiveRepository
 from chalicelib.archive import model
 from chalicelib.archive.model import Archive, archive_id_for
 from chalicelib.bootstrap import create_resources
 from chalicelib.composition import Root, install, root
 from chalicelib.config import Settings
 from chalicelib.errors import AlreadyExists, VersionConflict
-from chalicelib.memsearch import InMemorySearchIndex
-from chalicelib.store.archives import ArchiveRepository, DynamoArchiveRepository, InMemoryArchiveRepository
+from tests.fakes.archives import InMemoryArchiveRepository
+from tests.fakes.search import InMemorySearchIndex
 
 
 @pytest.fixture(params=["memory", "dynamodb"])

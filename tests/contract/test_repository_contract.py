@@ -1,4 +1,4 @@
-"""The Repository contract (chalicelib.store.repository), run against every implementation.
+"""The Repository contract (chalicelib.adapters.dynamodb.repository), run against every implementation.
 
 Each test runs twice: ``[memory]`` (InMemoryRepository) and ``[dynamodb]`` (DynamoRepository
 over moto's DynamoDB and S3, with a small inline cap so READMEs and manifests spill to S3
@@ -15,17 +15,23 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from chalicelib.adapters.dynamodb.repository import (
+    MAX_STAMPS_PER_CALL,
+    DatasetStamp,
+    DynamoRepository,
+    Repository,
+    audit_sort_key,
+)
 from chalicelib.adapters.s3 import S3ObjectStorage
-from chalicelib.audit import dataset_changes, dataset_subject
-from chalicelib.blobs import BlobStore
 from chalicelib.bootstrap import create_resources
+from chalicelib.catalogue.audit import dataset_changes, dataset_subject
+from chalicelib.catalogue.blobs import BlobStore
 from chalicelib.composition import Root, install, root
 from chalicelib.config import Settings
 from chalicelib.domain import AuditEntry, BaseUri, Dataset, DatasetContent, Manifest, ManifestItem, Replica, User
 from chalicelib.errors import AlreadyExists, VersionConflict
-from chalicelib.memsearch import InMemorySearchIndex
-from chalicelib.store.memory import InMemoryRepository
-from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, DynamoRepository, Repository, audit_sort_key
+from tests.fakes.repository import InMemoryRepository
+from tests.fakes.search import InMemorySearchIndex
 
 INLINE_CAP = 1024  # bytes; READMEs and manifests above it go to the blob store
 BASE_TIME = 1_700_000_000.0

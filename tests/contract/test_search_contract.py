@@ -1,4 +1,4 @@
-"""The SearchIndex contract (chalicelib.search), run against every implementation.
+"""The SearchIndex contract (chalicelib.catalogue.search), run against every implementation.
 
 Each test runs twice: ``[memory]`` (InMemorySearchIndex) and ``[opensearch]``
 (OpenSearchIndex on osmem-server). A behaviour pinned here is one the service may rely on.
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.catalogue.search import SORT_KEYS, SearchIndex, SearchQuery, SearchResult, Summary
 from chalicelib.errors import SearchUnavailable, ValidationError
-from chalicelib.search import SORT_KEYS, SearchIndex, SearchQuery, SearchResult, Summary
 
 DocFactory = Callable[..., dict[str, Any]]  # the ``make_doc`` fixture
 BASE_TIME = 1_700_000_000.0  # the builder's default for every timestamp

@@ -20,17 +20,17 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap, resources
+from chalicelib.adapters.dynamodb.archives import DynamoArchiveRepository
 from chalicelib.adapters.errors import TransientError
 from chalicelib.adapters.s3 import S3ObjectStorage
 from chalicelib.adapters.workflows import StepFunctionsWorkflow
 from chalicelib.archive import model
+from chalicelib.archive.archives import ArchiveService
 from chalicelib.archive.model import Archive
-from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.steps import ArchiveSteps
 from chalicelib.archive.worker import ArchiveWorker, Step
 from chalicelib.composition import Root, install, root
 from chalicelib.domain import User
-from chalicelib.store.archives import DynamoArchiveRepository
 from infra.local.processes import REPO_ROOT
 from infra.local.stack import LocalStack, patched_environ
 from tests.e2e.helpers import Client, persona, sidecar_dataset, unique, wait_for

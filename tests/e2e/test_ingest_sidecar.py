@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.ingest.service import BASE_URI_MISS_REFRESH_SECONDS
+from chalicelib.ingest.ingestion import BASE_URI_MISS_REFRESH_SECONDS
 from infra.local.stack import LocalStack
 from tests.e2e.helpers import Client, enc, persona, unique, wait_for
 

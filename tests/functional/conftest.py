@@ -14,12 +14,12 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib.auth import TokenVerifier
 from chalicelib.bootstrap import create_resources, ensure_admin
 from chalicelib.composition import Root, install, root
 from chalicelib.config import Settings
-from chalicelib.memsearch import InMemorySearchIndex
+from chalicelib.identity.tokens import TokenVerifier
 from infra.local.pump import StreamPump
+from tests.fakes.search import InMemorySearchIndex
 from tests.support.tokens import TokenMint, jwks_fetcher
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import json
 from chalicelib import jobs
 from chalicelib.composition import root
 from chalicelib.ingest.events import parse_notification
-from chalicelib.ingest.service import parse_continuation
+from chalicelib.ingest.ingestion import parse_continuation
 from tests.functional.conftest import BUCKET_A, Api, base_uri_path
 
 

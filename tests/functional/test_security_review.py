@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from chalicelib.catalogue.index_maintenance import drift, reindex
 from chalicelib.composition import root
 from chalicelib.config import ConfigError, Settings
 from chalicelib.errors import SearchUnavailable
-from chalicelib.operations import drift, reindex
 from tests.functional.conftest import Api
 from tests.support.data import registration
 

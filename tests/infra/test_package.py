@@ -28,10 +28,11 @@ ZIPPED_TARGET = 20 * 1000 * 1000  # issue 9's line (decimal MB, the stricter rea
 _IMPORT_LIKE_LAMBDA = """
 import os, sys
 import app
-from chalicelib import composition, jobs, opensearch
+from chalicelib import composition, jobs
+from chalicelib.adapters import opensearch
 from chalicelib.archive import aip, fixity, sip, worker
 from chalicelib.adapters import object_storage, queues, s3, workflows
-from chalicelib.ingest import service, reconcile
+from chalicelib.ingest import ingestion, reconcile
 opensearch.make_client("https://search.example:443")
 assert not [m for m in sys.modules if m.split(".")[0] in {"grpc", "google"}], "gRPC/protobuf got imported"
 # every AWS client the functions make, from the botocore models left in the package
@@ -46,7 +47,7 @@ assert "Signature=" in url, url
 Connection(region="eu-west-1").client
 assert boto3.Session(region_name="eu-west-1").get_credentials().access_key == "testing"  # SigV4 for OpenSearch
 import json
-from chalicelib.auth import TokenVerifier
+from chalicelib.identity.tokens import TokenVerifier
 from chalicelib.config import IssuerConfig
 from chalicelib.errors import AuthenticationError
 given = json.loads(os.environ["TEST_TOKENS"])

@@ -11,8 +11,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from chalicelib import resources
+from chalicelib.adapters.dynamodb import tables
 from chalicelib.config import Settings
-from chalicelib.store import tables
 from infra.stacks.catalogue import FUNCTIONS, VISIBILITY_FACTOR
 from infra.stacks.tables import TABLES
 from tests.infra.conftest import STAGE_CONTEXT, Synth, as_list, iam_statements, render
@@ -513,7 +513,7 @@ def test_alarms(synth: Synth) -> None:
     machine = synth.logical_id("AWS::StepFunctions::StateMachine", "ArchiveStateMachine")
     assert watched("AWS/States", "ExecutionsFailed") == [f"<{machine}>"]
     assert watched("Catalogue/Archive", "FixityFailures") == [synth.stage]  # the EMF line's Stage dimension
-    assert watched("Catalogue/Index", "IndexFailures") == [synth.stage]  # chalicelib.streams' EMF line
+    assert watched("Catalogue/Index", "IndexFailures") == [synth.stage]  # chalicelib.catalogue.streams' EMF line
     if synth.stage == "prod":
         cdk_template(synth).has_resource_properties(
             "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": STAGE_CONTEXT["prod"]["alarm_email"]}

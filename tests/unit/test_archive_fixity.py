@@ -18,9 +18,9 @@ from chalicelib.archive import aip, model
 from chalicelib.archive.fixity import audit_archive, run_fixity_audit
 from chalicelib.archive.model import Archive
 from chalicelib.archive.steps import aip_prefix
-from chalicelib.audit import dataset_subject
+from chalicelib.catalogue.audit import dataset_subject
 from chalicelib.domain import AuditEntry
-from chalicelib.store.archives import InMemoryArchiveRepository
+from tests.fakes.archives import InMemoryArchiveRepository
 from tests.unit.test_archive_steps import ARCHIVE_BUCKET, Rig, _archived
 from tests.unit.test_ingest import DtoolDataset
 

@@ -6,19 +6,19 @@ import uuid as uuidlib
 
 import pytest
 
-from chalicelib.access import AccessService
 from chalicelib.archive import model
+from chalicelib.archive.archives import ArchiveService
 from chalicelib.archive.projection import ProjectedArchives
-from chalicelib.archive.service import ArchiveService
-from chalicelib.audit import dataset_subject
+from chalicelib.catalogue.audit import dataset_subject
+from chalicelib.catalogue.datasets import CatalogueService
+from chalicelib.catalogue.validation import parse_registration
 from chalicelib.domain import User
 from chalicelib.errors import ArchiveExists, Conflict, Forbidden, NotFound, ValidationError
-from chalicelib.memsearch import InMemorySearchIndex
-from chalicelib.service import CatalogueService
-from chalicelib.store.archives import InMemoryArchiveRepository
-from chalicelib.store.memory import InMemoryRepository
-from chalicelib.validation import parse_registration
+from chalicelib.identity.access import AccessService
+from tests.fakes.archives import InMemoryArchiveRepository
 from tests.fakes.object_storage import InMemoryObjectStorage
+from tests.fakes.repository import InMemoryRepository
+from tests.fakes.search import InMemorySearchIndex
 from tests.fakes.workflow import InMemoryWorkflow
 
 ROOT = User("root", is_admin=True)

@@ -12,14 +12,14 @@ from unittest.mock import ANY
 import pytest
 
 from chalicelib.archive import model
+from chalicelib.archive.archives import ArchiveService
 from chalicelib.archive.model import Archive
-from chalicelib.archive.service import ArchiveService
 from chalicelib.archive.steps import ArchiveSteps, aip_prefix
 from chalicelib.archive.worker import ArchiveWorker
 from chalicelib.ingest.events import ObjectEvent
+from chalicelib.ingest.ingestion import Deposits, IngestService
 from chalicelib.ingest.reconcile import reconcile
-from chalicelib.ingest.service import Deposits, IngestService
-from chalicelib.store.archives import InMemoryArchiveRepository
+from tests.fakes.archives import InMemoryArchiveRepository
 from tests.fakes.workflow import InMemoryWorkflow
 from tests.unit.test_ingest import BUCKET, FOLDER, ROOT, DtoolDataset, World, make_world, put_folder, uuid_of
 from tests.unit.test_ingest_bags import make_bag, zipped

@@ -12,9 +12,9 @@ from chalicelib.archive import model
 from chalicelib.archive.model import Archive
 from chalicelib.archive.sip import SipRejected as Rejected
 from chalicelib.archive.worker import ArchiveWorker
-from chalicelib.audit import dataset_subject
-from chalicelib.store.archives import InMemoryArchiveRepository
-from chalicelib.store.memory import InMemoryRepository
+from chalicelib.catalogue.audit import dataset_subject
+from tests.fakes.archives import InMemoryArchiveRepository
+from tests.fakes.repository import InMemoryRepository
 from tests.fakes.workflow import InMemoryWorkflow
 
 ARCHIVE = Archive(

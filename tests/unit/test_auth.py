@@ -18,10 +18,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib import auth
-from chalicelib.auth import Identity, TokenVerifier, default_fetch_jwks
 from chalicelib.config import ConfigError, IssuerConfig
 from chalicelib.errors import AuthenticationError, AuthUnavailable
+from chalicelib.identity import tokens as auth
+from chalicelib.identity.tokens import Identity, TokenVerifier, default_fetch_jwks
 from tests.support.moto_keys import b64_int, moto_private_key, moto_resource
 from tests.support.tokens import MemoryJwks, TokenMint, b64url, jwks_fetcher, segment
 

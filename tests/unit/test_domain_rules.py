@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib import permissions as perm
-from chalicelib.audit import base_uri_changes, dataset_changes, user_changes
+from chalicelib.catalogue.audit import base_uri_changes, dataset_changes, user_changes
+from chalicelib.catalogue.index_documents import index_doc, parse_readme
 from chalicelib.domain import BaseUri, Dataset, DatasetContent, Manifest, ManifestItem, Replica, User
-from chalicelib.indexdoc import index_doc, parse_readme
+from chalicelib.identity import permissions as perm
 
 A, B = "s3://bucket-a", "s3://bucket-b"
 

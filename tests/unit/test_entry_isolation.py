@@ -21,12 +21,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.archive.service import ArchiveService
+from chalicelib.archive.archives import ArchiveService
+from chalicelib.catalogue.search import SearchQuery
+from chalicelib.catalogue.validation import DatasetPatch, parse_registration
 from chalicelib.domain import User
 from chalicelib.errors import ArchiveExists, CatalogueError, Forbidden, NotFound
-from chalicelib.search import SearchQuery
-from chalicelib.store.archives import InMemoryArchiveRepository
-from chalicelib.validation import DatasetPatch, parse_registration
+from tests.fakes.archives import InMemoryArchiveRepository
 from tests.fakes.workflow import InMemoryWorkflow
 from tests.unit.test_ingest import ROOT, DtoolDataset, World, make_world
 

@@ -23,19 +23,19 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from chalicelib.access import AccessService
-from chalicelib.audit import dataset_changes, dataset_subject
+from chalicelib.catalogue.audit import dataset_changes, dataset_subject
+from chalicelib.catalogue.datasets import CatalogueService
+from chalicelib.catalogue.index_documents import index_doc
+from chalicelib.catalogue.search import SearchQuery
+from chalicelib.catalogue.validation import DatasetPatch
 from chalicelib.domain import INGEST_ACTOR, Dataset, User
 from chalicelib.errors import NotFound, ValidationError
-from chalicelib.indexdoc import index_doc
+from chalicelib.identity.access import AccessService
 from chalicelib.ingest.events import ObjectEvent, parse_notification
-from chalicelib.ingest.service import IngestFailed, IngestService, Outcome
-from chalicelib.memsearch import InMemorySearchIndex
-from chalicelib.search import SearchQuery
-from chalicelib.service import CatalogueService
-from chalicelib.store.memory import InMemoryRepository
-from chalicelib.validation import DatasetPatch
+from chalicelib.ingest.ingestion import IngestFailed, IngestService, Outcome
 from tests.fakes.object_storage import InMemoryObjectStorage
+from tests.fakes.repository import InMemoryRepository
+from tests.fakes.search import InMemorySearchIndex
 
 ROOT = User(username="root", is_admin=True)
 BUCKET = "lab-data"
@@ -1109,11 +1109,11 @@ def test_a_miss_the_cache_cannot_recheck_is_retried_once_then_ignored(world: Wor
 
 def test_an_uploaded_key_cannot_forge_a_log_line(world: World, caplog: pytest.LogCaptureFixture) -> None:
     """Issue 15, finding 8: ``%0A`` in a key used to write a line of its own into the log."""
-    folder = "important FORGED\n2026-12-06 04:00:00,000 INFO chalicelib.ingest.service: ingest removed s3://bkt/x"
+    folder = "important FORGED\n2026-12-06 04:00:00,000 INFO chalicelib.ingest.ingestion: ingest removed s3://bkt/x"
     sidecar_key = put_folder(world, folder=folder)
-    with caplog.at_level(logging.INFO, logger="chalicelib.ingest.service"):
+    with caplog.at_level(logging.INFO, logger="chalicelib.ingest.ingestion"):
         assert world.created(sidecar_key).status == "created"
-    [message] = [r.getMessage() for r in caplog.records if r.name == "chalicelib.ingest.service"]
+    [message] = [r.getMessage() for r in caplog.records if r.name == "chalicelib.ingest.ingestion"]
     assert "\n" not in message
     assert message.startswith("ingest created 's3://") and "\\n2026-12-06" in message
 

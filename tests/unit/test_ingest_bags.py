@@ -11,16 +11,16 @@ from pathlib import Path
 import bagit
 import pytest
 
-from chalicelib.access import AccessService
+from chalicelib.catalogue.datasets import CatalogueService
+from chalicelib.catalogue.validation import parse_search
 from chalicelib.domain import User
+from chalicelib.identity.access import AccessService
 from chalicelib.ingest.bags.registration import bag_uuid
 from chalicelib.ingest.events import ObjectEvent
-from chalicelib.ingest.service import IngestFailed, IngestService
-from chalicelib.memsearch import InMemorySearchIndex
-from chalicelib.service import CatalogueService
-from chalicelib.store.memory import InMemoryRepository
-from chalicelib.validation import parse_search
+from chalicelib.ingest.ingestion import IngestFailed, IngestService
 from tests.fakes.object_storage import InMemoryObjectStorage
+from tests.fakes.repository import InMemoryRepository
+from tests.fakes.search import InMemorySearchIndex
 
 BUCKET = "bags"
 ROOT = User(username="root", is_admin=True)

@@ -16,13 +16,13 @@ from dataclasses import replace
 
 import pytest
 
+from chalicelib.catalogue.validation import parse_registration
 from chalicelib.domain import User
 from chalicelib.errors import CatalogueError
-from chalicelib.ingest import service as ingest_service
+from chalicelib.ingest import ingestion as ingest_service
 from chalicelib.ingest.events import ObjectEvent, parse_notification
-from chalicelib.ingest.service import enqueue_index, index_prefix, parse_continuation
+from chalicelib.ingest.ingestion import enqueue_index, index_prefix, parse_continuation
 from chalicelib.ingest.snapshot import SnapshotStore, prefix_end
-from chalicelib.validation import parse_registration
 from tests.fakes.object_storage import InMemoryObjectStorage
 from tests.fakes.queues import InMemoryQueue
 from tests.unit.test_ingest import BUCKET, ROOT, DtoolDataset, World, make_world

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.access import AccessService
 from chalicelib.domain import User
 from chalicelib.errors import Forbidden
-from chalicelib.store.memory import InMemoryRepository
+from chalicelib.identity.access import AccessService
+from tests.fakes.repository import InMemoryRepository
 
 ROOT = User("root", is_admin=True)
 LAB = "s3://lab"

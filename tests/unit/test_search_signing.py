@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.opensearch import make_client
 from chalicelib.composition import Root, install, root, search_auth
 from chalicelib.config import Settings
-from chalicelib.opensearch import make_client
 
 AWS_DOMAIN = "https://search-catalogue-abc123.eu-west-1.es.amazonaws.com"
 

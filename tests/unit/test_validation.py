@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.catalogue.validation import parse_base_uri, parse_patch, parse_registration, parse_search
 from chalicelib.errors import ValidationError
-from chalicelib.validation import parse_base_uri, parse_patch, parse_registration, parse_search
 from tests.support.data import registration
 
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import yaml
 
+from chalicelib.catalogue.validation import Registration, parse_registration
 from chalicelib.domain import DatasetContent, Manifest
 from chalicelib.errors import ValidationError
 from chalicelib.ingest.bags.bag_info import BagInfo
 from chalicelib.ingest.bags.targets import BagTarget
 from chalicelib.ingest.layouts import LayoutError, problem_placeholder
-from chalicelib.validation import Registration, parse_registration
 
 UUID_IN_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 

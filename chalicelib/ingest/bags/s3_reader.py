@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from chalicelib.adapters.object_storage import ObjectStorage
+from chalicelib.catalogue.validation import Registration
 from chalicelib.ingest.bags.bag_info import BagInfo
 from chalicelib.ingest.bags.errors import BagRefused
 from chalicelib.ingest.bags.limits import BagLimits
@@ -24,7 +25,6 @@ from chalicelib.ingest.bags.on_disk import validate_extracted_bag
 from chalicelib.ingest.bags.registration import bag_registration
 from chalicelib.ingest.bags.serialized import extract_serialized
 from chalicelib.ingest.bags.targets import BAG_MARKER, BagTarget
-from chalicelib.validation import Registration
 
 
 def read_serialized_bag(

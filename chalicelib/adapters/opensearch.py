@@ -23,8 +23,7 @@ import urllib3
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
 
-from chalicelib.errors import SearchUnavailable, ValidationError
-from chalicelib.search import (
+from chalicelib.catalogue.search import (
     Rejected,
     SearchIndex,
     SearchQuery,
@@ -34,6 +33,7 @@ from chalicelib.search import (
     identity_problem,
     rejection,
 )
+from chalicelib.errors import SearchUnavailable, ValidationError
 
 # Fields the free text is matched against. They MUST share one analyzer (the default
 # ``standard``): ``cross_fields`` groups fields by analyzer and applies ``operator: and``
@@ -58,7 +58,7 @@ _DOUBLE: dict[str, Any] = {"type": "double"}
 _LONG: dict[str, Any] = {"type": "long"}
 _STORED_ONLY: dict[str, Any] = {"type": "object", "enabled": False}
 
-#: The index mapping: exactly the keys of :data:`chalicelib.search.DOC_FIELDS`. ``strict``
+#: The index mapping: exactly the keys of :data:`chalicelib.catalogue.search.DOC_FIELDS`. ``strict``
 #: makes a document with any other key fail loudly (a per-item error: the document is rejected).
 #: The ``name.raw`` keyword sorts by code point, i.e. case-sensitively ("Zed" < "alpha");
 #: a ``lowercase`` normalizer would fix that on OpenSearch but osmem-server ignores
@@ -352,7 +352,7 @@ class OpenSearchIndex(SearchIndex):
         Each document is written under :func:`document_id` of its ``entry_id``, so versions
         are per entry. A 409 version conflict means the index already holds that or a newer
         version of the entry: it is success. A document that does not name exactly one entry
-        (:func:`chalicelib.search.identity_problem`), that the index refuses (strict mapping,
+        (:func:`chalicelib.catalogue.search.identity_problem`), that the index refuses (strict mapping,
         a value it cannot take) or that cannot be serialized (a lone surrogate) is returned as
         rejected; the rest is written. A missing index is created once; an unreachable
         backend raises.
@@ -428,7 +428,7 @@ class OpenSearchIndex(SearchIndex):
 
     # -- reads -----------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
-        """Run ``query``; see :class:`chalicelib.search.SearchIndex` for the contract.
+        """Run ``query``; see :class:`chalicelib.catalogue.search.SearchIndex` for the contract.
 
         ``next_after`` is the sort values of the last hit when a full page came back.
         A missing index raises SearchUnavailable.

@@ -1,5 +1,5 @@
 """Use cases of the catalogue. Authorization is checked here, with the predicates of
-:mod:`chalicelib.permissions`, before any adapter is called. Framework-free."""
+:mod:`chalicelib.identity.permissions`, before any adapter is called. Framework-free."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from chalicelib import permissions as perm
-from chalicelib.audit import dataset_subject
-from chalicelib.blobs import BlobStore
-from chalicelib.cursors import encode_cursor
+from chalicelib.adapters.dynamodb.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository
+from chalicelib.catalogue.audit import dataset_subject
+from chalicelib.catalogue.blobs import BlobStore
+from chalicelib.catalogue.cursors import encode_cursor
+from chalicelib.catalogue.paging import LogPage, read_log
+from chalicelib.catalogue.search import SearchIndex, SearchQuery
+from chalicelib.catalogue.validation import DatasetPatch, Registration
 from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
-from chalicelib.paging import LogPage, read_log
-from chalicelib.search import SearchIndex, SearchQuery
-from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository
-from chalicelib.validation import DatasetPatch, Registration
+from chalicelib.identity import permissions as perm
 
 MAX_WRITE_ATTEMPTS = 10
 ANY_TOMBSTONE = -1  # register() without guard_revival: a deleted entry comes back as it is

@@ -1,11 +1,11 @@
 """The search port: a derived, rebuildable index of datasets.
 
 DynamoDB is the truth; the index is written only from the datasets table's stream
-(and by ``catalogue reindex``). Implementations: :class:`chalicelib.opensearch.OpenSearchIndex`
-(opensearch-py) and :class:`chalicelib.memsearch.InMemorySearchIndex` (tests); both pass
+(and by ``catalogue reindex``). Implementations: :class:`chalicelib.adapters.opensearch.OpenSearchIndex`
+(opensearch-py) and :class:`tests.fakes.search.InMemorySearchIndex` (tests); both pass
 ``tests/contract/test_search_contract.py``.
 
-Index documents are plain dicts built by :func:`chalicelib.indexdoc.index_doc`, one per
+Index documents are plain dicts built by :func:`chalicelib.catalogue.index_documents.index_doc`, one per
 entry (a uuid as registered under one base URI); the keys a backend relies on are listed in
 :data:`DOC_FIELDS`.
 """

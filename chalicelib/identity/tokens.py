@@ -27,9 +27,9 @@ from typing import Any, NoReturn
 from jose import jwt
 from jose.exceptions import ExpiredSignatureError
 
+from chalicelib.catalogue.validation import parse_username
 from chalicelib.config import ConfigError, IssuerConfig
 from chalicelib.errors import AuthenticationError, AuthUnavailable, ValidationError
-from chalicelib.validation import parse_username
 
 __all__ = [
     "MAX_AUTHORIZATION_CHARS",

@@ -1,4 +1,4 @@
-"""pynamodb models: the persistence shapes. They never leave :mod:`chalicelib.store`.
+"""pynamodb models: the persistence shapes. They never leave :mod:`chalicelib.adapters.dynamodb`.
 
 Four tables, sized so that no request path scans:
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from chalicelib.audit import INDEX_FAILURES_SUBJECT
+from chalicelib.adapters.dynamodb.repository import Repository
+from chalicelib.catalogue.audit import INDEX_FAILURES_SUBJECT
+from chalicelib.catalogue.index_documents import index_doc
+from chalicelib.catalogue.search import SearchIndex
 from chalicelib.domain import AuditEntry
-from chalicelib.indexdoc import index_doc
-from chalicelib.search import SearchIndex
-from chalicelib.store.repository import Repository
 
 BULK_CHUNK = 200
 

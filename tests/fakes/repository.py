@@ -1,11 +1,11 @@
 """In-memory fake of the records port, for tests (no AWS, no moto).
 
-It follows :class:`chalicelib.store.repository.DynamoRepository` closely (both pass
+It follows :class:`chalicelib.adapters.dynamodb.repository.DynamoRepository` closely (both pass
 ``tests/contract/test_repository_contract.py``): the same conditional writes (an existing
 record, tombstones included, blocks ``expected_version=None``; ``expected_version=v``
 needs a stored record at version ``v``), all-or-nothing :meth:`save_users`, audit entries
 written once per ``(subject, audit_sort_key)`` and paged by sort key. Records go in and
-come out as copies: records are kept as their DynamoDB items (:mod:`chalicelib.store.items`,
+come out as copies: records are kept as their DynamoDB items (:mod:`chalicelib.adapters.dynamodb.items`,
 serialized and read back), so what comes out is what DynamoDB would return and no caller can
 change what is stored. Large parts stay inline (there is no blob store).
 """
@@ -16,9 +16,7 @@ from collections.abc import Collection, Iterator, Sequence
 
 from pynamodb.attributes import MapAttribute
 
-from chalicelib.domain import AuditEntry, BaseUri, Dataset, JSONObject, User
-from chalicelib.errors import AlreadyExists, VersionConflict
-from chalicelib.store.items import (
+from chalicelib.adapters.dynamodb.items import (
     archival_value,
     audit_from_item,
     audit_item,
@@ -31,8 +29,16 @@ from chalicelib.store.items import (
     user_from_item,
     user_item,
 )
-from chalicelib.store.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository, audit_sort_key
-from chalicelib.store.tables import AuditItem, BaseUriItem, DatasetItem, UserItem
+from chalicelib.adapters.dynamodb.repository import (
+    MAX_STAMPS_PER_CALL,
+    DatasetStamp,
+    EntryKey,
+    Repository,
+    audit_sort_key,
+)
+from chalicelib.adapters.dynamodb.tables import AuditItem, BaseUriItem, DatasetItem, UserItem
+from chalicelib.domain import AuditEntry, BaseUri, Dataset, JSONObject, User
+from chalicelib.errors import AlreadyExists, VersionConflict
 
 
 class InMemoryRepository(Repository):

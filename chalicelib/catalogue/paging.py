@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.cursors import decode_cursor, encode_cursor
+from chalicelib.adapters.dynamodb.repository import Repository, audit_sort_key
+from chalicelib.catalogue.cursors import decode_cursor, encode_cursor
 from chalicelib.domain import AuditEntry, JSONObject
 from chalicelib.errors import ValidationError
-from chalicelib.store.repository import Repository, audit_sort_key
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,16 @@ from typing import Any, TypeVar
 
 from pynamodb.models import Model
 
+from chalicelib.adapters.dynamodb.tables import (
+    BASE_URI_PK,
+    USER_PK,
+    ArchiveItem,
+    AuditItem,
+    BaseUriItem,
+    DatasetItem,
+    ReplicaMap,
+    UserItem,
+)
 from chalicelib.archive.model import Archive, StepState
 from chalicelib.domain import (
     REGISTERED,
@@ -26,16 +36,6 @@ from chalicelib.domain import (
     ManifestItem,
     Replica,
     User,
-)
-from chalicelib.store.tables import (
-    BASE_URI_PK,
-    USER_PK,
-    ArchiveItem,
-    AuditItem,
-    BaseUriItem,
-    DatasetItem,
-    ReplicaMap,
-    UserItem,
 )
 
 # the parts of an entry that may be too large for its item (stored in the blob store then)

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.audit import base_uri_changes, dataset_changes, index_failure_entries, user_changes
+from chalicelib.adapters.dynamodb.repository import DynamoRepository
+from chalicelib.adapters.dynamodb.tables import BASE_URI_PK, USER_PK
+from chalicelib.catalogue.audit import base_uri_changes, dataset_changes, index_failure_entries, user_changes
+from chalicelib.catalogue.index_documents import index_doc
+from chalicelib.catalogue.search import SearchIndex
 from chalicelib.domain import SYSTEM_ACTOR, entry_id
-from chalicelib.indexdoc import index_doc
 from chalicelib.metrics import emf_line
-from chalicelib.search import SearchIndex
-from chalicelib.store.repository import DynamoRepository
-from chalicelib.store.tables import BASE_URI_PK, USER_PK
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.cursors import decode_cursor
+from chalicelib.catalogue.cursors import decode_cursor
+from chalicelib.catalogue.search import MAX_RESULT_WINDOW, SearchQuery
 from chalicelib.domain import RESERVED_USERNAMES, DatasetContent, Manifest, ManifestItem
 from chalicelib.errors import ValidationError
-from chalicelib.search import MAX_RESULT_WINDOW, SearchQuery
 
 MAX_PAGE_SIZE = 100
 TAG_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")

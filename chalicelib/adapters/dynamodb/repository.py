@@ -16,17 +16,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.blobs import BlobStore
-from chalicelib.domain import (
-    REGISTERED,
-    AuditEntry,
-    BaseUri,
-    Dataset,
-    JSONObject,
-    User,
-)
-from chalicelib.errors import AlreadyExists, VersionConflict
-from chalicelib.store.items import (
+from chalicelib.adapters.dynamodb.items import (
     LARGE_PARTS,
     archival_value,
     audit_from_item,
@@ -39,7 +29,7 @@ from chalicelib.store.items import (
     user_from_item,
     user_item,
 )
-from chalicelib.store.tables import (
+from chalicelib.adapters.dynamodb.tables import (
     BASE_URI_PK,
     USER_PK,
     AuditItem,
@@ -47,6 +37,16 @@ from chalicelib.store.tables import (
     DatasetItem,
     UserItem,
 )
+from chalicelib.catalogue.blobs import BlobStore
+from chalicelib.domain import (
+    REGISTERED,
+    AuditEntry,
+    BaseUri,
+    Dataset,
+    JSONObject,
+    User,
+)
+from chalicelib.errors import AlreadyExists, VersionConflict
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 MAX_TRANSACTION_ITEMS = 100

@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from chalicelib import permissions as perm
-from chalicelib.audit import base_uri_subject, user_subject
+from chalicelib.adapters.dynamodb.repository import Repository
+from chalicelib.catalogue.audit import base_uri_subject, user_subject
+from chalicelib.catalogue.paging import LogPage, read_log
+from chalicelib.catalogue.validation import UserFields
 from chalicelib.domain import SYSTEM_ACTOR, BaseUri, JSONObject, User
 from chalicelib.errors import AlreadyExists, Forbidden, NotFound, ValidationError, VersionConflict
-from chalicelib.paging import LogPage, read_log
-from chalicelib.store.repository import Repository
-from chalicelib.validation import UserFields
+from chalicelib.identity import permissions as perm
 
 SYSTEM = SYSTEM_ACTOR
 MAX_CACHED_PRINCIPALS = 10_000  # a container's cache is dropped whole beyond this

@@ -1,6 +1,6 @@
 """In-memory fake of the search port, for tests (no network, no opensearch-py).
 
-It follows :class:`chalicelib.opensearch.OpenSearchIndex` closely (both pass
+It follows :class:`chalicelib.adapters.opensearch.OpenSearchIndex` closely (both pass
 ``tests/contract/test_search_contract.py``): one document per ``entry_id`` with external
 versions and tombstones, visibility, AND/OR filters, all-words free text over the same fields
 with an approximation of the ``standard`` analyzer, the same sort and entry_id tie-break,
@@ -18,8 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from chalicelib.errors import SearchUnavailable
-from chalicelib.search import (
+from chalicelib.catalogue.search import (
     DOC_FIELDS,
     Rejected,
     SearchIndex,
@@ -30,6 +29,7 @@ from chalicelib.search import (
     identity_problem,
     rejection,
 )
+from chalicelib.errors import SearchUnavailable
 
 TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
 SUMMARY_BUCKETS = 10_000
@@ -118,7 +118,7 @@ class InMemorySearchIndex(SearchIndex):
         """Keep each document unless the stored one of its entry_id has an equal or higher version.
 
         A document with a key outside DOC_FIELDS (the OpenSearch mapping is strict), one that
-        does not name exactly one entry (:func:`chalicelib.search.identity_problem`) or one
+        does not name exactly one entry (:func:`chalicelib.catalogue.search.identity_problem`) or one
         with a string that cannot be encoded as UTF-8 (a lone surrogate) is returned as
         rejected, as a per-item bulk error or a serialization failure is; the rest is written.
         """

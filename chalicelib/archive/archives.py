@@ -17,17 +17,17 @@ import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib import permissions as perm
+from chalicelib.adapters.dynamodb.archives import ArchiveRepository
+from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.adapters.object_storage import ObjectStorage
 from chalicelib.adapters.workflows import Workflow
 from chalicelib.archive import model
 from chalicelib.archive.model import Archive, archive_id_for
-from chalicelib.audit import dataset_subject
+from chalicelib.catalogue.audit import dataset_subject
+from chalicelib.catalogue.datasets import visible_entries
 from chalicelib.domain import REGISTERED, AuditEntry, JSONObject, User
 from chalicelib.errors import AlreadyExists, ArchiveExists, Conflict, Forbidden, NotFound, ValidationError
-from chalicelib.service import visible_entries
-from chalicelib.store.archives import ArchiveRepository
-from chalicelib.store.repository import Repository
+from chalicelib.identity import permissions as perm
 
 MAX_PAGE_SIZE = 100
 MAX_LINKS = 1000  # presigned links per download response (then ?after=<path>)

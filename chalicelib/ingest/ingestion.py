@@ -17,8 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
+from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.adapters.object_storage import ObjectMeta, ObjectStorage, TooLarge
 from chalicelib.adapters.queues import MessageQueue
+from chalicelib.catalogue.datasets import CatalogueService
+from chalicelib.catalogue.validation import Registration
 from chalicelib.domain import INCOMPLETE, INGEST_ACTOR, REFUSED, User
 from chalicelib.errors import CatalogueError, NotFound, VersionConflict
 from chalicelib.ingest.bags.errors import BagIncomplete, BagRefused
@@ -43,9 +46,6 @@ from chalicelib.ingest.layouts import (
 from chalicelib.ingest.snapshot import SnapshotStore, prefix_end
 from chalicelib.metrics import emf_line
 from chalicelib.resources import INGEST_MAX_RECEIVE_COUNT
-from chalicelib.service import CatalogueService
-from chalicelib.store.repository import Repository
-from chalicelib.validation import Registration
 
 log = logging.getLogger(__name__)
 
