@@ -24,6 +24,8 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
 
 from chalicelib.catalogue.search import (
+    SUMMARY_BUCKETS,
+    TEXT_FIELDS,
     Rejected,
     SearchIndex,
     SearchQuery,
@@ -35,15 +37,6 @@ from chalicelib.catalogue.search import (
 )
 from chalicelib.errors import SearchUnavailable, ValidationError
 
-# Fields the free text is matched against. They MUST share one analyzer (the default
-# ``standard``): ``cross_fields`` groups fields by analyzer and applies ``operator: and``
-# per group, so giving one field its own analyzer would silently turn "every word in some
-# field" into "every word in the same group of fields".
-TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
-
-# Buckets per terms aggregation in ``summary`` (3 aggregations stay well under the
-# default ``search.max_buckets`` of 65,535).
-SUMMARY_BUCKETS = 10_000
 # ``summary`` counts datasets as distinct uuids with ``cardinality`` aggregations (HyperLogLog++).
 # 40,000 is the largest precision_threshold OpenSearch accepts: counts are exact up to about
 # that many distinct uuids (per count) and approximate above.

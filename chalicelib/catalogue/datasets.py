@@ -15,7 +15,7 @@ from chalicelib.catalogue.cursors import encode_cursor
 from chalicelib.catalogue.paging import LogPage, read_log
 from chalicelib.catalogue.search import SearchIndex, SearchQuery
 from chalicelib.catalogue.validation import DatasetPatch, Registration
-from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, JSONObject, Replica, User
+from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, DatasetContent, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import permissions as perm
 
@@ -66,6 +66,32 @@ def visible_entries(
     if not entries:
         raise NotFound(f"no dataset {uuid}")
     return sorted(entries, key=lambda e: (e.registered_at, e.base_uri))
+
+
+def new_entry(
+    actor: User,
+    content: DatasetContent,
+    uri: str,
+    base_uri: str,
+    version: int,
+    now: float,
+    *,
+    status: str = REGISTERED,
+    reasons: tuple[str, ...] = (),
+) -> Dataset:
+    """An entry made (or remade over a tombstone) at ``now`` with ``uri`` as its one replica."""
+    replica = Replica(uri=uri, base_uri=base_uri, registered_at=now, registered_by=actor.username)
+    return Dataset(
+        content=content,
+        replicas=(replica,),
+        version=version,
+        registered_at=now,
+        updated_at=now,
+        updated_by=actor.username,
+        status=status,
+        status_reasons=reasons,
+        base_uri=base_uri,
+    )
 
 
 class CatalogueService:
@@ -172,17 +198,7 @@ class CatalogueService:
         return stamp is not None and _unchanged(stamp, reg)
 
     def _new_dataset(self, user: User, reg: Registration, version: int) -> Dataset:
-        now = self._clock()
-        replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
-        return Dataset(
-            content=reg.content,
-            replicas=(replica,),
-            version=version,
-            registered_at=now,
-            updated_at=now,
-            updated_by=user.username,
-            base_uri=reg.base_uri,
-        )
+        return new_entry(user, reg.content, reg.uri, reg.base_uri, version, self._clock())
 
     def _register_once(self, user: User, reg: Registration, revivable: int | None = ANY_TOMBSTONE) -> RegisterResult:
         """Register into the entry of (uuid, base URI): entries of the same uuid under other
@@ -233,18 +249,8 @@ class CatalogueService:
         )
         if existing is not None and not existing.deleted and unchanged:
             return RegisterResult(False, "unchanged", existing.detail_dict())
-        replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
-        dataset = Dataset(
-            content=reg.content,
-            replicas=(replica,),
-            version=existing.version + 1 if existing else 1,
-            registered_at=now,
-            updated_at=now,
-            updated_by=user.username,
-            status=status,
-            status_reasons=reasons,
-            base_uri=reg.base_uri,
-        )
+        version = existing.version + 1 if existing else 1
+        dataset = new_entry(user, reg.content, reg.uri, reg.base_uri, version, now, status=status, reasons=reasons)
         self._repo.save_dataset(dataset, existing.version if existing else None)
         return RegisterResult(existing is None, status, dataset.detail_dict())
 
@@ -407,15 +413,8 @@ class CatalogueService:
                     updated_by=actor.username,
                 )
             else:
-                updated = Dataset(
-                    content=source.content,
-                    replicas=(replica,),
-                    version=existing.version + 1 if existing else 1,
-                    registered_at=now,
-                    updated_at=now,
-                    updated_by=actor.username,
-                    base_uri=base_uri,
-                )
+                version = existing.version + 1 if existing else 1
+                updated = new_entry(actor, source.content, uri, base_uri, version, now)
             try:
                 self._repo.save_dataset(updated, existing.version if existing else None)
                 return "added"

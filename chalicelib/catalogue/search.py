@@ -35,6 +35,16 @@ from chalicelib.errors import ValidationError
 #   annotations: dict (stored, not indexed)
 #   created_at, frozen_at, registered_at, updated_at: float epoch seconds
 #   number_of_items: int   size_in_bytes: int
+# Fields the free text is matched against. They MUST share one analyzer (the default
+# ``standard``): ``cross_fields`` groups fields by analyzer and applies ``operator: and``
+# per group, so giving one field its own analyzer would silently turn "every word in some
+# field" into "every word in the same group of fields".
+TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
+
+# Buckets per terms aggregation in a summary (3 aggregations stay well under the
+# default ``search.max_buckets`` of 65,535).
+SUMMARY_BUCKETS = 10_000
+
 DOC_FIELDS = (
     "entry_id",
     "uuid",

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from chalicelib.catalogue.search import DOC_FIELDS, SearchIndex
+from chalicelib.config import Settings
 from tests.fakes.search import InMemorySearchIndex
 from tests.support.moto_server import moto_server_url  # noqa: F401 -- a fixture, used by the AWS contract suites
 
@@ -177,3 +178,39 @@ def make_doc() -> DocFactory:
         return doc
 
     return build
+
+
+def dynamodb_on_moto_server(url: str, **overrides: Any) -> Iterator[Settings]:
+    """Settings whose tables and catalogue bucket are fresh, uniquely named, on the session's
+    moto server, with the pynamodb models bound to them; the tables are deleted afterwards.
+
+    A generator for ``yield from`` in a fixture (so that the deletion always runs)."""
+    from chalicelib.adapters import provisioning
+    from chalicelib.adapters.aws import make_client
+    from chalicelib.adapters.dynamodb import tables
+
+    tag = uuidlib.uuid4().hex[:12]
+    settings = Settings(
+        stage="test",
+        region="eu-west-1",
+        aws_endpoint_url=url,
+        datasets_table=f"datasets-{tag}",
+        access_table=f"access-{tag}",
+        audit_table=f"audit-{tag}",
+        archives_table=f"archives-{tag}",
+        catalogue_bucket=f"catalogue-{tag}",
+        **overrides,
+    )
+    tables.bind(settings)
+    models = (tables.DatasetItem, tables.UserItem, tables.AuditItem, tables.ArchiveItem)
+    for model in models:
+        model.create_table(wait=True)
+    provisioning.create_bucket(
+        make_client("s3", region="eu-west-1", endpoint_url=url), settings.catalogue_bucket, "eu-west-1"
+    )
+    try:
+        yield settings
+    finally:
+        for model in models:
+            if model.exists():
+                model.delete_table()

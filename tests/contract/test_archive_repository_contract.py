@@ -1,4 +1,4 @@
-"""The ArchiveRepository contract, run against the in-memory fake and DynamoDB (moto)."""
+"""The ArchiveRepository contract, run against the in-memory fake and DynamoDB (moto server)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from moto import mock_aws
 
 from chalicelib.adapters.dynamodb.archives import ArchiveRepository, DynamoArchiveRepository
 from chalicelib.archive import model
 from chalicelib.archive.model import Archive, archive_id_for
-from chalicelib.bootstrap import create_resources
-from chalicelib.composition import Root, install, root
-from chalicelib.config import Settings
 from chalicelib.errors import AlreadyExists, VersionConflict
+from tests.contract.conftest import dynamodb_on_moto_server
 from tests.fakes.archives import InMemoryArchiveRepository
-from tests.fakes.search import InMemorySearchIndex
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -24,15 +20,12 @@ def repo(request: pytest.FixtureRequest) -> Iterator[ArchiveRepository]:
     if request.param == "memory":
         yield InMemoryArchiveRepository()
         return
-    with mock_aws():
-        install(None)
-        try:
-            settings = Settings(stage="test", region="eu-west-1")
-            install(Root(settings, search=InMemorySearchIndex()))
-            create_resources(root())
-            yield DynamoArchiveRepository()
-        finally:
-            install(None)
+    yield from _on_moto_server(request.getfixturevalue("moto_server_url"))
+
+
+def _on_moto_server(url: str) -> Iterator[ArchiveRepository]:
+    for _settings in dynamodb_on_moto_server(url):
+        yield DynamoArchiveRepository()
 
 
 def make(n: int, dataset: str = "d-1", at: float = 1000.0) -> Archive:

@@ -1,8 +1,9 @@
 """The Repository contract (chalicelib.adapters.dynamodb.repository), run against every implementation.
 
 Each test runs twice: ``[memory]`` (InMemoryRepository) and ``[dynamodb]`` (DynamoRepository
-over moto's DynamoDB and S3, with a small inline cap so READMEs and manifests spill to S3
-cheaply). A behaviour pinned here is one the service and the stream processor may rely on.
+over DynamoDB and S3 of the session's moto server, fresh tables per test, with a small
+inline cap so READMEs and manifests spill to S3 cheaply). A behaviour pinned here is one
+the service and the stream processor may rely on.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
+from chalicelib.adapters.aws import make_client
 from chalicelib.adapters.dynamodb.repository import (
     MAX_STAMPS_PER_CALL,
     DatasetStamp,
@@ -23,15 +24,13 @@ from chalicelib.adapters.dynamodb.repository import (
     audit_sort_key,
 )
 from chalicelib.adapters.s3 import S3ObjectStorage
-from chalicelib.bootstrap import create_resources
 from chalicelib.catalogue.audit import dataset_changes, dataset_subject
 from chalicelib.catalogue.blobs import BlobStore
-from chalicelib.composition import Root, install, root
 from chalicelib.config import Settings
 from chalicelib.domain import AuditEntry, BaseUri, Dataset, DatasetContent, Manifest, ManifestItem, Replica, User
 from chalicelib.errors import AlreadyExists, VersionConflict
+from tests.contract.conftest import dynamodb_on_moto_server
 from tests.fakes.repository import InMemoryRepository
-from tests.fakes.search import InMemorySearchIndex
 
 INLINE_CAP = 1024  # bytes; READMEs and manifests above it go to the blob store
 BASE_TIME = 1_700_000_000.0
@@ -54,26 +53,18 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "memory":
         yield Backend("memory", InMemoryRepository())
         return
-    with mock_aws():
-        install(None)
-        try:
-            settings = Settings(stage="test", region="eu-west-1", inline_cap_bytes=INLINE_CAP)
-            install(Root(settings, search=InMemorySearchIndex()))
-            create_resources(root())
-            repo = DynamoRepository(
-                BlobStore(S3ObjectStorage(root().aws_client("s3")), settings.catalogue_bucket),
-                inline_cap_bytes=INLINE_CAP,
-            )
+    url = request.getfixturevalue("moto_server_url")
+    for settings in dynamodb_on_moto_server(url, inline_cap_bytes=INLINE_CAP):
+        s3 = make_client("s3", region=settings.region, endpoint_url=url)
+        repo = DynamoRepository(BlobStore(S3ObjectStorage(s3), settings.catalogue_bucket), inline_cap_bytes=INLINE_CAP)
 
-            def raw_dataset(uuid: str) -> dict[str, Any]:
-                ddb = root().aws_client("dynamodb")  # made on demand: few tests read raw items
-                key = {"uuid": {"S": uuid}, "base_uri": {"S": A}}
-                out = ddb.get_item(TableName=settings.datasets_table, Key=key, ConsistentRead=True)
-                return dict(out["Item"])
+        def raw_dataset(uuid: str, settings: Settings = settings) -> dict[str, Any]:
+            ddb = make_client("dynamodb", region=settings.region, endpoint_url=url)
+            key = {"uuid": {"S": uuid}, "base_uri": {"S": A}}
+            out = ddb.get_item(TableName=settings.datasets_table, Key=key, ConsistentRead=True)
+            return dict(out["Item"])
 
-            yield Backend("dynamodb", repo, raw_dataset)
-        finally:
-            install(None)
+        yield Backend("dynamodb", repo, raw_dataset)
 
 
 @pytest.fixture

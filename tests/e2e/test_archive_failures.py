@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap, resources
-from chalicelib.adapters.dynamodb.archives import DynamoArchiveRepository
+from chalicelib.adapters.dynamodb.archives import ArchiveRepository
 from chalicelib.adapters.errors import TransientError
 from chalicelib.adapters.s3 import S3ObjectStorage
 from chalicelib.adapters.workflows import StepFunctionsWorkflow
@@ -51,7 +51,7 @@ class Rig:
     sqs: Any
     queue_url: str
     machine_arn: str
-    archives: DynamoArchiveRepository
+    archives: ArchiveRepository
     worker: ArchiveWorker
     service: ArchiveService
     faults: dict[tuple[str, str], Fault] = field(default_factory=dict)
@@ -123,7 +123,7 @@ def rig(stack: LocalStack) -> Iterator[Rig]:
                 storage_class=settings.archive_storage_class,
             )
             workflow = StepFunctionsWorkflow(sfn, machine_arn)
-            archives = DynamoArchiveRepository()
+            archives = root().archive_records  # as deployed: each write also kept on the entry
             faults: dict[tuple[str, str], Fault] = {}
             mapping = {name: _faulty(name, step, faults) for name, step in steps.mapping().items()}
             worker = ArchiveWorker(archives, repo, workflow, mapping)

@@ -20,6 +20,8 @@ from typing import Any
 
 from chalicelib.catalogue.search import (
     DOC_FIELDS,
+    SUMMARY_BUCKETS,
+    TEXT_FIELDS,
     Rejected,
     SearchIndex,
     SearchQuery,
@@ -30,9 +32,6 @@ from chalicelib.catalogue.search import (
     rejection,
 )
 from chalicelib.errors import SearchUnavailable
-
-TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
-SUMMARY_BUCKETS = 10_000
 
 # An approximation of the Unicode word boundaries (UAX #29) the ``standard`` tokenizer uses:
 # letters, digits and "_" form words; "." ":" "'" join letters ("file.csv", "a:b", "don't"),
