@@ -148,14 +148,27 @@ class CatalogueService:
             self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise VersionConflict("the dataset is changing too fast; retry")
 
-    def register_many(self, user: User, regs: Sequence[Registration]) -> list[str | CatalogueError]:
+    def register_many(
+        self, user: User, regs: Sequence[Registration], *, read_from_storage: bool = False
+    ) -> list[str | CatalogueError]:
         """Register many datasets (bulk index) with the effect of :meth:`register` on each.
 
         One batch read of stamps tells which registrations change nothing (no write) and
         which create an entry (one conditional write); the others, and any that lose a
         race, go through :meth:`register`. Returns, per registration, its status or the
         domain error :meth:`register` would have raised for it.
+
+        ``read_from_storage``: the registrations are readings of S3, which a lost race or a
+        tombstone makes stale: such a registration is not merged and no tombstone is
+        revived; its result is VersionConflict and the caller reads S3 again (as
+        :meth:`register` with ``guard_revival`` and one attempt).
         """
+
+        def slow(reg: Registration) -> str:
+            if read_from_storage:
+                return self.register(user, reg, attempts=1, guard_revival=True).status
+            return self.register(user, reg).status
+
         checks: dict[str, CatalogueError | None] = {}
         stamps: dict[EntryKey, DatasetStamp] = {}
         keys = sorted({(r.content.uuid, r.base_uri) for r in regs})
@@ -184,9 +197,9 @@ class CatalogueService:
                         self._repo.save_dataset(self._new_dataset(user, reg, 1), None)
                         results.append("created")
                     except AlreadyExists:
-                        results.append(self.register(user, reg).status)
+                        results.append(slow(reg))
                 else:
-                    results.append(self.register(user, reg).status)
+                    results.append(slow(reg))
             except CatalogueError as exc:
                 results.append(exc)
         return results

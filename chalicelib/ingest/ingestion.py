@@ -117,6 +117,10 @@ class IngestService:
         self._limits = limits
         self._tmp_root = tmp_root
         self.store = store
+        # the service that reads S3 itself (``using`` copies keep pointing here): a
+        # registration that met a race or a tombstone is read again through it, never
+        # through a listing snapshot, which may be older than the tombstone
+        self._direct = self
         self._catalogue = catalogue
         self._repo = repo
         self._clock = clock
@@ -201,7 +205,8 @@ class IngestService:
 
     def handle_many(self, events: Sequence[ObjectEvent], receive_count: int = 1) -> list[Outcome]:
         """:meth:`handle` for each event, with the registrations written by one
-        :meth:`CatalogueService.register_many` (the bulk index's path)."""
+        :meth:`CatalogueService.register_many` (the bulk index's path). A registration that
+        lost a race or met a tombstone takes :meth:`handle`'s path: S3 is read again."""
         found = [self._resolve(event, receive_count) for event in events]
         by_base: dict[str, list[Registration]] = {}
         for f in found:
@@ -209,14 +214,16 @@ class IngestService:
                 by_base.setdefault(f.base_uri, []).append(f)
         # each base URI's registrations with the rights of that base URI only
         results = {
-            base_uri: iter(self._catalogue.register_many(ingest_user(base_uri), regs))
+            base_uri: iter(self._catalogue.register_many(ingest_user(base_uri), regs, read_from_storage=True))
             for base_uri, regs in by_base.items()
         }
         outcomes: list[Outcome] = []
-        for f in found:
+        for event, f in zip(events, found, strict=True):
             if not isinstance(f, Registration):
                 outcomes.append(f)
-            elif isinstance(result := next(results[f.base_uri]), CatalogueError):
+            elif isinstance(result := next(results[f.base_uri]), VersionConflict):
+                outcomes.append(self._direct._resolve_and_register(event, receive_count))
+            elif isinstance(result, CatalogueError):
                 outcomes.append(Outcome("refused", f.uri, f.content.uuid, str(result)))
             else:
                 outcomes.append(Outcome(result, f.uri, f.content.uuid))

@@ -17,7 +17,7 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.catalogue.validation import parse_registration
-from chalicelib.domain import User
+from chalicelib.domain import Dataset, User
 from chalicelib.errors import CatalogueError
 from chalicelib.ingest import ingestion as ingest_service
 from chalicelib.ingest.events import ObjectEvent, parse_notification
@@ -215,6 +215,41 @@ def test_index_prefix_registers_the_same_whatever_the_window(monkeypatch: pytest
     assert [r.uri for d in refused for r in d.replicas] == [f"s3://{BUCKET}/runs/broken"]
     again = index_prefix(world.ingest, world.store, BUCKET, "runs/", concurrency=3)
     assert again.outcomes == {"unchanged": 30, "refused": 1}
+
+
+def test_a_stale_reading_never_brings_back_a_deleted_dataset() -> None:
+    """The bulk index reads S3 first and registers later: a dataset removed from S3 in
+    between (its entry tombstoned by the removal event) must stay deleted; a tombstoned
+    entry whose objects are still there is registered again, after S3 was read again."""
+    world = make_world(f"s3://{BUCKET}")
+    _fill(world, 3)
+    index_prefix(world.ingest, world.store, BUCKET, "runs/", concurrency=1)
+    kept = _by_name(world)["run-1"]
+    world.catalogue.delete_replica(ROOT, kept.uuid, f"s3://{BUCKET}/runs/run-001")  # its objects stay
+    listed = list(world.store.list(BUCKET, ""))
+    bulk = world.ingest.using(SnapshotStore(world.store, BUCKET, listed, "", None))
+    resolve = bulk._resolve
+
+    def racing(event: ObjectEvent, receive_count: int) -> object:
+        found = resolve(event, receive_count)
+        if event.key == "runs/run-000/dataset.json":  # read; now the dataset leaves S3
+            for key in ("runs/run-000/data.csv", "runs/run-000/dataset.json"):
+                world.store.delete(BUCKET, key)
+            world.ingest.handle(ObjectEvent(bucket=BUCKET, key="runs/run-000/dataset.json", kind="removed"))
+            assert _by_name(world)["run-0"].deleted
+        return found
+
+    bulk._resolve = racing  # type: ignore[method-assign]
+    events = [ObjectEvent(bucket=BUCKET, key=f"runs/run-{i:03d}/dataset.json", kind="created") for i in range(3)]
+    outcomes = bulk.handle_many(events, 5)
+    assert [o.status for o in outcomes][1:] == ["created", "unchanged"]
+    assert outcomes[0].status != "created"
+    assert _by_name(world)["run-0"].deleted
+    assert not _by_name(world)["run-1"].deleted
+
+
+def _by_name(world: World) -> dict[str, Dataset]:
+    return {d.content.name: d for d in world.repo.iter_datasets()}
 
 
 def test_index_prefix_reads_less_than_one_event_per_dataset() -> None:
