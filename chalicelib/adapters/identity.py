@@ -78,9 +78,10 @@ class IdentityProvider(ABC):
       :class:`~chalicelib.identity.tokens.TokenVerifier` configured with
       :meth:`issuer_config` accepts, and that names ``username`` in the configured
       username claim. A wrong password MUST raise :class:`WrongPassword`; a user that
-      does not exist (never created, or removed) MUST raise :class:`UnknownUser` (a
-      provider set to hide which users exist SHOULD NOT be used with this port: it answers
-      :class:`WrongPassword` for both; both are :class:`SignInRefused`).
+      does not exist (never created, or removed) MUST raise :class:`UnknownUser`. (A
+      Cognito app client with ``PreventUserExistenceErrors`` enabled hides which users
+      exist and answers :class:`WrongPassword` for both; callers that need not tell them
+      apart catch :class:`SignInRefused`. ``ensure_user_pool`` makes clients that tell.)
     - ``issuer_config()`` MUST say how this provider's access tokens are verified: the
       exact ``iss`` of its tokens, where its signing keys are published (JWKS), its client
       id and ``token_use="access"``. It SHOULD NOT call the provider (it is known from
@@ -122,7 +123,9 @@ class CognitoIdentityProvider(IdentityProvider):
         self.client_id = client_id
 
     def create_user(self, username: str, password: str, *, email: str | None = None) -> bool:
-        attributes = [] if email is None else [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
+        attributes = (
+            [] if email is None else [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
+        )
         created = True
         try:
             with self._errors("AdminCreateUser"):
@@ -191,7 +194,7 @@ class CognitoIdentityProvider(IdentityProvider):
                 raise _Exists from exc
             if code == "InvalidPasswordException":
                 raise PasswordRejected(f"{what}: the password policy refuses this password") from exc
-            if is_transient(exc) or code == "TooManyRequestsException":
+            if is_transient(exc):
                 raise TransientError(f"{what}: {exc}") from exc
             raise IdentityError(f"{what}: {exc}") from exc
         except BotoCoreError as exc:

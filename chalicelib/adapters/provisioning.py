@@ -1,4 +1,5 @@
-"""Creating AWS resources with boto3: buckets, queues, the state machine, stream ARNs.
+"""Creating AWS resources with boto3: buckets, queues, the state machine, stream ARNs,
+the Cognito user pool and its app client.
 
 For the local stack and the tests only (the CDK stack creates them in AWS); every function
 takes its client and is idempotent, as :mod:`chalicelib.bootstrap`, which decides what to
@@ -19,10 +20,29 @@ from chalicelib.adapters.aws import error_code
 LOCAL_ROLE_ARN = "arn:aws:iam::123456789012:role/catalogue-archive-local"
 
 
+# The local user pool's password policy (the CDK stack sets AWS's pool's own).
+PASSWORD_POLICY: dict[str, Any] = {
+    "MinimumLength": 12,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": False,
+}
+
+
 @dataclass(frozen=True)
 class CreatedQueue:
     url: str
     arn: str
+
+
+@dataclass(frozen=True)
+class CreatedUserPool:
+    """A Cognito user pool and its app client (for
+    :class:`~chalicelib.adapters.identity.CognitoIdentityProvider`)."""
+
+    pool_id: str
+    client_id: str
 
 
 def create_bucket(s3: Any, bucket: str, region: str) -> None:
@@ -79,3 +99,50 @@ def ensure_state_machine(sfn: Any, name: str, definition: str, role_arn: str = L
 def stream_arn(dynamodb: Any, table: str) -> str:
     """The ARN of ``table``'s latest DynamoDB stream."""
     return str(dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"])
+
+
+def ensure_user_pool(cognito: Any, name: str) -> CreatedUserPool:
+    """The user pool ``name`` (:data:`PASSWORD_POLICY`, case-sensitive usernames, emails
+    verified automatically) and its app client ``<name>-client`` (no secret, admin
+    password sign-in and refresh, unknown users told apart from wrong passwords), each
+    created unless one of that name exists (the first one found is used).
+
+    ``cognito`` is a boto3 ``cognito-idp`` client.
+    """
+    pool_id = _find(
+        cognito.get_paginator("list_user_pools").paginate(PaginationConfig={"PageSize": 60}), "UserPools", "Name", name
+    )
+    if pool_id is None:
+        pool_id = str(
+            cognito.create_user_pool(
+                PoolName=name,
+                Policies={"PasswordPolicy": PASSWORD_POLICY},
+                AutoVerifiedAttributes=["email"],
+                UsernameConfiguration={"CaseSensitive": True},
+            )["UserPool"]["Id"]
+        )
+    client_name = f"{name}-client"
+    clients = cognito.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id)
+    client_id = _find(clients, "UserPoolClients", "ClientName", client_name)
+    if client_id is None:
+        client_id = str(
+            cognito.create_user_pool_client(
+                UserPoolId=pool_id,
+                ClientName=client_name,
+                GenerateSecret=False,
+                ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                # the API's default, stated: sign-in says "no such user" rather than
+                # "wrong password" for an unknown user (the identity port relies on it)
+                PreventUserExistenceErrors="LEGACY",
+            )["UserPoolClient"]["ClientId"]
+        )
+    return CreatedUserPool(pool_id=pool_id, client_id=client_id)
+
+
+def _find(pages: Any, list_key: str, name_key: str, name: str) -> str | None:
+    """The ``Id`` (a pool) or ``ClientId`` (an app client) of the first entry named ``name``."""
+    for page in pages:
+        for entry in page.get(list_key, []):
+            if entry.get(name_key) == name:
+                return str(entry.get("Id") or entry["ClientId"])
+    return None

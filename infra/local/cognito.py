@@ -1,5 +1,9 @@
 """Cognito user pool, users and access tokens for the local stack (moto server mode).
 
+A thin layer over the identity port (:class:`chalicelib.adapters.identity.CognitoIdentityProvider`)
+and :func:`chalicelib.adapters.provisioning.ensure_user_pool`, keeping the pool's facts
+together in :class:`PoolInfo` (which ``state.json`` stores).
+
 Verified against moto 5.2.5 in server mode (boto3 1.44.5), 2026-11-23:
 
 - ``admin_initiate_auth(AuthFlow="ADMIN_USER_PASSWORD_AUTH")`` on an app client with
@@ -26,6 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters import provisioning
+from chalicelib.adapters.identity import CognitoIdentityProvider
+
 
 @dataclass(frozen=True)
 class PoolInfo:
@@ -37,72 +44,36 @@ class PoolInfo:
     jwks_url: str
 
 
+def provider(client: Any, pool: PoolInfo) -> CognitoIdentityProvider:
+    """The identity port on ``pool`` through the boto3 ``cognito-idp`` client ``client``."""
+    return CognitoIdentityProvider(client, pool.pool_id, pool.client_id)
+
+
 def create_user_pool(client: Any, name: str) -> PoolInfo:
-    """Create a user pool and an app client without secret for admin password auth.
+    """The user pool ``name`` with an app client without secret for admin password auth,
+    created unless one of that name exists.
 
     ``client`` is a boto3 ``cognito-idp`` client. ``jwks_url`` is derived from the
     client's endpoint: with moto it is the moto server, with real AWS it equals
     ``issuer + "/.well-known/jwks.json"``.
     """
-    pool = client.create_user_pool(
-        PoolName=name,
-        Policies={
-            "PasswordPolicy": {
-                "MinimumLength": 12,
-                "RequireUppercase": True,
-                "RequireLowercase": True,
-                "RequireNumbers": True,
-                "RequireSymbols": False,
-            }
-        },
-        AutoVerifiedAttributes=["email"],
-        UsernameConfiguration={"CaseSensitive": True},
-    )["UserPool"]
-    pool_id = pool["Id"]
-    app_client = client.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName=f"{name}-client",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]
-    region = client.meta.region_name
-    issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
-    endpoint = str(client.meta.endpoint_url).rstrip("/")
+    created = provisioning.ensure_user_pool(client, name)
+    config = CognitoIdentityProvider(client, created.pool_id, created.client_id).issuer_config()
     return PoolInfo(
-        pool_id=pool_id,
-        client_id=app_client["ClientId"],
-        issuer=issuer,
-        jwks_url=f"{endpoint}/{pool_id}/.well-known/jwks.json",
+        pool_id=created.pool_id, client_id=created.client_id, issuer=config.issuer, jwks_url=config.jwks_url
     )
 
 
 def create_user(client: Any, pool: PoolInfo, username: str, password: str, email: str) -> None:
-    """Create a confirmed user with a permanent password; no invitation is sent."""
-    client.admin_create_user(
-        UserPoolId=pool.pool_id,
-        Username=username,
-        MessageAction="SUPPRESS",
-        UserAttributes=[
-            {"Name": "email", "Value": email},
-            {"Name": "email_verified", "Value": "true"},
-        ],
-    )
-    # Without Permanent=True the user stays FORCE_CHANGE_PASSWORD and auth answers with
-    # a NEW_PASSWORD_REQUIRED challenge instead of tokens.
-    client.admin_set_user_password(UserPoolId=pool.pool_id, Username=username, Password=password, Permanent=True)
+    """Create a confirmed user with a permanent password; no invitation is sent.
+
+    For a user that exists already, only the password is set."""
+    provider(client, pool).create_user(username, password, email=email)
 
 
 def access_token(client: Any, pool: PoolInfo, username: str, password: str) -> str:
     """A fresh access token (valid one hour) via ADMIN_USER_PASSWORD_AUTH."""
-    result = client.admin_initiate_auth(
-        UserPoolId=pool.pool_id,
-        ClientId=pool.client_id,
-        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": username, "PASSWORD": password},
-    )
-    if "AuthenticationResult" not in result:
-        raise RuntimeError(f"Cognito answered with challenge {result.get('ChallengeName')!r} instead of tokens")
-    return str(result["AuthenticationResult"]["AccessToken"])
+    return provider(client, pool).sign_in(username, password).token
 
 
 def issuer_config(pool: PoolInfo) -> dict[str, Any]:
