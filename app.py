@@ -8,7 +8,7 @@ from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
 from chalicelib import jobs, resources
 from chalicelib.composition import root
-from chalicelib.routes import archives, base_uris, datasets, health, users
+from chalicelib.routes import archives, base_uris, datasets, dserver, health, users
 
 app = Chalice(app_name="catalogue")
 app.register_blueprint(health.bp)
@@ -16,6 +16,7 @@ app.register_blueprint(datasets.bp)
 app.register_blueprint(users.bp)
 app.register_blueprint(base_uris.bp)
 app.register_blueprint(archives.bp)
+app.register_blueprint(dserver.bp)  # dtool clients (dserver API); see README "Using dtool clients"
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;

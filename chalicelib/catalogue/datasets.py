@@ -271,6 +271,15 @@ class CatalogueService:
     def _entries(self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True) -> list[Dataset]:
         return visible_entries(self._repo, user, uuid, base_uri, load_blobs=load_blobs)
 
+    def entries(self, user: User, uuid: str) -> list[Dataset]:
+        """Every live entry of ``uuid`` the user may see, first registered first (``[]``:
+        none, whether or not others exist). One read, without the large parts' blobs."""
+        try:
+            found = visible_entries(self._repo, user, uuid, None, load_blobs=False)
+        except NotFound:
+            return []
+        return [e for e in found if not e.deleted and e.status == REGISTERED]
+
     def _primary(self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True) -> Dataset:
         return self._entries(user, uuid, base_uri, load_blobs=load_blobs)[0]
 

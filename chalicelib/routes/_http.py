@@ -154,13 +154,19 @@ def endpoint(
             except CatalogueError as exc:
                 return error_response(exc)
             if isinstance(result, Response):
-                result.headers = {**NO_STORE, **(result.headers or {})}
+                result.headers = {**_json_type(result.body), **NO_STORE, **(result.headers or {})}
                 return result
-            return Response(body=result, status_code=200, headers=dict(NO_STORE))
+            return Response(body=result, status_code=200, headers={**_json_type(result), **NO_STORE})
 
         return wrapper
 
     return decorate
+
+
+def _json_type(body: Any) -> dict[str, str | list[str]]:
+    """A JSON body says so (dtool clients refuse a body without it); API Gateway and
+    ``chalice local`` would default to it, but only where the body is not text."""
+    return {} if isinstance(body, str | bytes) else {"Content-Type": "application/json"}
 
 
 def _authenticate(services: Root, request: Request) -> User:

@@ -1,0 +1,96 @@
+"""Paging and sorting as dtool's servers answer them (flask-smorest in dtool-lookup-server
+0.18 and dservercore): ``page`` (from 1) and ``page_size`` (1 to 100, default 10) in the
+query, ``sort=name,-frozen_at`` for dserver, and the JSON headers ``X-Pagination`` and
+``X-Sort`` that dtool-lookup-api reads (``../shared/research/dserver.md`` §3)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chalice.app import Response
+
+from chalicelib.errors import ValidationError
+from chalicelib.routes._http import Ctx
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
+
+Sort = tuple[tuple[str, int], ...]  # (field, 1 ascending | -1 descending), most significant first
+
+
+def parse_paging(ctx: Ctx) -> tuple[int, int]:
+    """``page`` and ``page_size`` from the query (400 outside 1.. and 1..100)."""
+    return _int(ctx, "page", 1, None), _int(ctx, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def _int(ctx: Ctx, name: str, default: int, most: int | None) -> int:
+    raw = ctx.query_one(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= (most or 10**6):
+        limit = f"1 to {most}" if most else "1 or more"
+        raise ValidationError(f"{name} must be a whole number, {limit}", field=name)
+    return int(raw)
+
+
+def parse_sort(raw: str | None, fields: Sequence[str], default: str) -> Sort:
+    """``name``, ``-name`` (descending), ``+name``, or a comma list of them; only ``fields``."""
+    keys: list[tuple[str, int]] = []
+    for part in (raw if raw is not None else default).split(","):
+        name = part.strip()
+        order = -1 if name.startswith("-") else 1
+        name = name.lstrip("+-")
+        if name not in fields:
+            raise ValidationError(f"sort by one of {', '.join(fields)} (prefix - for descending)", field="sort")
+        keys.append((name, order))
+    return tuple(keys)
+
+
+def sorted_rows(rows: Sequence[dict[str, Any]], sort: Sort) -> list[dict[str, Any]]:
+    """``rows`` ordered by ``sort`` (stable, one pass per key, least significant first)."""
+    out = list(rows)
+    for name, order in reversed(sort):
+        out.sort(key=_by(name), reverse=order < 0)
+    return out
+
+
+def _by(name: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    return lambda row: _sort_key(row.get(name))
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    # None last-or-first consistently, numbers and strings never compared with each other
+    if value is None:
+        return (0, "")
+    if isinstance(value, int | float):
+        return (1, value)
+    return (2, str(value))
+
+
+def page_response(rows: Sequence[dict[str, Any]], page: int, page_size: int, sort: Sort | None = None) -> Response:
+    """One page of ``rows`` (already sorted) with ``X-Pagination`` (and ``X-Sort``) as JSON."""
+    total = len(rows)
+    headers: dict[str, str | list[str]] = {"X-Pagination": json.dumps(pagination(total, page, page_size))}
+    if sort is not None:
+        headers["X-Sort"] = json.dumps({"sort": dict(sort)})
+    start = (page - 1) * page_size
+    return Response(body=list(rows[start : start + page_size]), status_code=200, headers=headers)
+
+
+def pagination(total: int, page: int, page_size: int) -> dict[str, int]:
+    """flask-smorest's header: no ``page`` beyond the last page, no neighbours that do not exist."""
+    total_pages = math.ceil(total / page_size)
+    out = {"total": total, "total_pages": total_pages}
+    if total_pages == 0:
+        return out
+    out |= {"first_page": 1, "last_page": total_pages}
+    if page <= total_pages:
+        out["page"] = page
+        if page > 1:
+            out["previous_page"] = page - 1
+        if page < total_pages:
+            out["next_page"] = page + 1
+    return out
