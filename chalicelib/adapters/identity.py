@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from chalicelib.adapters.aws import error_code, is_transient
-from chalicelib.adapters.errors import TransientError
+from chalicelib.adapters.aws import error_code, transient_as
 from chalicelib.config import IssuerConfig
 
 # The claim of a Cognito access token that names the user, and the token kind it marks.
@@ -179,11 +178,12 @@ class CognitoIdentityProvider(IdentityProvider):
     @contextlib.contextmanager
     def _errors(self, operation: str) -> Iterator[None]:
         """botocore's errors as the port's (and :class:`_Exists` for an existing user)."""
+        what = f"{operation} on user pool {self.pool_id}"
         try:
-            yield
+            with transient_as(what):
+                yield
         except ClientError as exc:
             code = error_code(exc)
-            what = f"{operation} on user pool {self.pool_id}"
             if code == "ResourceNotFoundException":  # the pool, or the app client
                 raise ProviderNotFound(f"{what}: {exc}") from exc
             if code == "UserNotFoundException":
@@ -194,13 +194,7 @@ class CognitoIdentityProvider(IdentityProvider):
                 raise _Exists from exc
             if code == "InvalidPasswordException":
                 raise PasswordRejected(f"{what}: the password policy refuses this password") from exc
-            if is_transient(exc):
-                raise TransientError(f"{what}: {exc}") from exc
             raise IdentityError(f"{what}: {exc}") from exc
-        except BotoCoreError as exc:
-            if is_transient(exc):
-                raise TransientError(f"{operation} on user pool {self.pool_id}: {exc}") from exc
-            raise
 
 
 class _Exists(Exception):

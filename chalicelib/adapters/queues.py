@@ -15,10 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from chalicelib.adapters.aws import error_code, is_transient
-from chalicelib.adapters.errors import TransientError
+from chalicelib.adapters.aws import error_code, transient_as
 
 MAX_BATCH = 10  # SQS: at most 10 messages per SendMessageBatch and per ReceiveMessage
 MAX_VISIBILITY_TIMEOUT = 43_200  # SQS: 12 hours
@@ -159,18 +158,13 @@ class SqsQueue(MessageQueue):
     def _errors(self, operation: str) -> Iterator[None]:
         """botocore's errors as the port's: missing queue, transient failure, anything else."""
         try:
-            yield
+            with transient_as(f"{operation} on {self.name}"):
+                yield
         except ClientError as exc:
             if error_code(exc) in _MISSING_CODES:
                 self._url = None  # looked up again, should the queue be created again
                 raise QueueNotFound(f"no queue {self.name!r}") from exc
-            if is_transient(exc):
-                raise TransientError(f"{operation} on {self.name}: {exc}") from exc
             raise QueueError(f"{operation} on {self.name}: {exc}") from exc
-        except BotoCoreError as exc:
-            if is_transient(exc):
-                raise TransientError(f"{operation} on {self.name}: {exc}") from exc
-            raise
 
 
 def _message(m: dict[str, Any]) -> QueueMessage:

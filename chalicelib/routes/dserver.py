@@ -16,6 +16,7 @@ from chalicelib.catalogue.validation import parse_uuid
 from chalicelib.domain import Dataset
 from chalicelib.routes._http import Ctx, endpoint
 from chalicelib.routes._smorest import page_response, parse_paging, parse_sort, sorted_rows
+from chalicelib.routes.health import public_config
 
 bp = Blueprint(__name__)
 
@@ -27,7 +28,7 @@ DATASET_SORT_FIELDS = ("base_uri", "created_at", "creator_username", "frozen_at"
 @endpoint(bp)
 def config_info(ctx: Ctx) -> dict[str, Any]:
     """dtool-lookup-api 0.10 reads ``["config"]``, 0.7 only needs a 200 (its token check)."""
-    public = {**ctx.root.settings.public(), "version": __version__}
+    public = public_config(ctx)
     return {**public, "config": public}
 
 

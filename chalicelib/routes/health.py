@@ -21,4 +21,9 @@ def health(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/config", methods=["GET"])
 @endpoint(bp)
 def config(ctx: Ctx) -> dict[str, Any]:
+    return public_config(ctx)
+
+
+def public_config(ctx: Ctx) -> dict[str, Any]:
+    """Non-secret settings and the version (also served by the dtool-compatible ``/config/info``)."""
     return {**ctx.root.settings.public(), "version": __version__}

@@ -220,35 +220,28 @@ class DynamoRepository(Repository):
         value = archival_value(version, summary)
         slot = DatasetItem.archival[archive_id]
         entry = DatasetItem(uuid=uuid, base_uri=base_uri)
-        # Two conditional UpdateItems at most. The path update needs the map to exist
+        newer = slot.does_not_exist() | (slot["version"] < version)
+        into_slot: tuple[list[Action], Condition] = ([slot.set(value)], DatasetItem.archival.exists() & newer)
+        new_map: tuple[list[Action], Condition] = (
+            [DatasetItem.archival.set({archive_id: value})],
+            DatasetItem.uuid.exists() & DatasetItem.archival.does_not_exist(),
+        )
+        # At most three conditional UpdateItems. The path update needs the map to exist
         # (DynamoDB refuses a document path under a missing attribute: ValidationException),
-        # so the first archive of an entry creates the map instead.
-        try:
-            entry.update(
-                actions=[slot.set(value)],
-                condition=DatasetItem.archival.exists() & (slot.does_not_exist() | (slot["version"] < version)),
-            )
-            return
-        except UpdateError as exc:
-            # no map yet, the entry is gone, or a newer version is kept: the map next
-            if exc.cause_response_code not in (CONDITION_FAILED, "ValidationException"):
-                raise
-        try:
-            entry.update(
-                actions=[DatasetItem.archival.set({archive_id: value})],
-                condition=DatasetItem.uuid.exists() & DatasetItem.archival.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != CONDITION_FAILED:
-                raise
-            # the entry is gone, or holds a map now (a newer or concurrent projection): once more
+        # so the first archive of an entry creates the map; when another writer created it
+        # meanwhile, the path update runs once more. A failed condition at the end means the
+        # entry is gone or a newer version is kept: nothing to write.
+        attempts = (
+            (into_slot, (CONDITION_FAILED, "ValidationException")),
+            (new_map, (CONDITION_FAILED,)),
+            (into_slot, (CONDITION_FAILED,)),
+        )
+        for (actions, condition), tolerated in attempts:
             try:
-                entry.update(
-                    actions=[slot.set(value)],
-                    condition=DatasetItem.archival.exists() & (slot.does_not_exist() | (slot["version"] < version)),
-                )
-            except UpdateError as again:
-                if again.cause_response_code != CONDITION_FAILED:
+                entry.update(actions=actions, condition=condition)
+                return
+            except UpdateError as exc:
+                if exc.cause_response_code not in tolerated:
                     raise
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
