@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.archive.steps import ArchiveSteps
     from chalicelib.archive.worker import ArchiveWorker
     from chalicelib.catalogue.blobs import BlobStore
+    from chalicelib.catalogue.by_uri import DatasetsByUri
     from chalicelib.catalogue.datasets import CatalogueService
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
@@ -77,6 +78,7 @@ class Root:
     @cached_property
     def blobs(self) -> BlobStore:
         from chalicelib.catalogue.blobs import BlobStore
+    from chalicelib.catalogue.by_uri import DatasetsByUri
 
         return BlobStore(self.objects, self.settings.catalogue_bucket)
 
@@ -138,10 +140,22 @@ class Root:
         return CatalogueService(self.repo, self.search, blobs=self.blobs)
 
     @cached_property
+    def by_uri(self) -> DatasetsByUri:
+        from chalicelib.catalogue.by_uri import DatasetsByUri
+
+        return DatasetsByUri(self.catalogue)
+
+    @cached_property
     def access(self) -> AccessService:
         from chalicelib.identity.access import AccessService
 
-        return AccessService(self.repo, principal_ttl=self.settings.principal_cache_seconds)
+        s = self.settings
+        return AccessService(
+            self.repo,
+            principal_ttl=s.principal_cache_seconds,
+            datasets_under=lambda base_uri: self.catalogue.count_under(base_uri),  # noqa: PLW0108 (built on use)
+            kept_base_uris=frozenset({s.archive_base_uri, s.deposit_base_uri}),
+        )
 
     @cached_property
     def streams(self) -> StreamProcessor:

@@ -24,6 +24,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
 
 from chalicelib.catalogue.search import (
+    SORT_KEYS,
     SUMMARY_BUCKETS,
     TEXT_FIELDS,
     Rejected,
@@ -177,6 +178,8 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
     filters.extend({"term": {"tags": tag}} for tag in dict.fromkeys(query.tags))
     if query.uuids:
         filters.append({"terms": {"uuid": list(dict.fromkeys(query.uuids))}})
+    if query.uris:
+        filters.append({"terms": {"uris": list(dict.fromkeys(query.uris))}})
     must: dict[str, Any]
     if query.text.strip():
         # Every analysed word must occur in at least one field. A text that analyses to no
@@ -187,10 +190,11 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
     else:
         must = {"match_all": {}}
     order = "desc" if query.descending else "asc"
-    sort_field = "name.raw" if field == "name" else field
+    sort = [_sort_clause(field, query.descending)]
+    sort += [_sort_clause(SORT_KEYS[key], descending) for key, descending in query.then_by]
     body: dict[str, Any] = {
         "query": {"bool": {"must": [must], "filter": filters}},
-        "sort": [{sort_field: {"order": order}}, {"entry_id": {"order": order}}],
+        "sort": [*sort, {"entry_id": {"order": order}}],
         "size": query.size,
         "track_total_hits": True,
     }
@@ -202,6 +206,10 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
     return body
 
 
+def _sort_clause(field: str, descending: bool) -> dict[str, Any]:
+    return {"name.raw" if field == "name" else field: {"order": "desc" if descending else "asc"}}
+
+
 def build_summary_body(allowed_base_uris: frozenset[str] | None) -> dict[str, Any]:
     """The request body of :meth:`OpenSearchIndex.summary`.
 
@@ -210,6 +218,7 @@ def build_summary_body(allowed_base_uris: frozenset[str] | None) -> dict[str, An
     most one entry per uuid, so its bucket's ``doc_count`` already counts datasets.
     """
     distinct: dict[str, Any] = {"cardinality": {"field": "uuid", "precision_threshold": CARDINALITY_PRECISION}}
+    size: dict[str, Any] = {"sum": {"field": "size_in_bytes"}}
     base_uris: dict[str, Any] = {"field": "base_uris", "size": SUMMARY_BUCKETS}
     if allowed_base_uris is not None:
         # Defence in depth: a document carries only its entry's base URI, which the visibility
@@ -221,12 +230,16 @@ def build_summary_body(allowed_base_uris: frozenset[str] | None) -> dict[str, An
         "query": {"bool": {"filter": visibility_filters(allowed_base_uris)}},
         "aggs": {
             "datasets": distinct,
-            "base_uris": {"terms": base_uris},
+            "size": size,
+            "base_uris": {"terms": base_uris, "aggs": {"size": size}},
             "creators": {
                 "terms": {"field": "creator_username", "size": SUMMARY_BUCKETS},
-                "aggs": {"datasets": distinct},
+                "aggs": {"datasets": distinct, "size": size},
             },
-            "tags": {"terms": {"field": "tags", "size": SUMMARY_BUCKETS}, "aggs": {"datasets": distinct}},
+            "tags": {
+                "terms": {"field": "tags", "size": SUMMARY_BUCKETS},
+                "aggs": {"datasets": distinct, "size": size},
+            },
         },
     }
 
@@ -239,6 +252,11 @@ def _buckets(response: dict[str, Any], name: str) -> dict[str, int]:
 def _distinct_buckets(response: dict[str, Any], name: str) -> dict[str, int]:
     """Distinct uuids per bucket of the terms aggregation ``name`` (its ``datasets`` sub-aggregation)."""
     return {str(b["key"]): int(b["datasets"]["value"]) for b in response["aggregations"][name]["buckets"]}
+
+
+def _size_buckets(response: dict[str, Any], name: str) -> dict[str, int]:
+    """Bytes (the ``size`` sum sub-aggregation) per bucket of the terms aggregation ``name``."""
+    return {str(b["key"]): round(b["size"]["value"] or 0) for b in response["aggregations"][name]["buckets"]}
 
 
 def _total(response: dict[str, Any]) -> int:
@@ -445,13 +463,20 @@ class OpenSearchIndex(SearchIndex):
         with _backend("summary"):
             response = self._client.search(index=self._index, body=build_summary_body(allowed_base_uris))
             per_base_uri = _buckets(response, "base_uris")
+            size_per_base_uri = _size_buckets(response, "base_uris")
             if allowed_base_uris is not None:
                 per_base_uri = {k: v for k, v in per_base_uri.items() if k in allowed_base_uris}
+                size_per_base_uri = {k: v for k, v in size_per_base_uri.items() if k in allowed_base_uris}
             return Summary(
                 number_of_datasets=int(response["aggregations"]["datasets"]["value"]),
                 datasets_per_base_uri=per_base_uri,
                 datasets_per_creator=_distinct_buckets(response, "creators"),
                 datasets_per_tag=_distinct_buckets(response, "tags"),
+                # a sum aggregation answers a double: exact for sizes below 2**53 bytes
+                total_size_in_bytes=round(response["aggregations"]["size"]["value"] or 0),
+                size_in_bytes_per_base_uri=size_per_base_uri,
+                size_in_bytes_per_creator=_size_buckets(response, "creators"),
+                size_in_bytes_per_tag=_size_buckets(response, "tags"),
             )
 
     def versions(self) -> Iterator[tuple[str, int]]:

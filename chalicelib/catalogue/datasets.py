@@ -268,8 +268,18 @@ class CatalogueService:
         return RegisterResult(existing is None, status, dataset.detail_dict())
 
     # -- reading entries --------------------------------------------------------
-    def _entries(self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True) -> list[Dataset]:
-        return visible_entries(self._repo, user, uuid, base_uri, load_blobs=load_blobs)
+    def _entries(
+        self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True, uri: str | None = None
+    ) -> list[Dataset]:
+        """:func:`visible_entries`; with ``uri``, only the entry holding that replica (dtool
+        clients name a dataset by its URI): one read either way."""
+        entries = visible_entries(self._repo, user, uuid, base_uri, load_blobs=load_blobs)
+        if uri is None:
+            return entries
+        holding = [e for e in entries if e.replica(uri) is not None and not e.deleted and e.status == REGISTERED]
+        if not holding:
+            raise NotFound(f"no dataset {uri}")
+        return holding
 
     def entries(self, user: User, uuid: str) -> list[Dataset]:
         """Every live entry of ``uuid`` the user may see, first registered first (``[]``:
@@ -280,8 +290,10 @@ class CatalogueService:
             return []
         return [e for e in found if not e.deleted and e.status == REGISTERED]
 
-    def _primary(self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True) -> Dataset:
-        return self._entries(user, uuid, base_uri, load_blobs=load_blobs)[0]
+    def _primary(
+        self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True, uri: str | None = None
+    ) -> Dataset:
+        return self._entries(user, uuid, base_uri, load_blobs=load_blobs, uri=uri)[0]
 
     @staticmethod
     def _view(entries: list[Dataset]) -> JSONObject:
@@ -302,8 +314,8 @@ class CatalogueService:
         view["archival"] = {"status": history[0]["status"] if history else None, "history": history}
         return view
 
-    def get_readme(self, user: User, uuid: str, base_uri: str | None = None) -> str | BlobLink:
-        dataset = self._primary(user, uuid, base_uri, load_blobs=False)
+    def get_readme(self, user: User, uuid: str, base_uri: str | None = None, uri: str | None = None) -> str | BlobLink:
+        dataset = self._primary(user, uuid, base_uri, load_blobs=False, uri=uri)
         link = self._large_part(dataset, "readme")
         if link is not None:
             return link
@@ -311,8 +323,10 @@ class CatalogueService:
             dataset = self._reload(user, dataset)
         return dataset.content.readme
 
-    def get_manifest(self, user: User, uuid: str, base_uri: str | None = None) -> JSONObject | BlobLink:
-        dataset = self._primary(user, uuid, base_uri, load_blobs=False)
+    def get_manifest(
+        self, user: User, uuid: str, base_uri: str | None = None, uri: str | None = None
+    ) -> JSONObject | BlobLink:
+        dataset = self._primary(user, uuid, base_uri, load_blobs=False, uri=uri)
         link = self._large_part(dataset, "manifest")
         if link is not None:
             return link
@@ -334,11 +348,16 @@ class CatalogueService:
             return None
         return BlobLink(url=self._blobs.link(ref), size=size)
 
-    def get_annotations(self, user: User, uuid: str, base_uri: str | None = None) -> JSONObject:
-        return dict(self._primary(user, uuid, base_uri).content.annotations)
+    def get_annotations(self, user: User, uuid: str, base_uri: str | None = None, uri: str | None = None) -> JSONObject:
+        return dict(self._primary(user, uuid, base_uri, uri=uri).content.annotations)
 
-    def get_tags(self, user: User, uuid: str, base_uri: str | None = None) -> list[str]:
-        return list(self._primary(user, uuid, base_uri, load_blobs=False).content.tags)
+    def get_tags(self, user: User, uuid: str, base_uri: str | None = None, uri: str | None = None) -> list[str]:
+        return list(self._primary(user, uuid, base_uri, load_blobs=False, uri=uri).content.tags)
+
+    def entry_at(self, user: User, uuid: str, uri: str) -> Dataset:
+        """The live entry of ``uuid`` holding the replica ``uri``, if the caller may see it
+        (NotFound otherwise); without its large parts."""
+        return self._primary(user, uuid, None, load_blobs=False, uri=uri)
 
     # -- changing entries -------------------------------------------------------
     def patch_dataset(
@@ -483,6 +502,10 @@ class CatalogueService:
             next_after=encode_cursor(result.next_after) if result.next_after is not None else None,
         )
 
+    def count_under(self, base_uri: str) -> int:
+        """Live datasets under ``base_uri`` as the search index knows them (all callers')."""
+        return self._search.search(SearchQuery(base_uris=(base_uri,), size=0)).total
+
     def summary(self, user: User) -> JSONObject:
         s = self._search.summary(perm.searchable_base_uris(user))
         return {
@@ -493,6 +516,10 @@ class CatalogueService:
             "datasets_per_base_uri": s.datasets_per_base_uri,
             "datasets_per_creator": s.datasets_per_creator,
             "datasets_per_tag": s.datasets_per_tag,
+            "total_size_in_bytes": s.total_size_in_bytes,
+            "size_in_bytes_per_base_uri": s.size_in_bytes_per_base_uri,
+            "size_in_bytes_per_creator": s.size_in_bytes_per_creator,
+            "size_in_bytes_per_tag": s.size_in_bytes_per_tag,
         }
 
 

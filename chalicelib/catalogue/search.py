@@ -78,7 +78,15 @@ SORT_KEYS = {
     "frozen": "frozen_at",
     "updated": "updated_at",
     "name": "name",
+    # keywords, for dtool clients (dserver sorts by these); ``uris`` may hold several values:
+    # an ascending sort uses an entry's smallest, a descending one its largest (as OpenSearch)
+    "creator": "creator_username",
+    "uuid": "uuid",
+    "base_uri": "base_uris",
+    "uri": "uris",
 }
+# sort keys whose values are strings (the others are float epoch seconds)
+TEXT_SORT_KEYS = frozenset({"name", "creator", "uuid", "base_uri", "uri"})
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,9 @@ class SearchQuery:
     no restriction (admins). ``base_uris`` and ``creators`` are OR filters, ``tags`` is an
     AND filter, ``uuids`` an OR filter; empty means "no filter". ``after`` is the opaque
     ``next_after`` of a previous result with the same query; when given, ``offset`` is ignored.
+    ``uris`` is an OR filter on the entries' replica URIs. ``then_by`` are further sort keys
+    ``(key, descending)`` after ``sort``, before the ``entry_id`` tie-break; a query with
+    ``then_by`` pages by ``offset`` only (``after`` cursors hold one sort value).
     """
 
     text: str = ""
@@ -97,8 +108,10 @@ class SearchQuery:
     creators: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     uuids: tuple[str, ...] = ()
+    uris: tuple[str, ...] = ()
     sort: str = "registered"
     descending: bool = True
+    then_by: tuple[tuple[str, bool], ...] = ()
     offset: int = 0
     size: int = 10
     after: list[Any] | None = None
@@ -164,12 +177,27 @@ def identity_problem(doc: Mapping[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Summary:
-    """Datasets are distinct uuids, except per base URI, where entries are counted (one per uuid)."""
+    """Datasets are distinct uuids, except per base URI, where entries are counted (one per uuid).
+
+    Sizes are bytes stored: the sum of ``size_in_bytes`` over entries, so a dataset copied
+    to two visible base URIs counts twice (it is stored twice); per creator and per tag
+    over the same buckets as the counts.
+    """
 
     number_of_datasets: int
     datasets_per_base_uri: dict[str, int] = field(default_factory=dict)
     datasets_per_creator: dict[str, int] = field(default_factory=dict)
     datasets_per_tag: dict[str, int] = field(default_factory=dict)
+    total_size_in_bytes: int = 0
+    size_in_bytes_per_base_uri: dict[str, int] = field(default_factory=dict)
+    size_in_bytes_per_creator: dict[str, int] = field(default_factory=dict)
+    size_in_bytes_per_tag: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> Summary:
+        """The counts alone (sizes zeroed): what tests of counting compare."""
+        return Summary(
+            self.number_of_datasets, self.datasets_per_base_uri, self.datasets_per_creator, self.datasets_per_tag
+        )
 
 
 def check_query(query: SearchQuery) -> str:
@@ -179,8 +207,11 @@ def check_query(query: SearchQuery) -> str:
     ``offset + size`` beyond the result window (without ``after``), or an ``after`` that is
     not ``[sort value, entry_id]`` of the right types.
     """
-    if query.sort not in SORT_KEYS:
-        raise ValidationError(f"sort must be one of {sorted(SORT_KEYS)}", field="sort")
+    for key in (query.sort, *(k for k, _ in query.then_by)):
+        if key not in SORT_KEYS:
+            raise ValidationError(f"sort must be one of {sorted(SORT_KEYS)}", field="sort")
+    if query.then_by and query.after is not None:
+        raise ValidationError("a cursor follows one sort key only", field="after")
     if query.size < 0 or query.offset < 0:
         raise ValidationError("offset and size must not be negative", field="page")
     if query.after is None:
@@ -192,11 +223,12 @@ def check_query(query: SearchQuery) -> str:
 
 
 def check_after(sort: str, after: Sequence[Any]) -> None:
-    """``after`` must be ``[value, entry_id]``: a string value for ``name``, a finite number otherwise."""
+    """``after`` must be ``[value, entry_id]``: a string value for the keys of
+    :data:`TEXT_SORT_KEYS`, a finite number otherwise."""
     ok = isinstance(after, (list, tuple)) and len(after) == 2 and isinstance(after[1], str)
     if ok:
         value = after[0]
-        if sort == "name":
+        if sort in TEXT_SORT_KEYS:
             ok = isinstance(value, str)
         else:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from chalicelib.catalogue.cursors import decode_cursor
 from chalicelib.catalogue.search import MAX_RESULT_WINDOW, SearchQuery
 from chalicelib.domain import RESERVED_USERNAMES, DatasetContent, Manifest, ManifestItem
@@ -238,7 +240,7 @@ def parse_registration(body: object) -> Registration:
         creator_username=get_str(data, "creator_username", max_len=256, min_len=1),
         created_at=get_timestamp(data, "created_at", required=False, default=frozen_at),
         frozen_at=frozen_at,
-        readme=get_str(data, "readme", required=False, max_len=10 * 1024 * 1024),
+        readme=get_readme(data),
         manifest=manifest,
         annotations=parse_annotations(data.get("annotations", {})),
         tags=parse_tags(data.get("tags", [])),
@@ -247,6 +249,21 @@ def parse_registration(body: object) -> Registration:
         size_in_bytes=get_int(data, "size_in_bytes", default=manifest.total_size),
     )
     return Registration(content=content, base_uri=base_uri, uri=uri, has_description="description" in data)
+
+
+MAX_README_CHARS = 10 * 1024 * 1024
+
+
+def get_readme(data: Mapping[str, Any]) -> str:
+    """The README as YAML text; dtool-lookup-server before 0.18 took it as a mapping too
+    (what ``yaml.safe_load`` of the README gives), which is written back as YAML."""
+    value = data.get("readme")
+    if isinstance(value, dict):
+        try:
+            value = yaml.safe_dump(value, sort_keys=False, allow_unicode=True)
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise ValidationError("readme must be YAML text or a mapping", field="readme") from exc
+    return get_str({"readme": value}, "readme", required=False, max_len=MAX_README_CHARS)
 
 
 @dataclass(frozen=True)
@@ -348,6 +365,32 @@ def parse_permissions(body: object) -> tuple[frozenset[str], frozenset[str]]:
             raise ValidationError(f"{key} must be a list of usernames", field=key)
         out.append(frozenset(parse_username(u, key) for u in raw))
     return out[0], out[1]
+
+
+def parse_put_user(body: object, username: str) -> bool:
+    """dserver's ``{"is_admin": bool[, "username"]}`` for PUT /users/{username}: the admin
+    right (default false); a ``username`` in the body must be the one in the path."""
+    data = require_object(body)
+    reject_unknown(data, {"username", "is_admin"})
+    _same_as_path(data, "username", username)
+    is_admin = data.get("is_admin", False)
+    if not isinstance(is_admin, bool):
+        raise ValidationError("is_admin must be true or false", field="is_admin")
+    return is_admin
+
+
+def parse_put_base_uri(body: object, base_uri: str) -> tuple[frozenset[str], frozenset[str]]:
+    """dserver's PUT /base-uris/{base_uri} body: both permission lists (and optionally the
+    ``base_uri``, which must be the one in the path)."""
+    data = dict(require_object(body))
+    _same_as_path(data, "base_uri", base_uri)
+    data.pop("base_uri", None)
+    return parse_permissions(data)
+
+
+def _same_as_path(data: Mapping[str, Any], key: str, value: str) -> None:
+    if key in data and data[key] != value:
+        raise ValidationError(f"{key} in the body is not the one in the path", field=key)
 
 
 MAX_CURSOR_CHARS = 8192

@@ -13,7 +13,7 @@ from chalicelib.catalogue.audit import base_uri_subject, user_subject
 from chalicelib.catalogue.paging import LogPage, read_log
 from chalicelib.catalogue.validation import UserFields
 from chalicelib.domain import SYSTEM_ACTOR, BaseUri, JSONObject, User
-from chalicelib.errors import AlreadyExists, Forbidden, NotFound, ValidationError, VersionConflict
+from chalicelib.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import permissions as perm
 
 SYSTEM = SYSTEM_ACTOR
@@ -32,12 +32,17 @@ class AccessService:
         *,
         principal_ttl: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
+        datasets_under: Callable[[str], int] | None = None,
+        kept_base_uris: frozenset[str] = frozenset(),
     ) -> None:
         self._repo = repo
         self._clock = clock
         self._ttl = principal_ttl
         self._monotonic = monotonic
         self._principals: dict[str, tuple[float, User]] = {}
+        # how many live datasets a base URI holds (the search index), asked before deleting it
+        self._datasets_under = datasets_under
+        self._kept_base_uris = kept_base_uris  # the archive's and the deposits': never deleted
 
     # -- principals -------------------------------------------------------------
     def principal(self, username: str) -> User:
@@ -116,6 +121,37 @@ class AccessService:
         if user is None or user.deleted:
             raise NotFound(f"no user {username}")
         return user.to_dict()
+
+    def user_as_seen(self, viewer: User, username: str) -> User:
+        """``username``'s record, for the user themself or an admin (to summarize what they see)."""
+        if viewer.username != username:
+            self._require_admin(viewer)
+        user = self._repo.get_user(username)
+        if user is None or user.deleted:
+            raise NotFound(f"no user {username}")
+        return user
+
+    def put_user(self, admin: User, username: str, is_admin: bool) -> tuple[bool, JSONObject]:
+        """Create ``username`` or set its admin right (dserver's PUT /users/{u}); whether it was created."""
+        self._require_admin(admin)
+        existing = self._repo.get_user(username)
+        if existing is None or existing.deleted:
+            return True, self.add_user(admin, username, UserFields(is_admin=is_admin))
+        return False, self.patch_user(admin, username, UserFields(is_admin=is_admin), None)
+
+    def add_users(self, admin: User, users: list[tuple[str, UserFields]]) -> tuple[list[str], list[str]]:
+        """Add each user that does not exist yet (dtool-lookup-server's bulk registration):
+        the usernames added and those skipped because they existed."""
+        self._require_admin(admin)
+        added: list[str] = []
+        skipped: list[str] = []
+        for username, fields in users:
+            try:
+                self.add_user(admin, username, fields)
+                added.append(username)
+            except AlreadyExists:
+                skipped.append(username)
+        return added, skipped
 
     def add_user(self, admin: User, username: str, fields: UserFields) -> JSONObject:
         self._require_admin(admin)
@@ -233,6 +269,44 @@ class AccessService:
         )
         return out
 
+    def put_base_uri(
+        self, admin: User, base_uri: str, search_users: frozenset[str], register_users: frozenset[str]
+    ) -> tuple[bool, JSONObject]:
+        """Create ``base_uri`` if needed and replace its permissions (dserver's PUT
+        /base-uris/{b}); whether it was created. Unknown users are refused before anything changes."""
+        self._require_admin(admin)
+        self._known_users(search_users | register_users, self._repo.list_users())
+        record = self._repo.get_base_uri(base_uri)
+        created = record is None or record.deleted
+        if created:
+            with contextlib.suppress(AlreadyExists):  # a concurrent PUT made it: set the permissions
+                self.add_base_uri(admin, base_uri, "")
+        return created, self.set_permissions(admin, base_uri, search_users, register_users)
+
+    def delete_base_uri(self, admin: User, base_uri: str) -> None:
+        """Remove ``base_uri`` and every permission on it. Refused while it holds datasets
+        (delete them first: no dataset is hidden by removing its base URI) and for the
+        archive's and the deposits' base URIs."""
+        self._require_admin(admin)
+        record = self._repo.get_base_uri(base_uri)
+        if record is None or record.deleted:
+            raise NotFound(f"no base URI {base_uri}")
+        if base_uri in self._kept_base_uris:
+            raise Conflict(f"{base_uri} is the catalogue's own (archive or deposits) and is kept")
+        held = self._datasets_under(base_uri) if self._datasets_under is not None else 0
+        if held:
+            raise Conflict(f"{base_uri} holds {held} dataset(s); delete them before the base URI")
+        self.set_permissions(admin, base_uri, frozenset(), frozenset())
+        now = self._clock()
+        tomb = replace(record, deleted=True, version=record.version + 1, updated_by=admin.username, updated_at=now)
+        self._repo.save_base_uri(tomb, record.version)
+
+    @staticmethod
+    def _known_users(usernames: frozenset[str], users: list[User]) -> None:
+        unknown = sorted(usernames - {u.username for u in users if not u.deleted})
+        if unknown:
+            raise ValidationError(f"unknown user: {unknown[0]}", field="users")
+
     def set_permissions(
         self, admin: User, base_uri: str, search_users: frozenset[str], register_users: frozenset[str]
     ) -> JSONObject:
@@ -242,10 +316,7 @@ class AccessService:
         if record is None or record.deleted:
             raise NotFound(f"no base URI {base_uri}")
         users = self._repo.list_users()
-        known = {u.username for u in users}
-        unknown = sorted((search_users | register_users) - known)
-        if unknown:
-            raise ValidationError(f"unknown user: {unknown[0]}", field="users")
+        self._known_users(search_users | register_users, users)
         now = self._clock()
         changes: list[tuple[User, int]] = []
         for u in users:

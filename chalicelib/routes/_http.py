@@ -179,3 +179,8 @@ def _authenticate(services: Root, request: Request) -> User:
 def created(body: Any, location: str | None = None) -> Response:
     headers: dict[str, str | list[str]] = {"Location": location} if location else {}
     return Response(body=body, status_code=201, headers=headers)
+
+
+def created_or_ok(was_created: bool, body: Any, location: str) -> Response:
+    """201 with ``Location`` for a PUT that created, 200 for one that replaced."""
+    return created(body, location) if was_created else Response(body=body, status_code=200)

@@ -71,13 +71,19 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def page_response(rows: Sequence[dict[str, Any]], page: int, page_size: int, sort: Sort | None = None) -> Response:
-    """One page of ``rows`` (already sorted) with ``X-Pagination`` (and ``X-Sort``) as JSON."""
-    total = len(rows)
+    """One page of ``rows`` (all of them, already sorted) with ``X-Pagination`` (and ``X-Sort``) as JSON."""
+    start = (page - 1) * page_size
+    return one_page(rows[start : start + page_size], len(rows), page, page_size, sort)
+
+
+def one_page(
+    rows: Sequence[dict[str, Any]], total: int, page: int, page_size: int, sort: Sort | None = None
+) -> Response:
+    """``rows``, page ``page`` of ``total``, with ``X-Pagination`` (and ``X-Sort``) as JSON."""
     headers: dict[str, str | list[str]] = {"X-Pagination": json.dumps(pagination(total, page, page_size))}
     if sort is not None:
         headers["X-Sort"] = json.dumps({"sort": dict(sort)})
-    start = (page - 1) * page_size
-    return Response(body=list(rows[start : start + page_size]), status_code=200, headers=headers)
+    return Response(body=list(rows), status_code=200, headers=headers)
 
 
 def pagination(total: int, page: int, page_size: int) -> dict[str, int]:

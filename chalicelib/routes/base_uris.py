@@ -11,10 +11,11 @@ from urllib.parse import quote
 from chalice.app import Blueprint, Response
 
 from chalicelib import jobs
-from chalicelib.catalogue.validation import parse_base_uri, parse_new_base_uri, parse_permissions
+from chalicelib.catalogue.validation import parse_base_uri, parse_new_base_uri, parse_permissions, parse_put_base_uri
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.identity.permissions import ADMINS
-from chalicelib.routes._http import Ctx, created, endpoint
+from chalicelib.routes._http import Ctx, created, created_or_ok, endpoint
+from chalicelib.routes._smorest import page_response, parse_paging, parse_sort, sorted_rows
 from chalicelib.routes.datasets import log_params, log_response
 
 bp = Blueprint(__name__)
@@ -22,9 +23,12 @@ bp = Blueprint(__name__)
 
 @bp.route("/base-uris", methods=["GET"])
 @endpoint(bp, gate=ADMINS)
-def list_base_uris(ctx: Ctx) -> dict[str, Any]:
-    items = ctx.root.access.list_base_uris(ctx.user)
-    return {"items": items, "total": len(items)}
+def list_base_uris(ctx: Ctx) -> Response:
+    """A page of base URIs (``page``, ``page_size``, ``sort=base_uri``) with ``X-Pagination``,
+    as dserver lists them; each row is the whole record, with its users' permissions."""
+    page, page_size = parse_paging(ctx)
+    sort = parse_sort(ctx.query_one("sort"), ("base_uri",), "base_uri")
+    return page_response(sorted_rows(ctx.root.access.list_base_uris(ctx.user), sort), page, page_size, sort)
 
 
 @bp.route("/base-uris", methods=["POST"])
@@ -39,6 +43,26 @@ def add_base_uri(ctx: Ctx) -> Response:
 @endpoint(bp, gate=ADMINS)
 def get_base_uri(ctx: Ctx, base_uri: str) -> dict[str, Any]:
     return ctx.root.access.get_base_uri(ctx.user, parse_base_uri(base_uri))
+
+
+@bp.route("/base-uris/{base_uri}", methods=["PUT"])
+@endpoint(bp, gate=ADMINS)
+def put_base_uri(ctx: Ctx, base_uri: str) -> Response:
+    """dserver's registration: create the base URI (201) or keep it (200); either way its
+    permissions become exactly the lists given."""
+    uri = parse_base_uri(base_uri)
+    search, register = parse_put_base_uri(ctx.json(), uri)
+    created, view = ctx.root.access.put_base_uri(ctx.user, uri, search, register)
+    return created_or_ok(created, view, f"/base-uris/{quote(uri, safe='')}")
+
+
+@bp.route("/base-uris/{base_uri}", methods=["DELETE"])
+@endpoint(bp, gate=ADMINS)
+def delete_base_uri(ctx: Ctx, base_uri: str) -> dict[str, Any]:
+    """Only an empty base URI, never the archive's or the deposits' (409 otherwise)."""
+    uri = parse_base_uri(base_uri)
+    ctx.root.access.delete_base_uri(ctx.user, uri)
+    return {"deleted": uri}
 
 
 @bp.route("/base-uris/{base_uri}/permissions", methods=["PUT"])

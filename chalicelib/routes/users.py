@@ -6,9 +6,10 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.catalogue.validation import parse_new_user, parse_user_patch, parse_username
+from chalicelib.catalogue.validation import parse_new_user, parse_put_user, parse_user_patch, parse_username
 from chalicelib.identity.permissions import ADMINS
-from chalicelib.routes._http import Ctx, created, endpoint
+from chalicelib.routes._http import Ctx, created, created_or_ok, endpoint
+from chalicelib.routes._smorest import page_response, parse_paging, parse_sort, sorted_rows
 from chalicelib.routes.datasets import log_params, log_response
 
 bp = Blueprint(__name__)
@@ -22,9 +23,12 @@ def me(ctx: Ctx) -> dict[str, Any]:
 
 @bp.route("/users", methods=["GET"])
 @endpoint(bp, gate=ADMINS)
-def list_users(ctx: Ctx) -> dict[str, Any]:
-    users = ctx.root.access.list_users(ctx.user)
-    return {"items": users, "total": len(users)}
+def list_users(ctx: Ctx) -> Response:
+    """A page of users (``page``, ``page_size``, ``sort`` by username or is_admin) with
+    ``X-Pagination``, as dserver lists them; each row is the whole user record."""
+    page, page_size = parse_paging(ctx)
+    sort = parse_sort(ctx.query_one("sort"), ("username", "is_admin"), "username")
+    return page_response(sorted_rows(ctx.root.access.list_users(ctx.user), sort), page, page_size, sort)
 
 
 @bp.route("/users", methods=["POST"])
@@ -38,6 +42,15 @@ def add_user(ctx: Ctx) -> Response:
 @endpoint(bp)
 def get_user(ctx: Ctx, username: str) -> dict[str, Any]:
     return ctx.root.access.get_user(ctx.user, parse_username(username))
+
+
+@bp.route("/users/{username}", methods=["PUT"])
+@endpoint(bp, gate=ADMINS)
+def put_user(ctx: Ctx, username: str) -> Response:
+    """dserver's registration: create the user (201) or set its admin right (200)."""
+    name = parse_username(username)
+    created, user = ctx.root.access.put_user(ctx.user, name, parse_put_user(ctx.json(), name))
+    return created_or_ok(created, user, f"/users/{name}")
 
 
 @bp.route("/users/{username}", methods=["PATCH"])

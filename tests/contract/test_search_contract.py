@@ -150,7 +150,7 @@ class TestSearchContract:
         index.upsert(list(reversed(docs)))
         assert index.search(SearchQuery(sort="name", descending=False)) == first
         assert first.total == 5
-        assert index.summary(None) == Summary(5, {A: 5}, {"alice": 5}, {"t": 5})
+        assert index.summary(None).counts() == Summary(5, {A: 5}, {"alice": 5}, {"t": 5})
         assert list(index.versions()) == [(eid(i), i + 1) for i in range(5)]
 
     def test_unknown_document_key_is_refused_but_batch_goes_on(self, index: SearchIndex, make_doc: DocFactory) -> None:
@@ -204,7 +204,7 @@ class TestSearchContract:
         assert find(index, "gone") == []
         assert find(index, uuids=(uid(1),)) == []
         assert index.search(SearchQuery()).total == 1
-        assert index.summary(None) == Summary(1, {A: 1}, {"alice": 1}, {"t2": 1})
+        assert index.summary(None).counts() == Summary(1, {A: 1}, {"alice": 1}, {"t2": 1})
         assert list(index.versions()) == [(eid(1), 2), (eid(2), 1)]
         index.upsert([make_doc(uid(1), version=3, name="back")])  # a newer live version revives it
         assert find(index, "back") == [uid(1)]
@@ -242,24 +242,24 @@ class TestSearchContract:
         self._visibility_docs(index, make_doc)
         result = index.search(SearchQuery(allowed_base_uris=frozenset()))
         assert result == SearchResult(hits=[], total=0, next_after=None)
-        assert index.summary(frozenset()) == Summary(number_of_datasets=0)
+        assert index.summary(frozenset()).counts() == Summary(number_of_datasets=0)
 
     def test_summary_respects_visibility(self, index: SearchIndex, make_doc: DocFactory) -> None:
         self._visibility_docs(index, make_doc)
-        assert index.summary(None) == Summary(
+        assert index.summary(None).counts() == Summary(
             number_of_datasets=4,
             datasets_per_base_uri={A: 2, B: 2, C: 1},
             datasets_per_creator={"alice": 1, "bob": 2, "carol": 1},
             datasets_per_tag={"x": 2, "y": 2, "z": 1},
         )
         # uid(3) has an entry on A and one on B: one dataset; B is never reported to a caller without B.
-        assert index.summary(frozenset({A})) == Summary(
+        assert index.summary(frozenset({A})).counts() == Summary(
             number_of_datasets=2,
             datasets_per_base_uri={A: 2},
             datasets_per_creator={"alice": 1, "carol": 1},
             datasets_per_tag={"x": 1, "y": 1},
         )
-        assert index.summary(frozenset({C, "s3://elsewhere"})) == Summary(1, {C: 1}, {"bob": 1}, {"z": 1})
+        assert index.summary(frozenset({C, "s3://elsewhere"})).counts() == Summary(1, {C: 1}, {"bob": 1}, {"z": 1})
 
     # -- filters -----------------------------------------------------------------------
     def test_filters_or_within_and_across(self, index: SearchIndex, make_doc: DocFactory) -> None:
@@ -290,6 +290,49 @@ class TestSearchContract:
         assert entries(result) == sort_docs(docs, sort, descending)
         reverse = index.search(SearchQuery(sort=sort, descending=not descending, size=50))
         assert entries(reverse) == list(reversed(entries(result)))
+
+    def test_further_sort_keys_after_the_first(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        docs = sortable_docs(make_doc, 21)
+        index.upsert(docs)
+        query = SearchQuery(sort="name", descending=False, then_by=(("frozen", True), ("base_uri", False)), size=50)
+        expected = sorted(docs, key=lambda d: d["entry_id"])  # the tie-break follows the first key
+        expected.sort(key=lambda d: d["base_uris"][0])
+        expected.sort(key=lambda d: d["frozen_at"], reverse=True)
+        expected.sort(key=lambda d: d["name"])
+        assert entries(index.search(query)) == [d["entry_id"] for d in expected]
+        with pytest.raises(ValidationError):
+            index.search(SearchQuery(sort="name", then_by=(("size", False),)))
+        with pytest.raises(ValidationError):  # a cursor holds one sort value
+            index.search(SearchQuery(sort="name", then_by=(("uuid", False),), after=["alpha", eid(1)]))
+
+    def test_a_multi_valued_sort_key_sorts_by_its_smallest_or_largest(
+        self, index: SearchIndex, make_doc: DocFactory
+    ) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), uris=[f"{A}/m", f"{A}/b"]),
+                make_doc(uid(2), uris=[f"{A}/c"]),
+                make_doc(uid(3), uris=[f"{A}/a", f"{A}/z"]),
+            ]
+        )
+        assert uuids(index.search(SearchQuery(sort="uri", descending=False))) == [uid(3), uid(1), uid(2)]
+        assert uuids(index.search(SearchQuery(sort="uri", descending=True))) == [uid(3), uid(1), uid(2)]
+        page = index.search(SearchQuery(sort="uri", descending=False, size=1))
+        assert page.next_after == [f"{A}/a", eid(3)]
+        assert uuids(index.search(SearchQuery(sort="uri", descending=False, after=page.next_after))) == [uid(1), uid(2)]
+
+    def test_uri_filter(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), uris=[f"{A}/one", f"{A}/copy"]),
+                make_doc(uid(2), uris=[f"{A}/two"]),
+                make_doc(uid(3), base_uri=B),
+            ]
+        )
+        assert find(index, uris=(f"{A}/copy",)) == [uid(1)]
+        assert find(index, uris=(f"{A}/two", f"{B}/{uid(3)}", f"{A}/none")) == [uid(2), uid(3)]
+        assert find(index, uris=(f"{A}/two",), allowed_base_uris=frozenset({B})) == []
+        assert find(index, uris=(f"{A}/tw",)) == []  # exact, not a prefix
 
     def test_name_sort_is_by_code_point(self, index: SearchIndex, make_doc: DocFactory) -> None:
         names = ["beta", "Zed", "alpha", "Alpha", "éclair", "10 things"]
@@ -381,12 +424,12 @@ class TestSearchContract:
 
     # -- summary -----------------------------------------------------------------------
     def test_summary_counts(self, index: SearchIndex, make_doc: DocFactory) -> None:
-        assert index.summary(None) == Summary(0)
+        assert index.summary(None).counts() == Summary(0)
         index.upsert(
             [make_doc(uid(i), creator_username=f"user{i % 3}", tags=[f"t{i % 2}", "all"]) for i in range(9)]
             + [make_doc(uid(99), tags=["dup", "dup"], creator_username="user9", base_uri=B)]
         )
-        assert index.summary(None) == Summary(
+        assert index.summary(None).counts() == Summary(
             number_of_datasets=10,
             datasets_per_base_uri={A: 9, B: 1},
             datasets_per_creator={"user0": 3, "user1": 3, "user2": 3, "user9": 1},
@@ -440,7 +483,25 @@ class TestSearchContract:
         assert entries(index.search(SearchQuery(text="narwhal", allowed_base_uris=frozenset({B})))) == [eid(1, B)]
         # The words of two entries never combine into a match.
         assert find(index, "okapi narwhal") == []
-        assert index.summary(only_a) == Summary(1, {A: 1}, {"alice": 1}, {})
+        assert index.summary(only_a).counts() == Summary(1, {A: 1}, {"alice": 1}, {})
+
+    def test_summary_sizes_are_bytes_stored_per_entry(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), base_uri=A, tags=["t"], size_in_bytes=1000),
+                make_doc(uid(1), base_uri=B, tags=["t"], size_in_bytes=1000),  # stored twice: counted twice
+                make_doc(uid(2), base_uri=A, tags=["t", "u"], size_in_bytes=5 * 2**40, creator_username="bob"),
+                make_doc(uid(3), base_uri=B, size_in_bytes=7, deleted=True),
+            ]
+        )
+        s = index.summary(None)
+        assert s.total_size_in_bytes == 2000 + 5 * 2**40
+        assert s.size_in_bytes_per_base_uri == {A: 1000 + 5 * 2**40, B: 1000}
+        assert s.size_in_bytes_per_creator == {"alice": 2000, "bob": 5 * 2**40}
+        assert s.size_in_bytes_per_tag == {"t": 2000 + 5 * 2**40, "u": 5 * 2**40}
+        only_b = index.summary(frozenset({B}))
+        assert (only_b.total_size_in_bytes, only_b.size_in_bytes_per_base_uri) == (1000, {B: 1000})
+        assert only_b.size_in_bytes_per_tag == {"t": 1000}
 
     def test_summary_counts_a_uuid_once(self, index: SearchIndex, make_doc: DocFactory) -> None:
         index.upsert(
@@ -452,14 +513,14 @@ class TestSearchContract:
                 make_doc(uid(3), base_uri=B, tags=["u"], creator_username="bob"),
             ]
         )
-        assert index.summary(None) == Summary(
+        assert index.summary(None).counts() == Summary(
             number_of_datasets=3,
             datasets_per_base_uri={A: 2, B: 2, C: 1},
             datasets_per_creator={"alice": 2, "bob": 1, "carol": 1},
             datasets_per_tag={"t": 2, "u": 2, "v": 1},
         )
-        assert index.summary(frozenset({B})) == Summary(2, {B: 2}, {"alice": 1, "bob": 1}, {"t": 1, "u": 1})
-        assert index.summary(frozenset({A, C})) == Summary(
+        assert index.summary(frozenset({B})).counts() == Summary(2, {B: 2}, {"alice": 1, "bob": 1}, {"t": 1, "u": 1})
+        assert index.summary(frozenset({A, C})).counts() == Summary(
             2, {A: 2, C: 1}, {"alice": 2, "carol": 1}, {"t": 2, "u": 1, "v": 1}
         )
         assert index.search(SearchQuery(size=0)).total == 5  # search counts entries
@@ -471,7 +532,7 @@ class TestSearchContract:
         assert find(index, "okapi") == []
         assert find(index, "narwhal") == [uid(1)]
         assert find(index, allowed_base_uris=frozenset({A})) == []
-        assert index.summary(None) == Summary(1, {B: 1}, {"alice": 1}, {})
+        assert index.summary(None).counts() == Summary(1, {B: 1}, {"alice": 1}, {})
         assert list(index.versions()) == [(eid(1, A), 2), (eid(1, B), 1)]
 
     @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])

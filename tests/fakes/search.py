@@ -20,8 +20,10 @@ from typing import Any
 
 from chalicelib.catalogue.search import (
     DOC_FIELDS,
+    SORT_KEYS,
     SUMMARY_BUCKETS,
     TEXT_FIELDS,
+    TEXT_SORT_KEYS,
     Rejected,
     SearchIndex,
     SearchQuery,
@@ -63,10 +65,16 @@ def _top(counts: Counter[str]) -> dict[str, int]:
     return dict(ranked)
 
 
-def _top_distinct(uuids: dict[str, set[str]], counts: Counter[str]) -> dict[str, int]:
-    # A terms aggregation with a cardinality sub-aggregation: the buckets are the largest by
-    # documents (as above), each reporting its number of distinct uuids.
-    return {key: len(uuids[key]) for key in _top(counts)}
+def _sort_value(doc: dict[str, Any], key: str, descending: bool) -> Any:
+    """The value OpenSearch sorts ``doc`` by: a string for text keys (of a multi-valued
+    field the smallest ascending, the largest descending), a float otherwise."""
+    value = doc[SORT_KEYS[key]]
+    if key not in TEXT_SORT_KEYS:
+        return float(value)
+    if isinstance(value, list):
+        values = [str(v) for v in value]
+        return (max(values) if descending else min(values)) if values else ""
+    return str(value)
 
 
 def _refusal(doc: dict[str, Any]) -> str | None:
@@ -170,6 +178,8 @@ class InMemorySearchIndex(SearchIndex):
             return False
         if query.uuids and doc.get("uuid") not in query.uuids:
             return False
+        if query.uris and set(query.uris).isdisjoint(doc.get("uris") or ()):
+            return False
         if words is None:
             return True
         if not words:
@@ -181,17 +191,21 @@ class InMemorySearchIndex(SearchIndex):
 
     def search(self, query: SearchQuery) -> SearchResult:
         self._check()
-        field = check_query(query)
+        check_query(query)
         if query.allowed_base_uris is not None and not query.allowed_base_uris:
             return SearchResult(hits=[], total=0)
         words = tokens(query.text) if query.text.strip() else None
         matched = [d for d in self._visible(query.allowed_base_uris) if self._matches(d, query, words)]
 
         def key(d: dict[str, Any]) -> tuple[Any, str]:
-            value = d[field]
-            return (str(value) if field == "name" else float(value), str(d["entry_id"]))
+            return (_sort_value(d, query.sort, query.descending), str(d["entry_id"]))
 
         matched.sort(key=key, reverse=query.descending)
+        for then, descending in reversed(query.then_by):
+            # stable passes, least significant first, then the primary key once more
+            matched.sort(key=lambda d, k=then, desc=descending: _sort_value(d, k, desc), reverse=descending)
+        if query.then_by:
+            matched.sort(key=lambda d: _sort_value(d, query.sort, query.descending), reverse=query.descending)
         if query.after is not None:
             cursor = (query.after[0], query.after[1])
             if query.descending:
@@ -213,25 +227,35 @@ class InMemorySearchIndex(SearchIndex):
         per_tag: Counter[str] = Counter()
         creator_uuids: dict[str, set[str]] = defaultdict(set)
         tag_uuids: dict[str, set[str]] = defaultdict(set)
+        size_per: dict[str, Counter[str]] = {"base_uri": Counter(), "creator": Counter(), "tag": Counter()}
         for d in visible:
+            size = int(d.get("size_in_bytes") or 0)
             # A multi-valued field counts a document once per distinct value, as terms aggs do.
-            per_base_uri.update(
-                b for b in set(d.get("base_uris") or ()) if allowed_base_uris is None or b in allowed_base_uris
-            )
+            bases = {b for b in set(d.get("base_uris") or ()) if allowed_base_uris is None or b in allowed_base_uris}
+            per_base_uri.update(bases)
+            for b in bases:
+                size_per["base_uri"][b] += size
             creator = d.get("creator_username")
             if isinstance(creator, str):
                 per_creator[creator] += 1
                 creator_uuids[creator].add(str(d["uuid"]))
+                size_per["creator"][creator] += size
             tags = set(d.get("tags") or ())
             per_tag.update(tags)
             for tag in tags:
                 tag_uuids[tag].add(str(d["uuid"]))
+                size_per["tag"][tag] += size
+        top_base_uris, top_creators, top_tags = _top(per_base_uri), _top(per_creator), _top(per_tag)
         return Summary(
             # datasets are distinct uuids (the entries of one uuid on several base URIs are one)
             number_of_datasets=len({str(d["uuid"]) for d in visible}),
-            datasets_per_base_uri=_top(per_base_uri),
-            datasets_per_creator=_top_distinct(creator_uuids, per_creator),
-            datasets_per_tag=_top_distinct(tag_uuids, per_tag),
+            datasets_per_base_uri=top_base_uris,
+            datasets_per_creator={key: len(creator_uuids[key]) for key in top_creators},
+            datasets_per_tag={key: len(tag_uuids[key]) for key in top_tags},
+            total_size_in_bytes=sum(int(d.get("size_in_bytes") or 0) for d in visible),
+            size_in_bytes_per_base_uri={key: size_per["base_uri"][key] for key in top_base_uris},
+            size_in_bytes_per_creator={key: size_per["creator"][key] for key in top_creators},
+            size_in_bytes_per_tag={key: size_per["tag"][key] for key in top_tags},
         )
 
     def versions(self) -> Iterator[tuple[str, int]]:

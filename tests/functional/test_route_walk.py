@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -36,8 +36,14 @@ OPEN = {
     # the dserver-compatible routes (chalicelib/routes/dserver.py): what is not visible is not there
     ("GET", "/config/info"): 200,
     ("GET", "/me"): 200,
+    ("GET", "/me/summary"): 200,
     ("GET", "/uuids/{uuid}"): 200,
+    ("GET", "/uris"): 200,
 }
+# open searches whose body says what to search: validated for every user
+OPEN_SEARCHES = {("POST", "/uris")}
+# dserver's reads of a dataset by its URI (one encoded segment, or scheme/bucket/name)
+DSERVER_READS = ("/uris/", "/readmes/", "/manifests/", "/annotations/", "/tags/")
 NO_AUTH = {("GET", "/health"), ("GET", "/config/versions")}
 
 
@@ -50,6 +56,14 @@ def good_bodies(uuid: str) -> dict[tuple[str, str], Any]:
         ("POST", "/users"): {"username": "newcomer"},
         ("PATCH", "/users/{username}"): {"display_name": "C", "version": 1},
         ("POST", "/base-uris"): {"base_uri": "s3://new-bucket"},
+        ("PUT", "/uris/{uri}"): registration(base_uri=BUCKET_A, uuid=uuid),
+        ("PUT", "/uris/{scheme}/{bucket}/{name}"): registration(base_uri=BUCKET_A, uuid=uuid),
+        ("POST", "/uris"): {"free_text": "x"},
+        ("PUT", "/users/{username}"): {"is_admin": True},
+        ("PUT", "/base-uris/{base_uri}"): {
+            "users_with_search_permissions": ["outsider"],
+            "users_with_register_permissions": ["outsider"],
+        },
         ("PUT", "/base-uris/{base_uri}/permissions"): {
             "users_with_search_permissions": ["outsider"],
             "users_with_register_permissions": ["outsider"],
@@ -73,6 +87,10 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
         "base_uri": quote(BUCKET_A, safe=""),
         "username": "champion",
         "archive_id": "ar-" + "0" * 24,
+        "uri": quote_plus(f"{BUCKET_A}/{uuid}"),
+        "scheme": "s3",
+        "bucket": BUCKET_A.removeprefix("s3://"),
+        "name": uuid,
     }
     good = good_bodies(uuid)
     seen = []
@@ -88,6 +106,13 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
         if (method, route) in OPEN:
             assert set(answers.values()) == {OPEN[method, route]}, (method, route, answers)
             continue
+        if (method, route) in OPEN_SEARCHES:
+            assert answers["well-formed"] == answers["none"] == answers["empty"] == 200, (method, route, answers)
+            assert answers["malformed"] == answers["junk"] == answers["array"] == 400, (method, route, answers)
+            continue
+        if caller == "reader" and method == "GET" and route.startswith(DSERVER_READS):
+            assert set(answers.values()) == {200}, (method, route, answers)  # reader may read bucket-a
+            continue
         if caller == "reader" and method == "GET" and route.startswith("/datasets/{uuid}"):
             # reader may read champion's dataset (search permission on bucket-a)
             if route == "/datasets/{uuid}/log":
@@ -95,7 +120,11 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
             else:
                 assert set(answers.values()) == {200}, (method, route, answers)
             continue
-        if caller == "bravo" and (method, route) == ("POST", "/datasets"):
+        if caller == "bravo" and (method, route) in (
+            ("POST", "/datasets"),
+            ("PUT", "/uris/{uri}"),
+            ("PUT", "/uris/{scheme}/{bucket}/{name}"),
+        ):
             # bravo registers (on bucket-b): what it sends decides where, so it is validated;
             # the well-formed body names bucket-a, where it may not register
             assert answers["well-formed"] == 403 and answers["malformed"] == 400, answers
@@ -106,5 +135,5 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
     # and nothing changed: champion's dataset is as registered, no user or base URI was added
     record = personas.get(f"/datasets/{uuid}").json_body
     assert record["version"] == 1
-    assert "newcomer" not in [u["username"] for u in personas.get("/users").json_body["items"]]
-    assert "s3://new-bucket" not in [b["base_uri"] for b in personas.get("/base-uris").json_body["items"]]
+    assert "newcomer" not in [u["username"] for u in personas.get("/users?page_size=100").json_body]
+    assert "s3://new-bucket" not in [b["base_uri"] for b in personas.get("/base-uris?page_size=100").json_body]
