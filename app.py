@@ -8,15 +8,19 @@ from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
 from chalicelib import jobs, resources
 from chalicelib.composition import root
-from chalicelib.routes import archives, base_uris, datasets, dserver, health, users
+from chalicelib.routes import archives, base_uris, datasets, dserver, health, lookup_server, tokens, users
+from chalicelib.routes._http import CORS
 
 app = Chalice(app_name="catalogue")
+app.api.cors = CORS  # every route, set before the Blueprints register theirs
 app.register_blueprint(health.bp)
 app.register_blueprint(datasets.bp)
 app.register_blueprint(users.bp)
 app.register_blueprint(base_uris.bp)
 app.register_blueprint(archives.bp)
 app.register_blueprint(dserver.bp)  # dtool clients (dserver API); see README "Using dtool clients"
+app.register_blueprint(lookup_server.bp)  # dtool clients of dtool-lookup-server 0.18 (/dataset/*, /admin/*)
+app.register_blueprint(tokens.bp)  # POST /token: dtool's token generator
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;

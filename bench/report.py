@@ -61,6 +61,7 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
         if not entry:
             continue
         ours, peer = entry.get("ours") or {}, entry.get("peer") or {}
+        compat = entry.get("ours_compat") or {}
         ratio = entry.get("ratio")
         floor = entry.get("floor_ms")
         rows.append(
@@ -68,6 +69,7 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
                 op,
                 f"{_fmt(peer.get('median_ms'))} / {_fmt(peer.get('p95_ms'))}" if peer else "-",
                 f"{_fmt(ours.get('median_ms'))} / {_fmt(ours.get('p95_ms'))}",
+                f"{_fmt(compat.get('median_ms'))} / {_fmt(compat.get('p95_ms'))}" if compat else "-",
                 _fmt(ratio, 2) if ratio is not None else "-",
                 _fmt(floor),
                 _fmt(entry.get("inproc_ms")),
@@ -100,6 +102,7 @@ HEADER = [
     "operation",
     "peer median / p95 ms",
     "ours median / p95 ms",
+    "ours via the peer's routes median / p95 ms",
     "ours/peer",
     "our floor ms",
     "ours in-process ms",
@@ -148,6 +151,10 @@ def markdown(result: dict[str, Any]) -> str:
         "sends headers and body in two writes, so with Nagle on every response would wait ~40 ms for the "
         "client's delayed ACK; API Gateway has no such delay). *our floor*: median of replaying, raw, the emulator "
         "calls our handler makes for that operation (recorded from the handler in the same run). "
+        "*ours via the peer's routes*: the peer's own requests (its paths, bodies and answers: `POST "
+        "/dataset/search`, `POST /dataset/readme {uri}`…) sent to our dtool-lookup-server 0.18-compatible "
+        "routes, over the same services; registration there registers a second set of new datasets, after "
+        "every read was timed. "
         "*ours in-process*: the handler through `chalice.test.Client`, without `chalice local` and HTTP. "
         "*paired*: our HTTP request and a raw replay of its emulator calls timed alternately (same machine "
         "state); *own* is the median of the per-pair differences: our code, `chalice local` and the HTTP hop; "

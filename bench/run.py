@@ -58,6 +58,7 @@ from workload import (  # noqa: E402
     OPERATIONS,
     TIMEOUT_S,
     Ours,
+    OursCompat,
     Peer,
     System,
     datasets,
@@ -267,7 +268,8 @@ class Bench:
         dss = datasets(n)
         systems: list[System] = [s for s in (peer, ours) if s is not None]
         ops: dict[str, dict[str, Any]] = {
-            op: {"requests": {"peer": OPERATIONS[op][0], "ours": OPERATIONS[op][1]}} for op in OPERATIONS
+            op: {"requests": {"peer": OPERATIONS[op][0], "ours": OPERATIONS[op][1], "ours_compat": OPERATIONS[op][0]}}
+            for op in OPERATIONS
         }
         self.result["operations"] = ops
 
@@ -302,6 +304,15 @@ class Bench:
                 LOG.info("%s: %d x %s", system.name, len(args), op)
                 ops[op][system.name] = timed(call(system, op), args, warmup=5)
 
+        # the peer's own requests against our 0.18-compatible routes (registration last, below)
+        compat = OursCompat(ours.url, ours.token)
+        for op in OPERATIONS:
+            if op == "register":
+                continue
+            args = op_args(op, dss, self.count(op), random.Random(20261122 + len(op)))
+            LOG.info("%s: %d x %s", compat.name, len(args), op)
+            ops[op][compat.name] = timed(call(compat, op), args, warmup=5)
+
         # totals both systems report (free text differs by design: the peer indexes name + readme only)
         self.result["result_totals"] = {
             "search_text": {w: {s.name: s.search_text(w) for s in systems} for w in FREE_TEXT_WORDS},
@@ -310,6 +321,10 @@ class Bench:
 
         self.throughput(systems, dss)
         self.floors_and_profiles(ours, dss)
+        # new datasets registered through POST /dataset/register, after every read was timed
+        LOG.info("%s: registering %d datasets", compat.name, n)
+        ops["register"][compat.name] = timed(compat.register, datasets(n, seed=8))
+        compat.close()
 
         for entry in ops.values():
             o, p = entry.get("ours"), entry.get("peer")

@@ -200,6 +200,13 @@ class Peer(System):
         return int(resp.json()["number_of_datasets"])
 
 
+class OursCompat(Peer):
+    """Ours through its dtool-lookup-server 0.18-compatible routes: the peer's requests, sent
+    to our API, so that the comparison is like for like (same paths, bodies and answers)."""
+
+    name = "ours_compat"
+
+
 class Ours(System):
     name = "ours"
 

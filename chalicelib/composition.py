@@ -11,6 +11,7 @@ The one piece of module state is the installed root.
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,9 @@ from chalicelib.domain import ARCHIVE_ACTOR, User
 
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.archives import ArchiveRepository
+    from chalicelib.adapters.dynamodb.attempts import AttemptCounter
     from chalicelib.adapters.dynamodb.repository import DynamoRepository
+    from chalicelib.adapters.identity import IdentityProvider
     from chalicelib.adapters.object_storage import ObjectStorage
     from chalicelib.adapters.queues import MessageQueue
     from chalicelib.adapters.workflows import Workflow
@@ -32,8 +35,11 @@ if TYPE_CHECKING:
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
     from chalicelib.identity.access import AccessService
+    from chalicelib.identity.sign_in import SignInService
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ingest.ingestion import IngestService
+
+log = logging.getLogger(__name__)
 
 # The actor of the catalogue changes the archive worker makes (never a stored user).
 ARCHIVE_WORKER = User(username=ARCHIVE_ACTOR, is_admin=True)
@@ -78,7 +84,6 @@ class Root:
     @cached_property
     def blobs(self) -> BlobStore:
         from chalicelib.catalogue.blobs import BlobStore
-    from chalicelib.catalogue.by_uri import DatasetsByUri
 
         return BlobStore(self.objects, self.settings.catalogue_bucket)
 
@@ -132,7 +137,36 @@ class Root:
         s = self.settings
         return TokenVerifier(s.issuers, stage=s.stage, cooldown_seconds=s.jwks_cooldown_seconds)
 
+    @cached_property
+    def identity_provider(self) -> IdentityProvider | None:
+        """The user pool ``POST /token`` signs users in to; ``None`` when none is configured,
+        or when the configured verifier would not accept its tokens (logged)."""
+        from chalicelib.adapters.identity import CognitoIdentityProvider
+        from chalicelib.identity.sign_in import trusts_pool
+
+        s = self.settings
+        if not s.password_sign_in:
+            return None
+        if not trusts_pool(s.issuers, s.user_pool_id, s.user_pool_client_id):
+            log.error("password sign-in is off: CATALOGUE_OIDC_ISSUERS does not trust CATALOGUE_USER_POOL_ID's tokens")
+            return None
+        return CognitoIdentityProvider(self.aws_client("cognito-idp"), s.user_pool_id, s.user_pool_client_id)
+
+    @cached_property
+    def sign_in_attempts(self) -> AttemptCounter:
+        from chalicelib.adapters.dynamodb import tables
+        from chalicelib.adapters.dynamodb.attempts import DynamoAttemptCounter
+
+        tables.bind(self.settings)
+        return DynamoAttemptCounter()
+
     # -- services ------------------------------------------------------------------------
+    @cached_property
+    def sign_in(self) -> SignInService:
+        from chalicelib.identity.sign_in import SignInService
+
+        return SignInService(self.identity_provider, self.sign_in_attempts)
+
     @cached_property
     def catalogue(self) -> CatalogueService:
         from chalicelib.catalogue.datasets import CatalogueService

@@ -72,6 +72,7 @@ class Settings:
     ingest_queue: str = resources.INGEST_QUEUE
     ingest_dlq: str = resources.INGEST_DLQ
     archives_table: str = resources.ARCHIVES_TABLE
+    sign_in_attempts_table: str = resources.SIGN_IN_ATTEMPTS_TABLE
     archive_bucket: str = resources.ARCHIVE_BUCKET
     archive_task_queue: str = resources.ARCHIVE_TASK_QUEUE
     # a registered base URI whose bags are deposits (SIPs): archived as soon as registered
@@ -84,6 +85,10 @@ class Settings:
     # the periodic fixity audit re-hashes this fraction of the archived AIPs per run
     fixity_sample_fraction: float = 0.05
     issuers: tuple[IssuerConfig, ...] = field(default_factory=tuple)
+    # the Cognito user pool and app client POST /token signs users in to (USER_PASSWORD_AUTH,
+    # in ``region``); empty: this deployment offers no password sign-in (POST /token is 503)
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
     max_body_bytes: int = 1024 * 1024
     inline_cap_bytes: int = 64 * 1024
     max_query_chars: int = 512
@@ -92,6 +97,11 @@ class Settings:
     # made elsewhere (another container, the operator CLI) applies within this delay
     principal_cache_seconds: float = 5.0
     debug: bool = False
+
+    @property
+    def password_sign_in(self) -> bool:
+        """Whether a user pool and app client are configured for ``POST /token``."""
+        return bool(self.user_pool_id and self.user_pool_client_id)
 
     @property
     def archive_base_uri(self) -> str:
@@ -125,6 +135,7 @@ class Settings:
             ingest_queue=env.get("CATALOGUE_INGEST_QUEUE", defaults.ingest_queue),
             ingest_dlq=env.get("CATALOGUE_INGEST_DLQ", defaults.ingest_dlq),
             archives_table=env.get("CATALOGUE_ARCHIVES_TABLE", defaults.archives_table),
+            sign_in_attempts_table=env.get("CATALOGUE_SIGN_IN_ATTEMPTS_TABLE", defaults.sign_in_attempts_table),
             archive_bucket=env.get("CATALOGUE_ARCHIVE_BUCKET", defaults.archive_bucket),
             archive_task_queue=env.get("CATALOGUE_ARCHIVE_TASK_QUEUE", defaults.archive_task_queue),
             deposit_base_uri=env.get("CATALOGUE_DEPOSIT_BASE_URI", defaults.deposit_base_uri).rstrip("/"),
@@ -132,6 +143,8 @@ class Settings:
             archive_storage_class=env.get("CATALOGUE_ARCHIVE_STORAGE_CLASS", defaults.archive_storage_class),
             fixity_sample_fraction=_fraction(env, "CATALOGUE_FIXITY_SAMPLE_FRACTION", defaults.fixity_sample_fraction),
             issuers=tuple(IssuerConfig.from_mapping(i) for i in parsed),
+            user_pool_id=env.get("CATALOGUE_USER_POOL_ID", "").strip(),
+            user_pool_client_id=env.get("CATALOGUE_USER_POOL_CLIENT_ID", "").strip(),
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
             max_query_chars=_int(env, "CATALOGUE_MAX_QUERY_CHARS", defaults.max_query_chars),

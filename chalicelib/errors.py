@@ -77,3 +77,27 @@ class SearchUnavailable(CatalogueError):
     """The search index cannot be reached; records are safe, search is not."""
 
     code = "SearchUnavailable"
+
+
+class TooManyRequests(CatalogueError):
+    """Too many attempts of something rate-limited; ``retry_after``: whole seconds until the
+    caller may try again (sent as ``Retry-After``)."""
+
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SignInUnavailable(CatalogueError):
+    """Password sign-in cannot be served now (the identity provider or the attempt counters
+    cannot be reached); nothing about the credentials is implied."""
+
+    code = "ServiceUnavailable"
+
+
+class SignInNotConfigured(SignInUnavailable):
+    """This deployment has no user pool to sign in to (its settings name none)."""
+
+    code = "NotConfigured"

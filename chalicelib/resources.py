@@ -10,6 +10,8 @@ DATASETS_TABLE = "catalogue-datasets"
 ACCESS_TABLE = "catalogue-access"
 AUDIT_TABLE = "catalogue-audit"
 ARCHIVES_TABLE = "catalogue-archives"
+# failed password sign-ins per username and per source address (POST /token's rate limit)
+SIGN_IN_ATTEMPTS_TABLE = "catalogue-sign-in-attempts"
 ARCHIVE_BUCKET = "catalogue-archive"
 # bags uploaded here (or through POST /archives) are SIPs: registered, then archived
 DEPOSIT_BUCKET = "catalogue-deposits"

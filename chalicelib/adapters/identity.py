@@ -4,8 +4,9 @@
 that owns the catalogue's users and issues their bearer tokens: make and remove users,
 sign one in for an access token, and say how those tokens are verified (the
 :class:`~chalicelib.config.IssuerConfig` that :class:`chalicelib.identity.tokens.TokenVerifier`
-is configured with). The catalogue itself never calls it: it only verifies tokens.
-:class:`CognitoIdentityProvider` implements the port over an injected boto3
+is configured with). The catalogue calls only :meth:`IdentityProvider.sign_in`, for dtool's
+token generator (``POST /token``, :mod:`chalicelib.identity.sign_in`); every other request
+only verifies tokens. :class:`CognitoIdentityProvider` implements the port over an injected boto3
 ``cognito-idp`` client, one user pool and one app client. The in-memory fake is
 ``tests.fakes.identity.InMemoryIdentityProvider``; creating the pool and its app client
 is :func:`chalicelib.adapters.provisioning.ensure_user_pool`.
@@ -53,6 +54,11 @@ class WrongPassword(SignInRefused):
     """The user exists, but the password is not theirs (or the user may not sign in)."""
 
 
+class SignInChallenged(IdentityError):
+    """The password was right, but the provider asks for a further step (a new password, a
+    second factor) before it issues tokens; a password flow cannot take that step."""
+
+
 @dataclass(frozen=True)
 class AccessToken:
     """An access token (a JWT, without the ``Bearer`` prefix) and how many seconds after
@@ -81,6 +87,8 @@ class IdentityProvider(ABC):
       Cognito app client with ``PreventUserExistenceErrors`` enabled hides which users
       exist and answers :class:`WrongPassword` for both; callers that need not tell them
       apart catch :class:`SignInRefused`. ``ensure_user_pool`` makes clients that tell.)
+      A right password for which the provider wants a further step MUST raise
+      :class:`SignInChallenged`.
     - ``issuer_config()`` MUST say how this provider's access tokens are verified: the
       exact ``iss`` of its tokens, where its signing keys are published (JWKS), its client
       id and ``token_use="access"``. It SHOULD NOT call the provider (it is known from
@@ -108,8 +116,11 @@ class CognitoIdentityProvider(IdentityProvider):
     """The user pool ``pool_id`` and its app client ``client_id``, through a boto3
     ``cognito-idp`` client.
 
-    The app client needs ``ALLOW_ADMIN_USER_PASSWORD_AUTH`` and no secret (see
-    :func:`chalicelib.adapters.provisioning.ensure_user_pool`). The issuer is
+    Sign-in is ``InitiateAuth`` with ``USER_PASSWORD_AUTH``: the app client needs
+    ``ALLOW_USER_PASSWORD_AUTH`` and no secret (see
+    :func:`chalicelib.adapters.provisioning.ensure_user_pool`; the CDK stack's client allows
+    it), and the caller needs no IAM permission (Cognito evaluates none for it), so the
+    API's role holds no Cognito rights. The other operations are the ``Admin*`` calls. The issuer is
     ``https://cognito-idp.<region>.amazonaws.com/<pool id>`` (also under moto, which
     signs with that ``iss``); the JWKS URL is ``<client endpoint>/<pool id>/.well-known/jwks.json``:
     on AWS that is ``issuer + "/.well-known/jwks.json"``, under moto server it is the
@@ -151,17 +162,16 @@ class CognitoIdentityProvider(IdentityProvider):
             self._client.admin_delete_user(UserPoolId=self.pool_id, Username=username)
 
     def sign_in(self, username: str, password: str) -> AccessToken:
-        with self._errors("AdminInitiateAuth"):
-            response = self._client.admin_initiate_auth(
-                UserPoolId=self.pool_id,
+        with self._errors("InitiateAuth"):
+            response = self._client.initiate_auth(
                 ClientId=self.client_id,
-                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                AuthFlow="USER_PASSWORD_AUTH",
                 AuthParameters={"USERNAME": username, "PASSWORD": password},
             )
         result = response.get("AuthenticationResult")
         if not result:
             challenge = response.get("ChallengeName")
-            raise IdentityError(f"sign-in of {username!r} answered with challenge {challenge!r} instead of tokens")
+            raise SignInChallenged(f"sign-in of {username!r} answered with challenge {challenge!r} instead of tokens")
         return AccessToken(token=str(result["AccessToken"]), expires_in=int(result["ExpiresIn"]))
 
     def issuer_config(self) -> IssuerConfig:
@@ -188,7 +198,9 @@ class CognitoIdentityProvider(IdentityProvider):
                 raise ProviderNotFound(f"{what}: {exc}") from exc
             if code == "UserNotFoundException":
                 raise UnknownUser(f"{what}: no such user") from exc
-            if code == "NotAuthorizedException":  # wrong password, disabled user
+            # wrong password, disabled user, and users who may not sign in yet (unconfirmed,
+            # reset required): all one refusal, so none of them says who exists
+            if code in ("NotAuthorizedException", "UserNotConfirmedException", "PasswordResetRequiredException"):
                 raise WrongPassword(f"{what}: sign-in refused") from exc
             if code == "UsernameExistsException":
                 raise _Exists from exc

@@ -103,8 +103,8 @@ def stream_arn(dynamodb: Any, table: str) -> str:
 
 def ensure_user_pool(cognito: Any, name: str) -> CreatedUserPool:
     """The user pool ``name`` (:data:`PASSWORD_POLICY`, case-sensitive usernames, emails
-    verified automatically) and its app client ``<name>-client`` (no secret, admin
-    password sign-in and refresh, unknown users told apart from wrong passwords), each
+    verified automatically) and its app client ``<name>-client`` (no secret, password
+    sign-in (``USER_PASSWORD_AUTH``) and refresh, unknown users told apart from wrong passwords), each
     created unless one of that name exists (the first one found is used).
 
     ``cognito`` is a boto3 ``cognito-idp`` client.
@@ -130,7 +130,7 @@ def ensure_user_pool(cognito: Any, name: str) -> CreatedUserPool:
                 UserPoolId=pool_id,
                 ClientName=client_name,
                 GenerateSecret=False,
-                ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
                 # the API's default, stated: sign-in says "no such user" rather than
                 # "wrong password" for an unknown user (the identity port relies on it)
                 PreventUserExistenceErrors="LEGACY",

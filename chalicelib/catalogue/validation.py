@@ -107,7 +107,7 @@ def parse_uuid(value: object, field: str = "uuid") -> str:
 def parse_base_uri(value: object, field: str = "base_uri") -> str:
     if not isinstance(value, str) or len(value) > 1024:
         raise ValidationError(f"{field} must be a string of at most 1024 characters", field=field)
-    m = BASE_URI_RE.match(value)
+    m = BASE_URI_RE.fullmatch(value)
     if not m or m.group("scheme") not in BASE_URI_SCHEMES:
         raise ValidationError(
             f"{field} must look like s3://bucket[/prefix] (schemes: {', '.join(BASE_URI_SCHEMES)})", field=field
@@ -121,7 +121,7 @@ def parse_tags(value: object, field: str = "tags") -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) > 100:
         raise ValidationError(f"{field} must be a list of at most 100 tags", field=field)
     for t in value:
-        if not isinstance(t, str) or not TAG_RE.match(t):
+        if not isinstance(t, str) or not TAG_RE.fullmatch(t):
             raise ValidationError(f"{field} entries must match {TAG_RE.pattern}", field=field)
     return tuple(sorted(set(value)))
 
@@ -150,7 +150,7 @@ def parse_annotations(value: object, field: str = "annotations") -> dict[str, An
     if _depth(value, MAX_ANNOTATION_DEPTH) > MAX_ANNOTATION_DEPTH:
         raise ValidationError(f"{field} may nest at most {MAX_ANNOTATION_DEPTH} levels", field=field)
     for k in value:
-        if not ANNOTATION_NAME_RE.match(k):
+        if not ANNOTATION_NAME_RE.fullmatch(k):
             raise ValidationError(f"{field} names must match {ANNOTATION_NAME_RE.pattern}", field=f"{field}.{k}"[:200])
     return dict(value)
 
@@ -303,7 +303,7 @@ def parse_patch(body: object, if_match: str | None) -> DatasetPatch:
 
 def parse_username(value: object, field: str = "username") -> str:
     """A catalogue username: the documented pattern, and none of the catalogue's own actors."""
-    if not isinstance(value, str) or not USERNAME_RE.match(value):
+    if not isinstance(value, str) or not USERNAME_RE.fullmatch(value):
         raise ValidationError(f"{field} must match {USERNAME_RE.pattern}", field=field)
     if value.lower() in RESERVED_USERNAMES:
         raise ValidationError(f"{field} {value!r} is reserved for the catalogue's own actors", field=field)
@@ -323,7 +323,7 @@ def parse_user_fields(data: Mapping[str, Any]) -> UserFields:
     if is_admin is not None and not isinstance(is_admin, bool):
         raise ValidationError("is_admin must be true or false", field="is_admin")
     orcid = get_str(data, "orcid", required=False, max_len=19) if "orcid" in data else None
-    if orcid and not ORCID_RE.match(orcid):
+    if orcid and not ORCID_RE.fullmatch(orcid):
         raise ValidationError("orcid must look like 0000-0002-1825-0097", field="orcid")
     email = get_str(data, "email", required=False, max_len=256) if "email" in data else None
     if email and "@" not in email:

@@ -240,7 +240,8 @@ class AccessService:
         return self._base_uri_view(record, [])
 
     def ensure_base_uri(self, admin: User, base_uri: str, description: str) -> None:
-        """Register ``base_uri`` unless it is (e.g. the archive's, on first use)."""
+        """Register ``base_uri`` unless it is (e.g. the archive's, on first use). Admins only."""
+        self._require_admin(admin)
         base = self._repo.get_base_uri(base_uri)
         if base is None or base.deleted:
             with contextlib.suppress(AlreadyExists):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, CORSConfig, Request, Response
 
 from chalicelib.catalogue.validation import parse_base_uri, require_unicode
 from chalicelib.composition import Root, root
@@ -26,6 +26,9 @@ from chalicelib.errors import (
     NotFound,
     PayloadTooLarge,
     SearchUnavailable,
+    SignInNotConfigured,
+    SignInUnavailable,
+    TooManyRequests,
     ValidationError,
     VersionConflict,
 )
@@ -40,8 +43,10 @@ STATUS: tuple[tuple[type[CatalogueError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (PayloadTooLarge, 413),
+    (TooManyRequests, 429),
     (AuthUnavailable, 503),
     (SearchUnavailable, 503),
+    (SignInUnavailable, 503),
 )
 NO_STORE: dict[str, str | list[str]] = {"Cache-Control": "no-store"}
 # A 5xx answer says what is unavailable, never why: the details (hosts, ports, role ARNs,
@@ -49,8 +54,19 @@ NO_STORE: dict[str, str | list[str]] = {"Cache-Control": "no-store"}
 GENERIC_5XX: tuple[tuple[type[CatalogueError], str], ...] = (
     (SearchUnavailable, "search is unavailable at the moment; records are safe; try again later"),
     (AuthUnavailable, "tokens cannot be verified at the moment; try again later"),
+    # before its base class: the first match wins
+    (SignInNotConfigured, "this deployment offers no password sign-in; ask its operators for an access token"),
+    (SignInUnavailable, "password sign-in is unavailable at the moment; try again later"),
 )
 RETRY_AFTER_SECONDS = "5"
+# Browsers may call the API from any origin (tokens travel in the Authorization header, never
+# in cookies) and read the headers clients page with: dserver's X-Pagination and X-Sort,
+# our X-Total-* and Link, and ETag/Location/Retry-After.
+EXPOSED_HEADERS = (
+    "X-Pagination", "X-Sort", "X-Total-Count", "X-Total-Pages", "X-Current-Page", "X-Per-Page",
+    "Link", "ETag", "Location", "Retry-After",
+)  # fmt: skip
+CORS = CORSConfig(allow_origin="*", allow_headers=["If-Match"], expose_headers=EXPOSED_HEADERS, max_age=600)
 
 
 @dataclass(frozen=True)
@@ -104,7 +120,7 @@ def _reject_constant(name: str) -> None:
 
 def error_response(exc: CatalogueError) -> Response:
     status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
-    headers = dict(NO_STORE)
+    headers = {**NO_STORE, "Content-Type": "application/json"}  # dtool clients parse error bodies too
     if status >= 500:
         log.error("%s (%d): %r", exc.code, status, str(exc))
         message = next((text for cls, text in GENERIC_5XX if isinstance(exc, cls)), "internal error")
@@ -118,6 +134,8 @@ def error_response(exc: CatalogueError) -> Response:
         body["CurrentVersion"] = exc.current_version
     if isinstance(exc, ArchiveExists):
         body["ArchiveId"] = exc.archive_id
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return Response(body=body, status_code=status, headers=headers)

@@ -7,8 +7,6 @@ from urllib.parse import urlencode
 
 from chalice.app import Response
 
-EXPOSED = "X-Total-Count, X-Total-Pages, X-Current-Page, X-Per-Page, Link"
-
 
 def paged_response(
     path: str,
@@ -42,7 +40,6 @@ def paged_response(
         "X-Total-Pages": str(total_pages),
         "X-Current-Page": str(page),
         "X-Per-Page": str(page_size),
-        "Access-Control-Expose-Headers": EXPOSED,
     }
     used_cursor = cursors and "after" in query
     if page * page_size < total or (used_cursor and next_after):

@@ -8,7 +8,9 @@ Verified against moto 5.2.5 in server mode (boto3 1.44.5), 2026-11-23:
 
 - ``admin_initiate_auth(AuthFlow="ADMIN_USER_PASSWORD_AUTH")`` on an app client with
   ``ALLOW_ADMIN_USER_PASSWORD_AUTH`` returns ``AuthenticationResult`` at once (no
-  challenge) for a user whose password was set with ``admin_set_user_password(Permanent=True)``.
+  challenge) for a user whose password was set with ``admin_set_user_password(Permanent=True)``;
+  so does ``initiate_auth(AuthFlow="USER_PASSWORD_AUTH")``, which the identity port uses
+  (moto 5.2.5 does not check the client's ``ExplicitAuthFlows``; Cognito does).
 - The access token is RS256 with header ``{"typ": "JWT", "kid": "dummy", "alg": "RS256"}``
   and claims ``iss`` = ``https://cognito-idp.<region>.amazonaws.com/<pool id>`` (the real
   AWS issuer string, although moto served it), ``sub``, ``client_id`` = the app client id,
@@ -50,7 +52,7 @@ def provider(client: Any, pool: PoolInfo) -> CognitoIdentityProvider:
 
 
 def create_user_pool(client: Any, name: str) -> PoolInfo:
-    """The user pool ``name`` with an app client without secret for admin password auth,
+    """The user pool ``name`` with an app client without secret for password sign-in,
     created unless one of that name exists.
 
     ``client`` is a boto3 ``cognito-idp`` client. ``jwks_url`` is derived from the
@@ -72,7 +74,7 @@ def create_user(client: Any, pool: PoolInfo, username: str, password: str, email
 
 
 def access_token(client: Any, pool: PoolInfo, username: str, password: str) -> str:
-    """A fresh access token (valid one hour) via ADMIN_USER_PASSWORD_AUTH."""
+    """A fresh access token (valid one hour) via USER_PASSWORD_AUTH."""
     return provider(client, pool).sign_in(username, password).token
 
 

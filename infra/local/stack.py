@@ -58,6 +58,8 @@ SERVICE_NAMES = {
     "opensearch": "osmem-server (OpenSearch emulator)",
 }
 STREAM_ENV = ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN")
+# the demo user dtool clients sign in as with a password, through POST /token
+DTOOL_USER = "dtool-demo"
 
 LOG = logging.getLogger("infra.local.stack")
 
@@ -169,6 +171,9 @@ class LocalStack:
             "CATALOGUE_AWS_ENDPOINT_URL": self.moto_url,
             "CATALOGUE_OPENSEARCH_URL": self.opensearch_url,
             "CATALOGUE_OIDC_ISSUERS": "[]",
+            # POST /token's user pool: set once the pool exists (see _start)
+            "CATALOGUE_USER_POOL_ID": "",
+            "CATALOGUE_USER_POOL_CLIENT_ID": "",
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
         }
@@ -219,6 +224,8 @@ class LocalStack:
             self._cognito_client = self.client("cognito-idp")
             self._pool = cognito.create_user_pool(self._cognito_client, resources.USER_POOL_NAME)
         self.env["CATALOGUE_OIDC_ISSUERS"] = json.dumps([cognito.issuer_config(self._pool)])
+        self.env["CATALOGUE_USER_POOL_ID"] = self._pool.pool_id
+        self.env["CATALOGUE_USER_POOL_CLIENT_ID"] = self._pool.client_id
         t = self._phase("cognito", t)
 
         settings = Settings.from_env(self.env)
@@ -318,6 +325,13 @@ class LocalStack:
 
                 bootstrap.ensure_admin(Root(self.settings()), username)
 
+    def password(self, username: str) -> str:
+        """The generated password of a user made with :meth:`add_user` (a throwaway of an
+        in-memory pool)."""
+        if username not in self._passwords:
+            raise KeyError(f"unknown user {username!r}: create it with add_user() first")
+        return self._passwords[username]
+
     def token(self, username: str) -> str:
         """A fresh Cognito access token (one hour) for a user made with :meth:`add_user`."""
         if username not in self._passwords:
@@ -380,11 +394,14 @@ def search_count(payload: Any) -> int:
 
 
 def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
-    """Users ``admin`` and ``reader``, the demo bucket as a base URI, ``n`` demo datasets; returns tokens."""
+    """Users ``admin``, ``reader`` and :data:`DTOOL_USER` (who signs in with a password
+    through ``POST /token``), the demo bucket as a base URI, ``n`` demo datasets; returns
+    the tokens of admin and reader."""
     from infra.local.demo import demo_datasets, demo_folders, load_demo
 
     stack.add_user("admin", admin=True)
     stack.add_user("reader")
+    stack.add_user(DTOOL_USER)
     admin = stack.token("admin")
     base_uri = f"s3://{resources.DEMO_BUCKET}"
     stack.watch_bucket(resources.DEMO_BUCKET)  # uploads there register themselves
@@ -402,8 +419,10 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
         "orcid": "",
     }
     _api(session, "POST", f"{api}/users", admin, (201, 409), json=reader)
+    dtool_user = {**reader, "username": DTOOL_USER, "display_name": "Demo dtool user", "email": "dtool@example.org"}
+    _api(session, "POST", f"{api}/users", admin, (201, 409), json=dtool_user)
     permissions = {
-        "users_with_search_permissions": ["admin", "reader"],
+        "users_with_search_permissions": ["admin", "reader", DTOOL_USER],
         "users_with_register_permissions": ["admin"],
     }
     quoted = urllib.parse.quote(base_uri, safe="")
@@ -460,6 +479,8 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         f"curl -s -H \"Authorization: Bearer $READER_TOKEN\" '{api}/datasets?q=lidar'",
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=soil&page_size=5'",
         "",
+        *dtool_lines(stack),
+        "",
         " Archive a demo dataset uploaded to S3 (each step shown as it runs), then look at it:",
         f'.venv/bin/catalogue --as "$USER" archive {archivable}',
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/archives?dataset={archivable}'",
@@ -469,6 +490,24 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def dtool_lines(stack: LocalStack) -> list[str]:
+    """The banner's lines for dtool clients: the token endpoint, the config keys that name
+    it, and the demo user's credentials (when :data:`DTOOL_USER` exists)."""
+    token_url = f"{stack.api_url}/token"
+    try:
+        password = stack.password(DTOOL_USER)
+    except KeyError:
+        return []
+    return [
+        f" dtool clients: user {DTOOL_USER!r}, password {password!r}, token endpoint {token_url}",
+        f"   DSERVER_URL={stack.api_url}  DSERVER_TOKEN_GENERATOR_URL={token_url}   (dtool-lookup-api 0.10)",
+        f"   DTOOL_LOOKUP_SERVER_URL={stack.api_url}  DTOOL_LOOKUP_SERVER_TOKEN_GENERATOR_URL={token_url}   (0.7)",
+        f"   with _USERNAME={DTOOL_USER} and _PASSWORD as above; or by hand:",
+        f"curl -s -X POST {token_url} -H 'Content-Type: application/json' "
+        f"""-d '{{"username": "{DTOOL_USER}", "password": "{password}"}}'""",
+    ]
 
 
 def _print_token(work_dir: Path, username: str, *, create: bool = False) -> int:

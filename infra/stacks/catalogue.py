@@ -89,6 +89,8 @@ class CatalogueStack(Stack):
         self._queues()
         self.state_machine = self._state_machine()
         self.domain = self._search_domain()
+        self.user_pool: cognito.UserPool | None = None
+        self.user_pool_client: cognito.UserPoolClient | None = None
         issuers = self._identity()
         self.role = self._lambda_role()
         self.chalice = self._chalice_app(issuers)
@@ -112,6 +114,7 @@ class CatalogueStack(Stack):
                 point_in_time_recovery_enabled=True
             ),
             stream=getattr(dynamodb.StreamViewType, spec.stream_view_type) if spec.stream_view_type else None,
+            time_to_live_attribute=spec.ttl_attribute,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             deletion_protection=self.config.retain,
             removal_policy=self.removal,
@@ -303,6 +306,8 @@ class CatalogueStack(Stack):
             "CliClient",
             user_pool_client_name=self.names.regional(resources.USER_POOL_CLIENT_NAME),
             generate_secret=False,
+            # user_password: POST /token (dtool's token generator) signs users in with
+            # USER_PASSWORD_AUTH, an InitiateAuth call that needs no IAM permission
             auth_flows=cognito.AuthFlow(user_password=True, user_srp=True, admin_user_password=True),
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
@@ -426,6 +431,11 @@ class CatalogueStack(Stack):
             "CATALOGUE_OPENSEARCH_URL": f"https://{self.domain.domain_endpoint}",
             "CATALOGUE_SEARCH_INDEX": resources.SEARCH_INDEX,
             "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),
+            "CATALOGUE_SIGN_IN_ATTEMPTS_TABLE": self.tables[resources.SIGN_IN_ATTEMPTS_TABLE].table_name,
+            # POST /token signs users in to this stack's pool (empty with an external issuer:
+            # no password sign-in then)
+            "CATALOGUE_USER_POOL_ID": self.user_pool.user_pool_id if self.user_pool else "",
+            "CATALOGUE_USER_POOL_CLIENT_ID": self.user_pool_client.user_pool_client_id if self.user_pool_client else "",
         }
 
     def _chalice_app(self, issuers: list[dict[str, Any]]) -> Chalice:

@@ -1,8 +1,8 @@
 """DynamoDB key schemas read from the pynamodb models, so that CDK and pynamodb cannot disagree.
 
 Each table of :mod:`chalicelib.resources` maps to the model(s) stored in it; keys, attribute
-types, global secondary indexes and the stream view type all come from the model (``Meta``
-and ``Model._get_schema()``), never from a second copy here.
+types, global secondary indexes, the stream view type and the TTL attribute all come from the
+model (``Meta``, ``Model._get_schema()``, its ``TTLAttribute``), never from a second copy here.
 """
 
 from __future__ import annotations
@@ -80,6 +80,12 @@ class TableSpec:
         return tuple(out)
 
     @property
+    def ttl_attribute(self) -> str | None:
+        """The model's ``TTLAttribute`` (DynamoDB deletes items some time after it), if any."""
+        ttl = self.models[0]._ttl_attribute()
+        return None if ttl is None else str(ttl.attr_name)
+
+    @property
     def stream_view_type(self) -> str | None:
         """``NEW_AND_OLD_IMAGES`` for streamed tables (``Meta.stream_view_type``), else None."""
         return getattr(self.models[0].Meta, "stream_view_type", None)
@@ -90,4 +96,5 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("AccessTable", resources.ACCESS_TABLE, (tables.UserItem, tables.BaseUriItem)),
     TableSpec("AuditTable", resources.AUDIT_TABLE, (tables.AuditItem,)),
     TableSpec("ArchivesTable", resources.ARCHIVES_TABLE, (tables.ArchiveItem,)),
+    TableSpec("SignInAttemptsTable", resources.SIGN_IN_ATTEMPTS_TABLE, (tables.AttemptItem,)),
 )

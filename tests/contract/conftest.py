@@ -198,11 +198,12 @@ def dynamodb_on_moto_server(url: str, **overrides: Any) -> Iterator[Settings]:
         access_table=f"access-{tag}",
         audit_table=f"audit-{tag}",
         archives_table=f"archives-{tag}",
+        sign_in_attempts_table=f"attempts-{tag}",
         catalogue_bucket=f"catalogue-{tag}",
         **overrides,
     )
     tables.bind(settings)
-    models = (tables.DatasetItem, tables.UserItem, tables.AuditItem, tables.ArchiveItem)
+    models = (tables.DatasetItem, tables.UserItem, tables.AuditItem, tables.ArchiveItem, tables.AttemptItem)
     for model in models:
         model.create_table(wait=True)
     provisioning.create_bucket(

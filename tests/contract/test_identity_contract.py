@@ -30,6 +30,7 @@ from chalicelib.adapters.identity import (
     IdentityProvider,
     PasswordRejected,
     ProviderNotFound,
+    SignInChallenged,
     SignInRefused,
     UnknownUser,
     WrongPassword,
@@ -77,6 +78,12 @@ class Harness:
         if self.backend == "memory":
             return TokenVerifier(configs, stage=stage or self.stage, fetch_jwks=self._fetch_from_fakes)
         return TokenVerifier(configs, stage=stage or self.stage)  # HTTP GET of jwks_url on moto server
+
+    @property
+    def cognito(self) -> Any:
+        """The boto3 ``cognito-idp`` client of the moto backend."""
+        assert self._cognito is not None
+        return self._cognito
 
     def _fetch_from_fakes(self, url: str) -> dict[str, Any]:
         for fake in self._fakes:
@@ -188,6 +195,25 @@ def test_an_unknown_user_is_refused(provider: IdentityProvider) -> None:
     with pytest.raises(UnknownUser) as refused:
         provider.sign_in("bob", PASSWORD)
     assert isinstance(refused.value, SignInRefused)
+
+
+def test_a_right_password_the_provider_wants_a_further_step_for_is_a_challenge(
+    harness: Harness, provider: IdentityProvider
+) -> None:
+    """A user with a temporary password (made by an operator in the console or CLI) must
+    choose a new one first: the password was right, but no token comes."""
+    if isinstance(provider, InMemoryIdentityProvider):
+        provider.create_user("alice", PASSWORD)
+        provider.challenged.add("alice")
+    else:
+        assert isinstance(provider, CognitoIdentityProvider)
+        harness.cognito.admin_create_user(
+            UserPoolId=provider.pool_id, Username="alice", TemporaryPassword=PASSWORD, MessageAction="SUPPRESS"
+        )
+    with pytest.raises(SignInChallenged):
+        provider.sign_in("alice", PASSWORD)
+    with pytest.raises(WrongPassword):
+        provider.sign_in("alice", OTHER_PASSWORD)
 
 
 def test_users_do_not_share_passwords(harness: Harness, provider: IdentityProvider) -> None:

@@ -24,6 +24,7 @@ from chalicelib.adapters.identity import (
     IdentityProvider,
     PasswordRejected,
     ProviderNotFound,
+    SignInChallenged,
     UnknownUser,
     WrongPassword,
 )
@@ -42,6 +43,11 @@ class InMemoryIdentityProvider(IdentityProvider):
     :data:`~chalicelib.adapters.provisioning.PASSWORD_POLICY`. ``exists=False`` makes every
     operation but :meth:`issuer_config` raise :class:`ProviderNotFound`, as for a pool that
     was never created. ``emails`` keeps the email each user was created with.
+
+    For the tests of its callers: ``sign_ins`` lists the username of every ``sign_in`` call;
+    a user in ``challenged`` who gives the right password gets :class:`SignInChallenged`
+    (as a Cognito user with a temporary password); while ``outage`` is set, ``sign_in``
+    raises it.
     """
 
     def __init__(
@@ -64,6 +70,9 @@ class InMemoryIdentityProvider(IdentityProvider):
         self._exists = exists
         self._passwords: dict[str, str] = {}
         self.emails: dict[str, str | None] = {}
+        self.sign_ins: list[str] = []
+        self.challenged: set[str] = set()
+        self.outage: Exception | None = None
 
     def create_user(self, username: str, password: str, *, email: str | None = None) -> bool:
         self._check()
@@ -80,11 +89,16 @@ class InMemoryIdentityProvider(IdentityProvider):
         self.emails.pop(username, None)
 
     def sign_in(self, username: str, password: str) -> AccessToken:
+        self.sign_ins.append(username)
         self._check()
+        if self.outage is not None:
+            raise self.outage
         if username not in self._passwords:
             raise UnknownUser(f"no user {username!r}")
         if self._passwords[username] != password:
             raise WrongPassword(f"wrong password for {username!r}")
+        if username in self.challenged:
+            raise SignInChallenged(f"{username!r} must choose a new password first")
         return AccessToken(self._mint.access_token(username, lifetime=self._lifetime), self._lifetime)
 
     def issuer_config(self) -> IssuerConfig:

@@ -15,7 +15,7 @@ import copy
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from chalicelib.catalogue.search import (
@@ -75,6 +75,10 @@ def _sort_value(doc: dict[str, Any], key: str, descending: bool) -> Any:
         values = [str(v) for v in value]
         return (max(values) if descending else min(values)) if values else ""
     return str(value)
+
+
+def _sort_key(key: str, descending: bool) -> Callable[[dict[str, Any]], Any]:
+    return lambda doc: _sort_value(doc, key, descending)
 
 
 def _refusal(doc: dict[str, Any]) -> str | None:
@@ -203,9 +207,9 @@ class InMemorySearchIndex(SearchIndex):
         matched.sort(key=key, reverse=query.descending)
         for then, descending in reversed(query.then_by):
             # stable passes, least significant first, then the primary key once more
-            matched.sort(key=lambda d, k=then, desc=descending: _sort_value(d, k, desc), reverse=descending)
+            matched.sort(key=_sort_key(then, descending), reverse=descending)
         if query.then_by:
-            matched.sort(key=lambda d: _sort_value(d, query.sort, query.descending), reverse=query.descending)
+            matched.sort(key=_sort_key(query.sort, query.descending), reverse=query.descending)
         if query.after is not None:
             cursor = (query.after[0], query.after[1])
             if query.descending:

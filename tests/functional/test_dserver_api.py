@@ -327,3 +327,14 @@ def test_a_base_uri_holding_datasets_is_not_deleted(personas: Api) -> None:
     r = personas.delete(f"/base-uris/{quote_plus(BUCKET_A)}", user="admin")
     assert r.status_code == 409 and "holds" in r.json_body["Message"]
     assert personas.get("/me", user="champion").json_body["register_permissions_on_base_uris"] == [BUCKET_A]
+
+
+def test_paging_headers_are_exposed_to_browsers(personas: Api) -> None:
+    uuid = register(personas)["uuid"]
+    r = personas.get(f"/uuids/{uuid}", user="reader")
+    headers = {k.lower(): v for k, v in r.headers.items()}
+    assert headers["access-control-allow-origin"] == "*"
+    exposed = {h.strip() for h in headers["access-control-expose-headers"].split(",")}
+    assert {"X-Pagination", "X-Sort", "X-Total-Count", "Link", "ETag"} <= exposed
+    denied = personas.get(f"/uuids/{uuid}", user=None)  # errors carry them too (a browser reads the 401)
+    assert {k.lower() for k in denied.headers} >= {"access-control-allow-origin"}

@@ -39,12 +39,20 @@ OPEN = {
     ("GET", "/me/summary"): 200,
     ("GET", "/uuids/{uuid}"): 200,
     ("GET", "/uris"): 200,
+    # the dtool-lookup-server 0.18 routes (chalicelib/routes/lookup_server.py), likewise
+    ("GET", "/dataset/lookup/{uuid}"): 200,
+    ("GET", "/dataset/list"): 200,
+    ("GET", "/dataset/summary"): 200,
 }
 # open searches whose body says what to search: validated for every user
-OPEN_SEARCHES = {("POST", "/uris")}
+OPEN_SEARCHES = {("POST", "/uris"), ("POST", "/dataset/search")}
+# 0.18's reads of a dataset named by the body's {"uri"}: the body is validated for every
+# user (400), then the dataset is there for a reader of bucket-a (200) and absent for others (404)
+URI_BODY_READS = {("POST", "/dataset/readme"), ("POST", "/dataset/manifest"), ("POST", "/dataset/annotations")}
 # dserver's reads of a dataset by its URI (one encoded segment, or scheme/bucket/name)
 DSERVER_READS = ("/uris/", "/readmes/", "/manifests/", "/annotations/", "/tags/")
-NO_AUTH = {("GET", "/health"), ("GET", "/config/versions")}
+# public: no token needed (POST /token is how a client gets one: tests/functional/test_token_endpoint.py)
+NO_AUTH = {("GET", "/health"), ("GET", "/config/versions"), ("POST", "/token")}
 
 
 def good_bodies(uuid: str) -> dict[tuple[str, str], Any]:
@@ -59,6 +67,19 @@ def good_bodies(uuid: str) -> dict[tuple[str, str], Any]:
         ("PUT", "/uris/{uri}"): registration(base_uri=BUCKET_A, uuid=uuid),
         ("PUT", "/uris/{scheme}/{bucket}/{name}"): registration(base_uri=BUCKET_A, uuid=uuid),
         ("POST", "/uris"): {"free_text": "x"},
+        ("POST", "/dataset/search"): {"free_text": "x"},
+        ("POST", "/dataset/register"): registration(base_uri=BUCKET_A, uuid=uuid),
+        ("POST", "/dataset/readme"): {"uri": f"{BUCKET_A}/{uuid}"},
+        ("POST", "/dataset/manifest"): {"uri": f"{BUCKET_A}/{uuid}"},
+        ("POST", "/dataset/annotations"): {"uri": f"{BUCKET_A}/{uuid}"},
+        ("POST", "/admin/user/register"): [{"username": "newcomer", "is_admin": True}],
+        ("POST", "/admin/base_uri/register"): {"base_uri": "s3://new-bucket"},
+        ("POST", "/admin/permission/info"): {"base_uri": BUCKET_A},
+        ("POST", "/admin/permission/update_on_base_uri"): {
+            "base_uri": BUCKET_A,
+            "users_with_search_permissions": ["outsider"],
+            "users_with_register_permissions": ["outsider"],
+        },
         ("PUT", "/users/{username}"): {"is_admin": True},
         ("PUT", "/base-uris/{base_uri}"): {
             "users_with_search_permissions": ["outsider"],
@@ -110,6 +131,10 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
             assert answers["well-formed"] == answers["none"] == answers["empty"] == 200, (method, route, answers)
             assert answers["malformed"] == answers["junk"] == answers["array"] == 400, (method, route, answers)
             continue
+        if (method, route) in URI_BODY_READS:
+            assert answers["well-formed"] == (200 if caller == "reader" else 404), (method, route, answers)
+            assert {answers[name] for name in BODIES} == {400}, (method, route, answers)
+            continue
         if caller == "reader" and method == "GET" and route.startswith(DSERVER_READS):
             assert set(answers.values()) == {200}, (method, route, answers)  # reader may read bucket-a
             continue
@@ -124,6 +149,7 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
             ("POST", "/datasets"),
             ("PUT", "/uris/{uri}"),
             ("PUT", "/uris/{scheme}/{bucket}/{name}"),
+            ("POST", "/dataset/register"),
         ):
             # bravo registers (on bucket-b): what it sends decides where, so it is validated;
             # the well-formed body names bucket-a, where it may not register
@@ -137,3 +163,6 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
     assert record["version"] == 1
     assert "newcomer" not in [u["username"] for u in personas.get("/users?page_size=100").json_body]
     assert "s3://new-bucket" not in [b["base_uri"] for b in personas.get("/base-uris?page_size=100").json_body]
+    permissions = personas.get(f"/base-uris/{quote(BUCKET_A, safe='')}").json_body
+    assert permissions["users_with_search_permissions"] == ["champion", "reader"]
+    assert permissions["users_with_register_permissions"] == ["champion"]

@@ -85,6 +85,16 @@ def test_table_keys_indexes_and_stream_match_the_pynamodb_model(synth: Synth, sp
     assert props.get("StreamSpecification") == ({"StreamViewType": view} if view else None)
 
 
+def test_only_the_sign_in_attempts_expire(synth: Synth) -> None:
+    ttl = {
+        v["Properties"]["TableName"]: v["Properties"].get("TimeToLiveSpecification")
+        for v in synth.resources(TABLE).values()
+    }
+    attempts = f"{resources.SIGN_IN_ATTEMPTS_TABLE}-{synth.stage}"
+    assert ttl.pop(attempts) == {"AttributeName": tables.AttemptItem.expires_at.attr_name, "Enabled": True}
+    assert set(ttl.values()) == {None}
+
+
 def test_archives_indexes_are_the_ones_the_repository_queries(dev: Synth) -> None:
     _, table = table_named(dev, resources.ARCHIVES_TABLE)
     names = {i["IndexName"] for i in table["Properties"]["GlobalSecondaryIndexes"]}
@@ -348,6 +358,10 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
             assert issuer.jwks_url == f"<{user_pool}.ProviderURL>/.well-known/jwks.json"
             assert issuer.client_ids == (f"<{client}>",)
             assert issuer.token_use == "access"
+            # POST /token signs in to the same pool and client the verifier trusts
+            assert (settings.user_pool_id, settings.user_pool_client_id) == (f"<{user_pool}>", f"<{client}>")
+        attempts, _ = table_named(synth, resources.SIGN_IN_ATTEMPTS_TABLE)
+        assert settings.sign_in_attempts_table == f"<{attempts}>"
 
 
 # --- Step Functions ------------------------------------------------------------------------
@@ -485,8 +499,16 @@ def test_cognito_pool_client_and_admin_group(dev: Synth) -> None:
     )
     t.has_resource_properties(
         "AWS::Cognito::UserPoolClient",
-        {"ClientName": f"{resources.USER_POOL_CLIENT_NAME}-dev", "GenerateSecret": False},
+        {
+            "ClientName": f"{resources.USER_POOL_CLIENT_NAME}-dev",
+            "GenerateSecret": False,
+            # POST /token (USER_PASSWORD_AUTH); unknown users look like wrong passwords
+            "ExplicitAuthFlows": Match.array_with(["ALLOW_USER_PASSWORD_AUTH"]),
+            "PreventUserExistenceErrors": "ENABLED",
+        },
     )
+    # InitiateAuth needs no IAM permission: the Lambda role holds no Cognito rights
+    assert not [a for a in lambda_actions(dev) if a.startswith("cognito-idp:")]
     t.resource_count_is("AWS::Cognito::UserPoolGroup", 1)
 
 
@@ -561,6 +583,7 @@ def test_every_name_in_the_template_comes_from_chalicelib_resources(synth: Synth
             resources.ACCESS_TABLE,
             resources.AUDIT_TABLE,
             resources.ARCHIVES_TABLE,
+            resources.SIGN_IN_ATTEMPTS_TABLE,
             resources.INGEST_QUEUE,
             resources.INGEST_DLQ,
             resources.ARCHIVE_TASK_QUEUE,

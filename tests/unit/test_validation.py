@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from chalicelib.catalogue.validation import parse_base_uri, parse_patch, parse_registration, parse_search
+from chalicelib.catalogue.validation import (
+    parse_annotations,
+    parse_base_uri,
+    parse_patch,
+    parse_registration,
+    parse_search,
+    parse_tags,
+    parse_username,
+)
 from chalicelib.errors import ValidationError
 from tests.support.data import registration
 
@@ -61,3 +71,26 @@ def test_search_defaults_and_repeats() -> None:
     with pytest.raises(ValidationError):
         parse_search({"page": ["101"], "page_size": ["100"]}, 512)
     assert parse_search({"page": ["100"], "page_size": ["100"]}, 512).offset == 9900
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [
+        lambda: parse_username("alice\n"),
+        lambda: parse_base_uri("s3://bucket\n"),
+        lambda: parse_tags(["raw\n"]),
+        lambda: parse_annotations({"site\n": 1}),
+    ],
+    ids=["username", "base_uri", "tag", "annotation-name"],
+)
+def test_a_trailing_newline_is_refused(parse: Callable[[], object]) -> None:
+    # ``re.match`` with ``$`` accepts one trailing "\n"; the parsers match the whole value
+    with pytest.raises(ValidationError):
+        parse()
+
+
+def test_readme_as_a_mapping_is_stored_as_yaml() -> None:
+    reg = parse_registration(registration(readme={"project": "lidar", "owners": ["ann"]}))
+    assert reg.content.readme == "project: lidar\nowners:\n- ann\n"
+    with pytest.raises(ValidationError):
+        parse_registration(registration(readme=["not", "a", "mapping"]))

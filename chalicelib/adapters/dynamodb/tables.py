@@ -1,6 +1,6 @@
 """pynamodb models: the persistence shapes. They never leave :mod:`chalicelib.adapters.dynamodb`.
 
-Four tables, sized so that no request path scans:
+Five tables, sized so that no request path scans:
 
 * datasets (stream NEW_AND_OLD_IMAGES): one item per entry, keyed (uuid, base URI); the entry's
   replicas inside the item. Reads are GetItem/BatchGetItem on the caller's base URIs (a Query
@@ -12,6 +12,9 @@ Four tables, sized so that no request path scans:
   request time) serve the archive lists and the fixity audit without a scan.
 * audit (no stream): entries keyed by subject (e.g. ``dataset#<uuid>``), derived from the two
   streams exactly once (conditional put on a deterministic key).
+* sign-in attempts (no stream, TTL on ``expires_at``): one fixed-window counter per item, keyed
+  by what it counts and the window (see :mod:`chalicelib.adapters.attempts`); only ever
+  touched by UpdateItem on its key.
 
 Table names and endpoint are bound at runtime by :func:`bind`; pynamodb reads ``Meta`` lazily.
 """
@@ -26,6 +29,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -192,7 +196,19 @@ class ArchiveItem(Model):
     by_status = ArchiveByStatus()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (DatasetItem, UserItem, BaseUriItem, AuditItem, ArchiveItem)
+class AttemptItem(Model):
+    """A fixed-window counter of failed sign-ins; DynamoDB deletes it some time after
+    ``expires_at`` (TTL deletion is lazy: readers never rely on it, the key names the window)."""
+
+    class Meta(_TableMeta):
+        table_name = "unbound-sign-in-attempts"
+
+    key = UnicodeAttribute(hash_key=True)
+    attempts = NumberAttribute(default=0)  # not "count": Model.count is a classmethod
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (DatasetItem, UserItem, BaseUriItem, AuditItem, ArchiveItem, AttemptItem)
 
 
 def bind(settings: Settings) -> None:
@@ -207,6 +223,7 @@ def bind(settings: Settings) -> None:
         BaseUriItem: settings.access_table,
         AuditItem: settings.audit_table,
         ArchiveItem: settings.archives_table,
+        AttemptItem: settings.sign_in_attempts_table,
     }
     for model, table in names.items():
         model.Meta.table_name = table
