@@ -18,3 +18,23 @@ for _name, _value in {
 }.items():
     os.environ[_name] = _value
 os.environ.pop("AWS_PROFILE", None)
+
+
+def _share_botocore_models() -> None:
+    """One botocore data loader for the whole test process.
+
+    moto's ``mock_aws`` hands out a fresh boto3 session per test, and each new session (and
+    each pynamodb connection) builds its own loader, which parses the services' JSON models
+    again: about 1 s per test that builds the stack in process. The loader only reads
+    (botocore already shares one loader among all clients of a session), so every session
+    may share it. Production code never runs this.
+    """
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)  # type: ignore[assignment]
+
+
+_share_botocore_models()
