@@ -12,13 +12,12 @@ the catalogue's own routes.
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from chalicelib.catalogue.datasets import BlobLink, CatalogueService, RegisterResult
 from chalicelib.catalogue.search import SearchQuery
-from chalicelib.catalogue.validation import Registration
+from chalicelib.catalogue.validation import Registration, parse_uuid
 from chalicelib.domain import Dataset, JSONObject, User
 from chalicelib.errors import NotFound, ValidationError
 
@@ -34,13 +33,13 @@ class DatasetsByUri:
         """Candidate uuids of ``uri``: its last segment when that is a uuid, then the
         uuids of the entries the search index lists with that replica."""
         tried: set[str] = set()
-        last = uri.rstrip("/").rsplit("/", 1)[-1]
-        if len(last) == 36:
-            try:
-                tried.add(str(uuidlib.UUID(last)))
-                yield str(uuidlib.UUID(last))
-            except ValueError:
-                pass
+        try:
+            last = parse_uuid(uri.rstrip("/").rsplit("/", 1)[-1])
+        except ValidationError:
+            pass  # not a dtool URI: the index proposes
+        else:
+            tried.add(last)
+            yield last
         query = SearchQuery(uris=(uri,), size=MAX_INDEX_CANDIDATES, sort="registered", descending=False)
         for item in self._catalogue.search(user, query).items:
             if item["uuid"] not in tried:

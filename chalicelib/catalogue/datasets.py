@@ -276,7 +276,7 @@ class CatalogueService:
         entries = visible_entries(self._repo, user, uuid, base_uri, load_blobs=load_blobs)
         if uri is None:
             return entries
-        holding = [e for e in entries if e.replica(uri) is not None and not e.deleted and e.status == REGISTERED]
+        holding = [e for e in entries if e.replica(uri) is not None and _live(e)]
         if not holding:
             raise NotFound(f"no dataset {uri}")
         return holding
@@ -288,7 +288,7 @@ class CatalogueService:
             found = visible_entries(self._repo, user, uuid, None, load_blobs=False)
         except NotFound:
             return []
-        return [e for e in found if not e.deleted and e.status == REGISTERED]
+        return [e for e in found if _live(e)]
 
     def _primary(
         self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True, uri: str | None = None
@@ -537,6 +537,11 @@ _HIT_FIELDS = (
     "updated_at",
     "version",
 )
+
+
+def _live(entry: Dataset) -> bool:
+    """Registered and not deleted: what dtool clients are shown."""
+    return not entry.deleted and entry.status == REGISTERED
 
 
 def _unchanged(stamp: DatasetStamp, reg: Registration) -> bool:
