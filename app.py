@@ -8,7 +8,7 @@ from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
 from chalicelib import jobs, resources
 from chalicelib.composition import root
-from chalicelib.routes import archives, base_uris, datasets, dserver, health, lookup_server, tokens, users
+from chalicelib.routes import archives, base_uris, datasets, dserver, health, lookup_server, mymdc, tokens, users
 from chalicelib.routes._http import CORS
 
 app = Chalice(app_name="catalogue")
@@ -21,6 +21,8 @@ app.register_blueprint(archives.bp)
 app.register_blueprint(dserver.bp)  # dtool clients (dserver API); see README "Using dtool clients"
 app.register_blueprint(lookup_server.bp)  # dtool clients of dtool-lookup-server 0.18 (/dataset/*, /admin/*)
 app.register_blueprint(tokens.bp)  # POST /token: dtool's token generator
+# European XFEL's metadata_client (myMdC API); see README "Facility data (XFEL)"
+app.register_blueprint(mymdc.bp, url_prefix=os.environ.get("CATALOGUE_MYMDC_PREFIX", "/mymdc/api"))
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;

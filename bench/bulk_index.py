@@ -59,7 +59,7 @@ def run(n: int, concurrency: int, profile: bool) -> dict[str, Any]:
         ports.add(free_port())
     api, moto, osm = sorted(ports)
     with tempfile.TemporaryDirectory() as work:
-        stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, work_dir=work)
+        stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, token_port=0, work_dir=work)
         stack.start()
         try:
             bucket = "bulk-bench"

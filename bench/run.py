@@ -241,7 +241,7 @@ class Bench:
 
     def start(self) -> None:
         api, moto, osm = _free_ports(3)
-        self.stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, work_dir=self.work)
+        self.stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, token_port=0, work_dir=self.work)
         LOG.info("starting our local stack (logs in %s)", self.work)
         self.stack.start()
         if not self.args.skip_peer:

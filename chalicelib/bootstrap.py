@@ -18,7 +18,7 @@ def create_resources(root: Root) -> dict[str, str]:
     """Create what ``root.settings`` names (idempotent); return the stream ARNs as env entries."""
     settings = root.settings
     tables.bind(settings)
-    for model in (DatasetItem, UserItem, tables.AuditItem, tables.ArchiveItem, tables.AttemptItem):
+    for model in (DatasetItem, UserItem, tables.AuditItem, tables.ArchiveItem, tables.AttemptItem, tables.FacilityItem):
         model.create_table(wait=True)
     create_bucket(root, settings.catalogue_bucket)
     create_bucket(root, settings.archive_bucket)

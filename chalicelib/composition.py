@@ -21,6 +21,7 @@ from chalicelib.domain import ARCHIVE_ACTOR, User
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.archives import ArchiveRepository
     from chalicelib.adapters.dynamodb.attempts import AttemptCounter
+    from chalicelib.adapters.dynamodb.facility import FacilityStore
     from chalicelib.adapters.dynamodb.repository import DynamoRepository
     from chalicelib.adapters.identity import IdentityProvider
     from chalicelib.adapters.object_storage import ObjectStorage
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from chalicelib.catalogue.datasets import CatalogueService
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
+    from chalicelib.facility.queries import FacilityQueries
+    from chalicelib.facility.records import FacilityService
     from chalicelib.identity.access import AccessService
     from chalicelib.identity.sign_in import SignInService
     from chalicelib.identity.tokens import TokenVerifier
@@ -160,6 +163,14 @@ class Root:
         tables.bind(self.settings)
         return DynamoAttemptCounter()
 
+    @cached_property
+    def facility_store(self) -> FacilityStore:
+        from chalicelib.adapters.dynamodb import tables
+        from chalicelib.adapters.dynamodb.facility import DynamoFacilityStore
+
+        tables.bind(self.settings)
+        return DynamoFacilityStore()
+
     # -- services ------------------------------------------------------------------------
     @cached_property
     def sign_in(self) -> SignInService:
@@ -190,6 +201,23 @@ class Root:
             datasets_under=lambda base_uri: self.catalogue.count_under(base_uri),  # noqa: PLW0108 (built on use)
             kept_base_uris=frozenset({s.archive_base_uri, s.deposit_base_uri}),
         )
+
+    @cached_property
+    def facility(self) -> FacilityService:
+        from chalicelib.facility.datasets import DataGroupDatasets
+        from chalicelib.facility.records import FacilityService
+
+        datasets = DataGroupDatasets(
+            self.catalogue,
+            lambda admin, base_uri, description: self.access.ensure_base_uri(admin, base_uri, description),  # noqa: PLW0108
+        )
+        return FacilityService(self.facility_store, datasets)
+
+    @cached_property
+    def facility_queries(self) -> FacilityQueries:
+        from chalicelib.facility.queries import FacilityQueries
+
+        return FacilityQueries(self.facility, self.facility_store)
 
     @cached_property
     def streams(self) -> StreamProcessor:

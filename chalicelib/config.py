@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from chalicelib import resources
+from chalicelib.catalogue.validation import parse_username
+from chalicelib.errors import ValidationError
 
 
 class ConfigError(Exception):
@@ -26,6 +28,15 @@ class IssuerConfig:
     keys are fetched (for moto's Cognito the two differ). ``token_use`` is ``"access"``
     or ``"id"`` for Cognito, or ``None`` for a generic OIDC provider whose access tokens
     carry ``aud``/``azp`` instead of ``client_id``.
+
+    ``service_clients`` maps the id of an app client that gets tokens with the OAuth2
+    client-credentials grant (a machine, e.g. European XFEL's DAQ) to the catalogue
+    username it acts as (JSON key ``"service_clients": {"<client id>": "<username>"}``).
+    Such a token names no user (no ``username`` claim; ``sub`` is the client id), so the
+    mapping is the only way it becomes a principal. Cognito access tokens only
+    (``token_use`` ``"access"``); a service client is never also one of ``client_ids``.
+    Stored as a checked copy (a plain dict: ``dataclasses.asdict`` and pickle work); left
+    out of the hash.
     """
 
     issuer: str
@@ -33,6 +44,11 @@ class IssuerConfig:
     client_ids: tuple[str, ...]
     token_use: str | None = "access"
     username_claim: str = "username"
+    service_clients: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        checked = _service_clients(self.service_clients, self.token_use, self.client_ids)
+        object.__setattr__(self, "service_clients", checked)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> IssuerConfig:
@@ -53,7 +69,40 @@ class IssuerConfig:
             client_ids=tuple(str(c) for c in client_ids_raw),
             token_use=token_use if token_use is None else str(token_use),
             username_claim=str(raw.get("username_claim", "username")),
+            service_clients=_service_clients_from_json(raw.get("service_clients", {})),
         )
+
+
+MAX_CLIENT_ID_CHARS = 128
+
+
+def _service_clients_from_json(raw: object) -> Mapping[str, str]:
+    # the entries are checked by IssuerConfig itself (__post_init__)
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError("'service_clients' must map app client ids to catalogue usernames")
+    return dict(raw)
+
+
+def _service_clients(raw: Mapping[str, str], token_use: str | None, client_ids: tuple[str, ...]) -> dict[str, str]:
+    """``raw`` checked: client ids are short non-empty strings, not user clients; usernames
+    are catalogue usernames; only for Cognito access tokens."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("'service_clients' must map app client ids to catalogue usernames")
+    checked: dict[str, str] = {}
+    for client_id, username in raw.items():
+        if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
+            raise ConfigError("a service client id must be a non-empty string of at most 128 characters")
+        if client_id in client_ids:
+            raise ConfigError(f"app client {client_id!r} is in both 'client_ids' and 'service_clients'")
+        try:
+            checked[client_id] = parse_username(username, "service client username")
+        except ValidationError as exc:
+            raise ConfigError(f"service client {client_id!r}: {exc}") from None
+    if checked and token_use != "access":
+        raise ConfigError("'service_clients' needs token_use 'access' (Cognito client-credentials tokens)")
+    return checked
 
 
 @dataclass(frozen=True)
@@ -73,6 +122,7 @@ class Settings:
     ingest_dlq: str = resources.INGEST_DLQ
     archives_table: str = resources.ARCHIVES_TABLE
     sign_in_attempts_table: str = resources.SIGN_IN_ATTEMPTS_TABLE
+    facility_table: str = resources.FACILITY_TABLE
     archive_bucket: str = resources.ARCHIVE_BUCKET
     archive_task_queue: str = resources.ARCHIVE_TASK_QUEUE
     # a registered base URI whose bags are deposits (SIPs): archived as soon as registered
@@ -136,6 +186,7 @@ class Settings:
             ingest_dlq=env.get("CATALOGUE_INGEST_DLQ", defaults.ingest_dlq),
             archives_table=env.get("CATALOGUE_ARCHIVES_TABLE", defaults.archives_table),
             sign_in_attempts_table=env.get("CATALOGUE_SIGN_IN_ATTEMPTS_TABLE", defaults.sign_in_attempts_table),
+            facility_table=env.get("CATALOGUE_FACILITY_TABLE", defaults.facility_table),
             archive_bucket=env.get("CATALOGUE_ARCHIVE_BUCKET", defaults.archive_bucket),
             archive_task_queue=env.get("CATALOGUE_ARCHIVE_TASK_QUEUE", defaults.archive_task_queue),
             deposit_base_uri=env.get("CATALOGUE_DEPOSIT_BASE_URI", defaults.deposit_base_uri).rstrip("/"),

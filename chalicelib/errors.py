@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 
 class CatalogueError(Exception):
     """Base of every error the catalogue reports to a caller."""
@@ -17,6 +19,18 @@ class ValidationError(CatalogueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidRecord(ValidationError):
+    """A record that breaks its kind's rules: ``errors`` maps each field to its messages
+    (Rails' ``errors.messages``, as myMdC's clients read them); answered as 422."""
+
+    code = "Unprocessable"
+
+    def __init__(self, errors: Mapping[str, Sequence[str]]) -> None:
+        self.errors: dict[str, list[str]] = {k: list(v) for k, v in errors.items()}
+        summary = "; ".join(f"{k} {', '.join(v)}" for k, v in self.errors.items())
+        super().__init__(summary or "invalid")
 
 
 class PayloadTooLarge(CatalogueError):

@@ -12,6 +12,8 @@ AUDIT_TABLE = "catalogue-audit"
 ARCHIVES_TABLE = "catalogue-archives"
 # failed password sign-ins per username and per source address (POST /token's rate limit)
 SIGN_IN_ATTEMPTS_TABLE = "catalogue-sign-in-attempts"
+# myMdC's entities (proposals, runs, data groups, ...) with their claims and id counters
+FACILITY_TABLE = "catalogue-facility"
 ARCHIVE_BUCKET = "catalogue-archive"
 # bags uploaded here (or through POST /archives) are SIPs: registered, then archived
 DEPOSIT_BUCKET = "catalogue-deposits"
@@ -28,3 +30,12 @@ USER_POOL_CLIENT_NAME = "catalogue-cli"
 INGEST_QUEUE = "catalogue-ingest"
 INGEST_DLQ = "catalogue-ingest-dlq"
 INGEST_MAX_RECEIVE_COUNT = 5
+# OAuth2 client credentials (issue 18): the user pool's resource server, its scope, and the app
+# client European XFEL's DAQ (metadata_client) fetches tokens with; its tokens act as the
+# catalogue user XFEL_SERVICE_USER (IssuerConfig.service_clients)
+OAUTH_RESOURCE_SERVER = "catalogue"
+MYMDC_SCOPE = "mymdc"
+XFEL_CLIENT_NAME = "xfel-daq"
+XFEL_SERVICE_USER = "xfel-daq"
+# the prefix of the user pool's Cognito domain (<prefix>-<stage>-<account>.auth.<region>.amazoncognito.com)
+USER_POOL_DOMAIN = "catalogue-auth"

@@ -1,5 +1,5 @@
 """Creating AWS resources with boto3: buckets, queues, the state machine, stream ARNs,
-the Cognito user pool and its app client.
+the Cognito user pool, its app clients and resource server.
 
 For the local stack and the tests only (the CDK stack creates them in AWS); every function
 takes its client and is idempotent, as :mod:`chalicelib.bootstrap`, which decides what to
@@ -43,6 +43,15 @@ class CreatedUserPool:
 
     pool_id: str
     client_id: str
+
+
+@dataclass(frozen=True)
+class CreatedServiceClient:
+    """A confidential app client for the OAuth2 client-credentials grant."""
+
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...]
 
 
 def create_bucket(s3: Any, bucket: str, region: str) -> None:
@@ -137,6 +146,56 @@ def ensure_user_pool(cognito: Any, name: str) -> CreatedUserPool:
             )["UserPoolClient"]["ClientId"]
         )
     return CreatedUserPool(pool_id=pool_id, client_id=client_id)
+
+
+def ensure_resource_server(cognito: Any, pool_id: str, identifier: str, name: str, scopes: dict[str, str]) -> None:
+    """The resource server ``identifier`` of the pool ``pool_id`` with ``scopes`` (scope name:
+    description), created unless it exists (then left as it is)."""
+    try:
+        cognito.describe_resource_server(UserPoolId=pool_id, Identifier=identifier)
+        return
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+    cognito.create_resource_server(
+        UserPoolId=pool_id,
+        Identifier=identifier,
+        Name=name,
+        Scopes=[{"ScopeName": scope, "ScopeDescription": text} for scope, text in scopes.items()],
+    )
+
+
+def ensure_service_client(
+    cognito: Any, pool_id: str, name: str, scopes: list[str], *, access_token_minutes: int = 60
+) -> CreatedServiceClient:
+    """The app client ``name`` of the pool ``pool_id``: a secret, the client-credentials
+    grant only, ``scopes`` (``<resource server>/<scope>``, created with
+    :func:`ensure_resource_server`), no user sign-in flow; created unless one of that name
+    exists (the first one found is used, as it is)."""
+    clients = cognito.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id)
+    client_id = _find(clients, "UserPoolClients", "ClientName", name)
+    if client_id is None:
+        client_id = str(
+            cognito.create_user_pool_client(
+                UserPoolId=pool_id,
+                ClientName=name,
+                GenerateSecret=True,
+                AllowedOAuthFlows=["client_credentials"],
+                AllowedOAuthScopes=scopes,
+                AllowedOAuthFlowsUserPoolClient=True,
+                # a machine signs no user in: only the refresh flow, which Cognito requires
+                ExplicitAuthFlows=["ALLOW_REFRESH_TOKEN_AUTH"],
+                AccessTokenValidity=access_token_minutes,
+                TokenValidityUnits={"AccessToken": "minutes"},
+                PreventUserExistenceErrors="ENABLED",
+            )["UserPoolClient"]["ClientId"]
+        )
+    described = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    return CreatedServiceClient(
+        client_id=client_id,
+        client_secret=str(described["ClientSecret"]),
+        scopes=tuple(described.get("AllowedOAuthScopes", ())),
+    )
 
 
 def _find(pages: Any, list_key: str, name_key: str, name: str) -> str | None:

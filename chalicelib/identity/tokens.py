@@ -116,7 +116,9 @@ class TokenVerifier:
         self._refused: set[str] = set()
 
     def verify(self, authorization: str | None) -> Identity:
-        """Return the identity carried by a raw ``Authorization`` header value.
+        """Return the identity carried by a raw ``Authorization`` header value: the token's
+        user, or for a client-credentials token of one of the issuer's ``service_clients``
+        the catalogue user that client is mapped to.
 
         Raises :class:`AuthenticationError` (401) for a missing, malformed, forged,
         expired or mis-addressed token, and :class:`AuthUnavailable` (503) when the
@@ -165,6 +167,9 @@ class TokenVerifier:
             raise AuthenticationError("token expired" if expired else "token invalid") from None
 
         self._check_times(claims)
+        service_user = _service_principal(cfg, claims)
+        if service_user is not None:
+            return Identity(username=service_user, issuer=cfg.issuer, claims=claims)
         _check_client(cfg, claims)
         username = claims.get(cfg.username_claim)
         if not isinstance(username, str) or not 0 < len(username) <= MAX_USERNAME_CHARS:
@@ -302,6 +307,26 @@ def _numeric(claims: dict[str, Any], name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         _deny(f"token {name} claim missing or invalid")
     return float(value)
+
+
+def _service_principal(cfg: IssuerConfig, claims: dict[str, Any]) -> str | None:
+    """The catalogue username a client-credentials token of one of ``cfg.service_clients``
+    acts as; ``None`` for a token of any other client (checked as a user's token then).
+
+    Cognito's client-credentials access token has ``sub`` = ``client_id`` = the app client
+    and no ``username``. A service client must not sign users in: a token of it that names
+    a user is refused, never taken as that user's.
+    """
+    client = claims.get("client_id")
+    if not isinstance(client, str) or client not in cfg.service_clients:
+        return None
+    if claims.get("token_use") != "access":
+        _deny("token type not accepted")
+    if "username" in claims or cfg.username_claim in claims:
+        _deny("a service client's token must not name a user")
+    if claims.get("sub") != client:
+        _deny("token subject is not the service client")
+    return cfg.service_clients[client]
 
 
 def _check_client(cfg: IssuerConfig, claims: dict[str, Any]) -> None:

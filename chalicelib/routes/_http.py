@@ -23,6 +23,7 @@ from chalicelib.errors import (
     CatalogueError,
     Conflict,
     Forbidden,
+    InvalidRecord,
     NotFound,
     PayloadTooLarge,
     SearchUnavailable,
@@ -37,6 +38,7 @@ from chalicelib.identity.permissions import Gate
 log = logging.getLogger(__name__)
 
 STATUS: tuple[tuple[type[CatalogueError], int], ...] = (
+    (InvalidRecord, 422),  # before its base class ValidationError
     (ValidationError, 400),
     (AuthenticationError, 401),
     (Forbidden, 403),
@@ -130,6 +132,8 @@ def error_response(exc: CatalogueError) -> Response:
     body: dict[str, Any] = {"Code": exc.code, "Message": str(exc)}
     if isinstance(exc, ValidationError) and exc.field:
         body["Field"] = exc.field
+    if isinstance(exc, InvalidRecord):
+        body["Errors"] = exc.errors
     if isinstance(exc, VersionConflict) and exc.current_version is not None:
         body["CurrentVersion"] = exc.current_version
     if isinstance(exc, ArchiveExists):

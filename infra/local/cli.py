@@ -41,6 +41,8 @@ dlq_app = typer.Typer(help="The ingest dead-letter queue: uploads that could not
 app.add_typer(users_app, name="user")
 app.add_typer(base_uris_app, name="base-uri")
 app.add_typer(dlq_app, name="dlq")
+xfel_app = typer.Typer(help="Facility records (European XFEL's myMdC API).", no_args_is_help=True)
+app.add_typer(xfel_app, name="xfel")
 console = Console()
 
 StateFile = Annotated[Path, typer.Option("--state", help="State file of a running local stack.")]
@@ -403,6 +405,31 @@ def fixity(
     )
     if report["failed"]:
         raise typer.Exit(code=1)
+
+
+@xfel_app.command("load")
+def xfel_load(
+    ctx: typer.Context,
+    fixtures: Annotated[
+        str, typer.Option("--set", help="tests: what metadata_client's own tests expect; demo: those and a proposal.")
+    ] = "tests",
+    daq: Annotated[str, typer.Option("--daq", help="The DAQ principal granted register on the repositories.")] = (
+        "xfel-daq"
+    ),
+    state_file: StateFile = STATE_FILE,
+) -> None:
+    """Load facility records (idempotent: records whose ids exist are kept)."""
+    from infra.local import xfel
+
+    if fixtures not in ("tests", "demo"):
+        raise typer.BadParameter("tests or demo", param_hint="--set")
+    _setup(state_file)
+    try:
+        records = xfel.test_fixtures() if fixtures == "tests" else xfel.demo_fixtures()
+        created = xfel.load(root(), _operator(ctx), records, parse_username(daq, "--daq"))
+    except CatalogueError as exc:
+        raise _fail(exc) from exc
+    console.print_json(data={"created": created})
 
 
 @app.command()

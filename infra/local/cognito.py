@@ -25,10 +25,20 @@ Verified against moto 5.2.5 in server mode (boto3 1.44.5), 2026-11-23:
 - Trap: that key ships inside moto and is the same for every pool (moto answers the same
   JWKS even for a pool id that does not exist): anyone can mint a valid-looking token
   for a moto pool. Fine for local tests, meaningless as a security boundary.
+
+OAuth2 client credentials (checked against moto 5.2.5, 2026-12-06): moto stores resource
+servers (``create_resource_server``/``describe_resource_server``) and app clients with
+``GenerateSecret``, ``AllowedOAuthFlows``, ``AllowedOAuthScopes``,
+``AllowedOAuthFlowsUserPoolClient`` and ``AccessTokenValidity``/``TokenValidityUnits``, and
+``describe_user_pool_client`` returns them with the ``ClientSecret`` (a uuid4). It checks
+none of them: unknown flows, scopes of no resource server and client credentials without
+a secret are all accepted (Cognito refuses each). And it serves no ``/oauth2/token``:
+:mod:`infra.local.oauth2` stands in for that endpoint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +54,17 @@ class PoolInfo:
     client_id: str
     issuer: str
     jwks_url: str
+
+
+@dataclass(frozen=True)
+class ServiceClient:
+    """An app client with a secret for the client-credentials grant, and the catalogue
+    user its tokens act as (``service_clients`` of the issuer config)."""
+
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...]
+    username: str
 
 
 def provider(client: Any, pool: PoolInfo) -> CognitoIdentityProvider:
@@ -66,6 +87,21 @@ def create_user_pool(client: Any, name: str) -> PoolInfo:
     )
 
 
+def create_service_client(
+    client: Any, pool: PoolInfo, name: str, username: str, *, resource_server: str, scope: str
+) -> ServiceClient:
+    """The resource server ``resource_server`` with the one scope ``scope``, and the app client
+    ``name`` (a secret, client credentials only, that scope), each created unless it exists;
+    its tokens act as the catalogue user ``username``."""
+    provisioning.ensure_resource_server(
+        client, pool.pool_id, resource_server, resource_server, {scope: "myMdC API (European XFEL's metadata_client)"}
+    )
+    created = provisioning.ensure_service_client(client, pool.pool_id, name, [f"{resource_server}/{scope}"])
+    return ServiceClient(
+        client_id=created.client_id, client_secret=created.client_secret, scopes=created.scopes, username=username
+    )
+
+
 def create_user(client: Any, pool: PoolInfo, username: str, password: str, email: str) -> None:
     """Create a confirmed user with a permanent password; no invitation is sent.
 
@@ -78,12 +114,16 @@ def access_token(client: Any, pool: PoolInfo, username: str, password: str) -> s
     return provider(client, pool).sign_in(username, password).token
 
 
-def issuer_config(pool: PoolInfo) -> dict[str, Any]:
-    """One entry of the ``CATALOGUE_OIDC_ISSUERS`` JSON list for this pool's access tokens."""
-    return {
+def issuer_config(pool: PoolInfo, service_clients: Sequence[ServiceClient] = ()) -> dict[str, Any]:
+    """One entry of the ``CATALOGUE_OIDC_ISSUERS`` JSON list for this pool's access tokens:
+    users' tokens of the pool's client, and client-credentials tokens of ``service_clients``."""
+    entry: dict[str, Any] = {
         "issuer": pool.issuer,
         "jwks_url": pool.jwks_url,
         "client_ids": [pool.client_id],
         "token_use": "access",
         "username_claim": "username",
     }
+    if service_clients:
+        entry["service_clients"] = {c.client_id: c.username for c in service_clients}
+    return entry

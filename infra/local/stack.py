@@ -8,14 +8,22 @@
 prints how to use it; Ctrl-C stops everything. ``python -m infra.local.stack token USER``
 prints a fresh access token for a user of the running demo stack.
 
-Ports: API 8000, moto 5001, osmem 9200, unless given as arguments or overridden by
-``CATALOGUE_API_PORT``, ``CATALOGUE_MOTO_PORT``, ``CATALOGUE_OPENSEARCH_PORT``.
+Ports: API 8000, moto 5001, osmem 9200, the OAuth2 token endpoint 8001, unless given as
+arguments or overridden by ``CATALOGUE_API_PORT``, ``CATALOGUE_MOTO_PORT``,
+``CATALOGUE_OPENSEARCH_PORT``, ``CATALOGUE_TOKEN_PORT``.
+
+OAuth2 client credentials (European XFEL's metadata_client): the user pool has the resource
+server ``catalogue`` (scope ``mymdc``) and the app client ``xfel-daq`` with a secret, whose
+tokens act as the catalogue user ``xfel-daq`` (no admin). moto serves no ``/oauth2/token``,
+so the stack runs :mod:`infra.local.oauth2`'s stand-in as a thread of this process
+(``stack.xfel_client`` has its client id, secret and token URL).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -36,7 +44,8 @@ from chalicelib import resources
 from chalicelib.composition import Root
 from chalicelib.config import Settings
 from infra.local import cognito
-from infra.local.cognito import PoolInfo
+from infra.local.cognito import PoolInfo, ServiceClient
+from infra.local.oauth2 import ClientCredentials, CognitoClients, TokenServer, TokenSigner
 from infra.local.processes import (
     REPO_ROOT,
     ManagedProcess,
@@ -50,12 +59,18 @@ from infra.local.processes import (
 
 HOST = "127.0.0.1"
 REGION = "eu-west-1"
-DEFAULT_PORTS = {"api": 8000, "moto": 5001, "opensearch": 9200}
-PORT_ENV = {"api": "CATALOGUE_API_PORT", "moto": "CATALOGUE_MOTO_PORT", "opensearch": "CATALOGUE_OPENSEARCH_PORT"}
+DEFAULT_PORTS = {"api": 8000, "moto": 5001, "opensearch": 9200, "token": 8001}
+PORT_ENV = {
+    "api": "CATALOGUE_API_PORT",
+    "moto": "CATALOGUE_MOTO_PORT",
+    "opensearch": "CATALOGUE_OPENSEARCH_PORT",
+    "token": "CATALOGUE_TOKEN_PORT",
+}
 SERVICE_NAMES = {
     "api": "chalice local (the catalogue API)",
     "moto": "moto (AWS emulator)",
     "opensearch": "osmem-server (OpenSearch emulator)",
+    "token": "the OAuth2 token endpoint (stand-in)",
 }
 STREAM_ENV = ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN")
 # the demo user dtool clients sign in as with a password, through POST /token
@@ -101,7 +116,9 @@ class LocalStack:
 
     Attributes once started: ``api_url``, ``moto_url``, ``opensearch_url``, ``env`` (the
     full environment handed to ``chalice local`` and the runner), ``pool`` (the Cognito
-    :class:`PoolInfo`), ``timings`` (seconds per start phase). Not thread-safe.
+    :class:`PoolInfo`), ``xfel_client`` (the OAuth2 client-credentials client and the token
+    URL), ``timings`` (seconds per start phase). Not thread-safe. ``token_port=0`` lets the
+    OS pick the token endpoint's port (``token_url`` tells which).
     """
 
     def __init__(
@@ -110,6 +127,7 @@ class LocalStack:
         api_port: int | None = None,
         moto_port: int | None = None,
         opensearch_port: int | None = None,
+        token_port: int | None = None,
         work_dir: str | os.PathLike[str] | None = None,
         project_dir: str | os.PathLike[str] | None = None,
         ready_timeout: float = 60.0,
@@ -118,12 +136,15 @@ class LocalStack:
         self.api_port = _port("api", api_port, os.environ)
         self.moto_port = _port("moto", moto_port, os.environ)
         self.opensearch_port = _port("opensearch", opensearch_port, os.environ)
+        self.token_port = _port("token", token_port, os.environ)
         self.project_dir = Path(project_dir) if project_dir is not None else REPO_ROOT
         self.work_dir = Path(work_dir) if work_dir is not None else self.project_dir / ".local-stack"
         self.ready_timeout = ready_timeout
         self.timings: dict[str, float] = {}
         self._procs: list[ManagedProcess] = []
         self._pool: PoolInfo | None = None
+        self._service_client: ServiceClient | None = None
+        self._token_server: TokenServer | None = None
         self._passwords: dict[str, str] = {}
         self._cognito_client: Any = None
         self.env: dict[str, str] = self._base_env()
@@ -147,6 +168,27 @@ class LocalStack:
         if self._pool is None:
             raise RuntimeError("the stack is not started")
         return self._pool
+
+    @property
+    def token_url(self) -> str:
+        """The OAuth2 token endpoint (client-credentials grant only)."""
+        if self._token_server is not None:  # the bound port (token_port 0: the OS picked it)
+            return self._token_server.token_url
+        return f"http://{self.host}:{self.token_port}/oauth2/token"
+
+    @property
+    def xfel_client(self) -> ClientCredentials:
+        """What European XFEL's metadata_client needs to get tokens: the app client
+        ``xfel-daq``'s id and secret, and the token URL; its tokens act as ``xfel-daq``."""
+        if self._service_client is None:
+            raise RuntimeError("the stack is not started")
+        return ClientCredentials(
+            client_id=self._service_client.client_id,
+            client_secret=self._service_client.client_secret,
+            token_url=self.token_url,
+            scope=" ".join(self._service_client.scopes),
+            username=self._service_client.username,
+        )
 
     @property
     def processes(self) -> list[ManagedProcess]:
@@ -182,18 +224,25 @@ class LocalStack:
 
     def check_ports(self) -> None:
         """Raise :class:`PortInUse` for the first port that is taken."""
-        for name, port in (("api", self.api_port), ("moto", self.moto_port), ("opensearch", self.opensearch_port)):
+        ports = (
+            ("api", self.api_port),
+            ("moto", self.moto_port),
+            ("opensearch", self.opensearch_port),
+            ("token", self.token_port),
+        )
+        for name, port in ports:
             if port_in_use(self.host, port):
                 raise PortInUse(self.host, port, SERVICE_NAMES[name], PORT_ENV[name])
 
     def start(self) -> LocalStack:
         """Start everything, in dependency order; on any failure stop what was started and re-raise."""
-        if self._procs:
+        if self._procs or self._token_server is not None:
             raise RuntimeError("the stack is already started")
         begin = time.monotonic()
         self.check_ports()
         # A restarted stack has fresh emulators: forget the previous pool, users and stream ARNs.
         self.env, self._pool, self._passwords, self.timings = self._base_env(), None, {}, {}
+        self._service_client = None
         self.work_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start(begin)
@@ -223,9 +272,20 @@ class LocalStack:
         with patched_environ(self.env):
             self._cognito_client = self.client("cognito-idp")
             self._pool = cognito.create_user_pool(self._cognito_client, resources.USER_POOL_NAME)
-        self.env["CATALOGUE_OIDC_ISSUERS"] = json.dumps([cognito.issuer_config(self._pool)])
+            self._service_client = cognito.create_service_client(
+                self._cognito_client,
+                self._pool,
+                resources.XFEL_CLIENT_NAME,
+                resources.XFEL_SERVICE_USER,
+                resource_server=resources.OAUTH_RESOURCE_SERVER,
+                scope=resources.MYMDC_SCOPE,
+            )
+            # the stand-in's own client: it asks moto from its own thread
+            clients = CognitoClients(self.client("cognito-idp"), self._pool.pool_id)
+        self.env["CATALOGUE_OIDC_ISSUERS"] = json.dumps([cognito.issuer_config(self._pool, [self._service_client])])
         self.env["CATALOGUE_USER_POOL_ID"] = self._pool.pool_id
         self.env["CATALOGUE_USER_POOL_CLIENT_ID"] = self._pool.client_id
+        self._token_server = TokenServer(clients, TokenSigner(self._pool.issuer), port=self.token_port).start()
         t = self._phase("cognito", t)
 
         settings = Settings.from_env(self.env)
@@ -235,6 +295,9 @@ class LocalStack:
         if missing:
             raise RuntimeError(f"create_resources() returned no {', '.join(missing)}")
         self.env.update({k: arns[k] for k in STREAM_ENV})
+        with patched_environ(self.env):
+            # the service principal's catalogue record, no permissions (an admin grants them)
+            Root(settings).access.principal(self._service_client.username)
         # moto runs state machines only when told to (server mode: its config endpoint)
         requests.post(
             f"{self.moto_url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
@@ -259,7 +322,14 @@ class LocalStack:
         LOG.info("local stack up in %.2f s: API %s", self.timings["total"], self.api_url)
 
     def stop(self) -> None:
-        """Stop every process started, newest first. Idempotent; never raises for a dead child."""
+        """Stop the token endpoint, then every process started, newest first. Idempotent;
+        never raises for a dead child."""
+        server, self._token_server = self._token_server, None
+        if server is not None:
+            try:
+                server.stop()
+            except Exception:
+                LOG.exception("stopping the token endpoint failed")
         while self._procs:
             proc = self._procs.pop()
             try:
@@ -352,6 +422,8 @@ class LocalStack:
                 "jwks_url": self.pool.jwks_url,
             },
             "passwords": dict(self._passwords),  # throwaway passwords of an in-memory moto pool
+            # metadata_client's settings (the secret is a throwaway of the in-memory pool too)
+            "oauth2": dataclasses.asdict(self.xfel_client),
             "env": dict(self.env),  # for `catalogue` commands run beside the stack
         }
 

@@ -312,6 +312,9 @@ class CatalogueStack(Stack):
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
             prevent_user_existence_errors=True,
+            # no hosted-UI flows (CDK's default is code + implicit to https://example.com, which
+            # the pool's Cognito domain, made for client credentials, would otherwise serve)
+            disable_o_auth=True,
         )
         cognito.CfnUserPoolGroup(
             self,
@@ -323,6 +326,7 @@ class CatalogueStack(Stack):
         self.user_pool, self.user_pool_client = pool, client
         CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
+        xfel = self._client_credentials(pool)
         issuer = pool.user_pool_provider_url  # https://cognito-idp.<region>.amazonaws.com/<pool id>
         return [
             {
@@ -331,8 +335,52 @@ class CatalogueStack(Stack):
                 "client_ids": [client.user_pool_client_id],
                 "token_use": "access",
                 "username_claim": "username",
+                # client-credentials tokens name no user: the app client maps to one
+                "service_clients": {xfel.user_pool_client_id: resources.XFEL_SERVICE_USER},
             }
         ]
+
+    def _client_credentials(self, pool: cognito.UserPool) -> cognito.UserPoolClient:
+        """OAuth2 client credentials for European XFEL's DAQ (metadata_client): the resource
+        server scope ``catalogue/mymdc``, the pool's Cognito domain (it serves ``/oauth2/token``)
+        and an app client with a secret for that grant and scope only. Its tokens act as the
+        catalogue user ``xfel-daq`` (an admin grants it its rights). The secret is never an
+        output: ``aws cognito-idp describe-user-pool-client`` shows it to an operator."""
+        mymdc = cognito.ResourceServerScope(
+            scope_name=resources.MYMDC_SCOPE, scope_description="myMdC API (European XFEL's metadata_client)"
+        )
+        server = pool.add_resource_server(
+            "ResourceServer",
+            identifier=resources.OAUTH_RESOURCE_SERVER,
+            user_pool_resource_server_name=self.names.regional(resources.OAUTH_RESOURCE_SERVER),
+            scopes=[mymdc],
+        )
+        domain = pool.add_domain(
+            "Domain",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=self.names.domain_prefix(resources.USER_POOL_DOMAIN)
+            ),
+        )
+        xfel = pool.add_client(
+            "XfelClient",
+            user_pool_client_name=self.names.regional(resources.XFEL_CLIENT_NAME),
+            generate_secret=True,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True),
+                scopes=[cognito.OAuthScope.resource_server(server, mymdc)],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            access_token_validity=Duration.hours(1),
+            prevent_user_existence_errors=True,
+        )
+        # no user sign-in through this client: without ExplicitAuthFlows Cognito would allow
+        # SRP and custom auth (CDK has no way to say "none"; refresh is the required minimum)
+        cfn_client = xfel.node.default_child
+        assert isinstance(cfn_client, cognito.CfnUserPoolClient)
+        cfn_client.explicit_auth_flows = ["ALLOW_REFRESH_TOKEN_AUTH"]
+        CfnOutput(self, "XfelClientId", value=xfel.user_pool_client_id)
+        CfnOutput(self, "XfelTokenUrl", value=f"{domain.base_url()}/oauth2/token")
+        return xfel
 
     # --- the Lambda role and the Chalice app ------------------------------------------------
 
@@ -432,6 +480,7 @@ class CatalogueStack(Stack):
             "CATALOGUE_SEARCH_INDEX": resources.SEARCH_INDEX,
             "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),
             "CATALOGUE_SIGN_IN_ATTEMPTS_TABLE": self.tables[resources.SIGN_IN_ATTEMPTS_TABLE].table_name,
+            "CATALOGUE_FACILITY_TABLE": self.tables[resources.FACILITY_TABLE].table_name,
             # POST /token signs users in to this stack's pool (empty with an external issuer:
             # no password sign-in then)
             "CATALOGUE_USER_POOL_ID": self.user_pool.user_pool_id if self.user_pool else "",

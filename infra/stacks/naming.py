@@ -25,3 +25,9 @@ class Names:
     def bucket(self, logical: str) -> str:
         """A globally unique bucket name (a CloudFormation ``Fn::Join`` on account and region)."""
         return f"{logical}-{self.stage}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
+    def domain_prefix(self, logical: str) -> str:
+        """A Cognito prefix domain (``<prefix>.auth.<region>.amazoncognito.com``): unique per
+        region across all accounts, so it carries the account (lowercase letters, digits and
+        hyphens only; never "aws", "amazon" or "cognito")."""
+        return f"{logical}-{self.stage}-{Aws.ACCOUNT_ID}"

@@ -97,4 +97,5 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("AuditTable", resources.AUDIT_TABLE, (tables.AuditItem,)),
     TableSpec("ArchivesTable", resources.ARCHIVES_TABLE, (tables.ArchiveItem,)),
     TableSpec("SignInAttemptsTable", resources.SIGN_IN_ATTEMPTS_TABLE, (tables.AttemptItem,)),
+    TableSpec("FacilityTable", resources.FACILITY_TABLE, (tables.FacilityItem,)),
 )

@@ -199,11 +199,19 @@ def dynamodb_on_moto_server(url: str, **overrides: Any) -> Iterator[Settings]:
         audit_table=f"audit-{tag}",
         archives_table=f"archives-{tag}",
         sign_in_attempts_table=f"attempts-{tag}",
+        facility_table=f"facility-{tag}",
         catalogue_bucket=f"catalogue-{tag}",
         **overrides,
     )
     tables.bind(settings)
-    models = (tables.DatasetItem, tables.UserItem, tables.AuditItem, tables.ArchiveItem, tables.AttemptItem)
+    models = (
+        tables.DatasetItem,
+        tables.UserItem,
+        tables.AuditItem,
+        tables.ArchiveItem,
+        tables.AttemptItem,
+        tables.FacilityItem,
+    )
     for model in models:
         model.create_table(wait=True)
     provisioning.create_bucket(

@@ -42,11 +42,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
     The user ``admin`` (a catalogue admin) exists from the start.
     """
-    api, moto, opensearch = _free_ports(3)
+    api, moto, opensearch, token = _free_ports(4)
     local = LocalStack(
         api_port=api,
         moto_port=moto,
         opensearch_port=opensearch,
+        token_port=token,
         work_dir=tmp_path_factory.mktemp("local-stack"),
     )
     try:

@@ -101,6 +101,12 @@ def test_archives_indexes_are_the_ones_the_repository_queries(dev: Synth) -> Non
     assert names == {tables.ARCHIVES_BY_DATASET, tables.ARCHIVES_BY_STATUS}
 
 
+def test_facility_indexes_are_the_ones_the_store_queries(dev: Synth) -> None:
+    _, table = table_named(dev, resources.FACILITY_TABLE)
+    names = {i["IndexName"] for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert names == {tables.FACILITY_LIST_A, tables.FACILITY_LIST_B}
+
+
 def test_streams_only_on_datasets_and_access(synth: Synth) -> None:
     streamed = {
         v["Properties"]["TableName"]
@@ -358,10 +364,14 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
             assert issuer.jwks_url == f"<{user_pool}.ProviderURL>/.well-known/jwks.json"
             assert issuer.client_ids == (f"<{client}>",)
             assert issuer.token_use == "access"
+            xfel = synth.logical_id("AWS::Cognito::UserPoolClient", "UserPoolXfelClient")
+            assert dict(issuer.service_clients) == {f"<{xfel}>": resources.XFEL_SERVICE_USER}
             # POST /token signs in to the same pool and client the verifier trusts
             assert (settings.user_pool_id, settings.user_pool_client_id) == (f"<{user_pool}>", f"<{client}>")
         attempts, _ = table_named(synth, resources.SIGN_IN_ATTEMPTS_TABLE)
         assert settings.sign_in_attempts_table == f"<{attempts}>"
+        facility, _ = table_named(synth, resources.FACILITY_TABLE)
+        assert settings.facility_table == f"<{facility}>"
 
 
 # --- Step Functions ------------------------------------------------------------------------
@@ -462,6 +472,9 @@ def test_lambda_role_grants(synth: Synth) -> None:
     for name in (resources.DATASETS_TABLE, resources.ACCESS_TABLE):
         lid, _ = table_named(synth, name)
         assert actions["dynamodb:GetRecords"] >= {f"<{lid}.StreamArn>"}
+    for name in (resources.ARCHIVES_TABLE, resources.FACILITY_TABLE):  # tables queried by GSI
+        lid, _ = table_named(synth, name)
+        assert f"<{lid}.Arn>/index/*" in actions["dynamodb:Query"]
     blobs = bucket_named(synth, resources.CATALOGUE_BUCKET)
     archive = bucket_named(synth, resources.ARCHIVE_BUCKET)
     deposit = bucket_named(synth, resources.DEPOSIT_BUCKET)
@@ -512,6 +525,47 @@ def test_cognito_pool_client_and_admin_group(dev: Synth) -> None:
     t.resource_count_is("AWS::Cognito::UserPoolGroup", 1)
 
 
+def test_client_credentials_for_xfel(dev: Synth) -> None:
+    t = cdk_template(dev)
+    pool = {"Ref": dev.logical_id("AWS::Cognito::UserPool", "UserPool")}
+    server = dev.logical_id("AWS::Cognito::UserPoolResourceServer", "UserPoolResourceServer")
+    t.has_resource_properties(
+        "AWS::Cognito::UserPoolResourceServer",
+        {
+            "UserPoolId": pool,
+            "Identifier": resources.OAUTH_RESOURCE_SERVER,
+            "Scopes": [{"ScopeName": resources.MYMDC_SCOPE, "ScopeDescription": Match.any_value()}],
+        },
+    )
+    [domain] = dev.resources("AWS::Cognito::UserPoolDomain").values()
+    assert domain["Properties"]["UserPoolId"] == pool
+    prefix = render(domain["Properties"]["Domain"])
+    assert prefix == f"{resources.USER_POOL_DOMAIN}-dev-<AWS::AccountId>"
+    assert re.fullmatch(r"[a-z0-9-]+", prefix.replace("<AWS::AccountId>", "123456789012"))
+    assert not any(word in prefix for word in ("aws", "amazon", "cognito"))  # Cognito refuses these
+
+    xfel = dev.logical_id("AWS::Cognito::UserPoolClient", "UserPoolXfelClient")
+    props = dev.resources("AWS::Cognito::UserPoolClient")[xfel]["Properties"]
+    assert props["UserPoolId"] == pool
+    assert props["ClientName"] == f"{resources.XFEL_CLIENT_NAME}-dev"
+    assert props["GenerateSecret"] is True
+    assert props["AllowedOAuthFlows"] == ["client_credentials"]
+    assert props["AllowedOAuthFlowsUserPoolClient"] is True
+    assert render(props["AllowedOAuthScopes"]) == [f"<{server}>/{resources.MYMDC_SCOPE}"]
+    assert props["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # signs no user in
+    assert "CallbackURLs" not in props
+    # the users' client offers no hosted-UI flows now that the pool has a domain
+    cli = dev.logical_id("AWS::Cognito::UserPoolClient", "UserPoolCliClient")
+    cli_props = dev.resources("AWS::Cognito::UserPoolClient")[cli]["Properties"]
+    assert cli_props["AllowedOAuthFlowsUserPoolClient"] is False
+    assert "AllowedOAuthFlows" not in cli_props and "CallbackURLs" not in cli_props
+
+
+def test_no_client_secret_leaves_the_pool(synth: Synth) -> None:
+    # neither an output nor the functions' environment (nor anything else) reads a secret
+    assert "ClientSecret" not in json.dumps(synth.template)
+
+
 def test_alarms(synth: Synth) -> None:
     alarms = list(synth.resources("AWS::CloudWatch::Alarm").values())
     topic = synth.logical_id("AWS::SNS::Topic", "AlarmTopic")
@@ -549,6 +603,12 @@ def test_outputs(dev: Synth) -> None:
     assert outputs["UserPoolClientId"]["Value"] == {
         "Ref": dev.logical_id("AWS::Cognito::UserPoolClient", "UserPoolCliClient")
     }
+    assert outputs["XfelClientId"]["Value"] == {
+        "Ref": dev.logical_id("AWS::Cognito::UserPoolClient", "UserPoolXfelClient")
+    }
+    domain = dev.logical_id("AWS::Cognito::UserPoolDomain", "UserPoolDomain")
+    token_url = render(outputs["XfelTokenUrl"]["Value"])
+    assert re.fullmatch(rf"https://<{domain}>\.auth\.[a-z0-9-]+\.amazoncognito\.com/oauth2/token", token_url)
     cdk_template(dev).has_output("ApiUrl", {"Value": Match.any_value()})
 
 
@@ -584,6 +644,7 @@ def test_every_name_in_the_template_comes_from_chalicelib_resources(synth: Synth
             resources.AUDIT_TABLE,
             resources.ARCHIVES_TABLE,
             resources.SIGN_IN_ATTEMPTS_TABLE,
+            resources.FACILITY_TABLE,
             resources.INGEST_QUEUE,
             resources.INGEST_DLQ,
             resources.ARCHIVE_TASK_QUEUE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -18,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.config import ConfigError, IssuerConfig
+from chalicelib.config import ConfigError, IssuerConfig, Settings
 from chalicelib.errors import AuthenticationError, AuthUnavailable
 from chalicelib.identity import tokens as auth
 from chalicelib.identity.tokens import Identity, TokenVerifier, default_fetch_jwks
@@ -855,6 +856,180 @@ def test_oidc_rejections(keycloak: tuple[TokenVerifier, TokenMint], clock: FakeC
 def test_oidc_ignores_cognito_client_id(keycloak: tuple[TokenVerifier, TokenMint], clock: FakeClock) -> None:
     verifier, kc = keycloak
     denied(verifier, bearer(kc.sign(_kc_claims(kc, clock(), aud=None, azp=None, client_id="catalogue-api"))))
+
+
+# --- service principals: OAuth2 client-credentials tokens ----------------------------
+
+SERVICE_CLIENT = "svc-xfel-daq"
+
+
+def service_config(mint: TokenMint, **changes: Any) -> IssuerConfig:
+    return dataclasses.replace(mint.issuer_config(), service_clients={SERVICE_CLIENT: "xfel-daq"}, **changes)
+
+
+@pytest.fixture
+def service_verifier(mint: TokenMint, fetcher: MemoryJwks, clock: FakeClock) -> TokenVerifier:
+    return TokenVerifier([service_config(mint)], stage="dev", fetch_jwks=fetcher, clock=clock)
+
+
+def client_credentials_claims(
+    mint: TokenMint, now: float, client: str = SERVICE_CLIENT, **changes: Any
+) -> dict[str, Any]:
+    """Claims exactly as Cognito puts them into a client-credentials access token."""
+    claims: dict[str, Any] = {
+        "sub": client,
+        "token_use": "access",
+        "scope": "catalogue/mymdc",
+        "auth_time": int(now),
+        "iss": mint.issuer,
+        "exp": int(now) + 3600,
+        "iat": int(now),
+        "version": 2,
+        "jti": "6a7b4d0c-4d2a-4d0e-9f55-0e0b8f1b2c3d",
+        "client_id": client,
+    }
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def test_service_client_token_acts_as_the_mapped_user(
+    service_verifier: TokenVerifier, mint: TokenMint, clock: FakeClock
+) -> None:
+    identity = service_verifier.verify(bearer(mint.sign(client_credentials_claims(mint, clock()))))
+    assert identity.username == "xfel-daq"
+    assert identity.issuer == ISSUER_A
+    assert identity.claims["client_id"] == identity.claims["sub"] == SERVICE_CLIENT
+    assert identity.claims["scope"] == "catalogue/mymdc"
+
+
+def test_user_tokens_still_work_beside_service_clients(service_verifier: TokenVerifier, mint: TokenMint) -> None:
+    assert service_verifier.verify(bearer(mint.access_token("alice"))).username == "alice"
+
+
+def test_unmapped_client_without_username_is_refused(
+    service_verifier: TokenVerifier, verifier: TokenVerifier, mint: TokenMint, clock: FakeClock
+) -> None:
+    # a client-credentials token of a client nobody mapped: not even a known user client helps
+    denied(service_verifier, bearer(mint.sign(client_credentials_claims(mint, clock(), client="other-client"))))
+    denied(service_verifier, bearer(mint.sign(client_credentials_claims(mint, clock(), client=mint.client_id))))
+    # and without any mapping configured, the service client's token is refused as before
+    denied(verifier, bearer(mint.sign(client_credentials_claims(mint, clock()))))
+
+
+@pytest.mark.parametrize("claim", ["username", "email"])
+def test_service_client_token_naming_a_user_is_refused(
+    mint: TokenMint, fetcher: MemoryJwks, clock: FakeClock, claim: str
+) -> None:
+    # a service client must not sign users in, whatever the issuer's username claim is
+    verifier = TokenVerifier(
+        [service_config(mint, username_claim="email")], stage="dev", fetch_jwks=fetcher, clock=clock
+    )
+    error = denied(verifier, bearer(mint.sign(client_credentials_claims(mint, clock(), **{claim: "alice"}))))
+    assert "service client" in str(error)
+    # also when the user's token comes from the service client (sub = the user)
+    denied(verifier, bearer(mint.access_token("alice", client_id=SERVICE_CLIENT, email="alice@example.org")))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sub": "someone-else"},
+        {"sub": None},
+        {"token_use": "id"},
+        {"token_use": None},
+        {"client_id": None, "aud": SERVICE_CLIENT},
+        {"iss": ISSUER_B},
+        {"exp": None},
+        {"iat": None},
+        {"exp": "9999999999"},
+    ],
+    ids=repr,
+)
+def test_service_client_token_checks(
+    service_verifier: TokenVerifier, mint: TokenMint, clock: FakeClock, changes: dict[str, Any]
+) -> None:
+    denied(service_verifier, bearer(mint.sign(client_credentials_claims(mint, clock(), **changes))))
+
+
+def test_service_client_token_expires(service_verifier: TokenVerifier, mint: TokenMint, clock: FakeClock) -> None:
+    token = bearer(mint.sign(client_credentials_claims(mint, clock(), exp=int(clock()) + 60)))
+    assert service_verifier.verify(token).username == "xfel-daq"
+    clock.advance(60)
+    assert "expired" in str(denied(service_verifier, token))
+
+
+def test_service_client_token_signed_by_another_key_is_refused(
+    service_verifier: TokenVerifier, mint: TokenMint, clock: FakeClock
+) -> None:
+    forger = TokenMint(issuer=ISSUER_B, kid=mint.kid, clock=clock)
+    denied(service_verifier, bearer(forger.sign(client_credentials_claims(mint, clock()))))
+    token = mint.sign(client_credentials_claims(mint, clock()))
+    denied(service_verifier, bearer(with_header(token, {"alg": "HS256", "kid": mint.kid})))
+    denied(service_verifier, bearer(with_header(token, {"alg": "RS256", "kid": "unknown-kid"})))
+
+
+@pytest.mark.parametrize("stage", ["dev", "local"])
+def test_service_client_token_with_motos_key(
+    stage: str, moto_public_jwks: dict[str, Any], moto_key: rsa.RSAPrivateKey | None, clock: FakeClock
+) -> None:
+    moto_mint = TokenMint(issuer=MOTO_ISSUER, kid="dummy", private_key=moto_key, clock=clock)
+    fetcher = jwks_fetcher()
+    fetcher.documents[moto_mint.jwks_url] = moto_public_jwks
+    verifier = TokenVerifier([service_config(moto_mint)], stage=stage, fetch_jwks=fetcher, clock=clock)
+    token = bearer(moto_mint.sign(client_credentials_claims(moto_mint, clock())))
+    if stage != "local":
+        with pytest.raises(AuthUnavailable, match=MOTO_REFUSED):
+            verifier.verify(token)
+    elif moto_key is not None:
+        assert verifier.verify(token).username == "xfel-daq"
+
+
+def _issuer_entry(**changes: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"issuer": ISSUER_A, "jwks_url": "https://x/jwks", "client_ids": ["client-a"]}
+    entry.update(changes)
+    return entry
+
+
+def test_service_clients_parsed_from_the_issuer_entry() -> None:
+    assert IssuerConfig.from_mapping(_issuer_entry()).service_clients == {}
+    assert IssuerConfig.from_mapping(_issuer_entry(service_clients=None)).service_clients == {}
+    config = IssuerConfig.from_mapping(_issuer_entry(service_clients={"svc-1": "xfel-daq", "svc-2": "robot.two"}))
+    assert dict(config.service_clients) == {"svc-1": "xfel-daq", "svc-2": "robot.two"}
+    hash(config)  # still usable as a key
+    assert dataclasses.asdict(config)["service_clients"] == {"svc-1": "xfel-daq", "svc-2": "robot.two"}
+    settings = Settings.from_env(
+        {"CATALOGUE_STAGE": "dev", "CATALOGUE_OIDC_ISSUERS": json.dumps([_issuer_entry(service_clients={"s": "daq"})])}
+    )
+    assert dict(settings.issuers[0].service_clients) == {"s": "daq"}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"service_clients": ["svc-1"]},
+        {"service_clients": "svc-1=xfel-daq"},
+        {"service_clients": {"svc-1": "system"}},  # the catalogue's own actor
+        {"service_clients": {"svc-1": "Anonymous"}},
+        {"service_clients": {"svc-1": "has space"}},
+        {"service_clients": {"svc-1": ""}},
+        {"service_clients": {"svc-1": 7}},
+        {"service_clients": {"svc-1": None}},
+        {"service_clients": {"": "xfel-daq"}},
+        {"service_clients": {"x" * 129: "xfel-daq"}},
+        {"service_clients": {"client-a": "xfel-daq"}},  # the user client cannot also be a service
+        {"service_clients": {"svc-1": "xfel-daq"}, "token_use": "id"},
+        {"service_clients": {"svc-1": "xfel-daq"}, "token_use": None},
+    ],
+    ids=repr,
+)
+def test_bad_service_clients_are_a_config_error(changes: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        IssuerConfig.from_mapping(_issuer_entry(**changes))
+
+
+def test_service_clients_checked_when_built_directly() -> None:
+    with pytest.raises(ConfigError):
+        IssuerConfig(ISSUER_A, "https://x/jwks", ("client-a",), service_clients={"svc": "system"})
 
 
 # --- construction ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """pynamodb models: the persistence shapes. They never leave :mod:`chalicelib.adapters.dynamodb`.
 
-Five tables, sized so that no request path scans:
+Six tables, sized so that no request path scans:
 
 * datasets (stream NEW_AND_OLD_IMAGES): one item per entry, keyed (uuid, base URI); the entry's
   replicas inside the item. Reads are GetItem/BatchGetItem on the caller's base URIs (a Query
@@ -15,6 +15,11 @@ Five tables, sized so that no request path scans:
 * sign-in attempts (no stream, TTL on ``expires_at``): one fixed-window counter per item, keyed
   by what it counts and the window (see :mod:`chalicelib.adapters.attempts`); only ever
   touched by UpdateItem on its key.
+* facility (no stream): myMdC's entities as generic records keyed (kind, id), plus the items
+  that keep them consistent under the same hash key scheme: a claim (kind ``claim:<claim>``,
+  id 0) per unique value a record holds and an id counter (kind ``counter:<kind>``, id 0) per
+  kind; sparse GSIs on the two list keys serve the lists (see
+  :mod:`chalicelib.adapters.dynamodb.facility`).
 
 Table names and endpoint are bound at runtime by :func:`bind`; pynamodb reads ``Meta`` lazily.
 """
@@ -40,6 +45,8 @@ from chalicelib.config import Settings
 
 ARCHIVES_BY_DATASET = "by-dataset"
 ARCHIVES_BY_STATUS = "by-status"
+FACILITY_LIST_A = "facility-list-a"
+FACILITY_LIST_B = "facility-list-b"
 USER_PK = "USER"
 BASE_URI_PK = "BASEURI"
 
@@ -208,7 +215,66 @@ class AttemptItem(Model):
     expires_at = TTLAttribute()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (DatasetItem, UserItem, BaseUriItem, AuditItem, ArchiveItem, AttemptItem)
+class FacilityByListA(GlobalSecondaryIndex["FacilityItem"]):
+    class Meta:
+        index_name = FACILITY_LIST_A
+        projection = AllProjection()
+
+    list_a = UnicodeAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class FacilityByListB(GlobalSecondaryIndex["FacilityItem"]):
+    class Meta:
+        index_name = FACILITY_LIST_B
+        projection = AllProjection()
+
+    list_b = UnicodeAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class FacilityItem(Model):
+    """A facility record, a claim or an id counter (one shape, so every attribute but the keys
+    may be absent). Records: ``body`` is the fields as JSON text (integers of any size stay
+    exact), ``list_a``/``list_b`` are ``"<kind>|<key>"`` (absent: not listed in that slot).
+    Claims (kind ``claim:<claim>``, id 0): ``owner_kind``/``owner_id``, the writer's ``token``
+    and ``claimed_at``. Counters (kind ``counter:<kind>``, id 0): ``next``."""
+
+    class Meta(_TableMeta):
+        table_name = "unbound-facility"
+
+    kind = UnicodeAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+    # records
+    uuid = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    list_a = UnicodeAttribute(null=True)
+    list_b = UnicodeAttribute(null=True)
+    claims = ListAttribute(of=UnicodeAttribute, null=True)
+    updated_at = NumberAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    acting_for = UnicodeAttribute(null=True)
+    # claims
+    owner_kind = UnicodeAttribute(null=True)
+    owner_id = NumberAttribute(null=True)
+    token = UnicodeAttribute(null=True)
+    claimed_at = NumberAttribute(null=True)
+    # counters
+    next_id = NumberAttribute(null=True, attr_name="next")
+    by_list_a = FacilityByListA()
+    by_list_b = FacilityByListB()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    DatasetItem,
+    UserItem,
+    BaseUriItem,
+    AuditItem,
+    ArchiveItem,
+    AttemptItem,
+    FacilityItem,
+)
 
 
 def bind(settings: Settings) -> None:
@@ -224,6 +290,7 @@ def bind(settings: Settings) -> None:
         AuditItem: settings.audit_table,
         ArchiveItem: settings.archives_table,
         AttemptItem: settings.sign_in_attempts_table,
+        FacilityItem: settings.facility_table,
     }
     for model, table in names.items():
         model.Meta.table_name = table

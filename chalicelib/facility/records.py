@@ -1,0 +1,522 @@
+"""The facility service: create, read, change and delete records of every kind, with
+myMdC's rules (:mod:`chalicelib.facility.schema`), its permissions
+(:mod:`chalicelib.facility.permissions`) and data groups kept as catalogue datasets
+(:mod:`chalicelib.facility.datasets`).
+
+Errors are the catalogue's domain errors; their messages are myMdC's, because its client
+shows them to the user (``Resource not found!``, ``Proposal number 0 not found``) and
+:class:`~chalicelib.facility.rules.InvalidRecord` carries Rails' field messages.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.adapters.dynamodb.facility import ClaimTaken, FacilityRecord, FacilityStore
+from chalicelib.domain import JSONObject, User
+from chalicelib.errors import Forbidden, InvalidRecord, NotFound
+from chalicelib.facility import permissions as perm
+from chalicelib.facility.datasets import DataGroupDatasets, data_group_content, parse_files, repository_base_uri
+from chalicelib.facility.rules import coerce, fields_for_create, fields_for_update, render_datetime
+from chalicelib.facility.schema import INT, KINDS, Field, Kind, Unique
+
+RESOURCE_NOT_FOUND = "Resource not found!"
+MUST_EXIST = ["must exist"]
+RAW = "RAW"
+
+# the record an in-proposal kind's proposal is found through: kind -> (field, parent kind)
+_PARENT = {
+    "experiment": ("proposal_id", "proposal"),
+    "sample": ("proposal_id", "proposal"),
+    "run": ("experiment_id", "experiment"),
+    "data_group": ("experiment_id", "experiment"),
+    "data_file": ("data_group_id", "data_group"),
+    "data_group_repository": ("data_group_id", "data_group"),
+    "runs_technique": ("run_id", "run"),
+    "runs_data_group": ("run_id", "run"),
+}
+# records that must go before their parent may (kind -> [(child kind, slot)])
+_BLOCKING = {
+    "proposal": [("experiment", 0), ("sample", 0)],
+    "experiment": [("run", 1), ("data_group", 0)],
+    "repository": [("data_group_repository", 1)],
+}
+
+
+def not_found() -> NotFound:
+    return NotFound(RESOURCE_NOT_FOUND)
+
+
+class FacilityService:
+    def __init__(
+        self,
+        store: FacilityStore,
+        datasets: DataGroupDatasets,
+        clock: Callable[[], float] = time.time,
+        new_uuid: Callable[[], str] = lambda: str(uuidlib.uuid4()),
+    ) -> None:
+        self._store = store
+        self._datasets = datasets
+        self._clock = clock
+        self._new_uuid = new_uuid
+
+    # -- reading ------------------------------------------------------------------------
+    def record(self, kind: str, id: int) -> FacilityRecord | None:
+        return self._store.get(kind, id)
+
+    def _required(self, user: User, kind: str, id: int) -> FacilityRecord:
+        found = self._store.get(kind, id)
+        if found is None or not self.may_read(user, found):
+            raise not_found()
+        return found
+
+    def get(self, user: User, kind: str, id: int) -> JSONObject:
+        return self.view(self._required(user, kind, id))
+
+    def listing(self, user: User, kind: str, filters: Mapping[str, str]) -> list[FacilityRecord]:
+        """The records of ``kind`` matching every filter (exact, on the stored value) that
+        ``user`` may read, by id. A list slot's field is answered by the index."""
+        k = KINDS[kind]
+        wanted: dict[str, Any] = {}
+        for name, raw in filters.items():
+            f = k.field(name) or Field(name, INT)
+            value, problems = coerce(f, raw)
+            if problems:
+                return []  # nothing has a value of the wrong type
+            wanted[name] = value
+        slot = next((i for i, name in enumerate(k.lists) if name is not None and name in wanted), None)
+        if slot is not None:
+            key = k.lists[slot]
+            assert key is not None
+            found = self._store.listed(kind, slot, f"{key}={json.dumps(wanted[key])}")
+        else:
+            found = self._store.all(kind)
+        matching = [r for r in found if all(r.fields.get(n) == v for n, v in wanted.items())]
+        return self._readable(user, matching)
+
+    def _readable(self, user: User, records: Iterable[FacilityRecord]) -> list[FacilityRecord]:
+        decided: dict[Any, bool] = {}
+        out = []
+        for r in records:
+            key = r.fields.get("proposal_id") if KINDS[r.kind].in_proposal else (r.kind, r.id)
+            if key not in decided:
+                decided[key] = self.may_read(user, r)
+            if decided[key]:
+                out.append(r)
+        return out
+
+    # -- permissions ----------------------------------------------------------------------
+    def _proposal_of(self, record: FacilityRecord) -> FacilityRecord | None:
+        if record.kind == "proposal":
+            return record
+        if not KINDS[record.kind].in_proposal:
+            return None
+        pid = record.fields.get("proposal_id")
+        return self._store.get("proposal", pid) if isinstance(pid, int) else None
+
+    def daq_base_uri(self, proposal: FacilityRecord) -> str | None:
+        """The base URI whose registrars are the proposal's DAQ: its instrument's repository's."""
+        instrument = self._store.get("instrument", proposal.fields.get("instrument_id") or 0)
+        repo_id = instrument.fields.get("repository_id") if instrument else None
+        repo = self._store.get("repository", repo_id) if isinstance(repo_id, int) else None
+        return str(repo.fields["base_uri"]) if repo is not None else None
+
+    def may_read(self, user: User, record: FacilityRecord) -> bool:
+        if record.kind != "proposal" and not KINDS[record.kind].in_proposal:
+            return True
+        proposal = self._proposal_of(record)
+        if proposal is None:
+            return perm.may_write_reference(user)
+        return perm.may_read_proposal(user, proposal.fields.get("members") or (), self.daq_base_uri(proposal))
+
+    def _require_write(self, user: User, kind: Kind, proposal: FacilityRecord | None) -> None:
+        if kind.in_proposal and proposal is not None:
+            if perm.may_write_proposal(user, self.daq_base_uri(proposal)):
+                return
+            if perm.may_read_proposal(user, proposal.fields.get("members") or (), None):
+                raise Forbidden(f"no permission to change proposal {proposal.fields.get('number')}")
+            raise not_found()
+        if not perm.may_write_reference(user):
+            raise Forbidden(f"only admins change {kind.path}")
+
+    def _parent_proposal(self, user: User, kind: Kind, values: Mapping[str, Any]) -> FacilityRecord | None:
+        """The proposal a new in-proposal record belongs to, through its parent; a parent
+        that does not exist, or that the caller may not read, ``must exist``."""
+        if kind.name not in _PARENT:
+            return None
+        name, parent_kind = _PARENT[kind.name]
+        parent_id = values.get(name)
+        parent = self._store.get(parent_kind, parent_id) if isinstance(parent_id, int) else None
+        if parent is None or not self.may_read(user, parent):
+            raise InvalidRecord({parent_kind: MUST_EXIST})
+        proposal = self._proposal_of(parent)
+        if proposal is None:
+            raise InvalidRecord({parent_kind: MUST_EXIST})
+        return proposal
+
+    # -- changing ---------------------------------------------------------------------------
+    def create(
+        self,
+        user: User,
+        kind_name: str,
+        body: Mapping[str, Any],
+        *,
+        acting_for: str | None = None,
+        id: int | None = None,
+    ) -> JSONObject:
+        """A new record of ``kind_name`` from a client's ``body``; ``id`` (admins: fixtures
+        and imports) keeps a given id instead of allocating one."""
+        kind = KINDS[kind_name]
+        values = fields_for_create(kind, body)
+        proposal = self._parent_proposal(user, kind, values)
+        self._require_write(user, kind, proposal)
+        if id is not None and not perm.may_write_reference(user):
+            raise Forbidden("only admins choose ids")
+        values = self._derive(kind, values, proposal, body)
+        record = self._new(user, kind, values, acting_for, id)
+        self._after_create(user, record, body, acting_for)
+        return self.view(self._store.get(kind.name, record.id) or record)
+
+    def _new(
+        self, user: User, kind: Kind, values: dict[str, Any], acting_for: str | None, id: int | None
+    ) -> FacilityRecord:
+        self._check_unique(kind, values, None)
+        values = {**values, "created_at": render_datetime(datetime.fromtimestamp(self._clock(), UTC))}
+        if id is None:
+            id = self._store.allocate_id(kind.name)
+        elif id > 0:
+            self._store.reserve_ids(kind.name, id)
+        record = FacilityRecord(
+            kind=kind.name,
+            id=id,
+            uuid=self._new_uuid(),
+            version=1,
+            fields=values,
+            lists=_lists(kind, values),
+            claims=_claims(kind, values),
+            updated_at=self._clock(),
+            updated_by=user.username,
+            acting_for=acting_for,
+        )
+        if kind.name == "repository":
+            self._datasets.ensure_repository(user, values["base_uri"], values["name"])
+        try:
+            self._store.create(record)
+        except ClaimTaken as exc:
+            raise InvalidRecord(_claim_errors(kind, values, exc.claims)) from exc
+        return record
+
+    def update(
+        self, user: User, kind_name: str, id: int, body: Mapping[str, Any], *, acting_for: str | None = None
+    ) -> JSONObject:
+        kind = KINDS[kind_name]
+        stored = self._required(user, kind.name, id)
+        self._require_write(user, kind, self._proposal_of(stored))
+        values = fields_for_update(kind, stored.fields, body)
+        if kind.name == "repository":
+            values["base_uri"] = stored.fields["base_uri"]  # entries live under it: it stays
+        self._check_unique(kind, values, stored)
+        updated = replace(
+            stored,
+            version=stored.version + 1,
+            fields=values,
+            lists=_lists(kind, values),
+            claims=_claims(kind, values),
+            updated_at=self._clock(),
+            updated_by=user.username,
+            acting_for=acting_for,
+        )
+        try:
+            self._store.save(updated, stored.version)
+        except ClaimTaken as exc:
+            raise InvalidRecord(_claim_errors(kind, values, exc.claims)) from exc
+        self._after_update(user, stored, updated, body, acting_for)
+        return self.view(self._store.get(kind.name, id) or updated)
+
+    def delete(self, user: User, kind_name: str, id: int, *, acting_for: str | None = None) -> None:
+        kind = KINDS[kind_name]
+        stored = self._required(user, kind.name, id)
+        self._require_write(user, kind, self._proposal_of(stored))
+        for child, slot in _BLOCKING.get(kind.name, []):
+            if self._store.listed(child, slot, f"{KINDS[child].lists[slot]}={json.dumps(id)}"):
+                raise InvalidRecord({"base": [f"Cannot delete record because dependent {child}s exist"]})
+        self._before_delete(user, stored)
+        self._store.delete(kind.name, id, stored.version)
+        self._after_delete(user, stored)
+
+    def set_members(self, admin: User, proposal_id: int, usernames: Iterable[str]) -> JSONObject:
+        """Who may read the proposal and search its data (admins only)."""
+        if not perm.may_write_reference(admin):
+            raise Forbidden("only admins change a proposal's members")
+        stored = self._required(admin, "proposal", proposal_id)
+        fields = {**stored.fields, "members": sorted(set(usernames))}
+        self._store.save(
+            replace(stored, version=stored.version + 1, fields=fields, updated_by=admin.username), stored.version
+        )
+        return self.view(self._required(admin, "proposal", proposal_id))
+
+    # -- the rules beyond fields ---------------------------------------------------------------
+    def _derive(
+        self, kind: Kind, values: dict[str, Any], proposal: FacilityRecord | None, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        out = dict(values)
+        if proposal is not None and "proposal_id" in kind.derived:
+            out["proposal_id"] = proposal.id
+        if kind.name == "repository":
+            out["base_uri"] = repository_base_uri(values["identifier"])
+        if kind.name == "proposal":
+            out["members"] = []
+        if kind.name == "experiment":
+            given = body.get("experiment_number")
+            number, problems = coerce(Field("experiment_number", INT), given)
+            counter = f"experiment_number_p{values['proposal_id']}"
+            if isinstance(number, int) and not problems and given is not None:
+                self._store.reserve_ids(counter, number)
+            else:
+                number = self._store.allocate_id(counter)
+            out["experiment_number"] = number
+        return out
+
+    def _check_unique(self, kind: Kind, values: Mapping[str, Any], stored: FacilityRecord | None) -> None:
+        taken = []
+        for claim in _claims(kind, values):
+            holder = self._store.claimant(claim)
+            if holder is not None and (stored is None or holder != (stored.kind, stored.id)):
+                taken.append(claim)
+        if taken:
+            raise InvalidRecord(_claim_errors(kind, values, taken))
+
+    def _after_create(
+        self, user: User, record: FacilityRecord, body: Mapping[str, Any], acting_for: str | None
+    ) -> None:
+        if record.kind == "run":
+            self._apply_techniques(user, record, body.get("runs_techniques_attributes"), acting_for)
+        elif record.kind == "data_group":
+            self._link_runs(user, record, body.get("runs_data_groups_attributes"), acting_for)
+        elif record.kind == "data_group_repository":
+            self._sync_replica(user, record, bool(record.fields["flg_available"]))
+        elif record.kind == "data_file":
+            self.refresh_dataset(user, record.fields["data_group_id"])
+
+    def _after_update(
+        self, user: User, old: FacilityRecord, new: FacilityRecord, body: Mapping[str, Any], acting_for: str | None
+    ) -> None:
+        if new.kind == "run":
+            self._apply_techniques(user, new, body.get("runs_techniques_attributes"), acting_for)
+        elif new.kind == "data_group":
+            self._link_runs(user, new, body.get("runs_data_groups_attributes"), acting_for)
+            self.refresh_dataset(user, new.id)
+        elif new.kind == "data_group_repository" and "flg_available" in body:
+            self._sync_replica(user, new, bool(new.fields["flg_available"]))
+        elif new.kind == "data_file":
+            self.refresh_dataset(user, new.fields["data_group_id"])
+
+    def _before_delete(self, user: User, record: FacilityRecord) -> None:
+        if record.kind == "data_group_repository":
+            self._sync_replica(user, record, False)
+        elif record.kind == "data_group":
+            for row in self._store.listed("data_group_repository", 0, f"data_group_id={record.id}"):
+                self._sync_replica(user, row, False)
+                self._store.delete(row.kind, row.id, row.version)
+            for kind in ("data_file", "runs_data_group"):
+                slot = 1 if kind == "runs_data_group" else 0
+                for child in self._store.listed(kind, slot, f"data_group_id={record.id}"):
+                    self._store.delete(child.kind, child.id, child.version)
+        elif record.kind == "run":
+            for kind in ("runs_technique", "runs_data_group"):
+                for child in self._store.listed(kind, 0, f"run_id={record.id}"):
+                    self._store.delete(child.kind, child.id, child.version)
+
+    def _after_delete(self, user: User, record: FacilityRecord) -> None:
+        if record.kind == "data_file":
+            self.refresh_dataset(user, record.fields["data_group_id"])
+
+    def _apply_techniques(self, user: User, run: FacilityRecord, attributes: Any, acting_for: str | None) -> None:
+        """Rails' nested attributes: ``{"technique_id": t}`` links a technique,
+        ``{"id": link, "_destroy": 1}`` removes a link; ``""`` or absent: nothing."""
+        for item in _nested(attributes, "runs_techniques"):
+            link_id, _ = coerce(Field("id", INT), item.get("id"))
+            destroy, _ = coerce(Field("_destroy", "bool"), item.get("_destroy"))
+            if isinstance(link_id, int):
+                link = self._store.get("runs_technique", link_id)
+                if link is None or link.fields.get("run_id") != run.id:
+                    raise InvalidRecord({"runs_techniques": ["is invalid"]})
+                if destroy is True:
+                    self._store.delete(link.kind, link.id, link.version)
+                continue
+            technique_id, problems = coerce(Field("technique_id", INT), item.get("technique_id"))
+            if problems or not isinstance(technique_id, int) or self._store.get("technique", technique_id) is None:
+                raise InvalidRecord({"runs_techniques.technique": MUST_EXIST})
+            values = {"run_id": run.id, "technique_id": technique_id, "proposal_id": run.fields.get("proposal_id")}
+            self._new(user, KINDS["runs_technique"], values, acting_for, None)
+
+    def _link_runs(self, user: User, group: FacilityRecord, attributes: Any, acting_for: str | None) -> None:
+        for item in _nested(attributes, "runs_data_groups"):
+            run_id, problems = coerce(Field("run_id", INT), item.get("run_id"))
+            run = self._store.get("run", run_id) if isinstance(run_id, int) and not problems else None
+            if run is None or run.fields.get("proposal_id") != group.fields.get("proposal_id"):
+                raise InvalidRecord({"runs_data_groups.run": MUST_EXIST})
+            values = {"run_id": run.id, "data_group_id": group.id, "proposal_id": group.fields.get("proposal_id")}
+            if self._store.claimant(_claims(KINDS["runs_data_group"], values)[0]) is None:
+                self._new(user, KINDS["runs_data_group"], values, acting_for, None)
+
+    # -- data groups as datasets ---------------------------------------------------------------
+    def _sync_replica(self, user: User, row: FacilityRecord, available: bool) -> None:
+        repo = self._store.get("repository", row.fields["repository_id"])
+        if repo is None:
+            raise InvalidRecord({"repository": MUST_EXIST})
+        base_uri = str(repo.fields["base_uri"])
+        group = self._store.get("data_group", row.fields["data_group_id"])
+        if group is None:
+            raise InvalidRecord({"data_group": MUST_EXIST})
+        if available:
+            self._datasets.register(user, self.dataset_content(group, user.username), base_uri)
+        else:
+            self._datasets.unregister(user, group.uuid, base_uri)
+
+    def refresh_dataset(self, user: User, data_group_id: int) -> None:
+        """Bring every replica of the data group up to date with its records."""
+        group = self._store.get("data_group", data_group_id)
+        if group is None:
+            return
+        held = self._datasets.available_in(group.uuid)
+        if not held:
+            return
+        content = self.dataset_content(group, group.updated_by)
+        for base_uri in sorted(held):
+            self._datasets.register(user, content, base_uri)
+
+    def dataset_content(self, group: FacilityRecord, creator: str) -> Any:
+        g = group.fields
+        proposal = self._store.get("proposal", g.get("proposal_id") or 0)
+        instrument = self._store.get("instrument", proposal.fields.get("instrument_id") or 0) if proposal else None
+        dg_type = self._store.get("data_group_type", g.get("data_group_type_id") or 0)
+        links = self._store.listed("runs_data_group", 1, f"data_group_id={group.id}")
+        runs = self._store.get_many("run", [link.fields["run_id"] for link in links])
+        files = [
+            e
+            for f in self._store.listed("data_file", 0, f"data_group_id={group.id}")
+            for e in parse_files(f.fields["files"])
+        ]
+        return data_group_content(
+            uuid=group.uuid,
+            data_group=g,
+            data_group_id=group.id,
+            type_identifier=str(dg_type.fields.get("identifier") or "") if dg_type else "",
+            proposal=proposal.fields if proposal else {},
+            instrument_identifier=str(instrument.fields.get("identifier") or "") if instrument else "",
+            run_numbers=[int(r.fields["run_number"]) for r in runs],
+            files=files,
+            creator=creator,
+            created_at=_epoch(g.get("created_at"), group.updated_at),
+        )
+
+    # -- views ----------------------------------------------------------------------------------
+    def view(self, record: FacilityRecord) -> JSONObject:
+        """A record as myMdC answers it: its fields and what is derived from them."""
+        out: JSONObject = {"id": record.id, **{k: v for k, v in record.fields.items() if k not in ("members",)}}
+        f = record.fields
+        if record.kind == "proposal":
+            instrument = self._store.get("instrument", f.get("instrument_id") or 0)
+            cycle = self._store.get("instrument_cycle", f.get("instrument_cycle_id") or 0)
+            ident = str(instrument.fields.get("identifier")) if instrument else ""
+            out["instrument_identifier"] = ident
+            out["proposal_folder"] = f"p{f['number']:06d}"
+            cycle_part = cycle.fields.get("identifier") if cycle else ""
+            out["def_proposal_path"] = f"/gpfs/exfel/exp/{ident}/{cycle_part}/p{f['number']:06d}/raw"
+        elif record.kind == "experiment":
+            out["doi"] = f"xfel.mdc.exp.{record.id}"
+            out["experiment_folder"] = f"e{f['experiment_number']:04d}"
+        elif record.kind == "run":
+            out["run_folder"] = f"r{f['run_number']:04d}"
+            out["techniques"] = self.run_techniques(record)
+        elif record.kind == "data_group":
+            out["doi"] = f"xfel.mdc.dg.{record.id}"
+        elif record.kind == "data_group_repository":
+            out["flg_available"] = self.replica_available(record)
+        return out
+
+    def run_techniques(self, run: FacilityRecord) -> list[JSONObject]:
+        links = self._store.listed("runs_technique", 0, f"run_id={run.id}")
+        techniques = {
+            t.id: t for t in self._store.get_many("technique", [link.fields["technique_id"] for link in links])
+        }
+        out = []
+        for link in links:
+            technique = techniques.get(link.fields["technique_id"])
+            if technique is not None:
+                out.append({"id": technique.id, "runs_techniques_id": link.id, **dict(technique.fields)})
+        return out
+
+    def replica_available(self, row: FacilityRecord) -> bool:
+        repo = self._store.get("repository", row.fields["repository_id"])
+        group = self._store.get("data_group", row.fields["data_group_id"])
+        if repo is None or group is None:
+            return False
+        return str(repo.fields["base_uri"]) in self._datasets.available_in(group.uuid)
+
+
+def _epoch(stamp: Any, default: float) -> float:
+    if isinstance(stamp, str):
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return default
+    return default
+
+
+def _nested(attributes: Any, name: str) -> list[Mapping[str, Any]]:
+    if attributes is None or attributes == "":
+        return []
+    items = list(attributes.values()) if isinstance(attributes, dict) else attributes
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or len(items) > 100:
+        raise InvalidRecord({name: ["is invalid"]})
+    return items
+
+
+def _lists(kind: Kind, values: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    def key(name: str | None) -> str | None:
+        if name is None or values.get(name) is None:
+            return None
+        return f"{name}={json.dumps(values[name])}"
+
+    return key(kind.lists[0]), key(kind.lists[1])
+
+
+def _claims(kind: Kind, values: Mapping[str, Any]) -> tuple[str, ...]:
+    out = []
+    for unique in kind.uniques:
+        if len(unique.fields) == 1 and values.get(unique.fields[0]) in (None, ""):
+            continue  # a lone blank value is not unique (Rails' allow_blank)
+        out.append(_claim(kind, unique, values))
+    return tuple(out)
+
+
+def claim_for(kind_name: str, unique_name: str, values: Mapping[str, Any]) -> str:
+    """The claim a record of ``kind_name`` with ``values`` holds under its unique rule ``unique_name``."""
+    kind = KINDS[kind_name]
+    return _claim(kind, next(u for u in kind.uniques if u.name == unique_name), values)
+
+
+def _claim(kind: Kind, unique: Unique, values: Mapping[str, Any]) -> str:
+    parts = "|".join(f"{name}={json.dumps(values.get(name))}" for name in unique.fields)
+    return f"{kind.name}|{unique.name}|{parts}"[:1024]
+
+
+def _claim_errors(kind: Kind, values: Mapping[str, Any], taken: Iterable[str]) -> dict[str, list[str]]:
+    taken = set(taken)
+    errors: dict[str, list[str]] = {}
+    for unique in kind.uniques:
+        if len(unique.fields) == 1 and values.get(unique.fields[0]) in (None, ""):
+            continue
+        if _claim(kind, unique, values) in taken:
+            for name, messages in unique.errors.items():
+                errors.setdefault(name, [])
+                errors[name].extend(m for m in messages if m not in errors[name])
+    return errors
