@@ -31,7 +31,6 @@ import secrets
 import signal
 import sys
 import time
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -442,146 +441,6 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _StopRequested(signal.Signals(signum).name)
 
 
-def _api(session: requests.Session, method: str, url: str, token: str, ok: tuple[int, ...], **kw: Any) -> Any:
-    resp = session.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw)
-    if resp.status_code not in ok:
-        raise RuntimeError(f"{method} {url} answered {resp.status_code}: {resp.text[:2000]}")
-    return resp.json() if resp.content else None
-
-
-def search_count(payload: Any) -> int:
-    """How many datasets a ``GET /datasets`` answer reports (list, or an object with a total or hits)."""
-    if isinstance(payload, list):
-        return len(payload)
-    if isinstance(payload, dict):
-        total = payload.get("total")
-        if isinstance(total, dict):  # OpenSearch style {"value": n}
-            total = total.get("value")
-        if isinstance(total, int):
-            return total
-        for key in ("hits", "items", "datasets", "results"):
-            if isinstance(payload.get(key), list):
-                return len(payload[key])
-    return 0
-
-
-def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
-    """Users ``admin``, ``reader`` and :data:`DTOOL_USER` (who signs in with a password
-    through ``POST /token``), the demo bucket as a base URI, ``n`` demo datasets; returns
-    the tokens of admin and reader."""
-    from infra.local.demo import demo_datasets, demo_folders, load_demo
-
-    stack.add_user("admin", admin=True)
-    stack.add_user("reader")
-    stack.add_user(DTOOL_USER)
-    admin = stack.token("admin")
-    base_uri = f"s3://{resources.DEMO_BUCKET}"
-    stack.watch_bucket(resources.DEMO_BUCKET)  # uploads there register themselves
-
-    session = requests.Session()
-    session.trust_env = False  # never send loopback calls through a proxy
-    api = stack.api_url
-    new_base_uri = {"base_uri": base_uri, "description": "Demo datasets of the local stack"}
-    _api(session, "POST", f"{api}/base-uris", admin, (201, 409), json=new_base_uri)
-    reader = {
-        "username": "reader",
-        "is_admin": False,
-        "display_name": "Demo Reader",
-        "email": "reader@example.org",
-        "orcid": "",
-    }
-    _api(session, "POST", f"{api}/users", admin, (201, 409), json=reader)
-    dtool_user = {**reader, "username": DTOOL_USER, "display_name": "Demo dtool user", "email": "dtool@example.org"}
-    _api(session, "POST", f"{api}/users", admin, (201, 409), json=dtool_user)
-    permissions = {
-        "users_with_search_permissions": ["admin", "reader", DTOOL_USER],
-        "users_with_register_permissions": ["admin"],
-    }
-    quoted = urllib.parse.quote(base_uri, safe="")
-    _api(session, "PUT", f"{api}/base-uris/{quoted}/permissions", admin, (200,), json=permissions)
-    datasets = demo_datasets(base_uri, n=n)
-    load_demo(api, admin, datasets)
-    s3 = stack.client("s3")
-    uploaded = demo_folders()
-    for key, data in uploaded:  # these register themselves (S3 events → ingest) and can be archived
-        s3.put_object(Bucket=resources.DEMO_BUCKET, Key=key, Body=data)
-    expected = len(datasets) + sum(1 for key, _ in uploaded if key.endswith("/dataset.json"))
-    # deposits: a bag uploaded here (or through POST /archives) is registered, then archived
-    stack.watch_bucket(resources.DEPOSIT_BUCKET)
-    deposits = {"base_uri": f"s3://{resources.DEPOSIT_BUCKET}", "description": "Deposited SIPs (archived on arrival)"}
-    _api(session, "POST", f"{api}/base-uris", admin, (201, 409), json=deposits)
-
-    deadline = time.monotonic() + 30
-    seen = 0
-    while True:
-        seen = search_count(_api(session, "GET", f"{api}/datasets", admin, (200,), params={"page_size": "100"}))
-        if seen >= expected or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    if seen < expected:
-        runner_log = stack.work_dir / "runner.log"
-        LOG.warning("only %d of %d demo datasets are searchable after 30 s (see %s)", seen, expected, runner_log)
-    return {"admin": admin, "reader": stack.token("reader")}
-
-
-def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
-    from chalicelib.ingest.layouts import sidecar_uuid
-
-    api = stack.api_url
-    archivable = sidecar_uuid(f"s3://{resources.DEMO_BUCKET}/uploads/soil-moisture-plot-01")
-    lines = [
-        "",
-        "=" * 78,
-        f" Catalogue local stack is up in {stack.timings.get('total', 0):.1f} s",
-        "=" * 78,
-        f" API          {api}",
-        f" moto (AWS)   {stack.moto_url}      OpenSearch (osmem)  {stack.opensearch_url}",
-        f" Cognito pool {stack.pool.pool_id}  client {stack.pool.client_id}",
-        f" logs         {stack.work_dir}/",
-        "",
-        " Access tokens (valid one hour; new one: python -m infra.local.stack token admin):",
-        "",
-        f"export ADMIN_TOKEN='{tokens['admin']}'",
-        "",
-        f"export READER_TOKEN='{tokens['reader']}'",
-        "",
-        " Try:",
-        f"curl -s {api}/health",
-        f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=apoferritin'",
-        f"curl -s -H \"Authorization: Bearer $READER_TOKEN\" '{api}/datasets?q=lidar'",
-        f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=soil&page_size=5'",
-        "",
-        *dtool_lines(stack),
-        "",
-        " Archive a demo dataset uploaded to S3 (each step shown as it runs), then look at it:",
-        f'.venv/bin/catalogue --as "$USER" archive {archivable}',
-        f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/archives?dataset={archivable}'",
-        "",
-        " Press Ctrl-C to stop every process of the stack.",
-        "=" * 78,
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def dtool_lines(stack: LocalStack) -> list[str]:
-    """The banner's lines for dtool clients: the token endpoint, the config keys that name
-    it, and the demo user's credentials (when :data:`DTOOL_USER` exists)."""
-    token_url = f"{stack.api_url}/token"
-    try:
-        password = stack.password(DTOOL_USER)
-    except KeyError:
-        return []
-    return [
-        f" dtool clients: user {DTOOL_USER!r}, password {password!r}, token endpoint {token_url}",
-        f"   DSERVER_URL={stack.api_url}  DSERVER_TOKEN_GENERATOR_URL={token_url}   (dtool-lookup-api 0.10)",
-        f"   DTOOL_LOOKUP_SERVER_URL={stack.api_url}  DTOOL_LOOKUP_SERVER_TOKEN_GENERATOR_URL={token_url}   (0.7)",
-        f"   with _USERNAME={DTOOL_USER} and _PASSWORD as above; or by hand:",
-        f"curl -s -X POST {token_url} -H 'Content-Type: application/json' "
-        f"""-d '{{"username": "{DTOOL_USER}", "password": "{password}"}}'""",
-    ]
-
-
 def _print_token(work_dir: Path, username: str, *, create: bool = False) -> int:
     state_path = work_dir / "state.json"
     if not state_path.exists():
@@ -629,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack = LocalStack(work_dir=work_dir)
         stack.start()
+        from infra.local.welcome import banner, setup_demo
+
         tokens = setup_demo(stack, n=args.datasets)
         (stack.work_dir / "state.json").write_text(json.dumps(stack.state(), indent=2))
         print(banner(stack, tokens), flush=True)

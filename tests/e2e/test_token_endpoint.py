@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import requests
 
-from infra.local.stack import DTOOL_USER, LocalStack, banner
+from infra.local.stack import DTOOL_USER, LocalStack
+from infra.local.welcome import banner
 
 
 def _session() -> requests.Session:
@@ -48,6 +49,12 @@ def test_the_banner_names_the_token_endpoint_and_the_dtool_keys(stack: LocalStac
     assert f"{stack.api_url}/token" in text
     assert "DSERVER_TOKEN_GENERATOR_URL" in text and "DTOOL_LOOKUP_SERVER_TOKEN_GENERATOR_URL" in text
     assert DTOOL_USER in text and stack.password(DTOOL_USER) in text
+    # and what European XFEL's metadata_client needs (issue 18), as export lines
+    creds = stack.xfel_client
+    for line in (f"export XFEL_CLIENT_ID='{creds.client_id}'", f"export XFEL_CLIENT_SECRET='{creds.client_secret}'",
+                 f"export XFEL_TOKEN_URL='{creds.token_url}'", f"export XFEL_API_URL='{stack.api_url}/mymdc/api/'"):  # fmt: skip
+        assert line in text.splitlines()
+    assert "XFEL_PROPOSAL=" in text and "XFEL_RUN=" in text and "XFEL_REPOSITORY=" in text
     # the printed credentials work
     r = _session().post(
         f"{stack.api_url}/token", json={"username": DTOOL_USER, "password": stack.password(DTOOL_USER)}, timeout=30
