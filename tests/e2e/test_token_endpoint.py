@@ -51,8 +51,13 @@ def test_the_banner_names_the_token_endpoint_and_the_dtool_keys(stack: LocalStac
     assert DTOOL_USER in text and stack.password(DTOOL_USER) in text
     # and what European XFEL's metadata_client needs (issue 18), as export lines
     creds = stack.xfel_client
-    for line in (f"export XFEL_CLIENT_ID='{creds.client_id}'", f"export XFEL_CLIENT_SECRET='{creds.client_secret}'",
-                 f"export XFEL_TOKEN_URL='{creds.token_url}'", f"export XFEL_API_URL='{stack.api_url}/mymdc/api/'"):  # fmt: skip
+    exports = {
+        "XFEL_CLIENT_ID": creds.client_id,
+        "XFEL_CLIENT_SECRET": creds.client_secret,
+        "XFEL_TOKEN_URL": creds.token_url,
+        "XFEL_API_URL": f"{stack.api_url}/mymdc/api/",
+    }
+    for line in (f"export {name}='{value}'" for name, value in exports.items()):
         assert line in text.splitlines()
     assert "XFEL_PROPOSAL=" in text and "XFEL_RUN=" in text and "XFEL_REPOSITORY=" in text
     # the printed credentials work
