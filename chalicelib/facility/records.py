@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import ClaimTaken, FacilityRecord, FacilityStore
-from chalicelib.domain import JSONObject, User
+from chalicelib.domain import DatasetContent, JSONObject, User
 from chalicelib.errors import Forbidden, InvalidRecord, NotFound
 from chalicelib.facility import permissions as perm
 from chalicelib.facility.datasets import DataGroupDatasets, data_group_content, parse_files, repository_base_uri
 from chalicelib.facility.rules import coerce, fields_for_create, fields_for_update, render_datetime
 from chalicelib.facility.schema import INT, KINDS, Field, Kind, Unique
+from chalicelib.identity.permissions import may_register
 
 RESOURCE_NOT_FOUND = "Resource not found!"
 MUST_EXIST = ["must exist"]
@@ -173,11 +174,13 @@ class FacilityService:
         """A new record of ``kind_name`` from a client's ``body``; ``id`` (admins: fixtures
         and imports) keeps a given id instead of allocating one."""
         kind = KINDS[kind_name]
+        if not kind.in_proposal:
+            self._require_write(user, kind, None)  # admins only: before the body is read
+        if id is not None and not perm.may_write_reference(user):
+            raise Forbidden("only admins choose ids")
         values = fields_for_create(kind, body)
         proposal = self._parent_proposal(user, kind, values)
         self._require_write(user, kind, proposal)
-        if id is not None and not perm.may_write_reference(user):
-            raise Forbidden("only admins choose ids")
         values = self._derive(kind, values, proposal, body)
         record = self._new(user, kind, values, acting_for, id)
         self._after_create(user, record, body, acting_for)
@@ -187,7 +190,8 @@ class FacilityService:
         self, user: User, kind: Kind, values: dict[str, Any], acting_for: str | None, id: int | None
     ) -> FacilityRecord:
         self._check_unique(kind, values, None)
-        values = {**values, "created_at": render_datetime(datetime.fromtimestamp(self._clock(), UTC))}
+        stamp = render_datetime(datetime.fromtimestamp(self._clock(), UTC))
+        values = {**values, "created_at": stamp, "created_by": user.username}
         if id is None:
             id = self._store.allocate_id(kind.name)
         elif id > 0:
@@ -321,7 +325,12 @@ class FacilityService:
         if record.kind == "data_group_repository":
             self._sync_replica(user, record, False)
         elif record.kind == "data_group":
-            for row in self._store.listed("data_group_repository", 0, f"data_group_id={record.id}"):
+            rows = self._store.listed("data_group_repository", 0, f"data_group_id={record.id}")
+            for row in rows:  # every replica may be removed, or nothing is
+                repo = self._store.get("repository", row.fields["repository_id"])
+                if repo is not None and not may_register(user, str(repo.fields["base_uri"])):
+                    raise Forbidden(f"no register permission on {repo.fields['base_uri']}")
+            for row in rows:
                 self._sync_replica(user, row, False)
                 self._store.delete(row.kind, row.id, row.version)
             for kind in ("data_file", "runs_data_group"):
@@ -376,7 +385,7 @@ class FacilityService:
         if group is None:
             raise InvalidRecord({"data_group": MUST_EXIST})
         if available:
-            self._datasets.register(user, self.dataset_content(group, user.username), base_uri)
+            self._datasets.register(user, self.dataset_content(group), base_uri)
         else:
             self._datasets.unregister(user, group.uuid, base_uri)
 
@@ -388,11 +397,12 @@ class FacilityService:
         held = self._datasets.available_in(group.uuid)
         if not held:
             return
-        content = self.dataset_content(group, group.updated_by)
+        content = self.dataset_content(group)
         for base_uri in sorted(held):
             self._datasets.register(user, content, base_uri)
 
-    def dataset_content(self, group: FacilityRecord, creator: str) -> Any:
+    def dataset_content(self, group: FacilityRecord) -> DatasetContent:
+        """The catalogue's content of a data group (the same whoever registers a replica)."""
         g = group.fields
         proposal = self._store.get("proposal", g.get("proposal_id") or 0)
         instrument = self._store.get("instrument", proposal.fields.get("instrument_id") or 0) if proposal else None
@@ -413,7 +423,7 @@ class FacilityService:
             instrument_identifier=str(instrument.fields.get("identifier") or "") if instrument else "",
             run_numbers=[int(r.fields["run_number"]) for r in runs],
             files=files,
-            creator=creator,
+            creator=str(g.get("created_by") or group.updated_by),
             created_at=_epoch(g.get("created_at"), group.updated_at),
         )
 
