@@ -259,3 +259,20 @@ def test_demo_data_loads_and_is_idempotent(api: Api) -> None:
     assert [r["num_files"] for r in runs] == [3, 3, 3]
     assert sorted(runs[0]["repositories"]) == [xfel.OFFLINE_REPOSITORY, xfel.TEST_REPOSITORY]
     assert list(runs[2]["repositories"]) == [xfel.TEST_REPOSITORY]
+
+
+def test_a_replica_removed_through_the_catalogue_api_is_unavailable_in_mymdc(xfel_api: Api) -> None:
+    group = root().facility.record("data_group", -1)
+    assert group is not None
+    uri = f"file://mymdc/{xfel.TEST_REPOSITORY}/{group.uuid}"
+    row = body(xfel_api.get(f"{P}/data_groups_repositories/-1", DAQ))
+    assert row["flg_available"] is True
+    r = xfel_api.delete(f"/datasets/{group.uuid}/replicas?uri={uri}", DAQ)
+    assert r.status_code == 200, r.body
+    assert body(xfel_api.get(f"{P}/data_groups_repositories/-1", DAQ))["flg_available"] is False
+    runs = body(xfel_api.get(f"{P}/proposals/by_number/0/runs", DAQ))["runs"]
+    assert runs[0]["repositories"] == {}
+    # and back through myMdC: one record, seen by both APIs
+    r = xfel_api.put(f"{P}/data_groups_repositories/-1", {"flg_available": True}, DAQ)
+    assert r.status_code == 200, r.body
+    assert uri in [rep["uri"] for rep in body(xfel_api.get(f"/datasets/{group.uuid}", DAQ))["replicas"]]
