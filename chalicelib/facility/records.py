@@ -166,18 +166,21 @@ class FacilityService:
         self,
         user: User,
         kind_name: str,
-        body: Mapping[str, Any],
+        body: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
         *,
         acting_for: str | None = None,
         id: int | None = None,
     ) -> JSONObject:
-        """A new record of ``kind_name`` from a client's ``body``; ``id`` (admins: fixtures
-        and imports) keeps a given id instead of allocating one."""
+        """A new record of ``kind_name`` from a client's ``body`` (or the callable that reads
+        it, called once the caller may create such records at all); ``id`` (admins:
+        fixtures and imports) keeps a given id instead of allocating one."""
         kind = KINDS[kind_name]
         if not kind.in_proposal:
             self._require_write(user, kind, None)  # admins only: before the body is read
         if id is not None and not perm.may_write_reference(user):
             raise Forbidden("only admins choose ids")
+        if callable(body):
+            body = body()
         values = fields_for_create(kind, body)
         proposal = self._parent_proposal(user, kind, values)
         self._require_write(user, kind, proposal)
@@ -217,11 +220,20 @@ class FacilityService:
         return record
 
     def update(
-        self, user: User, kind_name: str, id: int, body: Mapping[str, Any], *, acting_for: str | None = None
+        self,
+        user: User,
+        kind_name: str,
+        id: int,
+        read_body: Callable[[], Mapping[str, Any]],
+        *,
+        acting_for: str | None = None,
     ) -> JSONObject:
+        """Change record ``id`` with the body ``read_body`` gives, read only once the caller
+        may change the record (authorize, then validate)."""
         kind = KINDS[kind_name]
         stored = self._required(user, kind.name, id)
         self._require_write(user, kind, self._proposal_of(stored))
+        body = read_body()
         values = fields_for_update(kind, stored.fields, body)
         if kind.name == "repository":
             values["base_uri"] = stored.fields["base_uri"]  # entries live under it: it stays

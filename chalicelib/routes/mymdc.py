@@ -156,7 +156,7 @@ def _register_collection(kind: Kind) -> None:
 
     def create_record(ctx: Ctx) -> Response:
         email = acting_for(ctx)
-        created = _facility(ctx).create(ctx.user, kind.name, body_of(ctx, kind), acting_for=email)
+        created = _facility(ctx).create(ctx.user, kind.name, lambda: body_of(ctx, kind), acting_for=email)
         return Response(body=created, status_code=201)
 
     def get_record(ctx: Ctx, id: str) -> Any:
@@ -165,7 +165,7 @@ def _register_collection(kind: Kind) -> None:
     def update_record(ctx: Ctx, id: str) -> Any:
         email = acting_for(ctx)
         record_id = parse_id(id)
-        return _facility(ctx).update(ctx.user, kind.name, record_id, body_of(ctx, kind), acting_for=email)
+        return _facility(ctx).update(ctx.user, kind.name, record_id, lambda: body_of(ctx, kind), acting_for=email)
 
     def delete_record(ctx: Ctx, id: str) -> Response:
         email = acting_for(ctx)
