@@ -99,10 +99,14 @@ class DatasetContent:
     description: str = ""
     number_of_items: int = 0
     size_in_bytes: int = 0
+    # the project (e.g. a facility proposal) the dataset belongs to: its members see the
+    # dataset's registered entries whatever their base URI. Set by services, never by clients.
+    project: str | None = None
 
     def content_hash(self) -> str:
-        """A stable digest of the content; equal content gives an equal digest."""
-        payload = {
+        """A stable digest of the content; equal content gives an equal digest. ``project``
+        counts only when set, so that the digests of datasets without one never change."""
+        payload: JSONObject = {
             "uuid": self.uuid,
             "name": self.name,
             "creator_username": self.creator_username,
@@ -116,6 +120,8 @@ class DatasetContent:
             "number_of_items": self.number_of_items,
             "size_in_bytes": self.size_in_bytes,
         }
+        if self.project is not None:
+            payload["project"] = self.project
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -153,6 +159,9 @@ class Dataset:
     # through Repository.record_archival and read with the entry (one read per lookup);
     # never compared, and never written by save_dataset
     archival: Mapping[str, JSONObject] = field(default_factory=dict, compare=False)
+    # the person ``updated_by`` (a service principal) acted for in the last write, when it
+    # said (see :attr:`User.acting_for`); the audit log names them beside the actor
+    updated_for: str | None = None
     # the base URI this entry belongs to (every replica lies under it; kept on a tombstone)
     base_uri: str = field(kw_only=True)
 
@@ -175,7 +184,7 @@ class Dataset:
         replicas to show (the caller's view may add those of other entries it may see)."""
         shown = self.replicas if replicas is None else replicas
         c = self.content
-        return {
+        out: JSONObject = {
             "uuid": c.uuid,
             "name": c.name,
             "type": "dataset",
@@ -193,11 +202,16 @@ class Dataset:
             "uri": self.replicas[0].uri if self.replicas else None,
             "replicas": [r.to_dict() for r in shown],
         }
+        if c.project is not None:
+            out["project"] = c.project
+        return out
 
     def detail_dict(self, replicas: tuple[Replica, ...] | None = None) -> JSONObject:
         out = self.summary_dict(replicas)
         out["annotations"] = dict(self.content.annotations)
         out["updated_by"] = self.updated_by
+        if self.updated_for is not None:
+            out["updated_for"] = self.updated_for
         out["status"] = self.status
         if self.status_reasons:
             out["status_reasons"] = list(self.status_reasons)
@@ -218,6 +232,11 @@ class User:
     updated_by: str = "system"
     updated_at: float = 0.0
     deleted: bool = False
+    # the ids of the projects the user is a member of (see permissions.may_see)
+    projects: frozenset[str] = frozenset()
+    # request-scoped, never stored: the person this (service) principal acts for in this
+    # request, as its client said (myMdC's X-User-Email); written beside ``updated_by``
+    acting_for: str | None = None
 
     def to_dict(self) -> JSONObject:
         return {
@@ -229,6 +248,7 @@ class User:
             "created_at": self.created_at,
             "search_permissions_on_base_uris": sorted(self.search_base_uris),
             "register_permissions_on_base_uris": sorted(self.register_base_uris),
+            "projects": sorted(self.projects),
             "version": self.version,
         }
 
@@ -257,16 +277,18 @@ class AuditEntry:
     """One change, as written to the audit log."""
 
     entry_id: str
-    entity_type: str  # dataset | replica | base_uri | user | permission
+    entity_type: str  # dataset | replica | base_uri | user | permission | membership
     entity_id: str
     action: str  # add | edit | delete
     timestamp: float
     actor: str
     value: Any
     subject: str  # the audit stream this belongs to, e.g. "dataset#<uuid>"
+    # the person the actor (a service principal) acted for, when its client said
+    acting_for: str | None = None
 
     def to_dict(self) -> JSONObject:
-        return {
+        out: JSONObject = {
             "id": self.entry_id,
             "entity_type": self.entity_type,
             "entity_id": self.entity_id,
@@ -275,3 +297,6 @@ class AuditEntry:
             "user": self.actor,
             "value": self.value,
         }
+        if self.acting_for is not None:
+            out["acting_for"] = self.acting_for
+        return out

@@ -35,6 +35,7 @@ from chalicelib.catalogue.search import (
     check_query,
     identity_problem,
     rejection,
+    sees_nothing,
 )
 from chalicelib.errors import SearchUnavailable, ValidationError
 
@@ -76,6 +77,7 @@ MAPPING: dict[str, Any] = {
         "uris": _KEYWORD,
         "replicas": _STORED_ONLY,
         "annotations": _STORED_ONLY,
+        "project": _KEYWORD,
         "created_at": _DOUBLE,
         "frozen_at": _DOUBLE,
         "registered_at": _DOUBLE,
@@ -159,18 +161,27 @@ def document_id(entry_id: str) -> str:
     return f"{uuid}-{digest}"
 
 
-def visibility_filters(allowed_base_uris: frozenset[str] | None) -> list[dict[str, Any]]:
-    """Filters every search and summary carries: no tombstones, only permitted base URIs."""
+def visibility_filters(
+    allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Filters every search and summary carries: no tombstones, only permitted base URIs or
+    (when the caller is a member of projects) the entries of those projects."""
     filters: list[dict[str, Any]] = [{"term": {"deleted": False}}]
-    if allowed_base_uris is not None:
-        filters.append({"terms": {"base_uris": sorted(allowed_base_uris)}})
+    if allowed_base_uris is None:
+        return filters
+    scope: list[dict[str, Any]] = []
+    if allowed_base_uris or not allowed_projects:
+        scope.append({"terms": {"base_uris": sorted(allowed_base_uris)}})
+    if allowed_projects:
+        scope.append({"terms": {"project": sorted(allowed_projects)}})
+    filters.append(scope[0] if len(scope) == 1 else {"bool": {"should": scope, "minimum_should_match": 1}})
     return filters
 
 
 def build_search_body(query: SearchQuery) -> dict[str, Any]:
     """The request body of :meth:`OpenSearchIndex.search` (validates ``query`` first)."""
     field = check_query(query)
-    filters = visibility_filters(query.allowed_base_uris)
+    filters = visibility_filters(query.allowed_base_uris, query.allowed_projects)
     if query.base_uris:
         filters.append({"terms": {"base_uris": list(dict.fromkeys(query.base_uris))}})
     if query.creators:
@@ -210,7 +221,9 @@ def _sort_clause(field: str, descending: bool) -> dict[str, Any]:
     return {"name.raw" if field == "name" else field: {"order": "desc" if descending else "asc"}}
 
 
-def build_summary_body(allowed_base_uris: frozenset[str] | None) -> dict[str, Any]:
+def build_summary_body(
+    allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """The request body of :meth:`OpenSearchIndex.summary`.
 
     ``datasets`` (top level, and in each creator and tag bucket) counts distinct uuids: the
@@ -220,14 +233,15 @@ def build_summary_body(allowed_base_uris: frozenset[str] | None) -> dict[str, An
     distinct: dict[str, Any] = {"cardinality": {"field": "uuid", "precision_threshold": CARDINALITY_PRECISION}}
     size: dict[str, Any] = {"sum": {"field": "size_in_bytes"}}
     base_uris: dict[str, Any] = {"field": "base_uris", "size": SUMMARY_BUCKETS}
-    if allowed_base_uris is not None:
+    if allowed_base_uris is not None and not allowed_projects:
         # Defence in depth: a document carries only its entry's base URI, which the visibility
-        # filter already limits to allowed ones; no other base URI may ever be reported.
+        # filter already limits to allowed ones; no other base URI may ever be reported. (A
+        # project's entries lie under any base URI, which their members may see.)
         base_uris["include"] = sorted(allowed_base_uris)
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {"bool": {"filter": visibility_filters(allowed_base_uris)}},
+        "query": {"bool": {"filter": visibility_filters(allowed_base_uris, allowed_projects)}},
         "aggs": {
             "datasets": distinct,
             "size": size,
@@ -277,6 +291,7 @@ class OpenSearchIndex(SearchIndex):
         self._client = client
         self._index = index
         self._refresh = refresh
+        self._mapping_current = False  # MAPPING put on the served index by this instance
 
     @property
     def index(self) -> str:
@@ -288,12 +303,14 @@ class OpenSearchIndex(SearchIndex):
     # alias in one request. A concrete index named like the alias (made before aliases)
     # is still served and written; the first rebuild replaces it.
     def ensure_index(self) -> None:
-        """Create the first index behind the alias; an existing one is left as it is."""
+        """Create the first index behind the alias; an existing one gets the fields of
+        :data:`MAPPING` it lacks (see :meth:`_update_mapping`) and keeps its documents."""
         with _backend("create index"):
             self._create()
 
     def _create(self) -> None:
         if self._client.indices.exists(index=self._index):
+            self._update_mapping()
             return
         try:
             # a fixed name: two callers racing both create "-v1" and one gets "already exists"
@@ -302,6 +319,19 @@ class OpenSearchIndex(SearchIndex):
         except RequestError as exc:
             if exc.error != "resource_already_exists_exception":
                 raise
+        self._mapping_current = True
+
+    def _update_mapping(self) -> None:
+        """Put :data:`MAPPING`'s fields on the served index, once per instance: a field added
+        to the mapping since the index was made (e.g. ``project``) is added to it, so that
+        the strict mapping does not refuse every new document. Existing fields are sent as
+        they are (an identical definition is a no-op); documents written before the field
+        existed lack it until they are written again or ``catalogue reindex`` runs."""
+        if self._mapping_current:
+            return
+        with suppress(NotFoundError):
+            self._client.indices.put_mapping(index=self._index, body={"properties": MAPPING["properties"]})
+        self._mapping_current = True
 
     def _behind_alias(self) -> list[str]:
         """The concrete indices the alias points at (none when it is absent or a plain index)."""
@@ -378,6 +408,8 @@ class OpenSearchIndex(SearchIndex):
             # which is handled below.
             if not self._client.indices.exists(index=self._index):
                 self._create()
+            else:
+                self._update_mapping()
             return self._write(docs, self._index)
 
     def _write(self, docs: Sequence[dict[str, Any]], index: str) -> list[Rejected]:
@@ -445,7 +477,7 @@ class OpenSearchIndex(SearchIndex):
         A missing index raises SearchUnavailable.
         """
         body = build_search_body(query)
-        if query.allowed_base_uris is not None and not query.allowed_base_uris:
+        if sees_nothing(query.allowed_base_uris, query.allowed_projects):
             return SearchResult(hits=[], total=0)
         with _backend("search"):
             response = self._client.search(index=self._index, body=body)
@@ -455,16 +487,19 @@ class OpenSearchIndex(SearchIndex):
             next_after = list(raw[-1]["sort"]) if raw and len(raw) == query.size else None
         return SearchResult(hits=hits, total=total, next_after=next_after)
 
-    def summary(self, allowed_base_uris: frozenset[str] | None) -> Summary:
+    def summary(
+        self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
+    ) -> Summary:
         """Datasets (distinct uuids) over visible, non-deleted documents, in all and per
         creator and tag; entries per base URI (top :data:`SUMMARY_BUCKETS` per facet)."""
-        if allowed_base_uris is not None and not allowed_base_uris:
+        if sees_nothing(allowed_base_uris, allowed_projects):
             return Summary(number_of_datasets=0)
         with _backend("summary"):
-            response = self._client.search(index=self._index, body=build_summary_body(allowed_base_uris))
+            body = build_summary_body(allowed_base_uris, allowed_projects)
+            response = self._client.search(index=self._index, body=body)
             per_base_uri = _buckets(response, "base_uris")
             size_per_base_uri = _size_buckets(response, "base_uris")
-            if allowed_base_uris is not None:
+            if allowed_base_uris is not None and not allowed_projects:
                 per_base_uri = {k: v for k, v in per_base_uri.items() if k in allowed_base_uris}
                 size_per_base_uri = {k: v for k, v in size_per_base_uri.items() if k in allowed_base_uris}
             return Summary(

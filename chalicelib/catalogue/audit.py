@@ -3,8 +3,9 @@
 Entries are derived from the tables' streams, exactly once: every entry id is
 deterministic (record key, new version, position), and the audit table refuses a second
 write of the same id. The acting user and time come from the item itself
-(``updated_by``/``updated_at``), so the stream consumer needs no request context. Deletes
-are tombstones (``deleted`` set, version bumped), so they carry their actor too.
+(``updated_by``/``updated_at``, and ``updated_for`` on dataset entries: the person a service
+principal acted for), so the stream consumer needs no request context. Deletes are
+tombstones (``deleted`` set, version bumped), so they carry their actor too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from chalicelib.domain import AuditEntry, BaseUri, Dataset, User
 Row = tuple[str, str, str, str, Any]
 
 
-def _entries(key: str, version: int, timestamp: float, actor: str, rows: list[Row]) -> list[AuditEntry]:
+def _entries(
+    key: str, version: int, timestamp: float, actor: str, rows: list[Row], acting_for: str | None = None
+) -> list[AuditEntry]:
     return [
         AuditEntry(
             entry_id=f"{key}:v{version}:{n}",
@@ -30,6 +33,7 @@ def _entries(key: str, version: int, timestamp: float, actor: str, rows: list[Ro
             actor=actor,
             value=value,
             subject=subject,
+            acting_for=acting_for,
         )
         for n, (subject, entity_type, entity_id, action, value) in enumerate(rows)
     ]
@@ -108,7 +112,7 @@ def dataset_changes(old: Dataset | None, new: Dataset) -> list[AuditEntry]:
             out.append((subject, "replica", uri, "delete", uri))
         if (old.content, old.status, old.status_reasons) != (new.content, new.status, new.status_reasons):
             out.append((subject, "dataset", new.uuid, "edit", _dataset_value(new)))
-    return _entries(key, new.version, new.updated_at, new.updated_by, out)
+    return _entries(key, new.version, new.updated_at, new.updated_by, out, new.updated_for)
 
 
 def user_changes(old: User | None, new: User) -> list[AuditEntry]:
@@ -126,6 +130,15 @@ def user_changes(old: User | None, new: User) -> list[AuditEntry]:
         profile = ("is_admin", "display_name", "email", "orcid")
         if any(getattr(old, f) != getattr(new, f) for f in profile):
             rows.append((us, "user", new.username, "edit", new.to_dict()))
+    # project membership: in the user's own log (a project has no record of its own here)
+    old_projects = old.projects if was_live and old is not None else frozenset()
+    new_projects = frozenset() if new.deleted else new.projects
+    for project in sorted(new_projects - old_projects):
+        membership = f"{new.username}|{project}"
+        rows.append((us, "membership", membership, "add", {"username": new.username, "project": project}))
+    for project in sorted(old_projects - new_projects):
+        membership = f"{new.username}|{project}"
+        rows.append((us, "membership", membership, "delete", membership))
     old_grants = _grants(old) if was_live else set()
     new_grants = set() if new.deleted else _grants(new)
     for kind, base_uri in sorted(new_grants - old_grants):

@@ -59,8 +59,10 @@ def visible_entries(
     repo: Repository, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True
 ) -> list[Dataset]:
     """The entries of ``uuid`` the user may see (only those under ``base_uri`` when given),
-    first registered first; NotFound when there is none. Entries under base URIs the user
-    has no right on are never read."""
+    first registered first; NotFound when there is none. One read: entries under base URIs
+    the user has no right on are never read, unless the user is a member of a project (a
+    project's datasets lie under any base URI): then every entry of the uuid is read (one
+    Query) and only those :func:`~chalicelib.identity.permissions.may_see` allows are kept."""
     scope = perm.entry_scope(user, base_uri)
     entries = [e for e in repo.get_entries(uuid, scope, load_blobs=load_blobs) if perm.may_see(user, e)]
     if not entries:
@@ -88,6 +90,7 @@ def new_entry(
         registered_at=now,
         updated_at=now,
         updated_by=actor.username,
+        updated_for=actor.acting_for,
         status=status,
         status_reasons=reasons,
         base_uri=base_uri,
@@ -225,9 +228,7 @@ class CatalogueService:
             dataset = self._new_dataset(user, reg, existing.version + 1 if existing else 1)
             self._repo.save_dataset(dataset, existing.version if existing else None)
             return RegisterResult(True, "created", dataset.detail_dict())
-        content = reg.content
-        if not reg.has_description:
-            content = replace(content, description=existing.content.description)
+        content = _merged(reg, existing.content.description, existing.content.project)
         same_content = existing.status == REGISTERED and existing.content.content_hash() == content.content_hash()
         known = existing.replica(reg.uri)
         if known is not None and same_content:
@@ -240,6 +241,7 @@ class CatalogueService:
             version=existing.version + 1,
             updated_at=now,
             updated_by=user.username,
+            updated_for=user.acting_for,
             status=REGISTERED,
             status_reasons=(),
         )
@@ -387,7 +389,12 @@ class CatalogueService:
             description=content.description if patch.description is None else patch.description,
         )
         updated = replace(
-            dataset, content=content, version=dataset.version + 1, updated_at=self._clock(), updated_by=user.username
+            dataset,
+            content=content,
+            version=dataset.version + 1,
+            updated_at=self._clock(),
+            updated_by=user.username,
+            updated_for=user.acting_for,
         )
         try:
             self._repo.save_dataset(updated, dataset.version)
@@ -412,6 +419,7 @@ class CatalogueService:
             version=dataset.version + 1,
             updated_at=self._clock(),
             updated_by=user.username,
+            updated_for=user.acting_for,
         )
         self._repo.save_dataset(updated, dataset.version)
         shown = [updated if e is dataset else e for e in entries if e is not dataset or remaining]
@@ -452,6 +460,7 @@ class CatalogueService:
                     version=existing.version + 1,
                     updated_at=now,
                     updated_by=actor.username,
+                    updated_for=actor.acting_for,
                 )
             else:
                 version = existing.version + 1 if existing else 1
@@ -479,16 +488,24 @@ class CatalogueService:
 
     # -- search -----------------------------------------------------------------
     def search(self, user: User, query: SearchQuery) -> SearchPage:
-        """Run ``query`` over what ``user`` may search (whatever ``allowed_base_uris`` it
-        came with); pages are ``query.size`` hits from ``query.offset``."""
-        query = replace(query, allowed_base_uris=perm.searchable_base_uris(user))
+        """Run ``query`` over what ``user`` may search: the base URIs it may search and the
+        projects it is a member of (whatever ``allowed_base_uris`` and ``allowed_projects``
+        it came with); pages are ``query.size`` hits from ``query.offset``."""
+        query = replace(
+            query,
+            allowed_base_uris=perm.searchable_base_uris(user),
+            allowed_projects=perm.searchable_projects(user),
+        )
         result = self._search.search(query)
         items = []
         for hit in result.hits:
-            # a hit is one entry, under a base URI the query was limited to
-            if not all(perm.may_search(user, b) for b in hit["base_uris"]):
+            # a hit is one entry, under a base URI or of a project the query was limited to
+            project = hit.get("project")
+            if not all(perm.may_search_entry(user, b, project) for b in hit["base_uris"]):
                 continue  # never happens: a backend that ignored the visibility filter
             item = {k: hit[k] for k in _HIT_FIELDS}
+            if project is not None:
+                item["project"] = project
             item["type"] = "dataset"
             item["replicas"] = list(hit["replicas"])
             item["base_uri"] = hit["base_uris"][0] if hit["base_uris"] else None
@@ -507,7 +524,7 @@ class CatalogueService:
         return self._search.search(SearchQuery(base_uris=(base_uri,), size=0)).total
 
     def summary(self, user: User) -> JSONObject:
-        s = self._search.summary(perm.searchable_base_uris(user))
+        s = self._search.summary(perm.searchable_base_uris(user), perm.searchable_projects(user))
         return {
             "number_of_datasets": s.number_of_datasets,
             "base_uris": sorted(s.datasets_per_base_uri),
@@ -544,9 +561,20 @@ def _live(entry: Dataset) -> bool:
     return not entry.deleted and entry.status == REGISTERED
 
 
+def _merged(reg: Registration, description: str, project: str | None) -> DatasetContent:
+    """The content ``reg`` gives an entry whose description and project are these: a
+    registration without a description keeps the entry's (edited through the API), and one
+    without a project keeps the entry's (services set projects; clients cannot name one)."""
+    content = reg.content
+    if not reg.has_description:
+        content = replace(content, description=description)
+    if content.project is None and project is not None:
+        content = replace(content, project=project)
+    return content
+
+
 def _unchanged(stamp: DatasetStamp, reg: Registration) -> bool:
     """Whether registering ``reg`` over the stored ``stamp`` would change nothing."""
     if stamp.deleted or stamp.status != REGISTERED or reg.uri not in stamp.replicas:
         return False
-    content = reg.content if reg.has_description else replace(reg.content, description=stamp.description)
-    return content.content_hash() == stamp.content_hash
+    return _merged(reg, stamp.description, stamp.project).content_hash() == stamp.content_hash

@@ -100,6 +100,7 @@ def index_doc(dataset: Dataset) -> dict[str, Any]:
         "uris": [r.uri for r in dataset.replicas],
         "replicas": [r.to_dict() for r in dataset.replicas],
         "annotations": dict(c.annotations),
+        "project": c.project,
         "created_at": c.created_at,
         "frozen_at": c.frozen_at,
         "registered_at": dataset.registered_at,

@@ -32,6 +32,7 @@ from chalicelib.errors import ValidationError
 #   annotations_text: str (annotation names and scalar values, space separated)
 #   relpaths: list[str] (manifest item paths)      tags: list[str]
 #   base_uris: list[str] (exactly the entry's base URI)   uris: list[str]   replicas: list[dict] (stored, not indexed)
+#   project: str | None (keyword: the dataset's project, whose members see the entry; None: none)
 #   annotations: dict (stored, not indexed)
 #   created_at, frozen_at, registered_at, updated_at: float epoch seconds
 #   number_of_items: int   size_in_bytes: int
@@ -62,6 +63,7 @@ DOC_FIELDS = (
     "uris",
     "replicas",
     "annotations",
+    "project",
     "created_at",
     "frozen_at",
     "registered_at",
@@ -94,7 +96,9 @@ class SearchQuery:
     """A search, already authorized by the caller (the service layer).
 
     ``allowed_base_uris`` is the set of base URIs the caller may search, or ``None`` for
-    no restriction (admins). ``base_uris`` and ``creators`` are OR filters, ``tags`` is an
+    no restriction (admins); ``allowed_projects`` the projects whose entries the caller may
+    also search whatever their base URI (ignored when ``allowed_base_uris`` is ``None``).
+    Both empty: nothing is visible. ``base_uris`` and ``creators`` are OR filters, ``tags`` is an
     AND filter, ``uuids`` an OR filter; empty means "no filter". ``after`` is the opaque
     ``next_after`` of a previous result with the same query; when given, ``offset`` is ignored.
     ``uris`` is an OR filter on the entries' replica URIs. ``then_by`` are further sort keys
@@ -104,6 +108,7 @@ class SearchQuery:
 
     text: str = ""
     allowed_base_uris: frozenset[str] | None = None
+    allowed_projects: frozenset[str] = frozenset()
     base_uris: tuple[str, ...] = ()
     creators: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -200,6 +205,11 @@ class Summary:
         )
 
 
+def sees_nothing(allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str]) -> bool:
+    """Whether a caller allowed these base URIs and projects can see no document at all."""
+    return allowed_base_uris is not None and not allowed_base_uris and not allowed_projects
+
+
 def check_query(query: SearchQuery) -> str:
     """Refuse a query no backend can answer; return the field to sort on.
 
@@ -246,8 +256,9 @@ class SearchIndex(ABC):
       lower than or equal to the stored one for the same ``entry_id`` is ignored silently.
     - A document with ``deleted`` true MUST NOT appear in ``search`` hits, totals or ``summary``.
     - ``search`` and ``summary`` MUST only consider documents with at least one of
-      ``base_uris`` in ``allowed_base_uris`` (unless it is ``None``); ``summary`` MUST NOT
-      report base URIs outside ``allowed_base_uris``.
+      ``base_uris`` in ``allowed_base_uris`` or their ``project`` in ``allowed_projects``
+      (unless ``allowed_base_uris`` is ``None``: all); ``summary`` MUST NOT report base URIs
+      outside ``allowed_base_uris`` other than those of such project documents.
     - Free text SHOULD match name, description, readme, readme_text, annotations_text
       and relpaths, case-insensitively, all words required.
     - ``search`` hits and ``total`` are entries: a uuid visible on two base URIs is two hits.
@@ -290,8 +301,11 @@ class SearchIndex(ABC):
         """Run an authorized search."""
 
     @abstractmethod
-    def summary(self, allowed_base_uris: frozenset[str] | None) -> Summary:
-        """Counts over visible, non-deleted documents (datasets as distinct uuids)."""
+    def summary(
+        self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
+    ) -> Summary:
+        """Counts over visible, non-deleted documents (datasets as distinct uuids); visible
+        as for :meth:`search` with the same ``allowed_base_uris`` and ``allowed_projects``."""
 
     @abstractmethod
     def versions(self) -> Iterator[tuple[str, int]]:

@@ -18,6 +18,7 @@ from chalicelib.identity import permissions as perm
 
 SYSTEM = SYSTEM_ACTOR
 MAX_CACHED_PRINCIPALS = 10_000  # a container's cache is dropped whole beyond this
+MAX_PROJECT_ID_CHARS = 256
 
 
 class AccessService:
@@ -210,6 +211,7 @@ class AccessService:
             is_admin=False,
             search_base_uris=frozenset(),
             register_base_uris=frozenset(),
+            projects=frozenset(),
             version=user.version + 1,
             updated_by=admin.username,
             updated_at=self._clock(),
@@ -346,6 +348,36 @@ class AccessService:
         self._repo.save_users(changes)
         self._forget(*(user.username for user, _ in changes))
         return self.get_base_uri(admin, base_uri)
+
+    # -- projects (admin) -------------------------------------------------------
+    def set_project_members(self, admin: User, project_id: str, usernames: frozenset[str]) -> None:
+        """Make exactly ``usernames`` the members of ``project_id`` (added to their
+        ``projects``, removed from everyone else's), atomically over the changed users, as
+        :meth:`set_permissions`. Members see the project's registered datasets whatever
+        their base URI; membership grants no write. Unknown users are refused before
+        anything changes."""
+        self._require_admin(admin)
+        if (
+            not isinstance(project_id, str)
+            or not project_id.strip()
+            or project_id != project_id.strip()
+            or len(project_id) > MAX_PROJECT_ID_CHARS
+            or not project_id.isprintable()
+        ):
+            raise ValidationError("a project id is 1 to 256 printable characters", field="project")
+        users = self._repo.list_users()
+        self._known_users(frozenset(usernames), users)
+        now = self._clock()
+        changes: list[tuple[User, int]] = []
+        for u in users:
+            projects = (u.projects | {project_id}) if u.username in usernames else (u.projects - {project_id})
+            if projects != u.projects:
+                changed = replace(
+                    u, projects=frozenset(projects), version=u.version + 1, updated_by=admin.username, updated_at=now
+                )
+                changes.append((changed, u.version))
+        self._repo.save_users(changes)
+        self._forget(*(user.username for user, _ in changes))
 
     def base_uri_log(self, admin: User, base_uri: str, limit: int, after: str | None) -> LogPage:
         self._require_admin(admin)

@@ -8,6 +8,9 @@ everything):
   archives made from them);
 - register permission on a base URI lets a user register, edit, archive and delete entries
   under it, read their audit log, and see its refused or incomplete uploads;
+- membership of a project (e.g. a facility proposal) lets a user see the registered entries
+  of that project's datasets, whatever their base URI (content, replicas, search hits,
+  summaries); it never lets anyone register, edit, archive, delete or read a log;
 - nothing a user does on one base URI reaches an entry under another, whatever its uuid;
 - a uuid is visible when at least one of its entries is; invisible means 404, never 403.
 """
@@ -32,6 +35,17 @@ def may_register(user: User, base_uri: str) -> bool:
     return is_admin(user) or base_uri in user.register_base_uris
 
 
+def is_member(user: User, project: str | None) -> bool:
+    """Whether ``user`` is a member of ``project`` (no project: nobody is)."""
+    return project is not None and not user.deleted and project in user.projects
+
+
+def may_search_entry(user: User, base_uri: str, project: str | None) -> bool:
+    """Whether a registered entry under ``base_uri`` of a dataset in ``project`` is shown to
+    ``user`` (a search hit, a summary count): search permission or membership."""
+    return may_search(user, base_uri) or is_member(user, project)
+
+
 def may_register_somewhere(user: User) -> bool:
     return is_admin(user) or bool(user.register_base_uris)
 
@@ -54,6 +68,12 @@ def searchable_base_uris(user: User) -> frozenset[str] | None:
     return None if is_admin(user) else frozenset(user.search_base_uris)
 
 
+def searchable_projects(user: User) -> frozenset[str]:
+    """The projects whose entries a search also covers, whatever their base URI (admins see
+    everything anyway: none needed)."""
+    return frozenset() if is_admin(user) or user.deleted else frozenset(user.projects)
+
+
 def readable_base_uris(user: User) -> frozenset[str] | None:
     """The base URIs whose entries the user may see in some state; ``None`` means all."""
     return None if is_admin(user) else frozenset(user.search_base_uris | user.register_base_uris)
@@ -61,20 +81,25 @@ def readable_base_uris(user: User) -> frozenset[str] | None:
 
 def entry_scope(user: User, base_uri: str | None) -> frozenset[str] | None:
     """The base URIs whose entries a lookup by ``user`` may read: all it may read (``None``:
-    any), or only ``base_uri`` when one is asked for (nothing when it may not read it)."""
-    scope = readable_base_uris(user)
+    any), or only ``base_uri`` when one is asked for (nothing when it may not read it).
+
+    A member of a project may see entries under any base URI (those of its project's
+    datasets), so its lookups read every entry of the uuid (``None``), or the one under
+    ``base_uri``; :func:`may_see` then keeps only those it may see."""
+    scope = None if searchable_projects(user) else readable_base_uris(user)
     if base_uri is None:
         return scope
     return frozenset({base_uri}) if scope is None or base_uri in scope else frozenset()
 
 
 def may_see(user: User, entry: Dataset) -> bool:
-    """A refused or incomplete upload is shown to the registrars of its base URI only."""
+    """A registered entry is seen by the searchers of its base URI and the members of its
+    dataset's project; a refused or incomplete upload by the registrars of its base URI only."""
     if entry.deleted:
         return False
     if entry.status != REGISTERED:
         return may_register(user, entry.base_uri)
-    return may_search(user, entry.base_uri)
+    return may_search_entry(user, entry.base_uri, entry.content.project)
 
 
 def may_edit(user: User, entry: Dataset) -> bool:

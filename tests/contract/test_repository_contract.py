@@ -652,6 +652,46 @@ class TestRepositoryContract:
         backend.repo.save_users(changes)
         assert backend.repo.list_users() == [u for u, _ in changes]
 
+    # -- projects and acting persons ---------------------------------------------------------
+    def test_a_datasets_project_and_acting_person_round_trip(self, repo: Repository) -> None:
+        plain = make_dataset(uid(1))
+        repo.save_dataset(plain, None)
+        assert repo.get_dataset(uid(1), A) == plain  # absent: None
+        got = repo.get_dataset(uid(1), A)
+        assert got is not None and got.content.project is None and got.updated_for is None
+        in_project = replace(next_version(plain, project="p002012"), updated_for="me@example.org")
+        repo.save_dataset(in_project, 1)
+        got = repo.get_dataset(uid(1), A)
+        assert got == in_project
+        assert got is not None and got.content.project == "p002012" and got.updated_for == "me@example.org"
+        assert got.content.content_hash() == in_project.content.content_hash() != plain.content.content_hash()
+        stamp = repo.get_dataset_stamps([(uid(1), A)])[(uid(1), A)]
+        assert stamp == DatasetStamp.of(in_project) and stamp.project == "p002012"
+        assert repo.get_entries(uid(1), None) == [in_project]
+        # a later write without them removes them
+        cleared = replace(next_version(in_project, project=None), updated_for=None)
+        repo.save_dataset(cleared, 2)
+        assert repo.get_dataset(uid(1), A) == cleared
+        assert repo.get_dataset_stamps([(uid(1), A)])[(uid(1), A)].project is None
+
+    def test_a_users_projects_round_trip_and_the_acting_person_is_never_stored(self, repo: Repository) -> None:
+        member = make_user("member", projects=frozenset({"p002012", "p900001"}))
+        repo.save_user(replace(member, acting_for="me@example.org"), None)
+        assert repo.get_user("member") == member  # acting_for is request-scoped
+        left = bump(member, projects=frozenset())
+        repo.save_users([(left, member.version)])
+        got = repo.get_user("member")
+        assert got == left and got is not None and got.projects == frozenset()
+        assert repo.list_users() == [left]
+
+    def test_an_audit_entrys_acting_person_round_trips(self, repo: Repository) -> None:
+        subject = f"dataset#{uid(1)}@{A}"
+        plain = make_entry(subject, 1)
+        acted = replace(make_entry(subject, 2), acting_for="me@example.org")
+        repo.append_audit([plain, acted])
+        assert repo.list_audit(subject, 10, None) == ([plain, acted], None)
+        assert "acting_for" not in plain.to_dict() and acted.to_dict()["acting_for"] == "me@example.org"
+
     # -- base URIs --------------------------------------------------------------------------
     def test_base_uri_round_trip(self, repo: Repository) -> None:
         full = BaseUri(

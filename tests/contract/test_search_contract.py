@@ -261,6 +261,61 @@ class TestSearchContract:
         )
         assert index.summary(frozenset({C, "s3://elsewhere"})).counts() == Summary(1, {C: 1}, {"bob": 1}, {"z": 1})
 
+    # -- projects: their members see their entries whatever the base URI ----------------
+    def _project_docs(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        index.upsert(
+            [
+                make_doc(uid(1), base_uri=A, tags=["a"]),
+                make_doc(uid(2), base_uri=C, project="P", tags=["p"], size_in_bytes=10),
+                make_doc(uid(3), base_uri=C, project="Q", tags=["q"], creator_username="bob"),
+                make_doc(uid(4), base_uri=C, tags=["none"]),  # under C, in no project
+                # one dataset of P, two entries: one under A, one under B
+                make_doc(uid(5), base_uri=A, project="P", tags=["p"]),
+                make_doc(uid(5), base_uri=B, project="P", tags=["p"], size_in_bytes=7),
+                make_doc(uid(6), base_uri=B, project="P", deleted=True),  # a tombstone stays hidden
+            ]
+        )
+
+    def test_project_members_see_their_projects_entries(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        self._project_docs(index, make_doc)
+        p = frozenset({"P"})
+        assert find(index, allowed_base_uris=frozenset({A}), allowed_projects=p) == [uid(1), uid(2), uid(5), uid(5)]
+        result = index.search(SearchQuery(allowed_base_uris=frozenset(), allowed_projects=p, size=100))
+        assert sorted(entries(result)) == [eid(2, C), eid(5, A), eid(5, B)] and result.total == 3
+        assert {h["project"] for h in result.hits} == {"P"}
+        assert find(index, allowed_base_uris=frozenset(), allowed_projects=frozenset({"P", "Q"})) == [
+            uid(2),
+            uid(3),
+            uid(5),
+            uid(5),
+        ]
+        # a project outside the caller's shows nothing more; admins (None) see everything anyway
+        assert find(index, allowed_base_uris=frozenset(), allowed_projects=frozenset({"R"})) == []
+        assert find(index, allowed_base_uris=None, allowed_projects=frozenset({"R"})) == [
+            uid(1),
+            uid(2),
+            uid(3),
+            uid(4),
+            uid(5),
+            uid(5),
+        ]
+        # filters narrow what the projects show, never widen it
+        assert find(index, allowed_base_uris=frozenset(), allowed_projects=p, base_uris=(C,)) == [uid(2)]
+        assert find(index, allowed_base_uris=frozenset(), allowed_projects=p, tags=("q",)) == []
+        assert find(index, allowed_base_uris=frozenset(), allowed_projects=p, uuids=(uid(3), uid(4))) == []
+
+    def test_summary_of_a_project_member(self, index: SearchIndex, make_doc: DocFactory) -> None:
+        self._project_docs(index, make_doc)
+        s = index.summary(frozenset(), frozenset({"P"}))
+        # the base URIs of the project's entries are reported: the member sees those entries
+        assert s.counts() == Summary(2, {B: 1, A: 1, C: 1}, {"alice": 2}, {"p": 2})
+        assert s.total_size_in_bytes == 17 and s.size_in_bytes_per_base_uri == {A: 0, B: 7, C: 10}
+        assert index.summary(frozenset({A}), frozenset({"P"})).counts() == Summary(
+            3, {A: 2, B: 1, C: 1}, {"alice": 3}, {"a": 1, "p": 2}
+        )
+        assert index.summary(frozenset(), frozenset({"R"})).counts() == Summary(0)
+        assert index.summary(frozenset({A})).counts() == Summary(2, {A: 2}, {"alice": 2}, {"a": 1, "p": 1})
+
     # -- filters -----------------------------------------------------------------------
     def test_filters_or_within_and_across(self, index: SearchIndex, make_doc: DocFactory) -> None:
         self._visibility_docs(index, make_doc)
@@ -604,6 +659,23 @@ class TestSearchContract:
         # Sorting by name needs the explicit mapping (an auto-created index has no name.raw).
         assert uuids(index.search(SearchQuery(sort="name", descending=False))) == [uid(1), uid(2)]
         assert index.summary(None).number_of_datasets == 2
+
+    def test_an_index_made_before_the_project_field_takes_it(
+        self, index: SearchIndex, make_doc: DocFactory, backend: str
+    ) -> None:
+        if backend == "memory":
+            pytest.skip("the fake has no mapping")
+        from chalicelib.adapters.opensearch import MAPPING, OpenSearchIndex
+
+        assert isinstance(index, OpenSearchIndex)
+        index.drop_index()
+        older = {**MAPPING, "properties": {k: v for k, v in MAPPING["properties"].items() if k != "project"}}
+        client = index._client  # an index as an older release made it
+        client.indices.create(index=f"{index.index}-v1", body={"mappings": older, "aliases": {index.index: {}}})
+        # a new container's adapter (the stream handler after a deploy) writes documents with the field
+        fresh = OpenSearchIndex(client, index.index, refresh="wait_for")
+        assert fresh.upsert([make_doc(uid(1), project="P"), make_doc(uid(2))]) == []
+        assert find(fresh, allowed_base_uris=frozenset(), allowed_projects=frozenset({"P"})) == [uid(1)]
 
     def test_ping(self, index: SearchIndex) -> None:
         assert index.ping() is True

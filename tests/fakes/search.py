@@ -32,6 +32,7 @@ from chalicelib.catalogue.search import (
     check_query,
     identity_problem,
     rejection,
+    sees_nothing,
 )
 from chalicelib.errors import SearchUnavailable
 
@@ -163,12 +164,18 @@ class InMemorySearchIndex(SearchIndex):
         self.docs, self.exists = fresh.docs, True
         return written, rejected
 
-    def _visible(self, allowed_base_uris: frozenset[str] | None) -> list[dict[str, Any]]:
+    def _visible(
+        self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
+    ) -> list[dict[str, Any]]:
         return [
             d
             for d in self.docs.values()
             if not d.get("deleted")
-            and (allowed_base_uris is None or not allowed_base_uris.isdisjoint(d.get("base_uris") or ()))
+            and (
+                allowed_base_uris is None
+                or not allowed_base_uris.isdisjoint(d.get("base_uris") or ())
+                or d.get("project") in allowed_projects
+            )
         ]
 
     @staticmethod
@@ -196,10 +203,11 @@ class InMemorySearchIndex(SearchIndex):
     def search(self, query: SearchQuery) -> SearchResult:
         self._check()
         check_query(query)
-        if query.allowed_base_uris is not None and not query.allowed_base_uris:
+        if sees_nothing(query.allowed_base_uris, query.allowed_projects):
             return SearchResult(hits=[], total=0)
         words = tokens(query.text) if query.text.strip() else None
-        matched = [d for d in self._visible(query.allowed_base_uris) if self._matches(d, query, words)]
+        visible = self._visible(query.allowed_base_uris, query.allowed_projects)
+        matched = [d for d in visible if self._matches(d, query, words)]
 
         def key(d: dict[str, Any]) -> tuple[Any, str]:
             return (_sort_value(d, query.sort, query.descending), str(d["entry_id"]))
@@ -221,11 +229,15 @@ class InMemorySearchIndex(SearchIndex):
         next_after = list(key(page[-1])) if page and len(page) == query.size else None
         return SearchResult(hits=[copy.deepcopy(d) for d in page], total=len(matched), next_after=next_after)
 
-    def summary(self, allowed_base_uris: frozenset[str] | None) -> Summary:
+    def summary(
+        self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
+    ) -> Summary:
         self._check()
-        if allowed_base_uris is not None and not allowed_base_uris:
+        if sees_nothing(allowed_base_uris, allowed_projects):
             return Summary(number_of_datasets=0)
-        visible = self._visible(allowed_base_uris)
+        visible = self._visible(allowed_base_uris, allowed_projects)
+        # base URIs are reported when allowed, or (project members) as those of visible documents
+        reported = None if allowed_base_uris is None or allowed_projects else allowed_base_uris
         per_base_uri: Counter[str] = Counter()
         per_creator: Counter[str] = Counter()
         per_tag: Counter[str] = Counter()
@@ -235,7 +247,7 @@ class InMemorySearchIndex(SearchIndex):
         for d in visible:
             size = int(d.get("size_in_bytes") or 0)
             # A multi-valued field counts a document once per distinct value, as terms aggs do.
-            bases = {b for b in set(d.get("base_uris") or ()) if allowed_base_uris is None or b in allowed_base_uris}
+            bases = {b for b in set(d.get("base_uris") or ()) if reported is None or b in reported}
             per_base_uri.update(bases)
             for b in bases:
                 size_per["base_uri"][b] += size

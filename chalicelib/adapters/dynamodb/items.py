@@ -84,6 +84,7 @@ def dataset_item(dataset: Dataset, parts: StoredParts) -> DatasetItem:
         registered_at=dataset.registered_at,
         updated_at=dataset.updated_at,
         updated_by=dataset.updated_by,
+        updated_for=dataset.updated_for,
         readme=readme,
         readme_ref=readme_ref,
         manifest=manifest,
@@ -103,6 +104,7 @@ def dataset_item(dataset: Dataset, parts: StoredParts) -> DatasetItem:
         deleted=dataset.deleted,
         status=None if dataset.status == REGISTERED else dataset.status,
         status_reasons=list(dataset.status_reasons) or None,
+        project=c.project,
     )
 
 
@@ -141,6 +143,7 @@ def dataset_from_item(item: DatasetItem, load_blob: Callable[[str], str] | None)
         description=item.description or "",
         number_of_items=int(item.number_of_items),
         size_in_bytes=int(item.size_in_bytes),
+        project=item.project,
     )
     return Dataset(
         content=content,
@@ -152,6 +155,7 @@ def dataset_from_item(item: DatasetItem, load_blob: Callable[[str], str] | None)
         registered_at=float(item.registered_at),
         updated_at=float(item.updated_at),
         updated_by=item.updated_by,
+        updated_for=item.updated_for,
         deleted=bool(item.deleted),
         status=item.status or REGISTERED,
         status_reasons=tuple(str(r) for r in item.status_reasons or ()),
@@ -202,6 +206,7 @@ def user_item(user: User) -> UserItem:
         created_at=user.created_at,
         search=set(user.search_base_uris) or None,
         register=set(user.register_base_uris) or None,
+        projects=set(user.projects) or None,
         version=user.version,
         updated_by=user.updated_by,
         updated_at=user.updated_at,
@@ -219,6 +224,7 @@ def user_from_item(item: UserItem) -> User:
         created_at=float(item.created_at),
         search_base_uris=frozenset(item.search or ()),
         register_base_uris=frozenset(item.register or ()),
+        projects=frozenset(item.projects or ()),
         version=int(item.version),
         updated_by=item.updated_by,
         updated_at=float(item.updated_at),
@@ -263,6 +269,7 @@ def audit_item(entry: AuditEntry, sort_key: str) -> AuditItem:
         timestamp=entry.timestamp,
         actor=entry.actor,
         value=entry.value,
+        acting_for=entry.acting_for,
     )
 
 
@@ -276,6 +283,7 @@ def audit_from_item(item: AuditItem) -> AuditEntry:
         actor=item.actor,
         value=item.value,
         subject=item.subject,
+        acting_for=item.acting_for,
     )
 
 

@@ -68,6 +68,7 @@ class DatasetStamp:
     content_hash: str
     description: str
     replicas: tuple[str, ...]  # uris
+    project: str | None = None
 
     @classmethod
     def of(cls, dataset: Dataset) -> DatasetStamp:
@@ -80,6 +81,7 @@ class DatasetStamp:
             content_hash=dataset.content.content_hash(),
             description=dataset.content.description,
             replicas=tuple(r.uri for r in dataset.replicas),
+            project=dataset.content.project,
         )
 
 
@@ -193,7 +195,17 @@ class DynamoRepository(Repository):
     def get_dataset_stamps(self, keys: Sequence[EntryKey]) -> dict[EntryKey, DatasetStamp]:
         if len(keys) > MAX_STAMPS_PER_CALL:
             raise ValueError(f"at most {MAX_STAMPS_PER_CALL} keys per call")
-        attributes = ["uuid", "base_uri", "version", "deleted", "status", "content_hash", "description", "replicas"]
+        attributes = [
+            "uuid",
+            "base_uri",
+            "version",
+            "deleted",
+            "status",
+            "content_hash",
+            "description",
+            "replicas",
+            "project",
+        ]
         # one BatchGetItem (pynamodb retries unprocessed keys), only the attributes needed
         return {
             (item.uuid, item.base_uri): DatasetStamp(
@@ -205,6 +217,7 @@ class DynamoRepository(Repository):
                 content_hash=item.content_hash,
                 description=item.description or "",
                 replicas=tuple(r.uri for r in item.replicas or []),
+                project=item.project,
             )
             for item in DatasetItem.batch_get(sorted(set(keys)), consistent_read=True, attributes_to_get=attributes)
         }

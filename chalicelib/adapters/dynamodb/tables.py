@@ -4,7 +4,7 @@ Six tables, sized so that no request path scans:
 
 * datasets (stream NEW_AND_OLD_IMAGES): one item per entry, keyed (uuid, base URI); the entry's
   replicas inside the item. Reads are GetItem/BatchGetItem on the caller's base URIs (a Query
-  on the uuid for admins); lists and search go to OpenSearch.
+  on the uuid for admins and project members); lists and search go to OpenSearch.
 * access (stream NEW_AND_OLD_IMAGES): users (pk ``USER``) and base URIs (pk ``BASEURI``), sort
   key = username / base URI. Small, so a Query on one partition lists them; permissions live
   on the user item only (one source of truth; one GetItem authorizes a request).
@@ -102,6 +102,8 @@ class DatasetItem(Model):
     deleted = BooleanAttribute(default=False)
     status = UnicodeAttribute(null=True)  # absent means "registered"
     status_reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    project = UnicodeAttribute(null=True)  # absent: the dataset belongs to no project
+    updated_for = UnicodeAttribute(null=True)  # absent: updated_by acted for nobody else
     # archive id -> {"version": n, "summary": JSON text}: the archive workflow's projection,
     # written with UpdateItem by record_archival only (save_dataset never writes it)
     archival = MapAttribute(null=True)  # type: ignore[var-annotated]
@@ -120,6 +122,7 @@ class UserItem(Model):
     created_at = NumberAttribute()
     search = UnicodeSetAttribute(null=True)
     register = UnicodeSetAttribute(null=True)
+    projects = UnicodeSetAttribute(null=True)
     version = NumberAttribute()
     updated_by = UnicodeAttribute()
     updated_at = NumberAttribute()
@@ -153,6 +156,7 @@ class AuditItem(Model):
     timestamp = NumberAttribute()
     actor = UnicodeAttribute()
     value = JSONAttribute(null=True)
+    acting_for = UnicodeAttribute(null=True)
 
 
 class ArchiveByDataset(GlobalSecondaryIndex["ArchiveItem"]):
