@@ -210,6 +210,7 @@ class Root:
         datasets = DataGroupDatasets(
             self.catalogue,
             lambda admin, base_uri, description: self.access.ensure_base_uri(admin, base_uri, description),  # noqa: PLW0108
+            lambda admin, project, usernames: self.access.set_project_members(admin, project, usernames),  # noqa: PLW0108
         )
         return FacilityService(self.facility_store, datasets)
 

@@ -113,8 +113,9 @@ def data_group_content(
     files: Sequence[Mapping[str, Any]],
     creator: str,
     created_at: float,
+    project: str | None,
 ) -> DatasetContent:
-    """The catalogue's view of a data group."""
+    """The catalogue's view of a data group; ``project`` is its proposal's (members see it)."""
     number = int(proposal.get("number") or 0)
     runs = sorted(run_numbers)
     run_part = f"_r{runs[0]:04d}" if runs else ""
@@ -143,15 +144,26 @@ def data_group_content(
         description=str(data_group.get("description") or ""),
         number_of_items=len(manifest.items),
         size_in_bytes=manifest.total_size,
+        project=project,
     )
 
 
 class DataGroupDatasets:
     """Replicas of data groups as catalogue entries."""
 
-    def __init__(self, catalogue: Catalogue, ensure_base_uri: Callable[[User, str, str], None]) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        ensure_base_uri: Callable[[User, str, str], None],
+        set_project_members: Callable[[User, str, frozenset[str]], None],
+    ) -> None:
         self._catalogue = catalogue
         self._ensure_base_uri = ensure_base_uri
+        self._set_project_members = set_project_members
+
+    def set_members(self, admin: User, project: str, usernames: frozenset[str]) -> None:
+        """Exactly ``usernames`` see the datasets of ``project`` (admins only)."""
+        self._set_project_members(admin, project, usernames)
 
     def ensure_repository(self, admin: User, base_uri: str, name: str) -> None:
         """The repository's base URI exists in the catalogue (admins only)."""

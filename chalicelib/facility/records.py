@@ -175,6 +175,7 @@ class FacilityService:
         it, called once the caller may create such records at all); ``id`` (admins:
         fixtures and imports) keeps a given id instead of allocating one."""
         kind = KINDS[kind_name]
+        user = replace(user, acting_for=acting_for)  # the catalogue's writes name the person too
         if not kind.in_proposal:
             self._require_write(user, kind, None)  # admins only: before the body is read
         if id is not None and not perm.may_write_reference(user):
@@ -231,6 +232,7 @@ class FacilityService:
         """Change record ``id`` with the body ``read_body`` gives, read only once the caller
         may change the record (authorize, then validate)."""
         kind = KINDS[kind_name]
+        user = replace(user, acting_for=acting_for)
         stored = self._required(user, kind.name, id)
         self._require_write(user, kind, self._proposal_of(stored))
         body = read_body()
@@ -257,6 +259,7 @@ class FacilityService:
 
     def delete(self, user: User, kind_name: str, id: int, *, acting_for: str | None = None) -> None:
         kind = KINDS[kind_name]
+        user = replace(user, acting_for=acting_for)
         stored = self._required(user, kind.name, id)
         self._require_write(user, kind, self._proposal_of(stored))
         for child, slot in _BLOCKING.get(kind.name, []):
@@ -271,7 +274,10 @@ class FacilityService:
         if not perm.may_write_reference(admin):
             raise Forbidden("only admins change a proposal's members")
         stored = self._required(admin, "proposal", proposal_id)
-        fields = {**stored.fields, "members": sorted(set(usernames))}
+        members = frozenset(usernames)
+        # the catalogue's side first (unknown users refused there): its members see the data
+        self._datasets.set_members(admin, stored.uuid, members)
+        fields = {**stored.fields, "members": sorted(members)}
         self._store.save(
             replace(stored, version=stored.version + 1, fields=fields, updated_by=admin.username), stored.version
         )
@@ -437,6 +443,7 @@ class FacilityService:
             files=files,
             creator=str(g.get("created_by") or group.updated_by),
             created_at=_epoch(g.get("created_at"), group.updated_at),
+            project=proposal.uuid if proposal else None,
         )
 
     # -- views ----------------------------------------------------------------------------------

@@ -276,3 +276,30 @@ def test_a_replica_removed_through_the_catalogue_api_is_unavailable_in_mymdc(xfe
     r = xfel_api.put(f"{P}/data_groups_repositories/-1", {"flg_available": True}, DAQ)
     assert r.status_code == 200, r.body
     assert uri in [rep["uri"] for rep in body(xfel_api.get(f"/datasets/{group.uuid}", DAQ))["replicas"]]
+
+
+def test_members_search_their_proposals_data_and_no_other(xfel_api: Api) -> None:
+    group = root().facility.record("data_group", -1)
+    assert group is not None
+    assert xfel_api.get(f"/datasets/{group.uuid}", "member").status_code == 200
+    hits = body(xfel_api.get("/datasets?tag=p000000", "member"))["items"]
+    assert [h["uuid"] for h in hits] == [group.uuid]
+    assert xfel_api.get(f"/datasets/{group.uuid}", "outsider").status_code == 404
+    assert body(xfel_api.get("/datasets?tag=p000000", "outsider"))["items"] == []
+    # membership is the proposal's: removing the member removes their view of the data
+    root().facility.set_members(ADMIN, -1, [])
+    xfel_api.sync()
+    assert xfel_api.get(f"/datasets/{group.uuid}", "member").status_code == 404
+    assert xfel_api.get(f"{P}/proposals//by_number/0", "member").status_code == 404
+
+
+def test_the_acting_person_is_in_the_datasets_audit_log(xfel_api: Api) -> None:
+    new = {"data_group_repository": {"data_group_id": -1, "repository_id": 11, "flg_available": "true"}}
+    r = xfel_api.post(f"{P}/data_groups_repositories/", new, DAQ, headers={"X-User-Email": "me@example.org"})
+    assert r.status_code == 201, r.body
+    group = root().facility.record("data_group", -1)
+    assert group is not None
+    base_uri = f"file://mymdc/{xfel.OFFLINE_REPOSITORY}"
+    log = body(xfel_api.get(f"/datasets/{group.uuid}/log?base_uri={base_uri}", DAQ))
+    entries = log["entries"] if isinstance(log, dict) else log
+    assert any(e.get("user") == DAQ and e.get("acting_for") == "me@example.org" for e in entries), entries
