@@ -63,7 +63,7 @@ lock: $(VENV)/.installed
 	$(PY) -m infra.locks compile $(UPGRADE)
 
 test: check-locks $(VENV)/.installed
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra && $(VENV)/bin/pytest -n 2 --timeout 600
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra && $(VENV)/bin/pytest -n 2 --timeout 600 --durations=25
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
