@@ -44,14 +44,16 @@ COLLECTIONS = tuple(k for k in KINDS.values() if k.name not in ("runs_technique"
 
 
 def mymdc(fn: Callable[..., Response]) -> Callable[..., Response]:
-    """Errors as myMdC answers them: ``info`` (what metadata_client shows as ``app_info``)."""
+    """Errors as myMdC answers them: exactly ``{"info": ...}`` (metadata_client shows the value
+    as ``app_info``, and its tests compare whole error bodies), where our other routes answer
+    ``{"Code", "Message"}``: the message, or a 422's field errors."""
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Response:
         response = fn(**kwargs)
         body = response.body
         if response.status_code >= 400 and isinstance(body, dict) and "info" not in body:
-            response.body = {"info": body.get("Errors") or body.get("Message"), **body}
+            response.body = {"info": body.get("Errors") or body.get("Message")}
         return response
 
     return wrapper
