@@ -110,13 +110,23 @@ INSTRUMENT_CYCLE = Kind(
     "instrument_cycles",
     (
         Field("identifier", required=True, max_len=60),
+        Field("url", blank=""),
+        Field("instrument_id", INT),
+        Field("instrument_identifier", blank=""),
         Field("begin_at", DATETIME),
         Field("end_at", DATETIME),
+        Field("start_call_at", DATETIME),
+        Field("close_call_at", DATETIME),
+        Field("flg_proposal_system", blank=""),
         Field("flg_available", BOOL, default=True),
         Field("description", blank=""),
     ),
-    uniques=(Unique("identifier", ("identifier",), _taken("identifier")),),
-    filters=("identifier",),
+    uniques=(
+        Unique("identifier", ("identifier",), _taken("identifier")),
+        Unique("url", ("url",), _taken("url")),
+        Unique("instrument", ("instrument_id", "identifier"), _taken("instrument_id")),
+    ),
+    filters=("identifier", "instrument_id"),
 )
 
 TECHNIQUE = Kind(
@@ -130,7 +140,10 @@ TECHNIQUE = Kind(
         Field("flg_available", BOOL, default=True),
         Field("description", blank=""),
     ),
-    uniques=(Unique("name", ("name",), _taken("name")),),
+    uniques=(
+        Unique("name", ("name",), _taken("name")),
+        Unique("identifier", ("identifier",), _taken("identifier")),
+    ),
     filters=("name", "identifier"),
 )
 
@@ -143,8 +156,11 @@ EXPERIMENT_TYPE = Kind(
         Field("flg_available", BOOL, default=True),
         Field("description", blank=""),
     ),
-    uniques=(Unique("name", ("name",), _taken("name")),),
-    filters=("name",),
+    uniques=(
+        Unique("identifier", ("identifier",), _taken("identifier")),
+        Unique("name", ("name",), _taken("name")),
+    ),
+    filters=("name", "identifier"),
 )
 
 SAMPLE_TYPE = Kind(
@@ -226,7 +242,8 @@ PROPOSAL = Kind(
         Field("description", blank=""),
     ),
     uniques=(
-        Unique("number", ("number",), _taken("number")),
+        # the folder and path are made from the number: myMdC names them taken too
+        Unique("number", ("number",), _taken("def_proposal_path", "number", "proposal_folder")),
         Unique("url", ("url",), _taken("url")),
     ),
     lists=("instrument_id", None),

@@ -84,12 +84,13 @@ REFERENCE: list[Fixture] = [
         {
             "name": "Functional Tests Instrument (DO NOT CHANGE)",
             "identifier": "INST_T",
+            "url": "https://in.xfel.eu/upex",
             "facility_id": 3,
             "topic_id": -1,
             "instrument_type_id": 1,
             "repository_id": -1,
             "flg_available": False,
-            "description": "",
+            "description": "instrument used by upex and metadata client library for functional tests.",
         },
     ),
     ("instrument", -2, {"name": "Functional Tests Instrument 2", "identifier": "INST_U", "facility_id": 3}),
@@ -214,14 +215,16 @@ IN_PROPOSALS: list[Fixture] = [
         },
     ),
     (
+        # proposal 900061's: experiment -1 must hold data group -1 alone (the client's tests
+        # read their new data groups at positions 1 and 2 of its list)
+        "experiment",
+        -2,
+        {"name": "ControlsTestExperiment", "experiment_number": 1, "experiment_type_id": 1, "proposal_id": -2},
+    ),
+    (
         "data_group",
         -2,
-        {
-            "data_group_type_id": 1,
-            "experiment_id": -1,
-            "user_id": -1,
-            "prefix_path": "/webstorage/XFEL/raw/p000000/r0002/",
-        },
+        {"data_group_type_id": 1, "experiment_id": -2, "user_id": -1, "prefix_path": "/webstorage/XFEL/raw/p900061/"},
     ),
     (
         "data_file",
