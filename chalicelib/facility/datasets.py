@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 import yaml
 
-from chalicelib.catalogue.validation import Registration
+from chalicelib.catalogue.validation import Registration, parse_base_uri
 from chalicelib.domain import SYSTEM_ACTOR, Dataset, DatasetContent, Manifest, ManifestItem, User
-from chalicelib.errors import Forbidden, NotFound
+from chalicelib.errors import Forbidden, InvalidRecord, NotFound, ValidationError
 from chalicelib.identity.permissions import may_register
 
 # Availability is a fact about the data group, read whoever asks (the caller's right to read
@@ -44,11 +44,29 @@ class Catalogue(Protocol):
     def delete_replica(self, user: User, uuid: str, uri: str | None) -> Any: ...
 
 
-def repository_base_uri(identifier: str) -> str:
-    """The catalogue base URI of a repository: ``file://mymdc/<identifier>`` (characters
-    outside ``A-Za-z0-9_.-`` become ``-``)."""
+def repository_base_uri(identifier: str, mount_point: str = "") -> str:
+    """The catalogue base URI of a repository: its mount point when that is in S3
+    (``s3://bucket[/prefix]``: its data groups can then be archived), otherwise
+    ``file://mymdc/<identifier>`` (characters outside ``A-Za-z0-9_.-`` become ``-``)."""
+    if mount_point.startswith("s3://"):
+        try:
+            return parse_base_uri(mount_point.rstrip("/"))
+        except ValidationError as exc:
+            raise InvalidRecord({"mount_point": ["is invalid"]}) from exc
     safe = _UNSAFE.sub("-", identifier).strip(".") or "repository"
     return f"{BASE_URI_PREFIX}/{safe}"
+
+
+def replica_uri(base_uri: str, uuid: str, prefix_path: str = "") -> str:
+    """Where a data group's replica is: in an S3 repository the folder holding its files
+    (``<base URI>/<prefix_path>``, so that the archive finds ``<folder>/<relative path>``),
+    elsewhere ``<base URI>/<uuid>``."""
+    segments = [s for s in prefix_path.split("/") if s not in ("", ".")]
+    if not base_uri.startswith("s3://") or not segments:
+        return f"{base_uri}/{uuid}"
+    if ".." in segments:
+        raise InvalidRecord({"prefix_path": ["is invalid"]})
+    return f"{base_uri}/{'/'.join(segments)}"
 
 
 def parse_files(text: str) -> list[dict[str, Any]]:
@@ -171,28 +189,21 @@ class DataGroupDatasets:
 
     def available_in(self, uuid: str) -> frozenset[str]:
         """The base URIs holding a live replica of the data group ``uuid``."""
-        return frozenset(
-            e.base_uri
-            for e in self._catalogue.entries(FACILITY_READER, uuid)
-            if e.replica(replica_uri(e.base_uri, uuid))
-        )
+        return frozenset(e.base_uri for e in self._catalogue.entries(FACILITY_READER, uuid))
 
-    def register(self, user: User, content: DatasetContent, base_uri: str) -> None:
-        self._catalogue.register(
-            user, Registration(content=content, base_uri=base_uri, uri=replica_uri(base_uri, content.uuid))
-        )
+    def register(self, user: User, content: DatasetContent, base_uri: str, prefix_path: str) -> None:
+        uri = replica_uri(base_uri, content.uuid, prefix_path)
+        self._catalogue.register(user, Registration(content=content, base_uri=base_uri, uri=uri))
 
     def unregister(self, user: User, uuid: str, base_uri: str) -> None:
         """Remove the replica in ``base_uri`` (nothing when there is none)."""
         if not may_register(user, base_uri):
             raise Forbidden(f"no register permission on {base_uri}")
-        if base_uri not in self.available_in(uuid):
-            return
-        try:
-            self._catalogue.delete_replica(user, uuid, replica_uri(base_uri, uuid))
-        except NotFound:
-            return  # removed meanwhile
-
-
-def replica_uri(base_uri: str, uuid: str) -> str:
-    return f"{base_uri}/{uuid}"
+        for entry in self._catalogue.entries(FACILITY_READER, uuid):
+            if entry.base_uri != base_uri:
+                continue
+            for replica in entry.replicas:
+                try:
+                    self._catalogue.delete_replica(user, uuid, replica.uri)
+                except NotFound:
+                    continue  # removed meanwhile

@@ -19,9 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import ClaimTaken, FacilityRecord, FacilityStore
+from chalicelib.adapters.dynamodb.repository import Repository
+from chalicelib.catalogue.paging import LogPage, read_log
 from chalicelib.domain import DatasetContent, JSONObject, User
 from chalicelib.errors import Forbidden, InvalidRecord, NotFound
 from chalicelib.facility import permissions as perm
+from chalicelib.facility.audit import facility_subject
 from chalicelib.facility.datasets import DataGroupDatasets, data_group_content, parse_files, repository_base_uri
 from chalicelib.facility.rules import coerce, fields_for_create, fields_for_update, render_datetime
 from chalicelib.facility.schema import INT, KINDS, Field, Kind, Unique
@@ -61,11 +64,14 @@ class FacilityService:
         datasets: DataGroupDatasets,
         clock: Callable[[], float] = time.time,
         new_uuid: Callable[[], str] = lambda: str(uuidlib.uuid4()),
+        *,
+        audit: Repository | None = None,
     ) -> None:
         self._store = store
         self._datasets = datasets
         self._clock = clock
         self._new_uuid = new_uuid
+        self._audit = audit  # where the facility table's stream consumer writes the records' log
 
     # -- reading ------------------------------------------------------------------------
     def record(self, kind: str, id: int) -> FacilityRecord | None:
@@ -266,8 +272,41 @@ class FacilityService:
             if self._store.listed(child, slot, f"{KINDS[child].lists[slot]}={json.dumps(id)}"):
                 raise InvalidRecord({"base": [f"Cannot delete record because dependent {child}s exist"]})
         self._before_delete(user, stored)
-        self._store.delete(kind.name, id, stored.version)
+        self._remove(user, stored)
         self._after_delete(user, stored)
+
+    def _remove(self, user: User, record: FacilityRecord) -> None:
+        """Delete ``record`` (at its version) as ``user``: saved once more first, naming the
+        deleter, the person it acts for and the time and changing nothing else, because the
+        store deletes outright and the audit log reads the delete's actor from the last image
+        (:mod:`chalicelib.facility.audit`)."""
+        stamped = replace(
+            record,
+            version=record.version + 1,
+            updated_at=self._clock(),
+            updated_by=user.username,
+            acting_for=user.acting_for,
+        )
+        self._store.save(stamped, record.version)
+        self._store.delete(record.kind, record.id, stamped.version)
+
+    def record_log(self, user: User, kind: str, id: int, limit: int, after: str | None) -> LogPage:
+        """The audit log of record ``id`` of ``kind`` (``GET /facility/{kind}/{id}/log``), paged
+        as a dataset's: for whoever may read the record; once it is gone, for admins only
+        (nothing else decides). An unknown kind, a record the caller may not read, or one that
+        is gone and never logged: NotFound."""
+        if kind not in KINDS:
+            raise not_found()
+        found = self._store.get(kind, id)
+        allowed = perm.may_write_reference(user) if found is None else self.may_read(user, found)
+        if not allowed:
+            raise not_found()
+        if self._audit is None:
+            raise RuntimeError("this FacilityService was built without the audit repository")
+        page = read_log(self._audit, [facility_subject(kind, id)], limit, after)
+        if found is None and not page.entries and after is None:
+            raise not_found()
+        return page
 
     def set_members(self, admin: User, proposal_id: int, usernames: Iterable[str]) -> JSONObject:
         """Who may read the proposal and search its data (admins only)."""
@@ -291,7 +330,7 @@ class FacilityService:
         if proposal is not None and "proposal_id" in kind.derived:
             out["proposal_id"] = proposal.id
         if kind.name == "repository":
-            out["base_uri"] = repository_base_uri(values["identifier"])
+            out["base_uri"] = repository_base_uri(values["identifier"], str(values.get("mount_point") or ""))
         if kind.name == "proposal":
             out["members"] = []
         if kind.name == "experiment":
@@ -350,15 +389,15 @@ class FacilityService:
                     raise Forbidden(f"no register permission on {repo.fields['base_uri']}")
             for row in rows:
                 self._sync_replica(user, row, False)
-                self._store.delete(row.kind, row.id, row.version)
+                self._remove(user, row)
             for kind in ("data_file", "runs_data_group"):
                 slot = 1 if kind == "runs_data_group" else 0
                 for child in self._store.listed(kind, slot, f"data_group_id={record.id}"):
-                    self._store.delete(child.kind, child.id, child.version)
+                    self._remove(user, child)
         elif record.kind == "run":
             for kind in ("runs_technique", "runs_data_group"):
                 for child in self._store.listed(kind, 0, f"run_id={record.id}"):
-                    self._store.delete(child.kind, child.id, child.version)
+                    self._remove(user, child)
 
     def _after_delete(self, user: User, record: FacilityRecord) -> None:
         if record.kind == "data_file":
@@ -375,7 +414,7 @@ class FacilityService:
                 if link is None or link.fields.get("run_id") != run.id:
                     raise InvalidRecord({"runs_techniques": ["is invalid"]})
                 if destroy is True:
-                    self._store.delete(link.kind, link.id, link.version)
+                    self._remove(user, link)
                 continue
             technique_id, problems = coerce(Field("technique_id", INT), item.get("technique_id"))
             if problems or not isinstance(technique_id, int) or self._store.get("technique", technique_id) is None:
@@ -403,7 +442,7 @@ class FacilityService:
         if group is None:
             raise InvalidRecord({"data_group": MUST_EXIST})
         if available:
-            self._datasets.register(user, self.dataset_content(group), base_uri)
+            self._datasets.register(user, self.dataset_content(group), base_uri, str(group.fields["prefix_path"]))
         else:
             self._datasets.unregister(user, group.uuid, base_uri)
 
@@ -417,7 +456,7 @@ class FacilityService:
             return
         content = self.dataset_content(group)
         for base_uri in sorted(held):
-            self._datasets.register(user, content, base_uri)
+            self._datasets.register(user, content, base_uri, str(group.fields["prefix_path"]))
 
     def dataset_content(self, group: FacilityRecord) -> DatasetContent:
         """The catalogue's content of a data group (the same whoever registers a replica)."""

@@ -3,6 +3,7 @@ the seed's tour, and the client's own ``metadata_client_test.py``, run unmodifie
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from chalicelib.composition import Root
 from chalicelib.domain import User
 from infra.local import xfel
 from infra.local.stack import LocalStack, patched_environ
+from tests.e2e.helpers import persona, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = User(username="admin", is_admin=True)
@@ -119,3 +121,62 @@ def test_the_clients_own_tests_pass(xfel_stack: LocalStack, tmp_path: Path) -> N
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "30 passed" in result.stdout, result.stdout[-2000:]
+
+
+S3_REPOSITORY = (
+    "repository",
+    21,
+    {"name": "XFEL S3 offline", "identifier": "XFEL_S3_OFFLINE", "mount_point": "s3://xfel-offline"},
+)
+FILES = {
+    "r0001/RAW-R0001-AGIPD00-S00000.h5": b"\x89HDF\r\n" + b"\x00" * 4000,
+    "r0001/RAW-R0001-DA01-S00000.h5": b"da01",
+}
+
+
+def test_a_data_group_in_an_s3_repository_is_archived_like_any_dataset(client: Any, xfel_stack: LocalStack) -> None:
+    """Registered through metadata_client (run, data group, files, replica), archived
+    through the catalogue: the archive reads the files where the repository keeps them."""
+    s3 = xfel_stack.client("s3")
+    s3.create_bucket(Bucket="xfel-offline", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    prefix = "raw/p900061/"
+    for relpath, data in FILES.items():
+        s3.put_object(Bucket="xfel-offline", Key=prefix + relpath, Body=data)
+    with patched_environ(xfel_stack.env):
+        xfel.load(Root(xfel_stack.settings()), ADMIN, [S3_REPOSITORY], xfel_stack.xfel_client.username)
+
+    run = {"run_number": 1, "begin_at": "2026-12-06T10:00:00.000+01:00", "first_train": 1}
+    group = {"data_group_type_id": 1, "creator_id": -1, "prefix_path": prefix}
+    registered = client.register_run(-2, "", run, group)
+    assert registered["success"], registered
+    ids = registered["data"]
+    files = [
+        {"filename": relpath.split("/")[1], "relative_path": "r0001/", "size": len(data),
+         "checksum": hashlib.md5(data).hexdigest()}
+        for relpath, data in FILES.items()
+    ]  # fmt: skip
+    added = client.register_run_data(-2, "", ids["run_id"], ids["data_group_id"], {}, files)
+    assert added["success"], added
+    replica = client.register_run_replica("900061", 1, "XFEL_S3_OFFLINE")
+    assert replica["success"], replica
+
+    with patched_environ(xfel_stack.env):
+        uuid = Root(xfel_stack.settings()).facility.record("data_group", int(ids["data_group_id"])).uuid  # type: ignore[union-attr]
+    admin = persona(xfel_stack, "admin", admin=True)
+    dataset = admin.get(f"/datasets/{uuid}").json()
+    assert "s3://xfel-offline/raw/p900061" in [r["uri"] for r in dataset["replicas"]]
+    r = admin.post(f"/datasets/{uuid}/archive", {})
+    assert r.status_code == 202, r.text
+    archive_id = r.json()["id"]
+    final = {"archived", "failed", "rejected"}
+    assert wait_for(lambda: admin.get(f"/archives/{archive_id}").json()["status"] in final, timeout=60)
+    archive = admin.get(f"/archives/{archive_id}").json()
+    assert archive["status"] == "archived", archive
+    assert archive["fixity"]["ok"] is True
+    # the AIP holds exactly the data group's files, byte for byte
+    bucket, _, aip = archive["aip"]["uri"].removeprefix("s3://").partition("/")
+    aip = aip.rstrip("/") + "/"
+    manifest = s3.get_object(Bucket=bucket, Key=aip + "manifest-sha256.txt")["Body"].read().decode()
+    assert sorted(line.split("  ", 1)[1] for line in manifest.splitlines()) == sorted(f"data/{p}" for p in FILES)
+    for relpath, data in FILES.items():
+        assert s3.get_object(Bucket=bucket, Key=f"{aip}data/{relpath}")["Body"].read() == data

@@ -9,7 +9,7 @@ from chalicelib.catalogue.validation import parse_base_uri
 from chalicelib.domain import User
 from chalicelib.errors import InvalidRecord
 from chalicelib.facility import permissions as perm
-from chalicelib.facility.datasets import manifest_of, parse_files, repository_base_uri
+from chalicelib.facility.datasets import manifest_of, parse_files, replica_uri, repository_base_uri
 from chalicelib.facility.rules import coerce, fields_for_create, fields_for_update, parse_datetime
 from chalicelib.facility.schema import BOOL, DATETIME, INT, KINDS, Field
 
@@ -110,3 +110,15 @@ def test_proposal_rights() -> None:
         assert perm.may_read_proposal(who, ["m"], "file://mymdc/R") is reads
         assert perm.may_write_proposal(who, "file://mymdc/R") is writes
     assert perm.may_read_proposal(daq, [], None) is False
+
+
+def test_s3_repositories_hold_replicas_in_their_data_groups_folders() -> None:
+    base = repository_base_uri("XFEL_S3", "s3://bucket/offline/")
+    assert base == "s3://bucket/offline"
+    assert replica_uri(base, "u-1", "/raw/p000001/r0002/") == "s3://bucket/offline/raw/p000001/r0002"
+    assert replica_uri(base, "u-1", "") == "s3://bucket/offline/u-1"
+    assert replica_uri("file://mymdc/R", "u-1", "/raw/") == "file://mymdc/R/u-1"
+    with pytest.raises(InvalidRecord):
+        replica_uri(base, "u-1", "raw/../../other")
+    with pytest.raises(InvalidRecord):
+        repository_base_uri("X", "s3://bucket//double")
