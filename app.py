@@ -8,7 +8,18 @@ from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 
 from chalicelib import jobs, resources
 from chalicelib.composition import root
-from chalicelib.routes import archives, base_uris, datasets, dserver, health, lookup_server, mymdc, tokens, users
+from chalicelib.routes import (
+    archives,
+    base_uris,
+    datasets,
+    dserver,
+    facility_log,
+    health,
+    lookup_server,
+    mymdc,
+    tokens,
+    users,
+)
 from chalicelib.routes._http import CORS
 
 app = Chalice(app_name="catalogue")
@@ -23,6 +34,7 @@ app.register_blueprint(lookup_server.bp)  # dtool clients of dtool-lookup-server
 app.register_blueprint(tokens.bp)  # POST /token: dtool's token generator
 # European XFEL's metadata_client (myMdC API); see README "Facility data (XFEL)"
 app.register_blueprint(mymdc.bp, url_prefix=os.environ.get("CATALOGUE_MYMDC_PREFIX", "/mymdc/api"))
+app.register_blueprint(facility_log.bp)  # GET /facility/{kind}/{id}/log: the facility records' audit log
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;
@@ -39,6 +51,13 @@ def on_datasets_stream(event: DynamoDBEvent) -> None:
 )
 def on_access_stream(event: DynamoDBEvent) -> None:
     root().streams.process_access(event.to_dict()["Records"])
+
+
+@app.on_dynamodb_record(
+    stream_arn=os.environ["CATALOGUE_FACILITY_STREAM_ARN"], batch_size=100, starting_position="TRIM_HORIZON"
+)
+def on_facility_stream(event: DynamoDBEvent) -> None:
+    root().streams.process_facility(event.to_dict()["Records"])
 
 
 # batch_size=1: Chalice has no ReportBatchItemFailures, so a failing message would make

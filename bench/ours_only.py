@@ -26,6 +26,7 @@ _ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/{}/stream/2024-01-01T00:00
 FAKE_STREAM_ARNS = {
     "CATALOGUE_DATASETS_STREAM_ARN": _ARN.format("catalogue-datasets"),
     "CATALOGUE_ACCESS_STREAM_ARN": _ARN.format("catalogue-access"),
+    "CATALOGUE_FACILITY_STREAM_ARN": _ARN.format("catalogue-facility"),
 }
 
 

@@ -31,6 +31,7 @@ _IMPORTED = """
 import os, sys
 os.environ.setdefault("CATALOGUE_DATASETS_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:1:table/d/stream/x")
 os.environ.setdefault("CATALOGUE_ACCESS_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:1:table/a/stream/x")
+os.environ.setdefault("CATALOGUE_FACILITY_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:1:table/f/stream/x")
 import app
 from chalicelib import composition, jobs
 from chalicelib.identity import tokens as auth
@@ -51,6 +52,7 @@ def build_package(out_dir: Path, timeout: float = 600.0) -> Path:
     env.update({"AWS_DEFAULT_REGION": "eu-west-1"})
     env["CATALOGUE_DATASETS_STREAM_ARN"] = _ARN.format("catalogue-datasets")
     env["CATALOGUE_ACCESS_STREAM_ARN"] = _ARN.format("catalogue-access")
+    env["CATALOGUE_FACILITY_STREAM_ARN"] = _ARN.format("catalogue-facility")
     with staged_project() as project:
         done = subprocess.run(
             [str(chalice), "package", "--stage", "local", str(out_dir / "sam")],

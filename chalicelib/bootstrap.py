@@ -31,6 +31,7 @@ def create_resources(root: Root) -> dict[str, str]:
         for env_name, table in (
             ("CATALOGUE_DATASETS_STREAM_ARN", settings.datasets_table),
             ("CATALOGUE_ACCESS_STREAM_ARN", settings.access_table),
+            ("CATALOGUE_FACILITY_STREAM_ARN", settings.facility_table),
         )
     }
 

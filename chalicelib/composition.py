@@ -212,7 +212,7 @@ class Root:
             lambda admin, base_uri, description: self.access.ensure_base_uri(admin, base_uri, description),  # noqa: PLW0108
             lambda admin, project, usernames: self.access.set_project_members(admin, project, usernames),  # noqa: PLW0108
         )
-        return FacilityService(self.facility_store, datasets)
+        return FacilityService(self.facility_store, datasets, audit=self.repo)
 
     @cached_property
     def facility_queries(self) -> FacilityQueries:

@@ -15,6 +15,7 @@ for _name, _value in {
     # app.py reads these at decoration time; tests call the handlers directly.
     "CATALOGUE_DATASETS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/test-datasets/stream/x",
     "CATALOGUE_ACCESS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/test-access/stream/x",
+    "CATALOGUE_FACILITY_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/test-facility/stream/x",
 }.items():
     os.environ[_name] = _value
 os.environ.pop("AWS_PROFILE", None)

@@ -20,9 +20,10 @@ from chalicelib.domain import AuditEntry, BaseUri, Dataset, User
 Row = tuple[str, str, str, str, Any]
 
 
-def _entries(
+def entries_for(
     key: str, version: int, timestamp: float, actor: str, rows: list[Row], acting_for: str | None = None
 ) -> list[AuditEntry]:
+    """The entries of one change of the record ``key``: ids ``<key>:v<version>:<position>``."""
     return [
         AuditEntry(
             entry_id=f"{key}:v{version}:{n}",
@@ -65,7 +66,7 @@ def index_failure_entries(failures: list[tuple[str, int, str]], timestamp: float
     a redelivered record does not add a second entry."""
     rows: list[AuditEntry] = []
     for entry, version, reason in failures:
-        rows += _entries(
+        rows += entries_for(
             f"index-failure:{entry}",
             version,
             timestamp,
@@ -75,20 +76,20 @@ def index_failure_entries(failures: list[tuple[str, int, str]], timestamp: float
     return rows
 
 
-def _bounded(value: Any) -> Any:
-    """The value itself, or its digest when it would make the audit item too large
-    (DynamoDB items are capped at 400 KB; the record keeps the full value)."""
+def bounded(value: Any, limit: int = MAX_AUDIT_FIELD_BYTES) -> Any:
+    """The value itself, or its digest when its JSON is over ``limit`` bytes and would make the
+    audit item too large (DynamoDB items are capped at 400 KB; the record keeps the full value)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    if len(text.encode()) <= MAX_AUDIT_FIELD_BYTES:
+    if len(text.encode()) <= limit:
         return value
     return {"omitted": True, "bytes": len(text.encode()), "sha256": hashlib.sha256(text.encode()).hexdigest()}
 
 
 def _dataset_value(d: Dataset) -> dict[str, Any]:
     value = d.detail_dict()
-    value["annotations"] = _bounded(value["annotations"])
-    value["readme"] = _bounded(d.content.readme)
-    value["manifest"] = _bounded(d.content.manifest.to_dict())
+    value["annotations"] = bounded(value["annotations"])
+    value["readme"] = bounded(d.content.readme)
+    value["manifest"] = bounded(d.content.manifest.to_dict())
     return value
 
 
@@ -112,7 +113,7 @@ def dataset_changes(old: Dataset | None, new: Dataset) -> list[AuditEntry]:
             out.append((subject, "replica", uri, "delete", uri))
         if (old.content, old.status, old.status_reasons) != (new.content, new.status, new.status_reasons):
             out.append((subject, "dataset", new.uuid, "edit", _dataset_value(new)))
-    return _entries(key, new.version, new.updated_at, new.updated_by, out, new.updated_for)
+    return entries_for(key, new.version, new.updated_at, new.updated_by, out, new.updated_for)
 
 
 def user_changes(old: User | None, new: User) -> list[AuditEntry]:
@@ -161,7 +162,7 @@ def user_changes(old: User | None, new: User) -> list[AuditEntry]:
                 f"{new.username}|{base_uri}|{kind}",
             )
         )
-    return _entries(key, new.version, new.updated_at, new.updated_by, rows)
+    return entries_for(key, new.version, new.updated_at, new.updated_by, rows)
 
 
 def _grants(user: User | None) -> set[tuple[str, str]]:
@@ -185,4 +186,4 @@ def base_uri_changes(old: BaseUri | None, new: BaseUri) -> list[AuditEntry]:
     if not action:
         return []
     row: Row = (base_uri_subject(new.base_uri), "base_uri", new.base_uri, action, value)
-    return _entries(key, new.version, new.updated_at, new.updated_by, [row])
+    return entries_for(key, new.version, new.updated_at, new.updated_by, [row])

@@ -1,4 +1,5 @@
-"""DynamoDB Streams consumers: the audit log and the search index are derived here.
+"""DynamoDB Streams consumers: the audit log and the search index are derived here (the
+datasets and access tables' streams; the facility table's feeds the audit log only).
 
 Delivery is at least once (Lambda retries a failed batch; the local pump does the same),
 so both outputs are idempotent: audit entries have deterministic ids written with
@@ -16,12 +17,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from chalicelib.adapters.dynamodb.facility import record_from_image
 from chalicelib.adapters.dynamodb.repository import DynamoRepository
 from chalicelib.adapters.dynamodb.tables import BASE_URI_PK, USER_PK
 from chalicelib.catalogue.audit import base_uri_changes, dataset_changes, index_failure_entries, user_changes
 from chalicelib.catalogue.index_documents import index_doc
 from chalicelib.catalogue.search import SearchIndex
 from chalicelib.domain import SYSTEM_ACTOR, entry_id
+from chalicelib.facility.audit import facility_changes
 from chalicelib.metrics import emf_line
 
 log = logging.getLogger(__name__)
@@ -138,6 +141,22 @@ class StreamProcessor:
             else:
                 log.warning("ignoring access-table record with pk %r", pk)
                 continue
+            self._repo.append_audit(entries)
+            written += len(entries)
+        return written
+
+    def process_facility(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Audit a batch of facility-table records (add, edit, delete of facility records;
+        claims and id counters give nothing); returns the entries written."""
+        written = 0
+        for record in records:
+            ddb = record.get("dynamodb", {})
+            old_image, new_image = ddb.get("OldImage"), ddb.get("NewImage")
+            old = record_from_image(old_image) if old_image else None
+            new = record_from_image(new_image) if new_image else None
+            if old is None and new is None:
+                continue  # a claim or an id counter
+            entries = facility_changes(old, new)
             self._repo.append_audit(entries)
             written += len(entries)
         return written

@@ -317,9 +317,15 @@ class FacilityService:
         # the catalogue's side first (unknown users refused there): its members see the data
         self._datasets.set_members(admin, stored.uuid, members)
         fields = {**stored.fields, "members": sorted(members)}
-        self._store.save(
-            replace(stored, version=stored.version + 1, fields=fields, updated_by=admin.username), stored.version
+        changed = replace(
+            stored,
+            version=stored.version + 1,
+            fields=fields,
+            updated_by=admin.username,
+            updated_at=self._clock(),
+            acting_for=admin.acting_for,
         )
+        self._store.save(changed, stored.version)
         return self.view(self._required(admin, "proposal", proposal_id))
 
     # -- the rules beyond fields ---------------------------------------------------------------

@@ -5,6 +5,7 @@ the project root) reads the same environment as the app, imports ``app`` and pum
 
 - the datasets table stream → ``app.on_datasets_stream``
 - the access table stream   → ``app.on_access_stream``
+- the facility table stream → ``app.on_facility_stream``
 - the ingest queue           → ``app.on_ingest_message``
 - the archive task queue     → ``app.on_archive_task``
 
@@ -55,6 +56,7 @@ def stream_workers(settings: Settings, app_module: Any, env: dict[str, str]) -> 
     wiring = [
         ("datasets-stream", env["CATALOGUE_DATASETS_STREAM_ARN"], app_module.on_datasets_stream),
         ("access-stream", env["CATALOGUE_ACCESS_STREAM_ARN"], app_module.on_access_stream),
+        ("facility-stream", env["CATALOGUE_FACILITY_STREAM_ARN"], app_module.on_facility_stream),
     ]
     workers = []
     for name, arn, handler in wiring:
@@ -98,7 +100,7 @@ def main() -> int:
     for noisy in ("botocore", "boto3", "urllib3", "opensearch", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     env = dict(os.environ)
-    for name in ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN"):
+    for name in ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN", "CATALOGUE_FACILITY_STREAM_ARN"):
         if not env.get(name):
             LOG.error("%s is not set; start the runner through infra.local.stack", name)
             return 2

@@ -71,7 +71,7 @@ SERVICE_NAMES = {
     "opensearch": "osmem-server (OpenSearch emulator)",
     "token": "the OAuth2 token endpoint (stand-in)",
 }
-STREAM_ENV = ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN")
+STREAM_ENV = ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN", "CATALOGUE_FACILITY_STREAM_ARN")
 # the demo user dtool clients sign in as with a password, through POST /token
 DTOOL_USER = "dtool-demo"
 

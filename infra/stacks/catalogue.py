@@ -64,6 +64,7 @@ FUNCTIONS: dict[str, tuple[int, int]] = {  # logical id: (timeout s, memory MB)
     "APIHandler": (API_TIMEOUT_S, 1024),
     "OnDatasetsStream": (STREAM_TIMEOUT_S, 1024),
     "OnAccessStream": (STREAM_TIMEOUT_S, 512),
+    "OnFacilityStream": (STREAM_TIMEOUT_S, 512),
     "OnIngestMessage": (INGEST_TIMEOUT_S, 1024),
     "OnArchiveTask": (ARCHIVE_TIMEOUT_S, 2048),
     "FixityAuditDaily": (SCHEDULE_TIMEOUT_S, 1024),
@@ -231,11 +232,12 @@ class CatalogueStack(Stack):
                 queue=self.archive_dlq, max_receive_count=resources.INGEST_MAX_RECEIVE_COUNT
             ),
         )
-        # on-failure destinations of the two stream consumers (batches that keep failing);
+        # on-failure destinations of the three stream consumers (batches that keep failing);
         # not named in chalicelib.resources because the app never addresses them
         self.stream_dlqs = {
             "on_datasets_stream": self._queue("DatasetsStreamDlq", None, retention_period=fortnight),
             "on_access_stream": self._queue("AccessStreamDlq", None, retention_period=fortnight),
+            "on_facility_stream": self._queue("FacilityStreamDlq", None, retention_period=fortnight),
         }
         watched: list[s3.IBucket] = [self.deposits, *self.data_buckets]
         destination = s3n.SqsDestination(self.ingest_queue)
@@ -456,12 +458,15 @@ class CatalogueStack(Stack):
         """Every ``CATALOGUE_*`` variable :meth:`chalicelib.config.Settings.from_env` reads."""
         n, c = self.names, self.config
         datasets, access = self.tables[resources.DATASETS_TABLE], self.tables[resources.ACCESS_TABLE]
+        facility = self.tables[resources.FACILITY_TABLE]
         assert datasets.table_stream_arn is not None and access.table_stream_arn is not None
+        assert facility.table_stream_arn is not None
         return {
             "CATALOGUE_STAGE": c.stage,
             # read by app.py at import time: the stream event source mappings
             "CATALOGUE_DATASETS_STREAM_ARN": datasets.table_stream_arn,
             "CATALOGUE_ACCESS_STREAM_ARN": access.table_stream_arn,
+            "CATALOGUE_FACILITY_STREAM_ARN": facility.table_stream_arn,
             "CATALOGUE_DATASETS_TABLE": datasets.table_name,
             "CATALOGUE_ACCESS_TABLE": access.table_name,
             "CATALOGUE_AUDIT_TABLE": self.tables[resources.AUDIT_TABLE].table_name,
@@ -480,7 +485,7 @@ class CatalogueStack(Stack):
             "CATALOGUE_SEARCH_INDEX": resources.SEARCH_INDEX,
             "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),
             "CATALOGUE_SIGN_IN_ATTEMPTS_TABLE": self.tables[resources.SIGN_IN_ATTEMPTS_TABLE].table_name,
-            "CATALOGUE_FACILITY_TABLE": self.tables[resources.FACILITY_TABLE].table_name,
+            "CATALOGUE_FACILITY_TABLE": facility.table_name,
             # POST /token signs users in to this stack's pool (empty with an external issuer:
             # no password sign-in then)
             "CATALOGUE_USER_POOL_ID": self.user_pool.user_pool_id if self.user_pool else "",
@@ -528,7 +533,7 @@ class CatalogueStack(Stack):
         return app
 
     def _stream_failures(self, app: Chalice) -> None:
-        """Bounded retries, bisection and an SQS on-failure destination for both stream consumers."""
+        """Bounded retries, bisection and an SQS on-failure destination for every stream consumer."""
         for handler, dlq in self.stream_dlqs.items():
             fn = self.functions[_cfn_name(handler)]
             event = f"{_cfn_name(handler)}DynamodbEventSource"

@@ -20,6 +20,7 @@ from chalicelib.adapters.dynamodb.facility import (
     DynamoFacilityStore,
     FacilityRecord,
     FacilityStore,
+    record_from_image,
 )
 from chalicelib.config import Settings
 from chalicelib.errors import AlreadyExists, VersionConflict
@@ -378,6 +379,23 @@ def test_delete_against_a_stale_version_or_no_record_is_a_version_conflict(store
     assert store.claimant("a") == ("run", 1)
 
 
+def test_a_save_naming_only_a_new_writer_keeps_everything_else_then_a_delete_at_its_version(
+    store: FacilityStore,
+) -> None:
+    """What FacilityService.delete does (the audit log reads the deleter from the last image)."""
+    first = rec("run", 1, claims=("a",), lists=("k", None), acting_for="me@example.org")
+    store.create(first)
+    stamped = bumped(first, updated_by="deleter", acting_for=None, updated_at=1_700_000_100.5)
+    store.save(stamped, 1)
+    assert store.get("run", 1) == stamped
+    assert store.claimant("a") == ("run", 1)
+    assert [r.id for r in store.listed("run", 0, "k")] == [1]
+    with pytest.raises(VersionConflict):
+        store.delete("run", 1, 1)  # the version before the stamp is stale
+    store.delete("run", 1, 2)
+    assert store.get("run", 1) is None and store.claimant("a") is None
+
+
 # -- claimant and left-over claims ------------------------------------------------------------
 
 
@@ -527,6 +545,35 @@ def test_dynamodb_items_are_as_documented(backend: Backend) -> None:
             {"AttributeName": "id", "KeyType": "RANGE"},
         ],
     }
+
+
+def test_dynamodb_stream_images_read_back_as_records_and_a_remove_names_the_last_writer(backend: Backend) -> None:
+    """The facility table's stream (NEW_AND_OLD_IMAGES) is what the audit log is derived from:
+    records read back from its images, claims and counters read as none."""
+    if backend.settings is None:
+        pytest.skip("DynamoDB Streams")
+    table = backend.ddb().describe_table(TableName=backend.settings.facility_table)["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    record = rec("run", -5, fields={"n": BIG}, claims=("number=5",))
+    backend.store.create(record)
+    backend.store.allocate_id("run")
+    stamped = bumped(record, updated_by="deleter", acting_for="me@example.org", updated_at=1_700_000_100.5)
+    backend.store.save(stamped, 1)
+    backend.store.delete("run", -5, 2)
+    streams = make_client(
+        "dynamodbstreams", region=backend.settings.region, endpoint_url=backend.settings.aws_endpoint_url
+    )
+    arn = table["LatestStreamArn"]
+    found: list[tuple[str, FacilityRecord | None, FacilityRecord | None]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        for r in streams.get_records(ShardIterator=it["ShardIterator"], Limit=1000)["Records"]:
+            ddb = r["dynamodb"]
+            old, new = (record_from_image(ddb[k]) if k in ddb else None for k in ("OldImage", "NewImage"))
+            found.append((r["eventName"], old, new))
+    records = [(name, old, new) for name, old, new in found if old is not None or new is not None]
+    assert records == [("INSERT", None, record), ("MODIFY", record, stamped), ("REMOVE", stamped, None)]
+    assert len(found) > len(records)  # the claim's and the counter's own records, read as none
 
 
 def test_dynamodb_lists_follow_pagination(backend: Backend) -> None:

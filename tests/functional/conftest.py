@@ -115,6 +115,9 @@ def api(settings: Settings, mint: TokenMint) -> Iterator[Api]:
                 streams, arns["CATALOGUE_DATASETS_STREAM_ARN"], app_module.on_datasets_stream, region="eu-west-1"
             ),
             StreamPump(streams, arns["CATALOGUE_ACCESS_STREAM_ARN"], app_module.on_access_stream, region="eu-west-1"),
+            StreamPump(
+                streams, arns["CATALOGUE_FACILITY_STREAM_ARN"], app_module.on_facility_stream, region="eu-west-1"
+            ),
         ]
         with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as client:
             api = Api(client, mint, pumps, search)

@@ -132,6 +132,7 @@ def test_the_app_imports_from_the_package_alone(dev: Synth, tmp_path: Path) -> N
         "AWS_DEFAULT_REGION": "eu-west-1",
         "CATALOGUE_DATASETS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/d/stream/x",
         "CATALOGUE_ACCESS_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/a/stream/x",
+        "CATALOGUE_FACILITY_STREAM_ARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/f/stream/x",
         "TEST_TOKENS": json.dumps(_tokens()),
         "TEST_SERVICES": ",".join(BOTOCORE_SERVICES),
         "AWS_ACCESS_KEY_ID": "testing",

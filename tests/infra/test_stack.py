@@ -107,13 +107,14 @@ def test_facility_indexes_are_the_ones_the_store_queries(dev: Synth) -> None:
     assert names == {tables.FACILITY_LIST_A, tables.FACILITY_LIST_B}
 
 
-def test_streams_only_on_datasets_and_access(synth: Synth) -> None:
+def test_streams_only_on_datasets_access_and_facility(synth: Synth) -> None:
     streamed = {
         v["Properties"]["TableName"]
         for v in synth.resources(TABLE).values()
         if "StreamSpecification" in v["Properties"]
     }
-    assert streamed == {f"{resources.DATASETS_TABLE}-{synth.stage}", f"{resources.ACCESS_TABLE}-{synth.stage}"}
+    tables_with_streams = (resources.DATASETS_TABLE, resources.ACCESS_TABLE, resources.FACILITY_TABLE)
+    assert streamed == {f"{name}-{synth.stage}" for name in tables_with_streams}
 
 
 def test_tables_have_pitr_on_demand_billing_and_encryption(synth: Synth) -> None:
@@ -298,7 +299,12 @@ def test_stream_event_sources_target_the_right_functions(synth: Synth) -> None:
                 assert re.fullmatch(r"<\w+StreamDlq\w+\.Arn>", dlq)
     datasets, _ = table_named(synth, resources.DATASETS_TABLE)
     access, _ = table_named(synth, resources.ACCESS_TABLE)
-    assert found == {"OnDatasetsStream": f"<{datasets}.StreamArn>", "OnAccessStream": f"<{access}.StreamArn>"}
+    facility, _ = table_named(synth, resources.FACILITY_TABLE)
+    assert found == {
+        "OnDatasetsStream": f"<{datasets}.StreamArn>",
+        "OnAccessStream": f"<{access}.StreamArn>",
+        "OnFacilityStream": f"<{facility}.StreamArn>",
+    }
 
 
 def test_schedules(synth: Synth) -> None:
@@ -337,6 +343,7 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
     read = set(re.findall(r'"(CATALOGUE_[A-Z_]+)"', config_source)) | {
         "CATALOGUE_DATASETS_STREAM_ARN",
         "CATALOGUE_ACCESS_STREAM_ARN",
+        "CATALOGUE_FACILITY_STREAM_ARN",
     }
     not_deployed = {  # defaults are right in AWS
         "CATALOGUE_AWS_ENDPOINT_URL",
@@ -583,7 +590,7 @@ def test_alarms(synth: Synth) -> None:
         ]
 
     dlqs = [queue_named(synth, resources.INGEST_DLQ), queue_named(synth, resources.ARCHIVE_TASK_DLQ)]
-    dlqs += [synth.logical_id(QUEUE, "DatasetsStreamDlq"), synth.logical_id(QUEUE, "AccessStreamDlq")]
+    dlqs += [synth.logical_id(QUEUE, f"{name}StreamDlq") for name in ("Datasets", "Access", "Facility")]
     assert sorted(watched("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == sorted(f"<{q}.QueueName>" for q in dlqs)
     assert sorted(watched("AWS/Lambda", "Errors")) == sorted(f"<{lid}>" for lid in FUNCTIONS)
     machine = synth.logical_id("AWS::StepFunctions::StateMachine", "ArchiveStateMachine")

@@ -514,6 +514,21 @@ def _item(record: FacilityRecord) -> FacilityItem:
     )
 
 
+def is_record_kind(kind: str) -> bool:
+    """Whether an item of the facility table with this hash key is a record (not a claim or
+    an id counter: their kinds carry a ``:``, which a record's kind never does)."""
+    return ":" not in kind
+
+
+def record_from_image(image: Mapping[str, Any]) -> FacilityRecord | None:
+    """The record a DynamoDB-JSON image of the facility table holds (a stream record's
+    NewImage/OldImage); ``None`` for a claim or an id counter."""
+    kind = (image.get("kind") or {}).get("S")
+    if not isinstance(kind, str) or not is_record_kind(kind):
+        return None
+    return _record(FacilityItem.from_raw_data(dict(image)))
+
+
 def _record(item: FacilityItem) -> FacilityRecord:
     kind = item.kind
     lists = tuple(None if v is None else v[len(kind) + 1 :] for v in (item.list_a, item.list_b))

@@ -10,16 +10,16 @@ Six tables, sized so that no request path scans:
   on the user item only (one source of truth; one GetItem authorizes a request).
 * archives (no stream): one item per archive; GSIs by dataset and by status (both sorted by
   request time) serve the archive lists and the fixity audit without a scan.
-* audit (no stream): entries keyed by subject (e.g. ``dataset#<uuid>``), derived from the two
+* audit (no stream): entries keyed by subject (e.g. ``dataset#<uuid>``), derived from the three
   streams exactly once (conditional put on a deterministic key).
 * sign-in attempts (no stream, TTL on ``expires_at``): one fixed-window counter per item, keyed
   by what it counts and the window (see :mod:`chalicelib.adapters.attempts`); only ever
   touched by UpdateItem on its key.
-* facility (no stream): myMdC's entities as generic records keyed (kind, id), plus the items
-  that keep them consistent under the same hash key scheme: a claim (kind ``claim:<claim>``,
-  id 0) per unique value a record holds and an id counter (kind ``counter:<kind>``, id 0) per
-  kind; sparse GSIs on the two list keys serve the lists (see
-  :mod:`chalicelib.adapters.dynamodb.facility`).
+* facility (stream NEW_AND_OLD_IMAGES: the records' audit log): myMdC's entities as generic
+  records keyed (kind, id), plus the items that keep them consistent under the same hash key
+  scheme: a claim (kind ``claim:<claim>``, id 0) per unique value a record holds and an id
+  counter (kind ``counter:<kind>``, id 0) per kind (the stream consumer ignores both); sparse
+  GSIs on the two list keys serve the lists (see :mod:`chalicelib.adapters.dynamodb.facility`).
 
 Table names and endpoint are bound at runtime by :func:`bind`; pynamodb reads ``Meta`` lazily.
 """
@@ -244,7 +244,7 @@ class FacilityItem(Model):
     Claims (kind ``claim:<claim>``, id 0): ``owner_kind``/``owner_id``, the writer's ``token``
     and ``claimed_at``. Counters (kind ``counter:<kind>``, id 0): ``next``."""
 
-    class Meta(_TableMeta):
+    class Meta(_StreamedMeta):
         table_name = "unbound-facility"
 
     kind = UnicodeAttribute(hash_key=True)
