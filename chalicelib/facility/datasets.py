@@ -94,7 +94,8 @@ def _number(value: Any) -> int:
     return 0
 
 
-def _timestamp(value: Any, default: float) -> float:
+def epoch_of(value: Any, default: float) -> float:
+    """An ISO 8601 datetime as seconds since the epoch (``default`` for anything else)."""
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
@@ -113,7 +114,7 @@ def manifest_of(prefix_path: str, files: Sequence[Mapping[str, Any]], created_at
             relpath=relpath,
             size_in_bytes=_number(entry.get("size")),
             hash=str(entry.get("checksum") or ""),
-            utc_timestamp=_timestamp(entry.get("creation_date"), created_at),
+            utc_timestamp=epoch_of(entry.get("creation_date"), created_at),
         )
     hashed = any(i.hash for i in items.values())
     return Manifest(hash_function="md5sum_hexdigest" if hashed else NO_HASH, items=items)

@@ -25,7 +25,13 @@ from chalicelib.domain import DatasetContent, JSONObject, User
 from chalicelib.errors import Forbidden, InvalidRecord, NotFound
 from chalicelib.facility import permissions as perm
 from chalicelib.facility.audit import facility_subject
-from chalicelib.facility.datasets import DataGroupDatasets, data_group_content, parse_files, repository_base_uri
+from chalicelib.facility.datasets import (
+    DataGroupDatasets,
+    data_group_content,
+    epoch_of,
+    parse_files,
+    repository_base_uri,
+)
 from chalicelib.facility.rules import coerce, fields_for_create, fields_for_update, render_datetime
 from chalicelib.facility.schema import INT, KINDS, Field, Kind, Unique
 from chalicelib.identity.permissions import may_register
@@ -487,7 +493,7 @@ class FacilityService:
             run_numbers=[int(r.fields["run_number"]) for r in runs],
             files=files,
             creator=str(g.get("created_by") or group.updated_by),
-            created_at=_epoch(g.get("created_at"), group.updated_at),
+            created_at=epoch_of(g.get("created_at"), group.updated_at),
             project=proposal.uuid if proposal else None,
         )
 
@@ -534,15 +540,6 @@ class FacilityService:
         if repo is None or group is None:
             return False
         return str(repo.fields["base_uri"]) in self._datasets.available_in(group.uuid)
-
-
-def _epoch(stamp: Any, default: float) -> float:
-    if isinstance(stamp, str):
-        try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return default
-    return default
 
 
 def _nested(attributes: Any, name: str) -> list[Mapping[str, Any]]:

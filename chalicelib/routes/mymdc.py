@@ -216,28 +216,20 @@ def _by_number(ctx: Ctx, number: str) -> int:
 
 
 @route("/proposals/by_number/{number}", "GET")
+@route("/proposals/by_number_daq_info/{number}", "GET", name="proposal_daq_info")
 def proposal_by_number(ctx: Ctx, number: str) -> dict[str, Any]:
+    """A proposal by number; the DAQ info is the same record (it has ``id`` and
+    ``instrument_identifier``, what metadata_client's ``get_proposal_info`` reads)."""
     return _queries(ctx).proposal_by_number(ctx.user, _by_number(ctx, number))
 
 
 @route("/proposals/{blank}/by_number/{number}", "GET")
+@route("/proposals/{blank}/by_number_daq_info/{number}", "GET", name="proposal_daq_info_double_slash")
 def proposal_by_number_double_slash(ctx: Ctx, blank: str, number: str) -> dict[str, Any]:
     """metadata_client asks for ``proposals//by_number/{n}``: the empty segment fills ``{blank}``."""
     if blank:
         raise not_found()
-    return _queries(ctx).proposal_by_number(ctx.user, _by_number(ctx, number))
-
-
-@route("/proposals/by_number_daq_info/{number}", "GET")
-def proposal_daq_info(ctx: Ctx, number: str) -> dict[str, Any]:
-    return _queries(ctx).proposal_by_number(ctx.user, _by_number(ctx, number))
-
-
-@route("/proposals/{blank}/by_number_daq_info/{number}", "GET")
-def proposal_daq_info_double_slash(ctx: Ctx, blank: str, number: str) -> dict[str, Any]:
-    if blank:
-        raise not_found()
-    return _queries(ctx).proposal_by_number(ctx.user, _by_number(ctx, number))
+    return proposal_by_number(ctx, number)
 
 
 def _runs_view(ctx: Ctx, number: str, run_number: str | None) -> Response:
