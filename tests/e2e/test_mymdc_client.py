@@ -25,12 +25,37 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN = User(username="admin", is_admin=True)
 EMAIL = "daq-operator@example.org"
 CLIENT_TESTS_TIMEOUT = 300
+S3_REPOSITORY = (
+    "repository",
+    21,
+    {"name": "XFEL S3 offline", "identifier": "XFEL_S3_OFFLINE", "mount_point": "s3://xfel-offline"},
+)
+FILES = {
+    "r0001/RAW-R0001-AGIPD00-S00000.h5": b"\x89HDF\r\n" + b"\x00" * 4000,
+    "r0001/RAW-R0001-DA01-S00000.h5": b"da01",
+}
 
 
 @pytest.fixture(scope="module")
 def xfel_stack(stack: LocalStack) -> Iterator[LocalStack]:
     with patched_environ(stack.env):
-        xfel.load(Root(stack.settings()), ADMIN, xfel.test_fixtures(), stack.xfel_client.username)
+        xfel.load(Root(stack.settings()), ADMIN, [*xfel.test_fixtures(), S3_REPOSITORY], stack.xfel_client.username)
+    # the app caches a principal and its rights for a few seconds (README: Security model):
+    # wait until the DAQ's requests see its new rights
+    creds = stack.xfel_client
+    token = requests.post(
+        creds.token_url,
+        auth=(creds.client_id, creds.client_secret),
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    ).json()["access_token"]
+    wanted = {"file://mymdc/XFEL_TESTS_REPO", "s3://xfel-offline"}
+
+    def granted() -> bool:
+        me = requests.get(f"{stack.api_url}/me", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        return wanted <= set(me["register_permissions_on_base_uris"])
+
+    assert wait_for(granted, timeout=30)
     yield stack
 
 
@@ -123,17 +148,6 @@ def test_the_clients_own_tests_pass(xfel_stack: LocalStack, tmp_path: Path) -> N
     assert "30 passed" in result.stdout, result.stdout[-2000:]
 
 
-S3_REPOSITORY = (
-    "repository",
-    21,
-    {"name": "XFEL S3 offline", "identifier": "XFEL_S3_OFFLINE", "mount_point": "s3://xfel-offline"},
-)
-FILES = {
-    "r0001/RAW-R0001-AGIPD00-S00000.h5": b"\x89HDF\r\n" + b"\x00" * 4000,
-    "r0001/RAW-R0001-DA01-S00000.h5": b"da01",
-}
-
-
 def test_a_data_group_in_an_s3_repository_is_archived_like_any_dataset(client: Any, xfel_stack: LocalStack) -> None:
     """Registered through metadata_client (run, data group, files, replica), archived
     through the catalogue: the archive reads the files where the repository keeps them."""
@@ -142,8 +156,6 @@ def test_a_data_group_in_an_s3_repository_is_archived_like_any_dataset(client: A
     prefix = "raw/p900061/"
     for relpath, data in FILES.items():
         s3.put_object(Bucket="xfel-offline", Key=prefix + relpath, Body=data)
-    with patched_environ(xfel_stack.env):
-        xfel.load(Root(xfel_stack.settings()), ADMIN, [S3_REPOSITORY], xfel_stack.xfel_client.username)
 
     run = {"run_number": 1, "begin_at": "2026-12-06T10:00:00.000+01:00", "first_train": 1}
     group = {"data_group_type_id": 1, "creator_id": -1, "prefix_path": prefix}
