@@ -12,8 +12,9 @@ from typing import Any
 from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore
 from chalicelib.domain import JSONObject, User
 from chalicelib.errors import NotFound
+from chalicelib.facility.claims import claim_for
 from chalicelib.facility.datasets import parse_files
-from chalicelib.facility.records import RAW, FacilityService, claim_for, not_found
+from chalicelib.facility.records import RAW, FacilityService, not_found
 
 ACTIVE = "R"  # flg_beamtime_status of a proposal taking beamtime now
 

@@ -25,6 +25,7 @@ from chalicelib.domain import DatasetContent, JSONObject, User
 from chalicelib.errors import Forbidden, InvalidRecord, NotFound
 from chalicelib.facility import permissions as perm
 from chalicelib.facility.audit import facility_subject
+from chalicelib.facility.claims import claim_errors, claims_of, list_keys
 from chalicelib.facility.datasets import (
     DataGroupDatasets,
     data_group_content,
@@ -33,7 +34,7 @@ from chalicelib.facility.datasets import (
     repository_base_uri,
 )
 from chalicelib.facility.rules import coerce, fields_for_create, fields_for_update, render_datetime
-from chalicelib.facility.schema import INT, KINDS, Field, Kind, Unique
+from chalicelib.facility.schema import INT, KINDS, Field, Kind
 from chalicelib.identity.permissions import may_register
 
 RESOURCE_NOT_FOUND = "Resource not found!"
@@ -218,8 +219,8 @@ class FacilityService:
             uuid=self._new_uuid(),
             version=1,
             fields=values,
-            lists=_lists(kind, values),
-            claims=_claims(kind, values),
+            lists=list_keys(kind, values),
+            claims=claims_of(kind, values),
             updated_at=self._clock(),
             updated_by=user.username,
             acting_for=acting_for,
@@ -229,7 +230,7 @@ class FacilityService:
         try:
             self._store.create(record)
         except ClaimTaken as exc:
-            raise InvalidRecord(_claim_errors(kind, values, exc.claims)) from exc
+            raise InvalidRecord(claim_errors(kind, values, exc.claims)) from exc
         return record
 
     def update(
@@ -256,8 +257,8 @@ class FacilityService:
             stored,
             version=stored.version + 1,
             fields=values,
-            lists=_lists(kind, values),
-            claims=_claims(kind, values),
+            lists=list_keys(kind, values),
+            claims=claims_of(kind, values),
             updated_at=self._clock(),
             updated_by=user.username,
             acting_for=acting_for,
@@ -265,7 +266,7 @@ class FacilityService:
         try:
             self._store.save(updated, stored.version)
         except ClaimTaken as exc:
-            raise InvalidRecord(_claim_errors(kind, values, exc.claims)) from exc
+            raise InvalidRecord(claim_errors(kind, values, exc.claims)) from exc
         self._after_update(user, stored, updated, body, acting_for)
         return self.view(self._store.get(kind.name, id) or updated)
 
@@ -358,12 +359,12 @@ class FacilityService:
 
     def _check_unique(self, kind: Kind, values: Mapping[str, Any], stored: FacilityRecord | None) -> None:
         taken = []
-        for claim in _claims(kind, values):
+        for claim in claims_of(kind, values):
             holder = self._store.claimant(claim)
             if holder is not None and (stored is None or holder != (stored.kind, stored.id)):
                 taken.append(claim)
         if taken:
-            raise InvalidRecord(_claim_errors(kind, values, taken))
+            raise InvalidRecord(claim_errors(kind, values, taken))
 
     def _after_create(
         self, user: User, record: FacilityRecord, body: Mapping[str, Any], acting_for: str | None
@@ -441,7 +442,7 @@ class FacilityService:
             if run is None or run.fields.get("proposal_id") != group.fields.get("proposal_id"):
                 raise InvalidRecord({"runs_data_groups.run": MUST_EXIST})
             values = {"run_id": run.id, "data_group_id": group.id, "proposal_id": group.fields.get("proposal_id")}
-            if self._store.claimant(_claims(KINDS["runs_data_group"], values)[0]) is None:
+            if self._store.claimant(claims_of(KINDS["runs_data_group"], values)[0]) is None:
                 self._new(user, KINDS["runs_data_group"], values, acting_for, None)
 
     # -- data groups as datasets ---------------------------------------------------------------
@@ -549,45 +550,3 @@ def _nested(attributes: Any, name: str) -> list[Mapping[str, Any]]:
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or len(items) > 100:
         raise InvalidRecord({name: ["is invalid"]})
     return items
-
-
-def _lists(kind: Kind, values: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    def key(name: str | None) -> str | None:
-        if name is None or values.get(name) is None:
-            return None
-        return f"{name}={json.dumps(values[name])}"
-
-    return key(kind.lists[0]), key(kind.lists[1])
-
-
-def _claims(kind: Kind, values: Mapping[str, Any]) -> tuple[str, ...]:
-    out = []
-    for unique in kind.uniques:
-        if len(unique.fields) == 1 and values.get(unique.fields[0]) in (None, ""):
-            continue  # a lone blank value is not unique (Rails' allow_blank)
-        out.append(_claim(kind, unique, values))
-    return tuple(out)
-
-
-def claim_for(kind_name: str, unique_name: str, values: Mapping[str, Any]) -> str:
-    """The claim a record of ``kind_name`` with ``values`` holds under its unique rule ``unique_name``."""
-    kind = KINDS[kind_name]
-    return _claim(kind, next(u for u in kind.uniques if u.name == unique_name), values)
-
-
-def _claim(kind: Kind, unique: Unique, values: Mapping[str, Any]) -> str:
-    parts = "|".join(f"{name}={json.dumps(values.get(name))}" for name in unique.fields)
-    return f"{kind.name}|{unique.name}|{parts}"[:1024]
-
-
-def _claim_errors(kind: Kind, values: Mapping[str, Any], taken: Iterable[str]) -> dict[str, list[str]]:
-    taken = set(taken)
-    errors: dict[str, list[str]] = {}
-    for unique in kind.uniques:
-        if len(unique.fields) == 1 and values.get(unique.fields[0]) in (None, ""):
-            continue
-        if _claim(kind, unique, values) in taken:
-            for name, messages in unique.errors.items():
-                errors.setdefault(name, [])
-                errors[name].extend(m for m in messages if m not in errors[name])
-    return errors
