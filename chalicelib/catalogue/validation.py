@@ -301,6 +301,17 @@ def parse_patch(body: object, if_match: str | None) -> DatasetPatch:
     )
 
 
+def orcid_checksum_ok(orcid: str) -> bool:
+    """Whether the last character of an ORCID iD is the ISO 7064 11,2 check digit of the
+    other fifteen digits (ORCID's own algorithm; ``X`` stands for 10)."""
+    digits = orcid.replace("-", "")
+    total = 0
+    for ch in digits[:-1]:
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    return digits[-1] == ("X" if check == 10 else str(check))
+
+
 def parse_username(value: object, field: str = "username") -> str:
     """A catalogue username: the documented pattern, and none of the catalogue's own actors."""
     if not isinstance(value, str) or not USERNAME_RE.fullmatch(value):
@@ -323,8 +334,10 @@ def parse_user_fields(data: Mapping[str, Any]) -> UserFields:
     if is_admin is not None and not isinstance(is_admin, bool):
         raise ValidationError("is_admin must be true or false", field="is_admin")
     orcid = get_str(data, "orcid", required=False, max_len=19) if "orcid" in data else None
-    if orcid and not ORCID_RE.fullmatch(orcid):
-        raise ValidationError("orcid must look like 0000-0002-1825-0097", field="orcid")
+    if orcid and not (ORCID_RE.fullmatch(orcid) and orcid_checksum_ok(orcid)):
+        raise ValidationError(
+            "orcid must look like 0000-0002-1825-0097, its last character the ISO 7064 11,2 check digit", field="orcid"
+        )
     email = get_str(data, "email", required=False, max_len=256) if "email" in data else None
     if email and "@" not in email:
         raise ValidationError("email must contain '@'", field="email")

@@ -29,7 +29,7 @@ CREATORS = (
     _Person("okafor", "Chidi Okafor", "c.okafor@example.ac.uk", "0000-0001-5109-3700"),
     _Person("priya.n", "Priya Natarajan", "priya.natarajan@example.org", "0000-0003-1419-2405"),
     _Person("tkowalski", "Tomasz Kowalski", "t.kowalski@example.eu", "0000-0002-9079-593X"),
-    _Person("mgarcia", "Marta Garcia", "marta.garcia@example.es", "0000-0001-7243-6201"),
+    _Person("mgarcia", "Marta Garcia", "marta.garcia@example.es", "0000-0001-7243-6207"),
 )
 
 FUNDERS = (

@@ -50,6 +50,9 @@ def test_users_crud(personas: Api) -> None:
     assert r.status_code == 200 and r.json_body["is_admin"] is True
     assert personas.patch("/users/dora", {"display_name": "x", "version": 1}).status_code == 409
     assert personas.patch("/users/dora", {"is_admin": "yes"}).status_code == 400
+    # an ORCID iD's last character is its check digit (ISO 7064 11,2)
+    wrong = personas.patch("/users/dora", {"orcid": "0000-0002-1825-0098", "version": 2})
+    assert wrong.status_code == 400 and wrong.json_body["Field"] == "orcid"
     assert personas.patch("/users/dora", {"password": "x"}).status_code == 400
     assert personas.delete("/users/dora").status_code == 200
     assert personas.get("/users/dora").status_code == 404

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from chalicelib.catalogue.validation import (
+    orcid_checksum_ok,
     parse_annotations,
     parse_base_uri,
     parse_patch,
@@ -94,3 +95,17 @@ def test_readme_as_a_mapping_is_stored_as_yaml() -> None:
     assert reg.content.readme == "project: lidar\nowners:\n- ann\n"
     with pytest.raises(ValidationError):
         parse_registration(registration(readme=["not", "a", "mapping"]))
+
+
+@pytest.mark.parametrize(
+    ("orcid", "valid"),
+    [
+        ("0000-0002-1825-0097", True),  # ORCID's own example
+        ("0000-0001-5109-3700", True),
+        ("0000-0002-1694-233X", True),  # X is the check digit 10
+        ("0000-0002-1825-0098", False),
+        ("0000-0002-1694-2330", False),
+    ],
+)
+def test_orcid_check_digit(orcid: str, valid: bool) -> None:
+    assert orcid_checksum_ok(orcid) is valid
