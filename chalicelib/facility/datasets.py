@@ -104,7 +104,7 @@ def epoch_of(value: Any, default: float) -> float:
     return default
 
 
-def manifest_of(prefix_path: str, files: Sequence[Mapping[str, Any]], created_at: float) -> Manifest:
+def manifest_of(files: Sequence[Mapping[str, Any]], created_at: float) -> Manifest:
     """dtool's manifest of the files (item id: the SHA-1 of the relative path, as dtool's);
     ``size``, ``checksum`` and ``creation_date`` are taken when an entry has them."""
     items: dict[str, ManifestItem] = {}
@@ -139,7 +139,7 @@ def data_group_content(
     runs = sorted(run_numbers)
     run_part = f"_r{runs[0]:04d}" if runs else ""
     name = data_group.get("name") or f"p{number:06d}{run_part}_{type_identifier.lower() or 'data'}_{data_group_id}"
-    manifest = manifest_of(str(data_group.get("prefix_path") or ""), files, created_at)
+    manifest = manifest_of(files, created_at)
     facts = {
         "proposal": number,
         "proposal_title": proposal.get("title") or "",

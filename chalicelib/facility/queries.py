@@ -83,11 +83,10 @@ class FacilityQueries:
             num_files = 0
             for group in groups:
                 num_files += sum(len(parse_files(d.fields["files"])) for d in self._files_of(group))
+                held = self._service.held_in(group)  # one read of the catalogue per data group
                 for row in self._store.listed("data_group_repository", 0, f"data_group_id={group.id}"):
-                    if not self._service.replica_available(row):
-                        continue
                     repo = self._store.get("repository", row.fields["repository_id"])
-                    if repo is None:
+                    if repo is None or str(repo.fields["base_uri"]) not in held:
                         continue
                     ident = str(repo.fields["identifier"])
                     entry = repositories.setdefault(

@@ -464,7 +464,7 @@ class FacilityService:
         group = self._store.get("data_group", data_group_id)
         if group is None:
             return
-        held = self._datasets.available_in(group.uuid)
+        held = self.held_in(group)
         if not held:
             return
         content = self.dataset_content(group)
@@ -540,7 +540,11 @@ class FacilityService:
         group = self._store.get("data_group", row.fields["data_group_id"])
         if repo is None or group is None:
             return False
-        return str(repo.fields["base_uri"]) in self._datasets.available_in(group.uuid)
+        return str(repo.fields["base_uri"]) in self.held_in(group)
+
+    def held_in(self, group: FacilityRecord) -> frozenset[str]:
+        """The base URIs holding a live replica of data group ``group`` (read from the catalogue)."""
+        return self._datasets.available_in(group.uuid)
 
 
 def _nested(attributes: Any, name: str) -> list[Mapping[str, Any]]:

@@ -88,7 +88,7 @@ def test_run_number_change_reports_the_folder_and_train_order() -> None:
 def test_files_text_in_either_repr_becomes_a_manifest() -> None:
     files = parse_files("[{'filename':'s0000.h5','sequence':11,'relative_path':'r0001/'}]")
     files += parse_files('[{"filename": "b.h5", "relative_path": "", "size": 10, "checksum": "ab"}]')
-    manifest = manifest_of("/prefix/", files, 100.0)
+    manifest = manifest_of(files, 100.0)
     assert sorted(i.relpath for i in manifest.items.values()) == ["b.h5", "r0001/s0000.h5"]
     assert manifest.total_size == 10
     assert manifest.hash_function == "md5sum_hexdigest"
