@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -237,20 +238,47 @@ class User:
     # request-scoped, never stored: the person this (service) principal acts for in this
     # request, as its client said (myMdC's X-User-Email); written beside ``updated_by``
     acting_for: str | None = None
+    # the profile of the Data Tracker's users (chalicelib.tracker): permission topics (see
+    # chalicelib.tracker.topics), affiliation, public contact, home page, and the token
+    # subjects (``<issuer>#<sub>``) that have signed in as this user
+    topics: frozenset[str] = frozenset()
+    affiliation: str = ""
+    contact: str = ""
+    url: str = ""
+    auth_ids: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """The user's stable uuid (the Data Tracker's ``_id``), derived from the username."""
+        return user_uuid(self.username)
 
     def to_dict(self) -> JSONObject:
         return {
             "username": self.username,
+            "id": self.id,
             "is_admin": self.is_admin,
             "display_name": self.display_name,
             "email": self.email,
             "orcid": self.orcid,
+            "affiliation": self.affiliation,
+            "contact": self.contact,
+            "url": self.url,
+            "auth_ids": list(self.auth_ids),
+            "topics": sorted(self.topics),
             "created_at": self.created_at,
             "search_permissions_on_base_uris": sorted(self.search_base_uris),
             "register_permissions_on_base_uris": sorted(self.register_base_uris),
             "projects": sorted(self.projects),
             "version": self.version,
         }
+
+
+# users' uuids are name-based (RFC 4122 version 5) in this namespace: stable, never stored
+USER_UUID_NAMESPACE = uuidlib.UUID("6f0a4c1e-3b7d-5e29-9c41-8d2f7a60b513")
+
+
+def user_uuid(username: str) -> str:
+    return str(uuidlib.uuid5(USER_UUID_NAMESPACE, username))
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def user_changes(old: User | None, new: User) -> list[AuditEntry]:
         rows.append((us, "user", new.username, "add", new.to_dict()))
     else:
         assert old is not None
-        profile = ("is_admin", "display_name", "email", "orcid")
+        profile = ("is_admin", "display_name", "email", "orcid", "topics", "affiliation", "contact", "url", "auth_ids")
         if any(getattr(old, f) != getattr(new, f) for f in profile):
             rows.append((us, "user", new.username, "edit", new.to_dict()))
     # project membership: in the user's own log (a project has no record of its own here)

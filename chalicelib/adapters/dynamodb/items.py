@@ -211,6 +211,11 @@ def user_item(user: User) -> UserItem:
         updated_by=user.updated_by,
         updated_at=user.updated_at,
         deleted=user.deleted,
+        topics=set(user.topics) or None,
+        affiliation=user.affiliation or None,
+        contact=user.contact or None,
+        url=user.url or None,
+        auth_ids=list(user.auth_ids) or None,
     )
 
 
@@ -229,6 +234,11 @@ def user_from_item(item: UserItem) -> User:
         updated_by=item.updated_by,
         updated_at=float(item.updated_at),
         deleted=bool(item.deleted),
+        topics=frozenset(item.topics or ()),
+        affiliation=item.affiliation or "",
+        contact=item.contact or "",
+        url=item.url or "",
+        auth_ids=tuple(item.auth_ids or ()),
     )
 
 

@@ -127,6 +127,12 @@ class UserItem(Model):
     updated_by = UnicodeAttribute()
     updated_at = NumberAttribute()
     deleted = BooleanAttribute(default=False)
+    # the Data Tracker profile (absent: empty)
+    topics = UnicodeSetAttribute(null=True)
+    affiliation = UnicodeAttribute(null=True)
+    contact = UnicodeAttribute(null=True)
+    url = UnicodeAttribute(null=True)
+    auth_ids = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class BaseUriItem(Model):
