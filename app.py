@@ -18,6 +18,8 @@ from chalicelib.routes import (
     lookup_server,
     mymdc,
     tokens,
+    tracker_api,
+    tracker_users,
     users,
 )
 from chalicelib.routes._http import CORS
@@ -35,6 +37,9 @@ app.register_blueprint(tokens.bp)  # POST /token: dtool's token generator
 # European XFEL's metadata_client (myMdC API); see README "Facility data (XFEL)"
 app.register_blueprint(mymdc.bp, url_prefix=os.environ.get("CATALOGUE_MYMDC_PREFIX", "/mymdc/api"))
 app.register_blueprint(facility_log.bp)  # GET /facility/{kind}/{id}/log: the facility records' audit log
+# SciLifeLab Data Tracker's API; see README "Orders, collections and keys (Data Tracker)"
+app.register_blueprint(tracker_api.bp, url_prefix="/api/v1")
+app.register_blueprint(tracker_users.bp, url_prefix="/api/v1")
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;

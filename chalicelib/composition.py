@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
-from chalicelib.domain import ARCHIVE_ACTOR, User
+from chalicelib.domain import ARCHIVE_ACTOR, JSONObject, User
 
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.archives import ArchiveRepository
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from chalicelib.identity.sign_in import SignInService
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ingest.ingestion import IngestService
+    from chalicelib.tracker.api_keys import ApiKeyService
+    from chalicelib.tracker.services import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +215,42 @@ class Root:
             lambda admin, project, usernames: self.access.set_project_members(admin, project, usernames),  # noqa: PLW0108
         )
         return FacilityService(self.facility_store, datasets, audit=self.repo)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyService:
+        from chalicelib.tracker.api_keys import ApiKeyService
+
+        def user_exists(username: str) -> bool:
+            user = self.repo.get_user(username)
+            return user is not None and not user.deleted
+
+        return ApiKeyService(self.facility_store, user_exists=user_exists)
+
+    @cached_property
+    def tracker(self) -> Tracker:
+        from chalicelib.domain import ANONYMOUS
+        from chalicelib.tracker.collections import Collections
+        from chalicelib.tracker.datasets import TrackerDatasets
+        from chalicelib.tracker.orders import Orders
+        from chalicelib.tracker.people import People
+        from chalicelib.tracker.records import TrackerRecords
+        from chalicelib.tracker.services import Tracker
+
+        records = TrackerRecords(self.facility_store, self.repo)
+        people = People(
+            self.repo,
+            forget=lambda username: self.access.forget(username),  # noqa: PLW0108 (built on use)
+            on_delete=lambda actor, username: self.api_keys.revoke_all(actor, username),  # noqa: PLW0108
+        )
+        orders = Orders(records, people)
+
+        def replicas(user: User, uuid: str) -> list[JSONObject]:
+            if user.username == ANONYMOUS:
+                return []
+            return [e.summary_dict() for e in self.catalogue.entries(user, uuid)]
+
+        datasets = TrackerDatasets(records, people, orders, replicas)
+        return Tracker(records, people, orders, datasets, Collections(records, people, datasets), self.api_keys)
 
     @cached_property
     def facility_queries(self) -> FacilityQueries:

@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from chalicelib.domain import AuditEntry, BaseUri, Dataset, User
+from chalicelib.domain import SYSTEM_ACTOR, AuditEntry, BaseUri, Dataset, User
 
 # A row is: subject, entity type, entity id, action, value.
 Row = tuple[str, str, str, str, Any]
@@ -50,6 +50,11 @@ def dataset_subject(uuid: str, base_uri: str) -> str:
 
 def user_subject(username: str) -> str:
     return f"user#{username}"
+
+
+def actions_subject(username: str) -> str:
+    """What one user did (the Data Tracker's records and users): read by them and user managers."""
+    return f"actions#{username}"
 
 
 def base_uri_subject(base_uri: str) -> str:
@@ -162,6 +167,11 @@ def user_changes(old: User | None, new: User) -> list[AuditEntry]:
                 f"{new.username}|{base_uri}|{kind}",
             )
         )
+    profile_change = next((r for r in rows if r[1] == "user"), None)
+    if profile_change is not None and new.updated_by != SYSTEM_ACTOR:
+        # also among the actor's actions (GET /api/v1/user/me/actions)
+        action = profile_change[3]
+        rows.append((actions_subject(new.updated_by), "user", new.username, action, {"comment": f"User {action}"}))
     return entries_for(key, new.version, new.updated_at, new.updated_by, rows)
 
 

@@ -17,12 +17,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord, is_record_kind
-from chalicelib.catalogue.audit import MAX_AUDIT_FIELD_BYTES, Row, bounded, entries_for
+from chalicelib.catalogue.audit import MAX_AUDIT_FIELD_BYTES, Row, actions_subject, bounded, entries_for, user_subject
 from chalicelib.domain import AuditEntry
 
+# API keys and the sessions they open (chalicelib.tracker.api_keys) are logged in their owner's
+# log (never with their secrets), so that a user sees every event of their keys
+OWNED_KINDS = frozenset({"api_key", "api_session", "api_key_lockout"})
+UNLOGGED_FIELDS: Mapping[str, frozenset[str]] = {
+    "api_key": frozenset({"salt", "hash", "last_used_at"}),
+    "api_session": frozenset({"salt", "hash"}),
+}
+# the Data Tracker's records (chalicelib.tracker.records): each change is also listed among its
+# actor's actions (GET /api/v1/user/me/actions), by the record's uuid and with its comment
+ACTION_KINDS = frozenset({"order", "dataset", "collection"})
 # a value's fields are bounded one by one, then (largest first) until the whole fits here
 MAX_AUDIT_VALUE_BYTES = 4 * MAX_AUDIT_FIELD_BYTES
 
@@ -47,6 +58,7 @@ def facility_changes(old: FacilityRecord | None, new: FacilityRecord | None) -> 
     """
     if any(r is not None and not is_record_kind(r.kind) for r in (old, new)):
         return []
+    old, new = _unsecret(old), _unsecret(new)
     if new is not None:
         record, version = new, new.version
         if old is None:
@@ -61,9 +73,24 @@ def facility_changes(old: FacilityRecord | None, new: FacilityRecord | None) -> 
         action, value = "delete", _value(old.fields)
     else:
         return []
-    row: Row = (facility_subject(record.kind, record.id), record.kind, str(record.id), action, value)
+    owner = record.fields.get("owner") if record.kind in OWNED_KINDS else None
+    subject = user_subject(str(owner)) if owner else facility_subject(record.kind, record.id)
+    rows: list[Row] = [(subject, record.kind, str(record.id), action, value)]
+    if record.kind in ACTION_KINDS and not (action == "edit" and set(value) <= {"_comment"}):
+        # also in the actor's own list of actions (the stamp before a delete is not one)
+        comment = record.fields.get("_comment", "")
+        rows.append((actions_subject(record.updated_by), record.kind, record.uuid, action, {"comment": comment}))
     key = f"facility:{record.kind}:{record.id}"
-    return entries_for(key, version, record.updated_at, record.updated_by, [row], record.acting_for)
+    return entries_for(key, version, record.updated_at, record.updated_by, rows, record.acting_for)
+
+
+def _unsecret(record: FacilityRecord | None) -> FacilityRecord | None:
+    """``record`` without the fields never logged (a key's salt and hash; its last use, which
+    changes on every use and would log each)."""
+    hidden = UNLOGGED_FIELDS.get(record.kind) if record is not None else None
+    if record is None or not hidden:
+        return record
+    return replace(record, fields={k: v for k, v in record.fields.items() if k not in hidden})
 
 
 def _json(value: Any) -> str:

@@ -87,6 +87,10 @@ class AccessService:
             return
         raise VersionConflict(f"could not make {username} an admin: the record keeps changing")
 
+    def forget(self, username: str) -> None:
+        """Drop the cached principal of ``username`` (its rights changed elsewhere)."""
+        self._forget(username)
+
     def _forget(self, *usernames: str) -> None:
         for username in usernames:
             self._principals.pop(username, None)

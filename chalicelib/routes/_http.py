@@ -34,6 +34,7 @@ from chalicelib.errors import (
     VersionConflict,
 )
 from chalicelib.identity.permissions import Gate
+from chalicelib.tracker.keys import is_session_token
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +151,17 @@ def path_param(value: str) -> str:
     return unquote(value) if "%" in value else value
 
 
+OPTIONAL = "optional"
+
+
 def endpoint(
-    bp: Blueprint, *, auth: bool = True, gate: Gate | None = None
+    bp: Blueprint, *, auth: bool | str = True, gate: Gate | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a handler ``fn(ctx, **path_params)``: enforce limits, authenticate, check the
     route's ``gate`` (before the handler reads any input), map errors.
+
+    ``auth``: ``True`` (a valid credential is required), ``False`` (the caller is anonymous),
+    or :data:`OPTIONAL` (anonymous without credentials; credentials given must be valid).
 
     A handler returns a :class:`chalice.Response` or a JSON-serializable value (sent as 200).
     """
@@ -169,7 +176,10 @@ def endpoint(
                 raw = request.raw_body
                 if raw and len(raw) > settings.max_body_bytes:
                     raise PayloadTooLarge(f"the body is larger than {settings.max_body_bytes} bytes")
-                user = _authenticate(services, request) if auth else User(username=ANONYMOUS)
+                if auth is True or (auth == OPTIONAL and _has_credentials(request)):
+                    user = _authenticate(services, request)
+                else:
+                    user = User(username=ANONYMOUS)
                 if gate is not None and not gate.allows(user):
                     raise Forbidden(gate.refusal)
                 result = fn(Ctx(request, user, services), **{k: path_param(v) for k, v in kwargs.items()})
@@ -191,11 +201,34 @@ def _json_type(body: Any) -> dict[str, str | list[str]]:
     return {} if isinstance(body, str | bytes) else {"Content-Type": "application/json"}
 
 
+def _has_credentials(request: Request) -> bool:
+    return bool(request.headers.get("authorization") or request.headers.get("x-api-key"))
+
+
+def source_of(request: Request) -> str:
+    """The caller's address as API Gateway (or ``chalice local``) saw it."""
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
 def _authenticate(services: Root, request: Request) -> User:
+    """The one place credentials are checked: an OIDC access token (``Bearer``), an API key
+    (``Authorization: ApiKey <id>.<secret>``, or the Data Tracker's ``X-API-Key`` header), or a
+    session a key opened (``Bearer dts.…``)."""
     if "access_token" in (request.query_params or {}) or "token" in (request.query_params or {}):
         raise AuthenticationError("tokens are accepted in the Authorization header only")
-    identity = services.verifier.verify(request.headers.get("authorization"))
-    return services.access.principal(identity.username)
+    header = request.headers.get("authorization") or ""
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() == "apikey":
+        username = services.api_keys.authenticate(credential, source_of(request))
+    elif not header and request.headers.get("x-api-key"):
+        username = services.api_keys.authenticate(request.headers["x-api-key"].strip(), source_of(request))
+    elif scheme.lower() == "bearer" and is_session_token(credential):
+        username = services.api_keys.authenticate_session(credential, source_of(request))
+    else:
+        username = services.verifier.verify(header or None).username
+    return services.access.principal(username)
 
 
 def created(body: Any, location: str | None = None) -> Response:

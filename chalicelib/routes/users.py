@@ -1,4 +1,4 @@
-"""/users: the caller's own record, and user administration (admins)."""
+"""/users: the caller's own record and API keys, and user administration (admins)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from chalice.app import Blueprint, Response
 from chalicelib.catalogue.validation import parse_new_user, parse_put_user, parse_user_patch, parse_username
 from chalicelib.identity.permissions import ADMINS
 from chalicelib.routes._http import Ctx, created, created_or_ok, endpoint
+from chalicelib.routes._pages import paged_response
 from chalicelib.routes._smorest import page_response, parse_paging, parse_sort, sorted_rows
 from chalicelib.routes.datasets import log_params, log_response
+from chalicelib.tracker.fields import parse_api_key_request
 
 bp = Blueprint(__name__)
 
@@ -73,3 +75,30 @@ def user_log(ctx: Ctx, username: str) -> Response:
     limit, after = log_params(ctx)
     page = ctx.root.access.user_log(ctx.user, parse_username(username), limit, after)
     return log_response(page.entries, page.next_after)
+
+
+# -- API keys (the Data Tracker's, usable on every route: ``Authorization: ApiKey <key>``) ----
+@bp.route("/users/me/keys", methods=["GET"])
+@endpoint(bp)
+def my_keys(ctx: Ctx) -> Response:
+    """The caller's API keys: name, id and times (a key's secret is shown once, when made)."""
+    page, page_size = parse_paging(ctx)
+    keys = ctx.root.tracker.keys.list(ctx.user, ctx.user.username)
+    start = (page - 1) * page_size
+    return paged_response(ctx.request.path, ctx.query(), keys[start : start + page_size], len(keys), page, page_size)
+
+
+@bp.route("/users/me/keys", methods=["POST"])
+@endpoint(bp)
+def new_key(ctx: Ctx) -> Response:
+    """A new key (``{"name": ...}``, default ``default``): 201 with ``key``, shown this once."""
+    name = parse_api_key_request(ctx.json() if ctx.request.raw_body else None)
+    view, presented = ctx.root.tracker.keys.create(ctx.user, ctx.user.username, name)
+    return created({**view, "key": presented}, f"/users/me/keys/{view['key_id']}")
+
+
+@bp.route("/users/me/keys/{key_id}", methods=["DELETE"])
+@endpoint(bp)
+def revoke_key(ctx: Ctx, key_id: str) -> Response:
+    ctx.root.tracker.keys.revoke(ctx.user, ctx.user.username, key_id)
+    return Response(body="", status_code=204)

@@ -14,7 +14,7 @@ import requests
 from chalicelib import resources
 from chalicelib.composition import Root
 from chalicelib.domain import User
-from infra.local import xfel
+from infra.local import tracker_demo, xfel
 from infra.local.stack import DTOOL_USER, LOG, LocalStack, patched_environ
 
 DEMO_OPERATOR = User(username="cli:make-run", is_admin=True)
@@ -94,6 +94,11 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
         xfel.load(Root(stack.settings()), DEMO_OPERATOR, xfel.demo_fixtures(), stack.xfel_client.username)
     expected += sum(1 for kind, _, _ in xfel.demo_fixtures() if kind == "data_group_repository")
 
+    # the Data Tracker's demo (/api/v1): its users, orders, a published collection, their keys
+    with patched_environ(stack.env):
+        services = Root(stack.settings())
+        tracker_keys = tracker_demo.load(services, services.access.principal("admin"))
+
     deadline = time.monotonic() + 30
     seen = 0
     while True:
@@ -104,7 +109,7 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
     if seen < expected:
         runner_log = stack.work_dir / "runner.log"
         LOG.warning("only %d of %d demo datasets are searchable after 30 s (see %s)", seen, expected, runner_log)
-    return {"admin": admin, "reader": stack.token("reader")}
+    return {"admin": admin, "reader": stack.token("reader"), **{f"tracker:{k}": v for k, v in tracker_keys.items()}}
 
 
 def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
@@ -137,6 +142,8 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         *dtool_lines(stack),
         "",
         *xfel_lines(stack),
+        "",
+        *tracker_lines(stack, tokens),
         "",
         " Archive a demo dataset uploaded to S3 (each step shown as it runs), then look at it:",
         f'.venv/bin/catalogue --as "$USER" archive {archivable}',
@@ -180,4 +187,16 @@ def xfel_lines(stack: LocalStack) -> list[str]:
         f"export XFEL_PROPOSAL='{xfel.DEMO_PROPOSAL}' XFEL_RUN='{xfel.DEMO_RUNS}'"
         f" XFEL_REPOSITORY='{xfel.OFFLINE_REPOSITORY}' XFEL_INSTRUMENT='{xfel.DEMO_INSTRUMENT}'",
         "export OAUTHLIB_INSECURE_TRANSPORT=1   # the client refuses plain http otherwise",
+    ]
+
+
+def tracker_lines(stack: LocalStack, tokens: Mapping[str, str]) -> list[str]:
+    """The banner's lines for the Data Tracker's API: its base, and an API key per demo user
+    (shown here once; README "Orders, collections and keys (Data Tracker)" has the tour)."""
+    keys = " ".join(f"DT_{p.upper()}_KEY='{tokens.get(f'tracker:{p}', '')}'" for p in tracker_demo.PERSONAS)
+    return [
+        " SciLifeLab Data Tracker (/api/v1): API keys of its demo users (dm, orders, users, search, plain):",
+        f"export DT_API='{stack.api_url}/api/v1' {keys}",
+        'curl -s "$DT_API/dataset"      # anyone: the published datasets',
+        'curl -s -H "Authorization: ApiKey $DT_ORDERS_KEY" "$DT_API/order"',
     ]

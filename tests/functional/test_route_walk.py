@@ -13,6 +13,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from chalicelib.domain import user_uuid
 from tests.functional.conftest import BUCKET_A, Api
 from tests.functional.test_datasets import register
 from tests.support.data import registration
@@ -80,8 +81,47 @@ def mymdc_expectation(method: str, route: str, caller: str) -> int | None:
     return 404  # PUT or DELETE of a record that is not there
 
 
-# public: no token needed (POST /token is how a client gets one: tests/functional/test_token_endpoint.py)
-NO_AUTH = {("GET", "/health"), ("GET", "/config/versions"), ("POST", "/token")}
+# public: no token needed (POST /token is how a client gets one: tests/functional/test_token_endpoint.py;
+# POST /api/v1/login/apikey exchanges an API key for a session: tests/functional/test_tracker_api.py)
+NO_AUTH = {("GET", "/health"), ("GET", "/config/versions"), ("POST", "/token"), ("POST", "/api/v1/login/apikey")}
+# SciLifeLab Data Tracker's routes (chalicelib/routes/tracker_api.py, tracker_users.py), walked
+# with no orders, datasets or collections, by callers without permission topics
+V1 = "/api/v1"
+TRACKER_OPEN = {
+    ("GET", V1),
+    ("GET", f"{V1}/login"),
+    ("GET", f"{V1}/logout"),
+    ("POST", f"{V1}/logout"),
+    ("GET", f"{V1}/dataset"),  # published ones: none here
+    ("GET", f"{V1}/collection"),
+    ("GET", f"{V1}/collection/user"),
+    ("GET", f"{V1}/user/me"),
+    ("GET", f"{V1}/user/me/log"),
+    ("GET", f"{V1}/user/me/actions"),
+    ("GET", f"{V1}/user/me/collections"),
+    ("GET", "/users/me/keys"),
+}
+# what every signed-in user may do to their own things: the body is validated
+TRACKER_OWN_WRITES = {
+    ("POST", f"{V1}/collection"),
+    ("PATCH", f"{V1}/user/me"),
+    ("POST", f"{V1}/user/me/apikey"),
+    ("POST", "/users/me/keys"),
+}
+# (method, route) -> what a caller without topics gets: 403 where a topic is the gate, 404
+# where the record (an order, dataset, collection, another user, one of one's keys) is not theirs
+TRACKER_REFUSED = {
+    ("POST", f"{V1}/order/{{uuid}}/dataset"): 404,
+    ("GET", f"{V1}/dataset/{{uuid}}"): 404,
+    ("PATCH", f"{V1}/dataset/{{uuid}}"): 404,
+    ("DELETE", f"{V1}/dataset/{{uuid}}"): 404,
+    ("GET", f"{V1}/dataset/{{uuid}}/log"): 404,
+    ("GET", f"{V1}/collection/{{uuid}}"): 404,
+    ("PATCH", f"{V1}/collection/{{uuid}}"): 404,
+    ("DELETE", f"{V1}/collection/{{uuid}}"): 404,
+    ("GET", f"{V1}/collection/{{uuid}}/log"): 404,
+    ("GET", f"{V1}/user/{{user_id}}"): 404,
+}
 
 
 def good_bodies(uuid: str) -> dict[tuple[str, str], Any]:
@@ -146,6 +186,8 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
         "number": "0",
         "run_number": "1",
         "blank": "",
+        "user_id": user_uuid("champion"),
+        "key_id": "0123456789abcdef",
     }
     good = good_bodies(uuid)
     seen = []
@@ -168,6 +210,19 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
         if (method, route) in URI_BODY_READS:
             assert answers["well-formed"] == (200 if caller == "reader" else 404), (method, route, answers)
             assert {answers[name] for name in BODIES} == {400}, (method, route, answers)
+            continue
+        if (method, route) in TRACKER_OPEN:
+            assert set(answers.values()) == {200}, (method, route, answers)
+            continue
+        if (method, route) in TRACKER_OWN_WRITES:
+            assert answers["malformed"] == answers["array"] == 400, (method, route, answers)
+            continue
+        if route.startswith(V1):
+            expected = TRACKER_REFUSED.get((method, route), 403)
+            assert set(answers.values()) == {expected}, (caller, method, route, answers)
+            continue
+        if (method, route) == ("DELETE", "/users/me/keys/{key_id}"):
+            assert set(answers.values()) == {404}, (caller, method, route, answers)
             continue
         if (method, route) == FACILITY_LOG:
             assert set(answers.values()) == {404}, (caller, method, route, answers)

@@ -100,7 +100,11 @@ def test_user_and_permission_audit_entries() -> None:
         f"base_uri#{A}",
     )
     u3 = replace(u2, deleted=True, search_base_uris=frozenset(), version=3)
-    assert [(e.entity_type, e.action) for e in user_changes(u2, u3)] == [("user", "delete"), ("permission", "delete")]
+    assert [(e.entity_type, e.action, e.subject) for e in user_changes(u2, u3)] == [
+        ("user", "delete", "user#reader"),
+        ("permission", "delete", f"base_uri#{A}"),
+        ("user", "delete", "actions#admin"),  # what admin did, for GET /api/v1/user/me/actions
+    ]
 
 
 def test_base_uri_audit_entries() -> None:

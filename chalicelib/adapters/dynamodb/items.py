@@ -238,7 +238,7 @@ def user_from_item(item: UserItem) -> User:
         affiliation=item.affiliation or "",
         contact=item.contact or "",
         url=item.url or "",
-        auth_ids=tuple(item.auth_ids or ()),
+        auth_ids=tuple(str(a) for a in item.auth_ids or ()),
     )
 
 

@@ -1,0 +1,200 @@
+"""Orders (the catalogue's projects, as the Data Tracker calls them) and the datasets they own.
+
+An order's editors may read and change it and its datasets; DATA_MANAGEMENT may do so for
+every order (:mod:`chalicelib.tracker.permissions`). A dataset belongs to one order for life
+(it is listed under it; nothing moves it). Deleting an order deletes its datasets first, each
+a logged deletion that also takes it out of every collection holding it, and the order last,
+so that a deletion stopped half-way can simply be repeated.
+
+Orders, datasets and collections a caller may not read answer 404, as unknown ones do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.adapters.dynamodb.facility import FacilityRecord
+from chalicelib.domain import User
+from chalicelib.errors import Forbidden, NotFound, ValidationError
+from chalicelib.tracker import permissions as tp
+from chalicelib.tracker.people import People, summary
+from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecords, document
+
+USER_LIST_FIELDS = ("authors", "generators", "editors")
+
+
+def title_ref(record: FacilityRecord) -> dict[str, Any]:
+    return {"_id": record.uuid, "title": record.fields.get("title", "")}
+
+
+def editors_of(record: FacilityRecord) -> list[str]:
+    return list(record.fields.get("editors", ()))
+
+
+class Orders:
+    def __init__(self, records: TrackerRecords, people: People) -> None:
+        self._records = records
+        self._people = people
+
+    # -- orders ---------------------------------------------------------------------------
+    def require_orders(self, user: User) -> None:
+        """Every order route's gate: the ORDERS permission (Forbidden before any read)."""
+        if not tp.may_list_orders(user):
+            raise Forbidden("orders need the ORDERS permission")
+
+    def order(self, user: User, uuid: str) -> FacilityRecord:
+        """The order ``uuid`` for one who may read and edit it (NotFound otherwise)."""
+        self.require_orders(user)
+        found = self._records.find(ORDER, uuid)
+        if found is None or not tp.may_edit_order(user, editors_of(found)):
+            raise NotFound(f"no order {uuid[:64]}")
+        return found
+
+    def listing(self, user: User, owner_id: str | None = None) -> list[dict[str, Any]]:
+        """The orders ``user`` edits (all of them for DATA_MANAGEMENT), or those ``owner_id``
+        edits (their own, or anyone's with OWNERS_READ)."""
+        self.require_orders(user)
+        if owner_id is not None:
+            if not tp.may_read_users_orders(user, owner_id):
+                raise Forbidden("other users' orders need OWNERS_READ")
+            mine = [o for o in self._records.all(ORDER) if owner_id in editors_of(o)]
+        elif tp.sees_all_orders(user):
+            mine = self._records.all(ORDER)
+        else:
+            mine = [o for o in self._records.all(ORDER) if tp.is_editor(user, editors_of(o))]
+        return [self._list_entry(o) for o in sorted(mine, key=lambda r: r.fields.get("created_at", 0))]
+
+    @staticmethod
+    def _list_entry(order: FacilityRecord) -> dict[str, Any]:
+        f = order.fields
+        return {
+            "_id": order.uuid,
+            "title": f.get("title", ""),
+            "tags_standard": f.get("tags_standard", {}),
+            "tags_user": f.get("tags_user", {}),
+        }
+
+    def require_add(self, user: User) -> None:
+        if not tp.may_add_order(user):
+            raise Forbidden("adding orders needs the ORDERS_SPECIAL permission")
+
+    def add(self, user: User, fields: Mapping[str, Any]) -> str:
+        self.require_add(user)
+        values = self._checked_users(fields)
+        editors = list(values.get("editors", ()))
+        if user.id not in editors:
+            editors.append(user.id)  # the creator edits what they made (as the original)
+        values = {
+            "title": "",
+            "description": "",
+            "authors": [],
+            "generators": [],
+            "organisation": "",
+            "tags_standard": {},
+            "tags_user": {},
+            **values,
+            "editors": editors,
+        }
+        return self._records.create(user, ORDER, values, "Order added").uuid
+
+    def get(self, user: User, uuid: str) -> dict[str, Any]:
+        order = self.order(user, uuid)
+        by_id = self._people.by_id()
+        doc = document(order)
+        for name in USER_LIST_FIELDS:
+            doc[name] = [summary(by_id.get(i), i) for i in order.fields.get(name, ())]
+        org = order.fields.get("organisation", "")
+        doc["organisation"] = summary(by_id.get(org), org) if org else {}
+        doc["datasets"] = [title_ref(d) for d in self._records.datasets_of(order.uuid)]
+        return doc
+
+    def update(self, user: User, uuid: str, fields: Mapping[str, Any]) -> None:
+        self.order(user, uuid)
+        values = self._checked_users(fields)
+        if not values:
+            return
+        self._records.update(user, ORDER, uuid, lambda stored: _changed(stored, values), "Order updated")
+
+    def delete(self, user: User, uuid: str) -> None:
+        order = self.order(user, uuid)
+        for dataset in self._records.datasets_of(order.uuid):
+            self.remove_dataset(user, dataset, f"Deleted with order {order.uuid}")
+        self._records.delete(user, self._records.get(ORDER, uuid), "Order deleted")
+
+    def _checked_users(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        values = dict(fields)
+        for name in USER_LIST_FIELDS:
+            if name in values:
+                self._people.require_ids(values[name], name)
+        if values.get("organisation"):
+            self._people.require_ids([values["organisation"]], "organisation")
+        return values
+
+    # -- the datasets of an order ---------------------------------------------------------
+    def log(self, user: User, uuid: str) -> dict[str, Any]:
+        """The order's log, for those who may edit it; once it is gone, for DATA_MANAGEMENT."""
+        self.require_orders(user)
+        found = self._records.find(ORDER, uuid)
+        return gone_or_allowed_log(
+            self._records, user, ORDER, uuid, found, found is not None and tp.may_edit_order(user, editors_of(found))
+        )
+
+    def require_add_dataset(self, user: User, order_uuid: str) -> FacilityRecord:
+        """The order ``order_uuid``, when ``user`` may add datasets to it: an editor without
+        ORDERS gets Forbidden (they may read it through its datasets), anyone else NotFound."""
+        order = self._records.find(ORDER, order_uuid)
+        if order is None or not tp.may_add_dataset(user, editors_of(order)):
+            if order is not None and tp.is_editor(user, editors_of(order)):
+                raise Forbidden("adding datasets to an order needs the ORDERS permission")
+            raise NotFound(f"no order {order_uuid[:64]}")
+        return order
+
+    def add_dataset(self, user: User, order_uuid: str, fields: Mapping[str, Any]) -> str:
+        order = self.require_add_dataset(user, order_uuid)
+        if "title" not in fields:
+            raise ValidationError("title is required", field="title")
+        values = {
+            "title": "",
+            "description": "",
+            "tags_standard": {},
+            "tags_user": {},
+            "cross_references": [],
+            "published": False,
+            **fields,
+            "order": order.uuid,
+        }
+        return self._records.create(
+            user, DATASET, values, f"Dataset added to order {order.uuid}", order=order.uuid
+        ).uuid
+
+    def remove_dataset(self, user: User, dataset: FacilityRecord, comment: str) -> None:
+        """Delete ``dataset`` (authorized by the caller), first taking it out of every
+        collection that holds it (each such edit logged)."""
+        for collection in self._records.all(COLLECTION):
+            if dataset.uuid in collection.fields.get("datasets", ()):
+                self._records.update(
+                    user,
+                    COLLECTION,
+                    collection.uuid,
+                    lambda stored: {"datasets": [d for d in stored.fields.get("datasets", ()) if d != dataset.uuid]},
+                    f"Dataset {dataset.uuid} deleted",
+                )
+        self._records.delete(user, self._records.get(DATASET, dataset.uuid), comment)
+
+
+def gone_or_allowed_log(
+    records: TrackerRecords, user: User, kind: str, uuid: str, found: FacilityRecord | None, allowed: bool
+) -> dict[str, Any]:
+    """The log of ``uuid``: for whom ``allowed`` while it exists; once it is gone, for
+    DATA_MANAGEMENT only (NotFound otherwise, and when it never existed)."""
+    if (found is None and not tp.sees_all_orders(user)) or (found is not None and not allowed):
+        raise NotFound(f"no {kind} {uuid[:64]}")
+    doc = records.log(kind, uuid)
+    if found is None and not doc["logs"]:
+        raise NotFound(f"no {kind} {uuid[:64]}")
+    return doc
+
+
+def _changed(stored: FacilityRecord, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if stored.fields.get(k) != v}

@@ -1,0 +1,159 @@
+"""The Data Tracker's entities as records of the catalogue's record store.
+
+Orders, datasets and collections are :class:`~chalicelib.adapters.dynamodb.facility.FacilityRecord` s
+of the kinds :data:`ORDER`, :data:`DATASET` and :data:`COLLECTION`, kept in the same table as the
+facility's records, so that the same stream derives their audit log
+(:mod:`chalicelib.facility.audit`): one log, not two.
+
+Each is known by a uuid (the Data Tracker's ``_id``); its record id is derived from that uuid
+(:func:`record_id`), so a lookup by uuid is one read, and the log of a deleted entity is still
+found by its uuid. A dataset is listed under its order (``lists[0] = "order=<uuid>"``), which is
+how an order finds its datasets without a scan.
+
+``fields`` holds the entity's own fields and two kept by this module: ``created_at``, and
+``_comment`` (what the last change was, e.g. ``"Dataset deleted with its order"``): every change
+writes it, so the stream carries it into the audit entry of that change, where the log view
+(:mod:`chalicelib.tracker.log`) reads it back.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore
+from chalicelib.adapters.dynamodb.repository import Repository
+from chalicelib.domain import User
+from chalicelib.errors import NotFound, VersionConflict
+
+ORDER = "order"
+DATASET = "dataset"
+COLLECTION = "collection"
+TRACKER_KINDS = (ORDER, DATASET, COLLECTION)
+COMMENT = "_comment"
+# fields the store keeps for this module, never part of an entity's document
+KEPT = frozenset({COMMENT, "created_at"})
+# a derived id drops a uuid's lowest 8 bits: 120 bits fit the store's 38 digits (ids of random
+# uuids then still collide with probability ~2^-114 per pair; a collision is AlreadyExists)
+_ID_SHIFT = 8
+
+
+def record_id(uuid: str) -> int:
+    """The record id of the entity ``uuid`` (a canonical uuid string)."""
+    return uuidlib.UUID(uuid).int >> _ID_SHIFT
+
+
+def canonical_uuid(value: str) -> str | None:
+    """``value`` as a canonical lowercase uuid, or ``None`` when it is not one."""
+    try:
+        return str(uuidlib.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def document(record: FacilityRecord) -> dict[str, Any]:
+    """The entity's own fields, with ``_id``."""
+    out = {k: v for k, v in record.fields.items() if k not in KEPT}
+    out["_id"] = record.uuid
+    return out
+
+
+class TrackerRecords:
+    """Reads and versioned writes of the Data Tracker's records; every write names its actor,
+    time and comment. Authorization is the callers' (the services of this package)."""
+
+    def __init__(self, store: FacilityStore, audit: Repository, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._audit = audit  # where the stream-derived log of the records is read
+        self._clock = clock
+
+    def log(self, kind: str, uuid: str) -> dict[str, Any]:
+        """The log of the entity ``uuid`` of ``kind`` (gone or not) in the seed's shape; the
+        caller has authorized reading it."""
+        from chalicelib.tracker.log import log_document, record_log
+
+        return log_document(kind, uuid, record_log(self._audit, kind, uuid))
+
+    @property
+    def store(self) -> FacilityStore:
+        return self._store
+
+    def now(self) -> float:
+        return self._clock()
+
+    def find(self, kind: str, uuid: str) -> FacilityRecord | None:
+        """The record of ``kind`` with ``uuid`` (any string: not a uuid → ``None``)."""
+        canonical = canonical_uuid(uuid)
+        if canonical is None:
+            return None
+        record = self._store.get(kind, record_id(canonical))
+        return record if record is not None and record.uuid == canonical else None
+
+    def get(self, kind: str, uuid: str) -> FacilityRecord:
+        record = self.find(kind, uuid)
+        if record is None:
+            raise NotFound(f"no {kind} {uuid[:64]}")
+        return record
+
+    def all(self, kind: str) -> list[FacilityRecord]:
+        return self._store.all(kind)
+
+    def datasets_of(self, order_uuid: str) -> list[FacilityRecord]:
+        return self._store.listed(DATASET, 0, f"order={order_uuid}")
+
+    def create(
+        self, user: User, kind: str, fields: Mapping[str, Any], comment: str, *, order: str | None = None
+    ) -> FacilityRecord:
+        """A new record of ``kind`` with a new uuid (a dataset: listed under ``order``)."""
+        uuid = str(uuidlib.uuid4())
+        now = self._clock()
+        record = FacilityRecord(
+            kind=kind,
+            id=record_id(uuid),
+            uuid=uuid,
+            version=1,
+            fields={**fields, "created_at": now, COMMENT: comment},
+            lists=(f"order={order}" if order is not None else None, None),
+            updated_at=now,
+            updated_by=user.username,
+        )
+        self._store.create(record)
+        return record
+
+    def save(self, user: User, record: FacilityRecord, changes: Mapping[str, Any], comment: str) -> FacilityRecord:
+        """``record`` with ``changes`` applied, saved at its version (VersionConflict when it
+        changed meanwhile)."""
+        updated = replace(
+            record,
+            version=record.version + 1,
+            fields={**record.fields, **changes, COMMENT: comment},
+            updated_at=self._clock(),
+            updated_by=user.username,
+        )
+        self._store.save(updated, record.version)
+        return updated
+
+    def update(
+        self, user: User, kind: str, uuid: str, change: Callable[[FacilityRecord], Mapping[str, Any]], comment: str
+    ) -> FacilityRecord:
+        """Apply ``change`` (the new field values, from the stored record) and save, retrying a
+        few times when another write came between the read and the save; no change, no write."""
+        for _ in range(5):
+            record = self.get(kind, uuid)
+            changes = change(record)
+            if not changes:
+                return record
+            try:
+                return self.save(user, record, changes, comment)
+            except VersionConflict:
+                continue
+        raise VersionConflict(f"the {kind} {uuid} keeps changing; try again")
+
+    def delete(self, user: User, record: FacilityRecord, comment: str) -> None:
+        """Delete ``record`` at its version: saved once more first naming the deleter and the
+        comment (the store deletes outright; the audit log reads the last image)."""
+        stamped = self.save(user, record, {}, comment)
+        self._store.delete(record.kind, record.id, stamped.version)

@@ -1,0 +1,276 @@
+"""The Data Tracker's /api/v1 (issue 19), as its personas use it (functional tier).
+
+Personas: ``dm`` (DATA_MANAGEMENT), ``orderer`` (ORDERS and ORDERS_SPECIAL; the editor of
+the orders it makes), ``um`` (USER_MANAGEMENT), ``searcher`` (USER_SEARCH), ``plain`` (no
+topics), ``outsider`` (no topics, never an editor) and anonymous callers. Where our answer
+differs from the original Data Tracker's on purpose (404 where it answered 403), the test
+says so; the original's cells are in docs/research/data-tracker.md §4.2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.domain import user_uuid
+from tests.functional.conftest import Api
+
+V1 = "/api/v1"
+TOPICS = {
+    "dm": ["DATA_MANAGEMENT"],
+    "orderer": ["ORDERS", "ORDERS_SPECIAL"],
+    "um": ["USER_MANAGEMENT"],
+    "searcher": ["USER_SEARCH"],
+    "plain": [],
+    "outsider": [],
+}
+
+
+@pytest.fixture
+def tracker(api: Api) -> Api:
+    for name, topics in TOPICS.items():
+        assert api.post("/users", {"username": name, "email": f"{name}@example.org"}).status_code == 201
+        if topics:
+            r = api.patch(f"{V1}/user/{user_uuid(name)}", {"permissions": topics})
+            assert r.status_code == 200, r.body
+    return api
+
+
+def order(api: Api, user: str = "orderer", **fields: Any) -> str:
+    r = api.post(f"{V1}/order", {"title": "Sequencing of soil samples", **fields}, user=user)
+    assert r.status_code == 200, r.body
+    return str(r.json_body["_id"])
+
+
+def dataset(api: Api, order_id: str, user: str = "orderer", **fields: Any) -> str:
+    r = api.post(f"{V1}/order/{order_id}/dataset", {"title": "Run 1 reads", **fields}, user=user)
+    assert r.status_code == 200, r.body
+    return str(r.json_body["_id"])
+
+
+def test_an_order_with_a_dataset_and_its_log(tracker: Api) -> None:
+    api = tracker
+    o = order(api, description="*markdown*")
+    d = dataset(api, o, cross_references=[{"title": "ENA", "value": "ENA:PRJEB1234"}])
+    got = api.get(f"{V1}/order/{o}", user="orderer")
+    assert got.status_code == 200, got.body
+    doc = got.json_body["order"]
+    assert doc["title"] == "Sequencing of soil samples" and doc["description"] == "*markdown*"
+    assert doc["datasets"] == [{"_id": d, "title": "Run 1 reads"}]
+    assert [e["_id"] for e in doc["editors"]] == [user_uuid("orderer")]
+    assert api.patch(f"{V1}/dataset/{d}", {"description": "reads of run 1"}, user="orderer").status_code == 200
+    log = api.get(f"{V1}/dataset/{d}/log", user="orderer")
+    assert log.status_code == 200, log.body
+    logs = log.json_body["logs"]
+    assert [e["action"] for e in logs] == ["add", "edit"]
+    assert logs[1]["data"]["title"] == "Run 1 reads" and logs[1]["data"]["description"] == "reads of run 1"
+    assert logs[1]["comment"] == "Dataset updated" and logs[1]["user"] == user_uuid("orderer")
+
+
+def test_orders_by_persona(tracker: Api) -> None:
+    """The order rules: ORDERS_SPECIAL adds, editors (with ORDERS) and DATA_MANAGEMENT read and
+    change; everyone else is refused: 401 anonymous, 403 without ORDERS, 404 with ORDERS but
+    not an editor (the original answered 403: an existence oracle)."""
+    api = tracker
+    o = order(api)
+    assert api.post(f"{V1}/order", {"title": "x"}, user=None).status_code == 401
+    for user in ("plain", "um", "searcher", "dm"):  # dm: DATA_MANAGEMENT alone may not add (ORDERS_SPECIAL)
+        assert api.post(f"{V1}/order", {"title": "x"}, user=user).status_code == 403, user
+    for user, status in (("orderer", 200), ("dm", 200), ("admin", 200), ("plain", 403), ("um", 403), (None, 401)):
+        assert api.get(f"{V1}/order/{o}", user=user).status_code == status, user
+    # another ORDERS holder who does not edit it: 404, as for an unknown order
+    assert api.post("/users", {"username": "orderer2"}).status_code == 201
+    assert api.patch(f"{V1}/user/{user_uuid('orderer2')}", {"permissions": ["ORDERS"]}).status_code == 200
+    assert api.get(f"{V1}/order/{o}", user="orderer2").status_code == 404
+    assert api.get(f"{V1}/order/00000000-0000-4000-8000-000000000000", user="orderer2").status_code == 404
+    assert api.patch(f"{V1}/order/{o}", {"title": "stolen"}, user="orderer2").status_code == 404
+    assert api.delete(f"{V1}/order/{o}", user="orderer2").status_code == 404
+    # lists: own orders, all for DATA_MANAGEMENT
+    assert [x["_id"] for x in api.get(f"{V1}/order", user="orderer").json_body["orders"]] == [o]
+    assert api.get(f"{V1}/order", user="orderer2").json_body["orders"] == []
+    assert api.get(f"{V1}/order", user="dm").json_body["total"] == 1
+    assert api.get(f"{V1}/order", user="plain").status_code == 403
+    # DATA_MANAGEMENT edits any order; the editor is then shown the change
+    assert api.patch(f"{V1}/order/{o}", {"title": "Soil, renamed"}, user="dm").status_code == 200
+    assert api.get(f"{V1}/order/{o}", user="orderer").json_body["order"]["title"] == "Soil, renamed"
+
+
+def test_bad_input_is_refused_and_changes_nothing(tracker: Api) -> None:
+    api = tracker
+    o = order(api)
+    for body in ({"title": ""}, {"title": 5}, {"_id": o}, {"datasets": []}, {"colour": "red"}, {"editors": "x"}):
+        r = api.patch(f"{V1}/order/{o}", body, user="orderer")
+        assert r.status_code == 400, (body, r.body)
+        assert set(r.json_body) >= {"Code", "Message"}
+    r = api.patch(f"{V1}/order/{o}", {"editors": ["00000000-0000-4000-8000-000000000000"]}, user="orderer")
+    assert r.status_code == 400 and r.json_body["Field"] == "editors"
+    r = api.post(f"{V1}/order/{o}/dataset", {"title": "x", "cross_references": [{"title": "t", "value": "no scheme"}]},
+                 user="orderer")  # fmt: skip
+    assert r.status_code == 400
+    assert api.get(f"{V1}/order/{o}", user="orderer").json_body["order"]["title"] == "Sequencing of soil samples"
+    assert api.get(f"{V1}/order/{o}", user="orderer").json_body["order"]["datasets"] == []
+    # an outsider learns nothing from a bad body: authorization comes first
+    assert api.patch(f"{V1}/order/{o}", {"colour": "red"}, user="plain").status_code == 403
+    assert api.patch(f"{V1}/order/{o}", {"colour": "red"}, user=None).status_code == 401
+
+
+def test_published_datasets_and_collections_are_public_without_their_hidden_fields(tracker: Api) -> None:
+    api = tracker
+    o = order(api)
+    d = dataset(api, o)
+    c = api.post(f"{V1}/collection", {"title": "Soil", "datasets": [d]}, user="orderer").json_body["_id"]
+    # unpublished: 404 to anonymous callers and outsiders, as unknown ids
+    for user in (None, "outsider"):
+        assert api.get(f"{V1}/dataset/{d}", user=user).status_code == 404, user
+        assert api.get(f"{V1}/collection/{c}", user=user).status_code == 404, user
+        assert api.get(f"{V1}/dataset", user=user).json_body["datasets"] == []
+    assert api.patch(f"{V1}/dataset/{d}", {"published": True}, user="orderer").status_code == 200
+    assert api.patch(f"{V1}/collection/{c}", {"published": True}, user="orderer").status_code == 200
+    got = api.get(f"{V1}/dataset/{d}", user=None)
+    assert got.status_code == 200, got.body
+    doc = got.json_body["dataset"]
+    assert doc["title"] == "Run 1 reads" and "order" not in doc and "editors" not in doc
+    coll = api.get(f"{V1}/collection/{c}", user=None).json_body["collection"]
+    assert coll["datasets"] == [{"_id": d, "title": "Run 1 reads"}] and "editors" not in coll
+    assert "editors" in api.get(f"{V1}/collection/{c}", user="orderer").json_body["collection"]
+    assert api.get(f"{V1}/dataset/{d}", user="orderer").json_body["dataset"]["order"]["_id"] == o
+    # public reading does not mean public writing
+    assert api.patch(f"{V1}/dataset/{d}", {"title": "x"}, user="outsider").status_code == 403
+    assert api.patch(f"{V1}/dataset/{d}", {"title": "x"}, user=None).status_code == 401
+    assert api.delete(f"{V1}/collection/{c}", user="outsider").status_code == 403
+    # an invalid token is refused even where anonymous callers are welcome
+    bad = api.call("GET", f"{V1}/dataset/{d}", None, headers={"Authorization": "Bearer not.a.token"})
+    assert bad.status_code == 401
+
+
+def test_deleting_an_order_deletes_its_datasets_and_logs_each_removal(tracker: Api) -> None:
+    api = tracker
+    o = order(api)
+    d1, d2 = dataset(api, o), dataset(api, o, title="Run 2 reads")
+    c = api.post(f"{V1}/collection", {"title": "Mixed", "datasets": [d1, d2]}, user="orderer").json_body["_id"]
+    assert api.delete(f"{V1}/order/{o}", user="orderer").status_code == 200
+    for d in (d1, d2):
+        assert api.get(f"{V1}/dataset/{d}", user="orderer").status_code == 404
+        log = api.get(f"{V1}/dataset/{d}/log", user="dm")
+        assert log.status_code == 200, log.body
+        last = log.json_body["logs"][-1]
+        assert last["action"] == "delete" and last["data"] == {"_id": d}
+        assert last["comment"] == f"Deleted with order {o}" and last["user"] == user_uuid("orderer")
+        # once gone, only DATA_MANAGEMENT reads its log
+        assert api.get(f"{V1}/dataset/{d}/log", user="orderer").status_code == 404
+    mine = api.get(f"{V1}/user/me/actions", user="orderer").json_body["logs"]
+    assert [(a["data_type"], a["action"], a["entry_id"]) for a in mine][-1] == ("order", "delete", o)
+    assert ("dataset", "delete", d1, f"Deleted with order {o}") in [
+        (a["data_type"], a["action"], a["entry_id"], a["comment"]) for a in mine
+    ]
+    order_log = api.get(f"{V1}/order/{o}/log", user="dm").json_body["logs"]
+    assert [e["action"] for e in order_log] == ["add", "delete"]
+    coll = api.get(f"{V1}/collection/{c}", user="orderer").json_body["collection"]
+    assert coll["datasets"] == []
+    coll_log = api.get(f"{V1}/collection/{c}/log", user="orderer").json_body["logs"]
+    assert coll_log[0]["comment"] == "Collection added"
+    assert sorted(e["comment"] for e in coll_log[1:]) == sorted([f"Dataset {d1} deleted", f"Dataset {d2} deleted"])
+    assert coll_log[-1]["data"]["datasets"] == []  # a full copy, after the change
+
+
+def test_users_by_topic(tracker: Api) -> None:
+    api = tracker
+    plain = user_uuid("plain")
+    limited = api.get(f"{V1}/user", user="searcher")
+    assert limited.status_code == 200
+    row = next(u for u in limited.json_body["users"] if u["_id"] == plain)
+    assert set(row) == {"_id", "affiliation", "contact", "name", "orcid", "url"}  # no e-mail
+    full = next(u for u in api.get(f"{V1}/user", user="um").json_body["users"] if u["_id"] == plain)
+    assert full["email"] == "plain@example.org" and full["permissions"] == []
+    assert api.get(f"{V1}/user", user="plain").status_code == 403
+    assert api.get(f"{V1}/user", user=None).status_code == 401
+    # a user searcher adds users (ORDERS includes USER_ADD) but may not give permissions
+    r = api.post(f"{V1}/user", {"email": "new@example.org", "name": "New"}, user="orderer")
+    assert r.status_code == 200, r.body
+    r = api.post(f"{V1}/user", {"email": "new2@example.org", "permissions": ["ORDERS"]}, user="orderer")
+    assert r.status_code == 403
+    assert api.post(f"{V1}/user", {"email": "new@example.org"}, user="um").status_code == 409
+    # only USER_MANAGEMENT reads or changes another user
+    assert api.get(f"{V1}/user/{plain}", user="um").json_body["user"]["email"] == "plain@example.org"
+    assert api.get(f"{V1}/user/{plain}", user="searcher").json_body["user"].get("email") is None
+    assert api.patch(f"{V1}/user/{plain}", {"affiliation": "KTH"}, user="searcher").status_code == 403
+    assert api.patch(f"{V1}/user/{plain}", {"affiliation": "KTH"}, user="um").status_code == 200
+    # one's own profile, but not one's own permissions or e-mail
+    assert api.patch(f"{V1}/user/me", {"url": "https://example.org/~plain"}, user="plain").status_code == 200
+    assert api.patch(f"{V1}/user/me", {"permissions": ["ORDERS"]}, user="plain").status_code == 400
+    assert api.patch(f"{V1}/user/me", {"url": "ftp://x"}, user="plain").status_code == 400
+    me = api.get(f"{V1}/user/me", user="plain").json_body["user"]
+    assert me["affiliation"] == "KTH" and me["url"] == "https://example.org/~plain"
+    assert api.get(f"{V1}/user/me", user=None).json_body["user"]["email"] == ""
+    log = api.get(f"{V1}/user/me/log", user="plain").json_body["logs"]
+    assert [e["comment"] for e in log][-2:] == ["User updated", "User updated"]
+    assert log[-1]["data"]["url"] == "https://example.org/~plain" and log[-1]["data"]["affiliation"] == "KTH"
+    assert api.get(f"{V1}/user/{plain}/log", user="searcher").status_code == 403
+    assert api.get(f"{V1}/user/{plain}/log", user="um").status_code == 200
+    # what a user did: um's last action was the change of plain's profile
+    done = api.get(f"{V1}/user/me/actions", user="um").json_body["logs"]
+    assert [(a["data_type"], a["action"], a["entry_id"]) for a in done][-1] == ("user", "edit", plain)
+    assert api.get(f"{V1}/user/{user_uuid('um')}/actions", user="plain").status_code == 403
+    assert api.get(f"{V1}/user/{user_uuid('um')}/actions", user="um").json_body["logs"] == done
+
+
+def with_key(api: Api, method: str, path: str, key: str, body: Any = None, scheme: str = "ApiKey") -> Any:
+    return api.call(method, path, None, body, headers={"Authorization": f"{scheme} {key}"})
+
+
+def test_an_api_key_works_once_shown_and_fails_once_revoked(tracker: Api) -> None:
+    api = tracker
+    made = api.post(f"{V1}/user/me/apikey", {"name": "laptop"}, user="orderer")
+    assert made.status_code == 200, made.body
+    key, key_id = made.json_body["key"], made.json_body["key_id"]
+    assert key.startswith(f"{key_id}.") and "salt" not in made.json_body and "hash" not in made.json_body
+    me = with_key(api, "GET", f"{V1}/user/me", key)
+    assert me.status_code == 200 and me.json_body["user"]["_id"] == user_uuid("orderer")
+    assert with_key(api, "POST", f"{V1}/order", key, {"title": "by key"}).status_code == 200
+    # the Data Tracker's own header works too, and on the native API as well
+    assert api.call("GET", f"{V1}/order", None, headers={"X-API-Key": key}).status_code == 200
+    assert with_key(api, "GET", "/users/me", key).json_body["username"] == "orderer"
+    # never shown again: the list has its name and times only
+    listed = api.get("/users/me/keys", user="orderer").json_body["items"]
+    assert [k["name"] for k in listed] == ["laptop"] and "key" not in listed[0]
+    # a session for the key
+    session = api.post(f"{V1}/login/apikey", {"api-user": "orderer@example.org", "api-key": key}, user=None)
+    assert session.status_code == 200, session.body
+    token = session.json_body["token"]
+    assert with_key(api, "GET", f"{V1}/order", token, scheme="Bearer").status_code == 200
+    # revoked: the key and its sessions stop working
+    assert api.delete(f"/users/me/keys/{key_id}", user="orderer").status_code == 204
+    assert with_key(api, "GET", f"{V1}/user/me", key).status_code == 401
+    assert with_key(api, "GET", f"{V1}/order", token, scheme="Bearer").status_code == 401
+    assert api.post(f"{V1}/login/apikey", {"api-key": key}, user=None).status_code == 401
+    # every key event in the owner's log, never the key
+    log = api.get(f"{V1}/user/me/log", user="orderer").json_body["logs"]
+    events = [e["comment"] for e in log if e["data_type"].startswith("api_")]
+    assert events[:2] == ["API key created", "Signed in with an API key"] and "API key revoked" in events
+    assert key.split(".")[1] not in str(log) and "salt" not in str(log)
+
+
+def test_keys_are_the_owners_and_user_managers(tracker: Api) -> None:
+    api = tracker
+    plain = user_uuid("plain")
+    assert api.post(f"{V1}/user/{plain}/apikey", None, user="searcher").status_code == 403
+    made = api.post(f"{V1}/user/{plain}/apikey", None, user="um")
+    assert made.status_code == 200 and made.json_body["name"] == "default"
+    again = api.post(f"{V1}/user/me/apikey", None, user="plain")  # replaces the key named default
+    assert with_key(api, "GET", f"{V1}/user/me", made.json_body["key"]).status_code == 401
+    assert with_key(api, "GET", f"{V1}/user/me", again.json_body["key"]).status_code == 200
+    # a deleted user's keys stop working
+    assert api.delete(f"{V1}/user/{plain}", user="um").status_code == 200
+    assert with_key(api, "GET", f"{V1}/user/me", again.json_body["key"]).status_code == 401
+
+
+def test_failed_key_attempts_are_rate_limited(tracker: Api) -> None:
+    api = tracker
+    key = api.post(f"{V1}/user/me/apikey", None, user="plain").json_body["key"]
+    key_id = key.split(".")[0]
+    wrong = f"{key_id}.{'A' * 64}"
+    statuses = [with_key(api, "GET", f"{V1}/user/me", wrong).status_code for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
+    limited = with_key(api, "GET", f"{V1}/user/me", key)  # even the right key, from that source, for a while
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
