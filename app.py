@@ -17,6 +17,7 @@ from chalicelib.routes import (
     health,
     lookup_server,
     mymdc,
+    projects,
     tokens,
     tracker_api,
     tracker_users,
@@ -40,6 +41,7 @@ app.register_blueprint(facility_log.bp)  # GET /facility/{kind}/{id}/log: the fa
 # SciLifeLab Data Tracker's API; see README "Orders, collections and keys (Data Tracker)"
 app.register_blueprint(tracker_api.bp, url_prefix="/api/v1")
 app.register_blueprint(tracker_users.bp, url_prefix="/api/v1")
+app.register_blueprint(projects.bp)  # /projects, /collections: the same records in our own API style
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;

@@ -26,6 +26,7 @@ from chalicelib.errors import ValidationError
 from chalicelib.routes._http import OPTIONAL, Ctx, endpoint
 from chalicelib.routes._smorest import parse_paging
 from chalicelib.tracker import fields
+from chalicelib.tracker.search import MAX_QUERY_CHARS, RecordFilter
 
 bp = Blueprint(__name__)
 
@@ -38,6 +39,18 @@ def listed(ctx: Ctx, key: str, items: list[dict[str, Any]]) -> Response:
     start = (page - 1) * page_size
     body = {key: items[start : start + page_size], "total": len(items), "page": page, "page_size": page_size}
     return Response(body=body, status_code=200, headers={"X-Total-Count": str(len(items))})
+
+
+def record_filter(ctx: Ctx) -> RecordFilter:
+    """``q``, ``tag`` (repeatable) and ``editor`` from the query."""
+    q = ctx.query_one("q") or ""
+    if len(q) > MAX_QUERY_CHARS:
+        raise ValidationError(f"q must be at most {MAX_QUERY_CHARS} characters", field="q")
+    tags = tuple(ctx.query().get("tag", []))
+    if len(tags) > 20 or any(not t or len(t) > MAX_QUERY_CHARS for t in tags):
+        raise ValidationError("tag: at most 20, each 1 to 256 characters", field="tag")
+    editor = ctx.query_one("editor")
+    return RecordFilter(q=q, tags=tags, editor=None if editor is None else fields.parse_uuid(editor, "editor"))
 
 
 def done() -> Response:
@@ -63,7 +76,7 @@ def entities(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/order", methods=["GET"])
 @endpoint(bp)
 def list_orders(ctx: Ctx) -> Response:
-    return listed(ctx, "orders", ctx.root.tracker.orders.listing(ctx.user))
+    return listed(ctx, "orders", ctx.root.tracker.orders.listing(ctx.user, match=record_filter(ctx)))
 
 
 @bp.route("/order", methods=["POST"])
@@ -126,7 +139,7 @@ def order_log(ctx: Ctx, uuid: str) -> dict[str, Any]:
 @bp.route("/dataset", methods=["GET"])
 @endpoint(bp, auth=OPTIONAL)
 def list_datasets(ctx: Ctx) -> Response:
-    return listed(ctx, "datasets", ctx.root.tracker.datasets.listing(ctx.user))
+    return listed(ctx, "datasets", ctx.root.tracker.datasets.listing(ctx.user, match=record_filter(ctx)))
 
 
 @bp.route("/dataset", methods=["POST"])
@@ -180,7 +193,7 @@ def dataset_log(ctx: Ctx, uuid: str) -> dict[str, Any]:
 @bp.route("/collection", methods=["GET"])
 @endpoint(bp, auth=OPTIONAL)
 def list_collections(ctx: Ctx) -> Response:
-    return listed(ctx, "collections", ctx.root.tracker.collections.listing(ctx.user))
+    return listed(ctx, "collections", ctx.root.tracker.collections.listing(ctx.user, match=record_filter(ctx)))
 
 
 @bp.route("/collection", methods=["POST"])

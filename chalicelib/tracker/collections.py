@@ -18,6 +18,7 @@ from chalicelib.tracker.datasets import TrackerDatasets
 from chalicelib.tracker.orders import editors_of, gone_or_allowed_log, title_ref
 from chalicelib.tracker.people import People, summary
 from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecords, document
+from chalicelib.tracker.search import EVERYTHING, RecordFilter
 
 
 class Collections:
@@ -42,12 +43,16 @@ class Collections:
             raise Forbidden("only a collection's editors (or DATA_MANAGEMENT) may change it")
         return found
 
-    def listing(self, user: User, owner_id: str | None = None) -> list[dict[str, Any]]:
+    def listing(
+        self, user: User, owner_id: str | None = None, match: RecordFilter = EVERYTHING
+    ) -> list[dict[str, Any]]:
         if owner_id is not None and owner_id != user.id and not tp.may_read_users_orders(user, owner_id):
             raise Forbidden("other users' collections need OWNERS_READ")
         out = []
         for c in sorted(self._records.all(COLLECTION), key=lambda r: r.fields.get("created_at", 0)):
             if owner_id is not None and owner_id not in editors_of(c):
+                continue
+            if not match.matches(c):
                 continue
             if self.readable(user, c):
                 f = c.fields
@@ -111,7 +116,8 @@ class Collections:
             doc.pop("editors", None)
         return doc
 
-    def update(self, user: User, uuid: str, fields: Mapping[str, Any]) -> None:
+    def update(self, user: User, uuid: str, fields: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
+        """Change the collection (at ``version``, when given); returns it as :meth:`get` does."""
         stored = self.editable(user, uuid)
         values = dict(fields)
         if "datasets" in values:
@@ -128,7 +134,9 @@ class Collections:
             uuid,
             lambda s: {k: v for k, v in values.items() if s.fields.get(k) != v},
             "Collection updated",
+            expected_version=version,
         )
+        return self.get(user, uuid)
 
     def delete(self, user: User, uuid: str) -> None:
         stored = self.editable(user, uuid)

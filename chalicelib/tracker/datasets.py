@@ -18,7 +18,8 @@ from chalicelib.errors import Forbidden, NotFound
 from chalicelib.tracker import permissions as tp
 from chalicelib.tracker.orders import Orders, editors_of, gone_or_allowed_log, title_ref
 from chalicelib.tracker.people import People, summary
-from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecords, document
+from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecords, canonical_uuid, document
+from chalicelib.tracker.search import EVERYTHING, RecordFilter
 
 # (caller, uuid) -> the catalogue entries of that uuid the caller may see, as JSON
 Replicas = Callable[[User, str], list[dict[str, Any]]]
@@ -41,22 +42,26 @@ class TrackerDatasets:
     def readable(self, user: User, dataset: FacilityRecord, orders: Mapping[str, FacilityRecord] | None = None) -> bool:
         return tp.may_read_dataset(user, self._order_editors(dataset, orders), bool(dataset.fields.get("published")))
 
-    def _readable_one(self, user: User, uuid: str) -> FacilityRecord:
+    def _readable_one(self, user: User, uuid: str, order: str | None = None) -> FacilityRecord:
+        """The dataset ``uuid`` (of ``order``, when given) when ``user`` may read it."""
         found = self._records.find(DATASET, uuid)
-        if found is None or not self.readable(user, found):
+        if found is None or not self.readable(user, found) or (order is not None and not _of(found, order)):
             raise NotFound(f"no dataset {uuid[:64]}")
         return found
 
-    def editable(self, user: User, uuid: str) -> FacilityRecord:
-        """The dataset ``uuid`` for one who may change it (NotFound for one who may not even
-        read it; Forbidden for a reader who may not change it)."""
-        found = self._readable_one(user, uuid)
+    def editable(self, user: User, uuid: str, order: str | None = None) -> FacilityRecord:
+        """The dataset ``uuid`` (of ``order``, when given) for one who may change it (NotFound
+        for one who may not even read it; Forbidden for a reader who may not change it)."""
+        found = self._readable_one(user, uuid, order)
         if not tp.may_edit_dataset(user, self._order_editors(found)):
             raise Forbidden("only the editors of its order (or DATA_MANAGEMENT) may change a dataset")
         return found
 
-    def listing(self, user: User, owner_id: str | None = None) -> list[dict[str, Any]]:
-        """The datasets ``user`` may read (of the orders ``owner_id`` edits, when given)."""
+    def listing(
+        self, user: User, owner_id: str | None = None, match: RecordFilter = EVERYTHING, order: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The datasets ``user`` may read (of the orders ``owner_id`` edits, of ``order``, when
+        given) that ``match`` keeps."""
         orders = {o.uuid: o for o in self._records.all(ORDER)}
         if owner_id is not None:
             self._orders.listing(user, owner_id)  # the same rule as for that user's orders
@@ -65,24 +70,26 @@ class TrackerDatasets:
         for d in sorted(self._records.all(DATASET), key=lambda r: r.fields.get("created_at", 0)):
             if owner_id is not None and d.fields.get("order") not in wanted:
                 continue
+            if not match.matches(d) or (order is not None and not _of(d, order)):
+                continue
             if self.readable(user, d, orders):
                 out.append({**title_ref(d), "tags_standard": d.fields.get("tags_standard", {}),
                             "tags_user": d.fields.get("tags_user", {})})  # fmt: skip
         return out
 
-    def get(self, user: User, uuid: str) -> dict[str, Any]:
-        dataset = self._readable_one(user, uuid)
-        order = self._records.find(ORDER, str(dataset.fields.get("order", "")))
-        editors = editors_of(order) if order is not None else []
+    def get(self, user: User, uuid: str, order: str | None = None) -> dict[str, Any]:
+        dataset = self._readable_one(user, uuid, order)
+        owning = self._records.find(ORDER, str(dataset.fields.get("order", "")))
+        editors = editors_of(owning) if owning is not None else []
         doc = document(dataset)
         doc.pop("order", None)
         by_id = self._people.by_id()
-        of_order = order.fields if order is not None else {}
+        of_order = owning.fields if owning is not None else {}
         doc["authors"] = [summary(by_id.get(i), i) for i in of_order.get("authors", ())]
         doc["generators"] = [summary(by_id.get(i), i) for i in of_order.get("generators", ())]
         org = of_order.get("organisation", "")
         doc["organisation"] = summary(by_id.get(org), org) if org else {}
-        siblings = self._records.datasets_of(order.uuid) if order is not None else []
+        siblings = self._records.datasets_of(owning.uuid) if owning is not None else []
         doc["related"] = [
             title_ref(d) for d in siblings if d.uuid != dataset.uuid and tp.may_read_dataset(
                 user, editors, bool(d.fields.get("published")))
@@ -93,14 +100,15 @@ class TrackerDatasets:
             if dataset.uuid in c.fields.get("datasets", ())
             and tp.may_read_collection(user, editors_of(c), bool(c.fields.get("published")))
         ]
-        if tp.may_see_hidden_dataset_fields(user, editors) and order is not None:
-            doc["order"] = title_ref(order)
+        if tp.may_see_hidden_dataset_fields(user, editors) and owning is not None:
+            doc["order"] = title_ref(owning)
             doc["editors"] = [summary(by_id.get(i), i) for i in editors]
         if self._replicas is not None:
             doc["replicas"] = self._replicas(user, dataset.uuid)
         return doc
 
-    def update(self, user: User, uuid: str, fields: Mapping[str, Any]) -> None:
+    def update(self, user: User, uuid: str, fields: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
+        """Change the dataset (at ``version``, when given); returns it as :meth:`get` does."""
         self.editable(user, uuid)
         self._records.update(
             user,
@@ -108,7 +116,9 @@ class TrackerDatasets:
             uuid,
             lambda stored: {k: v for k, v in fields.items() if stored.fields.get(k) != v},
             "Dataset updated",
+            expected_version=version,
         )
+        return self.get(user, uuid)
 
     def log(self, user: User, uuid: str) -> dict[str, Any]:
         found = self._records.find(DATASET, uuid)
@@ -118,3 +128,7 @@ class TrackerDatasets:
     def delete(self, user: User, uuid: str) -> None:
         dataset = self.editable(user, uuid)
         self._orders.remove_dataset(user, dataset, "Dataset deleted")
+
+
+def _of(dataset: FacilityRecord, order: str) -> bool:
+    return dataset.fields.get("order") == canonical_uuid(order)

@@ -20,6 +20,7 @@ from chalicelib.errors import Forbidden, NotFound, ValidationError
 from chalicelib.tracker import permissions as tp
 from chalicelib.tracker.people import People, summary
 from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecords, document
+from chalicelib.tracker.search import EVERYTHING, RecordFilter
 
 USER_LIST_FIELDS = ("authors", "generators", "editors")
 
@@ -51,7 +52,9 @@ class Orders:
             raise NotFound(f"no order {uuid[:64]}")
         return found
 
-    def listing(self, user: User, owner_id: str | None = None) -> list[dict[str, Any]]:
+    def listing(
+        self, user: User, owner_id: str | None = None, match: RecordFilter = EVERYTHING
+    ) -> list[dict[str, Any]]:
         """The orders ``user`` edits (all of them for DATA_MANAGEMENT), or those ``owner_id``
         edits (their own, or anyone's with OWNERS_READ)."""
         self.require_orders(user)
@@ -63,7 +66,8 @@ class Orders:
             mine = self._records.all(ORDER)
         else:
             mine = [o for o in self._records.all(ORDER) if tp.is_editor(user, editors_of(o))]
-        return [self._list_entry(o) for o in sorted(mine, key=lambda r: r.fields.get("created_at", 0))]
+        kept = sorted((o for o in mine if match.matches(o)), key=lambda r: r.fields.get("created_at", 0))
+        return [self._list_entry(o) for o in kept]
 
     @staticmethod
     def _list_entry(order: FacilityRecord) -> dict[str, Any]:
@@ -109,12 +113,16 @@ class Orders:
         doc["datasets"] = [title_ref(d) for d in self._records.datasets_of(order.uuid)]
         return doc
 
-    def update(self, user: User, uuid: str, fields: Mapping[str, Any]) -> None:
+    def update(self, user: User, uuid: str, fields: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
+        """Change the order (at ``version``, when given); returns it as :meth:`get` does."""
         self.order(user, uuid)
         values = self._checked_users(fields)
-        if not values:
-            return
-        self._records.update(user, ORDER, uuid, lambda stored: _changed(stored, values), "Order updated")
+        if "editors" in values and not values["editors"]:
+            raise ValidationError("editors: an order keeps at least one editor", field="editors")
+        self._records.update(
+            user, ORDER, uuid, lambda stored: _changed(stored, values), "Order updated", expected_version=version
+        )
+        return self.get(user, uuid)
 
     def delete(self, user: User, uuid: str) -> None:
         order = self.order(user, uuid)

@@ -55,9 +55,12 @@ def canonical_uuid(value: str) -> str | None:
 
 
 def document(record: FacilityRecord) -> dict[str, Any]:
-    """The entity's own fields, with ``_id``."""
+    """The entity's own fields, with ``_id``, its ``version`` (for versioned changes) and times."""
     out = {k: v for k, v in record.fields.items() if k not in KEPT}
     out["_id"] = record.uuid
+    out["version"] = record.version
+    out["created_at"] = record.fields.get("created_at")
+    out["updated_at"] = record.updated_at
     return out
 
 
@@ -137,18 +140,30 @@ class TrackerRecords:
         return updated
 
     def update(
-        self, user: User, kind: str, uuid: str, change: Callable[[FacilityRecord], Mapping[str, Any]], comment: str
+        self,
+        user: User,
+        kind: str,
+        uuid: str,
+        change: Callable[[FacilityRecord], Mapping[str, Any]],
+        comment: str,
+        expected_version: int | None = None,
     ) -> FacilityRecord:
         """Apply ``change`` (the new field values, from the stored record) and save, retrying a
-        few times when another write came between the read and the save; no change, no write."""
+        few times when another write came between the read and the save; no change, no write.
+        With ``expected_version`` (a client's optimistic lock), a record at another version is a
+        VersionConflict naming the current one, and nothing is retried."""
         for _ in range(5):
             record = self.get(kind, uuid)
+            if expected_version is not None and record.version != expected_version:
+                raise VersionConflict(f"the {kind} is at version {record.version}", current_version=record.version)
             changes = change(record)
             if not changes:
                 return record
             try:
                 return self.save(user, record, changes, comment)
             except VersionConflict:
+                if expected_version is not None:
+                    raise
                 continue
         raise VersionConflict(f"the {kind} {uuid} keeps changing; try again")
 

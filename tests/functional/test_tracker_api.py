@@ -274,3 +274,43 @@ def test_failed_key_attempts_are_rate_limited(tracker: Api) -> None:
     assert statuses == [401] * 10 + [429]
     limited = with_key(api, "GET", f"{V1}/user/me", key)  # even the right key, from that source, for a while
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+
+
+def test_the_same_records_in_the_native_api(tracker: Api) -> None:
+    """/projects and /collections: 201 with the record, versioned PATCH, 204 on delete, lists
+    paged and filtered by words, tags and editors, over the same rules as /api/v1."""
+    api = tracker
+    made = api.post("/projects", {"title": "Permafrost cores", "tags_standard": {"site": "Abisko"}}, user="orderer")
+    assert made.status_code == 201, made.body
+    p = made.json_body["_id"]
+    assert made.headers["Location"] == f"/projects/{p}" and made.json_body["version"] == 1
+    order(api, title="Lake sediments")  # another project, same editor
+    assert [x["title"] for x in api.get("/projects?q=permafrost", user="orderer").json_body["items"]] == [
+        "Permafrost cores"
+    ]
+    assert api.get("/projects?tag=site:Abisko", user="orderer").json_body["total"] == 1
+    assert api.get("/projects?tag=site:Kiruna", user="orderer").json_body["total"] == 0
+    assert api.get(f"/projects?editor={user_uuid('orderer')}", user="dm").json_body["total"] == 2
+    assert api.get("/projects", user="plain").status_code == 403
+    # versioned changes
+    changed = api.patch(f"/projects/{p}", {"description": "2 m cores", "version": 1}, user="orderer")
+    assert changed.status_code == 200 and changed.json_body["version"] == 2, changed.body
+    stale = api.patch(f"/projects/{p}", {"description": "lost update", "version": 1}, user="orderer")
+    assert stale.status_code == 409 and stale.json_body["CurrentVersion"] == 2
+    assert api.get(f"/projects/{p}", user="orderer").json_body["description"] == "2 m cores"
+    # its datasets
+    d = api.post(f"/projects/{p}/datasets", {"title": "Core 1 CT scans"}, user="orderer")
+    assert d.status_code == 201, d.body
+    d_id = d.json_body["_id"]
+    assert api.get(f"/projects/{p}/datasets", user="orderer").json_body["items"][0]["_id"] == d_id
+    other = order(api, title="Elsewhere")
+    assert api.get(f"/projects/{other}/datasets/{d_id}", user="orderer").status_code == 404  # not its dataset
+    assert api.patch(f"/projects/{p}/datasets/{d_id}", {"published": True}, user="orderer").status_code == 200
+    # collections: anyone signed in
+    c = api.post("/collections", {"title": "CT picks", "datasets": [d_id]}, user="plain")
+    assert c.status_code == 201, c.body
+    assert api.get("/collections?q=ct", user="plain").json_body["total"] == 1
+    assert api.get(f"/collections/{c.json_body['_id']}", user="outsider").status_code == 404  # unpublished
+    assert api.delete(f"/collections/{c.json_body['_id']}", user="plain").status_code == 204
+    assert api.delete(f"/projects/{p}", user="orderer").status_code == 204
+    assert api.get(f"/projects/{p}/datasets/{d_id}", user="orderer").status_code == 404
