@@ -17,6 +17,8 @@ from chalicelib.errors import AlreadyExists, Conflict, Forbidden, NotFound, Vali
 from chalicelib.identity import permissions as perm
 
 SYSTEM = SYSTEM_ACTOR
+# the most token subjects kept per user (the newest)
+MAX_AUTH_IDS = 20
 MAX_CACHED_PRINCIPALS = 10_000  # a container's cache is dropped whole beyond this
 MAX_PROJECT_ID_CHARS = 256
 
@@ -46,22 +48,51 @@ class AccessService:
         self._kept_base_uris = kept_base_uris  # the archive's and the deposits': never deleted
 
     # -- principals -------------------------------------------------------------
-    def principal(self, username: str) -> User:
+    def principal(self, username: str, auth_id: str | None = None) -> User:
         """The catalogue user behind a verified token; unknown users are created with no
-        permissions. Read at most once per ``principal_ttl`` seconds per user."""
+        permissions. Read at most once per ``principal_ttl`` seconds per user.
+
+        ``auth_id`` (``<issuer>#<sub>``: the token's subject) is kept in the user's
+        ``auth_ids`` the first time it signs in, by ``system`` (so logged)."""
         now = self._monotonic()
         cached = self._principals.get(username)
         if cached is not None and now - cached[0] < self._ttl:
             user = cached[1]
         else:
-            user = self._read_principal(username)
-            if self._ttl > 0:
-                if len(self._principals) >= MAX_CACHED_PRINCIPALS:
-                    self._principals.clear()
-                self._principals[username] = (now, user)
+            user = self._read_principal(username, auth_id)
+            self._cache(username, user, now)
         if user.deleted:
             raise Forbidden("this account has been removed from the catalogue")
+        if auth_id is not None and auth_id not in user.auth_ids:
+            user = self._link(username, auth_id)
+            self._cache(username, user, now)
         return user
+
+    def _cache(self, username: str, user: User, now: float) -> None:
+        if self._ttl > 0:
+            if len(self._principals) >= MAX_CACHED_PRINCIPALS:
+                self._principals.clear()
+            self._principals[username] = (now, user)
+
+    def _link(self, username: str, auth_id: str) -> User:
+        """``username`` with ``auth_id`` among its auth ids (saved by ``system`` unless there)."""
+        for _ in range(5):
+            user = self._read_principal(username)
+            if auth_id in user.auth_ids or user.deleted:
+                return user
+            linked = replace(
+                user,
+                auth_ids=(*user.auth_ids, auth_id)[-MAX_AUTH_IDS:],
+                version=user.version + 1,
+                updated_by=SYSTEM,
+                updated_at=self._clock(),
+            )
+            try:
+                self._repo.save_user(linked, user.version)
+            except VersionConflict:
+                continue
+            return linked
+        return self._read_principal(username)  # busy record: link on a later sign-in
 
     def make_admin(self, username: str) -> None:
         """Make ``username`` an admin, creating the user if needed (operator bootstrap, no
@@ -95,11 +126,18 @@ class AccessService:
         for username in usernames:
             self._principals.pop(username, None)
 
-    def _read_principal(self, username: str) -> User:
+    def _read_principal(self, username: str, auth_id: str | None = None) -> User:
         user = self._repo.get_user(username)
         if user is None:
             now = self._clock()
-            user = User(username=username, created_at=now, version=1, updated_by=SYSTEM, updated_at=now)
+            user = User(
+                username=username,
+                created_at=now,
+                version=1,
+                updated_by=SYSTEM,
+                updated_at=now,
+                auth_ids=(auth_id,) if auth_id is not None else (),
+            )
             try:
                 self._repo.save_user(user, None)
             except AlreadyExists:

@@ -227,7 +227,10 @@ def _authenticate(services: Root, request: Request) -> User:
     elif scheme.lower() == "bearer" and is_session_token(credential):
         username = services.api_keys.authenticate_session(credential, source_of(request))
     else:
-        username = services.verifier.verify(header or None).username
+        identity = services.verifier.verify(header or None)
+        subject = identity.claims.get("sub")
+        auth_id = f"{identity.issuer}#{subject}" if isinstance(subject, str) and subject else None
+        return services.access.principal(identity.username, auth_id)
     return services.access.principal(username)
 
 

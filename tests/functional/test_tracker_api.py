@@ -9,6 +9,7 @@ says so; the original's cells are in docs/research/data-tracker.md §4.2.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -314,3 +315,21 @@ def test_the_same_records_in_the_native_api(tracker: Api) -> None:
     assert api.delete(f"/collections/{c.json_body['_id']}", user="plain").status_code == 204
     assert api.delete(f"/projects/{p}", user="orderer").status_code == 204
     assert api.get(f"/projects/{p}/datasets/{d_id}", user="orderer").status_code == 404
+
+
+def test_a_first_sign_in_creates_the_user_with_its_token_subject_logged_as_system(tracker: Api) -> None:
+    api = tracker
+    me = api.get(f"{V1}/user/me", user="newcomer")
+    assert me.status_code == 200
+    subject = f"{api.mint.issuer}#{uuid.uuid5(uuid.NAMESPACE_URL, f'{api.mint.issuer}#newcomer')}"
+    assert me.json_body["user"]["auth_ids"] == [subject]
+    log = api.get(f"{V1}/user/me/log", user="newcomer").json_body["logs"]
+    assert [(e["action"], e["comment"], e["user"]) for e in log] == [("add", "User created at first sign-in", "system")]
+    # a user made by a manager gets its subject at its first sign-in, also by system
+    api.get(f"{V1}/user/me", user="plain")
+    log = api.get(f"{V1}/user/me/log", user="plain").json_body["logs"]
+    assert (log[-1]["comment"], log[-1]["user"], log[-1]["data"]["auth_ids"]) == (
+        "User updated",
+        "system",
+        [f"{api.mint.issuer}#{uuid.uuid5(uuid.NAMESPACE_URL, f'{api.mint.issuer}#plain')}"],
+    )
