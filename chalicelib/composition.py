@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
-from chalicelib.domain import ARCHIVE_ACTOR, JSONObject, User
+from chalicelib.domain import ARCHIVE_ACTOR, SYSTEM_ACTOR, JSONObject, User
 
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.archives import ArchiveRepository
@@ -42,12 +42,16 @@ if TYPE_CHECKING:
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ingest.ingestion import IngestService
     from chalicelib.tracker.api_keys import ApiKeyService
+    from chalicelib.tracker.records import TrackerRecords
     from chalicelib.tracker.services import Tracker
 
 log = logging.getLogger(__name__)
 
 # The actor of the catalogue changes the archive worker makes (never a stored user).
 ARCHIVE_WORKER = User(username=ARCHIVE_ACTOR, is_admin=True)
+# The actor of what the Data Tracker's services change as a consequence of a user's change
+# (an order's editors become its project's members): logged as system.
+TRACKER_SYSTEM = User(username=SYSTEM_ACTOR, is_admin=True)
 ARCHIVE_BASE_URI_DESCRIPTION = "Archival packages (AIPs); written by the archive worker only"
 
 
@@ -184,7 +188,20 @@ class Root:
     def catalogue(self) -> CatalogueService:
         from chalicelib.catalogue.datasets import CatalogueService
 
-        return CatalogueService(self.repo, self.search, blobs=self.blobs)
+        # the Data Tracker's datasets are described before their data arrives: a new entry of
+        # such a uuid belongs to its order (lambda: the records are built on first use)
+        return CatalogueService(
+            self.repo,
+            self.search,
+            blobs=self.blobs,
+            projects_of=lambda uuids: self.tracker_records.orders_of(uuids),  # noqa: PLW0108
+        )
+
+    @cached_property
+    def tracker_records(self) -> TrackerRecords:
+        from chalicelib.tracker.records import TrackerRecords
+
+        return TrackerRecords(self.facility_store, self.repo)
 
     @cached_property
     def by_uri(self) -> DatasetsByUri:
@@ -233,16 +250,20 @@ class Root:
         from chalicelib.tracker.datasets import TrackerDatasets
         from chalicelib.tracker.orders import Orders
         from chalicelib.tracker.people import People
-        from chalicelib.tracker.records import TrackerRecords
         from chalicelib.tracker.services import Tracker
 
-        records = TrackerRecords(self.facility_store, self.repo)
+        records = self.tracker_records
         people = People(
             self.repo,
             forget=lambda username: self.access.forget(username),  # noqa: PLW0108 (built on use)
             on_delete=lambda actor, username: self.api_keys.revoke_all(actor, username),  # noqa: PLW0108
         )
-        orders = Orders(records, people)
+        orders = Orders(
+            records,
+            people,
+            # an automated consequence of the order's change (logged with its actor): by system
+            members=lambda project, usernames: self.access.set_project_members(TRACKER_SYSTEM, project, usernames),
+        )
 
         def replicas(user: User, uuid: str) -> list[JSONObject]:
             if user.username == ANONYMOUS:

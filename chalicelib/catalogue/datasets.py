@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from chalicelib.adapters.dynamodb.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository
@@ -105,8 +105,13 @@ class CatalogueService:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         blobs: BlobStore | None = None,
+        projects_of: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
     ) -> None:
         self._blobs = blobs
+        # uuids -> the project each belongs to, for the uuids described before their data was
+        # registered (the Data Tracker's datasets, chalicelib.tracker): a new entry of such a
+        # uuid belongs to that project (its members see it whatever its base URI)
+        self._projects_of = projects_of
         self._repo = repo
         self._search = search
         self._clock = clock
@@ -177,6 +182,8 @@ class CatalogueService:
         keys = sorted({(r.content.uuid, r.base_uri) for r in regs})
         for i in range(0, len(keys), MAX_STAMPS_PER_CALL):
             stamps.update(self._repo.get_dataset_stamps(keys[i : i + MAX_STAMPS_PER_CALL]))
+        new_uuids = sorted({uuid for uuid, base_uri in keys if (uuid, base_uri) not in stamps})
+        projects = self._projects(new_uuids)  # one batch read for the entries to create
         seen: set[EntryKey] = set()
         results: list[str | CatalogueError] = []
         for reg in regs:
@@ -197,7 +204,7 @@ class CatalogueService:
                     results.append("unchanged")
                 elif first and stamp is None:
                     try:
-                        self._repo.save_dataset(self._new_dataset(user, reg, 1), None)
+                        self._repo.save_dataset(self._new_dataset(user, reg, 1, projects), None)
                         results.append("created")
                     except AlreadyExists:
                         results.append(slow(reg))
@@ -213,8 +220,20 @@ class CatalogueService:
         stamp = self._repo.get_dataset_stamps([key]).get(key)
         return stamp is not None and _unchanged(stamp, reg)
 
-    def _new_dataset(self, user: User, reg: Registration, version: int) -> Dataset:
-        return new_entry(user, reg.content, reg.uri, reg.base_uri, version, self._clock())
+    def _new_dataset(
+        self, user: User, reg: Registration, version: int, projects: Mapping[str, str] | None = None
+    ) -> Dataset:
+        """A new entry for ``reg``; its project (when the registration names none) is read, or
+        taken from ``projects`` (a batch read of the caller's)."""
+        content = reg.content
+        if content.project is None:
+            found = projects if projects is not None else self._projects([content.uuid])
+            if content.uuid in found:
+                content = replace(content, project=found[content.uuid])
+        return new_entry(user, content, reg.uri, reg.base_uri, version, self._clock())
+
+    def _projects(self, uuids: Sequence[str]) -> Mapping[str, str]:
+        return self._projects_of(uuids) if self._projects_of is not None and uuids else {}
 
     def _register_once(self, user: User, reg: Registration, revivable: int | None = ANY_TOMBSTONE) -> RegisterResult:
         """Register into the entry of (uuid, base URI): entries of the same uuid under other

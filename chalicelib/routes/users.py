@@ -102,3 +102,21 @@ def new_key(ctx: Ctx) -> Response:
 def revoke_key(ctx: Ctx, key_id: str) -> Response:
     ctx.root.tracker.keys.revoke(ctx.user, ctx.user.username, key_id)
     return Response(body="", status_code=204)
+
+
+@bp.route("/users/{username}/keys", methods=["GET"])
+@endpoint(bp)
+def users_keys(ctx: Ctx, username: str) -> Response:
+    """A user's API keys (the user themself, or a USER_MANAGEMENT holder)."""
+    page, page_size = parse_paging(ctx)
+    keys = ctx.root.tracker.keys.list(ctx.user, parse_username(username))
+    start = (page - 1) * page_size
+    return paged_response(ctx.request.path, ctx.query(), keys[start : start + page_size], len(keys), page, page_size)
+
+
+@bp.route("/users/{username}/keys/{key_id}", methods=["DELETE"])
+@endpoint(bp)
+def revoke_users_key(ctx: Ctx, username: str, key_id: str) -> Response:
+    """Revoke one of a user's keys (the user themself, or a USER_MANAGEMENT holder)."""
+    ctx.root.tracker.keys.revoke(ctx.user, parse_username(username), key_id)
+    return Response(body="", status_code=204)

@@ -99,7 +99,9 @@ class Collections:
         return self._records.create(user, COLLECTION, values, "Collection added").uuid
 
     def get(self, user: User, uuid: str) -> dict[str, Any]:
-        collection = self._readable_one(user, uuid)
+        return self._render(user, self._readable_one(user, uuid))
+
+    def _render(self, user: User, collection: FacilityRecord, editors_shown: bool = False) -> dict[str, Any]:
         doc = document(collection)
         orders = {o.uuid: o for o in self._records.all(ORDER)}
         shown = []
@@ -109,7 +111,7 @@ class Collections:
                 shown.append(title_ref(found))
         doc["datasets"] = shown
         editors = editors_of(collection)
-        if tp.may_see_collection_editors(user, editors):
+        if editors_shown or tp.may_see_collection_editors(user, editors):
             by_id = self._people.by_id()
             doc["editors"] = [summary(by_id.get(i), i) for i in editors]
         else:
@@ -128,7 +130,7 @@ class Collections:
             self._people.require_ids(values["editors"], "editors")
             if not values["editors"]:
                 raise ValidationError("editors: a collection keeps at least one editor", field="editors")
-        self._records.update(
+        updated = self._records.update(
             user,
             COLLECTION,
             uuid,
@@ -136,7 +138,7 @@ class Collections:
             "Collection updated",
             expected_version=version,
         )
-        return self.get(user, uuid)
+        return self._render(user, updated, editors_shown=True)  # what was written (its editor may have left)
 
     def delete(self, user: User, uuid: str) -> None:
         stored = self.editable(user, uuid)

@@ -11,7 +11,7 @@ Orders, datasets and collections a caller may not read answer 404, as unknown on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord
@@ -33,10 +33,22 @@ def editors_of(record: FacilityRecord) -> list[str]:
     return list(record.fields.get("editors", ()))
 
 
+# (order uuid, usernames): make exactly these the members of the catalogue project that the
+# order is (chalicelib.identity.access.AccessService.set_project_members): its editors see the
+# data registered for its datasets whatever the base URI
+Members = Callable[[str, frozenset[str]], None]
+
+
 class Orders:
-    def __init__(self, records: TrackerRecords, people: People) -> None:
+    def __init__(self, records: TrackerRecords, people: People, members: Members | None = None) -> None:
         self._records = records
         self._people = people
+        self._members = members
+
+    def _sync_members(self, order_uuid: str, editor_ids: Iterable[str]) -> None:
+        if self._members is not None:
+            by_id = self._people.by_id()
+            self._members(order_uuid, frozenset(by_id[i].username for i in editor_ids if i in by_id))
 
     # -- orders ---------------------------------------------------------------------------
     def require_orders(self, user: User) -> None:
@@ -100,10 +112,14 @@ class Orders:
             **values,
             "editors": editors,
         }
-        return self._records.create(user, ORDER, values, "Order added").uuid
+        uuid = self._records.create(user, ORDER, values, "Order added").uuid
+        self._sync_members(uuid, editors)
+        return uuid
 
     def get(self, user: User, uuid: str) -> dict[str, Any]:
-        order = self.order(user, uuid)
+        return self._render(self.order(user, uuid))
+
+    def _render(self, order: FacilityRecord) -> dict[str, Any]:
         by_id = self._people.by_id()
         doc = document(order)
         for name in USER_LIST_FIELDS:
@@ -119,16 +135,20 @@ class Orders:
         values = self._checked_users(fields)
         if "editors" in values and not values["editors"]:
             raise ValidationError("editors: an order keeps at least one editor", field="editors")
-        self._records.update(
+        before = editors_of(self._records.get(ORDER, uuid))
+        updated = self._records.update(
             user, ORDER, uuid, lambda stored: _changed(stored, values), "Order updated", expected_version=version
         )
-        return self.get(user, uuid)
+        if editors_of(updated) != before:
+            self._sync_members(uuid, editors_of(updated))
+        return self._render(updated)  # what was written (an editor may have just left it)
 
     def delete(self, user: User, uuid: str) -> None:
         order = self.order(user, uuid)
         for dataset in self._records.datasets_of(order.uuid):
             self.remove_dataset(user, dataset, f"Deleted with order {order.uuid}")
         self._records.delete(user, self._records.get(ORDER, uuid), "Order deleted")
+        self._sync_members(uuid, ())
 
     def _checked_users(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         values = dict(fields)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -103,6 +103,13 @@ class TrackerRecords:
 
     def all(self, kind: str) -> list[FacilityRecord]:
         return self._store.all(kind)
+
+    def orders_of(self, uuids: Sequence[str]) -> dict[str, str]:
+        """The order of each of ``uuids`` that is a dataset here (one batch read): the
+        catalogue's project of the data registered with that uuid."""
+        wanted = {record_id(c): c for c in (canonical_uuid(u) for u in uuids) if c is not None}
+        found = self._store.get_many(DATASET, list(wanted)) if wanted else []
+        return {r.uuid: str(r.fields["order"]) for r in found if wanted.get(r.id) == r.uuid and r.fields.get("order")}
 
     def datasets_of(self, order_uuid: str) -> list[FacilityRecord]:
         return self._store.listed(DATASET, 0, f"order={order_uuid}")

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import user_uuid
-from tests.functional.conftest import Api
+from tests.functional.conftest import BUCKET_B, Api
+from tests.functional.test_datasets import register
 
 V1 = "/api/v1"
 TOPICS = {
@@ -261,6 +262,14 @@ def test_keys_are_the_owners_and_user_managers(tracker: Api) -> None:
     again = api.post(f"{V1}/user/me/apikey", None, user="plain")  # replaces the key named default
     assert with_key(api, "GET", f"{V1}/user/me", made.json_body["key"]).status_code == 401
     assert with_key(api, "GET", f"{V1}/user/me", again.json_body["key"]).status_code == 200
+    # a user manager lists and revokes anyone's keys; others may not even list them
+    assert api.get("/users/plain/keys", user="searcher").status_code == 403
+    [listed] = api.get("/users/plain/keys", user="um").json_body["items"]
+    assert listed["key_id"] == again.json_body["key_id"]
+    assert api.delete(f"/users/plain/keys/{listed['key_id']}", user="searcher").status_code == 403
+    assert api.delete(f"/users/plain/keys/{listed['key_id']}", user="um").status_code == 204
+    assert with_key(api, "GET", f"{V1}/user/me", again.json_body["key"]).status_code == 401
+    again = api.post(f"{V1}/user/me/apikey", None, user="plain")
     # a deleted user's keys stop working
     assert api.delete(f"{V1}/user/{plain}", user="um").status_code == 200
     assert with_key(api, "GET", f"{V1}/user/me", again.json_body["key"]).status_code == 401
@@ -333,3 +342,31 @@ def test_a_first_sign_in_creates_the_user_with_its_token_subject_logged_as_syste
         "system",
         [f"{api.mint.issuer}#{uuid.uuid5(uuid.NAMESPACE_URL, f'{api.mint.issuer}#plain')}"],
     )
+
+
+def test_data_registered_for_a_described_dataset_is_its_orders(personas: Api) -> None:
+    """A Data Tracker dataset is described first; data registered later with its uuid (by a
+    registrar of any base URI) belongs to its order: the order's editors see it whatever its
+    base URI, as the project's members, and the dataset shows it among its replicas. Others
+    keep seeing only what their base-URI permissions show."""
+    api = personas
+    api.post("/users", {"username": "orderer"})
+    api.patch(f"{V1}/user/{user_uuid('orderer')}", {"permissions": ["ORDERS", "ORDERS_SPECIAL"]})
+    o = order(api)
+    d = dataset(api, o)
+    registered = register(api, user="bravo", base_uri=BUCKET_B, uuid=d)
+    got = api.get(f"/datasets/{d}", user="orderer")
+    assert got.status_code == 200, got.body
+    assert got.json_body["project"] == o and got.json_body["base_uri"] == BUCKET_B
+    replicas = api.get(f"{V1}/dataset/{d}", user="orderer").json_body["dataset"]["replicas"]
+    assert [r["base_uri"] for r in replicas] == [BUCKET_B] and replicas[0]["uri"] == registered["uri"]
+    found = api.get(f"/datasets?uuid={d}", user="orderer").json_body["items"]
+    assert [x["uuid"] for x in found] == [d]
+    for user in ("outsider", "reader"):
+        assert api.get(f"/datasets/{d}", user=user).status_code == 404, user
+    assert api.get(f"/datasets/{d}", user="bravo").status_code == 200  # its registrar, as always
+    # a new editor sees it too; a removed one no longer does
+    api.post("/users", {"username": "helper"})
+    assert api.patch(f"{V1}/order/{o}", {"editors": [user_uuid("helper")]}, user="orderer").status_code == 200
+    assert api.get(f"/datasets/{d}", user="helper").status_code == 200
+    assert api.get(f"/datasets/{d}", user="orderer").status_code == 404
