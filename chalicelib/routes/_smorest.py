@@ -21,9 +21,9 @@ MAX_PAGE_SIZE = 100
 Sort = tuple[tuple[str, int], ...]  # (field, 1 ascending | -1 descending), most significant first
 
 
-def parse_paging(ctx: Ctx) -> tuple[int, int]:
-    """``page`` and ``page_size`` from the query (400 outside 1.. and 1..100)."""
-    return _int(ctx, "page", 1, None), _int(ctx, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+def parse_paging(ctx: Ctx, default: int = DEFAULT_PAGE_SIZE, most: int = MAX_PAGE_SIZE) -> tuple[int, int]:
+    """``page`` and ``page_size`` from the query (400 outside 1.. and 1..``most``)."""
+    return _int(ctx, "page", 1, None), _int(ctx, "page_size", default, most)
 
 
 def _int(ctx: Ctx, name: str, default: int, most: int | None) -> int:

@@ -33,9 +33,15 @@ bp = Blueprint(__name__)
 ENTITIES = ["dataset", "order", "collection", "user", "login"]
 
 
+# the original's lists were whole: a client written for it reads one page, so a page holds
+# what one facility lists at once unless the client asks for less
+TRACKER_PAGE_SIZE = 1000
+
+
 def listed(ctx: Ctx, key: str, items: list[dict[str, Any]]) -> Response:
-    """``{key: [...], "total", "page", "page_size"}`` with ``X-Total-Count``."""
-    page, page_size = parse_paging(ctx)
+    """``{key: [...], "total", "page", "page_size"}`` with ``X-Total-Count`` (``page_size``
+    up to and by default :data:`TRACKER_PAGE_SIZE`)."""
+    page, page_size = parse_paging(ctx, default=TRACKER_PAGE_SIZE, most=TRACKER_PAGE_SIZE)
     start = (page - 1) * page_size
     body = {key: items[start : start + page_size], "total": len(items), "page": page, "page_size": page_size}
     return Response(body=body, status_code=200, headers={"X-Total-Count": str(len(items))})

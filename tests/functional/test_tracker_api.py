@@ -370,3 +370,14 @@ def test_data_registered_for_a_described_dataset_is_its_orders(personas: Api) ->
     assert api.patch(f"{V1}/order/{o}", {"editors": [user_uuid("helper")]}, user="orderer").status_code == 200
     assert api.get(f"/datasets/{d}", user="helper").status_code == 200
     assert api.get(f"/datasets/{d}", user="orderer").status_code == 404
+
+
+def test_lists_hold_everything_by_default_and_page_on_request(tracker: Api) -> None:
+    """The original's lists were whole (its clients read one answer): 1000 a page by default."""
+    api = tracker
+    made = [order(api, title=f"Order {n:02}") for n in range(12)]
+    whole = api.get(f"{V1}/order", user="orderer")
+    assert [o["_id"] for o in whole.json_body["orders"]] == made and whole.headers["X-Total-Count"] == "12"
+    page = api.get(f"{V1}/order?page=2&page_size=5", user="orderer").json_body
+    assert [o["_id"] for o in page["orders"]] == made[5:10] and page["total"] == 12
+    assert api.get(f"{V1}/order?page_size=1001", user="orderer").status_code == 400
