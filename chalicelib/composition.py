@@ -250,6 +250,7 @@ class Root:
         from chalicelib.tracker.datasets import TrackerDatasets
         from chalicelib.tracker.orders import Orders
         from chalicelib.tracker.people import People
+        from chalicelib.tracker.projects import Projects
         from chalicelib.tracker.services import Tracker
 
         records = self.tracker_records
@@ -271,7 +272,9 @@ class Root:
             return [e.summary_dict() for e in self.catalogue.entries(user, uuid)]
 
         datasets = TrackerDatasets(records, people, orders, replicas)
-        return Tracker(records, people, orders, datasets, Collections(records, people, datasets), self.api_keys)
+        projects = Projects(records, orders, lambda user: self.facility.listing(user, "proposal", {}))
+        collections = Collections(records, people, datasets)
+        return Tracker(records, people, orders, datasets, collections, self.api_keys, projects)
 
     @cached_property
     def facility_queries(self) -> FacilityQueries:

@@ -49,7 +49,9 @@ def no_content() -> Response:
 @bp.route("/projects", methods=["GET"])
 @endpoint(bp)
 def list_projects(ctx: Ctx) -> Response:
-    return paged(ctx, ctx.root.tracker.orders.listing(ctx.user, match=record_filter(ctx)))
+    """Orders (with ORDERS: those you edit; all with DATA_MANAGEMENT) and facility proposals
+    (those you are a member of; all for admins), each with its ``kind``."""
+    return paged(ctx, ctx.root.tracker.projects.listing(ctx.user, match=record_filter(ctx)))
 
 
 @bp.route("/projects", methods=["POST"])
@@ -64,7 +66,7 @@ def add_project(ctx: Ctx) -> Response:
 @bp.route("/projects/{uuid}", methods=["GET"])
 @endpoint(bp)
 def get_project(ctx: Ctx, uuid: str) -> dict[str, Any]:
-    return ctx.root.tracker.orders.get(ctx.user, uuid)
+    return ctx.root.tracker.projects.get(ctx.user, uuid)
 
 
 @bp.route("/projects/{uuid}", methods=["PATCH"])

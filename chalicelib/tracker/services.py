@@ -9,6 +9,7 @@ from chalicelib.tracker.collections import Collections
 from chalicelib.tracker.datasets import TrackerDatasets
 from chalicelib.tracker.orders import Orders
 from chalicelib.tracker.people import People
+from chalicelib.tracker.projects import Projects
 from chalicelib.tracker.records import TrackerRecords
 
 
@@ -20,3 +21,4 @@ class Tracker:
     datasets: TrackerDatasets
     collections: Collections
     keys: ApiKeyService
+    projects: Projects

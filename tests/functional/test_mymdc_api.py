@@ -306,3 +306,21 @@ def test_the_acting_person_is_in_the_datasets_audit_log(xfel_api: Api) -> None:
     log = body(xfel_api.get(f"/datasets/{group.uuid}/log?base_uri={base_uri}", DAQ))
     entries = log["entries"] if isinstance(log, dict) else log
     assert any(e.get("user") == DAQ and e.get("acting_for") == "me@example.org" for e in entries), entries
+
+
+def test_proposals_are_projects_beside_the_orders(xfel_api: Api) -> None:
+    """GET /projects lists the proposals a caller may read (as a member, or as an admin) beside
+    the Data Tracker's orders, each with its kind; outsiders see neither."""
+    api = xfel_api
+    proposal = root().facility.record("proposal", -1)
+    assert proposal is not None
+    listed = body(api.get("/projects", "member"))["items"]
+    assert [(p["kind"], p["_id"], p["number"]) for p in listed] == [("proposal", proposal.uuid, 0)]
+    assert body(api.get(f"/projects/{proposal.uuid}", "member"))["title"] == proposal.fields["title"]
+    assert body(api.get("/projects", "outsider"))["items"] == []
+    assert api.get(f"/projects/{proposal.uuid}", "outsider").status_code == 404
+    made = api.post("/projects", {"title": "An order beside it"}, "admin")
+    assert made.status_code == 201, made.body
+    kinds = [p["kind"] for p in body(api.get("/projects", "admin"))["items"]]
+    assert kinds[0] == "order" and "proposal" in kinds
+    assert body(api.get("/projects?q=order", "admin"))["total"] == 1

@@ -101,6 +101,7 @@ TRACKER_OPEN = {
     ("GET", f"{V1}/user/me/collections"),
     ("GET", "/users/me/keys"),
     ("GET", "/collections"),
+    ("GET", "/projects"),  # none: no orders without ORDERS, no proposals here
 }
 # what every signed-in user may do to their own things: the body is validated
 TRACKER_OWN_WRITES = {
@@ -124,6 +125,7 @@ TRACKER_REFUSED = {
     ("GET", f"{V1}/collection/{{uuid}}/log"): 404,
     ("GET", f"{V1}/user/{{user_id}}"): 404,
     # the same records in our own API style (chalicelib/routes/projects.py)
+    ("GET", "/projects/{uuid}"): 404,
     ("POST", "/projects/{uuid}/datasets"): 404,
     ("GET", "/projects/{uuid}/datasets/{dataset}"): 404,
     ("PATCH", "/projects/{uuid}/datasets/{dataset}"): 404,
