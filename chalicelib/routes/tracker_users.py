@@ -171,17 +171,21 @@ def login_types(ctx: Ctx) -> dict[str, Any]:
     return {"types": ["apikey", "oidc"]}
 
 
-@bp.route("/login/apikey", methods=["POST"])
+@bp.route("/login/apikey", methods=["GET", "POST"])
 @endpoint(bp, auth=False)
 def key_login(ctx: Ctx) -> dict[str, Any]:
+    """A session token for an API key: ``GET`` (the seed's) with the key in ``Authorization:
+    ApiKey <key>`` or ``X-API-Key``; ``POST`` (the original's) also with ``{"api-key": <key>}``."""
     header = ctx.header("authorization") or ""
     scheme, _, credential = header.partition(" ")
     if scheme.lower() == "apikey":
         presented = credential.strip()
-    elif ctx.request.raw_body:
+    elif ctx.header("x-api-key"):
+        presented = str(ctx.header("x-api-key")).strip()
+    elif ctx.request.method == "POST" and ctx.request.raw_body:
         presented = fields.parse_key_login(ctx.json())
     else:
-        raise AuthenticationError('send the key as {"api-key": ...} or Authorization: ApiKey <key>')
+        raise AuthenticationError('send the key as Authorization: ApiKey <key> (or POST {"api-key": <key>})')
     return ctx.root.tracker.keys.open_session(presented, source_of(ctx.request))
 
 

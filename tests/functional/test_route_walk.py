@@ -83,7 +83,13 @@ def mymdc_expectation(method: str, route: str, caller: str) -> int | None:
 
 # public: no token needed (POST /token is how a client gets one: tests/functional/test_token_endpoint.py;
 # POST /api/v1/login/apikey exchanges an API key for a session: tests/functional/test_tracker_api.py)
-NO_AUTH = {("GET", "/health"), ("GET", "/config/versions"), ("POST", "/token"), ("POST", "/api/v1/login/apikey")}
+NO_AUTH = {
+    ("GET", "/health"),
+    ("GET", "/config/versions"),
+    ("POST", "/token"),
+    ("POST", "/api/v1/login/apikey"),
+    ("GET", "/api/v1/login/apikey"),
+}
 # SciLifeLab Data Tracker's routes (chalicelib/routes/tracker_api.py, tracker_users.py), walked
 # with no orders, datasets or collections, by callers without permission topics
 V1 = "/api/v1"

@@ -240,6 +240,9 @@ def test_an_api_key_works_once_shown_and_fails_once_revoked(tracker: Api) -> Non
     session = api.post(f"{V1}/login/apikey", {"api-user": "orderer@example.org", "api-key": key}, user=None)
     assert session.status_code == 200, session.body
     token = session.json_body["token"]
+    by_get = api.call("GET", f"{V1}/login/apikey", None, headers={"Authorization": f"ApiKey {key}"})
+    assert by_get.status_code == 200 and by_get.json_body["token"] != token  # the seed's GET: another session
+    assert api.call("GET", f"{V1}/login/apikey", None).status_code == 401
     assert with_key(api, "GET", f"{V1}/order", token, scheme="Bearer").status_code == 200
     # revoked: the key and its sessions stop working
     assert api.delete(f"/users/me/keys/{key_id}", user="orderer").status_code == 204
