@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.repository import DynamoRepository
     from chalicelib.adapters.identity import IdentityProvider
     from chalicelib.adapters.object_storage import ObjectStorage
+    from chalicelib.adapters.oidc_login import CodeExchange
     from chalicelib.adapters.queues import MessageQueue
     from chalicelib.adapters.workflows import Workflow
     from chalicelib.archive.archives import ArchiveService
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.facility.queries import FacilityQueries
     from chalicelib.facility.records import FacilityService
     from chalicelib.identity.access import AccessService
+    from chalicelib.identity.oidc_login import OidcSignIn
     from chalicelib.identity.sign_in import SignInService
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ingest.ingestion import IngestService
@@ -275,6 +277,28 @@ class Root:
         projects = Projects(records, orders, lambda user: self.facility.listing(user, "proposal", {}))
         collections = Collections(records, people, datasets)
         return Tracker(records, people, orders, datasets, collections, self.api_keys, projects)
+
+    @cached_property
+    def oidc_exchange(self) -> CodeExchange:
+        from chalicelib.adapters.oidc_login import HttpCodeExchange
+
+        return HttpCodeExchange()
+
+    @cached_property
+    def oidc_sign_in(self) -> OidcSignIn:
+        from chalicelib.identity.oidc_login import OidcSignIn
+
+        def verify(header: str) -> tuple[str, str | None]:
+            identity = self.verifier.verify(header)
+            return identity.username, identity.auth_id
+
+        return OidcSignIn(
+            self.settings.oidc_logins,
+            self.facility_store,
+            self.oidc_exchange,
+            verify,
+            lambda username, auth_id: self.access.principal(username, auth_id),  # noqa: PLW0108
+        )
 
     @cached_property
     def facility_queries(self) -> FacilityQueries:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -71,6 +72,47 @@ class IssuerConfig:
             username_claim=str(raw.get("username_claim", "username")),
             service_clients=_service_clients_from_json(raw.get("service_clients", {})),
         )
+
+
+@dataclass(frozen=True)
+class OidcLogin:
+    """A sign-in service of the Data Tracker's ``/api/v1/login/oidc/<name>/`` routes: an
+    OpenID Connect provider's authorization-code flow (with PKCE) for a public app client whose
+    callback is ``redirect_uri`` (``.../api/v1/login/oidc/<name>/authorize``). Its tokens must
+    be ones an entry of ``CATALOGUE_OIDC_ISSUERS`` verifies."""
+
+    name: str
+    authorize_url: str
+    token_url: str
+    client_id: str
+    redirect_uri: str
+    scope: str = "openid email profile"
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, object]) -> OidcLogin:
+        try:
+            values = {k: str(raw[k]) for k in ("name", "authorize_url", "token_url", "client_id", "redirect_uri")}
+        except KeyError as exc:
+            raise ConfigError(f"sign-in service entry lacks {exc.args[0]!r}") from exc
+        if not re.fullmatch(r"[a-z0-9_-]{1,40}", values["name"]):
+            raise ConfigError("a sign-in service's name is 1 to 40 of a-z, 0-9, _ and -")
+        for key in ("authorize_url", "token_url", "redirect_uri"):
+            if not values[key].startswith(("https://", "http://")):
+                raise ConfigError(f"a sign-in service's {key} is an http(s) URL")
+        return cls(**values, scope=str(raw.get("scope", cls.scope)))
+
+
+def _oidc_logins(raw: str) -> tuple[OidcLogin, ...]:
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("CATALOGUE_OIDC_LOGINS is not valid JSON") from exc
+    if not isinstance(parsed, list) or not all(isinstance(e, Mapping) for e in parsed):
+        raise ConfigError("CATALOGUE_OIDC_LOGINS must be a JSON list of objects")
+    logins = tuple(OidcLogin.from_mapping(e) for e in parsed)
+    if len({login.name for login in logins}) != len(logins):
+        raise ConfigError("CATALOGUE_OIDC_LOGINS names a sign-in service twice")
+    return logins
 
 
 MAX_CLIENT_ID_CHARS = 128
@@ -139,6 +181,8 @@ class Settings:
     # in ``region``); empty: this deployment offers no password sign-in (POST /token is 503)
     user_pool_id: str = ""
     user_pool_client_id: str = ""
+    # the Data Tracker's OpenID Connect sign-in services (/api/v1/login/oidc/<name>/)
+    oidc_logins: tuple[OidcLogin, ...] = field(default_factory=tuple)
     max_body_bytes: int = 1024 * 1024
     inline_cap_bytes: int = 64 * 1024
     max_query_chars: int = 512
@@ -196,6 +240,7 @@ class Settings:
             issuers=tuple(IssuerConfig.from_mapping(i) for i in parsed),
             user_pool_id=env.get("CATALOGUE_USER_POOL_ID", "").strip(),
             user_pool_client_id=env.get("CATALOGUE_USER_POOL_CLIENT_ID", "").strip(),
+            oidc_logins=_oidc_logins(env.get("CATALOGUE_OIDC_LOGINS", "[]")),
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
             max_query_chars=_int(env, "CATALOGUE_MAX_QUERY_CHARS", defaults.max_query_chars),

@@ -30,6 +30,7 @@ OWNED_KINDS = frozenset({"api_key", "api_session", "api_key_lockout"})
 UNLOGGED_FIELDS: Mapping[str, frozenset[str]] = {
     "api_key": frozenset({"salt", "hash", "last_used_at"}),
     "api_session": frozenset({"salt", "hash"}),
+    "oidc_state": frozenset({"verifier"}),  # a sign-in's PKCE verifier (chalicelib.identity.oidc_login)
 }
 # the Data Tracker's records (chalicelib.tracker.records): each change is also listed among its
 # actor's actions (GET /api/v1/user/me/actions), by the record's uuid and with its comment

@@ -72,6 +72,12 @@ class Identity:
     issuer: str
     claims: dict[str, Any]
 
+    @property
+    def auth_id(self) -> str | None:
+        """``<issuer>#<sub>``: who signed in, as the issuer names them (``None`` without ``sub``)."""
+        subject = self.claims.get("sub")
+        return f"{self.issuer}#{subject}" if isinstance(subject, str) and subject else None
+
 
 class TokenVerifier:
     """Verifies ``Authorization: Bearer <jwt>`` headers against configured issuers.

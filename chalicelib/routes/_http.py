@@ -228,9 +228,7 @@ def _authenticate(services: Root, request: Request) -> User:
         username = services.api_keys.authenticate_session(credential, source_of(request))
     else:
         identity = services.verifier.verify(header or None)
-        subject = identity.claims.get("sub")
-        auth_id = f"{identity.issuer}#{subject}" if isinstance(subject, str) and subject else None
-        return services.access.principal(identity.username, auth_id)
+        return services.access.principal(identity.username, identity.auth_id)
     return services.access.principal(username)
 
 

@@ -189,6 +189,28 @@ def key_login(ctx: Ctx) -> dict[str, Any]:
     return ctx.root.tracker.keys.open_session(presented, source_of(ctx.request))
 
 
+@bp.route("/login/oidc", methods=["GET"])
+@endpoint(bp, auth=False)
+def oidc_services(ctx: Ctx) -> dict[str, str]:
+    """The OpenID Connect sign-in services: name -> the path that starts a sign-in."""
+    return ctx.root.oidc_sign_in.services("/api/v1/login/oidc")
+
+
+@bp.route("/login/oidc/{name}/login", methods=["GET"])
+@endpoint(bp, auth=False)
+def oidc_login(ctx: Ctx, name: str) -> Response:
+    """302 to the provider's sign-in page (authorization code with PKCE)."""
+    return Response(body="", status_code=302, headers={"Location": ctx.root.oidc_sign_in.begin(name)})
+
+
+@bp.route("/login/oidc/{name}/authorize", methods=["GET"])
+@endpoint(bp, auth=False)
+def oidc_authorize(ctx: Ctx, name: str) -> dict[str, Any]:
+    """The provider's callback: ``{"token", "token_type", "expires_in", "username", "_id"}``."""
+    q = ctx.query_one
+    return ctx.root.oidc_sign_in.finish(name, q("code"), q("state"), q("error"))
+
+
 @bp.route("/logout", methods=["GET", "POST"])
 @endpoint(bp, auth=False)
 def logout(ctx: Ctx) -> Response:

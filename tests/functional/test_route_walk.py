@@ -96,6 +96,7 @@ V1 = "/api/v1"
 TRACKER_OPEN = {
     ("GET", V1),
     ("GET", f"{V1}/login"),
+    ("GET", f"{V1}/login/oidc"),  # the sign-in services: none here
     ("GET", f"{V1}/logout"),
     ("POST", f"{V1}/logout"),
     ("GET", f"{V1}/dataset"),  # published ones: none here
@@ -130,6 +131,8 @@ TRACKER_REFUSED = {
     ("DELETE", f"{V1}/collection/{{uuid}}"): 404,
     ("GET", f"{V1}/collection/{{uuid}}/log"): 404,
     ("GET", f"{V1}/user/{{user_id}}"): 404,
+    ("GET", f"{V1}/login/oidc/{{name}}/login"): 404,  # no sign-in service of that name
+    ("GET", f"{V1}/login/oidc/{{name}}/authorize"): 404,
     # the same records in our own API style (chalicelib/routes/projects.py)
     ("GET", "/projects/{uuid}"): 404,
     ("POST", "/projects/{uuid}/datasets"): 404,
