@@ -36,6 +36,8 @@ INGEST_MAX_RECEIVE_COUNT = 5
 OAUTH_RESOURCE_SERVER = "catalogue"
 MYMDC_SCOPE = "mymdc"
 XFEL_CLIENT_NAME = "xfel-daq"
+# the Data Tracker's sign-in through the hosted UI (authorization code with PKCE; CDK only)
+WEB_SIGN_IN_CLIENT_NAME = "web-sign-in"
 XFEL_SERVICE_USER = "xfel-daq"
 # the prefix of the user pool's Cognito domain (<prefix>-<stage>-<account>.auth.<region>.amazoncognito.com)
 USER_POOL_DOMAIN = "catalogue-auth"

@@ -24,8 +24,9 @@ get tokens from. This module serves exactly that one endpoint, the way Cognito d
   pool's issuer), ``exp`` = ``iat`` + ``expires_in``, ``iat``, ``version`` 2, ``jti``. No
   ``username``: the catalogue maps the client to a user (``IssuerConfig.service_clients``).
 
-Nothing else: no other grant, no refresh tokens, no authorize/userInfo endpoints. Other paths
-answer 404, other methods on the token path 405, both as JSON.
+Given a :class:`~infra.local.hosted_ui.HostedUi`, it also serves the hosted UI's sign-in page and
+the ``authorization_code`` grant (for the pool's public client). Nothing else: no refresh tokens,
+no userInfo endpoint. Other paths answer 404, other methods on the token path 405, both as JSON.
 
 It runs as a thread of the process that owns the stack (``LocalStack`` starts it once the user
 pool exists and stops it first in ``stop()``), not as another child process: it needs the
@@ -59,6 +60,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 from jose import jwk, jwt
 
+from infra.local.hosted_ui import AUTHORIZE_PATH, LOGIN_PATH, HostedUi, Page
 from infra.local.processes import PortInUse
 
 __all__ = [
@@ -254,8 +256,10 @@ def token_response(
     body: bytes,
     clients: ClientDirectory,
     signer: TokenSigner,
+    hosted_ui: HostedUi | None = None,
 ) -> TokenResponse:
-    """The answer to one request (``target`` is the request line's path and query)."""
+    """The answer to one request (``target`` is the request line's path and query); the
+    ``authorization_code`` grant is ``hosted_ui``'s (:mod:`infra.local.hosted_ui`)."""
     url = urllib.parse.urlsplit(target)
     if url.path != TOKEN_PATH:
         return _error(404, "not_found")
@@ -273,6 +277,9 @@ def token_response(
     grant = form.get("grant_type")
     if not grant:
         return _error(400, "invalid_request")
+    if grant == "authorization_code" and hosted_ui is not None and authorization is None:
+        status, answer = hosted_ui.exchange(form)  # a public client: no secret, PKCE instead
+        return TokenResponse(status, answer, dict(_NO_STORE))
     if grant != "client_credentials":
         return _error(400, "unsupported_grant_type")
 
@@ -347,6 +354,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = True
     clients: ClientDirectory
     signer: TokenSigner
+    hosted_ui: HostedUi | None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -361,7 +369,20 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_POST
 
     def _serve(self) -> None:
-        if urllib.parse.urlsplit(self.path).path != TOKEN_PATH or self.command != "POST":
+        url = urllib.parse.urlsplit(self.path)
+        ui = self.server.hosted_ui
+        if ui is not None and (url.path, self.command) == (AUTHORIZE_PATH, "GET"):
+            self._reply_page(ui.authorize(dict(urllib.parse.parse_qsl(url.query, max_num_fields=MAX_FORM_FIELDS))))
+            return
+        if ui is not None and (url.path, self.command) == (LOGIN_PATH, "POST"):
+            body = self._read_body()
+            if isinstance(body, TokenResponse):
+                self.close_connection = True
+                self._reply(body)
+                return
+            self._reply_page(ui.login(_form(body) or {}))
+            return
+        if url.path != TOKEN_PATH or self.command != "POST":
             self._reply(self._answer(b""))
             return
         body = self._read_body()
@@ -388,7 +409,17 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             clients=self.server.clients,
             signer=self.server.signer,
+            hosted_ui=self.server.hosted_ui,
         )
+
+    def _reply_page(self, page: Page) -> None:
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        for name, value in page.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(page.body)
 
     def _read_body(self) -> bytes | TokenResponse:
         if self.headers.get("Transfer-Encoding"):
@@ -442,9 +473,12 @@ class TokenServer:
     serving; :meth:`stop` stops serving, closes the socket and joins every thread. Usable
     as a context manager."""
 
-    def __init__(self, clients: ClientDirectory, signer: TokenSigner, port: int = 0) -> None:
+    def __init__(
+        self, clients: ClientDirectory, signer: TokenSigner, port: int = 0, hosted_ui: HostedUi | None = None
+    ) -> None:
         self.clients = clients
         self.signer = signer
+        self.hosted_ui = hosted_ui
         self.requested_port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -458,6 +492,10 @@ class TokenServer:
     @property
     def token_url(self) -> str:
         return f"http://{HOST}:{self.port}{TOKEN_PATH}"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"http://{HOST}:{self.port}{AUTHORIZE_PATH}"
 
     @property
     def running(self) -> bool:
@@ -474,7 +512,7 @@ class TokenServer:
                     HOST, self.requested_port, "the OAuth2 token endpoint (stand-in)", "CATALOGUE_TOKEN_PORT"
                 ) from exc
             raise
-        server.clients, server.signer = self.clients, self.signer
+        server.clients, server.signer, server.hosted_ui = self.clients, self.signer, self.hosted_ui
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="oauth2-token-server", daemon=True
         )

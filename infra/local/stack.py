@@ -40,10 +40,12 @@ import boto3
 import requests
 
 from chalicelib import resources
+from chalicelib.adapters.identity import CognitoIdentityProvider, IdentityError
 from chalicelib.composition import Root
 from chalicelib.config import Settings
 from infra.local import cognito
 from infra.local.cognito import PoolInfo, ServiceClient
+from infra.local.hosted_ui import HostedUi
 from infra.local.oauth2 import ClientCredentials, CognitoClients, TokenServer, TokenSigner
 from infra.local.processes import (
     REPO_ROOT,
@@ -74,6 +76,8 @@ SERVICE_NAMES = {
 STREAM_ENV = ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN", "CATALOGUE_FACILITY_STREAM_ARN")
 # the demo user dtool clients sign in as with a password, through POST /token
 DTOOL_USER = "dtool-demo"
+# the Data Tracker's sign-in service on the local stack (/api/v1/login/oidc/cognito/): the hosted UI stand-in
+OIDC_LOGIN_NAME = "cognito"
 
 LOG = logging.getLogger("infra.local.stack")
 
@@ -215,6 +219,7 @@ class LocalStack:
             # POST /token's user pool: set once the pool exists (see _start)
             "CATALOGUE_USER_POOL_ID": "",
             "CATALOGUE_USER_POOL_CLIENT_ID": "",
+            "CATALOGUE_OIDC_LOGINS": "[]",
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
         }
@@ -256,6 +261,23 @@ class LocalStack:
         LOG.info("%s: %.2f s", name, now - since)
         return now
 
+    @property
+    def oidc_callback(self) -> str:
+        """Where the hosted UI sends a signed-in browser back: the API's sign-in callback."""
+        return f"{self.api_url}/api/v1/login/oidc/{OIDC_LOGIN_NAME}/authorize"
+
+    def _hosted_ui(self, pool: CognitoIdentityProvider) -> HostedUi:
+        """The hosted UI stand-in for the pool's public client, checking passwords with ``pool``."""
+
+        def check_password(username: str, password: str) -> tuple[str, int] | None:
+            try:
+                signed_in = pool.sign_in(username, password)
+            except IdentityError:  # unknown user, wrong password, a further step asked for
+                return None
+            return signed_in.token, signed_in.expires_in
+
+        return HostedUi(pool.client_id, frozenset({self.oidc_callback}), check_password)
+
     def _start(self, begin: float) -> None:
         from chalicelib import bootstrap  # the lead's module; imported late so this file loads without it
 
@@ -281,10 +303,22 @@ class LocalStack:
             )
             # the stand-in's own client: it asks moto from its own thread
             clients = CognitoClients(self.client("cognito-idp"), self._pool.pool_id)
+            hosted_ui = self._hosted_ui(cognito.provider(self.client("cognito-idp"), self._pool))
         self.env["CATALOGUE_OIDC_ISSUERS"] = json.dumps([cognito.issuer_config(self._pool, [self._service_client])])
         self.env["CATALOGUE_USER_POOL_ID"] = self._pool.pool_id
         self.env["CATALOGUE_USER_POOL_CLIENT_ID"] = self._pool.client_id
-        self._token_server = TokenServer(clients, TokenSigner(self._pool.issuer), port=self.token_port).start()
+        self._token_server = TokenServer(
+            clients, TokenSigner(self._pool.issuer), port=self.token_port, hosted_ui=hosted_ui
+        ).start()
+        # the Data Tracker's sign-in service "cognito": the hosted UI stand-in, the pool's client
+        login = {
+            "name": OIDC_LOGIN_NAME,
+            "authorize_url": self._token_server.authorize_url,
+            "token_url": self._token_server.token_url,
+            "client_id": self._pool.client_id,
+            "redirect_uri": self.oidc_callback,
+        }
+        self.env["CATALOGUE_OIDC_LOGINS"] = json.dumps([login])
         t = self._phase("cognito", t)
 
         settings = Settings.from_env(self.env)

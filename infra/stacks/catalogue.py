@@ -92,6 +92,8 @@ class CatalogueStack(Stack):
         self.domain = self._search_domain()
         self.user_pool: cognito.UserPool | None = None
         self.user_pool_client: cognito.UserPoolClient | None = None
+        # CATALOGUE_OIDC_LOGINS: the Data Tracker's sign-in services (see _web_sign_in)
+        self.oidc_logins: list[dict[str, Any]] = []
         issuers = self._identity()
         self.role = self._lambda_role()
         self.chalice = self._chalice_app(issuers)
@@ -328,13 +330,22 @@ class CatalogueStack(Stack):
         self.user_pool, self.user_pool_client = pool, client
         CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
-        xfel = self._client_credentials(pool)
+        domain = pool.add_domain(
+            "Domain",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=self.names.domain_prefix(resources.USER_POOL_DOMAIN)
+            ),
+        )
+        xfel = self._client_credentials(pool, domain)
+        client_ids = [client.user_pool_client_id]
+        if self.config.sign_in_callback_url:
+            client_ids.append(self._web_sign_in(pool, domain, self.config.sign_in_callback_url))
         issuer = pool.user_pool_provider_url  # https://cognito-idp.<region>.amazonaws.com/<pool id>
         return [
             {
                 "issuer": issuer,
                 "jwks_url": f"{issuer}/.well-known/jwks.json",
-                "client_ids": [client.user_pool_client_id],
+                "client_ids": client_ids,
                 "token_use": "access",
                 "username_claim": "username",
                 # client-credentials tokens name no user: the app client maps to one
@@ -342,7 +353,38 @@ class CatalogueStack(Stack):
             }
         ]
 
-    def _client_credentials(self, pool: cognito.UserPool) -> cognito.UserPoolClient:
+    def _web_sign_in(self, pool: cognito.UserPool, domain: cognito.UserPoolDomain, callback: str) -> str:
+        """The Data Tracker's sign-in (``/api/v1/login/oidc/cognito/``): a public app client
+        (no secret: Cognito then requires PKCE of it, which the catalogue sends) with the
+        authorization-code flow to ``callback`` only, through the pool's hosted UI. Returns
+        its client id (its users' tokens are accepted like the CLI client's)."""
+        web = pool.add_client(
+            "WebSignInClient",
+            user_pool_client_name=self.names.regional(resources.WEB_SIGN_IN_CLIENT_NAME),
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=[callback],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            access_token_validity=Duration.hours(1),
+            prevent_user_existence_errors=True,
+        )
+        self.oidc_logins.append(
+            {
+                "name": "cognito",
+                "authorize_url": f"{domain.base_url()}/oauth2/authorize",
+                "token_url": f"{domain.base_url()}/oauth2/token",
+                "client_id": web.user_pool_client_id,
+                "redirect_uri": callback,
+            }
+        )
+        CfnOutput(self, "WebSignInClientId", value=web.user_pool_client_id)
+        return web.user_pool_client_id
+
+    def _client_credentials(self, pool: cognito.UserPool, domain: cognito.UserPoolDomain) -> cognito.UserPoolClient:
         """OAuth2 client credentials for European XFEL's DAQ (metadata_client): the resource
         server scope ``catalogue/mymdc``, the pool's Cognito domain (it serves ``/oauth2/token``)
         and an app client with a secret for that grant and scope only. Its tokens act as the
@@ -356,12 +398,6 @@ class CatalogueStack(Stack):
             identifier=resources.OAUTH_RESOURCE_SERVER,
             user_pool_resource_server_name=self.names.regional(resources.OAUTH_RESOURCE_SERVER),
             scopes=[mymdc],
-        )
-        domain = pool.add_domain(
-            "Domain",
-            cognito_domain=cognito.CognitoDomainOptions(
-                domain_prefix=self.names.domain_prefix(resources.USER_POOL_DOMAIN)
-            ),
         )
         xfel = pool.add_client(
             "XfelClient",
@@ -484,6 +520,7 @@ class CatalogueStack(Stack):
             "CATALOGUE_OPENSEARCH_URL": f"https://{self.domain.domain_endpoint}",
             "CATALOGUE_SEARCH_INDEX": resources.SEARCH_INDEX,
             "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),
+            "CATALOGUE_OIDC_LOGINS": self.to_json_string(self.oidc_logins),
             "CATALOGUE_SIGN_IN_ATTEMPTS_TABLE": self.tables[resources.SIGN_IN_ATTEMPTS_TABLE].table_name,
             "CATALOGUE_FACILITY_TABLE": facility.table_name,
             # POST /token signs users in to this stack's pool (empty with an external issuer:

@@ -92,6 +92,10 @@ class StageConfig:
     oidc: ExternalIssuer | None = None
     # e-mail subscribed to the alarm topic (none: alarms go to the topic only)
     alarm_email: str | None = None
+    # the Data Tracker's sign-in through the pool's hosted UI (/api/v1/login/oidc/cognito/):
+    # the API's public URL of its callback, <API URL>/api/v1/login/oidc/cognito/authorize (the
+    # API's own URL is not known when the pool's client is made); None: no such sign-in
+    sign_in_callback_url: str | None = None
 
     @classmethod
     def from_node(cls, node: Node) -> StageConfig:
@@ -129,7 +133,20 @@ class StageConfig:
             opensearch=OpenSearchSizing.from_mapping(raw.get("opensearch") or {}),
             oidc=ExternalIssuer.from_mapping(oidc) if oidc else None,
             alarm_email=str(raw["alarm_email"]) if raw.get("alarm_email") else None,
+            sign_in_callback_url=_callback(raw.get("sign_in_callback_url")),
         )
+
+
+SIGN_IN_CALLBACK_PATH = "/api/v1/login/oidc/cognito/authorize"
+
+
+def _callback(value: Any) -> str | None:
+    if not value:
+        return None
+    url = str(value)
+    if not url.startswith("https://") or not url.endswith(SIGN_IN_CALLBACK_PATH):
+        raise StageConfigError(f"sign_in_callback_url must be https://<API host and stage>{SIGN_IN_CALLBACK_PATH}")
+    return url
 
 
 def _decode(value: Any) -> Any:

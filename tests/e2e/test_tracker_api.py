@@ -6,6 +6,7 @@ runner, and a key that stops working once revoked (issue 19)."""
 from __future__ import annotations
 
 import time
+import urllib.parse
 from typing import Any
 
 import requests
@@ -97,3 +98,32 @@ def test_the_data_tracker_tour(stack: LocalStack) -> None:
     assert http.get(f"{api}/user/me", headers=_key(keys["plain"]), timeout=10).status_code == 401
     assert http.get(f"{api}/order", headers=_key(keys["plain"]), timeout=10).status_code == 401
     assert http.get(f"{api}/order", headers=bearer, timeout=10).status_code == 401
+
+
+def test_sign_in_through_the_hosted_ui_stand_in(stack: LocalStack) -> None:
+    """The seed's /login/oidc/<name>/login and /authorize on the local stack: the browser goes
+    to the (stand-in) hosted UI, signs in with the user pool's password, comes back with a
+    code, and the catalogue answers a token for it (authorization code with PKCE)."""
+    stack.add_user("oidc-ada")
+    api, http = f"{stack.api_url}/api/v1", _session()
+    assert http.get(f"{api}/login/oidc", timeout=10).json() == {"cognito": "/api/v1/login/oidc/cognito/login"}
+    start = http.get(f"{api}/login/oidc/cognito/login", allow_redirects=False, timeout=10)
+    assert start.status_code == 302, start.text
+    location = start.headers["Location"]
+    page = http.get(location, timeout=10)
+    assert page.status_code == 200 and '<form method="post" action="/login">' in page.text
+    fields = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+    form = {k: fields.get(k, "") for k in ("client_id", "redirect_uri", "state", "code_challenge", "scope")}
+    login_url = urllib.parse.urljoin(location, "/login")
+    wrong = http.post(login_url, data={**form, "username": "oidc-ada", "password": "wrong"}, timeout=10)
+    assert wrong.status_code == 200 and "Incorrect username or password" in wrong.text
+    right = {**form, "username": "oidc-ada", "password": stack.password("oidc-ada")}
+    back = http.post(login_url, data=right, allow_redirects=False, timeout=10)
+    assert back.status_code == 302 and back.headers["Location"].startswith(stack.oidc_callback), back.text
+    signed_in = http.get(back.headers["Location"], timeout=10)
+    assert signed_in.status_code == 200, signed_in.text
+    bearer = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+    me = http.get(f"{api}/user/me", headers=bearer, timeout=10).json()["user"]
+    assert me["username"] == "oidc-ada" and len(me["auth_ids"]) == 1
+    # the code and the state are used up
+    assert http.get(back.headers["Location"], timeout=10).status_code == 401

@@ -33,6 +33,7 @@ STAGE_CONTEXT: dict[str, dict[str, Any]] = {
         "object_lock": "true",
         "object_lock_retention_days": "3650",
         "alarm_email": "ops@example.org",
+        "sign_in_callback_url": "https://api.example.org/api/v1/login/oidc/cognito/authorize",
     },
 }
 

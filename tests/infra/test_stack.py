@@ -568,6 +568,33 @@ def test_client_credentials_for_xfel(dev: Synth) -> None:
     assert "AllowedOAuthFlows" not in cli_props and "CallbackURLs" not in cli_props
 
 
+def test_the_data_trackers_sign_in_through_the_hosted_ui(synth: Synth) -> None:
+    """With ``sign_in_callback_url`` (prod here), a public client with the code flow to that
+    callback only, trusted by the verifier and named in CATALOGUE_OIDC_LOGINS; without it
+    (dev), no such client and no sign-in service."""
+    fn = next(iter(functions(synth).values()))
+    env = {k: render(v) for k, v in fn["Properties"]["Environment"]["Variables"].items()}
+    settings = Settings.from_env({k: str(v) for k, v in env.items()})
+    clients = synth.resources("AWS::Cognito::UserPoolClient")
+    if synth.stage == "dev":
+        assert settings.oidc_logins == ()
+        assert not any("WebSignIn" in lid for lid in clients)
+        return
+    web = synth.logical_id("AWS::Cognito::UserPoolClient", "UserPoolWebSignInClient")
+    props = clients[web]["Properties"]
+    callback = STAGE_CONTEXT["prod"]["sign_in_callback_url"]
+    assert props["GenerateSecret"] is False  # public: Cognito requires PKCE of it
+    assert props["AllowedOAuthFlows"] == ["code"] and props["CallbackURLs"] == [callback]
+    assert sorted(props["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
+    [login] = settings.oidc_logins
+    domain = synth.logical_id("AWS::Cognito::UserPoolDomain", "UserPoolDomain")
+    assert (login.name, login.client_id, login.redirect_uri) == ("cognito", f"<{web}>", callback)
+    assert re.fullmatch(
+        rf"https://<{domain}>\.auth\.[a-z0-9-]+\.amazoncognito\.com/oauth2/authorize", login.authorize_url
+    )
+    assert f"<{web}>" in settings.issuers[0].client_ids
+
+
 def test_no_client_secret_leaves_the_pool(synth: Synth) -> None:
     # neither an output nor the functions' environment (nor anything else) reads a secret
     assert "ClientSecret" not in json.dumps(synth.template)
