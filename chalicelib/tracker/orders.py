@@ -18,6 +18,7 @@ from chalicelib.adapters.dynamodb.facility import FacilityRecord
 from chalicelib.domain import User
 from chalicelib.errors import Forbidden, NotFound, ValidationError
 from chalicelib.tracker import permissions as tp
+from chalicelib.tracker.log import log_document, record_log
 from chalicelib.tracker.people import People, summary
 from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecords, document
 from chalicelib.tracker.search import EVERYTHING, RecordFilter
@@ -218,7 +219,7 @@ def gone_or_allowed_log(
     DATA_MANAGEMENT only (NotFound otherwise, and when it never existed)."""
     if (found is None and not tp.sees_all_orders(user)) or (found is not None and not allowed):
         raise NotFound(f"no {kind} {uuid[:64]}")
-    doc = records.log(kind, uuid)
+    doc = log_document(kind, uuid, record_log(records.audit, kind, uuid))
     if found is None and not doc["logs"]:
         raise NotFound(f"no {kind} {uuid[:64]}")
     return doc

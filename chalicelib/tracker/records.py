@@ -73,12 +73,10 @@ class TrackerRecords:
         self._audit = audit  # where the stream-derived log of the records is read
         self._clock = clock
 
-    def log(self, kind: str, uuid: str) -> dict[str, Any]:
-        """The log of the entity ``uuid`` of ``kind`` (gone or not) in the seed's shape; the
-        caller has authorized reading it."""
-        from chalicelib.tracker.log import log_document, record_log
-
-        return log_document(kind, uuid, record_log(self._audit, kind, uuid))
+    @property
+    def audit(self) -> Repository:
+        """Where the records' log is read (:mod:`chalicelib.tracker.log`)."""
+        return self._audit
 
     @property
     def store(self) -> FacilityStore:
