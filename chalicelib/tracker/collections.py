@@ -85,17 +85,7 @@ class Collections:
         self._people.require_ids(editors, "editors")
         if user.id not in editors:
             editors.append(user.id)
-        values = {
-            "title": "",
-            "description": "",
-            "tags_standard": {},
-            "tags_user": {},
-            "cross_references": [],
-            "datasets": [],
-            "published": False,
-            **values,
-            "editors": editors,
-        }
+        values = {**values, "editors": editors}
         return self._records.create(user, COLLECTION, values, "Collection added").uuid
 
     def get(self, user: User, uuid: str) -> dict[str, Any]:

@@ -102,17 +102,7 @@ class Orders:
         editors = list(values.get("editors", ()))
         if user.id not in editors:
             editors.append(user.id)  # the creator edits what they made (as the original)
-        values = {
-            "title": "",
-            "description": "",
-            "authors": [],
-            "generators": [],
-            "organisation": "",
-            "tags_standard": {},
-            "tags_user": {},
-            **values,
-            "editors": editors,
-        }
+        values = {**values, "editors": editors}
         uuid = self._records.create(user, ORDER, values, "Order added").uuid
         self._sync_members(uuid, editors)
         return uuid
@@ -183,16 +173,7 @@ class Orders:
         order = self.require_add_dataset(user, order_uuid)
         if "title" not in fields:
             raise ValidationError("title is required", field="title")
-        values = {
-            "title": "",
-            "description": "",
-            "tags_standard": {},
-            "tags_user": {},
-            "cross_references": [],
-            "published": False,
-            **fields,
-            "order": order.uuid,
-        }
+        values = {**fields, "order": order.uuid}
         return self._records.create(
             user, DATASET, values, f"Dataset added to order {order.uuid}", order=order.uuid
         ).uuid

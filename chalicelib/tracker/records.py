@@ -18,6 +18,7 @@ writes it, so the stream carries it into the audit entry of that change, where t
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,13 @@ DATASET = "dataset"
 COLLECTION = "collection"
 TRACKER_KINDS = (ORDER, DATASET, COLLECTION)
 COMMENT = "_comment"
+# what an entity's fields are until given (copied per record: the lists and maps are fresh)
+_DESCRIBED = {"title": "", "description": "", "tags_standard": {}, "tags_user": {}}
+DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    ORDER: {**_DESCRIBED, "authors": [], "generators": [], "organisation": "", "editors": []},
+    DATASET: {**_DESCRIBED, "cross_references": [], "published": False},
+    COLLECTION: {**_DESCRIBED, "cross_references": [], "editors": [], "datasets": [], "published": False},
+}
 # fields the store keeps for this module, never part of an entity's document
 KEPT = frozenset({COMMENT, "created_at"})
 # a derived id drops a uuid's lowest 8 bits: 120 bits fit the store's 38 digits (ids of random
@@ -115,15 +123,17 @@ class TrackerRecords:
     def create(
         self, user: User, kind: str, fields: Mapping[str, Any], comment: str, *, order: str | None = None
     ) -> FacilityRecord:
-        """A new record of ``kind`` with a new uuid (a dataset: listed under ``order``)."""
+        """A new record of ``kind`` with a new uuid (a dataset: listed under ``order``); the
+        fields not given are the kind's :data:`DEFAULTS`."""
         uuid = str(uuidlib.uuid4())
         now = self._clock()
+        defaults = copy.deepcopy(dict(DEFAULTS.get(kind, {})))
         record = FacilityRecord(
             kind=kind,
             id=record_id(uuid),
             uuid=uuid,
             version=1,
-            fields={**fields, "created_at": now, COMMENT: comment},
+            fields={**defaults, **fields, "created_at": now, COMMENT: comment},
             lists=(f"order={order}" if order is not None else None, None),
             updated_at=now,
             updated_by=user.username,
