@@ -6,13 +6,21 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.catalogue.validation import parse_new_user, parse_put_user, parse_user_patch, parse_username
+from chalicelib.catalogue.validation import (
+    parse_new_user,
+    parse_put_user,
+    parse_user_patch,
+    parse_username,
+    require_object,
+)
+from chalicelib.domain import user_uuid
+from chalicelib.errors import ValidationError
 from chalicelib.identity.permissions import ADMINS
 from chalicelib.routes._http import Ctx, created, created_or_ok, endpoint
 from chalicelib.routes._pages import paged_response
 from chalicelib.routes._smorest import page_response, parse_paging, parse_sort, sorted_rows
 from chalicelib.routes.datasets import log_params, log_response
-from chalicelib.tracker.fields import parse_api_key_request
+from chalicelib.tracker.fields import parse_api_key_request, parse_permissions, parse_user
 
 bp = Blueprint(__name__)
 
@@ -21,6 +29,31 @@ bp = Blueprint(__name__)
 @endpoint(bp)
 def me(ctx: Ctx) -> dict[str, Any]:
     return ctx.user.to_dict()
+
+
+@bp.route("/users/me", methods=["PATCH"])
+@endpoint(bp)
+def patch_me(ctx: Ctx) -> dict[str, Any]:
+    """Your own profile: ``display_name``, ``affiliation``, ``contact``, ``url``, ``orcid`` (an
+    e-mail address and rights are set by user managers); answers your record."""
+    body = dict(require_object(ctx.json()))
+    if "name" in body:
+        raise ValidationError("name: this API calls it display_name", field="name")
+    if "display_name" in body:
+        body["name"] = body.pop("display_name")
+    return ctx.root.tracker.people.update_me(ctx.user, parse_user(body, partial=True, own=True)).to_dict()
+
+
+@bp.route("/users/{username}/topics", methods=["PUT"])
+@endpoint(bp)
+def put_topics(ctx: Ctx, username: str) -> dict[str, Any]:
+    """The user's permission topics (``{"topics": [...]}``; USER_MANAGEMENT); answers the record."""
+    people = ctx.root.tracker.people
+    target = people.managed(ctx.user, user_uuid(parse_username(username)))
+    body = require_object(ctx.json())
+    if set(body) != {"topics"}:
+        raise ValidationError('the body is {"topics": [...]}', field="topics")
+    return people.update(ctx.user, target, {"permissions": parse_permissions(body["topics"], "topics")}).to_dict()
 
 
 @bp.route("/users", methods=["GET"])

@@ -117,6 +117,7 @@ TRACKER_OWN_WRITES = {
     ("POST", f"{V1}/user/me/apikey"),
     ("POST", "/users/me/keys"),
     ("POST", "/collections"),
+    ("PATCH", "/users/me"),
 }
 # (method, route) -> what a caller without topics gets: 403 where a topic is the gate, 404
 # where the record (an order, dataset, collection, another user, one of one's keys) is not theirs

@@ -384,3 +384,21 @@ def test_lists_hold_everything_by_default_and_page_on_request(tracker: Api) -> N
     page = api.get(f"{V1}/order?page=2&page_size=5", user="orderer").json_body
     assert [o["_id"] for o in page["orders"]] == made[5:10] and page["total"] == 12
     assert api.get(f"{V1}/order?page_size=1001", user="orderer").status_code == 400
+
+
+def test_profiles_and_topics_in_the_native_api(tracker: Api) -> None:
+    api = tracker
+    mine = api.patch(
+        "/users/me", {"display_name": "Pat P.", "affiliation": "KTH", "url": "https://kth.se"}, user="plain"
+    )
+    assert mine.status_code == 200, mine.body
+    assert (mine.json_body["display_name"], mine.json_body["affiliation"]) == ("Pat P.", "KTH")
+    assert api.get(f"{V1}/user/me", user="plain").json_body["user"]["name"] == "Pat P."  # one record, two APIs
+    for bad in ({"topics": ["ORDERS"]}, {"email": "x@example.org"}, {"url": "ftp://x"}, {"name": "n"}):
+        assert api.patch("/users/me", bad, user="plain").status_code == 400, bad
+    assert api.put("/users/plain/topics", {"topics": ["ORDERS"]}, user="searcher").status_code == 403
+    granted = api.put("/users/plain/topics", {"topics": ["ORDERS", "USER_SEARCH"]}, user="um")
+    assert granted.status_code == 200 and granted.json_body["topics"] == ["ORDERS", "USER_SEARCH"]
+    assert api.get(f"{V1}/order", user="plain").status_code == 200  # ORDERS now
+    assert api.put("/users/plain/topics", {"topics": ["NOPE"]}, user="um").status_code == 400
+    assert api.put("/users/nobody/topics", {"topics": []}, user="um").status_code == 404
