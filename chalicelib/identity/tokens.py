@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 MAX_AUTHORIZATION_CHARS = 8 * 1024
 MAX_JWKS_BYTES = 256 * 1024
 JWKS_TIMEOUT_SECONDS = 2.0
+# how many verified tokens a container remembers (TokenVerifier.verify)
+MAX_VERIFIED_TOKENS = 4096
 MAX_KID_CHARS = 256
 MAX_USERNAME_CHARS = 128
 
@@ -120,6 +122,10 @@ class TokenVerifier:
         self._keys: dict[str, dict[str, dict[str, str]]] = {}
         self._last_attempt: dict[str, float] = {}
         self._refused: set[str] = set()
+        # sha256 of a token verified before -> its identity and expiry: a client sends the same
+        # token with every request until it expires, and checking its RS256 signature again
+        # gives the same answer (the times are checked again on every use)
+        self._verified: dict[bytes, tuple[Identity, float]] = {}
 
     def verify(self, authorization: str | None) -> Identity:
         """Return the identity carried by a raw ``Authorization`` header value: the token's
@@ -131,6 +137,23 @@ class TokenVerifier:
         issuer's keys cannot be obtained (or are moto's key outside the local stage).
         """
         token = _bearer_token(authorization)
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._verified.get(digest)
+        if known is not None:
+            identity, _ = known
+            try:
+                self._check_times(identity.claims)
+            except AuthenticationError:
+                self._verified.pop(digest, None)
+                raise
+            return identity
+        identity = self._verify(token)
+        if len(self._verified) >= MAX_VERIFIED_TOKENS:
+            self._verified.clear()  # bounded; cleared whole, like the principal cache
+        self._verified[digest] = (identity, _numeric(identity.claims, "exp"))
+        return identity
+
+    def _verify(self, token: str) -> Identity:
         header_b64, claims_b64, _ = token.split(".")
         header = _json_segment(header_b64)
         if _FORBIDDEN_HEADER_PARAMS.intersection(header):
