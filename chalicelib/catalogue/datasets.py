@@ -8,7 +8,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from chalicelib.adapters.dynamodb.repository import MAX_STAMPS_PER_CALL, DatasetStamp, EntryKey, Repository
+from chalicelib.adapters.dynamodb.repository import (
+    MAX_STAMPS_PER_CALL,
+    DatasetStamp,
+    EntryKey,
+    LoadBlobs,
+    Repository,
+)
 from chalicelib.catalogue.audit import dataset_subject
 from chalicelib.catalogue.blobs import BlobStore
 from chalicelib.catalogue.cursors import encode_cursor
@@ -55,8 +61,12 @@ class SearchPage:
         return (self.total + self.page_size - 1) // self.page_size
 
 
+# the one blob part a dataset's record (and its annotations route) needs
+ANNOTATIONS = ("annotations",)
+
+
 def visible_entries(
-    repo: Repository, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True
+    repo: Repository, user: User, uuid: str, base_uri: str | None, *, load_blobs: LoadBlobs = True
 ) -> list[Dataset]:
     """The entries of ``uuid`` the user may see (only those under ``base_uri`` when given),
     first registered first; NotFound when there is none. One read: entries under base URIs
@@ -290,7 +300,7 @@ class CatalogueService:
 
     # -- reading entries --------------------------------------------------------
     def _entries(
-        self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True, uri: str | None = None
+        self, user: User, uuid: str, base_uri: str | None, *, load_blobs: LoadBlobs = True, uri: str | None = None
     ) -> list[Dataset]:
         """:func:`visible_entries`; with ``uri``, only the entry holding that replica (dtool
         clients name a dataset by its URI): one read either way."""
@@ -312,7 +322,7 @@ class CatalogueService:
         return [e for e in found if _live(e)]
 
     def _primary(
-        self, user: User, uuid: str, base_uri: str | None, *, load_blobs: bool = True, uri: str | None = None
+        self, user: User, uuid: str, base_uri: str | None, *, load_blobs: LoadBlobs = True, uri: str | None = None
     ) -> Dataset:
         return self._entries(user, uuid, base_uri, load_blobs=load_blobs, uri=uri)[0]
 
@@ -324,7 +334,9 @@ class CatalogueService:
         return primary.detail_dict(tuple(r for e in entries for r in e.replicas))
 
     def get_dataset(self, user: User, uuid: str, base_uri: str | None = None) -> JSONObject:
-        entries = self._entries(user, uuid, base_uri)
+        # the record shows annotations but no readme or manifest: a large readme or manifest
+        # (in the blob store) is not read for it
+        entries = self._entries(user, uuid, base_uri, load_blobs=ANNOTATIONS)
         view = self._view(entries)
         # the archives of the entries shown, kept on the entries themselves: no second read
         history = sorted(
@@ -341,7 +353,7 @@ class CatalogueService:
         if link is not None:
             return link
         if "readme" in dataset.blob_refs:
-            dataset = self._reload(user, dataset)
+            dataset = self._reload(user, dataset, "readme")
         return dataset.content.readme
 
     def get_manifest(
@@ -352,12 +364,12 @@ class CatalogueService:
         if link is not None:
             return link
         if "manifest" in dataset.blob_refs:
-            dataset = self._reload(user, dataset)
+            dataset = self._reload(user, dataset, "manifest")
         return dataset.content.manifest.to_dict()
 
-    def _reload(self, user: User, entry: Dataset) -> Dataset:
-        """``entry`` read again with its blob parts (authorized like the first read)."""
-        return self._primary(user, entry.uuid, entry.base_uri)
+    def _reload(self, user: User, entry: Dataset, part: str) -> Dataset:
+        """``entry`` read again with its blob ``part`` (authorized like the first read)."""
+        return self._primary(user, entry.uuid, entry.base_uri, load_blobs=(part,))
 
     def _large_part(self, dataset: Dataset, part: str) -> BlobLink | None:
         """Parts too large for one API response are served as a short-lived link to the blob."""
@@ -370,7 +382,7 @@ class CatalogueService:
         return BlobLink(url=self._blobs.link(ref), size=size)
 
     def get_annotations(self, user: User, uuid: str, base_uri: str | None = None, uri: str | None = None) -> JSONObject:
-        return dict(self._primary(user, uuid, base_uri, uri=uri).content.annotations)
+        return dict(self._primary(user, uuid, base_uri, load_blobs=ANNOTATIONS, uri=uri).content.annotations)
 
     def get_tags(self, user: User, uuid: str, base_uri: str | None = None, uri: str | None = None) -> list[str]:
         return list(self._primary(user, uuid, base_uri, load_blobs=False, uri=uri).content.tags)

@@ -33,6 +33,7 @@ from chalicelib.adapters.dynamodb.repository import (
     MAX_STAMPS_PER_CALL,
     DatasetStamp,
     EntryKey,
+    LoadBlobs,
     Repository,
     audit_sort_key,
 )
@@ -51,11 +52,13 @@ class InMemoryRepository(Repository):
         self._audit: dict[str, dict[str, AuditItem]] = {}
 
     # -- datasets ---------------------------------------------------------------
-    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: bool = True) -> Dataset | None:
+    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: LoadBlobs = True) -> Dataset | None:
         stored = self._datasets.get((uuid, base_uri))
         return None if stored is None else _dataset(stored)
 
-    def get_entries(self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: bool = True) -> list[Dataset]:
+    def get_entries(
+        self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: LoadBlobs = True
+    ) -> list[Dataset]:
         return [
             _dataset(item)
             for (u, b), item in sorted(self._datasets.items())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid as uuidlib
 
+import pytest
+
 from chalicelib.composition import root
 from infra.local.pump import to_lambda_record
 from tests.functional.conftest import BUCKET_A, BUCKET_B, Api
@@ -229,3 +231,30 @@ def test_replayed_stream_changes_nothing(personas: Api) -> None:
     assert replay_streams(personas) > 0
     assert personas.get(f"/datasets/{u}/log").json_body["entries"] == before
     assert dict(personas.search.versions()) == versions
+
+
+def test_a_record_reads_no_blob_it_does_not_show(personas: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dataset's record shows no readme or manifest: when those are large (kept in the blob
+    store), GET /datasets/{uuid} reads neither, and the readme route reads the readme only
+    (issue 16: one read per lookup)."""
+    items = {
+        f"k{n}": {"relpath": f"raw/file_{n:05}.csv", "size_in_bytes": n, "hash": "0" * 32, "utc_timestamp": 1.0}
+        for n in range(200)
+    }
+    manifest = {"hash_function": "md5sum_hexdigest", "dtoolcore_version": "3.18.2", "items": items}
+    body = register(personas, readme="note: " + "x" * 20_000 + "\n", manifest=manifest)
+    read: list[str] = []
+    blobs = root().blobs
+    real_get = blobs.get
+
+    def counting_get(key: str) -> str:
+        read.append(key)
+        return real_get(key)
+
+    monkeypatch.setattr(blobs, "get", counting_get)
+    got = personas.get(f"/datasets/{body['uuid']}", user="reader")
+    assert got.status_code == 200 and got.json_body["number_of_items"] == 200
+    assert read == []
+    readme = personas.get(f"/datasets/{body['uuid']}/readme", user="reader")
+    assert readme.status_code == 200 and "x" * 100 in readme.body.decode()
+    assert len(read) == 1 and "readme" in read[0]

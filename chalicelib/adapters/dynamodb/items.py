@@ -108,9 +108,14 @@ def dataset_item(dataset: Dataset, parts: StoredParts) -> DatasetItem:
     )
 
 
-def dataset_from_item(item: DatasetItem, load_blob: Callable[[str], str] | None) -> Dataset:
-    """The entry of ``item``; parts held as blobs are read with ``load_blob`` (``None``:
-    left empty, their keys in ``blob_refs``)."""
+BLOB_PARTS = frozenset({"readme", "manifest", "annotations"})
+
+
+def dataset_from_item(
+    item: DatasetItem, load_blob: Callable[[str], str] | None, parts: frozenset[str] = BLOB_PARTS
+) -> Dataset:
+    """The entry of ``item``; the ``parts`` held as blobs are read with ``load_blob`` (the
+    others, or all with ``load_blob`` ``None``: left empty, their keys in ``blob_refs``)."""
     refs = {
         name: ref
         for name, ref in (
@@ -124,7 +129,7 @@ def dataset_from_item(item: DatasetItem, load_blob: Callable[[str], str] | None)
     def part(name: str, inline: str | None) -> str | None:
         if name not in refs:
             return inline
-        return load_blob(refs[name]) if load_blob is not None else None
+        return load_blob(refs[name]) if load_blob is not None and name in parts else None
 
     readme = part("readme", item.readme)
     manifest_text = part("manifest", item.manifest)

@@ -85,6 +85,10 @@ class DatasetStamp:
         )
 
 
+# which parts held as blobs a read loads: all (True), none (False), or these part names
+LoadBlobs = bool | Collection[str]
+
+
 class Repository(ABC):
     """Records of dataset entries, users, base URIs and audit entries (DynamoDB is the truth).
 
@@ -99,13 +103,16 @@ class Repository(ABC):
     """
 
     @abstractmethod
-    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: bool = True) -> Dataset | None:
+    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: LoadBlobs = True) -> Dataset | None:
         """The entry of ``uuid`` under ``base_uri``. With ``load_blobs=False`` parts kept in
-        the blob store are left empty (their keys are in ``blob_refs``); such a record MUST
-        NOT be saved back."""
+        the blob store are left empty (their keys are in ``blob_refs``), and with a collection
+        of part names (``"readme"``, ``"manifest"``, ``"annotations"``) all but those; such a
+        record MUST NOT be saved back."""
 
     @abstractmethod
-    def get_entries(self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: bool = True) -> list[Dataset]:
+    def get_entries(
+        self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: LoadBlobs = True
+    ) -> list[Dataset]:
         """The stored entries of ``uuid`` (tombstones included) under ``base_uris`` (``None``:
         under any base URI), read consistently, in base URI order. Entries under other base
         URIs MUST NOT be read into the result."""
@@ -173,14 +180,16 @@ class DynamoRepository(Repository):
         self._cap = inline_cap_bytes
 
     # -- datasets ---------------------------------------------------------------
-    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: bool = True) -> Dataset | None:
+    def get_dataset(self, uuid: str, base_uri: str, *, load_blobs: LoadBlobs = True) -> Dataset | None:
         try:
             item = DatasetItem.get(uuid, base_uri, consistent_read=True)
         except DoesNotExist:
             return None
         return self._dataset_from_item(item, load_blobs=load_blobs)
 
-    def get_entries(self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: bool = True) -> list[Dataset]:
+    def get_entries(
+        self, uuid: str, base_uris: Collection[str] | None, *, load_blobs: LoadBlobs = True
+    ) -> list[Dataset]:
         if base_uris is not None and len(base_uris) <= MAX_STAMPS_PER_CALL:
             # GetItem per key in one BatchGetItem: entries of other base URIs are never read
             keys = [(uuid, b) for b in sorted(set(base_uris))]
@@ -226,8 +235,10 @@ class DynamoRepository(Repository):
         """Build a record from a DynamoDB-JSON image (a stream record's NewImage/OldImage)."""
         return self._dataset_from_item(DatasetItem.from_raw_data(image))
 
-    def _dataset_from_item(self, item: DatasetItem, *, load_blobs: bool = True) -> Dataset:
-        return dataset_from_item(item, self._blobs.get if load_blobs else None)
+    def _dataset_from_item(self, item: DatasetItem, *, load_blobs: LoadBlobs = True) -> Dataset:
+        if isinstance(load_blobs, bool):
+            return dataset_from_item(item, self._blobs.get if load_blobs else None)
+        return dataset_from_item(item, self._blobs.get, parts=frozenset(load_blobs))
 
     def record_archival(self, uuid: str, base_uri: str, archive_id: str, version: int, summary: JSONObject) -> None:
         value = archival_value(version, summary)
