@@ -114,8 +114,10 @@ BLOB_PARTS = frozenset({"readme", "manifest", "annotations"})
 def dataset_from_item(
     item: DatasetItem, load_blob: Callable[[str], str] | None, parts: frozenset[str] = BLOB_PARTS
 ) -> Dataset:
-    """The entry of ``item``; the ``parts`` held as blobs are read with ``load_blob`` (the
-    others, or all with ``load_blob`` ``None``: left empty, their keys in ``blob_refs``)."""
+    """The entry of ``item``; the ``parts`` held as blobs are read with ``load_blob`` (all
+    with ``load_blob`` ``None``: left empty, their keys in ``blob_refs``). A part not among
+    ``parts`` is left empty even when inline (a large manifest is not parsed for a read that
+    shows none)."""
     refs = {
         name: ref
         for name, ref in (
@@ -127,9 +129,11 @@ def dataset_from_item(
     }
 
     def part(name: str, inline: str | None) -> str | None:
+        if name not in parts:
+            return None
         if name not in refs:
             return inline
-        return load_blob(refs[name]) if load_blob is not None and name in parts else None
+        return load_blob(refs[name]) if load_blob is not None else None
 
     readme = part("readme", item.readme)
     manifest_text = part("manifest", item.manifest)
