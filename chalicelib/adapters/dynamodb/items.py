@@ -21,7 +21,6 @@ from chalicelib.adapters.dynamodb.tables import (
     AuditItem,
     BaseUriItem,
     DatasetItem,
-    ReplicaMap,
     UserItem,
 )
 from chalicelib.archive.model import Archive, StepState
@@ -96,7 +95,7 @@ def dataset_item(dataset: Dataset, parts: StoredParts) -> DatasetItem:
         number_of_items=c.number_of_items,
         size_in_bytes=c.size_in_bytes,
         replicas=[
-            ReplicaMap(uri=r.uri, base_uri=r.base_uri, registered_at=r.registered_at, registered_by=r.registered_by)
+            {"uri": r.uri, "base_uri": r.base_uri, "registered_at": r.registered_at, "registered_by": r.registered_by}
             for r in dataset.replicas
         ],
         version=dataset.version,
@@ -157,7 +156,12 @@ def dataset_from_item(
     return Dataset(
         content=content,
         replicas=tuple(
-            Replica(uri=r.uri, base_uri=r.base_uri, registered_at=float(r.registered_at), registered_by=r.registered_by)
+            Replica(
+                uri=r["uri"],
+                base_uri=r["base_uri"],
+                registered_at=float(r["registered_at"]),
+                registered_by=r["registered_by"],
+            )
             for r in item.replicas or []
         ),
         version=int(item.version),

@@ -225,7 +225,7 @@ class DynamoRepository(Repository):
                 status=item.status or REGISTERED,
                 content_hash=item.content_hash,
                 description=item.description or "",
-                replicas=tuple(r.uri for r in item.replicas or []),
+                replicas=tuple(r["uri"] for r in item.replicas or []),
                 project=item.project,
             )
             for item in DatasetItem.batch_get(sorted(set(keys)), consistent_read=True, attributes_to_get=attributes)
