@@ -24,7 +24,7 @@ from chalicelib.adapters.workflows import Workflow
 from chalicelib.archive import model
 from chalicelib.archive.model import Archive, archive_id_for
 from chalicelib.catalogue.audit import dataset_subject
-from chalicelib.catalogue.datasets import visible_entries
+from chalicelib.catalogue.entries import visible_entries
 from chalicelib.domain import REGISTERED, AuditEntry, JSONObject, User
 from chalicelib.errors import AlreadyExists, ArchiveExists, Conflict, Forbidden, NotFound, ValidationError
 from chalicelib.identity import permissions as perm

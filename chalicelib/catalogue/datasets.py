@@ -18,10 +18,11 @@ from chalicelib.adapters.dynamodb.repository import (
 from chalicelib.catalogue.audit import dataset_subject
 from chalicelib.catalogue.blobs import BlobStore
 from chalicelib.catalogue.cursors import encode_cursor
+from chalicelib.catalogue.entries import ANNOTATIONS, live, merged, new_entry, unchanged, visible_entries
 from chalicelib.catalogue.paging import LogPage, read_log
 from chalicelib.catalogue.search import SearchIndex, SearchQuery
 from chalicelib.catalogue.validation import DatasetPatch, Registration
-from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, DatasetContent, JSONObject, Replica, User
+from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import permissions as perm
 
@@ -59,52 +60,6 @@ class SearchPage:
     @property
     def total_pages(self) -> int:
         return (self.total + self.page_size - 1) // self.page_size
-
-
-# the one blob part a dataset's record (and its annotations route) needs
-ANNOTATIONS = ("annotations",)
-
-
-def visible_entries(
-    repo: Repository, user: User, uuid: str, base_uri: str | None, *, load_blobs: LoadBlobs = True
-) -> list[Dataset]:
-    """The entries of ``uuid`` the user may see (only those under ``base_uri`` when given),
-    first registered first; NotFound when there is none. One read: entries under base URIs
-    the user has no right on are never read, unless the user is a member of a project (a
-    project's datasets lie under any base URI): then every entry of the uuid is read (one
-    Query) and only those :func:`~chalicelib.identity.permissions.may_see` allows are kept."""
-    scope = perm.entry_scope(user, base_uri)
-    entries = [e for e in repo.get_entries(uuid, scope, load_blobs=load_blobs) if perm.may_see(user, e)]
-    if not entries:
-        raise NotFound(f"no dataset {uuid}")
-    return sorted(entries, key=lambda e: (e.registered_at, e.base_uri))
-
-
-def new_entry(
-    actor: User,
-    content: DatasetContent,
-    uri: str,
-    base_uri: str,
-    version: int,
-    now: float,
-    *,
-    status: str = REGISTERED,
-    reasons: tuple[str, ...] = (),
-) -> Dataset:
-    """An entry made (or remade over a tombstone) at ``now`` with ``uri`` as its one replica."""
-    replica = Replica(uri=uri, base_uri=base_uri, registered_at=now, registered_by=actor.username)
-    return Dataset(
-        content=content,
-        replicas=(replica,),
-        version=version,
-        registered_at=now,
-        updated_at=now,
-        updated_by=actor.username,
-        updated_for=actor.acting_for,
-        status=status,
-        status_reasons=reasons,
-        base_uri=base_uri,
-    )
 
 
 class CatalogueService:
@@ -210,7 +165,7 @@ class CatalogueService:
                 if (error := checks[reg.base_uri]) is not None:
                     raise error
                 stamp = stamps.get(key)
-                if first and stamp is not None and _unchanged(stamp, reg):
+                if first and stamp is not None and unchanged(stamp, reg):
                     results.append("unchanged")
                 elif first and stamp is None:
                     try:
@@ -228,7 +183,7 @@ class CatalogueService:
         """Whether registering ``reg`` would change nothing (one consistent read of a stamp)."""
         key = (reg.content.uuid, reg.base_uri)
         stamp = self._repo.get_dataset_stamps([key]).get(key)
-        return stamp is not None and _unchanged(stamp, reg)
+        return stamp is not None and unchanged(stamp, reg)
 
     def _new_dataset(
         self, user: User, reg: Registration, version: int, projects: Mapping[str, str] | None = None
@@ -257,7 +212,7 @@ class CatalogueService:
             dataset = self._new_dataset(user, reg, existing.version + 1 if existing else 1)
             self._repo.save_dataset(dataset, existing.version if existing else None)
             return RegisterResult(True, "created", dataset.detail_dict())
-        content = _merged(reg, existing.content.description, existing.content.project)
+        content = merged(reg, existing.content.description, existing.content.project)
         same_content = existing.status == REGISTERED and existing.content.content_hash() == content.content_hash()
         known = existing.replica(reg.uri)
         if known is not None and same_content:
@@ -307,7 +262,7 @@ class CatalogueService:
         entries = visible_entries(self._repo, user, uuid, base_uri, load_blobs=load_blobs)
         if uri is None:
             return entries
-        holding = [e for e in entries if e.replica(uri) is not None and _live(e)]
+        holding = [e for e in entries if e.replica(uri) is not None and live(e)]
         if not holding:
             raise NotFound(f"no dataset {uri}")
         return holding
@@ -319,7 +274,7 @@ class CatalogueService:
             found = visible_entries(self._repo, user, uuid, None, load_blobs=False)
         except NotFound:
             return []
-        return [e for e in found if _live(e)]
+        return [e for e in found if live(e)]
 
     def _primary(
         self, user: User, uuid: str, base_uri: str | None, *, load_blobs: LoadBlobs = True, uri: str | None = None
@@ -585,27 +540,3 @@ _HIT_FIELDS = (
     "updated_at",
     "version",
 )
-
-
-def _live(entry: Dataset) -> bool:
-    """Registered and not deleted: what dtool clients are shown."""
-    return not entry.deleted and entry.status == REGISTERED
-
-
-def _merged(reg: Registration, description: str, project: str | None) -> DatasetContent:
-    """The content ``reg`` gives an entry whose description and project are these: a
-    registration without a description keeps the entry's (edited through the API), and one
-    without a project keeps the entry's (services set projects; clients cannot name one)."""
-    content = reg.content
-    if not reg.has_description:
-        content = replace(content, description=description)
-    if content.project is None and project is not None:
-        content = replace(content, project=project)
-    return content
-
-
-def _unchanged(stamp: DatasetStamp, reg: Registration) -> bool:
-    """Whether registering ``reg`` over the stored ``stamp`` would change nothing."""
-    if stamp.deleted or stamp.status != REGISTERED or reg.uri not in stamp.replicas:
-        return False
-    return _merged(reg, stamp.description, stamp.project).content_hash() == stamp.content_hash

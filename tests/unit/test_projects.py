@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.catalogue.audit import dataset_changes, user_changes, user_subject
-from chalicelib.catalogue.datasets import CatalogueService, visible_entries
+from chalicelib.catalogue.datasets import CatalogueService
+from chalicelib.catalogue.entries import visible_entries
 from chalicelib.catalogue.index_documents import index_doc
 from chalicelib.catalogue.search import SearchQuery
 from chalicelib.catalogue.validation import DatasetPatch, Registration, UserFields, parse_registration
