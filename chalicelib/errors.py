@@ -115,3 +115,15 @@ class SignInNotConfigured(SignInUnavailable):
     """This deployment has no user pool to sign in to (its settings name none)."""
 
     code = "NotConfigured"
+
+
+class InvalidDocument(ValidationError):
+    """A document (an XML file, a JSON object, a CSV sheet) that breaks its schema: ``problems``
+    lists every problem found at once, each ``{"path": ..., "message": ...}`` (an XPath for XML,
+    a JSON pointer for JSON, ``row N`` for CSV); answered as 400 with them in ``Errors``."""
+
+    code = "InvalidDocument"
+
+    def __init__(self, message: str, problems: Sequence[Mapping[str, str]]) -> None:
+        super().__init__(message)
+        self.problems: list[dict[str, str]] = [dict(p) for p in problems]

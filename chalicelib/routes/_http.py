@@ -23,6 +23,7 @@ from chalicelib.errors import (
     CatalogueError,
     Conflict,
     Forbidden,
+    InvalidDocument,
     InvalidRecord,
     NotFound,
     PayloadTooLarge,
@@ -135,6 +136,8 @@ def error_response(exc: CatalogueError) -> Response:
         body["Field"] = exc.field
     if isinstance(exc, InvalidRecord):
         body["Errors"] = exc.errors
+    if isinstance(exc, InvalidDocument):
+        body["Errors"] = exc.problems
     if isinstance(exc, VersionConflict) and exc.current_version is not None:
         body["CurrentVersion"] = exc.current_version
     if isinstance(exc, ArchiveExists):
