@@ -106,6 +106,7 @@ class EnaSchemas:
         self._directory = directory
         self._xsds: dict[str, xmlschema.XMLSchema] = {}
         self._json: dict[str, dict[str, Any]] = {}
+        self._submission: xmlschema.XMLSchema | None = None
 
     # -- the schemas ---------------------------------------------------------------------
     def xsd(self, type_: ObjectType) -> xmlschema.XMLSchema:
@@ -189,6 +190,35 @@ class EnaSchemas:
             found = [_problem(_pointer_of(e.path, type_), e.reason or str(e.message)) for e in errors]
             raise _refuse(what, found or [_problem("", "cannot be encoded")])
         return self.objects_from_xml(tostring(elem), type_)[1][0]
+
+    def submission(self, data: bytes) -> list[dict[str, Any]]:
+        """The ACTIONS of a submission file (``SUBMISSION_SET`` or ``SUBMISSION`` of
+        SRA.submission.xsd), each ``{"ADD": {"@schema": ..., "@source": ...}}`` or the like."""
+        root = read_xml(data, "the submission file")
+        if root.tag not in ("SUBMISSION_SET", "SUBMISSION"):
+            raise _refuse(
+                "the submission file", [_problem(f"/{str(root.tag)[:64]}", "the root element must be SUBMISSION_SET")]
+            )
+        if self._submission is None:
+            self._submission = xmlschema.XMLSchema(str(self._directory / "ena" / "SRA.submission.xsd"))
+        schema = self._submission
+        paths = _xpaths(root)
+        try:
+            problems = [
+                _problem(paths.get(id(e.elem), e.path or "/") if e.elem is not None else "/", e.reason or "invalid")
+                for e in schema.iter_errors(root)
+            ][:MAX_PROBLEMS]
+            if problems:
+                raise _refuse("the submission file", problems)
+            elements = [root] if root.tag == "SUBMISSION" else [e for e in root if e.tag == "SUBMISSION"]
+            decoded = [_as_dict(schema.elements["SUBMISSION"].decode(e)) for e in elements]
+        except (xmlschema.XMLSchemaException, ValueError, TypeError, RecursionError) as exc:
+            raise _refuse("the submission file", [_problem("/", f"cannot be read: {type(exc).__name__}")]) from None
+        actions: list[dict[str, Any]] = []
+        for submission in decoded:
+            listed = (submission.get("ACTIONS") or {}).get("ACTION") or []
+            actions.extend(a for a in (listed if isinstance(listed, list) else [listed]) if isinstance(a, dict))
+        return actions
 
     # -- XML out -------------------------------------------------------------------------
     def to_xml(self, type_: ObjectType, objects: Sequence[Mapping[str, Any]]) -> str:
