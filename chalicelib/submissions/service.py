@@ -222,6 +222,8 @@ class Submissions:
         """One object (a JSON object) or several (a list of them); every problem at once,
         pointers prefixed by the item's index for a list."""
         items = body if isinstance(body, list) else [body]
+        if not items:
+            raise ValidationError("no object given: send one object or a list of them", field="body")
         if len(items) > MAX_OBJECTS_PER_REQUEST:
             raise ValidationError(f"at most {MAX_OBJECTS_PER_REQUEST} objects per request", field="body")
         out: list[NewObject] = []

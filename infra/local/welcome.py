@@ -145,6 +145,8 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         "",
         *tracker_lines(stack, tokens),
         "",
+        *submitter_lines(stack),
+        "",
         " Archive a demo dataset uploaded to S3 (each step shown as it runs), then look at it:",
         f'.venv/bin/catalogue --as "$USER" archive {archivable}',
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/archives?dataset={archivable}'",
@@ -199,4 +201,13 @@ def tracker_lines(stack: LocalStack, tokens: Mapping[str, str]) -> list[str]:
         f"export DT_API='{stack.api_url}/api/v1' {keys}",
         'curl -s "$DT_API/dataset"      # anyone: the published datasets',
         'curl -s -H "Authorization: ApiKey $DT_ORDERS_KEY" "$DT_API/order"',
+    ]
+
+
+def submitter_lines(stack: LocalStack) -> list[str]:
+    """The banner's lines for CSC metadata-submitter's API (README "Submitting metadata")."""
+    return [
+        ' CSC metadata-submitter (/submitter; README "Submitting metadata" has the walkthrough):',
+        f"export SUBMITTER='{stack.api_url}/submitter'",
+        'curl -s -H "Authorization: Bearer $READER_TOKEN" "$SUBMITTER/schemas"',
     ]

@@ -44,6 +44,8 @@ OPEN = {
     ("GET", "/dataset/lookup/{uuid}"): 200,
     ("GET", "/dataset/list"): 200,
     ("GET", "/dataset/summary"): 200,
+    # the site-defined annotation schemas (chalicelib/routes/annotation_schemas.py): none here
+    ("GET", "/annotation-schemas"): 200,
 }
 # open searches whose body says what to search: validated for every user
 OPEN_SEARCHES = {("POST", "/uris"), ("POST", "/dataset/search")}
@@ -147,6 +149,30 @@ TRACKER_REFUSED = {
     ("GET", "/collections/{uuid}/log"): 404,
 }
 TRACKER_NATIVE = ("/projects", "/collections")
+# metadata submissions (chalicelib/routes/submitter.py, submissions.py), walked with champion's
+# folder holding one sample draft: the schemas and the caller's own (empty) lists are open
+SUBMITTER = "/submitter"
+SUBMISSIONS_OPEN = {
+    ("GET", f"{SUBMITTER}/schemas"),
+    ("GET", f"{SUBMITTER}/schemas/{{schema}}"),
+    ("GET", f"{SUBMITTER}/folders"),
+    ("GET", f"{SUBMITTER}/objects/{{schema}}"),
+    ("GET", f"{SUBMITTER}/drafts/{{schema}}"),
+    ("GET", "/submissions/schemas"),
+    ("GET", "/submissions/schemas/{schema}"),
+    ("GET", "/submissions/folders"),
+}
+# a new folder of one's own: the body is validated
+SUBMISSIONS_OWN_WRITES = {("POST", f"{SUBMITTER}/folders"), ("POST", "/submissions/folders")}
+# the folder is named by ?folder=, which the walk does not send: 400 for everyone
+SUBMISSIONS_NEED_FOLDER = {
+    ("POST", f"{SUBMITTER}/submit"),
+    ("POST", f"{SUBMITTER}/objects/{{schema}}"),
+    ("POST", f"{SUBMITTER}/drafts/{{schema}}"),
+}
+# validation only, storing nothing: every body is validated (an object that is one, but not a
+# valid sample, is answered 200 with its problems)
+SUBMISSIONS_VALIDATE = {("POST", f"{SUBMITTER}/validate"), ("POST", "/submissions/validate/{schema}")}
 
 
 def good_bodies(uuid: str) -> dict[tuple[str, str], Any]:
@@ -197,6 +223,15 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
     """outsider: no rights; reader: search on bucket-a only; bravo: registrar of bucket-b.
     None may change anything of champion's dataset on bucket-a, nor administer."""
     uuid = register(personas)["uuid"]
+    folder = personas.post("/submissions/folders", {"name": "champion's"}, user="champion").json_body["folderId"]
+    draft = personas.call(
+        "POST",
+        f"/submissions/folders/{folder}/objects/sample?draft=true",
+        "champion",
+        headers={"Content-Type": "application/xml"},
+        raw=b"<SAMPLE alias='s'><SAMPLE_NAME><TAXON_ID>9606</TAXON_ID></SAMPLE_NAME></SAMPLE>",
+    )
+    assert draft.status_code == 201, draft.body
     values = {
         "uuid": uuid,
         "base_uri": quote(BUCKET_A, safe=""),
@@ -214,6 +249,10 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
         "user_id": user_uuid("champion"),
         "key_id": "0123456789abcdef",
         "dataset": uuid,
+        "version": "1",
+        "schema": "sample",
+        "folder_id": folder,
+        "accession": draft.json_body["items"][0]["accessionId"],
     }
     good = good_bodies(uuid)
     seen = []
@@ -246,6 +285,21 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
         if route.startswith(V1) or route.startswith(TRACKER_NATIVE):
             expected = TRACKER_REFUSED.get((method, route), 403)
             assert set(answers.values()) == {expected}, (caller, method, route, answers)
+            continue
+        if (method, route) in SUBMISSIONS_OPEN:
+            assert set(answers.values()) == {200}, (method, route, answers)
+            continue
+        if (method, route) in SUBMISSIONS_OWN_WRITES:
+            assert set(answers.values()) == {400}, (method, route, answers)  # no body names a folder
+            continue
+        if (method, route) in SUBMISSIONS_NEED_FOLDER:
+            assert set(answers.values()) == {400}, (method, route, answers)
+            continue
+        if (method, route) in SUBMISSIONS_VALIDATE:
+            assert answers["none"] == answers["malformed"] == answers["array"] == 400, (method, route, answers)
+            continue
+        if (method, route) == ("GET", f"{SUBMITTER}/users/{{user_id}}"):
+            assert set(answers.values()) == {403}, (method, route, answers)  # only /users/current
             continue
         if route.startswith("/users/{username}/keys"):
             # champion's keys: theirs and user managers' only
@@ -292,6 +346,8 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
     assert record["version"] == 1
     assert "newcomer" not in [u["username"] for u in personas.get("/users?page_size=100").json_body]
     assert "s3://new-bucket" not in [b["base_uri"] for b in personas.get("/base-uris?page_size=100").json_body]
+    held = personas.get(f"/submissions/folders/{folder}", user="champion").json_body
+    assert held["version"] == 1 and len(held["drafts"]) == 1 and not held["published"]
     permissions = personas.get(f"/base-uris/{quote(BUCKET_A, safe='')}").json_body
     assert permissions["users_with_search_permissions"] == ["champion", "reader"]
     assert permissions["users_with_register_permissions"] == ["champion"]
