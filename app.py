@@ -9,6 +9,7 @@ from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent
 from chalicelib import jobs, resources
 from chalicelib.composition import root
 from chalicelib.routes import (
+    annotation_schemas,
     archives,
     base_uris,
     datasets,
@@ -18,6 +19,8 @@ from chalicelib.routes import (
     lookup_server,
     mymdc,
     projects,
+    submissions,
+    submitter,
     tokens,
     tracker_api,
     tracker_users,
@@ -38,10 +41,15 @@ app.register_blueprint(tokens.bp)  # POST /token: dtool's token generator
 # European XFEL's metadata_client (myMdC API); see README "Facility data (XFEL)"
 app.register_blueprint(mymdc.bp, url_prefix=os.environ.get("CATALOGUE_MYMDC_PREFIX", "/mymdc/api"))
 app.register_blueprint(facility_log.bp)  # GET /facility/{kind}/{id}/log: the facility records' audit log
+app.register_blueprint(annotation_schemas.bp)  # /annotation-schemas: site-defined schemas of annotations
 # SciLifeLab Data Tracker's API; see README "Orders, collections and keys (Data Tracker)"
 app.register_blueprint(tracker_api.bp, url_prefix="/api/v1")
 app.register_blueprint(tracker_users.bp, url_prefix="/api/v1")
 app.register_blueprint(projects.bp)  # /projects, /collections: the same records in our own API style
+# CSC metadata-submitter's API and our /submissions; see README "Submitting metadata"
+app.api.binary_types.append("multipart/form-data")  # forms of XML files arrive as bytes
+app.register_blueprint(submitter.bp, url_prefix=os.environ.get("CATALOGUE_SUBMITTER_PREFIX", "/submitter"))
+app.register_blueprint(submissions.bp)
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.archive.archives import ArchiveService
     from chalicelib.archive.steps import ArchiveSteps
     from chalicelib.archive.worker import ArchiveWorker
+    from chalicelib.catalogue.annotation_schemas import AnnotationSchemas
     from chalicelib.catalogue.blobs import BlobStore
     from chalicelib.catalogue.by_uri import DatasetsByUri
     from chalicelib.catalogue.datasets import CatalogueService
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from chalicelib.identity.sign_in import SignInService
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ingest.ingestion import IngestService
+    from chalicelib.submissions.service import Submissions
     from chalicelib.tracker.api_keys import ApiKeyService
     from chalicelib.tracker.records import TrackerRecords
     from chalicelib.tracker.services import Tracker
@@ -197,6 +199,10 @@ class Root:
             self.search,
             blobs=self.blobs,
             projects_of=lambda uuids: self.tracker_records.orders_of(uuids),  # noqa: PLW0108
+            # lambda: the schemas are built on the first registration or edit
+            check_annotations=lambda annotations, project: self.annotation_schemas.check_entry(  # noqa: PLW0108
+                annotations, project
+            ),
         )
 
     @cached_property
@@ -266,6 +272,7 @@ class Root:
             people,
             # an automated consequence of the order's change (logged with its actor): by system
             members=lambda project, usernames: self.access.set_project_members(TRACKER_SYSTEM, project, usernames),
+            schemas=self.annotation_schemas,
         )
 
         def replicas(user: User, uuid: str) -> list[JSONObject]:
@@ -277,6 +284,25 @@ class Root:
         projects = Projects(records, orders, lambda user: self.facility.listing(user, "proposal", {}))
         collections = Collections(records, people, datasets)
         return Tracker(records, people, orders, datasets, collections, self.api_keys, projects)
+
+    @cached_property
+    def submissions(self) -> Submissions:
+        from chalicelib.submissions.ena_schemas import EnaSchemas
+        from chalicelib.submissions.publishing import CatalogueBridge
+        from chalicelib.submissions.records import SubmissionRecords
+        from chalicelib.submissions.service import Submissions
+
+        bridge = CatalogueBridge(
+            self.catalogue,
+            lambda admin, base_uri, description: self.access.ensure_base_uri(admin, base_uri, description),  # noqa: PLW0108
+            lambda admin, project, usernames: self.access.set_project_members(admin, project, usernames),  # noqa: PLW0108
+        )
+
+        def user_exists(username: str) -> bool:
+            user = self.repo.get_user(username)
+            return user is not None and not user.deleted
+
+        return Submissions(SubmissionRecords(self.facility_store), EnaSchemas(), bridge.publish, user_exists)
 
     @cached_property
     def oidc_exchange(self) -> CodeExchange:
@@ -305,6 +331,17 @@ class Root:
         from chalicelib.facility.queries import FacilityQueries
 
         return FacilityQueries(self.facility, self.facility_store)
+
+    @cached_property
+    def annotation_schemas(self) -> AnnotationSchemas:
+        from chalicelib.catalogue.annotation_schemas import AnnotationSchemas
+        from chalicelib.tracker.orders import declared_schema
+
+        # a project is a Data Tracker order: its field annotation_schema (lambda: built on use)
+        return AnnotationSchemas(
+            self.facility_store,
+            project_declaration=lambda project: declared_schema(self.tracker_records, project),
+        )
 
     @cached_property
     def streams(self) -> StreamProcessor:

@@ -1,5 +1,10 @@
 """Use cases of the catalogue. Authorization is checked here, with the predicates of
-:mod:`chalicelib.identity.permissions`, before any adapter is called. Framework-free."""
+:mod:`chalicelib.identity.permissions`, before any adapter is called. Framework-free.
+
+Every registration and every edit checks the content it would write against the annotation
+schemas it declares (its own ``annotation_schema`` annotation, its project's), through the
+``check_annotations`` given: a content that breaks them raises InvalidDocument and nothing is
+written, whether it would create, change or leave the entry as it is."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from chalicelib.adapters.dynamodb.repository import (
     MAX_STAMPS_PER_CALL,
@@ -22,7 +28,7 @@ from chalicelib.catalogue.entries import ANNOTATIONS, live, merged, new_entry, u
 from chalicelib.catalogue.paging import LogPage, read_log
 from chalicelib.catalogue.search import SearchIndex, SearchQuery
 from chalicelib.catalogue.validation import DatasetPatch, Registration
-from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, JSONObject, Replica, User
+from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, DatasetContent, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import permissions as perm
 
@@ -32,6 +38,9 @@ MAX_ARCHIVES_SHOWN = 20  # newest archives of a dataset shown on its record
 # API Gateway and Lambda cap a synchronous response at 6 MB: larger parts go by link.
 LARGE_RESPONSE_BYTES = 4 * 1024 * 1024
 SYSTEM = SYSTEM_ACTOR
+# (annotations, project) -> None, or InvalidDocument listing every problem: the site-defined
+# annotation schemas the dataset and its project declare (chalicelib.catalogue.annotation_schemas)
+AnnotationsCheck = Callable[[Mapping[str, Any], str | None], None]
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,12 @@ class CatalogueService:
         sleep: Callable[[float], None] = time.sleep,
         blobs: BlobStore | None = None,
         projects_of: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
+        check_annotations: AnnotationsCheck | None = None,
     ) -> None:
         self._blobs = blobs
+        # every registration and edit: the content written must conform to the annotation
+        # schemas it declares (InvalidDocument, nothing written, otherwise)
+        self._check_annotations = check_annotations
         # uuids -> the project each belongs to, for the uuids described before their data was
         # registered (the Data Tracker's datasets, chalicelib.tracker): a new entry of such a
         # uuid belongs to that project (its members see it whatever its base URI)
@@ -106,6 +119,9 @@ class CatalogueService:
         only when its tombstone is at version ``revivable``: otherwise VersionConflict with
         the tombstone's version as ``current_version``, and the caller reads S3 again (now
         after seeing the deletion: objects still there then are a new upload) and passes it.
+
+        InvalidDocument (nothing written) when the annotations the entry would hold break the
+        annotation schemas the dataset or its project declares; an unchanged registration too.
         """
         self._check_register(user, reg.base_uri)
         for attempt in range(attempts):
@@ -166,10 +182,13 @@ class CatalogueService:
                     raise error
                 stamp = stamps.get(key)
                 if first and stamp is not None and unchanged(stamp, reg):
+                    self._require_conforming(merged(reg, stamp.description, stamp.project))
                     results.append("unchanged")
                 elif first and stamp is None:
+                    dataset = self._new_dataset(user, reg, 1, projects)
+                    self._require_conforming(dataset.content)
                     try:
-                        self._repo.save_dataset(self._new_dataset(user, reg, 1, projects), None)
+                        self._repo.save_dataset(dataset, None)
                         results.append("created")
                     except AlreadyExists:
                         results.append(slow(reg))
@@ -197,6 +216,12 @@ class CatalogueService:
                 content = replace(content, project=found[content.uuid])
         return new_entry(user, content, reg.uri, reg.base_uri, version, self._clock())
 
+    def _require_conforming(self, content: DatasetContent) -> None:
+        """InvalidDocument when ``content``'s annotations break a schema it or its project
+        declares (no read at all when neither declares one)."""
+        if self._check_annotations is not None:
+            self._check_annotations(content.annotations, content.project)
+
     def _projects(self, uuids: Sequence[str]) -> Mapping[str, str]:
         return self._projects_of(uuids) if self._projects_of is not None and uuids else {}
 
@@ -210,9 +235,11 @@ class CatalogueService:
             raise VersionConflict("the dataset was deleted; read it again", existing.version)
         if existing is None or existing.deleted:
             dataset = self._new_dataset(user, reg, existing.version + 1 if existing else 1)
+            self._require_conforming(dataset.content)
             self._repo.save_dataset(dataset, existing.version if existing else None)
             return RegisterResult(True, "created", dataset.detail_dict())
         content = merged(reg, existing.content.description, existing.content.project)
+        self._require_conforming(content)
         same_content = existing.status == REGISTERED and existing.content.content_hash() == content.content_hash()
         known = existing.replica(reg.uri)
         if known is not None and same_content:
@@ -353,7 +380,9 @@ class CatalogueService:
     ) -> JSONObject:
         """Edit the entry the caller's record shows (the first visible one, or the one under
         ``base_uri``); ``patch.version`` is that entry's version. A callable ``patch`` (the
-        request body's parser) is called only once the user is known to may edit."""
+        request body's parser) is called only once the user is known to may edit. The
+        annotations after the edit must conform to the schemas the entry and its project
+        declare (InvalidDocument, nothing written), whichever part the edit changes."""
         entries = self._entries(user, uuid, base_uri)
         dataset = entries[0]
         if not perm.may_edit(user, dataset):
@@ -374,6 +403,7 @@ class CatalogueService:
             annotations=content.annotations if patch.annotations is None else patch.annotations,
             description=content.description if patch.description is None else patch.description,
         )
+        self._require_conforming(content)
         updated = replace(
             dataset,
             content=content,

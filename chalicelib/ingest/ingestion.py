@@ -23,7 +23,7 @@ from chalicelib.adapters.queues import MessageQueue
 from chalicelib.catalogue.datasets import CatalogueService
 from chalicelib.catalogue.validation import Registration
 from chalicelib.domain import INCOMPLETE, INGEST_ACTOR, REFUSED, User
-from chalicelib.errors import CatalogueError, NotFound, VersionConflict
+from chalicelib.errors import CatalogueError, InvalidDocument, NotFound, VersionConflict
 from chalicelib.ingest.bags.errors import BagIncomplete, BagRefused
 from chalicelib.ingest.bags.limits import DEFAULT_LIMITS, BagLimits
 from chalicelib.ingest.bags.registration import bag_uuid, keep_times, placeholder
@@ -45,6 +45,7 @@ from chalicelib.ingest.layouts import (
 )
 from chalicelib.ingest.snapshot import SnapshotStore, prefix_end
 from chalicelib.metrics import emf_line
+from chalicelib.reasons import MAX_REASONS
 from chalicelib.resources import INGEST_MAX_RECEIVE_COUNT
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,8 @@ class IngestService:
             except VersionConflict as exc:
                 revivable = exc.current_version
                 continue
+            except InvalidDocument as exc:
+                return self._nonconforming(found, exc)
             except CatalogueError as exc:
                 return Outcome("refused", found.uri, found.content.uuid, str(exc))
             return Outcome(result.status, found.uri, found.content.uuid)
@@ -223,6 +226,8 @@ class IngestService:
                 outcomes.append(f)
             elif isinstance(result := next(results[f.base_uri]), VersionConflict):
                 outcomes.append(self._direct._resolve_and_register(event, receive_count))
+            elif isinstance(result, InvalidDocument):
+                outcomes.append(self._nonconforming(f, result))
             elif isinstance(result, CatalogueError):
                 outcomes.append(Outcome("refused", f.uri, f.content.uuid, str(result)))
             else:
@@ -364,6 +369,21 @@ class IngestService:
             bag_uuid(target.uri),
             "; ".join(reasons)[:500],
         )
+
+    def _nonconforming(self, reg: Registration, exc: InvalidDocument) -> Outcome:
+        """Annotations that break the annotation schemas the dataset or its project declares:
+        recorded as the dataset's status ``refused`` with one reason per problem (its
+        registrars see why; a live registered entry is kept as it is) and not retried, as a
+        refused bag: only a new upload of the annotations, or a change of the schema and
+        another event, can fix it. The refused record holds no annotations."""
+        shown = exc.problems[:MAX_REASONS]
+        reasons = tuple(f"{p.get('path') or '/'}: {p.get('message', '')}" for p in shown)
+        if len(exc.problems) > len(shown):
+            reasons += (f"... and {len(exc.problems) - len(shown)} more problems",)
+        c = reg.content
+        placeholder = problem_placeholder(c.uuid, c.name, reg.uri, reg.base_uri, c.tags)
+        self._catalogue.record_problem(ingest_user(reg.base_uri), placeholder, REFUSED, reasons)
+        return Outcome("rejected", reg.uri, c.uuid, "; ".join(reasons)[:500])
 
     def _refused(self, placeholder: Registration, key_uri: str, reason: str) -> Outcome:
         """Metadata the catalogue cannot accept (too large, not parseable, not valid): recorded

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.catalogue.annotation_schemas import DECLARATION_RE
 from chalicelib.catalogue.validation import ORCID_RE, orcid_checksum_ok, require_object, require_unicode
 from chalicelib.errors import ValidationError
 from chalicelib.tracker.topics import TOPICS
@@ -212,6 +213,17 @@ def parse_bool(value: object, field: str) -> bool:
     return value
 
 
+def parse_annotation_schema(value: object, field: str = "annotation_schema") -> str:
+    """The site-defined annotation schema an order declares for its datasets' annotations:
+    ``""`` (none) or ``name`` (its latest version when a dataset is checked) or
+    ``name/version``; whether it is registered is the orders service's check."""
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not DECLARATION_RE.fullmatch(value):
+        raise ValidationError(f"{field} must be an annotation schema's name or name/version, or empty", field=field)
+    return value
+
+
 def _parse_entity(
     entity: Mapping[str, Any],
     parsers: Mapping[str, Parser],
@@ -260,6 +272,7 @@ ORDER_FIELDS: Mapping[str, Parser] = {
     "organisation": parse_organisation,
     "editors": _USERS,
     **_TAGS,
+    "annotation_schema": parse_annotation_schema,
 }
 DATASET_FIELDS: Mapping[str, Parser] = {**_COMMON, **_TAGS, "cross_references": _XREFS, "published": parse_bool}
 COLLECTION_FIELDS: Mapping[str, Parser] = {
@@ -275,7 +288,7 @@ COLLECTION_FIELDS: Mapping[str, Parser] = {
 def parse_order(body: object, *, partial: bool) -> dict[str, Any]:
     """An order's fields from a flat or ``{"order": {...}}`` body: title (required unless
     ``partial``), description, authors, generators, organisation, editors, tags_standard,
-    tags_user. ``_id``, ``id`` and ``datasets`` are refused."""
+    tags_user, annotation_schema. ``_id``, ``id`` and ``datasets`` are refused."""
     entity = unwrap(body, "order")
     return _parse_entity(entity, ORDER_FIELDS, prohibited=_ORDER_PROHIBITED, partial=partial)
 

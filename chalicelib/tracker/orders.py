@@ -7,12 +7,17 @@ a logged deletion that also takes it out of every collection holding it, and the
 so that a deletion stopped half-way can simply be repeated.
 
 Orders, datasets and collections a caller may not read answer 404, as unknown ones do.
+
+An order may declare a site-defined annotation schema (its field ``annotation_schema``:
+``name`` or ``name/version``, ``""`` for none; :mod:`chalicelib.catalogue.annotation_schemas`),
+set by whoever may edit it and checked to name a registered schema: the catalogue then checks
+the annotations of every dataset of the project against it (:func:`declared_schema`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord
 from chalicelib.domain import User
@@ -24,6 +29,26 @@ from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecord
 from chalicelib.tracker.search import EVERYTHING, RecordFilter
 
 USER_LIST_FIELDS = ("authors", "generators", "editors")
+ANNOTATION_SCHEMA = "annotation_schema"
+
+
+class SchemaDeclarations(Protocol):
+    """What the orders need of the annotation schemas
+    (:class:`~chalicelib.catalogue.annotation_schemas.AnnotationSchemas`)."""
+
+    def require_declarable(self, declaration: str, field: str = ANNOTATION_SCHEMA) -> None:
+        """ValidationError unless ``declaration`` is ``""`` or names a registered schema."""
+
+    def forget_project(self, project: str) -> None:
+        """The declaration of ``project`` changed (a cached one is read again)."""
+
+
+def declared_schema(records: TrackerRecords, project: str) -> str | None:
+    """The annotation schema the project (an order's uuid) declares; None when it declares
+    none or is no order (e.g. a facility proposal). One read."""
+    order = records.find(ORDER, project)
+    value = order.fields.get(ANNOTATION_SCHEMA) if order is not None else None
+    return value if isinstance(value, str) and value else None
 
 
 def title_ref(record: FacilityRecord) -> dict[str, Any]:
@@ -41,10 +66,27 @@ Members = Callable[[str, frozenset[str]], None]
 
 
 class Orders:
-    def __init__(self, records: TrackerRecords, people: People, members: Members | None = None) -> None:
+    def __init__(
+        self,
+        records: TrackerRecords,
+        people: People,
+        members: Members | None = None,
+        schemas: SchemaDeclarations | None = None,
+    ) -> None:
         self._records = records
         self._people = people
         self._members = members
+        self._schemas = schemas
+
+    def _check_declaration(self, values: Mapping[str, Any]) -> None:
+        """A declared annotation schema must be registered (without the schemas: none may be
+        declared)."""
+        declared = values.get(ANNOTATION_SCHEMA)
+        if not declared:
+            return
+        if self._schemas is None:
+            raise ValidationError("annotation schemas are not available here", field=ANNOTATION_SCHEMA)
+        self._schemas.require_declarable(declared, ANNOTATION_SCHEMA)
 
     def _sync_members(self, order_uuid: str, editor_ids: Iterable[str]) -> None:
         if self._members is not None:
@@ -99,6 +141,7 @@ class Orders:
     def add(self, user: User, fields: Mapping[str, Any]) -> str:
         self.require_add(user)
         values = self._checked_users(fields)
+        self._check_declaration(values)
         editors = list(values.get("editors", ()))
         if user.id not in editors:
             editors.append(user.id)  # the creator edits what they made (as the original)
@@ -126,12 +169,15 @@ class Orders:
         values = self._checked_users(fields)
         if "editors" in values and not values["editors"]:
             raise ValidationError("editors: an order keeps at least one editor", field="editors")
+        self._check_declaration(values)
         before = editors_of(self._records.get(ORDER, uuid))
         updated = self._records.update(
             user, ORDER, uuid, lambda stored: _changed(stored, values), "Order updated", expected_version=version
         )
         if editors_of(updated) != before:
             self._sync_members(uuid, editors_of(updated))
+        if ANNOTATION_SCHEMA in values and self._schemas is not None:
+            self._schemas.forget_project(uuid)
         return self._render(updated)  # what was written (an editor may have just left it)
 
     def delete(self, user: User, uuid: str) -> None:
@@ -140,6 +186,8 @@ class Orders:
             self.remove_dataset(user, dataset, f"Deleted with order {order.uuid}")
         self._records.delete(user, self._records.get(ORDER, uuid), "Order deleted")
         self._sync_members(uuid, ())
+        if self._schemas is not None:
+            self._schemas.forget_project(uuid)
 
     def _checked_users(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         values = dict(fields)
