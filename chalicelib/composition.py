@@ -234,22 +234,25 @@ class Root:
         from chalicelib.facility.datasets import DataGroupDatasets
         from chalicelib.facility.records import FacilityService
 
-        datasets = DataGroupDatasets(
-            self.catalogue,
-            lambda admin, base_uri, description: self.access.ensure_base_uri(admin, base_uri, description),  # noqa: PLW0108
-            lambda admin, project, usernames: self.access.set_project_members(admin, project, usernames),  # noqa: PLW0108
-        )
+        datasets = DataGroupDatasets(self.catalogue, self._ensure_base_uri, self._set_project_members)
         return FacilityService(self.facility_store, datasets, audit=self.repo)
+
+    # bound methods, not self.access's: the access service is built on first use
+    def _ensure_base_uri(self, admin: User, base_uri: str, description: str) -> None:
+        self.access.ensure_base_uri(admin, base_uri, description)
+
+    def _set_project_members(self, admin: User, project: str, usernames: frozenset[str]) -> None:
+        self.access.set_project_members(admin, project, usernames)
+
+    def _user_exists(self, username: str) -> bool:
+        user = self.repo.get_user(username)
+        return user is not None and not user.deleted
 
     @cached_property
     def api_keys(self) -> ApiKeyService:
         from chalicelib.tracker.api_keys import ApiKeyService
 
-        def user_exists(username: str) -> bool:
-            user = self.repo.get_user(username)
-            return user is not None and not user.deleted
-
-        return ApiKeyService(self.facility_store, user_exists=user_exists)
+        return ApiKeyService(self.facility_store, user_exists=self._user_exists)
 
     @cached_property
     def tracker(self) -> Tracker:
@@ -292,17 +295,10 @@ class Root:
         from chalicelib.submissions.records import SubmissionRecords
         from chalicelib.submissions.service import Submissions
 
-        bridge = CatalogueBridge(
-            self.catalogue,
-            lambda admin, base_uri, description: self.access.ensure_base_uri(admin, base_uri, description),  # noqa: PLW0108
-            lambda admin, project, usernames: self.access.set_project_members(admin, project, usernames),  # noqa: PLW0108
+        bridge = CatalogueBridge(self.catalogue, self._ensure_base_uri, self._set_project_members)
+        return Submissions(
+            SubmissionRecords(self.facility_store), EnaSchemas(), bridge.publish, self._user_exists, self.repo
         )
-
-        def user_exists(username: str) -> bool:
-            user = self.repo.get_user(username)
-            return user is not None and not user.deleted
-
-        return Submissions(SubmissionRecords(self.facility_store), EnaSchemas(), bridge.publish, user_exists)
 
     @cached_property
     def oidc_exchange(self) -> CodeExchange:

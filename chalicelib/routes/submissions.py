@@ -22,6 +22,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.errors import InvalidDocument, ValidationError
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes._multipart import BODY_TYPES, CSV_TYPES, XML_TYPES, media_type, raw, text
+from chalicelib.routes.datasets import log_params, log_response
 from chalicelib.routes.projects import no_content, paged, versioned
 from chalicelib.submissions.service import NewObject, Submissions, object_type
 from chalicelib.submissions.types import TYPES, ObjectType
@@ -63,6 +64,11 @@ def list_types(ctx: Ctx) -> Any:
 @bp.route("/submissions/schemas/{schema}", methods=["GET"])
 @endpoint(bp)
 def get_type(ctx: Ctx, schema: str) -> Any:
+    return schema_document(ctx, schema)
+
+
+def schema_document(ctx: Ctx, schema: str) -> Any:
+    """The type's JSON Schema; with ``?format=xsd`` (or ``xml``) its XSD."""
     type_ = object_type(schema)
     if (ctx.query_one("format") or "json").lower() in ("xml", "xsd"):
         xsd = _service(ctx).schemas.xsd_text(type_)
@@ -189,3 +195,21 @@ def delete_object(ctx: Ctx, accession: str) -> Response:
     type_, draft = service.locate(ctx.user, accession)
     service.delete(ctx.user, type_, accession, draft=draft)
     return no_content()
+
+
+@bp.route("/submissions/folders/{folder_id}/log", methods=["GET"])
+@endpoint(bp)
+def folder_log(ctx: Ctx, folder_id: str) -> Response:
+    """The folder record's audit log, paged as ``/datasets/{uuid}/log``."""
+    limit, after = log_params(ctx)
+    page = _service(ctx).folder_log(ctx.user, folder_id, limit, after)
+    return log_response(page.entries, page.next_after)
+
+
+@bp.route("/submissions/objects/{accession}/log", methods=["GET"])
+@endpoint(bp)
+def object_log(ctx: Ctx, accession: str) -> Response:
+    """An object's audit log (every version of its content), paged as ``/datasets/{uuid}/log``."""
+    limit, after = log_params(ctx)
+    page = _service(ctx).object_log(ctx.user, accession, limit, after)
+    return log_response(page.entries, page.next_after)

@@ -17,6 +17,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.errors import Forbidden, InvalidDocument, ValidationError
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes._multipart import BODY_TYPES, CSV_TYPES, XML_TYPES, form_parts, media_type, raw, text
+from chalicelib.routes.submissions import schema_document
 from chalicelib.submissions.service import NewObject, Submissions, object_type
 from chalicelib.submissions.types import TYPES
 
@@ -115,11 +116,7 @@ def list_schemas(ctx: Ctx) -> Any:
 @endpoint(bp)
 def get_schema(ctx: Ctx, schema: str) -> Any:
     """The type's JSON Schema; ``?format=xml``: its XSD."""
-    type_ = object_type(schema)
-    if (ctx.query_one("format") or "json").lower() in ("xml", "xsd"):
-        xsd = _service(ctx).schemas.xsd_text(type_)
-        return Response(body=xsd, status_code=200, headers={"Content-Type": "application/xml"})
-    return _service(ctx).schemas.json_schema(type_)
+    return schema_document(ctx, schema)
 
 
 # -- submit and validate --------------------------------------------------------------------------

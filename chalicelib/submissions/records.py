@@ -21,17 +21,16 @@ import copy
 import re
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore
 from chalicelib.domain import ANONYMOUS, User
 from chalicelib.errors import NotFound, VersionConflict
+from chalicelib.facility.commented import COMMENT, CommentedRecords
 from chalicelib.submissions.types import BY_CODE, TYPES, ObjectType
 
 FOLDER = "submission_folder"
-COMMENT = "_comment"
 ACCESSION_PREFIX = "CAT"
 _ACCESSION = re.compile(r"^CAT-([A-Z]{3})-([0-9]{7,12})$")
 # a uuid's lowest 8 bits are dropped: 120 bits fit the store's 38-digit ids
@@ -98,13 +97,12 @@ def may_submit(user: User) -> bool:
     return user.username != ANONYMOUS
 
 
-class SubmissionRecords:
+class SubmissionRecords(CommentedRecords):
     """Reads and versioned writes of folders and objects; every write names its actor, time
     and comment. Authorization is the caller's (:mod:`chalicelib.submissions.service`)."""
 
     def __init__(self, store: FacilityStore, clock: Callable[[], float] = time.time) -> None:
-        self._store = store
-        self._clock = clock
+        super().__init__(store, clock)
 
     def now(self) -> float:
         return self._clock()
@@ -154,9 +152,13 @@ class SubmissionRecords:
         record = self._store.get(object_kind(type_), record_id)
         return (type_, record) if record is not None else None
 
-    def objects_in(self, folder_id: str) -> list[tuple[ObjectType, FacilityRecord]]:
-        """Every object and draft of the folder, by type then accession id."""
-        return [(t, r) for t in TYPES.values() for r in self._store.listed(object_kind(t), 0, f"folder={folder_id}")]
+    def objects_in(
+        self, folder_id: str, types: Iterable[ObjectType] | None = None
+    ) -> list[tuple[ObjectType, FacilityRecord]]:
+        """Every object and draft of the folder (of ``types``: all when ``None``), by type then
+        accession id: one query per type."""
+        wanted = TYPES.values() if types is None else types
+        return [(t, r) for t in wanted for r in self._store.listed(object_kind(t), 0, f"folder={folder_id}")]
 
     def create_object(
         self, user: User, type_: ObjectType, folder_id: str, fields: Mapping[str, Any], record_id: int
@@ -179,24 +181,6 @@ class SubmissionRecords:
 
     def new_id(self, type_: ObjectType) -> int:
         return self._store.allocate_id(object_kind(type_))
-
-    # -- both ------------------------------------------------------------------------------
-    def save(self, user: User, record: FacilityRecord, changes: Mapping[str, Any], comment: str) -> FacilityRecord:
-        """``record`` with ``changes``, saved at its version (VersionConflict otherwise)."""
-        updated = replace(
-            record,
-            version=record.version + 1,
-            fields={**record.fields, **changes, COMMENT: comment},
-            updated_at=self._clock(),
-            updated_by=user.username,
-        )
-        self._store.save(updated, record.version)
-        return updated
-
-    def delete(self, user: User, record: FacilityRecord, comment: str) -> None:
-        """Delete ``record`` at its version, saved once more first naming the deleter."""
-        stamped = self.save(user, record, {}, comment)
-        self._store.delete(record.kind, record.id, stamped.version)
 
     def require_version(self, record: FacilityRecord, expected: int | None) -> None:
         if expected is not None and record.version != expected:

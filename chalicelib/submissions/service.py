@@ -14,8 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord
+from chalicelib.adapters.dynamodb.repository import Repository
+from chalicelib.catalogue.paging import LogPage, read_log
 from chalicelib.domain import SYSTEM_ACTOR, DatasetContent, JSONObject, User
 from chalicelib.errors import AuthenticationError, Conflict, Forbidden, InvalidDocument, NotFound, ValidationError
+from chalicelib.facility.audit import facility_subject
 from chalicelib.submissions import records as rec
 from chalicelib.submissions.csv_samples import samples_from_csv
 from chalicelib.submissions.ena_schemas import EnaSchemas
@@ -61,7 +64,9 @@ class Submissions:
         schemas: EnaSchemas,
         publish_to_catalogue: Callable[[User, Sequence[DatasetContent], str, frozenset[str] | None], None],
         user_exists: Callable[[str], bool],
+        audit: Repository,
     ) -> None:
+        self._audit = audit  # where the stream-derived log of the records is read
         self._records = records
         self._schemas = schemas
         self._publish = publish_to_catalogue
@@ -273,9 +278,7 @@ class Submissions:
         the ``@accession`` the new one names)."""
         folder = self._changeable(user, folder_id)
         alias, accession = alias_of(new.content), new.content.get("@accession")
-        for type_, obj in self._records.objects_in(folder.uuid):
-            if type_ is not new.type:
-                continue
+        for type_, obj in self._records.objects_in(folder.uuid, [new.type]):
             if (alias and obj.fields.get("alias") == alias) or accession == rec.accession_of(type_, obj.id):
                 self._records.save(user, obj, self._object_fields(new), "modified")
                 return {"accessionId": rec.accession_of(type_, obj.id), "schema": type_.name}
@@ -381,8 +384,8 @@ class Submissions:
         wanted = [w.lower() for w in (words or "").split() if w]
         out = []
         for folder in folders:
-            for t, obj in self._records.objects_in(folder.uuid):
-                if t is not type_ or bool(obj.fields.get("draft")) != draft:
+            for t, obj in self._records.objects_in(folder.uuid, [type_]):
+                if bool(obj.fields.get("draft")) != draft:
                     continue
                 text = f"{obj.fields.get('title', '')} {obj.fields.get('alias', '')}".lower()
                 if all(w in text for w in wanted):
@@ -466,6 +469,20 @@ class Submissions:
         ]
         actor = User(username=SYSTEM_ACTOR, is_admin=True, acting_for=user.username)
         self._publish(actor, datasets, project, members)
+
+    # -- logs ------------------------------------------------------------------------------
+    def folder_log(self, user: User, folder_id: str, limit: int, after: str | None) -> LogPage:
+        """The audit log of the folder record (its name, editors, publication), for whoever
+        may read the folder."""
+        folder = self._folder(user, folder_id)
+        return read_log(self._audit, [facility_subject(folder.kind, folder.id)], limit, after)
+
+    def object_log(self, user: User, accession: str, limit: int, after: str | None) -> LogPage:
+        """The audit log of one object or draft (every version of its content), for whoever
+        may read its folder."""
+        type_, draft = self.locate(user, accession)
+        obj, _ = self._object(user, type_, accession, draft)
+        return read_log(self._audit, [facility_subject(obj.kind, obj.id)], limit, after)
 
     # -- users -------------------------------------------------------------------------------
     def current_user(self, user: User) -> JSONObject:

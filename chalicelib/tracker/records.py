@@ -22,19 +22,18 @@ import copy
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore
 from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.domain import User
 from chalicelib.errors import NotFound, VersionConflict
+from chalicelib.facility.commented import COMMENT, CommentedRecords
 
 ORDER = "order"
 DATASET = "dataset"
 COLLECTION = "collection"
 TRACKER_KINDS = (ORDER, DATASET, COLLECTION)
-COMMENT = "_comment"
 # what an entity's fields are until given (copied per record: the lists and maps are fresh)
 _DESCRIBED = {"title": "", "description": "", "tags_standard": {}, "tags_user": {}}
 DEFAULTS: Mapping[str, Mapping[str, Any]] = {
@@ -72,14 +71,13 @@ def document(record: FacilityRecord) -> dict[str, Any]:
     return out
 
 
-class TrackerRecords:
+class TrackerRecords(CommentedRecords):
     """Reads and versioned writes of the Data Tracker's records; every write names its actor,
     time and comment. Authorization is the callers' (the services of this package)."""
 
     def __init__(self, store: FacilityStore, audit: Repository, clock: Callable[[], float] = time.time) -> None:
-        self._store = store
+        super().__init__(store, clock)
         self._audit = audit  # where the stream-derived log of the records is read
-        self._clock = clock
 
     @property
     def audit(self) -> Repository:
@@ -141,19 +139,6 @@ class TrackerRecords:
         self._store.create(record)
         return record
 
-    def save(self, user: User, record: FacilityRecord, changes: Mapping[str, Any], comment: str) -> FacilityRecord:
-        """``record`` with ``changes`` applied, saved at its version (VersionConflict when it
-        changed meanwhile)."""
-        updated = replace(
-            record,
-            version=record.version + 1,
-            fields={**record.fields, **changes, COMMENT: comment},
-            updated_at=self._clock(),
-            updated_by=user.username,
-        )
-        self._store.save(updated, record.version)
-        return updated
-
     def update(
         self,
         user: User,
@@ -181,9 +166,3 @@ class TrackerRecords:
                     raise
                 continue
         raise VersionConflict(f"the {kind} {uuid} keeps changing; try again")
-
-    def delete(self, user: User, record: FacilityRecord, comment: str) -> None:
-        """Delete ``record`` at its version: saved once more first naming the deleter and the
-        comment (the store deletes outright; the audit log reads the last image)."""
-        stamped = self.save(user, record, {}, comment)
-        self._store.delete(record.kind, record.id, stamped.version)

@@ -339,3 +339,27 @@ def test_native_api_folder_objects_and_validate(people: Api) -> None:
     )
     r = api.post(f"/submissions/folders/{folder}/publish", None, user="alice")
     assert r.status_code == 200 and r.json_body["published"] is True, r.body
+
+
+def test_the_logs_of_a_folder_and_an_object(people: Api) -> None:
+    api = people
+    folder = new_folder(api)
+    r = api.call("POST", f"{S}/drafts/sample?folder={folder}", "alice", headers=XML, raw=xml("sample"))
+    accession = r.json_body["accessionId"]
+    assert api.patch(f"{S}/drafts/sample/{accession}", {"TITLE": "Second title"}, user="alice").status_code == 200
+    log = api.get(f"/submissions/objects/{accession}/log", user="alice")
+    assert log.status_code == 200, log.body
+    entries = log.json_body["entries"]
+    assert [e["action"] for e in entries] == ["add", "edit"], entries
+    assert "Second title" in json.dumps(entries[1])
+    assert (
+        api.patch(
+            f"{S}/folders/{folder}", [{"op": "replace", "path": "/name", "value": "Fjords"}], user="alice"
+        ).status_code
+        == 200
+    )
+    folder_log = api.get(f"/submissions/folders/{folder}/log", user="alice").json_body["entries"]
+    assert [e["action"] for e in folder_log] == ["add", "edit"], folder_log
+    for user in ("outsider", "bob"):
+        assert api.get(f"/submissions/objects/{accession}/log", user=user).status_code == 404
+        assert api.get(f"/submissions/folders/{folder}/log", user=user).status_code == 404

@@ -22,6 +22,7 @@ from chalicelib.submissions.records import OPEN, PUBLISHED, PUBLISHING, Submissi
 from chalicelib.submissions.service import NewObject, Submissions
 from chalicelib.submissions.types import TYPES
 from tests.fakes.facility import InMemoryFacilityStore
+from tests.fakes.repository import InMemoryRepository
 
 DATA = Path(__file__).parents[1] / "data" / "ena"
 ALICE, BOB, EVE = User(username="alice"), User(username="bob"), User(username="eve")
@@ -46,7 +47,7 @@ class Catalogue:
 def service(catalogue: Catalogue | None = None) -> tuple[Submissions, SubmissionRecords]:
     records = SubmissionRecords(InMemoryFacilityStore())
     users = {"alice", "bob", "eve"}
-    return Submissions(records, SCHEMAS, catalogue or Catalogue(), users.__contains__), records
+    return Submissions(records, SCHEMAS, catalogue or Catalogue(), users.__contains__, InMemoryRepository()), records
 
 
 def objects(name: str) -> list[NewObject]:
