@@ -10,6 +10,7 @@ from chalicelib import jobs, resources
 from chalicelib.composition import root
 from chalicelib.routes import (
     annotation_schemas,
+    api_docs,
     archives,
     base_uris,
     datasets,
@@ -31,6 +32,7 @@ from chalicelib.routes._http import CORS
 app = Chalice(app_name="catalogue")
 app.api.cors = CORS  # every route, set before the Blueprints register theirs
 app.register_blueprint(health.bp)
+app.register_blueprint(api_docs.bp)  # /openapi.json and Swagger UI at /docs
 app.register_blueprint(datasets.bp)
 app.register_blueprint(users.bp)
 app.register_blueprint(base_uris.bp)

@@ -183,6 +183,9 @@ class Settings:
     user_pool_client_id: str = ""
     # the Data Tracker's OpenID Connect sign-in services (/api/v1/login/oidc/<name>/)
     oidc_logins: tuple[OidcLogin, ...] = field(default_factory=tuple)
+    # where service principals get OAuth2 client-credentials tokens (named in /openapi.json so
+    # that Swagger UI's "Authorize" can fetch one); empty: the description names none
+    client_credentials_token_url: str = ""
     max_body_bytes: int = 1024 * 1024
     inline_cap_bytes: int = 64 * 1024
     max_query_chars: int = 512
@@ -241,6 +244,7 @@ class Settings:
             user_pool_id=env.get("CATALOGUE_USER_POOL_ID", "").strip(),
             user_pool_client_id=env.get("CATALOGUE_USER_POOL_CLIENT_ID", "").strip(),
             oidc_logins=_oidc_logins(env.get("CATALOGUE_OIDC_LOGINS", "[]")),
+            client_credentials_token_url=env.get("CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL", "").strip(),
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
             max_query_chars=_int(env, "CATALOGUE_MAX_QUERY_CHARS", defaults.max_query_chars),

@@ -65,7 +65,7 @@ _PLATFORM_ARGS = [
 BOTOCORE_SERVICES = ("cognito-idp", "dynamodb", "s3", "sqs", "stepfunctions")
 
 # Bump when what build_vendor produces changes for the same lock: the cache is keyed on it.
-_FORMAT = "lambda_bundle/1"
+_FORMAT = "lambda_bundle/2"
 
 
 class BundleError(RuntimeError):
@@ -147,11 +147,14 @@ def _installs_on_lambda(filename: str) -> bool:
 
 
 def prune(site: Path) -> None:
-    """Leave out what the functions never load: console scripts, bytecode, and the botocore
-    and boto3 data of services other than :data:`BOTOCORE_SERVICES`."""
+    """Leave out what the functions never load: console scripts, bytecode, source maps of
+    bundled JavaScript (Swagger UI's: ~7 MB), and the botocore and boto3 data of services other
+    than :data:`BOTOCORE_SERVICES`."""
     shutil.rmtree(site / "bin", ignore_errors=True)
     for cache in list(site.rglob("__pycache__")):
         shutil.rmtree(cache, ignore_errors=True)
+    for source_map in list(site.rglob("*.js.map")) + list(site.rglob("*.css.map")):
+        source_map.unlink()
     for data in (site / "botocore" / "data", site / "boto3" / "data"):
         if not data.is_dir():
             continue

@@ -193,9 +193,20 @@ def endpoint(
                 return result
             return Response(body=result, status_code=200, headers={**_json_type(result), **NO_STORE})
 
+        # what the API description (chalicelib/openapi) reads of the route: its credentials
+        wrapper.__dict__["route_access"] = RouteAccess(auth, gate)
         return wrapper
 
     return decorate
+
+
+@dataclass(frozen=True)
+class RouteAccess:
+    """Who may call a route, as :func:`endpoint` enforces it: ``auth`` is ``True``, ``False``
+    or :data:`OPTIONAL`; ``gate`` the right checked before the request is read."""
+
+    auth: bool | str
+    gate: Gate | None
 
 
 def _json_type(body: Any) -> dict[str, str | list[str]]:

@@ -319,6 +319,7 @@ class LocalStack:
             "redirect_uri": self.oidc_callback,
         }
         self.env["CATALOGUE_OIDC_LOGINS"] = json.dumps([login])
+        self.env["CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL"] = self._token_server.token_url
         t = self._phase("cognito", t)
 
         settings = Settings.from_env(self.env)

@@ -20,6 +20,7 @@ from chalicelib.config import Settings
 from chalicelib.identity.tokens import TokenVerifier
 from infra.local.pump import StreamPump
 from tests.fakes.search import InMemorySearchIndex
+from tests.support import openapi_conformance
 from tests.support.tokens import TokenMint, jwks_fetcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +63,8 @@ class Api:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         response = self.client.http.request(method, path, headers=h, body=data)
         self.sync()
+        problems = openapi_conformance.check(method, path, response.status_code, response.headers, response.body)
+        assert not problems, f"the answer breaks the API description: {problems}"
         return response
 
     def get(self, path: str, user: str | None = "admin", **kw: Any) -> Any:

@@ -87,6 +87,9 @@ def mymdc_expectation(method: str, route: str, caller: str) -> int | None:
 # POST /api/v1/login/apikey exchanges an API key for a session: tests/functional/test_tracker_api.py)
 NO_AUTH = {
     ("GET", "/health"),
+    ("GET", "/openapi.json"),  # the API description and Swagger UI: tests/functional/test_api_docs.py
+    ("GET", "/docs"),
+    ("GET", "/docs/{asset}"),
     ("GET", "/config/versions"),
     ("POST", "/token"),
     ("POST", "/api/v1/login/apikey"),

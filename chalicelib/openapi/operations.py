@@ -1,0 +1,122 @@
+"""What the routing table cannot tell of an operation: its query parameters, the shape of its
+body and answer, and the API family it belongs to.
+
+Everything else (paths, path parameters, methods, content types, who may call, success
+statuses, summaries) is read off the routes and their handlers by
+:mod:`chalicelib.openapi.document`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.openapi.schemas import JSON
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    description: str
+    schema: JSON = field(default_factory=lambda: {"type": "string"})
+    repeatable: bool = False
+
+
+@dataclass(frozen=True)
+class Doc:
+    """``request``/``response``: a component schema's name; ``query``: its parameters."""
+
+    request: str | None = None
+    response: str | None = None
+    query: tuple[Param, ...] = ()
+
+
+PAGE = (
+    Param("page", "the page, from 1", {"type": "integer", "minimum": 1}),
+    Param("page_size", "items per page", {"type": "integer", "minimum": 1}),
+)
+LOG = (
+    Param("limit", "entries per page", {"type": "integer", "minimum": 1}),
+    Param("after", "the cursor of the next page (the previous answer's `next`)"),
+)
+SEARCH = (
+    Param("q", "words, in OpenSearch's query-string syntax (fields: name, readme, description, tags, ...)"),
+    Param("base_uri", "only datasets under this base URI", repeatable=True),
+    Param("creator", "only datasets of this creator", repeatable=True),
+    Param("tag", "only datasets with every one of these tags", repeatable=True),
+    Param("uuid", "only this dataset", repeatable=True),
+    Param("sort", "e.g. `-created_at,name`"),
+    *PAGE,
+    Param("after", "the cursor of the next page (deep paging)"),
+)
+BASE_URI = (Param("base_uri", "which entry, when the uuid is registered under several base URIs"),)
+FORMAT_XML = (Param("format", "`xml`: the object as ENA XML (default JSON)"),)
+
+# (method, route) -> what the description adds; routes not named here get the defaults
+DOCS: dict[tuple[str, str], Doc] = {
+    ("GET", "/datasets"): Doc(response="DatasetPage", query=SEARCH),
+    ("POST", "/datasets"): Doc(request="Registration"),
+    ("GET", "/datasets/summary"): Doc(response="Summary", query=SEARCH[1:4]),
+    ("GET", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI),
+    ("PATCH", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI),
+    ("GET", "/datasets/{uuid}/readme"): Doc(query=BASE_URI),
+    ("GET", "/datasets/{uuid}/manifest"): Doc(query=(*BASE_URI, *PAGE, Param("path", "only items under this path"))),
+    ("GET", "/datasets/{uuid}/annotations"): Doc(query=BASE_URI),
+    ("GET", "/datasets/{uuid}/tags"): Doc(query=BASE_URI),
+    ("GET", "/datasets/{uuid}/log"): Doc(response="Log", query=(*BASE_URI, *LOG)),
+    ("GET", "/users/{username}/log"): Doc(response="Log", query=LOG),
+    ("GET", "/base-uris/{base_uri}/log"): Doc(response="Log", query=LOG),
+    ("GET", "/facility/{kind}/{id}/log"): Doc(response="Log", query=LOG),
+    ("GET", "/submissions/folders/{folder_id}/log"): Doc(response="Log", query=LOG),
+    ("GET", "/submissions/objects/{accession}/log"): Doc(response="Log", query=LOG),
+    ("GET", "/users/me"): Doc(response="User"),
+    ("GET", "/users/{username}"): Doc(response="User"),
+    ("POST", "/users"): Doc(response="User"),
+    ("GET", "/base-uris/{base_uri}"): Doc(response="BaseUri"),
+    ("GET", "/archives/{archive_id}"): Doc(response="Archive"),
+    ("GET", "/submissions/folders/{folder_id}"): Doc(response="Folder"),
+    ("POST", "/submissions/folders"): Doc(response="Folder"),
+    ("PATCH", "/submissions/folders/{folder_id}"): Doc(response="Folder"),
+    ("POST", "/submissions/folders/{folder_id}/publish"): Doc(response="Folder"),
+    ("GET", "/submissions/objects/{accession}"): Doc(response="SubmittedObject", query=FORMAT_XML),
+    ("PUT", "/submissions/objects/{accession}"): Doc(response="SubmittedObject"),
+    ("PATCH", "/submissions/objects/{accession}"): Doc(response="SubmittedObject"),
+    ("GET", "/annotation-schemas/{name}"): Doc(response="AnnotationSchema"),
+    ("GET", "/annotation-schemas/{name}/versions/{version}"): Doc(response="AnnotationSchema"),
+}
+
+# the API families, by the start of their paths (longest first wins), with what they are
+TAGS: tuple[tuple[str, str, str], ...] = (
+    ("/submitter/", "metadata-submitter", "CSC metadata-submitter's REST API (v0.13) over the catalogue's submissions"),
+    ("/submissions", "submissions", "ENA metadata submissions: folders, drafts, objects, publish"),
+    ("/mymdc/api/", "myMdC", "European XFEL's metadata catalogue API, as metadata_client 4.2.2 calls it"),
+    ("/api/v1", "Data Tracker", "SciLifeLab Data Tracker's API (/api/v1): orders, datasets, collections, users, keys"),
+    ("/dataset/", "dtool-lookup-server 0.18", "dtool-lookup-server 0.18's routes"),
+    ("/admin/", "dtool-lookup-server 0.18", ""),
+    ("/uris", "dserver", "dserver's API (dtool-lookup-api 0.10)"),
+    ("/uuids", "dserver", ""),
+    ("/readmes", "dserver", ""),
+    ("/manifests", "dserver", ""),
+    ("/annotations/", "dserver", ""),
+    ("/tags/", "dserver", ""),
+    ("/me", "dserver", ""),
+    ("/config/", "dserver", ""),
+    ("/annotation-schemas", "annotation schemas", "site-defined JSON Schemas of dataset annotations"),
+    ("/archives", "archives", "OAIS archival: SIPs in, AIPs in cold storage, each step's status"),
+    ("/projects", "projects", "projects (orders, proposals) and their datasets"),
+    ("/collections", "projects", ""),
+    ("/users", "users", "users, permissions, API keys"),
+    ("/base-uris", "base URIs", "base URIs and who may search or register under them"),
+    ("/reconcile", "base URIs", ""),
+    ("/datasets", "datasets", "the catalogue's datasets: search, records, README, manifest, log"),
+    ("/facility/", "datasets", ""),
+    ("/token", "sign-in", "tokens for dtool's clients"),
+    ("/health", "service", "liveness, configuration, this description"),
+    ("/config", "service", ""),
+    ("/openapi.json", "service", ""),
+    ("/docs", "service", ""),
+)
+
+
+def tag_of(route: str) -> str:
+    matches = [(prefix, tag) for prefix, tag, _ in TAGS if route.startswith(prefix) or route == prefix.rstrip("/")]
+    return max(matches, key=lambda m: len(m[0]))[1] if matches else "other"
