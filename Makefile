@@ -43,11 +43,11 @@ check-python:
 	  fi; \
 	fi
 
-$(VENV)/.installed: $(LOCKS) pyproject.toml | check-python
+$(VENV)/.installed: $(LOCKS) pyproject.toml client/pyproject.toml | check-python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) $(PIP_LOCKED) -r requirements/build.lock 2>&1 | $(PIP_QUIET)
 	$(PY) $(PIP_LOCKED) --no-build-isolation -r requirements/dev.lock 2>&1 | $(PIP_QUIET)
-	$(PY) -m pip install --no-input --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | $(PIP_QUIET)
+	$(PY) -m pip install --no-input --disable-pip-version-check --no-deps --no-build-isolation -e . -e client 2>&1 | $(PIP_QUIET)
 	touch $@
 
 install: $(VENV)/.installed
@@ -63,7 +63,7 @@ lock: $(VENV)/.installed
 	$(PY) -m infra.locks compile $(UPGRADE)
 
 test: check-locks $(VENV)/.installed
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra && $(VENV)/bin/pytest -n 2 --timeout 600 --durations=25
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra client/src && $(VENV)/bin/pytest -n 2 --timeout 600 --durations=25
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
@@ -71,7 +71,7 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy chalicelib app.py infra
+	$(VENV)/bin/mypy chalicelib app.py infra client/src
 
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

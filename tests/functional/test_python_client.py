@@ -1,0 +1,183 @@
+"""The Python client (client/, issue 21) against the app in process: pages followed to the
+end, typed answers, errors carrying the catalogue's Code and Message, API keys; and its
+transport rules against scripted answers: retries with backoff on 429/5xx/connection errors
+(Retry-After honoured, POSTs not repeated), OAuth2 client credentials cached and renewed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from catalogue_client import (
+    ApiKey,
+    BearerToken,
+    Catalogue,
+    ClientCredentials,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+
+from tests.functional.conftest import BUCKET_A, Api
+from tests.support.chalice_transport import BASE_URL, session_for
+from tests.support.data import registration
+
+
+def client_for(api: Api, user: str | None) -> Catalogue:
+    session, _ = session_for(api)
+    auth = BearerToken(api.mint.access_token(user)) if user else None
+    return Catalogue(BASE_URL, auth, session=session, sleep=lambda s: None)
+
+
+def test_search_follows_every_page_and_answers_typed_datasets(personas: Api) -> None:
+    uuids = set()
+    for n in range(7):
+        body = registration(base_uri=BUCKET_A, name=f"glacier-core-{n}")
+        assert personas.post("/datasets", body, user="champion").status_code == 201
+        uuids.add(body["uuid"])
+    catalogue = client_for(personas, "reader")
+    found = list(catalogue.search("glacier", page_size=2))
+    assert {d.uuid for d in found} == uuids and len(found) == 7
+    assert all(d.base_uri == BUCKET_A and d.name.startswith("glacier-core-") for d in found)
+    record = catalogue.dataset(found[0].uuid)
+    assert record.version == 1 and record.annotations["instrument"] == "TDR-100"
+    assert "Soil moisture" in catalogue.readme(found[0].uuid)
+    assert catalogue.manifest(found[0].uuid)["hash_function"] == "md5sum_hexdigest"
+    assert catalogue.me().search_base_uris == (BUCKET_A,)
+    assert list(client_for(personas, "outsider").search("glacier")) == []
+
+
+def test_errors_carry_the_catalogues_code_and_message(personas: Api) -> None:
+    body = registration(base_uri=BUCKET_A)
+    assert personas.post("/datasets", body, user="champion").status_code == 201
+    champion = client_for(personas, "champion")
+    champion.update(body["uuid"], 1, tags=["one"])
+    with pytest.raises(Conflict) as stale:
+        champion.update(body["uuid"], 1, tags=["two"])
+    assert stale.value.code == "VersionConflict" and stale.value.current_version == 2
+    with pytest.raises(NotFound) as missing:
+        client_for(personas, "outsider").dataset(body["uuid"])
+    assert missing.value.status == 404 and missing.value.message.startswith("no dataset")
+    with pytest.raises(Forbidden):
+        client_for(personas, "reader").register(registration(base_uri=BUCKET_A))
+    with pytest.raises(Unauthorized):
+        list(client_for(personas, None).search())
+
+
+def test_an_api_key_signs_in(personas: Api) -> None:
+    made = personas.post("/users/me/keys", {"name": "laptop"}, user="reader")
+    assert made.status_code == 201, made.body
+    session, _ = session_for(personas)
+    catalogue = Catalogue(BASE_URL, ApiKey(made.json_body["key"]), session=session)
+    assert catalogue.me().username == "reader"
+
+
+# -- the transport, against scripted answers -------------------------------------------------
+Answer = tuple[int, dict[str, str], Any] | Exception
+
+
+class Script(BaseAdapter):
+    """Answers requests from a list, records what was asked."""
+
+    def __init__(self, answers: list[Answer]) -> None:
+        super().__init__()
+        self.answers = answers
+        self.asked: list[tuple[str, str, str | None]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.asked.append((str(request.method), str(request.url), request.headers.get("Authorization")))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        status, headers, body = answer
+        response = requests.Response()
+        response.status_code = status
+        response.headers = CaseInsensitiveDict({"Content-Type": "application/json", **headers})
+        response._content = json.dumps(body).encode()
+        response.url = str(request.url)
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        return None
+
+
+def scripted(answers: list[Answer], auth: Any = None) -> tuple[Catalogue, Script, list[float]]:
+    script = Script(answers)
+    session = requests.Session()
+    session.mount("http://", script)
+    sleeps: list[float] = []
+    catalogue = Catalogue(
+        "http://catalogue.test", auth or BearerToken("t"), session=session, sleep=sleeps.append, retries=3
+    )
+    return catalogue, script, sleeps
+
+
+ME = (200, {}, {"username": "reader"})
+BUSY = (503, {"Retry-After": "5"}, {"Code": "SearchUnavailable", "Message": "try again later"})
+
+
+def test_a_busy_catalogue_is_asked_again_after_retry_after() -> None:
+    catalogue, script, sleeps = scripted(
+        [BUSY, (429, {"Retry-After": "2"}, {"Code": "TooManyRequests", "Message": "slow"}), ME]
+    )
+    assert catalogue.me().username == "reader"
+    assert sleeps == [5.0, 2.0] and len(script.asked) == 3
+
+
+def test_retries_end_and_say_why() -> None:
+    catalogue, _, sleeps = scripted([BUSY] * 4)
+    with pytest.raises(Unavailable) as caught:
+        catalogue.me()
+    assert caught.value.code == "SearchUnavailable" and len(sleeps) == 3
+    limited, _, _ = scripted([(429, {}, {"Code": "TooManyRequests", "Message": "slow"})] * 4)
+    with pytest.raises(RateLimited):
+        limited.me()
+
+
+def test_backoff_grows_without_retry_after_and_connection_errors_are_retried() -> None:
+    catalogue, _, sleeps = scripted([requests.ConnectionError("refused"), (502, {}, {}), (504, {}, {}), ME])
+    assert catalogue.me().username == "reader"
+    assert len(sleeps) == 3 and sleeps[0] < sleeps[1] < sleeps[2] <= 20.0
+
+
+def test_a_post_is_not_repeated_after_the_catalogue_answered() -> None:
+    catalogue, script, sleeps = scripted([(503, {}, {"Code": "X", "Message": "down"})])
+    with pytest.raises(Unavailable):
+        catalogue.register({"uuid": "x"})
+    assert len(script.asked) == 1 and sleeps == []
+
+
+def test_client_credentials_are_cached_and_renewed() -> None:
+    now = [0.0]
+    tokens = Script(
+        [(200, {}, {"access_token": "one", "expires_in": 100}), (200, {}, {"access_token": "two", "expires_in": 100})]
+    )
+    token_session = requests.Session()
+    token_session.mount("http://", tokens)
+    auth = ClientCredentials(
+        "http://idp.test/oauth2/token", "daq", "secret", session=token_session, clock=lambda: now[0]
+    )
+    catalogue, script, _ = scripted([ME, ME, (401, {}, {"Code": "Unauthorized", "Message": "expired"}), ME], auth=auth)
+    catalogue.me()
+    now[0] = 50.0
+    catalogue.me()  # still valid (more than the margin left): no new token
+    assert [a[2] for a in script.asked] == ["Bearer one", "Bearer one"] and len(tokens.asked) == 1
+    catalogue.me()  # a 401: the token is fetched again and the request repeated once
+    assert [a[2] for a in script.asked][2:] == ["Bearer one", "Bearer two"] and len(tokens.asked) == 2
+    refused = ClientCredentials("http://idp.test/t", "daq", "wrong", session=_refusing(), clock=lambda: 0.0)
+    with pytest.raises(Unauthorized):
+        refused.headers()
+
+
+def _refusing() -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", Script([(401, {}, {"error": "invalid_client"})]))
+    return session

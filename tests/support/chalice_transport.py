@@ -1,0 +1,53 @@
+"""A requests transport adapter that hands each request to the functional tier's in-process
+app (chalice.test.Client), so that an HTTP client (catalogue_client) is tested as it is,
+without a server. The answers are held against the API description too."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+
+from tests.support import openapi_conformance
+
+BASE_URL = "http://catalogue.test"
+
+
+class ChaliceTransport(BaseAdapter):
+    def __init__(self, api: Any) -> None:  # tests.functional.conftest.Api
+        super().__init__()
+        self.api = api
+        self.requests: list[tuple[str, str]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(str(request.url))
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        body = request.body or b""
+        data = body.encode() if isinstance(body, str) else bytes(body)
+        headers = dict(request.headers.items())
+        answer = self.api.client.http.request(request.method, path, headers=headers, body=data)
+        self.api.sync()
+        self.requests.append((str(request.method), path))
+        problems = openapi_conformance.check(str(request.method), path, answer.status_code, answer.headers, answer.body)
+        assert not problems, f"the answer breaks the API description: {problems}"
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response.headers = CaseInsensitiveDict(answer.headers)
+        response._content = answer.body
+        response.url = str(request.url)
+        response.request = request
+        response.encoding = "utf-8"
+        return response
+
+    def close(self) -> None:
+        return None
+
+
+def session_for(api: Any) -> tuple[requests.Session, ChaliceTransport]:
+    session = requests.Session()
+    transport = ChaliceTransport(api)
+    session.mount(BASE_URL, transport)
+    return session, transport
