@@ -1,4 +1,4 @@
-"""Bulk-index throughput on the local stack: `catalogue index s3://bucket` in datasets/s.
+"""Bulk-index throughput on the local stack: `catalogue-admin index s3://bucket` in datasets/s.
 
 Starts a private local stack (moto server, osmem-server, the event runner, chalice local)
 on free 127.0.0.1 ports, fills an unwatched bucket with N sidecar-described folders (one

@@ -1,4 +1,4 @@
-"""``catalogue``: operator commands (reindex, drift, users, base URIs, archives, local tokens).
+"""``catalogue-admin``: operator commands (reindex, drift, users, base URIs, archives, local tokens).
 
 The commands act directly on the catalogue's tables and index, as an operator, through
 the same service functions as the API; changes are audited as ``cli:<name>``, the name given

@@ -148,7 +148,7 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         *submitter_lines(stack),
         "",
         " Archive a demo dataset uploaded to S3 (each step shown as it runs), then look at it:",
-        f'.venv/bin/catalogue --as "$USER" archive {archivable}',
+        f'.venv/bin/catalogue-admin --as "$USER" archive {archivable}',
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/archives?dataset={archivable}'",
         "",
         " Press Ctrl-C to stop every process of the stack.",

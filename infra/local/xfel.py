@@ -7,7 +7,7 @@ exists already is left as it is. The DAQ principal (``xfel-daq``, the client-cre
 app client) gets register and search permission on the repositories' base URIs, which
 makes it the DAQ of every proposal on instruments whose repository is one of them.
 
-``catalogue xfel load --set tests`` (or ``--set demo``) loads them into a running stack.
+``catalogue-admin xfel load --set tests`` (or ``--set demo``) loads them into a running stack.
 """
 
 from __future__ import annotations

@@ -648,7 +648,7 @@ class CatalogueStack(Stack):
         alarm(
             "IndexFailuresAlarm",
             stage_metric(INDEX_METRIC_NAMESPACE, INDEX_FAILURES_METRIC, five_minutes, "Sum"),
-            "datasets the stream consumer could not index or audit (catalogue drift lists them with the reason)",
+            "datasets the stream consumer could not index or audit (catalogue-admin drift lists them with the reason)",
         )
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
 

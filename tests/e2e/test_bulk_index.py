@@ -1,4 +1,4 @@
-"""`catalogue index s3://bucket` registers what a bucket already holds, with the same code as
+"""`catalogue-admin index s3://bucket` registers what a bucket already holds, with the same code as
 the event handler; running it again changes nothing."""
 
 from __future__ import annotations

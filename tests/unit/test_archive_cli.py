@@ -1,4 +1,4 @@
-"""``catalogue archive`` and ``catalogue fixity`` over the in-memory rig (no AWS): the fake
+"""``catalogue-admin archive`` and ``catalogue-admin fixity`` over the in-memory rig (no AWS): the fake
 workflow runs the five steps as soon as an execution starts."""
 
 from __future__ import annotations
