@@ -94,6 +94,8 @@ class CatalogueStack(Stack):
         self.user_pool_client: cognito.UserPoolClient | None = None
         # CATALOGUE_OIDC_LOGINS: the Data Tracker's sign-in services (see _web_sign_in)
         self.oidc_logins: list[dict[str, Any]] = []
+        # the pool domain's token endpoint, named in /openapi.json ("" with an external issuer)
+        self.client_credentials_token_url = ""
         issuers = self._identity()
         self.role = self._lambda_role()
         self.chalice = self._chalice_app(issuers)
@@ -337,6 +339,7 @@ class CatalogueStack(Stack):
             ),
         )
         xfel = self._client_credentials(pool, domain)
+        self.client_credentials_token_url = f"{domain.base_url()}/oauth2/token"
         client_ids = [client.user_pool_client_id]
         if self.config.sign_in_callback_url:
             client_ids.append(self._web_sign_in(pool, domain, self.config.sign_in_callback_url))
@@ -521,6 +524,7 @@ class CatalogueStack(Stack):
             "CATALOGUE_SEARCH_INDEX": resources.SEARCH_INDEX,
             "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),
             "CATALOGUE_OIDC_LOGINS": self.to_json_string(self.oidc_logins),
+            "CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL": self.client_credentials_token_url,
             "CATALOGUE_SIGN_IN_ATTEMPTS_TABLE": self.tables[resources.SIGN_IN_ATTEMPTS_TABLE].table_name,
             "CATALOGUE_FACILITY_TABLE": facility.table_name,
             # POST /token signs users in to this stack's pool (empty with an external issuer:
