@@ -17,7 +17,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint fmt clean distclean bench lock check-python check-locks
+.PHONY: help install run test lint fmt clean distclean bench lock check-python check-locks browser
 
 help:
 	@echo "make run        start the local stack (moto, osmem-server, runner, chalice local) with demo data"
@@ -62,7 +62,19 @@ check-locks: check-python
 lock: $(VENV)/.installed
 	$(PY) -m infra.locks compile $(UPGRADE)
 
-test: check-locks $(VENV)/.installed
+# Debian's chromium and its driver for the browser tests (tests/e2e/test_browser_*.py), from
+# Debian's packages with apt-get when missing (root only). Without them those tests say so
+# loudly and skip; the rest of the suite runs.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing Debian's chromium and chromium-driver for the browser tests"; \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver \
+	    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; }; \
+	  } >/dev/null 2>&1 || echo "make: WARNING: chromium could not be installed; the browser tests will be skipped" >&2; \
+	else echo "make: WARNING: no chromium/chromedriver and no root to install them; the browser tests will be skipped" >&2; fi
+
+test: check-locks $(VENV)/.installed browser
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra client/src && $(VENV)/bin/pytest -n 2 --timeout 600 --durations=25
 
 bench: $(VENV)/.installed

@@ -101,7 +101,7 @@ def success_statuses(view: Any) -> list[int]:
 
 
 def _summary(view: Any, method: str, route: str) -> tuple[str, str]:
-    doc = inspect.getdoc(_handler(view)) or ""
+    doc = (inspect.getdoc(_handler(view)) or "").replace("``", "`")  # reST literals as Markdown
     first, _, rest = doc.partition("\n\n")
     summary = " ".join(first.split()) or f"{method} {route}"
     return summary[:200], rest.strip()

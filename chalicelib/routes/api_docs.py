@@ -16,7 +16,6 @@ bp = Blueprint(__name__)
 # the files of Swagger UI that /docs needs, with their types (nothing else is served)
 ASSETS = {
     "swagger-ui-bundle.js": "application/javascript",
-    "swagger-ui-standalone-preset.js": "application/javascript",
     "swagger-ui.css": "text/css",
     "oauth2-redirect.html": "text/html",
     "oauth2-redirect.js": "application/javascript",
@@ -33,7 +32,6 @@ PAGE = """<!DOCTYPE html>
 <body>
   <div id="swagger-ui"></div>
   <script src="docs/swagger-ui-bundle.js"></script>
-  <script src="docs/swagger-ui-standalone-preset.js"></script>
   <script>
     window.ui = SwaggerUIBundle({
       url: "openapi.json",
@@ -41,8 +39,8 @@ PAGE = """<!DOCTYPE html>
       deepLinking: true,
       persistAuthorization: true,
       oauth2RedirectUrl: new URL("docs/oauth2-redirect.html", window.location.href).href,
-      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-      layout: "StandaloneLayout"
+      presets: [SwaggerUIBundle.presets.apis],
+      layout: "BaseLayout"
     });
   </script>
 </body>
