@@ -301,6 +301,13 @@ class Root:
         )
 
     @cached_property
+    def api_description(self) -> JSONObject:
+        """The committed OpenAPI description (chalicelib/openapi/openapi.json), read once."""
+        from chalicelib.openapi.document import load
+
+        return load()
+
+    @cached_property
     def oidc_exchange(self) -> CodeExchange:
         from chalicelib.adapters.oidc_login import HttpCodeExchange
 

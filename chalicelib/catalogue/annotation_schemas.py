@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore
+from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore, uuid_record_id
 from chalicelib.catalogue.validation import reject_unknown, require_object
 from chalicelib.domain import ANONYMOUS, JSONObject, User
 from chalicelib.errors import (
@@ -72,7 +72,6 @@ LATEST_TTL_SECONDS = 5.0
 MAX_CACHED = 1024  # entries per cache; a full cache starts again empty
 MAX_REGISTER_ATTEMPTS = 20
 _NAMESPACE = uuidlib.UUID("0b6f3c9e-5a52-4f0e-9d0b-2f6a3e1c7d41")  # of the records' uuids
-_ID_SHIFT = 8  # as the Data Tracker's ids: 120 bits of a uuid fit the store's 38 digits
 
 
 # -- authorization: pure predicates ---------------------------------------------------------
@@ -270,10 +269,6 @@ def _uuid(key: str) -> str:
     return str(uuidlib.uuid5(_NAMESPACE, key))
 
 
-def _id(uuid: str) -> int:
-    return uuidlib.UUID(uuid).int >> _ID_SHIFT
-
-
 def head_uuid(name: str) -> str:
     return _uuid(name)
 
@@ -350,7 +345,7 @@ class AnnotationSchemas:
             uuid = version_uuid(name, version)
             record = FacilityRecord(
                 kind=KIND,
-                id=_id(uuid),
+                id=uuid_record_id(uuid),
                 uuid=uuid,
                 version=1,
                 fields={"name": name, "version": version, "description": description, "schema": dict(schema)},
@@ -382,7 +377,7 @@ class AnnotationSchemas:
                     self._store.create(
                         FacilityRecord(
                             kind=HEAD_KIND,
-                            id=_id(uuid),
+                            id=uuid_record_id(uuid),
                             uuid=uuid,
                             version=1,
                             fields=fields,
@@ -410,7 +405,7 @@ class AnnotationSchemas:
 
     def _head(self, name: str) -> FacilityRecord | None:
         uuid = head_uuid(name)
-        head = self._store.get(HEAD_KIND, _id(uuid))
+        head = self._store.get(HEAD_KIND, uuid_record_id(uuid))
         if head is not None and head.fields.get("name") != name:
             raise Conflict(f"the schema name {name} collides with {head.fields.get('name')}")  # ~2^-120
         return head
@@ -443,7 +438,7 @@ class AnnotationSchemas:
         cached = self._versions.get((name, version))
         if cached is not None:
             return cached
-        record = self._store.get(KIND, _id(version_uuid(name, version)))
+        record = self._store.get(KIND, uuid_record_id(version_uuid(name, version)))
         if record is None or record.fields.get("name") != name or record.fields.get("version") != version:
             return None  # not registered (not kept: it may be soon)
         if len(self._versions) >= MAX_CACHED:

@@ -1,5 +1,5 @@
 """Request bodies of the submission routes: multipart forms (read with the standard library's
-MIME parser), XML, CSV and JSON, told apart by their ``Content-Type``."""
+MIME parser), XML, CSV and JSON, told apart by their ``Content-Type``, made into objects."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from email.parser import BytesParser
 
 from chalicelib.errors import ValidationError
 from chalicelib.routes._http import Ctx
+from chalicelib.submissions.service import NewObject, Submissions
+from chalicelib.submissions.types import ObjectType
 
 MAX_PARTS = 50
 XML_TYPES = frozenset({"application/xml", "text/xml"})
@@ -67,3 +69,28 @@ def text(data: bytes, what: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError(f"the {what} is not UTF-8 text", field="body") from None
+
+
+def new_objects(ctx: Ctx, service: Submissions, type_: ObjectType) -> list[NewObject]:
+    """The objects a body holds, by its ``Content-Type``: JSON (one object or a list), XML (a
+    file, or a multipart form of files), or for samples a CSV sheet (also as a form's file)."""
+    kind = media_type(ctx)
+    if kind in XML_TYPES:
+        return service.parse_xml(raw(ctx), type_)
+    if kind in CSV_TYPES:
+        return _samples(service, type_, raw(ctx))
+    if kind == "multipart/form-data":
+        out: list[NewObject] = []
+        for part in form_parts(ctx):
+            if part.content_type in CSV_TYPES or part.filename.lower().endswith(".csv"):
+                out.extend(_samples(service, type_, part.data))
+            else:
+                out.extend(service.parse_xml(part.data, type_))
+        return out
+    return service.parse_json(type_, ctx.json())
+
+
+def _samples(service: Submissions, type_: ObjectType, data: bytes) -> list[NewObject]:
+    if type_.name != "sample":
+        raise ValidationError("CSV sheets hold samples only", field="Content-Type")
+    return service.samples_from_csv(text(data, "CSV"))

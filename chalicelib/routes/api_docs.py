@@ -9,7 +9,7 @@ import json
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib.errors import NotFound
-from chalicelib.openapi.document import for_deployment, load
+from chalicelib.openapi.document import for_deployment
 from chalicelib.routes._http import Ctx, endpoint
 
 bp = Blueprint(__name__)
@@ -59,7 +59,8 @@ def base_path(request: Request) -> str:
 def openapi(ctx: Ctx) -> Response:
     """This API's OpenAPI 3.1 description: every route, who may call it, its bodies and answers."""
     settings = ctx.root.settings
-    document = for_deployment(load(), base_path(ctx.request) or "/", settings.client_credentials_token_url or None)
+    described = ctx.root.api_description
+    document = for_deployment(described, base_path(ctx.request) or "/", settings.client_credentials_token_url or None)
     return Response(body=json.dumps(document), status_code=200, headers={"Content-Type": "application/json"})
 
 

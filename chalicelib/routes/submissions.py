@@ -21,10 +21,10 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.errors import InvalidDocument, ValidationError
 from chalicelib.routes._http import Ctx, created, endpoint
-from chalicelib.routes._multipart import BODY_TYPES, CSV_TYPES, XML_TYPES, media_type, raw, text
+from chalicelib.routes._multipart import BODY_TYPES, new_objects
 from chalicelib.routes.datasets import log_params, log_response
 from chalicelib.routes.projects import no_content, paged, versioned
-from chalicelib.submissions.service import NewObject, Submissions, object_type
+from chalicelib.submissions.service import NewObject, Submissions, object_type, object_type_of
 from chalicelib.submissions.types import TYPES, ObjectType
 
 bp = Blueprint(__name__)
@@ -35,14 +35,7 @@ def _service(ctx: Ctx) -> Submissions:
 
 
 def _objects(ctx: Ctx, type_: ObjectType) -> list[NewObject]:
-    service, kind = _service(ctx), media_type(ctx)
-    if kind in XML_TYPES:
-        return service.parse_xml(raw(ctx), type_)
-    if kind in CSV_TYPES:
-        if type_.name != "sample":
-            raise ValidationError("CSV sheets hold samples only", field="Content-Type")
-        return service.samples_from_csv(text(raw(ctx), "CSV"))
-    return service.parse_json(type_, ctx.json())
+    return new_objects(ctx, _service(ctx), type_)
 
 
 def _flag(ctx: Ctx, name: str) -> bool:
@@ -156,44 +149,40 @@ def folder_objects(ctx: Ctx, folder_id: str) -> Response:
     return paged(ctx, found)
 
 
+# our routes name an object by its accession id alone, draft or not (draft=None)
 @bp.route("/submissions/objects/{accession}", methods=["GET"])
 @endpoint(bp)
 def get_object(ctx: Ctx, accession: str) -> Any:
-    service = _service(ctx)
-    type_, draft = service.locate(ctx.user, accession)
+    service, type_ = _service(ctx), object_type_of(accession)
     if (ctx.query_one("format") or "json").lower() == "xml":
-        xml = service.get_xml(ctx.user, type_, accession, draft=draft)
+        xml = service.get_xml(ctx.user, type_, accession, draft=None)
         return Response(body=xml, status_code=200, headers={"Content-Type": "application/xml"})
-    return service.get(ctx.user, type_, accession, draft=draft)
+    return service.get(ctx.user, type_, accession, draft=None)
 
 
 @bp.route("/submissions/objects/{accession}", methods=["PUT"], content_types=BODY_TYPES)
 @endpoint(bp)
 def put_object(ctx: Ctx, accession: str) -> Any:
-    service = _service(ctx)
-    type_, draft = service.locate(ctx.user, accession)
-    service.require_writable(ctx.user, obj=(type_, accession, draft))
+    service, type_ = _service(ctx), object_type_of(accession)
+    service.require_writable(ctx.user, obj=(type_, accession, None))
     objects = _objects(ctx, type_)
     if len(objects) != 1:
         raise ValidationError("a replacement is one object", field="body")
-    return service.replace(ctx.user, type_, accession, objects[0], draft=draft)
+    return service.replace(ctx.user, type_, accession, objects[0], draft=None)
 
 
 @bp.route("/submissions/objects/{accession}", methods=["PATCH"])
 @endpoint(bp)
 def patch_object(ctx: Ctx, accession: str) -> Any:
-    service = _service(ctx)
-    type_, draft = service.locate(ctx.user, accession)
-    service.require_writable(ctx.user, obj=(type_, accession, draft))
-    return service.patch(ctx.user, type_, accession, ctx.json(), draft=draft)
+    service, type_ = _service(ctx), object_type_of(accession)
+    service.require_writable(ctx.user, obj=(type_, accession, None))
+    return service.patch(ctx.user, type_, accession, ctx.json(), draft=None)
 
 
 @bp.route("/submissions/objects/{accession}", methods=["DELETE"])
 @endpoint(bp)
 def delete_object(ctx: Ctx, accession: str) -> Response:
-    service = _service(ctx)
-    type_, draft = service.locate(ctx.user, accession)
-    service.delete(ctx.user, type_, accession, draft=draft)
+    _service(ctx).delete(ctx.user, object_type_of(accession), accession, draft=None)
     return no_content()
 
 

@@ -16,7 +16,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.errors import Forbidden, InvalidDocument, ValidationError
 from chalicelib.routes._http import Ctx, created, endpoint
-from chalicelib.routes._multipart import BODY_TYPES, CSV_TYPES, XML_TYPES, form_parts, media_type, raw, text
+from chalicelib.routes._multipart import BODY_TYPES, CSV_TYPES, form_parts, media_type, new_objects
 from chalicelib.routes.submissions import schema_document
 from chalicelib.submissions.service import NewObject, Submissions, object_type
 from chalicelib.submissions.types import TYPES
@@ -60,29 +60,7 @@ def _folder_param(ctx: Ctx) -> str:
 
 
 def _new_objects(ctx: Ctx, schema: str) -> list[NewObject]:
-    """JSON (one object or a list), XML (a file, or a multipart form of files), or for
-    samples a CSV sheet."""
-    service, type_ = _service(ctx), object_type(schema)
-    kind = media_type(ctx)
-    if kind in XML_TYPES:
-        return service.parse_xml(raw(ctx), type_)
-    if kind in CSV_TYPES:
-        return _csv(service, type_, raw(ctx))
-    if kind == "multipart/form-data":
-        out: list[NewObject] = []
-        for part in form_parts(ctx):
-            if part.content_type in CSV_TYPES or part.filename.lower().endswith(".csv"):
-                out.extend(_csv(service, type_, part.data))
-            else:
-                out.extend(service.parse_xml(part.data, type_))
-        return out
-    return service.parse_json(type_, ctx.json())
-
-
-def _csv(service: Submissions, type_: Any, data: bytes) -> list[NewObject]:
-    if type_.name != "sample":
-        raise ValidationError("CSV sheets hold samples only (POST /drafts/sample)", field="Content-Type")
-    return service.samples_from_csv(text(data, "CSV"))
+    return new_objects(ctx, _service(ctx), object_type(schema))
 
 
 def _created(ctx: Ctx, schema: str, *, draft: bool) -> Response:

@@ -24,7 +24,7 @@ import uuid as uuidlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore
+from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore, uuid_record_id
 from chalicelib.domain import ANONYMOUS, User
 from chalicelib.errors import NotFound, VersionConflict
 from chalicelib.facility.commented import COMMENT, CommentedRecords
@@ -33,8 +33,6 @@ from chalicelib.submissions.types import BY_CODE, TYPES, ObjectType
 FOLDER = "submission_folder"
 ACCESSION_PREFIX = "CAT"
 _ACCESSION = re.compile(r"^CAT-([A-Z]{3})-([0-9]{7,12})$")
-# a uuid's lowest 8 bits are dropped: 120 bits fit the store's 38-digit ids
-_ID_SHIFT = 8
 # the namespace of the catalogue dataset uuids of published objects (uuid5 of the accession)
 DATASET_NAMESPACE = uuidlib.UUID("6f0c8a52-3c1e-5b7e-9a41-0e5d7c2b9f10")
 # publication states of a folder: open → publishing (read-only; the work may resume) → published
@@ -112,7 +110,7 @@ class SubmissionRecords(CommentedRecords):
         canonical = folder_uuid(folder_id)
         if canonical is None:
             return None
-        record = self._store.get(FOLDER, uuidlib.UUID(canonical).int >> _ID_SHIFT)
+        record = self._store.get(FOLDER, uuid_record_id(canonical))
         return record if record is not None and record.uuid == canonical else None
 
     def folders_of(self, username: str) -> list[FacilityRecord]:
@@ -131,7 +129,7 @@ class SubmissionRecords(CommentedRecords):
         now = self._clock()
         record = FacilityRecord(
             kind=FOLDER,
-            id=uuidlib.UUID(folder_id).int >> _ID_SHIFT,
+            id=uuid_record_id(folder_id),
             uuid=folder_id,
             version=1,
             fields={**copy.deepcopy(dict(fields)), "owner": user.username, "state": OPEN, "created_at": now}

@@ -48,6 +48,14 @@ def object_type(name: str) -> ObjectType:
     return type_
 
 
+def object_type_of(accession: str) -> ObjectType:
+    """The type an accession id of ours names (NotFound for anything else)."""
+    parsed = rec.parse_accession(accession)
+    if parsed is None:
+        raise not_found("object", accession)
+    return parsed[0]
+
+
 @dataclass(frozen=True)
 class NewObject:
     """An object to store: its type, its stored form, how it came (XML, JSON, CSV)."""
@@ -92,7 +100,7 @@ class Submissions:
         return folder
 
     def require_writable(
-        self, user: User, folder_id: str | None = None, obj: tuple[ObjectType, str, bool] | None = None
+        self, user: User, folder_id: str | None = None, obj: tuple[ObjectType, str, bool | None] | None = None
     ) -> None:
         """Authorize before a body is read: the folder (or the object: type, accession id,
         draft) exists for the caller (else NotFound) and the caller may change it."""
@@ -284,16 +292,6 @@ class Submissions:
                 return {"accessionId": rec.accession_of(type_, obj.id), "schema": type_.name}
         raise NotFound(f"no {new.type.name} with alias {alias[:64]!r} in the folder to modify")
 
-    def locate(self, user: User, accession: str) -> tuple[ObjectType, bool]:
-        """The type of the object ``accession`` and whether it is a draft (NotFound when
-        the caller may not read it)."""
-        found = self._records.find_object(accession)
-        if found is None:
-            raise not_found("object", accession)
-        type_, obj = found
-        self._object(user, type_, accession, bool(obj.fields.get("draft")))
-        return type_, bool(obj.fields.get("draft"))
-
     def _check_aliases(
         self, folder: FacilityRecord, objects: Sequence[NewObject], replacing: FacilityRecord | None = None
     ) -> None:
@@ -323,35 +321,41 @@ class Submissions:
         }
 
     def _object(
-        self, user: User, type_: ObjectType, accession: str, draft: bool
+        self, user: User, type_: ObjectType, accession: str, draft: bool | None
     ) -> tuple[FacilityRecord, FacilityRecord]:
-        """The object and its folder, when the caller may read the folder; drafts and objects
-        are found through their own routes only."""
+        """The object and its folder, when the caller may read the folder. metadata-submitter's
+        routes find drafts (``draft=True``) and objects (``False``) through their own routes
+        only; ours (``None``) find either."""
+        what = {True: "draft", False: "object", None: "object"}[draft]
         found = self._records.find_object(accession)
-        if found is None or found[0] is not type_ or bool(found[1].fields.get("draft")) != draft:
-            raise not_found("draft" if draft else "object", accession)
+        if found is None or found[0] is not type_:
+            raise not_found(what, accession)
         obj = found[1]
+        if draft is not None and bool(obj.fields.get("draft")) != draft:
+            raise not_found(what, accession)
         folder = self._records.find_folder(str(obj.fields.get("folder")))
         if folder is None or not rec.may_read(user, folder):
-            raise not_found("draft" if draft else "object", accession)
+            raise not_found(what, accession)
         return obj, folder
 
-    def get(self, user: User, type_: ObjectType, accession: str, *, draft: bool) -> JSONObject:
+    def get(self, user: User, type_: ObjectType, accession: str, *, draft: bool | None) -> JSONObject:
         obj, folder = self._object(user, type_, accession, draft)
         return self.object_view(type_, obj, folder)
 
-    def get_xml(self, user: User, type_: ObjectType, accession: str, *, draft: bool) -> str:
+    def get_xml(self, user: User, type_: ObjectType, accession: str, *, draft: bool | None) -> str:
         obj, _ = self._object(user, type_, accession, draft)
         return self._schemas.to_xml(type_, [obj.fields.get("content", {})])
 
-    def replace(self, user: User, type_: ObjectType, accession: str, new: NewObject, *, draft: bool) -> JSONObject:
+    def replace(
+        self, user: User, type_: ObjectType, accession: str, new: NewObject, *, draft: bool | None
+    ) -> JSONObject:
         obj, folder = self._object(user, type_, accession, draft)
         folder = self._changeable(user, folder.uuid)
         self._check_aliases(folder, [new], replacing=obj)
         saved = self._records.save(user, obj, self._object_fields(new), "replaced")
         return self.object_view(type_, saved, folder)
 
-    def patch(self, user: User, type_: ObjectType, accession: str, changes: Any, *, draft: bool) -> JSONObject:
+    def patch(self, user: User, type_: ObjectType, accession: str, changes: Any, *, draft: bool | None) -> JSONObject:
         """Top-level fields of ``changes`` replace the object's (``null`` removes one); the
         result is checked as a whole."""
         obj, folder = self._object(user, type_, accession, draft)
@@ -371,7 +375,7 @@ class Submissions:
             user, type_, accession, NewObject(type_, new.content, str(obj.fields.get("source"))), draft=draft
         )
 
-    def delete(self, user: User, type_: ObjectType, accession: str, *, draft: bool) -> None:
+    def delete(self, user: User, type_: ObjectType, accession: str, *, draft: bool | None) -> None:
         obj, folder = self._object(user, type_, accession, draft)
         self._changeable(user, folder.uuid)
         self._records.delete(user, obj, "deleted")
@@ -480,8 +484,7 @@ class Submissions:
     def object_log(self, user: User, accession: str, limit: int, after: str | None) -> LogPage:
         """The audit log of one object or draft (every version of its content), for whoever
         may read its folder."""
-        type_, draft = self.locate(user, accession)
-        obj, _ = self._object(user, type_, accession, draft)
+        obj, _ = self._object(user, object_type_of(accession), accession, None)
         return read_log(self._audit, [facility_subject(obj.kind, obj.id)], limit, after)
 
     # -- users -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore
+from chalicelib.adapters.dynamodb.facility import FacilityRecord, FacilityStore, uuid_record_id
 from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.domain import User
 from chalicelib.errors import NotFound, VersionConflict
@@ -43,14 +43,7 @@ DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 }
 # fields the store keeps for this module, never part of an entity's document
 KEPT = frozenset({COMMENT, "created_at"})
-# a derived id drops a uuid's lowest 8 bits: 120 bits fit the store's 38 digits (ids of random
-# uuids then still collide with probability ~2^-114 per pair; a collision is AlreadyExists)
-_ID_SHIFT = 8
-
-
-def record_id(uuid: str) -> int:
-    """The record id of the entity ``uuid`` (a canonical uuid string)."""
-    return uuidlib.UUID(uuid).int >> _ID_SHIFT
+record_id = uuid_record_id  # the record id of the entity with this (canonical) uuid
 
 
 def canonical_uuid(value: str) -> str | None:

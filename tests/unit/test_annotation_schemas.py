@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.dynamodb.facility import FacilityRecord
+from chalicelib.adapters.dynamodb.facility import FacilityRecord, uuid_record_id
 from chalicelib.catalogue import annotation_schemas as s
 from chalicelib.catalogue.annotation_schemas import AnnotationSchemas
 from chalicelib.catalogue.datasets import CatalogueService
@@ -109,7 +109,7 @@ def test_a_version_taken_meanwhile_is_skipped_and_the_head_never_goes_back() -> 
     # another container created version 2 but stopped before advancing the head
     uuid = s.version_uuid("soil", 2)
     taken = {"name": "soil", "version": 2, "description": "", "schema": SOIL_V2}
-    store.create(FacilityRecord(kind=s.KIND, id=s._id(uuid), uuid=uuid, version=1, fields=taken))
+    store.create(FacilityRecord(kind=s.KIND, id=uuid_record_id(uuid), uuid=uuid, version=1, fields=taken))
     assert schemas.register(ADMIN, "soil", "third", SOIL_V1).version == 3
     assert schemas.get(ALICE, "soil").version == 3
     assert schemas.get(ALICE, "soil", 2).schema == SOIL_V2  # kept as it was

@@ -148,6 +148,18 @@ class FacilityStore(ABC):
     def reserve_ids(self, kind: str, up_to: int) -> None: ...
 
 
+# A record id derived from a uuid drops the uuid's lowest 8 bits: 120 bits fit the store's
+# 38-digit numbers (ids of random uuids then still collide with probability ~2^-114 per pair;
+# a collision is AlreadyExists).
+_UUID_ID_SHIFT = 8
+
+
+def uuid_record_id(uuid: str) -> int:
+    """The record id of an entity known by ``uuid`` (any form ``uuid.UUID`` reads): one read
+    per lookup by uuid (the Data Tracker's records, folders, annotation schemas)."""
+    return uuidlib.UUID(uuid).int >> _UUID_ID_SHIFT
+
+
 def check_record(record: FacilityRecord) -> None:
     """The shape every store requires (a programming error otherwise: ValueError)."""
     if len(record.lists) != LIST_SLOTS:

@@ -59,7 +59,7 @@ class Catalogue:
     # -- transport -----------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None, data: Any = None) -> Any:
         """The parsed answer of ``method path`` (JSON, text, or ``None`` for no body)."""
-        return self._decode(self._send(method, urljoin(self.base_url, path.lstrip("/")), params, json, data))
+        return self._body(self._send(method, urljoin(self.base_url, path.lstrip("/")), params, json, data))
 
     def _send(self, method: str, url: str, params: Any, json: Any, data: Any) -> requests.Response:
         renewed = False
@@ -109,9 +109,6 @@ class Catalogue:
             except ValueError:
                 return response.text
         return response.text
-
-    def _decode(self, response: requests.Response) -> Any:
-        return self._body(response)
 
     def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a paged list, following its ``Link: rel="next"`` to the end."""
