@@ -25,18 +25,22 @@ from chalicelib.routes import (
     tokens,
     tracker_api,
     tracker_users,
+    uploads,
     users,
 )
-from chalicelib.routes._http import CORS
+from chalicelib.routes._http import cors_for
 
 app = Chalice(app_name="catalogue")
-app.api.cors = CORS  # every route, set before the Blueprints register theirs
+# every route, set before the Blueprints register theirs; Chalice bakes it into API Gateway's
+# preflight answers when packaging, so the origin is read here (CDK passes the page's)
+app.api.cors = cors_for(os.environ.get("CATALOGUE_WEB_ORIGIN"))
 app.register_blueprint(health.bp)
 app.register_blueprint(api_docs.bp)  # /openapi.json and Swagger UI at /docs
 app.register_blueprint(datasets.bp)
 app.register_blueprint(users.bp)
 app.register_blueprint(base_uris.bp)
 app.register_blueprint(archives.bp)
+app.register_blueprint(uploads.bp)  # POST /uploads: a folder to S3 with presigned POSTs, registered by the ingest
 app.register_blueprint(dserver.bp)  # dtool clients (dserver API); see README "Using dtool clients"
 app.register_blueprint(lookup_server.bp)  # dtool clients of dtool-lookup-server 0.18 (/dataset/*, /admin/*)
 app.register_blueprint(tokens.bp)  # POST /token: dtool's token generator

@@ -54,12 +54,12 @@ def _search_total(stack: LocalStack, base_uri: str) -> int:
 
 
 def run(n: int, concurrency: int, profile: bool) -> dict[str, Any]:
-    ports = {free_port() for _ in range(3)}
-    while len(ports) < 3:
+    ports = {free_port() for _ in range(4)}
+    while len(ports) < 4:  # bounded in practice: the OS hands out distinct ephemeral ports
         ports.add(free_port())
-    api, moto, osm = sorted(ports)
+    api, moto, osm, web = sorted(ports)
     with tempfile.TemporaryDirectory() as work:
-        stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, token_port=0, work_dir=work)
+        stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, token_port=0, web_port=web, work_dir=work)
         stack.start()
         try:
             bucket = "bulk-bench"

@@ -254,8 +254,10 @@ class Bench:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        api, moto, osm = _free_ports(3)
-        self.stack = LocalStack(api_port=api, moto_port=moto, opensearch_port=osm, token_port=0, work_dir=self.work)
+        api, moto, osm, web = _free_ports(4)
+        self.stack = LocalStack(
+            api_port=api, moto_port=moto, opensearch_port=osm, token_port=0, web_port=web, work_dir=self.work
+        )
         LOG.info("starting our local stack (logs in %s)", self.work)
         self.stack.start()
         if not self.args.skip_peer:

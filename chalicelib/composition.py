@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.catalogue.datasets import CatalogueService
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
+    from chalicelib.catalogue.uploads import Uploads
     from chalicelib.facility.queries import FacilityQueries
     from chalicelib.facility.records import FacilityService
     from chalicelib.identity.access import AccessService
@@ -203,6 +204,20 @@ class Root:
             check_annotations=lambda annotations, project: self.annotation_schemas.check_entry(  # noqa: PLW0108
                 annotations, project
             ),
+        )
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        """POST /uploads: presigned POST forms for new folders under S3 base URIs."""
+        from chalicelib.catalogue.uploads import Uploads
+
+        s = self.settings
+        return Uploads(
+            self.repo,
+            self.objects,
+            refused_base_uris=frozenset({s.archive_base_uri, s.deposit_base_uri}),
+            expires=s.upload_expires_seconds,
+            max_bytes=s.upload_max_bytes,
         )
 
     @cached_property

@@ -187,6 +187,10 @@ class Settings:
     # that Swagger UI's "Authorize" can fetch one); empty: the description names none
     client_credentials_token_url: str = ""
     max_body_bytes: int = 1024 * 1024
+    # POST /uploads: each file of a folder upload is one presigned POST, at most 5 GiB (S3's
+    # limit of one POST), the form valid this long
+    upload_max_bytes: int = 5 * 1024**3
+    upload_expires_seconds: int = 3600
     inline_cap_bytes: int = 64 * 1024
     max_query_chars: int = 512
     jwks_cooldown_seconds: float = 10.0
@@ -246,6 +250,8 @@ class Settings:
             oidc_logins=_oidc_logins(env.get("CATALOGUE_OIDC_LOGINS", "[]")),
             client_credentials_token_url=env.get("CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL", "").strip(),
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
+            upload_max_bytes=_int(env, "CATALOGUE_UPLOAD_MAX_BYTES", defaults.upload_max_bytes),
+            upload_expires_seconds=_int(env, "CATALOGUE_UPLOAD_EXPIRES_SECONDS", defaults.upload_expires_seconds),
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
             max_query_chars=_int(env, "CATALOGUE_MAX_QUERY_CHARS", defaults.max_query_chars),
             jwks_cooldown_seconds=float(env.get("CATALOGUE_JWKS_COOLDOWN_SECONDS", defaults.jwks_cooldown_seconds)),

@@ -38,6 +38,9 @@ MYMDC_SCOPE = "mymdc"
 XFEL_CLIENT_NAME = "xfel-daq"
 # the Data Tracker's sign-in through the hosted UI (authorization code with PKCE; CDK only)
 WEB_SIGN_IN_CLIENT_NAME = "web-sign-in"
+# the web page (web/): its bucket behind CloudFront, and its public app client (PKCE)
+WEB_PAGE_BUCKET = "catalogue-web"
+WEB_PAGE_CLIENT_NAME = "web-page"
 XFEL_SERVICE_USER = "xfel-daq"
 # the prefix of the user pool's Cognito domain (<prefix>-<stage>-<account>.auth.<region>.amazoncognito.com)
 USER_POOL_DOMAIN = "catalogue-auth"

@@ -49,11 +49,14 @@ def make_client(service: str, *, region: str, endpoint_url: str | None = None) -
     import boto3
     from botocore.config import Config
 
+    # S3: presigned links and upload forms signed with SigV4 (botocore may otherwise sign them
+    # with SigV2, which buckets created since June 2020 refuse)
+    signing = {"signature_version": "s3v4"} if service == "s3" else {}
     return boto3.client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
-        config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}),
+        config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}, **signing),
     )
 
 

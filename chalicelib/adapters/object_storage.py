@@ -57,6 +57,28 @@ class StoredObject:
         return self.storage_class not in NEEDS_RESTORE or self.restore == RESTORE_DONE
 
 
+@dataclass(frozen=True)
+class UploadForm:
+    """A presigned POST (:meth:`ObjectStorage.upload_form`): how anyone holding it uploads files
+    under ``key_prefix`` of one bucket with an HTML form, without credentials of their own.
+
+    A browser or HTTP client sends ``POST url`` as ``multipart/form-data`` with every one of
+    ``fields`` (unchanged), then ``key`` (``key_prefix`` + the file's relative path), then
+    ``file`` (the bytes) LAST: S3 ignores whatever follows the file, and refuses any other field
+    (one its signed policy does not name, e.g. ``Content-Type``). One POST per file; posting
+    the same key again overwrites it (so a failed POST may simply be repeated). S3 accepts any
+    key that starts with ``key_prefix`` and files of at most ``max_bytes`` bytes, for
+    ``expires_in`` seconds after the form was made; it refuses anything else (403, or 400
+    ``EntityTooLarge``) and answers 204 when stored.
+    """
+
+    url: str
+    fields: dict[str, str]
+    key_prefix: str
+    expires_in: int
+    max_bytes: int
+
+
 class TooLarge(Exception):
     """An object is larger than the caller is willing to read into memory."""
 
@@ -108,6 +130,11 @@ class ObjectStorage(ABC):
 
     - ``link`` / ``upload_link`` MUST return a URL that lets anyone holding it read
       (``GET``) / write (``PUT``) that one object for ``expires`` seconds (presigned).
+    - ``upload_form`` MUST return an :class:`UploadForm` that lets anyone holding it write
+      objects of at most ``max_bytes`` under ``prefix`` (and nowhere else) for ``expires``
+      seconds, one POST per object, with ``prefix`` as its ``key_prefix`` and no ``key`` among
+      its fields (the client names each object). It MUST refuse (``ValueError``) a prefix
+      :func:`check_prefix` refuses: a form for a whole bucket is never handed out.
     - ``restore`` starts making a readable copy of an archived object for ``days`` days
       (``tier``: how fast, e.g. ``Bulk``). It MUST be idempotent: asking again while a
       restore is ongoing or done, or for an object that needs no restore, is not an error.
@@ -165,6 +192,10 @@ class ObjectStorage(ABC):
     @abstractmethod
     def upload_link(self, bucket: str, key: str, expires: int) -> str:
         """A URL to upload the object with one ``PUT``, valid ``expires`` seconds."""
+
+    @abstractmethod
+    def upload_form(self, bucket: str, prefix: str, expires: int, max_bytes: int) -> UploadForm:
+        """A form to upload files of at most ``max_bytes`` under ``prefix``, valid ``expires`` seconds."""
 
     @abstractmethod
     def restore(self, bucket: str, key: str, days: int, tier: str) -> None:

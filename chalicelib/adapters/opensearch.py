@@ -5,12 +5,14 @@ a malformed query (bad sort key, bad ``after`` cursor, a page beyond the result 
 refused as :class:`chalicelib.errors.ValidationError` before anything is sent.
 
 Tested against osmem-server (an API emulator); differences that matter are noted where
-they bite. No client is created at import time: see :func:`make_client`.
+they bite. No client is created at import time: see :func:`make_client`. The request bodies
+are built by :mod:`chalicelib.adapters.opensearch_queries`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,26 +25,25 @@ import urllib3
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
 
+from chalicelib.adapters.opensearch_queries import build_facets_body, build_search_body, build_summary_body
 from chalicelib.catalogue.search import (
-    SORT_KEYS,
-    SUMMARY_BUCKETS,
+    FACET_FIELDS,
+    FACET_VALUES,
+    HIGHLIGHT_TAGS,
+    HIGHLIGHTS,
     TEXT_FIELDS,
+    Facets,
     Rejected,
     SearchIndex,
     SearchQuery,
     SearchResult,
     Summary,
-    check_query,
     identity_problem,
     rejection,
     sees_nothing,
 )
 from chalicelib.errors import SearchUnavailable, ValidationError
 
-# ``summary`` counts datasets as distinct uuids with ``cardinality`` aggregations (HyperLogLog++).
-# 40,000 is the largest precision_threshold OpenSearch accepts: counts are exact up to about
-# that many distinct uuids (per count) and approximate above.
-CARDINALITY_PRECISION = 40_000
 VERSIONS_PAGE = 1000
 BULK_MAX_DOCS = 500
 BULK_MAX_BYTES = 5 * 1024 * 1024
@@ -161,103 +162,6 @@ def document_id(entry_id: str) -> str:
     return f"{uuid}-{digest}"
 
 
-def visibility_filters(
-    allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
-) -> list[dict[str, Any]]:
-    """Filters every search and summary carries: no tombstones, only permitted base URIs or
-    (when the caller is a member of projects) the entries of those projects."""
-    filters: list[dict[str, Any]] = [{"term": {"deleted": False}}]
-    if allowed_base_uris is None:
-        return filters
-    scope: list[dict[str, Any]] = []
-    if allowed_base_uris or not allowed_projects:
-        scope.append({"terms": {"base_uris": sorted(allowed_base_uris)}})
-    if allowed_projects:
-        scope.append({"terms": {"project": sorted(allowed_projects)}})
-    filters.append(scope[0] if len(scope) == 1 else {"bool": {"should": scope, "minimum_should_match": 1}})
-    return filters
-
-
-def build_search_body(query: SearchQuery) -> dict[str, Any]:
-    """The request body of :meth:`OpenSearchIndex.search` (validates ``query`` first)."""
-    field = check_query(query)
-    filters = visibility_filters(query.allowed_base_uris, query.allowed_projects)
-    if query.base_uris:
-        filters.append({"terms": {"base_uris": list(dict.fromkeys(query.base_uris))}})
-    if query.creators:
-        filters.append({"terms": {"creator_username": list(dict.fromkeys(query.creators))}})
-    filters.extend({"term": {"tags": tag}} for tag in dict.fromkeys(query.tags))
-    if query.uuids:
-        filters.append({"terms": {"uuid": list(dict.fromkeys(query.uuids))}})
-    if query.uris:
-        filters.append({"terms": {"uris": list(dict.fromkeys(query.uris))}})
-    must: dict[str, Any]
-    if query.text.strip():
-        # Every analysed word must occur in at least one field. A text that analyses to no
-        # words at all (e.g. "!!!") matches nothing (zero_terms_query "none").
-        must = {
-            "multi_match": {"query": query.text, "fields": list(TEXT_FIELDS), "type": "cross_fields", "operator": "and"}
-        }
-    else:
-        must = {"match_all": {}}
-    order = "desc" if query.descending else "asc"
-    sort = [_sort_clause(field, query.descending)]
-    sort += [_sort_clause(SORT_KEYS[key], descending) for key, descending in query.then_by]
-    body: dict[str, Any] = {
-        "query": {"bool": {"must": [must], "filter": filters}},
-        "sort": [*sort, {"entry_id": {"order": order}}],
-        "size": query.size,
-        "track_total_hits": True,
-    }
-    if query.after is not None:
-        # Never send "from" with search_after: OpenSearch answers 400, osmem-server 500.
-        body["search_after"] = list(query.after)
-    else:
-        body["from"] = query.offset
-    return body
-
-
-def _sort_clause(field: str, descending: bool) -> dict[str, Any]:
-    return {"name.raw" if field == "name" else field: {"order": "desc" if descending else "asc"}}
-
-
-def build_summary_body(
-    allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """The request body of :meth:`OpenSearchIndex.summary`.
-
-    ``datasets`` (top level, and in each creator and tag bucket) counts distinct uuids: the
-    entries of one uuid on several visible base URIs are one dataset. A base URI holds at
-    most one entry per uuid, so its bucket's ``doc_count`` already counts datasets.
-    """
-    distinct: dict[str, Any] = {"cardinality": {"field": "uuid", "precision_threshold": CARDINALITY_PRECISION}}
-    size: dict[str, Any] = {"sum": {"field": "size_in_bytes"}}
-    base_uris: dict[str, Any] = {"field": "base_uris", "size": SUMMARY_BUCKETS}
-    if allowed_base_uris is not None and not allowed_projects:
-        # Defence in depth: a document carries only its entry's base URI, which the visibility
-        # filter already limits to allowed ones; no other base URI may ever be reported. (A
-        # project's entries lie under any base URI, which their members may see.)
-        base_uris["include"] = sorted(allowed_base_uris)
-    return {
-        "size": 0,
-        "track_total_hits": False,
-        "query": {"bool": {"filter": visibility_filters(allowed_base_uris, allowed_projects)}},
-        "aggs": {
-            "datasets": distinct,
-            "size": size,
-            "base_uris": {"terms": base_uris, "aggs": {"size": size}},
-            "creators": {
-                "terms": {"field": "creator_username", "size": SUMMARY_BUCKETS},
-                "aggs": {"datasets": distinct, "size": size},
-            },
-            "tags": {
-                "terms": {"field": "tags", "size": SUMMARY_BUCKETS},
-                "aggs": {"datasets": distinct, "size": size},
-            },
-        },
-    }
-
-
 def _buckets(response: dict[str, Any], name: str) -> dict[str, int]:
     """Documents per bucket of the terms aggregation ``name``."""
     return {str(b["key"]): int(b["doc_count"]) for b in response["aggregations"][name]["buckets"]}
@@ -271,6 +175,25 @@ def _distinct_buckets(response: dict[str, Any], name: str) -> dict[str, int]:
 def _size_buckets(response: dict[str, Any], name: str) -> dict[str, int]:
     """Bytes (the ``size`` sum sub-aggregation) per bucket of the terms aggregation ``name``."""
     return {str(b["key"]): round(b["size"]["value"] or 0) for b in response["aggregations"][name]["buckets"]}
+
+
+_TAG = re.compile("(" + "|".join(re.escape(t) for t in HIGHLIGHT_TAGS) + ")")
+
+
+def _safe_snippet(snippet: str) -> str:
+    """``snippet`` with any markup other than HIGHLIGHT_TAGS escaped. The ``html`` encoder
+    already escaped the text: this changes nothing unless a backend ignored it."""
+    parts = _TAG.split(snippet)
+    return "".join(part if i % 2 else part.translate(_MARKUP) for i, part in enumerate(parts))
+
+
+_MARKUP = str.maketrans({"<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
+def _highlights(hit: dict[str, Any]) -> dict[str, list[str]]:
+    """The snippets of a hit per text field (only the fields where a word was marked)."""
+    found = hit.get("highlight") or {}
+    return {f: [_safe_snippet(str(s)) for s in found[f]] for f in TEXT_FIELDS if found.get(f)}
 
 
 def _total(response: dict[str, Any]) -> int:
@@ -483,6 +406,9 @@ class OpenSearchIndex(SearchIndex):
             response = self._client.search(index=self._index, body=body)
             raw = response["hits"]["hits"]
             hits = [dict(h["_source"]) for h in raw]
+            if "highlight" in body:
+                for hit, h in zip(hits, raw, strict=True):
+                    hit[HIGHLIGHTS] = _highlights(h)
             total = _total(response)
             next_after = list(raw[-1]["sort"]) if raw and len(raw) == query.size else None
         return SearchResult(hits=hits, total=total, next_after=next_after)
@@ -513,6 +439,21 @@ class OpenSearchIndex(SearchIndex):
                 size_in_bytes_per_creator=_size_buckets(response, "creators"),
                 size_in_bytes_per_tag=_size_buckets(response, "tags"),
             )
+
+    def facets(self, query: SearchQuery, size: int = FACET_VALUES) -> Facets:
+        """Entries ``query`` matches, in all and per facet value (terms aggregations)."""
+        body = build_facets_body(query, size)
+        if sees_nothing(query.allowed_base_uris, query.allowed_projects):
+            return Facets(total=0)
+        with _backend("facets"):
+            response = self._client.search(index=self._index, body=body)
+            counts: dict[str, tuple[tuple[str, int], ...]] = {}
+            for name in FACET_FIELDS:
+                buckets = _buckets(response, name)
+                if name == "base_uri" and query.allowed_base_uris is not None and not query.allowed_projects:
+                    buckets = {k: v for k, v in buckets.items() if k in query.allowed_base_uris}
+                counts[name] = tuple(sorted(buckets.items(), key=lambda kv: (-kv[1], kv[0]))[:size])
+            return Facets(total=_total(response), facets=counts)
 
     def versions(self) -> Iterator[tuple[str, int]]:
         """Every (entry_id, version), tombstones included, in entry_id order.

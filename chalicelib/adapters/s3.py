@@ -32,6 +32,7 @@ from chalicelib.adapters.object_storage import (
     SourceChanged,
     StoredObject,
     TooLarge,
+    UploadForm,
     check_prefix,
 )
 
@@ -198,6 +199,23 @@ class S3ObjectStorage(ObjectStorage):
     def upload_link(self, bucket: str, key: str, expires: int) -> str:
         params = {"Bucket": bucket, "Key": key}
         return str(self._client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires))
+
+    def upload_form(self, bucket: str, prefix: str, expires: int, max_bytes: int) -> UploadForm:
+        check_prefix(prefix)
+        # The policy S3 checks on every POST: the key starts with the prefix, the file is at
+        # most max_bytes (5 GiB is S3's own limit of one POST). Signed locally, no request.
+        conditions: list[Any] = [["starts-with", "$key", prefix], ["content-length-range", 0, max_bytes]]
+        post = self._client.generate_presigned_post(
+            Bucket=bucket, Key=prefix + "${filename}", Conditions=conditions, ExpiresIn=expires
+        )
+        # Trap: the form is signed with this client's credentials (in Lambda the role's temporary
+        # ones) and stops working when they expire, whatever ExpiresIn says.
+        # "key" (prefix + "${filename}": S3 would put every file at the top of the prefix, by its
+        # base name) is left out: the client sends its own per file, with the relative path
+        fields = {str(k): str(v) for k, v in post["fields"].items() if k != "key"}
+        return UploadForm(
+            url=str(post["url"]), fields=fields, key_prefix=prefix, expires_in=expires, max_bytes=max_bytes
+        )
 
     def restore(self, bucket: str, key: str, days: int, tier: str) -> None:
         try:

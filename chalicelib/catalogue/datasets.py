@@ -25,8 +25,9 @@ from chalicelib.catalogue.audit import dataset_subject
 from chalicelib.catalogue.blobs import BlobStore
 from chalicelib.catalogue.cursors import encode_cursor
 from chalicelib.catalogue.entries import ANNOTATIONS, live, merged, new_entry, unchanged, visible_entries
+from chalicelib.catalogue.facets import search_facets
 from chalicelib.catalogue.paging import LogPage, read_log
-from chalicelib.catalogue.search import SearchIndex, SearchQuery
+from chalicelib.catalogue.search import HIGHLIGHTS, SearchIndex, SearchQuery
 from chalicelib.catalogue.validation import DatasetPatch, Registration
 from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, DatasetContent, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
@@ -506,7 +507,8 @@ class CatalogueService:
     def search(self, user: User, query: SearchQuery) -> SearchPage:
         """Run ``query`` over what ``user`` may search: the base URIs it may search and the
         projects it is a member of (whatever ``allowed_base_uris`` and ``allowed_projects``
-        it came with); pages are ``query.size`` hits from ``query.offset``."""
+        it came with); pages are ``query.size`` hits from ``query.offset``. With
+        ``query.highlight`` and a text, each item has ``highlights`` (HTML snippets per field)."""
         query = replace(
             query,
             allowed_base_uris=perm.searchable_base_uris(user),
@@ -526,6 +528,8 @@ class CatalogueService:
             item["replicas"] = list(hit["replicas"])
             item["base_uri"] = hit["base_uris"][0] if hit["base_uris"] else None
             item["uri"] = hit["replicas"][0]["uri"] if hit["replicas"] else None
+            if HIGHLIGHTS in hit:
+                item[HIGHLIGHTS] = hit[HIGHLIGHTS]
             items.append(item)
         return SearchPage(
             items=items,
@@ -534,6 +538,11 @@ class CatalogueService:
             page_size=query.size,
             next_after=encode_cursor(result.next_after) if result.next_after is not None else None,
         )
+
+    def facets(self, user: User, query: SearchQuery) -> JSONObject:
+        """Counts per base URI, creator, tag and project of the entries ``query`` finds for
+        ``user`` (see :func:`chalicelib.catalogue.facets.search_facets`)."""
+        return search_facets(self._search, user, query)
 
     def count_under(self, base_uri: str) -> int:
         """Live datasets under ``base_uri`` as the search index knows them (all callers')."""

@@ -46,6 +46,24 @@ TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text
 # default ``search.max_buckets`` of 65,535).
 SUMMARY_BUCKETS = 10_000
 
+# Highlights (``SearchQuery.highlight``): a hit's ``HIGHLIGHTS`` key maps each of
+# :data:`TEXT_FIELDS` where a word of the query occurs to its snippets: HTML, the text
+# encoded as :func:`encode_html` does and each word found wrapped in HIGHLIGHT_TAGS (the only
+# tags). ``name`` is one snippet of the whole name; any other field at most
+# HIGHLIGHT_FRAGMENTS snippets of about HIGHLIGHT_FRAGMENT_CHARS characters, in text order
+# (OpenSearch leaves words past the first HIGHLIGHT_MAX_OFFSET characters of a field unmarked).
+HIGHLIGHTS = "highlights"
+HIGHLIGHT_TAGS = ("<mark>", "</mark>")
+HIGHLIGHT_FRAGMENTS = 3
+HIGHLIGHT_FRAGMENT_CHARS = 150
+HIGHLIGHT_MAX_OFFSET = 100_000
+WHOLE_FIELD_HIGHLIGHTS = frozenset({"name"})
+
+# Facets: the document field counted for each facet name, and the values a facet reports
+# at most (the ``size`` of :meth:`SearchIndex.facets` may not exceed SUMMARY_BUCKETS).
+FACET_FIELDS = {"base_uri": "base_uris", "creator": "creator_username", "tag": "tags", "project": "project"}
+FACET_VALUES = 50
+
 DOC_FIELDS = (
     "entry_id",
     "uuid",
@@ -101,9 +119,10 @@ class SearchQuery:
     Both empty: nothing is visible. ``base_uris`` and ``creators`` are OR filters, ``tags`` is an
     AND filter, ``uuids`` an OR filter; empty means "no filter". ``after`` is the opaque
     ``next_after`` of a previous result with the same query; when given, ``offset`` is ignored.
-    ``uris`` is an OR filter on the entries' replica URIs. ``then_by`` are further sort keys
-    ``(key, descending)`` after ``sort``, before the ``entry_id`` tie-break; a query with
-    ``then_by`` pages by ``offset`` only (``after`` cursors hold one sort value).
+    ``uris`` is an OR filter on the entries' replica URIs, ``projects`` one on their project.
+    ``then_by`` are further sort keys ``(key, descending)`` after ``sort``, before the
+    ``entry_id`` tie-break; a query with ``then_by`` pages by ``offset`` only (``after``
+    cursors hold one sort value). ``highlight``: hits of a ``text`` carry :data:`HIGHLIGHTS`.
     """
 
     text: str = ""
@@ -114,12 +133,14 @@ class SearchQuery:
     tags: tuple[str, ...] = ()
     uuids: tuple[str, ...] = ()
     uris: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
     sort: str = "registered"
     descending: bool = True
     then_by: tuple[tuple[str, bool], ...] = ()
     offset: int = 0
     size: int = 10
     after: list[Any] | None = None
+    highlight: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,6 +226,30 @@ class Summary:
         )
 
 
+@dataclass(frozen=True)
+class Facets:
+    """What :meth:`SearchIndex.facets` counts: ``total`` entries match (as ``SearchResult.total``)
+    and, per name of :data:`FACET_FIELDS`, ``(value, entries with it)`` by count, then value."""
+
+    total: int
+    facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=lambda: dict.fromkeys(FACET_FIELDS, ()))
+
+
+def encode_html(text: str) -> str:
+    """``text`` as OpenSearch's ``"encoder": "html"`` (Lucene's SimpleHTMLEncoder) writes it
+    in a highlight: ``& < > " ' /`` as entities, every other character as it is."""
+    return text.translate(_HTML_ENTITIES)
+
+
+_HTML_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "/": "&#x2F;"})
+
+
+def check_facets_size(size: int) -> None:
+    """Refuse a number of values per facet no backend answers (1 to SUMMARY_BUCKETS)."""
+    if not 1 <= size <= SUMMARY_BUCKETS:
+        raise ValidationError(f"a facet reports 1 to {SUMMARY_BUCKETS} values", field="size")
+
+
 def sees_nothing(allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str]) -> bool:
     """Whether a caller allowed these base URIs and projects can see no document at all."""
     return allowed_base_uris is not None and not allowed_base_uris and not allowed_projects
@@ -254,13 +299,17 @@ class SearchIndex(ABC):
       tombstoned and matched independently (the words of one never match for the other).
     - ``upsert`` MUST be idempotent and MUST NOT regress: a document whose ``version`` is
       lower than or equal to the stored one for the same ``entry_id`` is ignored silently.
-    - A document with ``deleted`` true MUST NOT appear in ``search`` hits, totals or ``summary``.
-    - ``search`` and ``summary`` MUST only consider documents with at least one of
+    - A document with ``deleted`` true MUST NOT appear in ``search`` hits, totals, ``summary``
+      or ``facets``.
+    - ``search``, ``summary`` and ``facets`` MUST only consider documents with at least one of
       ``base_uris`` in ``allowed_base_uris`` or their ``project`` in ``allowed_projects``
-      (unless ``allowed_base_uris`` is ``None``: all); ``summary`` MUST NOT report base URIs
-      outside ``allowed_base_uris`` other than those of such project documents.
+      (unless ``allowed_base_uris`` is ``None``: all); ``summary`` and ``facets`` MUST NOT
+      report base URIs outside ``allowed_base_uris`` other than those of such project documents.
     - Free text SHOULD match name, description, readme, readme_text, annotations_text
       and relpaths, case-insensitively, all words required.
+    - With ``highlight`` and a text, every hit MUST carry :data:`HIGHLIGHTS` (see there; ``{}``
+      when no word was found to mark): HTML whose only tags are :data:`HIGHLIGHT_TAGS`,
+      whatever the documents hold. Without either, hits MUST NOT carry it.
     - ``search`` hits and ``total`` are entries: a uuid visible on two base URIs is two hits.
       The ``uuids`` filter matches every entry of those uuids.
     - Results MUST be sorted by the sort key, ties broken by ``entry_id``, so that ``after``
@@ -269,6 +318,8 @@ class SearchIndex(ABC):
       and per-tag counts are distinct uuids (OpenSearch: exact up to about 40,000 distinct
       uuids per count, approximate above); the per-base-URI count is entries on that base
       URI (one per uuid).
+    - ``facets`` counts entries, as ``search`` does: its ``total`` is the ``total`` of the same
+      search, and a value's count the ``total`` of the search also filtered by that value.
     - ``upsert`` and ``rebuild`` MUST write every acceptable document of a batch and return
       the others as :class:`Rejected` (a key outside the mapping, a string that is not
       valid Unicode, a value the mapping refuses, a document that does not name exactly one
@@ -306,6 +357,16 @@ class SearchIndex(ABC):
     ) -> Summary:
         """Counts over visible, non-deleted documents (datasets as distinct uuids); visible
         as for :meth:`search` with the same ``allowed_base_uris`` and ``allowed_projects``."""
+
+    @abstractmethod
+    def facets(self, query: SearchQuery, size: int = FACET_VALUES) -> Facets:
+        """The entries ``query`` matches (visibility, filters and text as :meth:`search`; its
+        sort, paging and ``highlight`` play no part), in all and per value of each facet of
+        :data:`FACET_FIELDS`: the ``size`` values of most entries, ties by value (code point
+        order); a value no matching entry has is never reported. A caller who sees nothing
+        gets a total of 0 and empty facets. ValidationError for a ``size`` outside 1 to
+        :data:`SUMMARY_BUCKETS`. (OpenSearch: exact on one shard; on several, a count near
+        the cut-off may be approximate.)"""
 
     @abstractmethod
     def versions(self) -> Iterator[tuple[str, int]]:

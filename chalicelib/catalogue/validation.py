@@ -7,7 +7,7 @@ import math
 import re
 import uuid as uuidlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
@@ -407,7 +407,11 @@ def _same_as_path(data: Mapping[str, Any], key: str, value: str) -> None:
 
 
 MAX_CURSOR_CHARS = 8192
-SEARCH_PARAMS = {"q", "base_uri", "creator", "tag", "uuid", "sort", "page", "page_size", "after"}
+MAX_FILTER_VALUES = 50
+# the filters of a search (each may repeat), its facets' parameters, and the search's own
+SEARCH_FILTERS = ("base_uri", "creator", "tag", "uuid", "project")
+FACETS_PARAMS = {"q", *SEARCH_FILTERS}
+SEARCH_PARAMS = {*FACETS_PARAMS, "sort", "page", "page_size", "after", "highlight"}
 
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,9}")
@@ -428,16 +432,14 @@ def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> Search
     """Parse query-string parameters (each name may repeat) into a search that covers
     nothing yet: ``allowed_base_uris`` is empty until the service sets the caller's."""
     reject_unknown(multi, SEARCH_PARAMS)
-    for key in ("q", "sort", "page", "page_size", "after"):
+    for key in ("q", "sort", "page", "page_size", "after", "highlight"):
         if len(multi.get(key, [])) > 1:
             raise ValidationError(f"{key} may be given once", field=key)
 
     def one(key: str, default: str = "") -> str:
         return multi.get(key, [default])[0]
 
-    text = one("q")
-    if len(text) > max_query_chars:
-        raise ValidationError(f"q is longer than {max_query_chars} characters", field="q")
+    filtered = _search_filters(multi, max_query_chars)
     sort = one("sort", "-registered")
     descending = sort.startswith("-")
     sort_field = sort.lstrip("-")
@@ -455,10 +457,37 @@ def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> Search
     # entry id (a uuid and a base URI of up to 1024 characters), base64-encoded
     if after is not None and len(after) > MAX_CURSOR_CHARS:
         raise ValidationError("after is too long", field="after")
-    for key in ("base_uri", "creator", "tag", "uuid"):
+    highlight = one("highlight", "false")
+    if highlight not in ("true", "false"):
+        raise ValidationError("highlight must be true or false", field="highlight")
+    return replace(
+        filtered,
+        sort=sort_field,
+        descending=descending,
+        offset=(page - 1) * page_size,
+        size=page_size,
+        after=decode_cursor(after) if after is not None else None,
+        highlight=highlight == "true",
+    )
+
+
+def parse_facets(multi: Mapping[str, list[str]], max_query_chars: int) -> SearchQuery:
+    """The parameters of ``GET /datasets/facets``: the text and filters of :func:`parse_search`
+    (sorting, paging and ``highlight`` are unknown parameters here); covers nothing yet."""
+    reject_unknown(multi, FACETS_PARAMS)
+    if len(multi.get("q", [])) > 1:
+        raise ValidationError("q may be given once", field="q")
+    return _search_filters(multi, max_query_chars)
+
+
+def _search_filters(multi: Mapping[str, list[str]], max_query_chars: int) -> SearchQuery:
+    text = multi.get("q", [""])[0]
+    if len(text) > max_query_chars:
+        raise ValidationError(f"q is longer than {max_query_chars} characters", field="q")
+    for key in SEARCH_FILTERS:
         values = multi.get(key, [])
-        if len(values) > 50:
-            raise ValidationError(f"at most 50 values of {key}", field=key)
+        if len(values) > MAX_FILTER_VALUES:
+            raise ValidationError(f"at most {MAX_FILTER_VALUES} values of {key}", field=key)
         if sum(len(v) for v in values) > max_query_chars * 8:
             raise ValidationError(f"{key} values are too long", field=key)
     return SearchQuery(
@@ -468,9 +497,5 @@ def parse_search(multi: Mapping[str, list[str]], max_query_chars: int) -> Search
         creators=tuple(get_str({"creator": c}, "creator", max_len=256) for c in multi.get("creator", [])),
         tags=tuple(parse_tags(multi.get("tag", []), "tag")),
         uuids=tuple(parse_uuid(u) for u in multi.get("uuid", [])),
-        sort=sort_field,
-        descending=descending,
-        offset=(page - 1) * page_size,
-        size=page_size,
-        after=decode_cursor(after) if after is not None else None,
+        projects=tuple(get_str({"project": p}, "project", max_len=256, min_len=1) for p in multi.get("project", [])),
     )

@@ -6,7 +6,7 @@ import bisect
 from collections.abc import Iterator
 from pathlib import Path
 
-from chalicelib.adapters.object_storage import ObjectMeta, ObjectStorage, StoredObject
+from chalicelib.adapters.object_storage import ObjectMeta, ObjectStorage, StoredObject, UploadForm
 
 
 class SnapshotStore(ObjectStorage):
@@ -70,6 +70,9 @@ class SnapshotStore(ObjectStorage):
 
     def upload_link(self, bucket: str, key: str, expires: int) -> str:
         return self._store.upload_link(bucket, key, expires)
+
+    def upload_form(self, bucket: str, prefix: str, expires: int, max_bytes: int) -> UploadForm:
+        return self._store.upload_form(bucket, prefix, expires, max_bytes)
 
     def restore(self, bucket: str, key: str, days: int, tier: str) -> None:
         self._store.restore(bucket, key, days, tier)

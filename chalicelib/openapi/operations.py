@@ -38,15 +38,25 @@ LOG = (
     Param("limit", "entries per page", {"type": "integer", "minimum": 1}),
     Param("after", "the cursor of the next page (the previous answer's `next`)"),
 )
-SEARCH = (
-    Param("q", "words, in OpenSearch's query-string syntax (fields: name, readme, description, tags, ...)"),
+FILTERS = (
+    Param("q", "words, each of which must match somewhere (name, description, README, annotations, file paths)"),
     Param("base_uri", "only datasets under this base URI", repeatable=True),
     Param("creator", "only datasets of this creator", repeatable=True),
     Param("tag", "only datasets with every one of these tags", repeatable=True),
     Param("uuid", "only this dataset", repeatable=True),
-    Param("sort", "e.g. `-created_at,name`"),
+    Param("project", "only datasets of this project", repeatable=True),
+)
+SEARCH = (
+    *FILTERS,
+    Param("sort", "one of registered (the default: `-registered`), created, frozen, updated, name; `-`: descending"),
     *PAGE,
     Param("after", "the cursor of the next page (deep paging)"),
+    Param(
+        "highlight",
+        "`true`: each item of a search with `q` has `highlights`, per field the snippets where the words "
+        "matched, HTML-escaped with the words in `<mark>`…`</mark>`",
+        {"type": "boolean", "default": False},
+    ),
 )
 BASE_URI = (Param("base_uri", "which entry, when the uuid is registered under several base URIs"),)
 FORMAT_XML = (Param("format", "`xml`: the object as ENA XML (default JSON)"),)
@@ -56,10 +66,12 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/datasets"): Doc(response="DatasetPage", query=SEARCH),
     ("POST", "/datasets"): Doc(request="Registration"),
     ("GET", "/datasets/summary"): Doc(response="Summary", query=SEARCH[1:4]),
+    ("GET", "/datasets/facets"): Doc(response="Facets", query=FILTERS),
+    ("POST", "/uploads"): Doc(request="UploadRequest", response="UploadForm"),
     ("GET", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI),
     ("PATCH", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI),
     ("GET", "/datasets/{uuid}/readme"): Doc(query=BASE_URI),
-    ("GET", "/datasets/{uuid}/manifest"): Doc(query=(*BASE_URI, *PAGE, Param("path", "only items under this path"))),
+    ("GET", "/datasets/{uuid}/manifest"): Doc(query=BASE_URI),
     ("GET", "/datasets/{uuid}/annotations"): Doc(query=BASE_URI),
     ("GET", "/datasets/{uuid}/tags"): Doc(query=BASE_URI),
     ("GET", "/datasets/{uuid}/log"): Doc(response="Log", query=(*BASE_URI, *LOG)),
@@ -108,6 +120,7 @@ TAGS: tuple[tuple[str, str, str], ...] = (
     ("/base-uris", "base URIs", "base URIs and who may search or register under them"),
     ("/reconcile", "base URIs", ""),
     ("/datasets", "datasets", "the catalogue's datasets: search, records, README, manifest, log"),
+    ("/uploads", "datasets", ""),  # a folder uploaded to S3 becomes a dataset
     ("/facility/", "datasets", ""),
     ("/token", "sign-in", "tokens for dtool's clients"),
     ("/health", "service", "liveness, configuration, this description"),

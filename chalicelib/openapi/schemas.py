@@ -88,6 +88,74 @@ SCHEMAS: dict[str, JSON] = {
             "uri": {"type": ["string", "null"]},
             "replicas": {"type": "array", "items": ref("Replica")},
             "project": {"type": ["string", "null"]},
+            "highlights": {
+                "type": "object",
+                "description": "with `highlight=true` and `q`: per field, snippets where the words matched "
+                "(HTML-escaped text; the words in `<mark>`)",
+                "additionalProperties": _STRS,
+            },
+        },
+    },
+    "Facets": {
+        "type": "object",
+        "description": "How many of the entries a search finds have each value (at most 50 values per facet, "
+        "the most frequent first); only entries the caller may search are counted.",
+        "required": ["total", "facets"],
+        "properties": {
+            "total": _INT,
+            "facets": {
+                "type": "object",
+                "required": ["base_uri", "creator", "tag", "project"],
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["value", "count"],
+                        "properties": {"value": _STR, "count": _INT},
+                    },
+                },
+            },
+        },
+        "examples": [
+            {
+                "total": 3,
+                "facets": {
+                    "base_uri": [{"value": "s3://lab-data", "count": 3}],
+                    "creator": [],
+                    "tag": [{"value": "soil", "count": 2}],
+                    "project": [],
+                },
+            }
+        ],
+    },
+    "UploadRequest": {
+        "type": "object",
+        "description": "Where a new folder goes: an s3:// base URI you may register in, and a folder name "
+        "that does not exist there yet.",
+        "required": ["base_uri", "folder"],
+        "properties": {
+            "base_uri": {"type": "string", "examples": ["s3://lab-data"]},
+            "folder": {"type": "string", "examples": ["runs/2026-12-07"]},
+        },
+    },
+    "UploadForm": {
+        "type": "object",
+        "description": "A presigned POST for every file of the folder: send multipart/form-data to `url` with "
+        "every field of `fields`, then `key` (`key_prefix` + the file's path), then `file`; write the sidecar "
+        "`dataset.json` last. The folder becomes the dataset `uuid` once S3 tells the catalogue.",
+        "required": ["base_uri", "folder", "uri", "uuid", "url", "fields", "key_prefix", "expires_in", "max_bytes"],
+        "properties": {
+            "base_uri": _STR,
+            "folder": _STR,
+            "uri": _STR,
+            "uuid": {"type": "string", "format": "uuid"},
+            "sidecar": _STR,
+            "creator": _STR,
+            "url": _STR,
+            "fields": {"type": "object", "additionalProperties": _STR},
+            "key_prefix": _STR,
+            "expires_in": _INT,
+            "max_bytes": _INT,
         },
     },
     "Dataset": {

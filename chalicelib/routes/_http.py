@@ -63,14 +63,25 @@ GENERIC_5XX: tuple[tuple[type[CatalogueError], str], ...] = (
     (SignInUnavailable, "password sign-in is unavailable at the moment; try again later"),
 )
 RETRY_AFTER_SECONDS = "5"
-# Browsers may call the API from any origin (tokens travel in the Authorization header, never
-# in cookies) and read the headers clients page with: dserver's X-Pagination and X-Sort,
-# our X-Total-* and Link, and ETag/Location/Retry-After.
+# Browsers may call the API from the web page's origin only, and read the headers clients
+# page with: dserver's X-Pagination and X-Sort, our X-Total-* and Link, and
+# ETag/Location/Retry-After. (Other clients send no Origin and are not concerned.)
 EXPOSED_HEADERS = (
     "X-Pagination", "X-Sort", "X-Total-Count", "X-Total-Pages", "X-Current-Page", "X-Per-Page",
     "Link", "ETag", "Location", "Retry-After",
 )  # fmt: skip
-CORS = CORSConfig(allow_origin="*", allow_headers=["If-Match"], expose_headers=EXPOSED_HEADERS, max_age=600)
+# the page of the local stack, when no deployment names one (the CDK stack always does)
+LOCAL_WEB_ORIGIN = "http://127.0.0.1:8002"
+
+
+def cors_for(web_origin: str | None) -> CORSConfig:
+    """CORS for every route, answering the web page's origin (``CATALOGUE_WEB_ORIGIN``) only."""
+    return CORSConfig(
+        allow_origin=(web_origin or LOCAL_WEB_ORIGIN).rstrip("/"),
+        allow_headers=["If-Match"],
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
 
 
 @dataclass(frozen=True)

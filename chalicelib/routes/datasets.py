@@ -9,6 +9,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.catalogue.datasets import BlobLink
 from chalicelib.catalogue.validation import (
     MAX_RESULT_WINDOW,
+    parse_facets,
     parse_patch,
     parse_positive_int,
     parse_registration,
@@ -57,6 +58,21 @@ def search_datasets(ctx: Ctx) -> Response:
 @endpoint(bp)
 def summary(ctx: Ctx) -> dict[str, Any]:
     return ctx.root.catalogue.summary(ctx.user)
+
+
+@bp.route("/datasets/facets", methods=["GET"])
+@endpoint(bp)
+def dataset_facets(ctx: Ctx) -> dict[str, Any]:
+    """Counts per base URI, creator, tag and project of the entries a search finds.
+
+    The search's text and filters (``q``, ``base_uri``, ``creator``, ``tag``, ``uuid``,
+    ``project``), over what you may search: ``{"total": n, "facets": {"base_uri": [{"value",
+    "count"}, ...], "creator": [...], "tag": [...], "project": [...]}}``, each list the most
+    frequent first (ties by value), at most 50 values. Counts are entries (a dataset under two
+    base URIs you may search counts twice), as the search's ``total``: a value's count is the
+    total of the search filtered by it.
+    """
+    return ctx.root.catalogue.facets(ctx.user, parse_facets(ctx.query(), ctx.root.settings.max_query_chars))
 
 
 @bp.route("/datasets/{uuid}", methods=["GET"])

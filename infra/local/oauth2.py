@@ -355,6 +355,7 @@ class _Server(ThreadingHTTPServer):
     clients: ClientDirectory
     signer: TokenSigner
     hosted_ui: HostedUi | None
+    cors_origins: frozenset[str]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -446,6 +447,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
+        origin = self.headers.get("Origin") if getattr(self, "headers", None) is not None else None
+        if origin is not None and origin in self.server.cors_origins:
+            # the web page trades its sign-in code here from its own origin, as with Cognito
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Vary", "Origin")
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -474,9 +480,15 @@ class TokenServer:
     as a context manager."""
 
     def __init__(
-        self, clients: ClientDirectory, signer: TokenSigner, port: int = 0, hosted_ui: HostedUi | None = None
+        self,
+        clients: ClientDirectory,
+        signer: TokenSigner,
+        port: int = 0,
+        hosted_ui: HostedUi | None = None,
+        cors_origins: frozenset[str] = frozenset(),
     ) -> None:
         self.clients = clients
+        self.cors_origins = cors_origins
         self.signer = signer
         self.hosted_ui = hosted_ui
         self.requested_port = port
@@ -513,6 +525,7 @@ class TokenServer:
                 ) from exc
             raise
         server.clients, server.signer, server.hosted_ui = self.clients, self.signer, self.hosted_ui
+        server.cors_origins = self.cors_origins
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="oauth2-token-server", daemon=True
         )

@@ -8,9 +8,13 @@
 prints how to use it; Ctrl-C stops everything. ``python -m infra.local.stack token USER``
 prints a fresh access token for a user of the running demo stack.
 
-Ports: API 8000, moto 5001, osmem 9200, the OAuth2 token endpoint 8001, unless given as
-arguments or overridden by ``CATALOGUE_API_PORT``, ``CATALOGUE_MOTO_PORT``,
-``CATALOGUE_OPENSEARCH_PORT``, ``CATALOGUE_TOKEN_PORT``.
+Ports: API 8000, moto 5001, osmem 9200, the OAuth2 token endpoint 8001, the web page 8002,
+unless given as arguments or overridden by ``CATALOGUE_API_PORT``, ``CATALOGUE_MOTO_PORT``,
+``CATALOGUE_OPENSEARCH_PORT``, ``CATALOGUE_TOKEN_PORT``, ``CATALOGUE_WEB_PORT``.
+
+The web page (``web/``, :mod:`infra.local.web`) signs in through the hosted UI stand-in with
+PKCE, as it does through Cognito's in AWS; the API answers CORS for its origin only
+(``CATALOGUE_WEB_ORIGIN``), and so does the token endpoint.
 
 OAuth2 client credentials (European XFEL's metadata_client): the user pool has the resource
 server ``catalogue`` (scope ``mymdc``) and the app client ``xfel-daq`` with a secret, whose
@@ -57,21 +61,24 @@ from infra.local.processes import (
     start_osmem,
     start_runner,
 )
+from infra.local.web import WebServer
 
 HOST = "127.0.0.1"
 REGION = "eu-west-1"
-DEFAULT_PORTS = {"api": 8000, "moto": 5001, "opensearch": 9200, "token": 8001}
+DEFAULT_PORTS = {"api": 8000, "moto": 5001, "opensearch": 9200, "token": 8001, "web": 8002}
 PORT_ENV = {
     "api": "CATALOGUE_API_PORT",
     "moto": "CATALOGUE_MOTO_PORT",
     "opensearch": "CATALOGUE_OPENSEARCH_PORT",
     "token": "CATALOGUE_TOKEN_PORT",
+    "web": "CATALOGUE_WEB_PORT",
 }
 SERVICE_NAMES = {
     "api": "chalice local (the catalogue API)",
     "moto": "moto (AWS emulator)",
     "opensearch": "osmem-server (OpenSearch emulator)",
     "token": "the OAuth2 token endpoint (stand-in)",
+    "web": "the web page",
 }
 STREAM_ENV = ("CATALOGUE_DATASETS_STREAM_ARN", "CATALOGUE_ACCESS_STREAM_ARN", "CATALOGUE_FACILITY_STREAM_ARN")
 # the demo user dtool clients sign in as with a password, through POST /token
@@ -131,6 +138,7 @@ class LocalStack:
         moto_port: int | None = None,
         opensearch_port: int | None = None,
         token_port: int | None = None,
+        web_port: int | None = None,
         work_dir: str | os.PathLike[str] | None = None,
         project_dir: str | os.PathLike[str] | None = None,
         ready_timeout: float = 60.0,
@@ -140,6 +148,7 @@ class LocalStack:
         self.moto_port = _port("moto", moto_port, os.environ)
         self.opensearch_port = _port("opensearch", opensearch_port, os.environ)
         self.token_port = _port("token", token_port, os.environ)
+        self.web_port = _port("web", web_port, os.environ)
         self.project_dir = Path(project_dir) if project_dir is not None else REPO_ROOT
         self.work_dir = Path(work_dir) if work_dir is not None else self.project_dir / ".local-stack"
         self.ready_timeout = ready_timeout
@@ -148,6 +157,7 @@ class LocalStack:
         self._pool: PoolInfo | None = None
         self._service_client: ServiceClient | None = None
         self._token_server: TokenServer | None = None
+        self._web: WebServer | None = None
         self._passwords: dict[str, str] = {}
         self._cognito_client: Any = None
         self.env: dict[str, str] = self._base_env()
@@ -165,6 +175,15 @@ class LocalStack:
     @property
     def opensearch_url(self) -> str:
         return f"http://{self.host}:{self.opensearch_port}"
+
+    @property
+    def web_url(self) -> str:
+        """The web page (and its sign-in callback)."""
+        return f"http://{self.host}:{self.web_port}/"
+
+    @property
+    def web_origin(self) -> str:
+        return f"http://{self.host}:{self.web_port}"
 
     @property
     def pool(self) -> PoolInfo:
@@ -220,6 +239,8 @@ class LocalStack:
             "CATALOGUE_USER_POOL_ID": "",
             "CATALOGUE_USER_POOL_CLIENT_ID": "",
             "CATALOGUE_OIDC_LOGINS": "[]",
+            # the only origin the API answers CORS requests from: the web page
+            "CATALOGUE_WEB_ORIGIN": self.web_origin,
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
         }
@@ -233,6 +254,7 @@ class LocalStack:
             ("moto", self.moto_port),
             ("opensearch", self.opensearch_port),
             ("token", self.token_port),
+            ("web", self.web_port),
         )
         for name, port in ports:
             if port_in_use(self.host, port):
@@ -240,7 +262,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         """Start everything, in dependency order; on any failure stop what was started and re-raise."""
-        if self._procs or self._token_server is not None:
+        if self._procs or self._token_server is not None or self._web is not None:
             raise RuntimeError("the stack is already started")
         begin = time.monotonic()
         self.check_ports()
@@ -276,7 +298,7 @@ class LocalStack:
                 return None
             return signed_in.token, signed_in.expires_in
 
-        return HostedUi(pool.client_id, frozenset({self.oidc_callback}), check_password)
+        return HostedUi(pool.client_id, frozenset({self.oidc_callback, self.web_url}), check_password)
 
     def _start(self, begin: float) -> None:
         from chalicelib import bootstrap  # the lead's module; imported late so this file loads without it
@@ -308,8 +330,13 @@ class LocalStack:
         self.env["CATALOGUE_USER_POOL_ID"] = self._pool.pool_id
         self.env["CATALOGUE_USER_POOL_CLIENT_ID"] = self._pool.client_id
         self._token_server = TokenServer(
-            clients, TokenSigner(self._pool.issuer), port=self.token_port, hosted_ui=hosted_ui
+            clients,
+            TokenSigner(self._pool.issuer),
+            port=self.token_port,
+            hosted_ui=hosted_ui,
+            cors_origins=frozenset({self.web_origin}),
         ).start()
+        self._web = WebServer(self.project_dir / "web", self.web_config(), port=self.web_port).start()
         # the Data Tracker's sign-in service "cognito": the hosted UI stand-in, the pool's client
         login = {
             "name": OIDC_LOGIN_NAME,
@@ -355,15 +382,29 @@ class LocalStack:
         self.timings["total"] = round(time.monotonic() - begin, 3)
         LOG.info("local stack up in %.2f s: API %s", self.timings["total"], self.api_url)
 
+    def web_config(self) -> dict[str, str]:
+        """The web page's ``config.json``: where the API, the sign-in and the uploads are."""
+        if self._token_server is None or self._pool is None:
+            raise RuntimeError("the stack is not started")
+        return {
+            "api_url": self.api_url,
+            "authorize_url": self._token_server.authorize_url,
+            "token_url": self._token_server.token_url,
+            "client_id": self._pool.client_id,
+            "redirect_uri": self.web_url,
+            "storage_url": self.moto_url,  # presigned upload POSTs go there
+        }
+
     def stop(self) -> None:
-        """Stop the token endpoint, then every process started, newest first. Idempotent;
-        never raises for a dead child."""
-        server, self._token_server = self._token_server, None
-        if server is not None:
-            try:
-                server.stop()
-            except Exception:
-                LOG.exception("stopping the token endpoint failed")
+        """Stop the web page and the token endpoint, then every process started, newest
+        first. Idempotent; never raises for a dead child."""
+        for name, server in (("web page", self._web), ("token endpoint", self._token_server)):
+            if server is not None:
+                try:
+                    server.stop()
+                except Exception:
+                    LOG.exception("stopping the %s failed", name)
+        self._web, self._token_server = None, None
         while self._procs:
             proc = self._procs.pop()
             try:

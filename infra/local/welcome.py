@@ -43,15 +43,20 @@ def search_count(payload: Any) -> int:
     return 0
 
 
+# who signs in to the web page in the demo: searches and registers (uploads, archives) in the demo bucket
+WEB_USER = "researcher"
+
+
 def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
-    """Users ``admin``, ``reader`` and :data:`DTOOL_USER` (who signs in with a password
-    through ``POST /token``), the demo bucket as a base URI, ``n`` demo datasets; returns
-    the tokens of admin and reader."""
+    """Users ``admin``, ``reader``, :data:`WEB_USER` and :data:`DTOOL_USER` (who signs in
+    with a password through ``POST /token``), the demo bucket as a base URI, ``n`` demo
+    datasets; returns the tokens of admin and reader."""
     from infra.local.demo import demo_datasets, demo_folders, load_demo
 
     stack.add_user("admin", admin=True)
     stack.add_user("reader")
     stack.add_user(DTOOL_USER)
+    stack.add_user(WEB_USER)
     admin = stack.token("admin")
     base_uri = f"s3://{resources.DEMO_BUCKET}"
     stack.watch_bucket(resources.DEMO_BUCKET)  # uploads there register themselves
@@ -71,9 +76,11 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
     _api(session, "POST", f"{api}/users", admin, (201, 409), json=reader)
     dtool_user = {**reader, "username": DTOOL_USER, "display_name": "Demo dtool user", "email": "dtool@example.org"}
     _api(session, "POST", f"{api}/users", admin, (201, 409), json=dtool_user)
+    web_user = {**reader, "username": WEB_USER, "display_name": "Demo Researcher", "email": "researcher@example.org"}
+    _api(session, "POST", f"{api}/users", admin, (201, 409), json=web_user)
     permissions = {
-        "users_with_search_permissions": ["admin", "reader", DTOOL_USER],
-        "users_with_register_permissions": ["admin"],
+        "users_with_search_permissions": ["admin", "reader", DTOOL_USER, WEB_USER],
+        "users_with_register_permissions": ["admin", WEB_USER],
     }
     quoted = urllib.parse.quote(base_uri, safe="")
     _api(session, "PUT", f"{api}/base-uris/{quoted}/permissions", admin, (200,), json=permissions)
@@ -122,7 +129,8 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         "=" * 78,
         f" Catalogue local stack is up in {stack.timings.get('total', 0):.1f} s",
         "=" * 78,
-        f" API          {api}",
+        f" Web page     {stack.web_url}   sign in as {WEB_USER!r}, password {_password(stack, WEB_USER)!r}",
+        f" API          {api}   (Swagger UI: {api}/docs, OpenAPI: {api}/openapi.json)",
         f" moto (AWS)   {stack.moto_url}      OpenSearch (osmem)  {stack.opensearch_url}",
         f" Cognito pool {stack.pool.pool_id}  client {stack.pool.client_id}",
         f" logs         {stack.work_dir}/",
@@ -156,6 +164,13 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _password(stack: LocalStack, username: str) -> str:
+    try:
+        return stack.password(username)
+    except KeyError:
+        return "(no such demo user)"
 
 
 def dtool_lines(stack: LocalStack) -> list[str]:

@@ -43,6 +43,7 @@ from infra.lambda_bundle import staged_project
 from infra.stacks.naming import Names
 from infra.stacks.settings import StageConfig
 from infra.stacks.tables import TABLES, TableSpec
+from infra.stacks.web import WebPage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_GROUP = "catalogue-admins"
@@ -86,6 +87,9 @@ class CatalogueStack(Stack):
         self.removal = RemovalPolicy.RETAIN if config.retain else RemovalPolicy.DESTROY
 
         self.tables = {spec.logical_name: self._table(spec) for spec in TABLES}
+        self.web = WebPage(self, "WebPage", names=self.names, removal=self.removal)
+        # the page's sign-in (authorize/token URLs and client id; empty with an external issuer)
+        self.web_sign_in: dict[str, str] = {}
         self._buckets()
         self._queues()
         self.state_machine = self._state_machine()
@@ -100,7 +104,9 @@ class CatalogueStack(Stack):
         self.role = self._lambda_role()
         self.chalice = self._chalice_app(issuers)
         self._alarms()
-        CfnOutput(self, "ApiUrl", value=self.chalice.sam_template.get_output("EndpointURL").value)
+        api_url = self.chalice.sam_template.get_output("EndpointURL").value
+        CfnOutput(self, "ApiUrl", value=api_url)
+        self.web.deploy({"api_url": api_url, "redirect_uri": self.web.url, **self.web_sign_in})
 
     # --- storage -----------------------------------------------------------------------------
 
@@ -198,7 +204,11 @@ class CatalogueStack(Stack):
             s3.Bucket.from_bucket_name(self, f"DataBucket{i}", name) for i, name in enumerate(c.data_buckets)
         ]
         if c.demo_bucket:
-            self.data_buckets.append(self._bucket("DemoBucket", resources.DEMO_BUCKET))
+            # the web page uploads folders here with presigned POSTs, from its origin only
+            upload_cors = s3.CorsRule(
+                allowed_methods=[s3.HttpMethods.POST], allowed_origins=[self.web.origin], allowed_headers=["*"]
+            )
+            self.data_buckets.append(self._bucket("DemoBucket", resources.DEMO_BUCKET, cors=[upload_cors]))
 
     # --- queues ------------------------------------------------------------------------------
 
@@ -340,7 +350,14 @@ class CatalogueStack(Stack):
         )
         xfel = self._client_credentials(pool, domain)
         self.client_credentials_token_url = f"{domain.base_url()}/oauth2/token"
-        client_ids = [client.user_pool_client_id]
+        page = self.web.sign_in_client(pool, self.names)
+        self.web_sign_in = {
+            "authorize_url": f"{domain.base_url()}/oauth2/authorize",
+            "token_url": f"{domain.base_url()}/oauth2/token",
+            "client_id": page.user_pool_client_id,
+            "scope": "openid email profile",
+        }
+        client_ids = [client.user_pool_client_id, page.user_pool_client_id]
         if self.config.sign_in_callback_url:
             client_ids.append(self._web_sign_in(pool, domain, self.config.sign_in_callback_url))
         issuer = pool.user_pool_provider_url  # https://cognito-idp.<region>.amazonaws.com/<pool id>
@@ -474,6 +491,9 @@ class CatalogueStack(Stack):
         self.deposits.grant_put(role, "uploads/*")
         for bucket in self.data_buckets:
             bucket.grant_read(role)
+            # POST /uploads hands out presigned POSTs into these buckets, signed by this role:
+            # S3 accepts them only if the role may put the objects itself
+            bucket.grant_put(role)
         self.ingest_queue.grant_consume_messages(role)
         # bulk index (API and the ingest handler's continuation messages)
         self.ingest_queue.grant_send_messages(role)
@@ -525,6 +545,8 @@ class CatalogueStack(Stack):
             "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),
             "CATALOGUE_OIDC_LOGINS": self.to_json_string(self.oidc_logins),
             "CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL": self.client_credentials_token_url,
+            # read by app.py at import time: the only origin CORS answers (the web page)
+            "CATALOGUE_WEB_ORIGIN": self.web.origin,
             "CATALOGUE_SIGN_IN_ATTEMPTS_TABLE": self.tables[resources.SIGN_IN_ATTEMPTS_TABLE].table_name,
             "CATALOGUE_FACILITY_TABLE": facility.table_name,
             # POST /token signs users in to this stack's pool (empty with an external issuer:

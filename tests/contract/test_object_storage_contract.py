@@ -14,8 +14,11 @@ meets the contract (multipart copies, and the recheck that covers for moto's
 
 from __future__ import annotations
 
+import base64
+import calendar
 import hashlib
 import io
+import json
 import random
 import time
 import urllib.request
@@ -27,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+import requests
 from boto3.s3.transfer import TransferConfig
 
 from chalicelib.adapters.aws import make_client
@@ -40,9 +44,10 @@ from chalicelib.adapters.object_storage import (
     SourceChanged,
     StoredObject,
     TooLarge,
+    UploadForm,
 )
 from chalicelib.adapters.s3 import S3ObjectStorage
-from tests.fakes.object_storage import InMemoryObjectStorage
+from tests.fakes.object_storage import FormRefused, InMemoryObjectStorage
 
 REGION = "eu-west-1"
 MiB = 1024 * 1024
@@ -64,6 +69,8 @@ class Backend:
     # store an object in an archival class (as a lifecycle rule leaves it); the port only writes STANDARD
     put_archived: Callable[[str, str, bytes, str], None]
     tags: Callable[[str, str], dict[str, str]]
+    # POST one file through a form, as a browser would: the form's fields, then key, then the file
+    post: Callable[[UploadForm, str, bytes], None]
     client: Any = None  # the boto3 client (moto only)
 
 
@@ -77,7 +84,10 @@ def _memory() -> Backend:
         fake.put(bucket, key, data)
         fake.set_state(bucket, key, storage_class=storage_class)
 
-    return Backend("memory", fake, "bucket-a", "bucket-b", configured, put_archived, fake.tags)
+    def post(form: UploadForm, key: str, data: bytes) -> None:
+        fake.post_form(form.url, {**form.fields, "key": key}, data)
+
+    return Backend("memory", fake, "bucket-a", "bucket-b", configured, put_archived, fake.tags, post)
 
 
 def _moto(url: str) -> Backend:
@@ -95,7 +105,13 @@ def _moto(url: str) -> Backend:
     def tags(bucket: str, key: str) -> dict[str, str]:
         return {t["Key"]: t["Value"] for t in client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
 
-    return Backend("moto", S3ObjectStorage(client), bucket, other, configured, put_archived, tags, client)
+    def post(form: UploadForm, key: str, data: bytes) -> None:
+        # requests sends the data fields first and the file last, as S3 needs
+        name = key.rsplit("/", 1)[-1]
+        answer = requests.post(form.url, data={**form.fields, "key": key}, files={"file": (name, data)}, timeout=10)
+        assert answer.status_code == 204, (answer.status_code, answer.text)
+
+    return Backend("moto", S3ObjectStorage(client), bucket, other, configured, put_archived, tags, post, client)
 
 
 @pytest.fixture(params=["memory", "moto"])
@@ -267,6 +283,51 @@ def test_links_are_urls_naming_one_object(backend: Backend) -> None:
     assert s.link(b, "dir/other", 3600) != download
 
 
+def test_an_upload_form_takes_files_under_its_prefix(backend: Backend) -> None:
+    s, b = backend.storage, backend.bucket
+    form = s.upload_form(b, "up/run 1/", 600, 1024)
+    assert (form.key_prefix, form.expires_in, form.max_bytes) == ("up/run 1/", 600, 1024)
+    assert "key" not in form.fields and all(isinstance(v, str) for v in form.fields.values())
+    parts = urlsplit(form.url)
+    assert parts.scheme in ("http", "https") and parts.netloc, form.url
+    files = {"up/run 1/a/b.txt": b"nested", "up/run 1/c d.txt": b"x" * 1024, "up/run 1/empty": b""}
+    for key, data in files.items():
+        backend.post(form, key, data)
+    backend.post(form, "up/run 1/a/b.txt", b"posted again")  # a repeated POST overwrites: retries are safe
+    assert keys(s, b, "up/") == sorted(files)
+    assert s.get_bytes(b, "up/run 1/a/b.txt", 100) == b"posted again"
+    assert s.get_bytes(b, "up/run 1/c d.txt", 2000) == b"x" * 1024 and s.get_bytes(b, "up/run 1/empty", 1) == b""
+    other = s.upload_form(b, "up/run 2/", 600, 1024)
+    assert other.fields != form.fields  # each form is signed for its own prefix
+
+
+@pytest.mark.parametrize("prefix", ["", "up", "/up/", "up//x/", "/"])
+def test_upload_form_refuses_a_prefix_that_could_cover_too_much(backend: Backend, prefix: str) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        backend.storage.upload_form(backend.bucket, prefix, 600, 1024)
+
+
+def test_memory_only_the_fake_refuses_the_posts_s3_refuses() -> None:
+    """The fake's ``post_form`` stands in for S3 in tests that upload through a form: it must
+    refuse what S3 refuses (moto accepts all of it, see the ``s3_only`` test below)."""
+    fake = InMemoryObjectStorage()
+    form = fake.upload_form("bucket-a", "up/run-1/", 600, 4)
+    post = {**form.fields, "key": "up/run-1/f"}
+    assert fake.post_form(form.url, post, b"1234") == md5(b"1234")
+    for url, fields, data in (
+        (form.url, {**post, "key": "up/run-2/f"}, b"x"),  # outside the prefix
+        (form.url, {**post, "key": "f"}, b"x"),
+        (form.url, post, b"12345"),  # too large
+        (form.url, {**post, "policy": "forged"}, b"x"),
+        (form.url, {**post, "x-fake-signature": "0"}, b"x"),
+        (form.url, {**post, "Content-Type": "text/plain"}, b"x"),  # a field the policy does not name
+        ("https://bucket-b.example/", post, b"x"),  # another bucket
+    ):
+        with pytest.raises(FormRefused):
+            fake.post_form(url, fields, data)
+    assert fake.keys("bucket-a") == ["up/run-1/f"] and fake.keys("bucket-b") == []
+
+
 # -- writing ---------------------------------------------------------------------------------------
 
 
@@ -379,6 +440,26 @@ def test_s3_only_links_are_presigned_urls_that_work(moto: Backend) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     assert s.get_bytes(b, "up/run 7.zip", 100) == b"uploaded"
+
+
+def test_s3_only_an_upload_form_is_a_signed_policy_naming_the_prefix_size_and_expiry(moto: Backend) -> None:
+    """What S3 checks on each POST is the signed policy: these conditions are what makes the
+    form safe to hand out. moto 5.2.5 checks neither the policy nor the signature (it stores
+    the key the POST names, of any size, even after the expiry), so only real S3 refuses a
+    key outside the prefix (403 AccessDenied), a file over ``max_bytes`` (400 EntityTooLarge)
+    or an expired form (403): pinned here as the policy the adapter signs."""
+    s, b = moto.storage, moto.bucket
+    before = time.time()
+    form = s.upload_form(b, "up/run-1/", 600, 5 * 1024**3)
+    policy = json.loads(base64.b64decode(form.fields["policy"]))
+    conditions = policy["conditions"]
+    assert ["starts-with", "$key", "up/run-1/"] in conditions
+    assert ["content-length-range", 0, 5 * 1024**3] in conditions
+    assert {"bucket": b} in conditions
+    assert not any(isinstance(c, dict) and "key" in c for c in conditions)  # no fixed key: one form, many files
+    expiry = calendar.timegm(time.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert before + 590 <= expiry <= time.time() + 600
+    assert {"signature", "x-amz-signature"} & set(form.fields), form.fields  # SigV2 or SigV4, signed
 
 
 def _upload_multipart(client: Any, bucket: str, key: str, data: bytes) -> str:

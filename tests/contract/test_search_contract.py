@@ -4,7 +4,8 @@ Each test runs twice: ``[memory]`` (InMemorySearchIndex) and ``[opensearch]``
 (OpenSearchIndex on osmem-server). A behaviour pinned here is one the service may rely on.
 
 A document is an entry: a uuid on one base URI (``entry_id`` ``f"{uuid}@{base_uri}"``); the
-same uuid on two base URIs is two documents.
+same uuid on two base URIs is two documents. Highlights, facets and the project filter are
+pinned in ``test_search_facets_contract.py``.
 """
 
 from __future__ import annotations

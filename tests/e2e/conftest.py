@@ -14,6 +14,7 @@ import pytest
 
 from infra.local.processes import free_port
 from infra.local.stack import LocalStack
+from tests.e2e.browser import chromium  # noqa: F401  (the browser tests' fixture)
 
 _HERE = Path(__file__).resolve().parent
 
@@ -42,12 +43,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
     The user ``admin`` (a catalogue admin) exists from the start.
     """
-    api, moto, opensearch, token = _free_ports(4)
+    api, moto, opensearch, token, web = _free_ports(5)
     local = LocalStack(
         api_port=api,
         moto_port=moto,
         opensearch_port=opensearch,
         token_port=token,
+        web_port=web,
         work_dir=tmp_path_factory.mktemp("local-stack"),
     )
     try:

@@ -8,49 +8,13 @@ where it cannot, this test says so and skips (the rest of the suite runs)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from infra.local.stack import LocalStack
+from tests.e2e.browser import WAIT, shot
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
-
-SCREENSHOTS = Path(__file__).parents[2] / "build" / "test-output" / "screenshots"
-WAIT = 30
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[WebDriver]:
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if browser is None or driver is None:
-        pytest.skip(
-            "NO BROWSER: Debian's chromium and chromium-driver are not installed (make browser installs them as "
-            "root); the browser tests did not run"
-        )
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a browser or driver
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,2000"):
-        options.add_argument(argument)
-    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
-    try:
-        yield session
-    finally:
-        session.quit()
-
-
-def _shot(driver: WebDriver, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
 def test_swagger_ui_lists_every_route_and_tries_one_with_a_token(stack: LocalStack, chromium: WebDriver) -> None:
@@ -66,12 +30,12 @@ def test_swagger_ui_lists_every_route_and_tries_one_with_a_token(stack: LocalSta
     wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".opblock")))
     operations = driver.find_elements(By.CSS_SELECTOR, ".opblock")
     assert len(operations) > 250, len(operations)  # every route (tags are expanded)
-    _shot(driver, "docs-1-operations")
+    shot(driver, "docs-1-operations")
 
     driver.find_element(By.CSS_SELECTOR, "button.authorize").click()
     field = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".modal-ux input[type=text]")))
     field.send_keys(token)
-    _shot(driver, "docs-2-authorize")
+    shot(driver, "docs-2-authorize")
     driver.find_element(By.CSS_SELECTOR, ".modal-ux .auth-btn-wrapper button.authorize").click()
     driver.find_element(By.CSS_SELECTOR, ".modal-ux button.btn-done").click()
 
@@ -86,6 +50,6 @@ def test_swagger_ui_lists_every_route_and_tries_one_with_a_token(stack: LocalSta
     )
     answer = "#operations-users-users_me .live-responses-table tbody .microlight"
     body = driver.find_element(By.CSS_SELECTOR, answer)
-    _shot(driver, "docs-3-tried")
+    shot(driver, "docs-3-tried")
     assert status.text.strip().startswith("200"), status.text
     assert '"docs-reader"' in body.text, body.text

@@ -4,15 +4,16 @@ Passes the same contract suite as the S3 adapter (``tests/contract/test_object_s
 Beyond the port it lets a test arrange what S3 would hold (``put`` with an ``mtime``,
 :meth:`InMemoryObjectStorage.set_state` for archival storage classes and restores),
 look inside (:meth:`~InMemoryObjectStorage.data`, :meth:`~InMemoryObjectStorage.keys`,
-:meth:`~InMemoryObjectStorage.tags`) and count what the code under test did
-(``calls``, ``reads``, ``restores``).
+:meth:`~InMemoryObjectStorage.tags`), count what the code under test did
+(``calls``, ``reads``, ``restores``, ``forms``) and upload through a form it handed out as
+S3 would take the POST (:meth:`~InMemoryObjectStorage.post_form`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
@@ -31,10 +32,16 @@ from chalicelib.adapters.object_storage import (
     SourceChanged,
     StoredObject,
     TooLarge,
+    UploadForm,
     check_prefix,
 )
 
 DEFAULT_MTIME = 1.7e9  # every write without an explicit mtime gets this time
+
+
+class FormRefused(Exception):
+    """A POST S3 would refuse (403, or 400 ``EntityTooLarge``): the form is unknown or
+    altered, the key lies outside its prefix, or the file is too large."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +79,14 @@ class InMemoryObjectStorage(ObjectStorage):
         self.restores: list[tuple[str, str, int, str]] = []  # (bucket, key, days, tier)
         self.calls: Counter[str] = Counter()  # port method name → number of calls
         self.reads: list[str] = []  # keys whose bytes were read (get_bytes, iter_chunks), in order
+        # the forms handed out, by their "policy" field: (bucket, form)
+        self.forms: dict[str, tuple[str, UploadForm]] = {}
 
     def with_storage_class(self, storage_class: str) -> InMemoryObjectStorage:
         """Another fake over the same buckets (and records) whose copies are ``storage_class``."""
         view = InMemoryObjectStorage(storage_class)
         view.buckets, view.restores, view.calls, view.reads = self.buckets, self.restores, self.calls, self.reads
+        view.forms = self.forms
         return view
 
     # -- arranging and looking inside (not part of the port) --------------------------------
@@ -168,6 +178,44 @@ class InMemoryObjectStorage(ObjectStorage):
     def upload_link(self, bucket: str, key: str, expires: int) -> str:
         self.calls["upload_link"] += 1
         return f"https://{bucket}.example/{quote(key)}?put&expires={expires}"
+
+    def upload_form(self, bucket: str, prefix: str, expires: int, max_bytes: int) -> UploadForm:
+        self.calls["upload_form"] += 1
+        check_prefix(prefix)
+        policy = f"form-{len(self.forms) + 1}"
+        signature = hashlib.sha256(f"{bucket}/{prefix}/{expires}/{max_bytes}/{policy}".encode()).hexdigest()
+        form = UploadForm(
+            url=f"https://{bucket}.example/",
+            fields={"policy": policy, "x-fake-signature": signature},
+            key_prefix=prefix,
+            expires_in=expires,
+            max_bytes=max_bytes,
+        )
+        self.forms[policy] = (bucket, form)
+        return form
+
+    def post_form(self, url: str, fields: Mapping[str, str], data: bytes) -> str:
+        """What S3 does with ``POST url`` of a form's ``fields`` plus ``key`` and the file
+        ``data``: store it under ``key`` (its ETag), or :class:`FormRefused` (as S3 refuses an
+        unknown or altered form, another field, a key outside the prefix, a file too large).
+        Forms never expire here (the fake has no clock)."""
+        found = self.forms.get(fields.get("policy", ""))
+        if found is None:
+            raise FormRefused("no such form")
+        bucket, form = found
+        if url != form.url or any(fields.get(k) != v for k, v in form.fields.items()):
+            raise FormRefused("the form was altered (its signature does not match)")
+        unsigned = {f for f in set(fields) - set(form.fields) - {"key"} if not f.startswith("x-ignore-")}
+        if unsigned:
+            raise FormRefused(f"fields the policy does not name: {sorted(unsigned)}")
+        key = fields.get("key", "")
+        if not key.startswith(form.key_prefix):
+            raise FormRefused(f"key {key!r} is not under {form.key_prefix!r}")
+        if len(data) > form.max_bytes:
+            raise FormRefused(f"EntityTooLarge: {len(data)} bytes, at most {form.max_bytes}")
+        obj = FakeObject(bytes(data))
+        self._store(bucket, key, obj)
+        return obj.etag
 
     def restore(self, bucket: str, key: str, days: int, tier: str) -> None:
         self.calls["restore"] += 1

@@ -4,7 +4,8 @@ It follows :class:`chalicelib.adapters.opensearch.OpenSearchIndex` closely (both
 ``tests/contract/test_search_contract.py``): one document per ``entry_id`` with external
 versions and tombstones, visibility, AND/OR filters, all-words free text over the same fields
 with an approximation of the ``standard`` analyzer, the same sort and entry_id tie-break,
-offset and ``after`` pagination, summary buckets counting distinct uuids (exactly), strict
+offset and ``after`` pagination, summary buckets counting distinct uuids (exactly), facets,
+highlights (snippets cut at spaces, not as the unified highlighter cuts them), strict
 document keys, and a missing index after :meth:`drop_index`.
 Relevance is not modelled (results are always sorted by a field).
 """
@@ -20,16 +21,26 @@ from typing import Any
 
 from chalicelib.catalogue.search import (
     DOC_FIELDS,
+    FACET_FIELDS,
+    FACET_VALUES,
+    HIGHLIGHT_FRAGMENT_CHARS,
+    HIGHLIGHT_FRAGMENTS,
+    HIGHLIGHT_TAGS,
+    HIGHLIGHTS,
     SORT_KEYS,
     SUMMARY_BUCKETS,
     TEXT_FIELDS,
     TEXT_SORT_KEYS,
+    WHOLE_FIELD_HIGHLIGHTS,
+    Facets,
     Rejected,
     SearchIndex,
     SearchQuery,
     SearchResult,
     Summary,
+    check_facets_size,
     check_query,
+    encode_html,
     identity_problem,
     rejection,
     sees_nothing,
@@ -51,13 +62,73 @@ def tokens(text: str) -> set[str]:
     return {"".join(ch.lower() for ch in m) for m in _TOKEN.findall(text) if m.strip("_")}
 
 
+def _values(doc: dict[str, Any], field: str) -> list[str]:
+    value = doc.get(field)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
 def _text_values(doc: dict[str, Any]) -> Iterable[str]:
     for field in TEXT_FIELDS:
-        value = doc.get(field)
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, (list, tuple)):
-            yield from (v for v in value if isinstance(v, str))
+        yield from _values(doc, field)
+
+
+def _found(value: str, words: set[str]) -> list[tuple[int, int]]:
+    """The spans of the words of ``value`` that are among ``words`` (as :func:`tokens` reads them)."""
+    spans = []
+    for m in _TOKEN.finditer(value):
+        word = m.group()
+        if word.strip("_") and "".join(ch.lower() for ch in word) in words:
+            spans.append(m.span())
+    return spans
+
+
+def _chunks(value: str) -> list[tuple[int, int]]:
+    """``value`` cut at spaces into pieces of at most HIGHLIGHT_FRAGMENT_CHARS (or one longer word)."""
+    pieces: list[tuple[int, int]] = []
+    start = end = -1
+    for m in re.finditer(r"\S+", value):
+        if start >= 0 and m.end() - start > HIGHLIGHT_FRAGMENT_CHARS:
+            pieces.append((start, end))
+            start = -1
+        start = m.start() if start < 0 else start
+        end = m.end()
+    if start >= 0:
+        pieces.append((start, end))
+    return pieces
+
+
+def _snippet(value: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    pre, post = HIGHLIGHT_TAGS
+    out, pos = [], start
+    for a, b in spans:
+        if start <= a and b <= end:
+            out += [encode_html(value[pos:a]), pre, encode_html(value[a:b]), post]
+            pos = b
+    out.append(encode_html(value[pos:end]))
+    return "".join(out)
+
+
+def _highlights(doc: dict[str, Any], words: set[str]) -> dict[str, list[str]]:
+    """The snippets of ``doc`` per text field where one of ``words`` occurs."""
+    out: dict[str, list[str]] = {}
+    for field in TEXT_FIELDS:
+        snippets: list[str] = []
+        for value in _values(doc, field):
+            spans = _found(value, words)
+            if not spans:
+                continue
+            if field in WHOLE_FIELD_HIGHLIGHTS:
+                snippets.append(_snippet(value, spans, 0, len(value)))
+                continue
+            pieces = [(a, b) for a, b in _chunks(value) if any(a <= s < b for s, _ in spans)]
+            snippets += [_snippet(value, spans, a, b) for a, b in pieces]
+        if snippets:
+            out[field] = snippets if field in WHOLE_FIELD_HIGHLIGHTS else snippets[:HIGHLIGHT_FRAGMENTS]
+    return out
 
 
 def _top(counts: Counter[str]) -> dict[str, int]:
@@ -191,6 +262,8 @@ class InMemorySearchIndex(SearchIndex):
             return False
         if query.uris and set(query.uris).isdisjoint(doc.get("uris") or ()):
             return False
+        if query.projects and doc.get("project") not in query.projects:
+            return False
         if words is None:
             return True
         if not words:
@@ -227,7 +300,32 @@ class InMemorySearchIndex(SearchIndex):
         else:
             page = matched[query.offset : query.offset + query.size]
         next_after = list(key(page[-1])) if page and len(page) == query.size else None
-        return SearchResult(hits=[copy.deepcopy(d) for d in page], total=len(matched), next_after=next_after)
+        hits = [copy.deepcopy(d) for d in page]
+        if query.highlight and words is not None:
+            for hit in hits:
+                hit[HIGHLIGHTS] = _highlights(hit, words)
+        return SearchResult(hits=hits, total=len(matched), next_after=next_after)
+
+    def facets(self, query: SearchQuery, size: int = FACET_VALUES) -> Facets:
+        """Entries per value of each facet over the documents ``query`` matches."""
+        self._check()
+        check_facets_size(size)
+        if sees_nothing(query.allowed_base_uris, query.allowed_projects):
+            return Facets(total=0)
+        words = tokens(query.text) if query.text.strip() else None
+        visible = self._visible(query.allowed_base_uris, query.allowed_projects)
+        matched = [d for d in visible if self._matches(d, query, words)]
+        # base URIs are reported when allowed, or (project members) as those of visible documents
+        allowed, projects = query.allowed_base_uris, query.allowed_projects
+        reported = None if allowed is None or projects else allowed
+        counts: dict[str, tuple[tuple[str, int], ...]] = {}
+        for name, field in FACET_FIELDS.items():
+            per_value: Counter[str] = Counter()
+            for d in matched:
+                values = set(_values(d, field))  # a document counts once per distinct value
+                per_value.update(values if name != "base_uri" or reported is None else values & reported)
+            counts[name] = tuple(sorted(per_value.items(), key=lambda kv: (-kv[1], kv[0]))[:size])
+        return Facets(total=len(matched), facets=counts)
 
     def summary(
         self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()

@@ -1,5 +1,6 @@
 """``catalogue``, the user CLI on the Python client (issue 21), against the app in process:
-what it prints, ``--json`` for scripts, its exit codes, and the token ``login`` keeps."""
+what it prints, ``--json`` for scripts, its exit codes, the token ``login`` keeps, and folder
+uploads (to moto's S3 in process)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import requests
 from catalogue_client import cli
 from typer.testing import CliRunner
 
+from chalicelib.ingest.layouts import sidecar_uuid
 from tests.functional.conftest import BUCKET_A, Api
-from tests.functional.test_python_client import Script
+from tests.functional.test_python_client import Script, make_folder
+from tests.functional.test_uploads import deliver_s3_events, watch
 from tests.support.chalice_transport import BASE_URL, session_for
 from tests.support.data import registration
 
@@ -148,3 +151,58 @@ def _no_sleep(wait: Any) -> Any:
         return wait(self, archive_id, **kwargs)
 
     return waiting
+
+
+# -- catalogue upload: the files straight to S3 (moto in process), then the dataset ------------
+
+
+def _delivering(wait: Any) -> Any:
+    """``wait_for_dataset`` with S3's notifications handed to the ingest before each poll (the
+    event runner's part) and no pause between polls."""
+
+    def waiting(self: Any, uuid: str, **kwargs: Any) -> Any:
+        self._sleep = lambda seconds: None
+        return wait(self, uuid, **{**kwargs, "on_poll": deliver_s3_events})
+
+    return waiting
+
+
+def test_upload_sends_the_folder_and_waits_for_its_dataset(
+    wired: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watch()
+    monkeypatch.setattr(cli.Catalogue, "wait_for_dataset", _delivering(cli.Catalogue.wait_for_dataset))
+    folder = make_folder(tmp_path)
+    champion = wired.mint.access_token("champion")
+    done = run(
+        "upload", str(folder), "--base-uri", BUCKET_A, "--name", "soil", "--tag", "b", "--tag", "a", token=champion
+    )
+    assert done.exit_code == 0, done.output
+    uuid = sidecar_uuid(f"{BUCKET_A}/run-7")
+    # the uuid alone on stdout, last (the ingest, in process here, prints its metric lines before)
+    assert done.stdout.splitlines()[-1] == uuid
+    record = wired.get(f"/datasets/{uuid}", user="reader").json_body
+    assert (record["name"], record["tags"], record["creator_username"]) == ("soil", ["a", "b"], "champion")
+    as_json = run("upload", str(folder), "--base-uri", BUCKET_A, "--as", "runs/run-7b", "--json", token=champion)
+    assert as_json.exit_code == 0, as_json.output
+    document = json.loads(as_json.stdout.splitlines()[-1])
+    assert document["uuid"] == sidecar_uuid(f"{BUCKET_A}/runs/run-7b") and document["name"] == "local name"
+    taken = run("upload", str(folder), "--base-uri", BUCKET_A, token=champion)
+    assert taken.exit_code == 6 and "409 Conflict" in taken.output, taken.output  # the folder is taken
+
+
+def test_upload_exit_codes(wired: Api, tmp_path: Path) -> None:
+    watch()
+    folder = make_folder(tmp_path)
+    champion = wired.mint.access_token("champion")
+    refused = run("upload", str(folder), "--base-uri", BUCKET_A, token=wired.mint.access_token("reader"))
+    assert refused.exit_code == 4, refused.output
+    (folder / "dataset.yml").write_text("name: x\n")
+    assert run("upload", str(folder), "--base-uri", BUCKET_A, token=champion).exit_code == 2
+    (folder / "dataset.yml").unlink()
+    assert run("upload", str(folder / "a.csv"), "--base-uri", BUCKET_A, token=champion).exit_code == 2
+    # no event is delivered here: nothing is registered within the time given
+    late = run("upload", str(folder), "--base-uri", BUCKET_A, "--timeout", "0", token=champion)
+    assert late.exit_code == 1 and "not registered" in late.output, late.output
+    quick = run("upload", str(folder), "--base-uri", BUCKET_A, "--as", "run-8", "--no-wait", token=champion)
+    assert quick.exit_code == 0 and quick.stdout.strip() == sidecar_uuid(f"{BUCKET_A}/run-8"), quick.output

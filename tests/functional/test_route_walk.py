@@ -33,6 +33,7 @@ OPEN = {
     ("GET", "/users/me"): 200,
     ("GET", "/datasets"): 200,
     ("GET", "/datasets/summary"): 200,
+    ("GET", "/datasets/facets"): 200,
     ("GET", "/archives"): 200,
     # the dserver-compatible routes (chalicelib/routes/dserver.py): what is not visible is not there
     ("GET", "/config/info"): 200,
@@ -184,6 +185,7 @@ def good_bodies(uuid: str) -> dict[tuple[str, str], Any]:
         ("POST", "/datasets"): registration(base_uri=BUCKET_A),
         ("PATCH", "/datasets/{uuid}"): {"version": 1, "tags": ["x"]},
         ("POST", "/archives"): {"filename": "run-7.zip"},
+        ("POST", "/uploads"): {"base_uri": BUCKET_A, "folder": "run-7"},
         ("POST", "/users"): {"username": "newcomer"},
         ("PATCH", "/users/{username}"): {"display_name": "C", "version": 1},
         ("POST", "/base-uris"): {"base_uri": "s3://new-bucket"},
@@ -336,6 +338,7 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
             ("PUT", "/uris/{uri}"),
             ("PUT", "/uris/{scheme}/{bucket}/{name}"),
             ("POST", "/dataset/register"),
+            ("POST", "/uploads"),
         ):
             # bravo registers (on bucket-b): what it sends decides where, so it is validated;
             # the well-formed body names bucket-a, where it may not register

@@ -1,12 +1,14 @@
-"""Search, pagination and summary through the HTTP API: visibility first."""
+"""Search, pagination, summary, facets and highlights through the HTTP API: visibility first."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from tests.functional.conftest import BUCKET_A, BUCKET_B, Api
+from tests.functional.test_projects import PROJECT, project_registration, registered, with_member
 from tests.support.data import registration
 
 
@@ -115,3 +117,128 @@ def test_bad_search_parameters_are_400(personas: Api, query: str, field: str) ->
     r = personas.get(f"/datasets{query}", user="reader")
     assert r.status_code == 400, r.body
     assert r.json_body["Field"] == field
+
+
+# -- facets and highlights ------------------------------------------------------------------
+def facets(api: Api, query: str, user: str) -> Any:
+    r = api.get(f"/datasets/facets{query}", user=user)
+    assert r.status_code == 200, r.body
+    return r.json_body
+
+
+def counts(*pairs: tuple[str, int]) -> list[dict[str, Any]]:
+    return [{"value": value, "count": count} for value, count in pairs]
+
+
+def test_facets_count_only_what_the_caller_may_search(corpus: dict[str, list[str]], personas: Api) -> None:
+    assert facets(personas, "", "reader") == {
+        "total": 12,
+        "facets": {
+            "base_uri": counts((BUCKET_A, 12)),
+            "creator": counts(("alice", 6), ("bob", 6)),
+            "tag": counts(("lidar", 12), ("2024", 4)),
+            "project": [],
+        },
+    }
+    admin = facets(personas, "", "admin")
+    assert admin["total"] == 17 and admin["facets"]["base_uri"] == counts((BUCKET_A, 12), (BUCKET_B, 5))
+    assert admin["facets"]["creator"] == counts(("alice", 6), ("bob", 6), ("carol", 5))
+    nothing = {"total": 0, "facets": {"base_uri": [], "creator": [], "tag": [], "project": []}}
+    assert facets(personas, "", "outsider") == nothing
+    assert facets(personas, f"?base_uri={BUCKET_B}", "reader") == nothing  # not an error, nothing
+    assert facets(personas, "?q=apoferritin", "reader") == nothing
+    r = personas.get("/datasets/facets", user=None)
+    assert r.status_code == 401 and r.json_body["Code"] == "Unauthorized", r.body
+
+
+def test_facets_follow_the_search_and_each_count_is_its_filtered_total(
+    corpus: dict[str, list[str]], personas: Api
+) -> None:
+    for query in ("?q=glacier", "?tag=2024", "?creator=alice&creator=carol", f"?uuid={corpus[BUCKET_B][0]}", ""):
+        found = facets(personas, query, "admin")
+        assert found["total"] == search(personas, query, "admin").json_body["total"], query
+        for name, values in found["facets"].items():
+            if f"{name}=" in query and name != "tag":
+                continue  # values of one filter are ORed: another one would widen the search
+            for v in values:
+                sep = "&" if query else "?"
+                narrowed = search(personas, f"{query}{sep}{name}={v['value']}", "admin").json_body["total"]
+                assert narrowed == v["count"], (query, name, v)
+    glacier = facets(personas, "?q=glacier", "reader")
+    assert glacier["total"] == 6 and glacier["facets"]["creator"] == counts(("alice", 3), ("bob", 3))
+
+
+def test_the_facets_route_is_not_a_dataset(personas: Api) -> None:
+    # /datasets/{uuid} would answer 400 "uuid must be a UUID": the static route wins
+    assert facets(personas, "", "reader") == {
+        "total": 0,
+        "facets": {"base_uri": [], "creator": [], "tag": [], "project": []},
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?page=1", "page"),
+        ("?page_size=10", "page_size"),
+        ("?sort=name", "sort"),
+        ("?after=abc", "after"),
+        ("?highlight=true", "highlight"),
+        ("?q=a&q=b", "q"),
+        ("?q=" + "x" * 600, "q"),
+        ("?uuid=not-a-uuid", "uuid"),
+        ("?tag=has space", "tag"),
+        ("?base_uri=http://169.254.169.254", "base_uri"),
+        ("?project=", "project"),
+        ("?" + "&".join(f"project=p{i}" for i in range(51)), "project"),
+    ],
+)
+def test_bad_facets_parameters_are_400(personas: Api, query: str, field: str) -> None:
+    r = personas.get(f"/datasets/facets{query}", user="reader")
+    assert r.status_code == 400, r.body
+    assert r.json_body["Code"] and r.json_body["Message"] and r.json_body["Field"] == field
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("?highlight=yes", "highlight"), ("?highlight=true&highlight=true", "highlight"), ("?project=", "project")],
+)
+def test_bad_highlight_and_project_parameters_are_400(personas: Api, query: str, field: str) -> None:
+    r = personas.get(f"/datasets{query}", user="reader")
+    assert r.status_code == 400, r.body
+    assert r.json_body["Code"] and r.json_body["Message"] and r.json_body["Field"] == field
+
+
+def test_highlight_marks_the_words_found_in_escaped_html(personas: Api) -> None:
+    readme = "description: okapi sightings <script>alert('x')</script>\nsite: Ituri & co\n"
+    body = registration(BUCKET_A, name="okapi-survey", readme=readme)
+    assert personas.post("/datasets", body, user="champion").status_code == 201
+    [item] = search(personas, "?q=okapi&highlight=true", "reader").json_body["items"]
+    found = item["highlights"]
+    assert found["name"] == ["<mark>okapi</mark>-survey"]
+    snippets = [s for field in found.values() for s in field]
+    assert all(set(re.findall(r"<[^>]*>?", s)) == {"<mark>", "</mark>"} for s in snippets), snippets
+    assert any("<mark>okapi</mark> sightings &lt;script&gt;alert(&#x27;x&#x27;)" in s for s in found["readme"])
+    # opt-in: without highlight=true, or without words to mark, no highlights
+    for query in ("?q=okapi", "?q=okapi&highlight=false", "?highlight=true"):
+        assert all("highlights" not in i for i in search(personas, query, "reader").json_body["items"]), query
+    assert search(personas, "?q=okapi&highlight=true", "outsider").json_body["items"] == []
+
+
+def test_project_filter_and_facet(personas: Api) -> None:
+    api = with_member(personas)
+    in_a = registered(api, project_registration(BUCKET_A))
+    in_b = registered(api, project_registration(BUCKET_B))
+    registered(api, project_registration(BUCKET_A, project=None))
+    assert search(api, f"?project={PROJECT}", "reader").json_body["total"] == 1
+    assert sorted(h["uuid"] for h in search(api, f"?project={PROJECT}", "admin").json_body["items"]) == sorted(
+        [in_a, in_b]
+    )
+    assert search(api, "?project=elsewhere&project=other", "admin").json_body["total"] == 0
+    assert facets(api, "", "reader")["facets"]["project"] == counts((PROJECT, 1))
+    assert facets(api, "", "admin")["facets"]["project"] == counts((PROJECT, 2))
+    # a member counts the project's entries under any base URI, and nothing else
+    member = facets(api, "", "member")
+    assert member["total"] == 2 and member["facets"]["base_uri"] == counts((BUCKET_A, 1), (BUCKET_B, 1))
+    assert facets(api, f"?project={PROJECT}&base_uri={BUCKET_B}", "member")["total"] == 1
+    assert facets(api, f"?project={PROJECT}", "outsider")["total"] == 0

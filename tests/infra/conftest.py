@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import sys
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,7 +59,8 @@ class Synth:
         """The Lambda deployment package (the asset chalice.cdk built), as staged in cdk.out."""
         manifest = json.loads((self.outdir / f"{self.stage}.assets.json").read_text())
         zips = [a["source"]["path"] for a in manifest["files"].values() if a["source"]["path"].endswith(".zip")]
-        [path] = zips
+        # the web page's BucketDeployment brings its own (the AWS CLI layer): ours holds app.py
+        [path] = [p for p in zips if "app.py" in zipfile.ZipFile(self.outdir / p).namelist()]
         return self.outdir / path
 
 

@@ -179,13 +179,13 @@ def test_every_bucket_has_a_tls_only_policy(synth: Synth) -> None:
 
 
 def test_buckets_of_the_stage(dev: Synth, prod: Synth) -> None:
-    owned = [resources.CATALOGUE_BUCKET, resources.ARCHIVE_BUCKET, resources.DEPOSIT_BUCKET]
+    owned = [resources.CATALOGUE_BUCKET, resources.ARCHIVE_BUCKET, resources.DEPOSIT_BUCKET, resources.WEB_PAGE_BUCKET]
     for name in owned:
         bucket_named(dev, name)
         bucket_named(prod, name)
     bucket_named(dev, resources.DEMO_BUCKET)  # the demo bucket exists in dev only
-    assert len(dev.resources(BUCKET)) == 4
-    assert len(prod.resources(BUCKET)) == 3
+    assert len(dev.resources(BUCKET)) == 5
+    assert len(prod.resources(BUCKET)) == 4
 
 
 def test_archive_bucket_moves_to_deep_archive(synth: Synth) -> None:
@@ -235,6 +235,10 @@ def test_s3_notifications_go_to_the_ingest_queue(synth: Synth) -> None:
 
 
 # --- SQS, event sources, functions ---------------------------------------------------------
+
+
+# CDK's own function copying the web page into its bucket (BucketDeployment), with its own role
+WEB_PAGE_COPIER = "CustomCDKBucketDeployment"
 
 
 def functions(synth: Synth) -> dict[str, dict[str, Any]]:
@@ -334,7 +338,9 @@ def test_every_function_is_sized_and_uses_the_stack_role(synth: Synth) -> None:
     # Chalice created no role of its own
     roles = set(synth.resources("AWS::IAM::Role"))
     assert {
-        r for r in roles if not r.startswith(("LambdaRole", "ArchiveStateMachineRole", "BucketNotificationsHandler"))
+        r
+        for r in roles
+        if not r.startswith(("LambdaRole", "ArchiveStateMachineRole", "BucketNotificationsHandler", WEB_PAGE_COPIER))
     } == set()
 
 
@@ -344,6 +350,7 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
         "CATALOGUE_DATASETS_STREAM_ARN",
         "CATALOGUE_ACCESS_STREAM_ARN",
         "CATALOGUE_FACILITY_STREAM_ARN",
+        "CATALOGUE_WEB_ORIGIN",  # app.py: the CORS origin
     }
     not_deployed = {  # defaults are right in AWS
         "CATALOGUE_AWS_ENDPOINT_URL",
@@ -353,6 +360,8 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
         "CATALOGUE_MAX_QUERY_CHARS",
         "CATALOGUE_JWKS_COOLDOWN_SECONDS",
         "CATALOGUE_PRINCIPAL_CACHE_SECONDS",
+        "CATALOGUE_UPLOAD_MAX_BYTES",  # 5 GiB: S3's limit of one POST
+        "CATALOGUE_UPLOAD_EXPIRES_SECONDS",
     }
     for fn in functions(synth).values():
         env = {k: render(v) for k, v in fn["Properties"]["Environment"]["Variables"].items()}
@@ -367,9 +376,10 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
         if synth.stage == "dev":
             user_pool = synth.logical_id("AWS::Cognito::UserPool", "UserPool")
             client = synth.logical_id("AWS::Cognito::UserPoolClient", "UserPoolCliClient")
+            page = synth.logical_id("AWS::Cognito::UserPoolClient", "UserPoolWebPageClient")
             assert issuer.issuer == f"<{user_pool}.ProviderURL>"
             assert issuer.jwks_url == f"<{user_pool}.ProviderURL>/.well-known/jwks.json"
-            assert issuer.client_ids == (f"<{client}>",)
+            assert issuer.client_ids == (f"<{client}>", f"<{page}>")  # the CLI's and the web page's
             assert issuer.token_use == "access"
             xfel = synth.logical_id("AWS::Cognito::UserPoolClient", "UserPoolXfelClient")
             assert dict(issuer.service_clients) == {f"<{xfel}>": resources.XFEL_SERVICE_USER}
@@ -486,11 +496,16 @@ def test_lambda_role_grants(synth: Synth) -> None:
     archive = bucket_named(synth, resources.ARCHIVE_BUCKET)
     deposit = bucket_named(synth, resources.DEPOSIT_BUCKET)
     objects = {r for r in actions["s3:PutObject"] if "/" in r}  # statements merge bucket and object ARNs
-    assert objects == {f"<{blobs}.Arn>/*", f"<{archive}.Arn>/*", f"<{deposit}.Arn>/uploads/*"}
+    # the data buckets too: POST /uploads hands out presigned POSTs signed by this role
+    if synth.stage == "prod":
+        data = {"arn:<AWS::Partition>:s3:::lab-instrument-data/*"}
+    else:
+        data = {f"<{bucket_named(synth, resources.DEMO_BUCKET)}.Arn>/*"}
+    assert objects == {f"<{blobs}.Arn>/*", f"<{archive}.Arn>/*", f"<{deposit}.Arn>/uploads/*", *data}
     assert actions["s3:RestoreObject"] == {f"<{archive}.Arn>/*"}
     if synth.stage == "prod":
         assert "arn:<AWS::Partition>:s3:::lab-instrument-data/*" in actions["s3:GetObject*"]
-        assert not any("lab-instrument-data" in r for r in actions["s3:PutObject"])
+        assert not any("lab-instrument-data" in r for r in actions["s3:DeleteObject*"])  # put, never delete
 
 
 # --- OpenSearch, Cognito, alarms, outputs --------------------------------------------------
@@ -690,3 +705,44 @@ def test_every_name_in_the_template_comes_from_chalicelib_resources(synth: Synth
         for n in (resources.CATALOGUE_BUCKET, resources.ARCHIVE_BUCKET, resources.DEPOSIT_BUCKET)
     }
     assert expected <= seen
+
+
+def test_the_web_page_behind_cloudfront(dev: Synth) -> None:
+    """web/ in a private bucket read by CloudFront only (origin access control), served over
+    HTTPS with the page's security headers; its config.json names the API and the page's own
+    sign-in client; the API's CORS and the demo bucket's upload POSTs allow its origin only."""
+    [(dist_id, dist)] = dev.resources("AWS::CloudFront::Distribution").items()
+    config = dist["Properties"]["DistributionConfig"]
+    assert config["DefaultRootObject"] == "index.html"
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    [origin] = config["Origins"]
+    assert "OriginAccessControlId" in origin and origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert len(dev.resources("AWS::CloudFront::OriginAccessControl")) == 1
+    [policy] = dev.resources("AWS::CloudFront::ResponseHeadersPolicy").values()
+    security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe" not in csp
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    page_origin = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [dist_id, "DomainName"]}]]}
+
+    web_bucket = dev.template["Resources"][bucket_named(dev, resources.WEB_PAGE_BUCKET)]
+    assert web_bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    # the page's public client: code flow with PKCE back to the page only
+    [page_client] = [
+        c["Properties"]
+        for c in dev.resources("AWS::Cognito::UserPoolClient").values()
+        if c["Properties"].get("ClientName") == f"{resources.WEB_PAGE_CLIENT_NAME}-dev"
+    ]
+    assert page_client["AllowedOAuthFlows"] == ["code"] and not page_client.get("GenerateSecret")
+    assert json.dumps(page_client["CallbackURLs"]) == json.dumps(
+        [{"Fn::Join": ["", ["https://", {"Fn::GetAtt": [dist_id, "DomainName"]}, "/"]]}]
+    )
+    for fn in functions(dev).values():
+        assert fn["Properties"]["Environment"]["Variables"]["CATALOGUE_WEB_ORIGIN"] == page_origin
+    demo = dev.template["Resources"][bucket_named(dev, resources.DEMO_BUCKET)]
+    [rule] = demo["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"] and rule["AllowedOrigins"] == [page_origin]
+    [deployment] = dev.resources("Custom::CDKBucketDeployment").values()
+    markers = json.dumps(deployment["Properties"]["SourceMarkers"])  # config.json's deploy-time values
+    assert "/oauth2/authorize" in markers and "/oauth2/token" in markers and "execute-api" in markers

@@ -1,6 +1,10 @@
 """A requests transport adapter that hands each request to the functional tier's in-process
 app (chalice.test.Client), so that an HTTP client (catalogue_client) is tested as it is,
-without a server. The answers are held against the API description too."""
+without a server. The answers are held against the API description too.
+
+Requests to S3 (a folder upload's file POSTs) leave through requests' own adapter, which
+moto's ``mock_aws`` answers in process; :class:`BufferedBodies` reads a streamed body first,
+as moto in process parses bytes bodies only (a server, moto's or S3, takes the stream)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import BaseAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from tests.support import openapi_conformance
@@ -46,8 +50,19 @@ class ChaliceTransport(BaseAdapter):
         return None
 
 
+class BufferedBodies(HTTPAdapter):
+    """requests' adapter (which ``mock_aws`` intercepts), reading a streamed body into bytes first."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        body: Any = request.body
+        if body is not None and hasattr(body, "read"):
+            request.body = b"".join(iter(lambda: body.read(1024 * 1024), b""))
+        return super().send(request, *args, **kwargs)
+
+
 def session_for(api: Any) -> tuple[requests.Session, ChaliceTransport]:
     session = requests.Session()
     transport = ChaliceTransport(api)
     session.mount(BASE_URL, transport)
+    session.mount("https://", BufferedBodies())  # S3, in process (moto)
     return session, transport

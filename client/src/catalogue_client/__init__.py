@@ -11,7 +11,8 @@ from catalogue_client.errors import (
     Unauthorized,
     Unavailable,
 )
-from catalogue_client.models import Archive, ArchiveStep, Dataset, DatasetRecord, User
+from catalogue_client.models import Archive, ArchiveStep, Dataset, DatasetRecord, UploadStart, User
+from catalogue_client.uploads import Progress, UploadRefused
 
 __all__ = [
     "ApiKey",
@@ -27,8 +28,11 @@ __all__ = [
     "DatasetRecord",
     "Forbidden",
     "NotFound",
+    "Progress",
     "RateLimited",
     "Unauthorized",
     "Unavailable",
+    "UploadRefused",
+    "UploadStart",
     "User",
 ]

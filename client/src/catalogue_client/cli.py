@@ -20,12 +20,15 @@ from typing import Annotated, Any
 import requests
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Column, Table
 
 from catalogue_client.auth import ApiKey, Auth, BearerToken
 from catalogue_client.client import Catalogue
 from catalogue_client.errors import CatalogueError, Forbidden, NotFound, Unauthorized, Unavailable, error_for
 from catalogue_client.models import Archive
+from catalogue_client.uploads import Progress as UploadProgress
+from catalogue_client.uploads import UploadRefused
 
 app = typer.Typer(
     help="Search, read, tag and archive datasets of a research-data catalogue.",
@@ -301,6 +304,74 @@ def archive(
         raise fail(exc) from None
     if final.status != "archived":
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def upload(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="The local folder to upload.")],
+    base_uri: Annotated[str, typer.Option(help="The S3 base URI to upload to (register permission there).")],
+    as_name: Annotated[
+        str | None, typer.Option("--as", help="The folder's name under the base URI (default: its own name).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The dataset's name (default: the folder's).")] = None,
+    description: Annotated[str | None, typer.Option(help="The dataset's description.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag (repeat for several).")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait until the catalogue has registered the dataset.")] = True,
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds to wait for it.")] = 120.0,
+    as_json: Json = False,
+) -> None:
+    """Upload a folder straight to S3 (its files, then its dataset.json) and wait until it is a
+    dataset; prints its uuid (--json: its record). Exit 1 when it is not registered in time or
+    its sidecar was refused."""
+    catalogue = client(ctx)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    try:
+        # on stderr: stdout is the uuid (or the record) only, for scripts
+        with Progress(*columns, console=errors, transient=True) as bar:
+            task = bar.add_task("files 0/?", total=None)
+
+            def show(state: UploadProgress) -> None:
+                description = f"files {state.files_done}/{state.files_total}"
+                bar.update(task, completed=state.bytes_done, total=state.bytes_total, description=description)
+
+            uuid = catalogue.upload_folder(
+                folder, base_uri, as_name, name=name, description=description, tags=tuple(tag or ()), progress=show
+            )
+        errors.print(f"uploaded {folder} to {base_uri}: dataset {uuid}", highlight=False)
+        if not wait:
+            _print_uuid(uuid, {"uuid": uuid} if as_json else None)
+            return
+        with errors.status("indexing"):
+            record = catalogue.wait_for_dataset(uuid, timeout=timeout)
+    except UploadRefused as exc:
+        errors.print(f"[red]cannot upload[/red]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except CatalogueError as exc:
+        raise fail(exc) from None
+    if record is None:
+        errors.print(f"{uuid} is not registered after {timeout:g} s; see later: catalogue show {uuid}")
+        raise typer.Exit(EXIT_FAILED)
+    status = record.raw.get("status", "registered")
+    if status != "registered":  # the sidecar was refused (shown to registrars only)
+        reasons = "; ".join(str(r) for r in record.raw.get("status_reasons", []))
+        errors.print(f"[red]{uuid} {status}[/red]: {reasons}", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
+    _print_uuid(uuid, record.raw if as_json else None)
+
+
+def _print_uuid(uuid: str, document: dict[str, Any] | None) -> None:
+    """The uuid alone on stdout, or ``document`` as JSON (``--json``)."""
+    if document is not None:
+        _emit(document)
+    else:
+        console.print(uuid, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin
 
 import requests
 
 from catalogue_client.auth import Auth
-from catalogue_client.errors import CatalogueError, Unavailable, error_for
-from catalogue_client.models import Archive, Dataset, DatasetRecord, User
+from catalogue_client.errors import CatalogueError, NotFound, Unavailable, error_for
+from catalogue_client.models import Archive, Dataset, DatasetRecord, UploadStart, User
+from catalogue_client.uploads import Progress, upload
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 # a method whose retry cannot apply a change twice (PUT/PATCH/DELETE name their target; a
@@ -89,6 +91,10 @@ class Catalogue:
             if response.status_code >= 400:
                 raise error_for(response.status_code, self._body(response))
             return response
+
+    def backoff_wait(self, attempt: int) -> None:
+        """Sleep before retry ``attempt`` (from 0) of something else (a file POST to S3)."""
+        self._wait(attempt, None)
 
     def _wait(self, attempt: int, retry_after: str | None) -> None:
         if retry_after is not None and retry_after.strip().isdigit():
@@ -184,6 +190,62 @@ class Catalogue:
         return DatasetRecord.from_json(
             self.request("PATCH", f"/datasets/{quote(uuid)}", json={"version": version, **fields})
         )
+
+    def wait_for_dataset(
+        self,
+        uuid: str,
+        *,
+        timeout: float = 120.0,
+        poll: float = 2.0,
+        on_poll: Callable[[], object] | None = None,
+    ) -> DatasetRecord | None:
+        """Poll ``GET /datasets/{uuid}`` until it answers (a folder just uploaded is registered
+        and indexed within seconds); ``None`` after ``timeout`` seconds of 404s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if on_poll is not None:
+                on_poll()
+            try:
+                return self.dataset(uuid)
+            except NotFound:
+                if time.monotonic() >= deadline:
+                    return None
+            self._sleep(poll)
+
+    # -- uploads -------------------------------------------------------------------------
+    def start_upload(self, base_uri: str, folder: str) -> UploadStart:
+        """A presigned POST form for the new folder ``folder`` under ``base_uri`` (register
+        permission there; 409 Conflict when the folder holds files already)."""
+        answer = self.request("POST", "/uploads", json={"base_uri": base_uri, "folder": folder})
+        return UploadStart.from_json(answer)
+
+    def upload_folder(
+        self,
+        path: str | Path,
+        base_uri: str,
+        folder: str | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+        readme: str | None = None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> str:
+        """Upload the local folder ``path`` to S3 as ``folder`` (default: its own name) under
+        ``base_uri``, and return the uuid of the dataset it becomes.
+
+        Every regular file is POSTed straight to S3 (symbolic links are skipped), then the
+        sidecar ``dataset.json`` LAST: the folder's own ``dataset.json`` with ``name``,
+        ``description``, ``tags`` and ``readme`` over it, ``creator`` you unless it names one.
+        A file POST is tried again on a connection error or a 5xx. The dataset shows at
+        :meth:`dataset` once the catalogue has read the sidecar (:meth:`wait_for_dataset`).
+        ``catalogue_client.uploads.UploadRefused`` (a ValueError) before anything is sent when
+        the folder cannot be uploaded as it is.
+        """
+        local = Path(path)
+        fields = {"name": name, "description": description, "tags": sorted(set(tags)) or None, "readme": readme}
+        form = upload(self, local, base_uri, folder or local.resolve().name, fields, progress)
+        return form.uuid
 
     # -- archival ------------------------------------------------------------------------
     def archive(self, uuid: str) -> Archive:

@@ -103,3 +103,35 @@ class User:
             register_base_uris=tuple(raw.get("register_permissions_on_base_uris", [])),
             raw=raw,
         )
+
+
+@dataclass(frozen=True)
+class UploadStart:
+    """``POST /uploads``'s answer: a presigned POST form for the folder's files (``url``,
+    ``fields``, ``key_prefix``, ``expires_in``, ``max_bytes``) and the dataset it becomes
+    (``uuid``, ``uri``) once ``sidecar`` (``dataset.json``) is posted."""
+
+    base_uri: str
+    folder: str
+    uri: str
+    uuid: str
+    sidecar: str
+    creator: str
+    url: str
+    fields: dict[str, str]
+    key_prefix: str
+    expires_in: int
+    max_bytes: int
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> UploadStart:
+        fields = raw.get("fields")
+        return cls(
+            **{k: _str(raw, k) for k in ("base_uri", "folder", "uri", "uuid", "creator", "url", "key_prefix")},
+            sidecar=_str(raw, "sidecar") or "dataset.json",
+            fields={str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else {},
+            expires_in=int(raw.get("expires_in") or 0),
+            max_bytes=int(raw.get("max_bytes") or 0),
+            raw=raw,
+        )

@@ -1,0 +1,174 @@
+"""Request bodies of :class:`chalicelib.adapters.opensearch.OpenSearchIndex` (pure functions).
+
+Every body carries :func:`visibility_filters`; a malformed query is refused as
+:class:`chalicelib.errors.ValidationError` before a body is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.catalogue.search import (
+    FACET_FIELDS,
+    HIGHLIGHT_FRAGMENT_CHARS,
+    HIGHLIGHT_FRAGMENTS,
+    HIGHLIGHT_MAX_OFFSET,
+    HIGHLIGHT_TAGS,
+    SORT_KEYS,
+    SUMMARY_BUCKETS,
+    TEXT_FIELDS,
+    WHOLE_FIELD_HIGHLIGHTS,
+    SearchQuery,
+    check_facets_size,
+    check_query,
+)
+
+# ``summary`` counts datasets as distinct uuids with ``cardinality`` aggregations (HyperLogLog++).
+# 40,000 is the largest precision_threshold OpenSearch accepts: counts are exact up to about
+# that many distinct uuids (per count) and approximate above.
+CARDINALITY_PRECISION = 40_000
+
+#: The ``highlight`` of a search with ``highlight``: the snippets of
+#: :data:`chalicelib.catalogue.search.HIGHLIGHTS`. ``"encoder": "html"`` escapes the text
+#: around the tags (osmem-server does it too, as Lucene's SimpleHTMLEncoder). Without
+#: ``max_analyzer_offset`` a field longer than the index's ``highlight.max_analyzed_offset``
+#: (1,000,000 characters; a README may be 10 MB) fails the whole search.
+HIGHLIGHT: dict[str, Any] = {
+    "encoder": "html",
+    "pre_tags": [HIGHLIGHT_TAGS[0]],
+    "post_tags": [HIGHLIGHT_TAGS[1]],
+    "fragment_size": HIGHLIGHT_FRAGMENT_CHARS,
+    "number_of_fragments": HIGHLIGHT_FRAGMENTS,
+    "max_analyzer_offset": HIGHLIGHT_MAX_OFFSET,
+    "fields": {f: {"number_of_fragments": 0} if f in WHOLE_FIELD_HIGHLIGHTS else {} for f in TEXT_FIELDS},
+}
+
+
+def visibility_filters(
+    allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Filters every search and summary carries: no tombstones, only permitted base URIs or
+    (when the caller is a member of projects) the entries of those projects."""
+    filters: list[dict[str, Any]] = [{"term": {"deleted": False}}]
+    if allowed_base_uris is None:
+        return filters
+    scope: list[dict[str, Any]] = []
+    if allowed_base_uris or not allowed_projects:
+        scope.append({"terms": {"base_uris": sorted(allowed_base_uris)}})
+    if allowed_projects:
+        scope.append({"terms": {"project": sorted(allowed_projects)}})
+    filters.append(scope[0] if len(scope) == 1 else {"bool": {"should": scope, "minimum_should_match": 1}})
+    return filters
+
+
+def build_query(query: SearchQuery) -> dict[str, Any]:
+    """The ``query`` of a search or its facets: visibility, filters and free text."""
+    filters = visibility_filters(query.allowed_base_uris, query.allowed_projects)
+    if query.base_uris:
+        filters.append({"terms": {"base_uris": list(dict.fromkeys(query.base_uris))}})
+    if query.creators:
+        filters.append({"terms": {"creator_username": list(dict.fromkeys(query.creators))}})
+    filters.extend({"term": {"tags": tag}} for tag in dict.fromkeys(query.tags))
+    if query.uuids:
+        filters.append({"terms": {"uuid": list(dict.fromkeys(query.uuids))}})
+    if query.uris:
+        filters.append({"terms": {"uris": list(dict.fromkeys(query.uris))}})
+    if query.projects:
+        filters.append({"terms": {"project": list(dict.fromkeys(query.projects))}})
+    must: dict[str, Any]
+    if query.text.strip():
+        # Every analysed word must occur in at least one field. A text that analyses to no
+        # words at all (e.g. "!!!") matches nothing (zero_terms_query "none").
+        must = {
+            "multi_match": {"query": query.text, "fields": list(TEXT_FIELDS), "type": "cross_fields", "operator": "and"}
+        }
+    else:
+        must = {"match_all": {}}
+    return {"bool": {"must": [must], "filter": filters}}
+
+
+def build_search_body(query: SearchQuery) -> dict[str, Any]:
+    """The request body of :meth:`OpenSearchIndex.search` (validates ``query`` first)."""
+    field = check_query(query)
+    order = "desc" if query.descending else "asc"
+    sort = [_sort_clause(field, query.descending)]
+    sort += [_sort_clause(SORT_KEYS[key], descending) for key, descending in query.then_by]
+    body: dict[str, Any] = {
+        "query": build_query(query),
+        "sort": [*sort, {"entry_id": {"order": order}}],
+        "size": query.size,
+        "track_total_hits": True,
+    }
+    if query.highlight and query.text.strip():
+        body["highlight"] = HIGHLIGHT
+    if query.after is not None:
+        # Never send "from" with search_after: OpenSearch answers 400, osmem-server 500.
+        body["search_after"] = list(query.after)
+    else:
+        body["from"] = query.offset
+    return body
+
+
+def _sort_clause(field: str, descending: bool) -> dict[str, Any]:
+    return {"name.raw" if field == "name" else field: {"order": "desc" if descending else "asc"}}
+
+
+def build_summary_body(
+    allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The request body of :meth:`OpenSearchIndex.summary`.
+
+    ``datasets`` (top level, and in each creator and tag bucket) counts distinct uuids: the
+    entries of one uuid on several visible base URIs are one dataset. A base URI holds at
+    most one entry per uuid, so its bucket's ``doc_count`` already counts datasets.
+    """
+    distinct: dict[str, Any] = {"cardinality": {"field": "uuid", "precision_threshold": CARDINALITY_PRECISION}}
+    size: dict[str, Any] = {"sum": {"field": "size_in_bytes"}}
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"bool": {"filter": visibility_filters(allowed_base_uris, allowed_projects)}},
+        "aggs": {
+            "datasets": distinct,
+            "size": size,
+            "base_uris": {
+                "terms": _base_uri_terms(allowed_base_uris, allowed_projects, SUMMARY_BUCKETS),
+                "aggs": {"size": size},
+            },
+            "creators": {
+                "terms": {"field": "creator_username", "size": SUMMARY_BUCKETS},
+                "aggs": {"datasets": distinct, "size": size},
+            },
+            "tags": {
+                "terms": {"field": "tags", "size": SUMMARY_BUCKETS},
+                "aggs": {"datasets": distinct, "size": size},
+            },
+        },
+    }
+
+
+def _base_uri_terms(
+    allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str], size: int
+) -> dict[str, Any]:
+    terms: dict[str, Any] = {"field": "base_uris", "size": size}
+    if allowed_base_uris is not None and not allowed_projects:
+        # Defence in depth: a document carries only its entry's base URI, which the visibility
+        # filter already limits to allowed ones; no other base URI may ever be reported. (A
+        # project's entries lie under any base URI, which their members may see.)
+        terms["include"] = sorted(allowed_base_uris)
+    return terms
+
+
+def build_facets_body(query: SearchQuery, size: int) -> dict[str, Any]:
+    """The request body of :meth:`OpenSearchIndex.facets`: one terms aggregation per facet
+    (named as the facet), documents (entries) per value, the most first, ties by value."""
+    check_facets_size(size)
+    order = [{"_count": "desc"}, {"_key": "asc"}]
+    aggs: dict[str, Any] = {}
+    for name, field in FACET_FIELDS.items():
+        if field == "base_uris":
+            terms = _base_uri_terms(query.allowed_base_uris, query.allowed_projects, size)
+        else:
+            terms = {"field": field, "size": size}
+        aggs[name] = {"terms": {**terms, "order": order}}
+    return {"size": 0, "track_total_hits": True, "query": build_query(query), "aggs": aggs}
