@@ -22,7 +22,6 @@ from aws_cdk import (
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -40,13 +39,13 @@ from chalicelib import resources
 from chalicelib.archive.fixity import METRIC_NAMESPACE
 from chalicelib.catalogue.streams import INDEX_METRIC_NAMESPACE
 from infra.lambda_bundle import staged_project
+from infra.stacks.identity import build_identity
 from infra.stacks.naming import Names
 from infra.stacks.settings import StageConfig
 from infra.stacks.tables import TABLES, TableSpec
 from infra.stacks.web import WebPage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ADMIN_GROUP = "catalogue-admins"
 FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, dimension Stage)
 INDEX_FAILURES_METRIC = "IndexFailures"  # emitted by chalicelib.catalogue.streams (EMF, dimension Stage)
 
@@ -88,25 +87,17 @@ class CatalogueStack(Stack):
 
         self.tables = {spec.logical_name: self._table(spec) for spec in TABLES}
         self.web = WebPage(self, "WebPage", names=self.names, removal=self.removal)
-        # the page's sign-in (authorize/token URLs and client id; empty with an external issuer)
-        self.web_sign_in: dict[str, str] = {}
         self._buckets()
         self._queues()
         self.state_machine = self._state_machine()
         self.domain = self._search_domain()
-        self.user_pool: cognito.UserPool | None = None
-        self.user_pool_client: cognito.UserPoolClient | None = None
-        # CATALOGUE_OIDC_LOGINS: the Data Tracker's sign-in services (see _web_sign_in)
-        self.oidc_logins: list[dict[str, Any]] = []
-        # the pool domain's token endpoint, named in /openapi.json ("" with an external issuer)
-        self.client_credentials_token_url = ""
-        issuers = self._identity()
+        self.identity = build_identity(self, config, self.names, self.removal, self.web)
         self.role = self._lambda_role()
-        self.chalice = self._chalice_app(issuers)
+        self.chalice = self._chalice_app(self.identity.issuers)
         self._alarms()
         api_url = self.chalice.sam_template.get_output("EndpointURL").value
         CfnOutput(self, "ApiUrl", value=api_url)
-        self.web.deploy({"api_url": api_url, "redirect_uri": self.web.url, **self.web_sign_in})
+        self.web.deploy({"api_url": api_url, "redirect_uri": self.web.url, **self.identity.web_sign_in})
 
     # --- storage -----------------------------------------------------------------------------
 
@@ -300,146 +291,6 @@ class CatalogueStack(Stack):
             removal_policy=self.removal,
         )
 
-    def _identity(self) -> list[dict[str, Any]]:
-        """The ``CATALOGUE_OIDC_ISSUERS`` entries: a new Cognito pool, or an existing issuer."""
-        if self.config.oidc is not None:
-            CfnOutput(self, "OidcIssuer", value=self.config.oidc.issuer)
-            return [self.config.oidc.as_issuer_config()]
-        pool = cognito.UserPool(
-            self,
-            "UserPool",
-            user_pool_name=self.names.regional(resources.USER_POOL_NAME),
-            self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(username=True, email=True),
-            password_policy=cognito.PasswordPolicy(min_length=12),
-            mfa=cognito.Mfa.OPTIONAL,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            deletion_protection=self.config.retain,
-            removal_policy=self.removal,
-        )
-        client = pool.add_client(
-            "CliClient",
-            user_pool_client_name=self.names.regional(resources.USER_POOL_CLIENT_NAME),
-            generate_secret=False,
-            # user_password: POST /token (dtool's token generator) signs users in with
-            # USER_PASSWORD_AUTH, an InitiateAuth call that needs no IAM permission
-            auth_flows=cognito.AuthFlow(user_password=True, user_srp=True, admin_user_password=True),
-            access_token_validity=Duration.hours(1),
-            refresh_token_validity=Duration.days(30),
-            prevent_user_existence_errors=True,
-            # no hosted-UI flows (CDK's default is code + implicit to https://example.com, which
-            # the pool's Cognito domain, made for client credentials, would otherwise serve)
-            disable_o_auth=True,
-        )
-        cognito.CfnUserPoolGroup(
-            self,
-            "AdminGroup",
-            user_pool_id=pool.user_pool_id,
-            group_name=ADMIN_GROUP,
-            description="Catalogue administrators (the catalogue's own admin flag lives in the access table)",
-        )
-        self.user_pool, self.user_pool_client = pool, client
-        CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
-        CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
-        domain = pool.add_domain(
-            "Domain",
-            cognito_domain=cognito.CognitoDomainOptions(
-                domain_prefix=self.names.domain_prefix(resources.USER_POOL_DOMAIN)
-            ),
-        )
-        xfel = self._client_credentials(pool, domain)
-        self.client_credentials_token_url = f"{domain.base_url()}/oauth2/token"
-        page = self.web.sign_in_client(pool, self.names)
-        self.web_sign_in = {
-            "authorize_url": f"{domain.base_url()}/oauth2/authorize",
-            "token_url": f"{domain.base_url()}/oauth2/token",
-            "client_id": page.user_pool_client_id,
-            "scope": "openid email profile",
-        }
-        client_ids = [client.user_pool_client_id, page.user_pool_client_id]
-        if self.config.sign_in_callback_url:
-            client_ids.append(self._web_sign_in(pool, domain, self.config.sign_in_callback_url))
-        issuer = pool.user_pool_provider_url  # https://cognito-idp.<region>.amazonaws.com/<pool id>
-        return [
-            {
-                "issuer": issuer,
-                "jwks_url": f"{issuer}/.well-known/jwks.json",
-                "client_ids": client_ids,
-                "token_use": "access",
-                "username_claim": "username",
-                # client-credentials tokens name no user: the app client maps to one
-                "service_clients": {xfel.user_pool_client_id: resources.XFEL_SERVICE_USER},
-            }
-        ]
-
-    def _web_sign_in(self, pool: cognito.UserPool, domain: cognito.UserPoolDomain, callback: str) -> str:
-        """The Data Tracker's sign-in (``/api/v1/login/oidc/cognito/``): a public app client
-        (no secret: Cognito then requires PKCE of it, which the catalogue sends) with the
-        authorization-code flow to ``callback`` only, through the pool's hosted UI. Returns
-        its client id (its users' tokens are accepted like the CLI client's)."""
-        web = pool.add_client(
-            "WebSignInClient",
-            user_pool_client_name=self.names.regional(resources.WEB_SIGN_IN_CLIENT_NAME),
-            generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_srp=True),
-            o_auth=cognito.OAuthSettings(
-                flows=cognito.OAuthFlows(authorization_code_grant=True),
-                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=[callback],
-            ),
-            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
-            access_token_validity=Duration.hours(1),
-            prevent_user_existence_errors=True,
-        )
-        self.oidc_logins.append(
-            {
-                "name": "cognito",
-                "authorize_url": f"{domain.base_url()}/oauth2/authorize",
-                "token_url": f"{domain.base_url()}/oauth2/token",
-                "client_id": web.user_pool_client_id,
-                "redirect_uri": callback,
-            }
-        )
-        CfnOutput(self, "WebSignInClientId", value=web.user_pool_client_id)
-        return web.user_pool_client_id
-
-    def _client_credentials(self, pool: cognito.UserPool, domain: cognito.UserPoolDomain) -> cognito.UserPoolClient:
-        """OAuth2 client credentials for European XFEL's DAQ (metadata_client): the resource
-        server scope ``catalogue/mymdc``, the pool's Cognito domain (it serves ``/oauth2/token``)
-        and an app client with a secret for that grant and scope only. Its tokens act as the
-        catalogue user ``xfel-daq`` (an admin grants it its rights). The secret is never an
-        output: ``aws cognito-idp describe-user-pool-client`` shows it to an operator."""
-        mymdc = cognito.ResourceServerScope(
-            scope_name=resources.MYMDC_SCOPE, scope_description="myMdC API (European XFEL's metadata_client)"
-        )
-        server = pool.add_resource_server(
-            "ResourceServer",
-            identifier=resources.OAUTH_RESOURCE_SERVER,
-            user_pool_resource_server_name=self.names.regional(resources.OAUTH_RESOURCE_SERVER),
-            scopes=[mymdc],
-        )
-        xfel = pool.add_client(
-            "XfelClient",
-            user_pool_client_name=self.names.regional(resources.XFEL_CLIENT_NAME),
-            generate_secret=True,
-            o_auth=cognito.OAuthSettings(
-                flows=cognito.OAuthFlows(client_credentials=True),
-                scopes=[cognito.OAuthScope.resource_server(server, mymdc)],
-            ),
-            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
-            access_token_validity=Duration.hours(1),
-            prevent_user_existence_errors=True,
-        )
-        # no user sign-in through this client: without ExplicitAuthFlows Cognito would allow
-        # SRP and custom auth (CDK has no way to say "none"; refresh is the required minimum)
-        cfn_client = xfel.node.default_child
-        assert isinstance(cfn_client, cognito.CfnUserPoolClient)
-        cfn_client.explicit_auth_flows = ["ALLOW_REFRESH_TOKEN_AUTH"]
-        CfnOutput(self, "XfelClientId", value=xfel.user_pool_client_id)
-        CfnOutput(self, "XfelTokenUrl", value=f"{domain.base_url()}/oauth2/token")
-        return xfel
-
     # --- the Lambda role and the Chalice app ------------------------------------------------
 
     def _lambda_role(self) -> iam.Role:
@@ -518,6 +369,7 @@ class CatalogueStack(Stack):
         n, c = self.names, self.config
         datasets, access = self.tables[resources.DATASETS_TABLE], self.tables[resources.ACCESS_TABLE]
         facility = self.tables[resources.FACILITY_TABLE]
+        pool, cli_client = self.identity.user_pool, self.identity.user_pool_client
         assert datasets.table_stream_arn is not None and access.table_stream_arn is not None
         assert facility.table_stream_arn is not None
         return {
@@ -543,16 +395,16 @@ class CatalogueStack(Stack):
             "CATALOGUE_OPENSEARCH_URL": f"https://{self.domain.domain_endpoint}",
             "CATALOGUE_SEARCH_INDEX": resources.SEARCH_INDEX,
             "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),
-            "CATALOGUE_OIDC_LOGINS": self.to_json_string(self.oidc_logins),
-            "CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL": self.client_credentials_token_url,
+            "CATALOGUE_OIDC_LOGINS": self.to_json_string(self.identity.oidc_logins),
+            "CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL": self.identity.client_credentials_token_url,
             # read by app.py at import time: the only origin CORS answers (the web page)
             "CATALOGUE_WEB_ORIGIN": self.web.origin,
             "CATALOGUE_SIGN_IN_ATTEMPTS_TABLE": self.tables[resources.SIGN_IN_ATTEMPTS_TABLE].table_name,
             "CATALOGUE_FACILITY_TABLE": facility.table_name,
             # POST /token signs users in to this stack's pool (empty with an external issuer:
             # no password sign-in then)
-            "CATALOGUE_USER_POOL_ID": self.user_pool.user_pool_id if self.user_pool else "",
-            "CATALOGUE_USER_POOL_CLIENT_ID": self.user_pool_client.user_pool_client_id if self.user_pool_client else "",
+            "CATALOGUE_USER_POOL_ID": pool.user_pool_id if pool else "",
+            "CATALOGUE_USER_POOL_CLIENT_ID": cli_client.user_pool_client_id if cli_client else "",
         }
 
     def _chalice_app(self, issuers: list[dict[str, Any]]) -> Chalice:
