@@ -5,8 +5,9 @@ types it accepts, who may call it (the :class:`~chalicelib.routes._http.RouteAcc
 ``endpoint`` attaches: bearer tokens, API keys, OAuth2 client credentials, or anyone), the
 success statuses its handler answers with (read from the handler's source: ``created(...)``
 → 201, ``status_code=204`` → 204, ...), its summary and description (the handler's
-docstring), its API family (a tag). :mod:`chalicelib.openapi.operations` adds query
-parameters and the shapes of bodies and answers; every error is the ``Error`` schema.
+docstring), its API family (a tag). :mod:`chalicelib.openapi.operations` (the catalogue's
+own routes) and :mod:`chalicelib.openapi.compat_operations` (the APIs it stands in for) add
+query parameters and the shapes of bodies and answers; every error is the ``Error`` schema.
 
 The description is generated once and committed (``chalicelib/openapi/openapi.json``:
 ``python -m infra.openapi``); a test fails when it is stale, and the functional
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import __version__
-from chalicelib.openapi.operations import DOCS, TAGS, Doc, tag_of
+from chalicelib.openapi.compat_operations import COMPAT_DOCS
+from chalicelib.openapi.operations import DOCS as NATIVE_DOCS
+from chalicelib.openapi.operations import TAGS, Doc, tag_of
 from chalicelib.openapi.schemas import JSON, SCHEMAS, ref
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
@@ -53,6 +56,7 @@ SECURITY_SCHEMES: JSON = {
     },
 }
 SIGNED_IN: list[JSON] = [{"bearer": []}, {"apiKey": []}, {"oauth2": []}]
+DOCS: dict[tuple[str, str], Doc] = {**NATIVE_DOCS, **COMPAT_DOCS}
 
 
 def _handler(view: Any) -> Any:
@@ -138,11 +142,14 @@ def _operation(method: str, route: str, entry: Any, op_ids: set[str]) -> JSON:
             param |= {"style": "form", "explode": True}
         parameters.append(param)
     responses: JSON = {}
-    for status in success_statuses(view):
+    statuses = success_statuses(view)
+    for status in statuses:
         if status == 204:
             responses["204"] = {"description": "done; no body"}
             continue
-        schema = ref(doc.response) if doc.response and status in (200, 201) else {}
+        # the response schema is the 200/201 answer's, or a lone 202's (an accepted job)
+        accepted_only = statuses == [202]
+        schema = ref(doc.response) if doc.response and (status in (200, 201) or accepted_only) else {}
         responses[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
     error = "MymdcError" if tag_of(route) == "myMdC" else "Error"
     responses["default"] = {

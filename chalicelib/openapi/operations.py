@@ -1,5 +1,6 @@
 """What the routing table cannot tell of an operation: its query parameters, the shape of its
-body and answer, and the API family it belongs to.
+body and answer, and the API family it belongs to. Here the catalogue's own routes; the APIs
+it stands in for are in :mod:`chalicelib.openapi.compat_operations`.
 
 Everything else (paths, path parameters, methods, content types, who may call, success
 statuses, summaries) is read off the routes and their handlers by
@@ -60,40 +61,103 @@ SEARCH = (
 )
 BASE_URI = (Param("base_uri", "which entry, when the uuid is registered under several base URIs"),)
 FORMAT_XML = (Param("format", "`xml`: the object as ENA XML (default JSON)"),)
+SORTED_PAGE = (*PAGE, Param("sort", "the field to sort by (`-`: descending)"))
+RECORD_FILTERS = (
+    Param("q", "words, each of which must be in the title or description"),
+    Param("tag", "`key:value` or a word, each of which the tags must have", repeatable=True),
+    Param("editor", "only what this user (its `_id`) edits", {"type": "string", "format": "uuid"}),
+    *PAGE,
+)
+FOLDER_FILTERS = (Param("published", "`true` or `false`"), Param("q", "words of the name"), *PAGE)
 
 # (method, route) -> what the description adds; routes not named here get the defaults
 DOCS: dict[tuple[str, str], Doc] = {
+    ("GET", "/health"): Doc(response="Health"),
+    ("GET", "/config"): Doc(response="PublicConfig"),
+    ("POST", "/token"): Doc(request="Credentials", response="Token"),
     ("GET", "/datasets"): Doc(response="DatasetPage", query=SEARCH),
-    ("POST", "/datasets"): Doc(request="Registration"),
+    ("POST", "/datasets"): Doc(request="Registration", response="RegistrationResult"),
     ("GET", "/datasets/summary"): Doc(response="Summary", query=SEARCH[1:4]),
     ("GET", "/datasets/facets"): Doc(response="Facets", query=FILTERS),
     ("POST", "/uploads"): Doc(request="UploadRequest", response="UploadForm"),
     ("GET", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI),
-    ("PATCH", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI),
-    ("GET", "/datasets/{uuid}/readme"): Doc(query=BASE_URI),
-    ("GET", "/datasets/{uuid}/manifest"): Doc(query=BASE_URI),
-    ("GET", "/datasets/{uuid}/annotations"): Doc(query=BASE_URI),
-    ("GET", "/datasets/{uuid}/tags"): Doc(query=BASE_URI),
+    ("PATCH", "/datasets/{uuid}"): Doc(request="DatasetPatch", response="Dataset", query=BASE_URI),
+    ("GET", "/datasets/{uuid}/readme"): Doc(response="DatasetReadme", query=BASE_URI),
+    ("GET", "/datasets/{uuid}/manifest"): Doc(response="Manifest", query=BASE_URI),
+    ("GET", "/datasets/{uuid}/annotations"): Doc(response="DatasetAnnotations", query=BASE_URI),
+    ("GET", "/datasets/{uuid}/tags"): Doc(response="DatasetTags", query=BASE_URI),
+    ("DELETE", "/datasets/{uuid}/replicas"): Doc(response="ReplicaDeleted", query=(Param("uri", "the replica"),)),
     ("GET", "/datasets/{uuid}/log"): Doc(response="Log", query=(*BASE_URI, *LOG)),
     ("GET", "/users/{username}/log"): Doc(response="Log", query=LOG),
     ("GET", "/base-uris/{base_uri}/log"): Doc(response="Log", query=LOG),
     ("GET", "/facility/{kind}/{id}/log"): Doc(response="Log", query=LOG),
     ("GET", "/submissions/folders/{folder_id}/log"): Doc(response="Log", query=LOG),
     ("GET", "/submissions/objects/{accession}/log"): Doc(response="Log", query=LOG),
+    ("GET", "/users"): Doc(response="UserList", query=SORTED_PAGE),
+    ("POST", "/users"): Doc(request="NewUser", response="User"),
     ("GET", "/users/me"): Doc(response="User"),
+    ("PATCH", "/users/me"): Doc(request="ProfilePatch", response="User"),
     ("GET", "/users/{username}"): Doc(response="User"),
-    ("POST", "/users"): Doc(response="User"),
+    ("PUT", "/users/{username}"): Doc(request="UserPut", response="User"),
+    ("PATCH", "/users/{username}"): Doc(request="UserPatch", response="User"),
+    ("DELETE", "/users/{username}"): Doc(response="Deleted"),
+    ("PUT", "/users/{username}/topics"): Doc(request="Topics", response="User"),
+    ("GET", "/users/me/keys"): Doc(response="ApiKeyPage", query=PAGE),
+    ("POST", "/users/me/keys"): Doc(request="ApiKeyRequest", response="NewApiKey"),
+    ("GET", "/users/{username}/keys"): Doc(response="ApiKeyPage", query=PAGE),
+    ("GET", "/base-uris"): Doc(response="BaseUriList", query=SORTED_PAGE),
+    ("POST", "/base-uris"): Doc(request="NewBaseUri", response="BaseUri"),
     ("GET", "/base-uris/{base_uri}"): Doc(response="BaseUri"),
+    ("PUT", "/base-uris/{base_uri}"): Doc(request="Permissions", response="BaseUri"),
+    ("DELETE", "/base-uris/{base_uri}"): Doc(response="Deleted"),
+    ("PUT", "/base-uris/{base_uri}/permissions"): Doc(request="Permissions", response="BaseUri"),
+    ("GET", "/archives"): Doc(
+        response="ArchivePage",
+        query=(Param("status", "only archives in this status"), Param("dataset", "only this dataset's"), *PAGE),
+    ),
+    ("POST", "/archives"): Doc(request="DepositRequest", response="DepositUpload"),
     ("GET", "/archives/{archive_id}"): Doc(response="Archive"),
-    ("GET", "/submissions/folders/{folder_id}"): Doc(response="Folder"),
-    ("POST", "/submissions/folders"): Doc(response="Folder"),
-    ("PATCH", "/submissions/folders/{folder_id}"): Doc(response="Folder"),
-    ("POST", "/submissions/folders/{folder_id}/publish"): Doc(response="Folder"),
-    ("GET", "/submissions/objects/{accession}"): Doc(response="SubmittedObject", query=FORMAT_XML),
-    ("PUT", "/submissions/objects/{accession}"): Doc(response="SubmittedObject"),
-    ("PATCH", "/submissions/objects/{accession}"): Doc(response="SubmittedObject"),
+    ("POST", "/datasets/{uuid}/archive"): Doc(response="Archive", query=BASE_URI),
+    ("POST", "/archives/{archive_id}/retry"): Doc(response="Archive"),
+    ("GET", "/archives/{archive_id}/download"): Doc(
+        response="ArchiveDownload", query=(Param("after", "the `next` of the previous page"),)
+    ),
+    ("GET", "/annotation-schemas"): Doc(response="AnnotationSchemaList"),
+    ("POST", "/annotation-schemas"): Doc(request="NewAnnotationSchema", response="AnnotationSchema"),
     ("GET", "/annotation-schemas/{name}"): Doc(response="AnnotationSchema"),
     ("GET", "/annotation-schemas/{name}/versions/{version}"): Doc(response="AnnotationSchema"),
+    ("GET", "/projects"): Doc(response="ProjectPage", query=RECORD_FILTERS),
+    ("POST", "/projects"): Doc(request="TrackerOrderFields", response="TrackerOrder"),
+    ("GET", "/projects/{uuid}"): Doc(response="Project"),
+    ("PATCH", "/projects/{uuid}"): Doc(request="ProjectPatch", response="TrackerOrder"),
+    ("GET", "/projects/{uuid}/log"): Doc(response="TrackerLog"),
+    ("GET", "/projects/{uuid}/datasets"): Doc(response="TrackerListPage", query=RECORD_FILTERS),
+    ("POST", "/projects/{uuid}/datasets"): Doc(request="TrackerDatasetFields", response="TrackerDataset"),
+    ("GET", "/projects/{uuid}/datasets/{dataset}"): Doc(response="TrackerDataset"),
+    ("PATCH", "/projects/{uuid}/datasets/{dataset}"): Doc(request="ProjectDatasetPatch", response="TrackerDataset"),
+    ("GET", "/projects/{uuid}/datasets/{dataset}/log"): Doc(response="TrackerLog"),
+    ("GET", "/collections"): Doc(response="TrackerListPage", query=RECORD_FILTERS),
+    ("POST", "/collections"): Doc(request="TrackerCollectionFields", response="TrackerCollection"),
+    ("GET", "/collections/{uuid}"): Doc(response="TrackerCollection"),
+    ("PATCH", "/collections/{uuid}"): Doc(request="CollectionPatch", response="TrackerCollection"),
+    ("GET", "/collections/{uuid}/log"): Doc(response="TrackerLog"),
+    ("GET", "/submissions/schemas"): Doc(response="SubmissionTypes"),
+    ("GET", "/submissions/schemas/{schema}"): Doc(response="JsonSchemaDocument", query=FORMAT_XML),
+    ("POST", "/submissions/validate/{schema}"): Doc(response="SubmissionValidation"),
+    ("GET", "/submissions/folders"): Doc(response="FolderPage", query=FOLDER_FILTERS),
+    ("POST", "/submissions/folders"): Doc(request="FolderFields", response="Folder"),
+    ("GET", "/submissions/folders/{folder_id}"): Doc(response="Folder"),
+    ("PATCH", "/submissions/folders/{folder_id}"): Doc(request="FolderPatch", response="Folder"),
+    ("POST", "/submissions/folders/{folder_id}/publish"): Doc(response="Folder"),
+    ("GET", "/submissions/folders/{folder_id}/objects"): Doc(
+        response="SubmittedObjectPage", query=(Param("type", "only objects of this type"), Param("q", "words"), *PAGE)
+    ),
+    ("POST", "/submissions/folders/{folder_id}/objects/{schema}"): Doc(
+        response="AddedObjects", query=(Param("draft", "`true`: as drafts", {"type": "boolean"}),)
+    ),
+    ("GET", "/submissions/objects/{accession}"): Doc(response="SubmittedObject", query=FORMAT_XML),
+    ("PUT", "/submissions/objects/{accession}"): Doc(response="SubmittedObject"),
+    ("PATCH", "/submissions/objects/{accession}"): Doc(request="ObjectChanges", response="SubmittedObject"),
 }
 
 # the API families, by the start of their paths (longest first wins), with what they are

@@ -3,12 +3,19 @@
 Each names the fields a client may rely on (``required``) and leaves room for more
 (``additionalProperties`` stays open: a field added later breaks no client). The functional
 tests check every answer they receive against these (``tests/functional/conftest.py``), so a
-handler and its description cannot drift apart unnoticed.
+handler and its description cannot drift apart unnoticed; the main ones carry ``examples``,
+which a unit test holds against their schemas.
+
+Here the catalogue's own API; the APIs it stands in for (dserver, dtool-lookup-server 0.18,
+myMdC, Data Tracker, metadata-submitter) are in :mod:`chalicelib.openapi.compat_schemas`,
+merged into :data:`SCHEMAS`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from chalicelib.openapi.compat_schemas import COMPAT_SCHEMAS
 
 JSON = dict[str, Any]
 
@@ -17,13 +24,13 @@ def ref(name: str) -> JSON:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def page_of(item: str) -> JSON:
-    """A page of the native API's lists (``/datasets``, ``/projects``, ...)."""
-    return {
+def page_of(item: str | None, examples: list[JSON] | None = None) -> JSON:
+    """A page of the native API's lists (``/datasets``, ``/projects``, ...) of ``item``."""
+    page: JSON = {
         "type": "object",
         "required": ["items", "total"],
         "properties": {
-            "items": {"type": "array", "items": ref(item)},
+            "items": {"type": "array", "items": ref(item)} if item else {"type": "array"},
             "total": {"type": "integer", "minimum": 0},
             "page": {"type": "integer", "minimum": 1},
             "page_size": {"type": "integer", "minimum": 1},
@@ -31,14 +38,118 @@ def page_of(item: str) -> JSON:
             "next": {"type": ["string", "null"], "description": "the cursor of the next page (`after=`)"},
         },
     }
+    if examples:
+        page["examples"] = examples
+    return page
 
 
 _STR = {"type": "string"}
 _NUM = {"type": "number"}
 _INT = {"type": "integer"}
 _STRS = {"type": "array", "items": _STR}
+_NULL_STR = {"type": ["string", "null"]}
+_NULL_NUM = {"type": ["number", "null"]}
 
-SCHEMAS: dict[str, JSON] = {
+# -- examples (one realistic dataset, its registration, archive, log, annotation schema) ------
+_UUID = "1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f"
+_URI = f"s3://lab-data/{_UUID}"
+_REPLICA = {"uri": _URI, "base_uri": "s3://lab-data", "registered_at": 1767229200.0, "registered_by": "alice"}
+_DATASET_SUMMARY = {
+    "uuid": _UUID,
+    "name": "soil-samples-2026",
+    "type": "dataset",
+    "creator_username": "alice",
+    "created_at": 1767222000.0,
+    "frozen_at": 1767225600.0,
+    "tags": ["soil", "field"],
+    "description": "Soil cores from the 2026 field season",
+    "number_of_items": 3,
+    "size_in_bytes": 52340,
+    "registered_at": 1767229200.0,
+    "updated_at": 1767229200.0,
+    "version": 1,
+    "base_uri": "s3://lab-data",
+    "uri": _URI,
+    "replicas": [_REPLICA],
+}
+_DATASET = {
+    **_DATASET_SUMMARY,
+    "annotations": {"site": "Uppsala", "depth_cm": 30},
+    "updated_by": "alice",
+    "status": "registered",
+    "archival": {"status": None, "history": []},
+}
+_STEP = {"status": "succeeded", "attempts": 1, "started_at": 1767229300.0, "ended_at": 1767229320.0, "error": None}
+_ARCHIVE = {
+    "id": "ar-5f0c2b9a7e4d1c3b8a6f2e1d",
+    "dataset": _UUID,
+    "content_hash": "9b0e4c2d1a7f3e5b8c6d4a2f0e1b3c5d7a9f8e6d4c2b0a1f3e5d7c9b8a6f4e2d",
+    "source_uri": _URI,
+    "base_uri": "s3://lab-data",
+    "status": "archived",
+    "requested_by": "alice",
+    "requested_at": 1767229300.0,
+    "updated_at": 1767229400.0,
+    "steps": [{"name": name, **_STEP} for name in ("validate", "build", "store", "verify", "register")],
+    "failed_step": None,
+    "error": None,
+    "retries": 0,
+    "aip": {
+        "uri": f"s3://lab-archive/aip/{_UUID}",
+        "size_in_bytes": 61440,
+        "objects": 7,
+        "tagmanifest_sha256": "4f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e",
+        "storage_class": "DEEP_ARCHIVE",
+    },
+    "fixity": None,
+}
+_AUDIT_ENTRY = {
+    "id": f"{_UUID}@s3://lab-data:v1:0",
+    "entity_type": "dataset",
+    "entity_id": _UUID,
+    "action": "add",
+    "timestamp": 1767229200.0,
+    "user": "alice",
+    "value": {"name": "soil-samples-2026", "tags": ["soil", "field"]},
+}
+_ANNOTATION_SCHEMA = {
+    "name": "soil-core",
+    "version": 2,
+    "description": "Where and how deep a core was taken",
+    "schema": {
+        "type": "object",
+        "required": ["site"],
+        "properties": {"site": {"type": "string"}, "depth_cm": {"type": "number", "minimum": 0}},
+    },
+    "registered_at": 1767100000.0,
+    "registered_by": "admin",
+}
+_REGISTRATION = {
+    "uuid": _UUID,
+    "base_uri": "s3://lab-data",
+    "uri": _URI,
+    "name": "soil-samples-2026",
+    "type": "dataset",
+    "creator_username": "alice",
+    "frozen_at": 1767225600.0,
+    "readme": "---\ndescription: Soil cores from the 2026 field season\n",
+    "manifest": {
+        "hash_function": "md5sum_hexdigest",
+        "dtoolcore_version": "3.19.0",
+        "items": {
+            "9f1c3a0b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a": {
+                "relpath": "cores/core-1.csv",
+                "size_in_bytes": 17446,
+                "hash": "2b7e151628aed2a6abf7158809cf4f3c",
+                "utc_timestamp": 1767221000.0,
+            }
+        },
+    },
+    "annotations": {"site": "Uppsala", "depth_cm": 30},
+    "tags": ["soil", "field"],
+}
+
+NATIVE_SCHEMAS: dict[str, JSON] = {
     "Error": {
         "type": "object",
         "description": "Every error: a code a program can test and a message a person can read.",
@@ -53,18 +164,51 @@ SCHEMAS: dict[str, JSON] = {
                 "type": ["array", "object"],
             },
         },
-        "examples": [{"Code": "NotFound", "Message": "no dataset 1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f"}],
+        "examples": [{"Code": "NotFound", "Message": f"no dataset {_UUID}"}],
     },
     "MymdcError": {
         "type": "object",
         "description": "myMdC's errors, as metadata_client reads them: the message, or a 422's field errors.",
         "required": ["info"],
         "properties": {"info": {"type": ["string", "object", "null"]}},
+        "examples": [{"info": "Resource not found!"}, {"info": {"name": ["can't be blank"]}}],
     },
+    "Health": {
+        "type": "object",
+        "required": ["status", "version"],
+        "properties": {"status": {"const": "ok"}, "version": _STR},
+        "examples": [{"status": "ok", "version": "1.0.0"}],
+    },
+    "PublicConfig": {
+        "type": "object",
+        "description": "The deployment's non-secret settings.",
+        "required": ["version"],
+        "properties": {
+            "stage": _STR,
+            "region": _STR,
+            "search_index": _STR,
+            "max_body_bytes": _INT,
+            "max_page_size": _INT,
+            "issuers": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"issuer": _STR, "token_use": _STR, "username_claim": _STR}},
+            },
+            "version": _STR,
+        },
+    },
+    "Credentials": {
+        "type": "object",
+        "description": "dtool's token generator: a username and password.",
+        "required": ["username", "password"],
+        "properties": {"username": _STR, "password": {"type": "string", "format": "password"}},
+    },
+    "Token": {"type": "object", "required": ["token"], "properties": {"token": _STR}},
+    # -- datasets ------------------------------------------------------------------------------
     "Replica": {
         "type": "object",
         "required": ["uri", "base_uri"],
         "properties": {"uri": _STR, "base_uri": _STR, "registered_at": _NUM, "registered_by": _STR},
+        "examples": [_REPLICA],
     },
     "DatasetSummary": {
         "type": "object",
@@ -95,6 +239,7 @@ SCHEMAS: dict[str, JSON] = {
                 "additionalProperties": _STRS,
             },
         },
+        "examples": [_DATASET_SUMMARY],
     },
     "Facets": {
         "type": "object",
@@ -157,105 +302,259 @@ SCHEMAS: dict[str, JSON] = {
             "expires_in": _INT,
             "max_bytes": _INT,
         },
+        "examples": [
+            {
+                "base_uri": "s3://lab-data",
+                "folder": "runs/2026-12-07",
+                "uri": "s3://lab-data/runs/2026-12-07",
+                "uuid": "0f8e2d4c-6b1a-5c3e-9d7f-1a2b3c4d5e6f",
+                "sidecar": "dataset.json",
+                "creator": "alice",
+                "url": "https://lab-data.s3.eu-west-1.amazonaws.com/",
+                "fields": {"x-amz-algorithm": "AWS4-HMAC-SHA256", "policy": "eyJleHBpcmF0aW9uIjo…"},
+                "key_prefix": "runs/2026-12-07/",
+                "expires_in": 3600,
+                "max_bytes": 5368709120,
+            }
+        ],
     },
     "Dataset": {
         "allOf": [ref("DatasetSummary")],
         "type": "object",
-        "description": "A dataset's record: its summary, README, annotations and the replicas you may see.",
-        "properties": {"readme": _STR, "annotations": {"type": "object"}, "status": _STR},
+        "description": "A dataset's record: its summary, annotations, status, archival and the replicas you may see.",
+        "properties": {
+            "readme": _STR,
+            "annotations": {"type": "object"},
+            "status": {"type": "string", "examples": ["registered", "refused", "incomplete"]},
+            "status_reasons": _STRS,
+            "updated_by": _STR,
+            "updated_for": _STR,
+            "archival": {
+                "type": "object",
+                "properties": {"status": _NULL_STR, "history": {"type": "array", "items": ref("ArchiveSummary")}},
+            },
+        },
+        "examples": [_DATASET],
     },
-    "DatasetPage": page_of("DatasetSummary"),
+    "DatasetPage": page_of(
+        "DatasetSummary",
+        [{"items": [_DATASET_SUMMARY], "total": 1, "page": 1, "page_size": 20, "total_pages": 1, "next": None}],
+    ),
+    "DatasetPatch": {
+        "type": "object",
+        "description": "What to change, and the version it is based on (here or as `If-Match`).",
+        "properties": {"tags": _STRS, "annotations": {"type": "object"}, "description": _STR, "version": _INT},
+        "examples": [{"tags": ["soil", "field", "2026"], "version": 1}],
+    },
     "Registration": {
         "type": "object",
-        "description": "What a client registers: dtool's admin metadata, README, manifest, annotations and tags.",
-        "required": ["uuid", "base_uri", "uri", "name"],
+        "description": "What a client registers: dtool's admin metadata, README, manifest, annotations and tags "
+        "(timestamps as numbers or, as dtool-lookup-server 0.18's clients send them, numeric strings).",
+        "required": ["uuid", "base_uri", "uri", "name", "creator_username", "frozen_at"],
         "properties": {
             "uuid": {"type": "string", "format": "uuid"},
             "base_uri": {"type": "string", "examples": ["s3://my-bucket"]},
             "uri": _STR,
             "name": _STR,
-            "readme": _STR,
-            "manifest": {"type": "object"},
+            "type": {"const": "dataset"},
+            "readme": {"type": ["string", "object"], "description": "YAML text (or its mapping)"},
+            "manifest": ref("Manifest"),
             "annotations": {"type": "object"},
             "tags": _STRS,
+            "description": _STR,
             "creator_username": _STR,
-            "frozen_at": _NUM,
-            "created_at": _NUM,
+            "frozen_at": {"type": ["number", "string"]},
+            "created_at": {"type": ["number", "string"], "description": "default: `frozen_at`"},
+            "number_of_items": _INT,
+            "size_in_bytes": _INT,
+            "dtoolcore_version": _STR,
         },
+        "examples": [_REGISTRATION],
     },
-    "Summary": {
+    "RegistrationResult": {
         "type": "object",
-        "required": ["number_of_datasets"],
-        "properties": {"number_of_datasets": _INT},
+        "description": "201: a new dataset or replica; 200: it replaced or matched what was there.",
+        "required": ["status", "dataset"],
+        "properties": {"status": _STR, "dataset": ref("Dataset")},
     },
-    "User": {
+    "DatasetReadme": {
         "type": "object",
-        "required": ["username"],
-        "properties": {
-            "username": _STR,
-            "id": _STR,
-            "is_admin": {"type": "boolean"},
-            "display_name": _STR,
-            "email": _STR,
-            "search_permissions_on_base_uris": _STRS,
-            "register_permissions_on_base_uris": _STRS,
-            "projects": _STRS,
-            "version": _INT,
-        },
+        "required": ["uuid", "readme"],
+        "properties": {"uuid": {"type": "string", "format": "uuid"}, "readme": _STR},
     },
-    "BaseUri": {
+    "DatasetAnnotations": {
         "type": "object",
-        "required": ["base_uri"],
-        "properties": {"base_uri": _STR, "description": _STR, "created_at": _NUM, "version": _INT},
+        "required": ["uuid", "annotations"],
+        "properties": {"uuid": {"type": "string", "format": "uuid"}, "annotations": {"type": "object"}},
+    },
+    "DatasetTags": {
+        "type": "object",
+        "required": ["uuid", "tags"],
+        "properties": {"uuid": {"type": "string", "format": "uuid"}, "tags": _STRS},
     },
     "AuditEntry": {
         "type": "object",
         "required": ["action"],
-        "properties": {"id": _STR, "entity_type": _STR, "entity_id": _STR, "action": _STR, "timestamp": _NUM},
+        "properties": {
+            "id": _STR,
+            "entity_type": _STR,
+            "entity_id": _STR,
+            "action": _STR,
+            "timestamp": _NUM,
+            "user": _STR,
+            "acting_for": _STR,
+            "value": {},
+        },
     },
     "Log": {
         "type": "object",
         "required": ["entries"],
-        "properties": {"entries": {"type": "array", "items": ref("AuditEntry")}, "next": {"type": ["string", "null"]}},
+        "properties": {"entries": {"type": "array", "items": ref("AuditEntry")}, "next": _NULL_STR},
+        "examples": [{"entries": [_AUDIT_ENTRY], "next": None}],
     },
-    "Archive": {
-        "type": "object",
-        "required": ["id", "status"],
-        "properties": {"id": _STR, "dataset": _STR, "status": _STR, "steps": {"type": "array"}},
-    },
+    "Page": page_of(None),  # what every page has; the lists of other modules name their items
     "Problem": {
         "type": "object",
         "required": ["path", "message"],
         "properties": {"path": _STR, "message": _STR},
+        "examples": [{"path": "/SAMPLE_NAME", "message": "'TAXON_ID' is a required property"}],
     },
-    "Folder": {
+    # -- archives -------------------------------------------------------------------------------
+    "Archive": {
         "type": "object",
-        "description": "A metadata submission: drafts and objects of the ENA types, published at once.",
-        "required": ["folderId", "name", "published"],
+        "description": "An archive (OAIS AIP) of one dataset content: its status, each step, the AIP and its "
+        "latest fixity audit.",
+        "required": ["id", "status"],
         "properties": {
-            "folderId": _STR,
-            "name": _STR,
-            "description": _STR,
-            "projectId": {"type": ["string", "null"]},
-            "owner": _STR,
-            "editors": _STRS,
-            "published": {"type": "boolean"},
-            "state": {"enum": ["open", "publishing", "published"]},
-            "version": _INT,
-            "drafts": {"type": "array"},
-            "metadataObjects": {"type": "array"},
+            "id": {"type": "string", "pattern": "^ar-[0-9a-f]{24}$"},
+            "dataset": {"type": "string", "format": "uuid"},
+            "content_hash": _STR,
+            "source_uri": _STR,
+            "base_uri": _STR,
+            "status": {"enum": ["requested", "running", "archived", "failed", "rejected", "fixity_failed"]},
+            "requested_by": _STR,
+            "requested_at": _NUM,
+            "updated_at": _NUM,
+            "steps": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "status"],
+                    "properties": {
+                        "name": _STR,
+                        "status": {"enum": ["pending", "running", "succeeded", "failed"]},
+                        "attempts": _INT,
+                        "started_at": _NULL_NUM,
+                        "ended_at": _NULL_NUM,
+                        "error": _NULL_STR,
+                    },
+                },
+            },
+            "failed_step": _NULL_STR,
+            "error": _NULL_STR,
+            "retries": _INT,
+            "aip": {
+                "type": ["object", "null"],
+                "properties": {
+                    "uri": _STR,
+                    "size_in_bytes": _INT,
+                    "objects": _INT,
+                    "tagmanifest_sha256": _STR,
+                    "storage_class": _STR,
+                },
+            },
+            "fixity": {"type": ["object", "null"], "description": "checked_at, ok, files_checked, mismatches"},
+        },
+        "examples": [_ARCHIVE],
+    },
+    "ArchiveSummary": {
+        "type": "object",
+        "required": ["id", "dataset", "status"],
+        "properties": {
+            "id": _STR,
+            "dataset": {"type": "string", "format": "uuid"},
+            "status": _STR,
+            "requested_at": _NUM,
+            "updated_at": _NUM,
+            "aip_uri": _NULL_STR,
         },
     },
-    "SubmittedObject": {
+    "ArchivePage": page_of("ArchiveSummary"),
+    "ArchiveDownload": {
         "type": "object",
-        "description": "An ENA object: its element's content as JSON (see /submissions/schemas/{type}) "
-        "and the catalogue's fields.",
-        "required": ["accessionId", "schema", "folderId", "draft"],
-        "properties": {"accessionId": _STR, "schema": _STR, "folderId": _STR, "draft": {"type": "boolean"}},
+        "description": "`ready`: links to the AIP's files (`next`: the `after` of the next page); `restoring` "
+        "(202): ask again in `retry_after_seconds`.",
+        "required": ["id", "status"],
+        "properties": {
+            "id": _STR,
+            "status": {"enum": ["ready", "restoring"]},
+            "expires_in": _INT,
+            "files": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["path", "url"],
+                    "properties": {"path": _STR, "size": _INT, "url": _STR},
+                },
+            },
+            "next": _NULL_STR,
+            "objects_restoring": _INT,
+            "retry_after_seconds": _INT,
+            "restore_tier": _STR,
+        },
     },
+    "DepositRequest": {
+        "type": "object",
+        "required": ["filename"],
+        "properties": {"filename": {"type": "string", "examples": ["run-7.zip"]}},
+    },
+    "DepositUpload": {
+        "type": "object",
+        "description": "A presigned PUT for the bag; once uploaded it becomes the dataset `dataset` and is archived.",
+        "required": ["upload_url", "method", "uri", "dataset", "expires_in"],
+        "properties": {
+            "upload_url": _STR,
+            "method": {"const": "PUT"},
+            "uri": _STR,
+            "dataset": {"type": "string", "format": "uuid"},
+            "expires_in": _INT,
+        },
+    },
+    # -- annotation schemas ------------------------------------------------------------------
     "AnnotationSchema": {
         "type": "object",
         "required": ["name", "version"],
-        "properties": {"name": _STR, "version": _INT, "description": _STR, "schema": {"type": ["object", "boolean"]}},
+        "properties": {
+            "name": _STR,
+            "version": _INT,
+            "description": _STR,
+            "schema": {"type": ["object", "boolean"]},
+            "registered_at": _NUM,
+            "registered_by": _STR,
+        },
+        "examples": [_ANNOTATION_SCHEMA],
+    },
+    "AnnotationSchemaList": {
+        "type": "object",
+        "required": ["items", "total"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "latest_version"],
+                    "properties": {"name": _STR, "latest_version": _INT, "description": _STR},
+                },
+            },
+            "total": _INT,
+        },
+    },
+    "NewAnnotationSchema": {
+        "type": "object",
+        "description": "The name's next version: a JSON Schema (2020-12) of a dataset's annotations.",
+        "required": ["name", "schema"],
+        "properties": {"name": _STR, "description": _STR, "schema": {"type": ["object", "boolean"]}},
     },
 }
+
+SCHEMAS: dict[str, JSON] = {**NATIVE_SCHEMAS, **COMPAT_SCHEMAS}

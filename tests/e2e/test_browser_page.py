@@ -83,11 +83,15 @@ def _search(driver: WebDriver, text: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.find_element(By.CSS_SELECTOR, "nav a[href='#/search']").click()
-    field = WebDriverWait(driver, WAIT).until(ready.element_to_be_clickable((By.ID, "q")))
+    WebDriverWait(driver, WAIT).until(ready.presence_of_element_located((By.CSS_SELECTOR, "#results[aria-busy=false]")))
+    field = driver.find_element(By.ID, "q")
     field.clear()
     field.send_keys(text)
     field.submit()
-    WebDriverWait(driver, WAIT).until(ready.presence_of_element_located((By.ID, "result-count")))
+    # the count of this search (data-q), not one still shown from the previous page
+    WebDriverWait(driver, WAIT).until(
+        ready.presence_of_element_located((By.CSS_SELECTOR, f"#result-count[data-q={json.dumps(text)}]"))
+    )
 
 
 def _no_errors(driver: WebDriver) -> None:

@@ -8,6 +8,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from chalicelib.routes._http import LOCAL_WEB_ORIGIN
 from tests.functional.conftest import BUCKET_A, BUCKET_B, Api
 from tests.functional.test_datasets import register
 from tests.support.data import registration
@@ -333,7 +334,7 @@ def test_paging_headers_are_exposed_to_browsers(personas: Api) -> None:
     uuid = register(personas)["uuid"]
     r = personas.get(f"/uuids/{uuid}", user="reader")
     headers = {k.lower(): v for k, v in r.headers.items()}
-    assert headers["access-control-allow-origin"] == "*"
+    assert headers["access-control-allow-origin"] == LOCAL_WEB_ORIGIN  # the web page's origin only
     exposed = {h.strip() for h in headers["access-control-expose-headers"].split(",")}
     assert {"X-Pagination", "X-Sort", "X-Total-Count", "Link", "ETag"} <= exposed
     denied = personas.get(f"/uuids/{uuid}", user=None)  # errors carry them too (a browser reads the 401)

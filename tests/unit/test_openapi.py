@@ -3,12 +3,21 @@ document, every route of the app in it with who may call it as ``endpoint`` enfo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from chalicelib.openapi.compat_operations import COMPAT_DOCS
+from chalicelib.openapi.compat_schemas import COMPAT_SCHEMAS, DTOOL_SCHEMAS
+from chalicelib.openapi.compat_schemas_mymdc import MYMDC_SCHEMAS
+from chalicelib.openapi.compat_schemas_submissions import SUBMISSION_SCHEMAS
+from chalicelib.openapi.compat_schemas_tracker import TRACKER_SCHEMAS
 from chalicelib.openapi.document import DOCUMENT, for_deployment, load, success_statuses
+from chalicelib.openapi.operations import DOCS as NATIVE_DOCS
+from chalicelib.openapi.schemas import NATIVE_SCHEMAS
 from chalicelib.routes._http import OPTIONAL
 from infra.openapi import generate
 
@@ -78,3 +87,88 @@ def test_a_deployment_names_its_server_and_token_endpoint() -> None:
     assert "oauth2" not in without["components"]["securitySchemes"]
     validate(without)  # no operation names the scheme that is gone
     assert load()["servers"] == [{"url": "/"}]  # the committed document is left as it was
+
+
+def test_every_described_operation_is_a_route(routes: Any) -> None:
+    """The native and compatibility descriptions name real routes, each once."""
+    actual = {(m, p) for p, entries in routes.items() for m in entries}
+    assert not set(NATIVE_DOCS) & set(COMPAT_DOCS)
+    assert set(NATIVE_DOCS) | set(COMPAT_DOCS) <= actual
+    assert not set(NATIVE_SCHEMAS) & set(COMPAT_SCHEMAS), "a compatibility schema hides a native one"
+    parts = (DTOOL_SCHEMAS, MYMDC_SCHEMAS, TRACKER_SCHEMAS, SUBMISSION_SCHEMAS)
+    assert sum(map(len, parts)) == len(COMPAT_SCHEMAS), "two compatibility modules name the same schema"
+    schemas = load()["components"]["schemas"]
+    for doc in (*NATIVE_DOCS.values(), *COMPAT_DOCS.values()):
+        assert doc.request is None or doc.request in schemas, doc
+        assert doc.response is None or doc.response in schemas, doc
+
+
+COMPAT_TAGS = {"dserver", "dtool-lookup-server 0.18", "myMdC", "Data Tracker", "metadata-submitter"}
+# compatibility routes that answer no JSON record or list, or take no JSON body
+NO_ANSWER = {("GET", "/api/v1/logout")}
+NO_BODY = {("POST", "/api/v1/logout"), ("PATCH", "/submitter/publish/{folder_id}")}
+
+
+def _schema(content: Any) -> Any:
+    return (content or {}).get("application/json", {}).get("schema")
+
+
+def test_the_compatibility_apis_main_routes_have_schemas() -> None:
+    """Every GET of a compatibility API answered 200 says its shape, and so does every write
+    that takes JSON (what is left: empty answers, XML, CSV and multipart bodies)."""
+    for path, item in load()["paths"].items():
+        for method, operation in item.items():
+            key = (method.upper(), path)
+            if operation["tags"][0] not in COMPAT_TAGS:
+                continue
+            ok = operation["responses"].get("200")
+            if method == "get" and ok is not None and key not in NO_ANSWER:
+                assert _schema(ok.get("content")), key
+            body = (operation.get("requestBody") or {}).get("content") or {}
+            if set(body) == {"application/json"} and key not in NO_BODY:
+                assert _schema(body), key
+
+
+def _with_examples(schema: Any, pointer: str) -> Iterator[tuple[str, Any]]:
+    """Every (pointer, subschema) of ``schema`` that has ``examples``, following the keywords
+    that hold subschemas (a property named "examples" is not the keyword)."""
+    if not isinstance(schema, dict):
+        return
+    if "examples" in schema:
+        yield pointer, schema
+    for keyword in ("items", "additionalProperties", "not"):
+        yield from _with_examples(schema.get(keyword), f"{pointer}/{keyword}")
+    for keyword in ("properties", "patternProperties"):
+        for name, sub in (schema.get(keyword) or {}).items():
+            yield from _with_examples(sub, f"{pointer}/{keyword}/{name}")
+    for keyword in ("allOf", "anyOf", "oneOf", "prefixItems"):
+        for i, sub in enumerate(schema.get(keyword) or []):
+            yield from _with_examples(sub, f"{pointer}/{keyword}/{i}")
+
+
+def test_every_example_is_valid_against_its_schema() -> None:
+    components = load()["components"]
+    found = [
+        (pointer, schema)
+        for name, schema in components["schemas"].items()
+        for pointer, schema in _with_examples(schema, f"#/components/schemas/{name}")
+    ]
+    named = {pointer.rsplit("/", 1)[-1] for pointer, _ in found if pointer.count("/") == 3}
+    assert {"DatasetSummary", "Dataset", "DatasetPage", "User", "BaseUri", "Archive", "Log", "Folder"} <= named
+    assert {"SubmittedObject", "AnnotationSchema", "Registration", "UploadForm", "Summary", "Manifest"} <= named
+    for pointer, schema in found:
+        validator = Draft202012Validator(
+            {"$ref": pointer, "components": components}, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+        for example in schema["examples"]:
+            problems = [f"{e.message} at {'/'.join(map(str, e.absolute_path))}" for e in validator.iter_errors(example)]
+            assert not problems, (pointer, problems)
+
+
+def test_an_example_that_breaks_its_schema_is_caught() -> None:
+    components = load()["components"]
+    validator = Draft202012Validator({"$ref": "#/components/schemas/Dataset", "components": components})
+    example = dict(components["schemas"]["Dataset"]["examples"][0])
+    assert validator.is_valid(example)
+    del example["uuid"]  # required by DatasetSummary, through allOf
+    assert not validator.is_valid(example)

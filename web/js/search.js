@@ -93,29 +93,32 @@ export async function searchPage(query) {
   const page = Math.max(1, parseInt(query.get("page") || "1", 10) || 1);
   current.page = page > 1 ? String(page) : "";
   const params = { ...current, page: String(page), page_size: String(PAGE_SIZE), highlight: current.q ? "true" : "" };
-  show(h("h1", {}, "Search"), searchForm(current), h("p", { class: "status", role: "status" }, "Searching…"));
+  // the form is rendered once: typing into it never races the results arriving
+  const results = h("div", { id: "results", "aria-busy": "true" }, h("p", { class: "status", role: "status" }, "Searching…"));
+  show(h("h1", {}, "Search"), searchForm(current), results);
   const facetParams = { q: current.q };
   for (const [name] of FACETS) facetParams[name] = current[name];
   try {
-    const [results, facets] = await Promise.all([
+    const [found, facets] = await Promise.all([
       call("/datasets", { query: params }),
       call("/datasets/facets", { query: facetParams }),
     ]);
-    const { items, total, total_pages: totalPages } = results.body;
+    const { items, total, total_pages: totalPages } = found.body;
     const summary = total === 0 ? "No datasets found." : `${total} dataset${total === 1 ? "" : "s"} found.`;
-    show(
-      h("h1", {}, "Search"),
-      searchForm(current),
+    results.replaceChildren(
       h("div", { class: "results-layout" },
         facetPanel(current, facets.body.facets),
         h("section", { class: "results", "aria-label": "Results" },
-          h("p", { class: "status", role: "status", id: "result-count" }, summary),
+          // data-q: which search this count answers (tests wait for theirs)
+          h("p", { class: "status", role: "status", id: "result-count", "data-q": current.q }, summary),
           h("ol", { class: "hits" }, items.map(hit)),
           pager(current, page, totalPages),
         ),
       ),
     );
   } catch (err) {
-    show(h("h1", {}, "Search"), searchForm(current), alert(err.message));
+    results.replaceChildren(alert(err.message));
+  } finally {
+    results.setAttribute("aria-busy", "false");
   }
 }

@@ -1,0 +1,362 @@
+"""The component schemas of the APIs the catalogue stands in for, merged into
+:data:`chalicelib.openapi.schemas.SCHEMAS` as :data:`COMPAT_SCHEMAS`.
+
+Here: dtool's two server generations (dserver, what dtool-lookup-api 0.10 speaks, and
+dtool-lookup-server 0.18), whose lists are plain JSON arrays paged by the ``X-Pagination``
+header. dserver's shapes that the catalogue's own routes answer too are here as well:
+``/users`` and ``/base-uris`` are dserver's routes (``User``, ``BaseUri``, their lists and
+bodies), ``/datasets/summary`` is dtool's ``Summary`` and ``/datasets/{uuid}/manifest`` its
+``Manifest``.
+
+European XFEL's myMdC is in :mod:`chalicelib.openapi.compat_schemas_mymdc`, SciLifeLab Data
+Tracker (and ``/projects``, ``/collections``, API keys) in
+:mod:`chalicelib.openapi.compat_schemas_tracker`, CSC metadata-submitter (and
+``/submissions``) in :mod:`chalicelib.openapi.compat_schemas_submissions`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.openapi.compat_schemas_mymdc import MYMDC_SCHEMAS
+from chalicelib.openapi.compat_schemas_submissions import SUBMISSION_SCHEMAS
+from chalicelib.openapi.compat_schemas_tracker import TRACKER_SCHEMAS
+
+JSON = dict[str, Any]
+
+_STR: JSON = {"type": "string"}
+_NUM: JSON = {"type": "number"}
+_INT: JSON = {"type": "integer"}
+_BOOL: JSON = {"type": "boolean"}
+_STRS: JSON = {"type": "array", "items": _STR}
+_USERNAMES: JSON = {"type": "array", "items": _STR, "description": "usernames"}
+
+
+def _ref(name: str) -> JSON:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(name: str, description: str = "") -> JSON:
+    out: JSON = {"type": "array", "items": _ref(name)}
+    if description:
+        out["description"] = description
+    return out
+
+
+_ROW_EXAMPLE: JSON = {
+    "base_uri": "s3://lab-data",
+    "uri": "s3://lab-data/1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f",
+    "uuid": "1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f",
+    "name": "soil-samples-2026",
+    "creator_username": "alice",
+    "frozen_at": 1767225600.0,
+    "created_at": 1767222000.0,
+    "number_of_items": 3,
+    "size_in_bytes": 52340,
+}
+_USER: JSON = {
+    "username": "alice",
+    "id": "8a6b1f0e-2c3d-5e4f-9a8b-7c6d5e4f3a2b",
+    "is_admin": False,
+    "display_name": "Alice Andersson",
+    "email": "alice@example.org",
+    "orcid": "0000-0002-1825-0097",
+    "affiliation": "Department of Soil Science",
+    "contact": "",
+    "url": "",
+    "auth_ids": [],
+    "topics": [],
+    "created_at": 1767000000.0,
+    "search_permissions_on_base_uris": ["s3://lab-data"],
+    "register_permissions_on_base_uris": ["s3://lab-data"],
+    "projects": [],
+    "version": 3,
+}
+_BASE_URI: JSON = {
+    "base_uri": "s3://lab-data",
+    "created_at": 1767000000.0,
+    "description": "the lab's data bucket",
+    "version": 1,
+    "users_with_search_permissions": ["alice", "bob"],
+    "users_with_register_permissions": ["alice"],
+}
+_MANIFEST: JSON = {
+    "hash_function": "md5sum_hexdigest",
+    "dtoolcore_version": "3.19.0",
+    "items": {
+        "9f1c3a0b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a": {
+            "relpath": "cores/core-1.csv",
+            "size_in_bytes": 17446,
+            "hash": "2b7e151628aed2a6abf7158809cf4f3c",
+            "utc_timestamp": 1767221000.0,
+        }
+    },
+}
+_PAGED = "One page (`page`, `page_size` 1 to 100, default 10); the header `X-Pagination` says where it lies."
+
+DTOOL_SCHEMAS: dict[str, JSON] = {
+    "DtoolDataset": {
+        "type": "object",
+        "description": "dtool's dataset row: one per URI (a dataset under two base URIs is two rows).",
+        "required": [
+            "base_uri",
+            "uri",
+            "uuid",
+            "name",
+            "creator_username",
+            "frozen_at",
+            "created_at",
+            "number_of_items",
+            "size_in_bytes",
+        ],
+        "properties": {
+            "base_uri": {"type": ["string", "null"]},
+            "uri": {"type": ["string", "null"]},
+            "uuid": {"type": "string", "format": "uuid"},
+            "name": _STR,
+            "creator_username": _STR,
+            "frozen_at": {"type": "number", "description": "seconds since the epoch"},
+            "created_at": {"type": "number", "description": "seconds since the epoch"},
+            "number_of_items": _INT,
+            "size_in_bytes": _INT,
+        },
+        "examples": [_ROW_EXAMPLE],
+    },
+    "DtoolDatasetList": _array("DtoolDataset", _PAGED),
+    "DtoolSearch": {
+        "type": "object",
+        "description": "dtool's search: every filter given must match (a list: any of its values; tags: all); "
+        "no body is everything the caller may see; any other key is refused.",
+        "properties": {
+            "free_text": {"type": "string", "description": "words to find"},
+            "creator_usernames": _STRS,
+            "base_uris": _STRS,
+            "uuids": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+            "tags": _STRS,
+        },
+        "examples": [{"free_text": "soil", "base_uris": ["s3://lab-data"], "tags": ["field"]}],
+    },
+    "DserverConfigInfo": {
+        "type": "object",
+        "description": "The public settings, flat (dtool-lookup-server 0.18) and wrapped in `config` (dserver).",
+        "required": ["config", "version"],
+        "properties": {"config": _ref("PublicConfig"), "version": _STR},
+    },
+    "DserverVersions": {
+        "type": "object",
+        "description": "package → version, flat (dtool-lookup-server 0.18) and wrapped in `versions` (dserver).",
+        "required": ["versions"],
+        "properties": {"versions": {"type": "object", "additionalProperties": _STR}},
+        "examples": [{"catalogue": "1.0.0", "versions": {"catalogue": "1.0.0"}}],
+    },
+    "DserverMe": {
+        "type": "object",
+        "required": [
+            "username",
+            "is_admin",
+            "search_permissions_on_base_uris",
+            "register_permissions_on_base_uris",
+        ],
+        "properties": {
+            "username": _STR,
+            "is_admin": _BOOL,
+            "search_permissions_on_base_uris": _STRS,
+            "register_permissions_on_base_uris": _STRS,
+        },
+    },
+    "DserverRegistered": {
+        "type": "object",
+        "description": "201: a new dataset or replica; 200: it replaced or matched what was there.",
+        "required": ["uri", "status"],
+        "properties": {"uri": _STR, "status": {"type": "string", "examples": ["added", "updated", "unchanged"]}},
+    },
+    "ReplicaDeleted": {
+        "type": "object",
+        "description": "The replica removed, and whether the dataset went with it (its last replica).",
+        "required": ["uuid", "deleted_uri", "dataset_deleted", "replicas"],
+        "properties": {
+            "uuid": {"type": "string", "format": "uuid"},
+            "deleted_uri": _STR,
+            "dataset_deleted": _BOOL,
+            "replicas": _array("Replica", "the replicas left that the caller may see"),
+        },
+    },
+    "DserverReadme": {"type": "object", "required": ["readme"], "properties": {"readme": _STR}},
+    "DserverAnnotations": {
+        "type": "object",
+        "required": ["annotations"],
+        "properties": {"annotations": {"type": "object"}},
+    },
+    "DserverTags": {"type": "object", "required": ["tags"], "properties": {"tags": _STRS}},
+    "Summary": {
+        "type": "object",
+        "description": "What the caller may search, counted: datasets (distinct uuids) and bytes, in all and "
+        "per base URI, creator and tag.",
+        "required": ["number_of_datasets"],
+        "properties": {
+            "number_of_datasets": _INT,
+            "total_size_in_bytes": _INT,
+            "base_uris": _STRS,
+            "creator_usernames": _STRS,
+            "tags": _STRS,
+            **{
+                f"{what}_per_{key}": {"type": "object", "additionalProperties": _INT}
+                for what in ("datasets", "size_in_bytes")
+                for key in ("base_uri", "creator", "tag")
+            },
+        },
+        "examples": [
+            {
+                "number_of_datasets": 1,
+                "total_size_in_bytes": 52340,
+                "base_uris": ["s3://lab-data"],
+                "creator_usernames": ["alice"],
+                "tags": ["field", "soil"],
+                "datasets_per_base_uri": {"s3://lab-data": 1},
+                "datasets_per_creator": {"alice": 1},
+                "datasets_per_tag": {"field": 1, "soil": 1},
+                "size_in_bytes_per_base_uri": {"s3://lab-data": 52340},
+                "size_in_bytes_per_creator": {"alice": 52340},
+                "size_in_bytes_per_tag": {"field": 52340, "soil": 52340},
+            }
+        ],
+    },
+    "Manifest": {
+        "type": "object",
+        "description": "dtool's manifest: item id → relpath, size, hash and time.",
+        "required": ["items"],
+        "properties": {
+            "hash_function": {"type": "string", "examples": ["md5sum_hexdigest"]},
+            "dtoolcore_version": _STR,
+            "items": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["relpath", "size_in_bytes", "hash", "utc_timestamp"],
+                    "properties": {"relpath": _STR, "size_in_bytes": _INT, "hash": _STR, "utc_timestamp": _NUM},
+                },
+            },
+        },
+        "examples": [_MANIFEST],
+    },
+    # -- users and base URIs (the catalogue's /users and /base-uris are dserver's) ------------
+    "User": {
+        "type": "object",
+        "required": ["username"],
+        "properties": {
+            "username": _STR,
+            "id": {"type": "string", "format": "uuid"},
+            "is_admin": _BOOL,
+            "display_name": _STR,
+            "email": _STR,
+            "orcid": _STR,
+            "affiliation": _STR,
+            "contact": _STR,
+            "url": _STR,
+            "auth_ids": _STRS,
+            "topics": _STRS,
+            "created_at": _NUM,
+            "search_permissions_on_base_uris": _STRS,
+            "register_permissions_on_base_uris": _STRS,
+            "projects": _STRS,
+            "version": _INT,
+        },
+        "examples": [_USER],
+    },
+    "UserList": {"type": "array", "description": "One page, with `X-Pagination`.", "items": _ref("User")},
+    "NewUser": {
+        "type": "object",
+        "required": ["username"],
+        "properties": {"username": _STR, "is_admin": _BOOL, "display_name": _STR, "email": _STR, "orcid": _STR},
+        "examples": [{"username": "bob", "display_name": "Bob Berg", "email": "bob@example.org"}],
+    },
+    "UserPatch": {
+        "type": "object",
+        "description": "An admin's change of a user, optionally at `version`.",
+        "properties": {"is_admin": _BOOL, "display_name": _STR, "email": _STR, "orcid": _STR, "version": _INT},
+    },
+    "UserPut": {
+        "type": "object",
+        "description": "dserver's registration of a user (a `username` must be the path's).",
+        "properties": {"username": _STR, "is_admin": _BOOL},
+    },
+    "Deleted": {"type": "object", "required": ["deleted"], "properties": {"deleted": _STR}},
+    "BaseUri": {
+        "type": "object",
+        "required": ["base_uri", "users_with_search_permissions", "users_with_register_permissions"],
+        "properties": {
+            "base_uri": _STR,
+            "description": _STR,
+            "created_at": _NUM,
+            "version": _INT,
+            "users_with_search_permissions": _USERNAMES,
+            "users_with_register_permissions": _USERNAMES,
+        },
+        "examples": [_BASE_URI],
+    },
+    "BaseUriList": {"type": "array", "description": "One page, with `X-Pagination`.", "items": _ref("BaseUri")},
+    "NewBaseUri": {
+        "type": "object",
+        "required": ["base_uri"],
+        "properties": {"base_uri": _STR, "description": _STR},
+        "examples": [{"base_uri": "s3://lab-data", "description": "the lab's data bucket"}],
+    },
+    "Permissions": {
+        "type": "object",
+        "description": "Who may search and who may register (both lists replace the current ones).",
+        "required": ["users_with_search_permissions", "users_with_register_permissions"],
+        "properties": {
+            "base_uri": {"type": "string", "description": "PUT /base-uris/{base_uri}: the path's, if given"},
+            "users_with_search_permissions": _USERNAMES,
+            "users_with_register_permissions": _USERNAMES,
+        },
+    },
+    # -- dtool-lookup-server 0.18 --------------------------------------------------------------
+    "LookupSearchHit": {
+        "allOf": [_ref("DtoolDataset")],
+        "type": "object",
+        "description": "A search hit: dtool's row, its `type` and `tags`.",
+        "required": ["type", "tags"],
+        "properties": {"type": {"const": "dataset"}, "tags": _STRS},
+    },
+    "LookupSearchHits": _array("LookupSearchHit", _PAGED),
+    "LookupUri": {
+        "type": "object",
+        "description": "The dataset, by URI; any other key is refused.",
+        "required": ["uri"],
+        "properties": {"uri": _STR},
+        "examples": [{"uri": "s3://lab-data/1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f"}],
+    },
+    "LookupRegistered": {"type": "object", "required": ["uri"], "properties": {"uri": _STR}},
+    "ReadmeText": {"type": "string", "description": "the README (YAML text) as a JSON string"},
+    "Annotations": {"type": "object", "description": "annotation name → value"},
+    "LookupNewUsers": {
+        "type": "array",
+        "description": "Users to add (at most 1000, all checked before any is added).",
+        "items": _ref("NewUser"),
+    },
+    "LookupUsersRegistered": {
+        "type": "object",
+        "description": "The users added, and those skipped because they exist already.",
+        "required": ["registered", "skipped"],
+        "properties": {"registered": _USERNAMES, "skipped": _USERNAMES},
+    },
+    "LookupBaseUri": {
+        "type": "object",
+        "required": ["base_uri"],
+        "properties": {"base_uri": _STR},
+        "examples": [{"base_uri": "s3://lab-data"}],
+    },
+    "LookupPermissions": {
+        "type": "object",
+        "description": "Who may search and register on the base URI (both lists replace the current ones).",
+        "required": ["base_uri", "users_with_search_permissions", "users_with_register_permissions"],
+        "properties": {
+            "base_uri": _STR,
+            "users_with_search_permissions": _USERNAMES,
+            "users_with_register_permissions": _USERNAMES,
+        },
+    },
+}
+
+COMPAT_SCHEMAS: dict[str, JSON] = {**DTOOL_SCHEMAS, **MYMDC_SCHEMAS, **TRACKER_SCHEMAS, **SUBMISSION_SCHEMAS}

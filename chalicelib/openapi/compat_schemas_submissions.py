@@ -1,0 +1,261 @@
+"""The component schemas of metadata submissions: CSC metadata-submitter's REST API (v0.13,
+under ``/submitter``) and the catalogue's own ``/submissions``, two views of one service
+(:mod:`chalicelib.submissions.service`) that share its folders (``Folder``) and ENA objects
+(``SubmittedObject``).
+
+metadata-submitter pages as ``{"page": {page, size, totalPages, totalObjects}, "<key>": [...]}``
+and answers most writes with just the id (``{"folderId"}``, ``{"accessionId"}``); the
+catalogue's routes page as ``/datasets`` does (``Page``) and answer the record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+JSON = dict[str, Any]
+
+_STR: JSON = {"type": "string"}
+_INT: JSON = {"type": "integer"}
+_BOOL: JSON = {"type": "boolean"}
+_STRS: JSON = {"type": "array", "items": _STR}
+_NULL_STR: JSON = {"type": ["string", "null"]}
+_TIME: JSON = {"type": ["string", "null"], "description": "ISO 8601, UTC"}
+
+
+def _ref(name: str) -> JSON:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(name: str) -> JSON:
+    return {"type": "array", "items": _ref(name)}
+
+
+def _page(item: str) -> JSON:
+    """A page of the catalogue's lists (``Page``) of ``item``."""
+    return {"allOf": [_ref("Page")], "properties": {"items": _array(item)}}
+
+
+_ENTRY: JSON = {
+    "type": "object",
+    "description": "an object of the folder: its accession id, type, title and how it was submitted",
+    "required": ["accessionId", "schema"],
+    "properties": {
+        "accessionId": _STR,
+        "schema": _STR,
+        "title": _STR,
+        "tags": {"type": "object", "properties": {"submissionType": {"enum": ["JSON", "XML", "CSV"]}}},
+    },
+}
+_FOLDER_FIELDS: JSON = {
+    "name": {"type": "string", "maxLength": 256},
+    "description": _STR,
+    "projectId": {"type": ["string", "null"], "description": "a catalogue project you are a member of"},
+    "editors": {"type": "array", "items": _STR, "description": "usernames"},
+    "doiInfo": {"type": "object", "description": "DataCite's creators, subjects, ..."},
+}
+
+_FOLDER_UUID = "6e9a1c2b3d4e4f5a8b7c6d5e4f3a2b1c"
+_FOLDER: JSON = {
+    "folderId": _FOLDER_UUID,
+    "name": "Soil study",
+    "description": "Samples of the 2026 field season",
+    "projectId": None,
+    "owner": "alice",
+    "editors": ["bob"],
+    "published": False,
+    "state": "open",
+    "dateCreated": "2026-01-05T09:30:00Z",
+    "datePublished": None,
+    "doiInfo": {},
+    "version": 2,
+    "drafts": [],
+    "metadataObjects": [
+        {"accessionId": "CAT-SAM-0000042", "schema": "sample", "tags": {"submissionType": "XML"}, "title": "Core 1"}
+    ],
+}
+_OBJECT: JSON = {
+    "@alias": "core-1",
+    "TITLE": "Core 1",
+    "SAMPLE_NAME": {"TAXON_ID": "410658", "SCIENTIFIC_NAME": "soil metagenome"},
+    "accessionId": "CAT-SAM-0000042",
+    "schema": "sample",
+    "folderId": _FOLDER_UUID,
+    "draft": False,
+    "dateCreated": "2026-01-05T09:31:00Z",
+    "dateUpdated": "2026-01-05T09:31:00Z",
+    "publishDate": None,
+    "version": 1,
+}
+_FOLDER_ANSWER: JSON = {"type": "object", "required": ["folderId"], "properties": {"folderId": _STR}}
+_ACCESSION: JSON = {"type": "object", "required": ["accessionId"], "properties": {"accessionId": _STR}}
+_MADE: JSON = {
+    "type": "object",
+    "required": ["accessionId", "schema"],
+    "properties": {"accessionId": _STR, "schema": _STR},
+}
+
+
+def _submitter_page(key: str, item: str) -> JSON:
+    return {
+        "type": "object",
+        "description": "metadata-submitter's paging (`page`, `per_page`, default 10).",
+        "required": ["page", key],
+        "properties": {
+            "page": {
+                "type": "object",
+                "required": ["page", "size", "totalPages", "totalObjects"],
+                "properties": {"page": _INT, "size": _INT, "totalPages": _INT, "totalObjects": _INT},
+            },
+            key: _array(item),
+        },
+    }
+
+
+SUBMISSION_SCHEMAS: dict[str, JSON] = {
+    "Folder": {
+        "type": "object",
+        "description": "A metadata submission: drafts and objects of the ENA types, published at once "
+        "(lists show folders without `drafts` and `metadataObjects`).",
+        "required": ["folderId", "name", "published"],
+        "properties": {
+            "folderId": _STR,
+            "name": _STR,
+            "description": _STR,
+            "projectId": _NULL_STR,
+            "owner": _STR,
+            "editors": _STRS,
+            "published": _BOOL,
+            "state": {"enum": ["open", "publishing", "published"]},
+            "dateCreated": _TIME,
+            "datePublished": _TIME,
+            "doiInfo": {"type": "object"},
+            "version": _INT,
+            "drafts": {"type": "array", "items": _ENTRY},
+            "metadataObjects": {"type": "array", "items": _ENTRY},
+        },
+        "examples": [_FOLDER],
+    },
+    "SubmittedObject": {
+        "type": "object",
+        "description": "An ENA object: its element's content as JSON (see /submissions/schemas/{type}) "
+        "and the catalogue's fields.",
+        "required": ["accessionId", "schema", "folderId", "draft"],
+        "properties": {
+            "accessionId": {"type": "string", "pattern": "^CAT-[A-Z]{3}-[0-9]{7,12}$"},
+            "schema": _STR,
+            "folderId": _STR,
+            "draft": _BOOL,
+            "dateCreated": _TIME,
+            "dateUpdated": _TIME,
+            "publishDate": _TIME,
+            "version": _INT,
+        },
+        "examples": [_OBJECT],
+    },
+    "FolderFields": {
+        "type": "object",
+        "description": "A new folder (`name` required); any other field is refused.",
+        "required": ["name"],
+        "properties": _FOLDER_FIELDS,
+        "examples": [{"name": "Soil study", "description": "Samples of the 2026 field season", "editors": ["bob"]}],
+    },
+    "FolderPatch": {
+        "type": "object",
+        "description": "What to change (only the owner names editors), optionally at `version`.",
+        "properties": {**_FOLDER_FIELDS, "version": _INT},
+    },
+    "FolderPage": _page("Folder"),
+    "SubmittedObjectPage": _page("SubmittedObject"),
+    "AddedObjects": {
+        "type": "object",
+        "required": ["items", "total"],
+        "properties": {"items": {"type": "array", "items": _MADE}, "total": _INT},
+        "examples": [{"items": [{"accessionId": "CAT-SAM-0000042", "schema": "sample"}], "total": 1}],
+    },
+    "ObjectChanges": {
+        "type": "object",
+        "description": "Top-level fields of the object's content to set (`null`: remove); the result must "
+        "still be valid.",
+        "examples": [{"TITLE": "Core 1, resampled"}],
+    },
+    "SubmissionValidation": {
+        "type": "object",
+        "description": "Whether the object(s) are valid (stores nothing); when not, every problem.",
+        "required": ["valid", "errors"],
+        "properties": {"valid": _BOOL, "objects": _INT, "message": _STR, "errors": _array("Problem")},
+    },
+    "SubmissionTypes": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["type", "element", "set", "xsd", "in_catalogue"],
+            "properties": {"type": _STR, "element": _STR, "set": _STR, "xsd": _STR, "in_catalogue": _BOOL},
+        },
+    },
+    "JsonSchemaDocument": {
+        "type": ["object", "boolean"],
+        "description": "A JSON Schema (2020-12) of the type's objects (`?format=xml`: its XSD, as XML).",
+    },
+    # -- metadata-submitter ---------------------------------------------------------------------
+    "SubmitterSchemas": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["title", "detail", "url"],
+            "properties": {"title": _STR, "detail": _STR, "url": _STR},
+        },
+    },
+    "SubmitterValidation": {
+        "type": "object",
+        "description": "Whether the file is valid; when not, the first problem (`detail`) and all (`errors`).",
+        "required": ["isValid"],
+        "properties": {
+            "isValid": _BOOL,
+            "objects": _INT,
+            "detail": {"type": "object", "properties": {"reason": _STR, "instance": _STR}},
+            "errors": _array("Problem"),
+        },
+    },
+    "SubmitterResults": {
+        "type": "array",
+        "description": "Per object added or modified its accession id and type; per file validated whether it is.",
+        "items": {
+            "type": "object",
+            "required": ["schema"],
+            "properties": {"accessionId": _STR, "schema": _STR, "isValid": _BOOL, "errors": _array("Problem")},
+        },
+    },
+    "SubmitterCreated": {
+        "description": 'One JSON object: `{"accessionId"}`; several, or a file or sheet: each with its type.',
+        "anyOf": [_ACCESSION, {"type": "array", "items": _MADE}],
+    },
+    "SubmitterAccession": _ACCESSION,
+    "SubmitterFolderId": _FOLDER_ANSWER,
+    "SubmitterObjectPage": _submitter_page("objects", "SubmittedObject"),
+    "SubmitterFolderPage": _submitter_page("folders", "Folder"),
+    "SubmitterJsonPatch": {
+        "type": "array",
+        "description": "RFC 6902 `add`/`replace` operations on `/name`, `/description`, `/projectId`, "
+        "`/editors`, `/doiInfo`.",
+        "items": {
+            "type": "object",
+            "required": ["op", "path", "value"],
+            "properties": {"op": {"enum": ["add", "replace"]}, "path": _STR, "value": {}},
+        },
+        "examples": [[{"op": "replace", "path": "/name", "value": "Soil study, second round"}]],
+    },
+    "SubmitterUser": {
+        "type": "object",
+        "required": ["userId", "name", "username", "projects", "folders"],
+        "properties": {
+            "userId": _STR,
+            "name": _STR,
+            "username": _STR,
+            "projects": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"projectId": _STR, "projectNumber": _STR}},
+            },
+            "folders": _STRS,
+        },
+    },
+}
