@@ -17,11 +17,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test lint fmt clean distclean bench lock check-python check-locks browser
+.PHONY: help install run test soak lint fmt clean distclean bench lock check-python check-locks browser
 
 help:
 	@echo "make run        start the local stack (moto, osmem-server, runner, chalice local) with demo data"
 	@echo "make test       lint, type-check and run every test (what .ci/run does)"
+	@echo "make soak       the delivery tests at full size (~5 min; make test runs them bounded)"
 	@echo "make bench      our catalogue against dtool-lookup-server 0.18 (~10 min; BENCH_ARGS=--quick: a few)"
 	@echo "make synth      the AWS CDK template, offline (STAGE=dev|prod)"
 	@echo "make deploy     deploy STAGE with your AWS credentials (see README: Deploy to AWS)"
@@ -76,6 +77,10 @@ browser:
 
 test: check-locks $(VENV)/.installed browser
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra client/src && $(VENV)/bin/pytest -n 2 --timeout 600 --durations=25
+
+# not part of make test: the delivery tests at full size (1,000 events for 500 keys, 100 crashes)
+soak: $(VENV)/.installed
+	CATALOGUE_SOAK=1 $(VENV)/bin/pytest -n 2 --timeout 1800 --durations=10 tests/e2e/test_ingest_delivery.py
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -5,7 +5,7 @@ import { call, configure } from "./js/api.js";
 import { completeSignIn, signIn, signOut, token } from "./js/auth.js";
 import { datasetPage } from "./js/dataset.js";
 import { alert, h, show } from "./js/dom.js";
-import { collectionsPage, projectsPage, submissionsPage } from "./js/lists.js";
+import { collectionsPage, projectPage, projectsPage, submissionsPage } from "./js/lists.js";
 import { searchPage } from "./js/search.js";
 import { uploadPage } from "./js/upload.js";
 
@@ -55,6 +55,7 @@ async function route() {
   if (dataset) await datasetPage(dataset[1], query);
   else if (path === "/upload") await uploadPage();
   else if (path === "/projects") await projectsPage(query);
+  else if (path === "/project") await projectPage(query, config.mymdc_path || "/mymdc/api");
   else if (path === "/collections") await collectionsPage(query);
   else if (path === "/submissions") await submissionsPage(query);
   else await searchPage(query);

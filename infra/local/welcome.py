@@ -98,7 +98,10 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
 
     # facility records (myMdC): the demo proposal's data groups are datasets too
     with patched_environ(stack.env):
-        xfel.load(Root(stack.settings()), DEMO_OPERATOR, xfel.demo_fixtures(), stack.xfel_client.username)
+        facility_root = Root(stack.settings())
+        xfel.load(facility_root, DEMO_OPERATOR, xfel.demo_fixtures(), stack.xfel_client.username)
+        # the web page's demo user is a member of the demo proposal: it sees its runs and data
+        facility_root.facility.set_members(DEMO_OPERATOR, xfel.DEMO_PROPOSAL, [WEB_USER])
     expected += sum(1 for kind, _, _ in xfel.demo_fixtures() if kind == "data_group_repository")
 
     # the Data Tracker's demo (/api/v1): its users, orders, a published collection, their keys

@@ -211,3 +211,27 @@ def test_the_page_fits_a_phone(stack: LocalStack, chromium: WebDriver, world: di
         shot(driver, "page-9-phone")
     finally:
         driver.set_window_size(size["width"], size["height"])
+
+
+def test_projects_lead_to_their_page(stack: LocalStack, chromium: WebDriver) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    admin = persona(stack, "admin", admin=True)
+    word = unique("order")
+    title = f"Permafrost cores {word}"
+    assert admin.post("/projects", {"title": title}).status_code == 201
+    driver, wait = chromium, WebDriverWait(chromium, WAIT)
+    _sign_in(driver, stack, "admin")
+    driver.find_element(By.CSS_SELECTOR, "nav a[href='#/projects']").click()
+    wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "#list-area[aria-busy=false]")))
+    field = driver.find_element(By.ID, "list-q")
+    field.send_keys(word)  # one row, whatever else the session made
+    field.submit()
+    wait.until(ready.element_to_be_clickable((By.LINK_TEXT, title))).click()
+    wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "h1"), title))
+    assert "Datasets of this order" in driver.find_element(By.ID, "main").text
+    assert "null" not in driver.find_element(By.ID, "main").text  # no missing value printed
+    shot(driver, "page-10-project")
+    _no_errors(driver)

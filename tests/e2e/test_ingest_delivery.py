@@ -18,10 +18,12 @@ from chalicelib.composition import Root, install
 from chalicelib.ingest.dlq import list_dead_letters, redrive
 from infra.local.sqs import QueuePoller
 from infra.local.stack import LocalStack, patched_environ
-from tests.e2e.helpers import Client, persona, total, unique, wait_for
+from tests.e2e.helpers import Client, persona, scale, total, unique, wait_for
 
-KEYS = 500
-OVERWRITES = 100
+# make test: 240 events for 120 keys, 30 overwrites, 30 crashes; make soak: 1,000 / 500 / 100 / 100
+KEYS = scale(120, 500)
+OVERWRITES = scale(30, 100)
+CRASHES = scale(30, 100)
 
 
 def notification(bucket: str, key: str, etag: str, sequencer: str) -> str:
@@ -126,7 +128,7 @@ def test_crash_after_commit_redelivers_without_duplicates(stack: LocalStack, buc
     admin, name = bucket
     s3, sqs = stack.client("s3"), stack.client("sqs")
     url = sqs.create_queue(QueueName=unique("crash-q"), Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
-    keys = [f"crash-{i:03d}/dataset.json" for i in range(100)]
+    keys = [f"crash-{i:03d}/dataset.json" for i in range(CRASHES)]
     send_all(sqs, url, [notification(name, k, put_sidecar(s3, name, k, "v1"), "01") for k in keys])
     crashed: set[str] = set()
 
@@ -148,11 +150,11 @@ def test_crash_after_commit_redelivers_without_duplicates(stack: LocalStack, buc
                     time.sleep(0.05)
         finally:
             install(None)
-    assert len(crashed) == 100 and poller.delivered == 100
+    assert len(crashed) == CRASHES and poller.delivered == CRASHES
     scope = f"?base_uri=s3://{name}&q=crash&page_size=100"
-    assert wait_for(lambda: total(admin, scope) == 100, timeout=60)
+    assert wait_for(lambda: total(admin, scope) == CRASHES, timeout=60)
     uuids = {h["uuid"] for h in admin.get(f"/datasets{scope}").json()["items"]}
-    assert wait_for(lambda: audit_actions(stack, uuids) == Counter({("dataset", "add"): 100}), timeout=60)
+    assert wait_for(lambda: audit_actions(stack, uuids) == Counter({("dataset", "add"): CRASHES}), timeout=60)
 
 
 def test_duplicated_shuffled_and_late_events_give_exactly_one_dataset_each(

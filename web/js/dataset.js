@@ -1,7 +1,7 @@
 // A dataset: its facts, README, annotations, tags, replicas, a paged and filtered manifest,
 // the change log (where the API allows it), and archival with each step.
 import { ApiError, call } from "./api.js";
-import { alert, bytes, facts, h, show, table, when } from "./dom.js";
+import { alert, bytes, facts, fill, h, show, table, when } from "./dom.js";
 
 const MANIFEST_PAGE = 25;
 const POLL_MS = 1500;
@@ -46,7 +46,7 @@ function manifestSection(manifest) {
     if (page > 1) nav.append(go(page - 1));
     nav.append(h("span", { "aria-current": "page" }, `${shown.length} file${shown.length === 1 ? "" : "s"} · page ${page} of ${pages}`));
     if (page < pages) nav.append(go(page + 1));
-    body.replaceChildren(
+    fill(body,
       table("Files", [["Path", (i) => i.relpath], ["Size", (i) => bytes(i.size_in_bytes)], ["Hash", (i) => h("code", {}, i.hash || "")]], rows),
       nav,
     );
@@ -87,10 +87,10 @@ async function watchArchive(id, area) {
     try {
       archive = (await call(`/archives/${encodeURIComponent(id)}`)).body;
     } catch (err) {
-      area.replaceChildren(alert(err.message));
+      fill(area, alert(err.message));
       return;
     }
-    area.replaceChildren(
+    fill(area,
       h("p", { class: "status", role: "status", id: "archive-status" }, `Archival: ${archive.status}`),
       stepsTable(archive),
       archive.aip ? h("p", {}, `AIP: ${archive.aip.uri} (${bytes(archive.aip.size_in_bytes)}, ${archive.aip.storage_class})`) : null,
@@ -111,7 +111,7 @@ function archivalSection(dataset, baseUri) {
       const answer = await call(`/datasets/${encodeURIComponent(dataset.uuid)}/archive`, { method: "POST", query: { base_uri: baseUri } });
       await watchArchive(answer.body.id, area);
     } catch (err) {
-      area.replaceChildren(alert(err instanceof ApiError ? `${err.message} (${err.code})` : err.message));
+      fill(area, alert(err instanceof ApiError ? `${err.message} (${err.code})` : err.message));
     } finally {
       button.disabled = false;
     }
@@ -160,7 +160,7 @@ export async function datasetPage(uuid, query) {
       ["Size", bytes(dataset.size_in_bytes)],
       ["Created", when(dataset.created_at)],
       ["Frozen", when(dataset.frozen_at)],
-      ["Tags", (dataset.tags || []).length ? (dataset.tags || []).map((t) => h("span", { class: "tag" }, t)) : "none"],
+      ["Tags", (dataset.tags || []).length ? (dataset.tags || []).map((t) => [h("span", { class: "tag" }, t), " "]) : "none"],
     ]),
     h("section", { "aria-labelledby": "replicas-h" },
       h("h2", { id: "replicas-h" }, "Replicas"),

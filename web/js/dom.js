@@ -26,6 +26,12 @@ export function append(el, children) {
   return el;
 }
 
+/** Replace an element's children (null, undefined and false are left out). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
 /** Replace what the main region shows, and give it the focus (screen readers announce it). */
 export function show(...children) {
   const main = document.getElementById("main");

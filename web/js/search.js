@@ -1,7 +1,7 @@
 // The search page: free text, facets (base URI, creator, tag, project) that filter when
 // ticked, hits with the matched words highlighted, and paging.
 import { call } from "./api.js";
-import { alert, bytes, h, show, snippet } from "./dom.js";
+import { alert, bytes, fill, h, show, snippet } from "./dom.js";
 
 const FACETS = [
   ["base_uri", "Base URI"],
@@ -74,7 +74,7 @@ function hit(item) {
     h("h3", {}, h("a", { href: link }, item.name || item.uuid)),
     h("p", { class: "meta" },
       `${item.creator_username || "unknown creator"} · ${item.base_uri || ""} · ${item.number_of_items ?? "?"} files, ${bytes(item.size_in_bytes)}`),
-    (item.tags || []).length ? h("p", { class: "tags" }, (item.tags || []).map((t) => h("span", { class: "tag" }, t))) : null,
+    (item.tags || []).length ? h("p", { class: "tags" }, (item.tags || []).map((t) => [h("span", { class: "tag" }, t), " "])) : null,
     snippets.length ? h("ul", { class: "snippets" }, snippets.slice(0, 4)) : null,
   );
 }
@@ -105,7 +105,7 @@ export async function searchPage(query) {
     ]);
     const { items, total, total_pages: totalPages } = found.body;
     const summary = total === 0 ? "No datasets found." : `${total} dataset${total === 1 ? "" : "s"} found.`;
-    results.replaceChildren(
+    fill(results,
       h("div", { class: "results-layout" },
         facetPanel(current, facets.body.facets),
         h("section", { class: "results", "aria-label": "Results" },
@@ -117,7 +117,7 @@ export async function searchPage(query) {
       ),
     );
   } catch (err) {
-    results.replaceChildren(alert(err.message));
+    fill(results, alert(err.message));
   } finally {
     results.setAttribute("aria-busy", "false");
   }

@@ -2,7 +2,7 @@
 // the user may register in; the files go straight to S3, the sidecar dataset.json last; the
 // catalogue registers the folder from S3's events, and the page waits until it is there.
 import { call } from "./api.js";
-import { alert, bytes, h, show } from "./dom.js";
+import { alert, bytes, fill, h, show } from "./dom.js";
 
 const WAIT_TRIES = 120;
 const WAIT_MS = 1000;
@@ -117,11 +117,11 @@ export async function uploadPage() {
       status.textContent = "Uploaded. Waiting for the catalogue to register it…";
       const found = await waitForDataset(upload.uuid, upload.base_uri, status);
       const link = `#/datasets/${encodeURIComponent(upload.uuid)}?base_uri=${encodeURIComponent(upload.base_uri)}`;
-      status.replaceChildren(found
+      fill(status, found
         ? h("span", {}, "Registered: ", h("a", { href: link, id: "up-dataset-link" }, sidecar.name || upload.folder))
         : "Uploaded, but not registered yet: look for it in a minute.");
     } catch (err) {
-      status.replaceChildren(alert(err.message));
+      fill(status, alert(err.message));
     } finally {
       submit.disabled = false;
     }
