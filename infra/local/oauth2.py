@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import errno
 import gzip
 import hmac
 import importlib.util
@@ -61,7 +60,7 @@ from botocore.exceptions import ClientError
 from jose import jwk, jwt
 
 from infra.local.hosted_ui import AUTHORIZE_PATH, LOGIN_PATH, HostedUi, Page
-from infra.local.processes import PortInUse
+from infra.local.serving import HOST, ServedInThread
 
 __all__ = [
     "DEFAULT_EXPIRES_IN",
@@ -81,7 +80,6 @@ __all__ = [
 
 LOG = logging.getLogger("infra.local.oauth2")
 
-HOST = "127.0.0.1"
 TOKEN_PATH = "/oauth2/token"
 MAX_BODY_BYTES = 8 * 1024
 MAX_FORM_FIELDS = 16
@@ -491,15 +489,13 @@ class TokenServer:
         self.cors_origins = cors_origins
         self.signer = signer
         self.hosted_ui = hosted_ui
-        self.requested_port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ServedInThread[_Server] = ServedInThread(
+            "the OAuth2 token endpoint (stand-in)", "CATALOGUE_TOKEN_PORT", port
+        )
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the token server is not started")
-        return int(self._server.server_address[1])
+        return self._served.port
 
     @property
     def token_url(self) -> str:
@@ -511,39 +507,19 @@ class TokenServer:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._served.running
 
     def start(self) -> TokenServer:
-        if self._server is not None:
-            raise RuntimeError("the token server was already started")
-        try:
-            server = _Server((HOST, self.requested_port), _Handler)
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUse(
-                    HOST, self.requested_port, "the OAuth2 token endpoint (stand-in)", "CATALOGUE_TOKEN_PORT"
-                ) from exc
-            raise
+        server = self._served.bind(_Server, _Handler)
         server.clients, server.signer, server.hosted_ui = self.clients, self.signer, self.hosted_ui
         server.cors_origins = self.cors_origins
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="oauth2-token-server", daemon=True
-        )
-        self._server, self._thread = server, thread
-        thread.start()
+        self._served.serve("oauth2-token-server")
         LOG.info("OAuth2 token endpoint (stand-in) on %s", self.token_url)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and release the port; idempotent."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._thread = None
-        if thread.is_alive():
-            server.shutdown()  # returns once serve_forever has left its loop
-        server.server_close()  # closes the socket, joins the request threads
-        thread.join(timeout)
+        self._served.stop(timeout)
 
     def __enter__(self) -> TokenServer:
         return self.start()

@@ -10,20 +10,17 @@ from the page only and connections to the origins ``config.json`` names.
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import mimetypes
-import threading
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from infra.local.processes import PortInUse
+from infra.local.serving import HOST, ServedInThread
 
-HOST = "127.0.0.1"
 CONFIG_PATH = "/config.json"
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -118,47 +115,25 @@ class WebServer:
     def __init__(self, directory: Path, config: Mapping[str, Any], port: int = 0) -> None:
         self.directory = directory.resolve()
         self.config = dict(config)
-        self.requested_port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ServedInThread[_Server] = ServedInThread("the web page", "CATALOGUE_WEB_PORT", port)
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the web server is not started")
-        return int(self._server.server_address[1])
+        return self._served.port
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}/"
 
     def start(self) -> WebServer:
-        if self._server is not None:
-            raise RuntimeError("the web server was already started")
-        try:
-            server = _Server((HOST, self.requested_port), _Handler)
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUse(HOST, self.requested_port, "the web page", "CATALOGUE_WEB_PORT") from exc
-            raise
+        server = self._served.bind(_Server, _Handler)
         connect = [origin_of(str(v)) for k, v in self.config.items() if k.endswith("_url") and v]
         server.root, server.headers = self.directory, security_headers(connect)
         server.config = json.dumps(self.config, indent=2).encode()
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="web-page-server", daemon=True
-        )
-        self._server, self._thread = server, thread
-        thread.start()
+        self._served.serve("web-page-server")
         LOG.info("web page on %s", self.url)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and release the port; idempotent."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._thread = None
-        if thread.is_alive():
-            server.shutdown()
-        server.server_close()
-        thread.join(timeout)
+        self._served.stop(timeout)
