@@ -9,11 +9,10 @@ const POLL_LIMIT = 400; // about ten minutes of watching one archive
 const FINAL = new Set(["archived", "failed", "rejected", "fixity_failed"]);
 
 function readmeSection(readme) {
-  if (readme === null) return null;
   const text = typeof readme === "string" ? readme : "";
-  return h("section", { "aria-labelledby": "readme-h" },
-    h("h2", { id: "readme-h" }, "README"),
-    text.trim() ? h("pre", { class: "readme", tabindex: "0" }, text) : h("p", {}, "No README."));
+  let shown = text.trim() ? h("pre", { class: "readme", tabindex: "0" }, text) : h("p", {}, "No README.");
+  if (readme === null) shown = h("p", {}, "The README is too large to show here: GET /datasets/{uuid}/readme links to it.");
+  return h("section", { "aria-labelledby": "readme-h" }, h("h2", { id: "readme-h" }, "README"), shown);
 }
 
 function annotationsSection(annotations) {
@@ -28,7 +27,7 @@ function annotationsSection(annotations) {
 function manifestSection(manifest) {
   const section = h("section", { "aria-labelledby": "manifest-h" }, h("h2", { id: "manifest-h" }, "Files"));
   if (manifest === null) {
-    section.append(h("p", {}, "The file list is too large to show here; the API's manifest route links to it."));
+    section.append(h("p", {}, "The file list is too large to show here: the API's manifest route (GET /datasets/{uuid}/manifest) links to it."));
     return section;
   }
   const items = Object.values((manifest && manifest.items) || {}).sort((a, b) => (a.relpath < b.relpath ? -1 : 1));
@@ -122,11 +121,14 @@ function archivalSection(dataset, baseUri) {
   return section;
 }
 
-async function optional(path, query, pick) {
+async function optional(path, query, pick, unreachable = false) {
   try {
     return pick((await call(path, { query })).body);
   } catch (err) {
     if (err instanceof ApiError && [403, 404, 413].includes(err.status)) return null;
+    // a part too large for one answer is a 303 to object storage, which a page of another
+    // origin may not read: shown as "too large" rather than failing the whole page
+    if (unreachable && err instanceof ApiError && err.status === 0) return null;
     throw err;
   }
 }
@@ -143,8 +145,8 @@ export async function datasetPage(uuid, query) {
     return;
   }
   const [readme, manifest, annotations, log] = await Promise.all([
-    optional(`/datasets/${uuid}/readme`, scope, (b) => b.readme),
-    optional(`/datasets/${uuid}/manifest`, scope, (b) => b),
+    optional(`/datasets/${uuid}/readme`, scope, (b) => b.readme, true),
+    optional(`/datasets/${uuid}/manifest`, scope, (b) => b, true),
     optional(`/datasets/${uuid}/annotations`, scope, (b) => b.annotations),
     optional(`/datasets/${uuid}/log`, { ...scope, limit: "50" }, (b) => b.entries),
   ]).catch((err) => { show(alert(err.message)); throw err; });
