@@ -16,31 +16,19 @@ Tracker (and ``/projects``, ``/collections``, API keys) in
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.openapi.compat_schemas_mymdc import MYMDC_SCHEMAS
 from chalicelib.openapi.compat_schemas_submissions import SUBMISSION_SCHEMAS
 from chalicelib.openapi.compat_schemas_tracker import TRACKER_SCHEMAS
+from chalicelib.openapi.shapes import BOOL as _BOOL
+from chalicelib.openapi.shapes import INT as _INT
+from chalicelib.openapi.shapes import JSON
+from chalicelib.openapi.shapes import NUM as _NUM
+from chalicelib.openapi.shapes import STR as _STR
+from chalicelib.openapi.shapes import STRS as _STRS
+from chalicelib.openapi.shapes import array_of as _array
+from chalicelib.openapi.shapes import ref as _ref
 
-JSON = dict[str, Any]
-
-_STR: JSON = {"type": "string"}
-_NUM: JSON = {"type": "number"}
-_INT: JSON = {"type": "integer"}
-_BOOL: JSON = {"type": "boolean"}
-_STRS: JSON = {"type": "array", "items": _STR}
 _USERNAMES: JSON = {"type": "array", "items": _STR, "description": "usernames"}
-
-
-def _ref(name: str) -> JSON:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _array(name: str, description: str = "") -> JSON:
-    out: JSON = {"type": "array", "items": _ref(name)}
-    if description:
-        out["description"] = description
-    return out
 
 
 _ROW_EXAMPLE: JSON = {

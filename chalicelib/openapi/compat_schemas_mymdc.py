@@ -14,20 +14,14 @@ leaves null); only ``id`` and the fields a record cannot be without are ``requir
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.facility.schema import BOOL, DATETIME, INT, KINDS, Field, Kind
+from chalicelib.openapi.shapes import INT as _INT
+from chalicelib.openapi.shapes import JSON
+from chalicelib.openapi.shapes import STR as _STR
+from chalicelib.openapi.shapes import ref as _ref
 
-JSON = dict[str, Any]
-
-_STR: JSON = {"type": "string"}
-_INT: JSON = {"type": "integer"}
 _NULLABLE_STR: JSON = {"type": ["string", "null"]}
 _NULLABLE_INT: JSON = {"type": ["integer", "null"]}
-
-
-def _ref(name: str) -> JSON:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 # the kinds with myMdC collections (the run links are written through their run's attributes)

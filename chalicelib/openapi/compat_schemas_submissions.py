@@ -10,29 +10,16 @@ catalogue's routes page as ``/datasets`` does (``Page``) and answer the record.
 
 from __future__ import annotations
 
-from typing import Any
+from chalicelib.openapi.shapes import BOOL as _BOOL
+from chalicelib.openapi.shapes import INT as _INT
+from chalicelib.openapi.shapes import JSON
+from chalicelib.openapi.shapes import STR as _STR
+from chalicelib.openapi.shapes import STRS as _STRS
+from chalicelib.openapi.shapes import array_of as _array
+from chalicelib.openapi.shapes import page_ref as _page
 
-JSON = dict[str, Any]
-
-_STR: JSON = {"type": "string"}
-_INT: JSON = {"type": "integer"}
-_BOOL: JSON = {"type": "boolean"}
-_STRS: JSON = {"type": "array", "items": _STR}
 _NULL_STR: JSON = {"type": ["string", "null"]}
 _TIME: JSON = {"type": ["string", "null"], "description": "ISO 8601, UTC"}
-
-
-def _ref(name: str) -> JSON:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _array(name: str) -> JSON:
-    return {"type": "array", "items": _ref(name)}
-
-
-def _page(item: str) -> JSON:
-    """A page of the catalogue's lists (``Page``) of ``item``."""
-    return {"allOf": [_ref("Page")], "properties": {"items": _array(item)}}
 
 
 _ENTRY: JSON = {

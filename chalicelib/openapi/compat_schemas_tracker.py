@@ -12,31 +12,19 @@ Reads wrap the record in its kind (``{"order": {...}}``); lists are ``{"<kind>s"
 
 from __future__ import annotations
 
-from typing import Any
+from chalicelib.openapi.shapes import INT as _INT
+from chalicelib.openapi.shapes import JSON
+from chalicelib.openapi.shapes import NUM as _NUM
+from chalicelib.openapi.shapes import STR as _STR
+from chalicelib.openapi.shapes import STRS as _STRS
+from chalicelib.openapi.shapes import array_of as _array
+from chalicelib.openapi.shapes import page_ref as _page
+from chalicelib.openapi.shapes import ref as _ref
 
-JSON = dict[str, Any]
-
-_STR: JSON = {"type": "string"}
-_NUM: JSON = {"type": "number"}
-_INT: JSON = {"type": "integer"}
-_STRS: JSON = {"type": "array", "items": _STR}
 _UUID: JSON = {"type": "string", "format": "uuid"}
 _UUIDS: JSON = {"type": "array", "items": _UUID}
 _TAGS: JSON = {"type": "object", "description": "key → value", "additionalProperties": {"type": "string"}}
 _TIME: JSON = {"type": "string", "description": "ISO 8601, UTC (`2026-01-05T09:30:00.000Z`)"}
-
-
-def _ref(name: str) -> JSON:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _array(name: str) -> JSON:
-    return {"type": "array", "items": _ref(name)}
-
-
-def _page(item: str) -> JSON:
-    """A page of the catalogue's lists (``Page``) of ``item``."""
-    return {"allOf": [_ref("Page")], "properties": {"items": _array(item)}}
 
 
 def _versioned(fields: str) -> JSON:

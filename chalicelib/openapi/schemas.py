@@ -13,15 +13,12 @@ merged into :data:`SCHEMAS`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.openapi.compat_schemas import COMPAT_SCHEMAS
-
-JSON = dict[str, Any]
-
-
-def ref(name: str) -> JSON:
-    return {"$ref": f"#/components/schemas/{name}"}
+from chalicelib.openapi.shapes import INT as _INT
+from chalicelib.openapi.shapes import JSON, ref
+from chalicelib.openapi.shapes import NUM as _NUM
+from chalicelib.openapi.shapes import STR as _STR
+from chalicelib.openapi.shapes import STRS as _STRS
 
 
 def page_of(item: str | None, examples: list[JSON] | None = None) -> JSON:
@@ -43,10 +40,6 @@ def page_of(item: str | None, examples: list[JSON] | None = None) -> JSON:
     return page
 
 
-_STR = {"type": "string"}
-_NUM = {"type": "number"}
-_INT = {"type": "integer"}
-_STRS = {"type": "array", "items": _STR}
 _NULL_STR = {"type": ["string", "null"]}
 _NULL_NUM = {"type": ["number", "null"]}
 
