@@ -75,6 +75,10 @@ def read_xml(data: bytes, what: str = "the XML file") -> Element:
         raise _refuse(what, [_problem("/", f"forbidden XML construct: {type(exc).__name__}")]) from None
     except ParseError as exc:
         raise _refuse(what, [_problem("/", f"not well-formed XML: {exc}")]) from None
+    except (LookupError, ValueError) as exc:
+        # expat raises these, not ParseError, for the declaration's encoding: LookupError for
+        # an unknown one ("TF-8"), ValueError for a multi-byte one other than UTF-8/16 ("UTF-32")
+        raise _refuse(what, [_problem("/", f"unsupported encoding: {exc}")]) from None
     if root is None:
         raise _refuse(what, [_problem("/", "the file holds no element")])
     for elem in root.iter():

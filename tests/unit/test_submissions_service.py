@@ -151,6 +151,14 @@ def test_no_bytes_make_the_xml_reader_raise_anything_else(data: bytes) -> None:
         read_xml(data)
 
 
+@pytest.mark.parametrize("encoding", ["TF-8", "UTF-32", "x-mac-japanese"])
+def test_an_unknown_or_multibyte_encoding_is_refused_as_invalid(encoding: str) -> None:
+    # found by the mangling test below: expat raises LookupError/ValueError for these
+    with pytest.raises(InvalidDocument) as caught:
+        read_xml(f'<?xml version="1.0" encoding="{encoding}"?><SAMPLE_SET/>'.encode())
+    assert "unsupported encoding" in json.dumps(caught.value.problems)
+
+
 VALID_SAMPLE = (DATA / "sample.xml").read_bytes()
 
 
