@@ -27,6 +27,16 @@ REGISTERED = "registered"
 REFUSED = "refused"
 INCOMPLETE = "incomplete"
 
+# What an entry is, by the way it reached the catalogue (``DatasetContent.kind``; searched
+# and counted as ``type``). Set by the services that register, never by clients.
+KIND_DTOOL = "dtool"  # a dtool dataset: its S3 layout, or sent by a dtool client
+KIND_FOLDER = "folder"  # a folder with a dataset.json/yaml sidecar (the page's uploads too)
+KIND_BAG = "bag"  # a BagIt bag
+KIND_FACILITY = "facility"  # a facility data group (myMdC)
+KIND_SUBMISSION = "submission"  # a published metadata-submitter folder
+KIND_RECORD = "record"  # described through the catalogue's own API (POST /datasets)
+KINDS = (KIND_DTOOL, KIND_FOLDER, KIND_BAG, KIND_FACILITY, KIND_SUBMISSION, KIND_RECORD)
+
 
 @dataclass(frozen=True)
 class ManifestItem:
@@ -103,10 +113,19 @@ class DatasetContent:
     # the project (e.g. a facility proposal) the dataset belongs to: its members see the
     # dataset's registered entries whatever their base URI. Set by services, never by clients.
     project: str | None = None
+    # what the entry is (one of KINDS; None for entries registered before kinds were kept,
+    # searched as "record"). Set by services, never by clients.
+    kind: str | None = None
+
+    @property
+    def type(self) -> str:
+        """The entry's kind as search shows and filters it."""
+        return self.kind or KIND_RECORD
 
     def content_hash(self) -> str:
         """A stable digest of the content; equal content gives an equal digest. ``project``
-        counts only when set, so that the digests of datasets without one never change."""
+        and ``kind`` count only when set, so that the digests of datasets without them never
+        change."""
         payload: JSONObject = {
             "uuid": self.uuid,
             "name": self.name,
@@ -123,6 +142,8 @@ class DatasetContent:
         }
         if self.project is not None:
             payload["project"] = self.project
+        if self.kind is not None:
+            payload["kind"] = self.kind
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -205,6 +226,7 @@ class Dataset:
         }
         if c.project is not None:
             out["project"] = c.project
+        out["kind"] = c.type
         return out
 
     def detail_dict(self, replicas: tuple[Replica, ...] | None = None) -> JSONObject:

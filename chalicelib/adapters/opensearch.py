@@ -79,6 +79,7 @@ MAPPING: dict[str, Any] = {
         "replicas": _STORED_ONLY,
         "annotations": _STORED_ONLY,
         "project": _KEYWORD,
+        "type": _KEYWORD,
         "created_at": _DOUBLE,
         "frozen_at": _DOUBLE,
         "registered_at": _DOUBLE,

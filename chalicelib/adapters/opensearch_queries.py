@@ -75,6 +75,8 @@ def build_query(query: SearchQuery) -> dict[str, Any]:
         filters.append({"terms": {"uris": list(dict.fromkeys(query.uris))}})
     if query.projects:
         filters.append({"terms": {"project": list(dict.fromkeys(query.projects))}})
+    if query.types:
+        filters.append({"terms": {"type": list(dict.fromkeys(query.types))}})
     must: dict[str, Any]
     if query.text.strip():
         # Every analysed word must occur in at least one field. A text that analyses to no

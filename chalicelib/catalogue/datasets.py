@@ -29,7 +29,7 @@ from chalicelib.catalogue.facets import search_facets
 from chalicelib.catalogue.paging import LogPage, read_log
 from chalicelib.catalogue.search import HIGHLIGHTS, SearchIndex, SearchQuery
 from chalicelib.catalogue.validation import DatasetPatch, Registration
-from chalicelib.domain import REGISTERED, SYSTEM_ACTOR, Dataset, DatasetContent, JSONObject, Replica, User
+from chalicelib.domain import KIND_RECORD, REGISTERED, SYSTEM_ACTOR, Dataset, DatasetContent, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import permissions as perm
 
@@ -183,7 +183,7 @@ class CatalogueService:
                     raise error
                 stamp = stamps.get(key)
                 if first and stamp is not None and unchanged(stamp, reg):
-                    self._require_conforming(merged(reg, stamp.description, stamp.project))
+                    self._require_conforming(merged(reg, stamp.description, stamp.project, stamp.kind))
                     results.append("unchanged")
                 elif first and stamp is None:
                     dataset = self._new_dataset(user, reg, 1, projects)
@@ -239,7 +239,7 @@ class CatalogueService:
             self._require_conforming(dataset.content)
             self._repo.save_dataset(dataset, existing.version if existing else None)
             return RegisterResult(True, "created", dataset.detail_dict())
-        content = merged(reg, existing.content.description, existing.content.project)
+        content = merged(reg, existing.content.description, existing.content.project, existing.content.kind)
         self._require_conforming(content)
         same_content = existing.status == REGISTERED and existing.content.content_hash() == content.content_hash()
         known = existing.replica(reg.uri)
@@ -525,6 +525,7 @@ class CatalogueService:
             if project is not None:
                 item["project"] = project
             item["type"] = "dataset"
+            item["kind"] = hit.get("type") or KIND_RECORD  # indexed before kinds were kept
             item["replicas"] = list(hit["replicas"])
             item["base_uri"] = hit["base_uris"][0] if hit["base_uris"] else None
             item["uri"] = hit["replicas"][0]["uri"] if hit["replicas"] else None

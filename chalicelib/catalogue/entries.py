@@ -62,15 +62,17 @@ def live(entry: Dataset) -> bool:
     return not entry.deleted and entry.status == REGISTERED
 
 
-def merged(reg: Registration, description: str, project: str | None) -> DatasetContent:
-    """The content ``reg`` gives an entry whose description and project are these: a
+def merged(reg: Registration, description: str, project: str | None, kind: str | None = None) -> DatasetContent:
+    """The content ``reg`` gives an entry whose description, project and kind are these: a
     registration without a description keeps the entry's (edited through the API), and one
-    without a project keeps the entry's (services set projects; clients cannot name one)."""
+    without a project or kind keeps the entry's (services set both; clients name neither)."""
     content = reg.content
     if not reg.has_description:
         content = replace(content, description=description)
     if content.project is None and project is not None:
         content = replace(content, project=project)
+    if content.kind is None and kind is not None:
+        content = replace(content, kind=kind)
     return content
 
 
@@ -78,4 +80,4 @@ def unchanged(stamp: DatasetStamp, reg: Registration) -> bool:
     """Whether registering ``reg`` over the stored ``stamp`` would change nothing."""
     if stamp.deleted or stamp.status != REGISTERED or reg.uri not in stamp.replicas:
         return False
-    return merged(reg, stamp.description, stamp.project).content_hash() == stamp.content_hash
+    return merged(reg, stamp.description, stamp.project, stamp.kind).content_hash() == stamp.content_hash

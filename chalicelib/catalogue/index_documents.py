@@ -101,6 +101,7 @@ def index_doc(dataset: Dataset) -> dict[str, Any]:
         "replicas": [r.to_dict() for r in dataset.replicas],
         "annotations": dict(c.annotations),
         "project": c.project,
+        "type": c.type,
         "created_at": c.created_at,
         "frozen_at": c.frozen_at,
         "registered_at": dataset.registered_at,

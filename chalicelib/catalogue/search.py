@@ -61,7 +61,13 @@ WHOLE_FIELD_HIGHLIGHTS = frozenset({"name"})
 
 # Facets: the document field counted for each facet name, and the values a facet reports
 # at most (the ``size`` of :meth:`SearchIndex.facets` may not exceed SUMMARY_BUCKETS).
-FACET_FIELDS = {"base_uri": "base_uris", "creator": "creator_username", "tag": "tags", "project": "project"}
+FACET_FIELDS = {
+    "base_uri": "base_uris",
+    "creator": "creator_username",
+    "tag": "tags",
+    "project": "project",
+    "type": "type",
+}
 FACET_VALUES = 50
 
 DOC_FIELDS = (
@@ -82,6 +88,7 @@ DOC_FIELDS = (
     "replicas",
     "annotations",
     "project",
+    "type",
     "created_at",
     "frozen_at",
     "registered_at",
@@ -119,7 +126,8 @@ class SearchQuery:
     Both empty: nothing is visible. ``base_uris`` and ``creators`` are OR filters, ``tags`` is an
     AND filter, ``uuids`` an OR filter; empty means "no filter". ``after`` is the opaque
     ``next_after`` of a previous result with the same query; when given, ``offset`` is ignored.
-    ``uris`` is an OR filter on the entries' replica URIs, ``projects`` one on their project.
+    ``uris`` is an OR filter on the entries' replica URIs, ``projects`` one on their project,
+    ``types`` one on their type (:attr:`chalicelib.domain.DatasetContent.type`).
     ``then_by`` are further sort keys ``(key, descending)`` after ``sort``, before the
     ``entry_id`` tie-break; a query with ``then_by`` pages by ``offset`` only (``after``
     cursors hold one sort value). ``highlight``: hits of a ``text`` carry :data:`HIGHLIGHTS`.
@@ -134,6 +142,7 @@ class SearchQuery:
     uuids: tuple[str, ...] = ()
     uris: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
     sort: str = "registered"
     descending: bool = True
     then_by: tuple[tuple[str, bool], ...] = ()

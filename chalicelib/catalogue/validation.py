@@ -14,7 +14,7 @@ import yaml
 
 from chalicelib.catalogue.cursors import decode_cursor
 from chalicelib.catalogue.search import MAX_RESULT_WINDOW, SearchQuery
-from chalicelib.domain import RESERVED_USERNAMES, DatasetContent, Manifest, ManifestItem
+from chalicelib.domain import KINDS, RESERVED_USERNAMES, DatasetContent, Manifest, ManifestItem
 from chalicelib.errors import ValidationError
 
 MAX_PAGE_SIZE = 100
@@ -221,7 +221,9 @@ def require_unicode(value: object, field: str = "body") -> None:
         pass
 
 
-def parse_registration(body: object) -> Registration:
+def parse_registration(body: object, kind: str | None = None) -> Registration:
+    """The registration ``body`` describes; ``kind`` is what the registering service knows
+    the entry to be (one of :data:`chalicelib.domain.KINDS`; never read from the body)."""
     data = require_object(body)
     require_unicode(data)
     reject_unknown(data, REGISTER_FIELDS)
@@ -247,6 +249,7 @@ def parse_registration(body: object) -> Registration:
         description=get_str(data, "description", required=False, max_len=4096),
         number_of_items=get_int(data, "number_of_items", default=len(manifest.items)),
         size_in_bytes=get_int(data, "size_in_bytes", default=manifest.total_size),
+        kind=kind,
     )
     return Registration(content=content, base_uri=base_uri, uri=uri, has_description="description" in data)
 
@@ -409,7 +412,7 @@ def _same_as_path(data: Mapping[str, Any], key: str, value: str) -> None:
 MAX_CURSOR_CHARS = 8192
 MAX_FILTER_VALUES = 50
 # the filters of a search (each may repeat), its facets' parameters, and the search's own
-SEARCH_FILTERS = ("base_uri", "creator", "tag", "uuid", "project")
+SEARCH_FILTERS = ("base_uri", "creator", "tag", "uuid", "project", "type")
 FACETS_PARAMS = {"q", *SEARCH_FILTERS}
 SEARCH_PARAMS = {*FACETS_PARAMS, "sort", "page", "page_size", "after", "highlight"}
 
@@ -498,4 +501,11 @@ def _search_filters(multi: Mapping[str, list[str]], max_query_chars: int) -> Sea
         tags=tuple(parse_tags(multi.get("tag", []), "tag")),
         uuids=tuple(parse_uuid(u) for u in multi.get("uuid", [])),
         projects=tuple(get_str({"project": p}, "project", max_len=256, min_len=1) for p in multi.get("project", [])),
+        types=tuple(_parse_type(t) for t in multi.get("type", [])),
     )
+
+
+def _parse_type(value: str) -> str:
+    if value not in KINDS:
+        raise ValidationError(f"type must be one of {', '.join(KINDS)}", field="type")
+    return value

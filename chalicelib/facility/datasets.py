@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import yaml
 
 from chalicelib.catalogue.validation import Registration, parse_base_uri
-from chalicelib.domain import SYSTEM_ACTOR, Dataset, DatasetContent, Manifest, ManifestItem, User
+from chalicelib.domain import KIND_FACILITY, SYSTEM_ACTOR, Dataset, DatasetContent, Manifest, ManifestItem, User
 from chalicelib.errors import Forbidden, InvalidRecord, NotFound, ValidationError
 from chalicelib.identity.permissions import may_register
 
@@ -164,6 +164,7 @@ def data_group_content(
         number_of_items=len(manifest.items),
         size_in_bytes=manifest.total_size,
         project=project,
+        kind=KIND_FACILITY,
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from chalicelib.adapters.object_storage import ObjectMeta, ObjectStorage
 from chalicelib.catalogue.index_documents import MAX_PARSED_README, load_yaml
 from chalicelib.catalogue.validation import Registration, parse_registration
-from chalicelib.domain import DatasetContent
+from chalicelib.domain import KIND_DTOOL, KIND_FOLDER, DatasetContent
 from chalicelib.errors import ValidationError
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -165,7 +165,7 @@ def read_dtool(store: ObjectStorage, target: DtoolTarget, base_uri: str) -> Regi
     if body["uuid"] != target.uuid:
         raise LayoutError(f"{target.uri}: admin metadata names uuid {body['uuid']}")
     try:
-        return parse_registration(body)
+        return parse_registration(body, KIND_DTOOL)
     except ValidationError as exc:
         raise LayoutError(f"{target.uri}: {exc} ({exc.field})") from exc
 
@@ -242,7 +242,7 @@ def read_sidecar(store: ObjectStorage, target: SidecarTarget, base_uri: str) -> 
     if "description" in meta:  # absent: keep a description edited through the API
         body["description"] = meta["description"]
     try:
-        return parse_registration(body)
+        return parse_registration(body, KIND_FOLDER)
     except ValidationError as exc:
         raise LayoutError(f"{target.uri}: {exc} ({exc.field})") from exc
 

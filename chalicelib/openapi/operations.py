@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chalicelib.domain import KINDS
 from chalicelib.openapi.schemas import JSON
 
 
@@ -46,6 +47,12 @@ FILTERS = (
     Param("tag", "only datasets with every one of these tags", repeatable=True),
     Param("uuid", "only this dataset", repeatable=True),
     Param("project", "only datasets of this project", repeatable=True),
+    Param(
+        "type",
+        "only datasets of this kind (see `kind`)",
+        {"enum": list(KINDS)},
+        repeatable=True,
+    ),
 )
 SEARCH = (
     *FILTERS,

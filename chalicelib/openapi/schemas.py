@@ -13,6 +13,7 @@ merged into :data:`SCHEMAS`.
 
 from __future__ import annotations
 
+from chalicelib.domain import KINDS
 from chalicelib.openapi.compat_schemas import COMPAT_SCHEMAS
 from chalicelib.openapi.shapes import INT as _INT
 from chalicelib.openapi.shapes import JSON, ref
@@ -64,6 +65,7 @@ _DATASET_SUMMARY = {
     "base_uri": "s3://lab-data",
     "uri": _URI,
     "replicas": [_REPLICA],
+    "kind": "folder",
 }
 _DATASET = {
     **_DATASET_SUMMARY,
@@ -225,6 +227,12 @@ NATIVE_SCHEMAS: dict[str, JSON] = {
             "uri": {"type": ["string", "null"]},
             "replicas": {"type": "array", "items": ref("Replica")},
             "project": {"type": ["string", "null"]},
+            "kind": {
+                "enum": list(KINDS),
+                "description": "what the entry is, by the way it reached the catalogue: a dtool dataset, a folder "
+                "with a dataset.json/yaml sidecar, a BagIt bag, a facility data group, a published submission, or "
+                "a record described through POST /datasets (searched and counted as `type`)",
+            },
             "highlights": {
                 "type": "object",
                 "description": "with `highlight=true` and `q`: per field, snippets where the words matched "
@@ -243,7 +251,7 @@ NATIVE_SCHEMAS: dict[str, JSON] = {
             "total": _INT,
             "facets": {
                 "type": "object",
-                "required": ["base_uri", "creator", "tag", "project"],
+                "required": ["base_uri", "creator", "tag", "project", "type"],
                 "additionalProperties": {
                     "type": "array",
                     "items": {
@@ -262,6 +270,7 @@ NATIVE_SCHEMAS: dict[str, JSON] = {
                     "creator": [],
                     "tag": [{"value": "soil", "count": 2}],
                     "project": [],
+                    "type": [{"value": "folder", "count": 2}, {"value": "dtool", "count": 1}],
                 },
             }
         ],

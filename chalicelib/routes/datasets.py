@@ -63,11 +63,12 @@ def summary(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/datasets/facets", methods=["GET"])
 @endpoint(bp)
 def dataset_facets(ctx: Ctx) -> dict[str, Any]:
-    """Counts per base URI, creator, tag and project of the entries a search finds.
+    """Counts per base URI, creator, tag, project and type of the entries a search finds.
 
     The search's text and filters (``q``, ``base_uri``, ``creator``, ``tag``, ``uuid``,
-    ``project``), over what you may search: ``{"total": n, "facets": {"base_uri": [{"value",
-    "count"}, ...], "creator": [...], "tag": [...], "project": [...]}}``, each list the most
+    ``project``, ``type``), over what you may search: ``{"total": n, "facets": {"base_uri":
+    [{"value", "count"}, ...], "creator": [...], "tag": [...], "project": [...], "type":
+    [...]}}``, each list the most
     frequent first (ties by value), at most 50 values. Counts are entries (a dataset under two
     base URIs you may search counts twice), as the search's ``total``: a value's count is the
     total of the search filtered by it.

@@ -19,6 +19,7 @@ from chalice.app import Blueprint, Response
 from chalicelib import __version__
 from chalicelib.catalogue.datasets import BlobLink
 from chalicelib.catalogue.validation import parse_registration, parse_username, parse_uuid
+from chalicelib.domain import KIND_DTOOL
 from chalicelib.errors import ValidationError
 from chalicelib.identity.permissions import REGISTRARS
 from chalicelib.routes._dtool import SORT_KEYS, entry_rows, parse_search_body, row, search_query
@@ -131,7 +132,7 @@ def register_dataset_by_suffix(ctx: Ctx, scheme: str, bucket: str, name: str) ->
 
 def _register(ctx: Ctx, uri: str) -> Response:
     """201 for a new dataset or replica, 200 when it replaced or matched what was there."""
-    result = ctx.root.by_uri.register(ctx.user, uri, parse_registration(ctx.json()))
+    result = ctx.root.by_uri.register(ctx.user, uri, parse_registration(ctx.json(), KIND_DTOOL))
     return Response(body={"uri": uri, "status": result.status}, status_code=201 if result.created else 200)
 
 

@@ -65,6 +65,7 @@ from chalicelib.catalogue.validation import (
     reject_unknown,
     require_object,
 )
+from chalicelib.domain import KIND_DTOOL
 from chalicelib.errors import ValidationError
 from chalicelib.identity.permissions import ADMINS, REGISTRARS
 from chalicelib.routes._dtool import entry_rows, parse_search_body, row, search_query
@@ -122,7 +123,7 @@ def search(ctx: Ctx) -> Response:
 @endpoint(bp, gate=REGISTRARS)
 def register(ctx: Ctx) -> Response:
     """201 ``{"uri"}`` for every successful registration, new or not, as 0.18 answered."""
-    reg = parse_registration(ctx.json())
+    reg = parse_registration(ctx.json(), KIND_DTOOL)
     ctx.root.catalogue.register(ctx.user, reg)
     return created({"uri": reg.uri})
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import yaml
 
 from chalicelib.catalogue.validation import Registration
-from chalicelib.domain import DatasetContent, User
+from chalicelib.domain import KIND_SUBMISSION, DatasetContent, User
 from chalicelib.submissions.records import dataset_uuid, parse_accession
 from chalicelib.submissions.types import ObjectType
 
@@ -126,6 +126,7 @@ def dataset_content(
         tags=("ena", type_.name),
         description=title,
         project=project,
+        kind=KIND_SUBMISSION,
     )
 
 

@@ -167,6 +167,7 @@ def make_doc() -> DocFactory:
             "replicas": [{"base_uri": b, "uri": u} for b, u in zip(base_uris, uris, strict=True)],
             "annotations": {},
             "project": None,
+            "type": "record",
             "created_at": BASE_TIME,
             "frozen_at": BASE_TIME,
             "registered_at": BASE_TIME,

@@ -674,6 +674,19 @@ class TestRepositoryContract:
         assert repo.get_dataset(uid(1), A) == cleared
         assert repo.get_dataset_stamps([(uid(1), A)])[(uid(1), A)].project is None
 
+    def test_a_datasets_kind_round_trips_into_its_stamp(self, repo: Repository) -> None:
+        plain = make_dataset(uid(1))
+        repo.save_dataset(plain, None)
+        assert repo.get_dataset_stamps([(uid(1), A)])[(uid(1), A)].kind is None
+        folder = next_version(plain, kind="folder")
+        repo.save_dataset(folder, 1)
+        got = repo.get_dataset(uid(1), A)
+        assert got == folder and got is not None and got.content.kind == "folder" and got.content.type == "folder"
+        assert got.content.content_hash() != plain.content.content_hash()
+        stamp = repo.get_dataset_stamps([(uid(1), A)])[(uid(1), A)]
+        assert stamp == DatasetStamp.of(folder) and stamp.kind == "folder"
+        assert got.summary_dict()["kind"] == "folder" and plain.summary_dict()["kind"] == "record"
+
     def test_a_users_projects_round_trip_and_the_acting_person_is_never_stored(self, repo: Repository) -> None:
         member = make_user("member", projects=frozenset({"p002012", "p900001"}))
         repo.save_user(replace(member, acting_for="me@example.org"), None)

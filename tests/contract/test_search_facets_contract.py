@@ -1,4 +1,4 @@
-"""The SearchIndex contract, continued: highlights, facets and the project filter.
+"""The SearchIndex contract, continued: highlights, facets and the project and type filters.
 
 Run like ``test_search_contract.py`` (kept apart to keep each module short): every test
 runs against ``[memory]`` (InMemorySearchIndex) and ``[opensearch]`` (osmem-server).
@@ -113,13 +113,21 @@ class TestFacets:
     def _docs(self, index: SearchIndex, make_doc: DocFactory) -> None:
         index.upsert(
             [
-                make_doc(uid(1), base_uri=A, creator_username="alice", tags=["x"], name="okapi"),
-                make_doc(uid(2), base_uri=B, creator_username="bob", tags=["x", "y"], project="P"),
+                make_doc(uid(1), base_uri=A, creator_username="alice", tags=["x"], name="okapi", type="dtool"),
+                make_doc(uid(2), base_uri=B, creator_username="bob", tags=["x", "y"], project="P", type="bag"),
                 # one dataset, two entries
-                make_doc(uid(3), base_uri=A, creator_username="carol", tags=["y", "y"], project="P", name="okapi"),
-                make_doc(uid(3), base_uri=B, creator_username="carol", tags=["y"], project="P"),
+                make_doc(
+                    uid(3),
+                    base_uri=A,
+                    creator_username="carol",
+                    tags=["y", "y"],
+                    project="P",
+                    name="okapi",
+                    type="dtool",
+                ),
+                make_doc(uid(3), base_uri=B, creator_username="carol", tags=["y"], project="P", type="dtool"),
                 make_doc(uid(4), base_uri=C, creator_username="bob", tags=["z"], project="Q"),
-                make_doc(uid(5), base_uri=A, creator_username="dave", tags=["x"], deleted=True),
+                make_doc(uid(5), base_uri=A, creator_username="dave", tags=["x"], deleted=True, type="bag"),
             ]
         )
 
@@ -133,6 +141,7 @@ class TestFacets:
                 "creator": (("bob", 2), ("carol", 2), ("alice", 1)),
                 "tag": (("y", 3), ("x", 2), ("z", 1)),
                 "project": (("P", 3), ("Q", 1)),
+                "type": (("dtool", 3), ("bag", 1), ("record", 1)),
             },
         )
 
@@ -144,7 +153,13 @@ class TestFacets:
             query = SearchQuery(allowed_base_uris=allowed, allowed_projects=projects)
             facets = index.facets(query)
             assert facets.total == index.search(query).total
-            filters = {"base_uri": "base_uris", "creator": "creators", "tag": "tags", "project": "projects"}
+            filters = {
+                "base_uri": "base_uris",
+                "creator": "creators",
+                "tag": "tags",
+                "project": "projects",
+                "type": "types",
+            }
             for name, values in facets.facets.items():
                 for value, count in values:
                     narrowing: dict[str, Any] = {filters[name]: (value,)}
@@ -162,6 +177,9 @@ class TestFacets:
         assert index.facets(SearchQuery(uris=(f"{C}/{uid(4)}",))).facets["project"] == (("Q", 1),)
         projects = index.facets(SearchQuery(projects=("P", "R")))
         assert projects.total == 3 and projects.facets["project"] == (("P", 3),)
+        types = index.facets(SearchQuery(types=("bag", "record")))
+        assert types.total == 2 and types.facets["type"] == (("bag", 1), ("record", 1))
+        assert types.facets["creator"] == (("bob", 2),)
         assert index.facets(SearchQuery(text="unicorn")) == Facets(total=0, facets=NOTHING)
         # sort, paging and highlight play no part
         paged = SearchQuery(sort="name", descending=False, offset=3, size=1, highlight=True, text="okapi")
@@ -176,6 +194,7 @@ class TestFacets:
                 "creator": (("alice", 1), ("carol", 1)),
                 "tag": (("x", 1), ("y", 1)),
                 "project": (("P", 1),),
+                "type": (("dtool", 2),),
             },
         )
         # a project's members count its entries whatever their base URI, and nothing more
@@ -185,6 +204,7 @@ class TestFacets:
         # asking for what one may not see counts nothing
         assert index.facets(SearchQuery(allowed_base_uris=frozenset({A}), base_uris=(C,))).total == 0
         assert index.facets(SearchQuery(allowed_base_uris=frozenset({A}), projects=("Q",))).total == 0
+        assert index.facets(SearchQuery(allowed_base_uris=frozenset({A}), types=("bag",))).total == 0  # uid(5) deleted
         for nobody in (frozenset(), frozenset({"s3://elsewhere"})):
             assert index.facets(SearchQuery(allowed_base_uris=nobody)) == Facets(total=0, facets=NOTHING)
         assert index.facets(SearchQuery(allowed_base_uris=frozenset(), allowed_projects=frozenset({"R"}))).total == 0
@@ -231,3 +251,20 @@ def test_the_adapter_escapes_markup_a_backend_left_in_a_snippet() -> None:
 
     raw = {"highlight": {"readme": ["<script>x</script> <mark>okapi</mark> &amp; it's"], "unknown": ["<b>"]}}
     assert _highlights(raw) == {"readme": ["&lt;script&gt;x&lt;/script&gt; <mark>okapi</mark> &amp; it&#x27;s"]}
+
+
+def test_type_filter_is_an_or_filter_within_visibility(index: SearchIndex, make_doc: DocFactory) -> None:
+    index.upsert(
+        [
+            make_doc(uid(1), base_uri=A, type="dtool"),
+            make_doc(uid(2), base_uri=B, type="folder"),
+            make_doc(uid(3), base_uri=A, type="bag"),
+            make_doc(uid(4), base_uri=C, type="dtool", project="P"),
+        ]
+    )
+    assert find(index, types=("dtool",)) == [uid(1), uid(4)]
+    assert find(index, types=("dtool", "folder", "facility")) == [uid(1), uid(2), uid(4)]
+    assert find(index, types=("DTOOL",)) == []  # keywords are exact
+    assert find(index, types=("dtool",), allowed_base_uris=frozenset({A})) == [uid(1)]
+    assert find(index, types=("dtool",), allowed_base_uris=frozenset(), allowed_projects=frozenset({"P"})) == [uid(4)]
+    assert find(index, types=("bag",), base_uris=(B,)) == []

@@ -118,9 +118,10 @@ def test_sign_in_search_open_archive_and_watch_the_steps(
     assert driver.find_element(By.ID, "result-count").text == "1 dataset found."
     marks = driver.find_elements(By.CSS_SELECTOR, ".hit mark")
     assert [m.text.lower() for m in marks][:1] == [WORD]
-    # facets of what this user sees: the one base URI, the tag
+    # facets of what this user sees: the one base URI, the tag, the type (a sidecar folder)
     facets = {e.get_attribute("value") for e in driver.find_elements(By.CSS_SELECTOR, "input[data-facet]")}
-    assert {world["base_uri"], "survey"} <= facets
+    assert {world["base_uri"], "survey", "folder"} <= facets
+    assert driver.find_element(By.CSS_SELECTOR, "input[data-facet=type][value=folder] + label").text == "folder (1)"
     shot(driver, "page-2-search")
 
     driver.find_element(By.CSS_SELECTOR, ".hit h3 a").click()
@@ -128,6 +129,8 @@ def test_sign_in_search_open_archive_and_watch_the_steps(
     readme = driver.find_element(By.CSS_SELECTOR, "pre.readme").text
     assert WORD in readme and "<script>alert(1)</script>" in readme  # shown as text, never run
     assert "counts.csv" in driver.find_element(By.ID, "manifest-body").text
+    kind = driver.find_element(By.XPATH, "//dl[@class='facts']/dt[.='Type']/following-sibling::dd[1]")
+    assert kind.text == "folder"
     shot(driver, "page-3-dataset")
 
     driver.find_element(By.ID, "archive-button").click()

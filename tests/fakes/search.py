@@ -264,6 +264,8 @@ class InMemorySearchIndex(SearchIndex):
             return False
         if query.projects and doc.get("project") not in query.projects:
             return False
+        if query.types and doc.get("type") not in query.types:
+            return False
         if words is None:
             return True
         if not words:

@@ -48,6 +48,10 @@ def test_search_show_readme_manifest(wired: Api) -> None:
     assert table.exit_code == 0 and body["uuid"] in table.stdout and "1 dataset" in table.stdout, table.output
     lines = run("search", "glacier", "--json", token=reader).stdout.splitlines()
     assert [json.loads(line)["uuid"] for line in lines] == [body["uuid"]]
+    assert json.loads(lines[0])["kind"] == "record"
+    assert "1 dataset" in run("search", "glacier", "--type", "record", "--type", "bag", token=reader).stdout
+    assert "0 datasets" in run("search", "glacier", "--type", "dtool", token=reader).stdout
+    assert run("search", "glacier", "--type", "proto", token=reader).exit_code == 2
     shown = run("show", body["uuid"], token=reader)
     assert shown.exit_code == 0 and "glacier-core-1" in shown.stdout and "instrument" in shown.stdout
     assert run("readme", body["uuid"], token=reader).stdout.startswith("---\nproject: Soil moisture")

@@ -287,6 +287,10 @@ def test_members_search_their_proposals_data_and_no_other(xfel_api: Api) -> None
     assert xfel_api.get(f"/datasets/{group.uuid}", "member").status_code == 200
     hits = body(xfel_api.get("/datasets?tag=p000000", "member"))["items"]
     assert [h["uuid"] for h in hits] == [group.uuid]
+    assert [h["kind"] for h in hits] == ["facility"]
+    assert body(xfel_api.get("/datasets/facets?tag=p000000", "member"))["facets"]["type"] == [
+        {"value": "facility", "count": 1}
+    ]
     assert xfel_api.get(f"/datasets/{group.uuid}", "outsider").status_code == 404
     assert body(xfel_api.get("/datasets?tag=p000000", "outsider"))["items"] == []
     # membership is the proposal's: removing the member removes their view of the data

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 import requests
@@ -60,6 +61,26 @@ def test_search_follows_every_page_and_answers_typed_datasets(personas: Api) -> 
     assert catalogue.manifest(found[0].uuid)["hash_function"] == "md5sum_hexdigest"
     assert catalogue.me().search_base_uris == (BUCKET_A,)
     assert list(client_for(personas, "outsider").search("glacier")) == []
+
+
+def test_search_and_facets_by_type_and_project(personas: Api) -> None:
+    record = registration(base_uri=BUCKET_A, name="moraine-record")
+    assert personas.post("/datasets", record, user="champion").status_code == 201
+    dtool = registration(base_uri=BUCKET_A, name="moraine-dtool")
+    assert personas.put(f"/uris/{quote_plus(dtool['uri'])}", dtool, user="champion").status_code == 201
+    personas.sync()
+    catalogue = client_for(personas, "reader")
+    assert {(d.name, d.kind) for d in catalogue.search("moraine")} == {
+        ("moraine-record", "record"),
+        ("moraine-dtool", "dtool"),
+    }
+    assert [d.uuid for d in catalogue.search("moraine", kinds=("dtool",))] == [dtool["uuid"]]
+    assert catalogue.dataset(dtool["uuid"]).kind == "dtool"
+    facets = catalogue.facets("moraine")
+    assert facets["type"] == {"dtool": 1, "record": 1} and facets["base_uri"] == {BUCKET_A: 2}
+    assert catalogue.facets("moraine", kinds=("bag",))["type"] == {}
+    assert list(catalogue.search("moraine", project="nobody's")) == []
+    assert client_for(personas, "outsider").facets("moraine")["type"] == {}
 
 
 def test_errors_carry_the_catalogues_code_and_message(personas: Api) -> None:

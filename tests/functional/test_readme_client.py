@@ -43,5 +43,7 @@ def test_the_readme_examples_run(
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{body['uuid']} {BUCKET_A} soil-moisture-2024-plot-07 1 ['instrument', 'site']"), out
     assert out[1] == "project: Soil moisture monitoring"
-    assert out[2].startswith("404 NotFound no dataset")
-    assert out[3] == "reader"
+    assert out[2] == "{'record': 1}"  # registered through POST /datasets
+    assert out[3] == "[]"
+    assert out[4].startswith("404 NotFound no dataset")
+    assert out[5] == "reader"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -138,12 +139,13 @@ def test_facets_count_only_what_the_caller_may_search(corpus: dict[str, list[str
             "creator": counts(("alice", 6), ("bob", 6)),
             "tag": counts(("lidar", 12), ("2024", 4)),
             "project": [],
+            "type": counts(("record", 12)),
         },
     }
     admin = facets(personas, "", "admin")
     assert admin["total"] == 17 and admin["facets"]["base_uri"] == counts((BUCKET_A, 12), (BUCKET_B, 5))
     assert admin["facets"]["creator"] == counts(("alice", 6), ("bob", 6), ("carol", 5))
-    nothing = {"total": 0, "facets": {"base_uri": [], "creator": [], "tag": [], "project": []}}
+    nothing = {"total": 0, "facets": {"base_uri": [], "creator": [], "tag": [], "project": [], "type": []}}
     assert facets(personas, "", "outsider") == nothing
     assert facets(personas, f"?base_uri={BUCKET_B}", "reader") == nothing  # not an error, nothing
     assert facets(personas, "?q=apoferritin", "reader") == nothing
@@ -172,7 +174,7 @@ def test_the_facets_route_is_not_a_dataset(personas: Api) -> None:
     # /datasets/{uuid} would answer 400 "uuid must be a UUID": the static route wins
     assert facets(personas, "", "reader") == {
         "total": 0,
-        "facets": {"base_uri": [], "creator": [], "tag": [], "project": []},
+        "facets": {"base_uri": [], "creator": [], "tag": [], "project": [], "type": []},
     }
 
 
@@ -191,6 +193,8 @@ def test_the_facets_route_is_not_a_dataset(personas: Api) -> None:
         ("?base_uri=http://169.254.169.254", "base_uri"),
         ("?project=", "project"),
         ("?" + "&".join(f"project=p{i}" for i in range(51)), "project"),
+        ("?type=dataset", "type"),
+        ("?type=DTOOL", "type"),
     ],
 )
 def test_bad_facets_parameters_are_400(personas: Api, query: str, field: str) -> None:
@@ -201,7 +205,13 @@ def test_bad_facets_parameters_are_400(personas: Api, query: str, field: str) ->
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("?highlight=yes", "highlight"), ("?highlight=true&highlight=true", "highlight"), ("?project=", "project")],
+    [
+        ("?highlight=yes", "highlight"),
+        ("?highlight=true&highlight=true", "highlight"),
+        ("?project=", "project"),
+        ("?type=", "type"),
+        ("?type=record&type=proto", "type"),
+    ],
 )
 def test_bad_highlight_and_project_parameters_are_400(personas: Api, query: str, field: str) -> None:
     r = personas.get(f"/datasets{query}", user="reader")
@@ -242,3 +252,29 @@ def test_project_filter_and_facet(personas: Api) -> None:
     assert member["total"] == 2 and member["facets"]["base_uri"] == counts((BUCKET_A, 1), (BUCKET_B, 1))
     assert facets(api, f"?project={PROJECT}&base_uri={BUCKET_B}", "member")["total"] == 1
     assert facets(api, f"?project={PROJECT}", "outsider")["total"] == 0
+
+
+def test_type_tells_how_each_entry_reached_the_catalogue(personas: Api) -> None:
+    """``record`` through POST /datasets, ``dtool`` through the dtool APIs (the ingest of S3
+    layouts, bags, facility data groups and submissions: in their own tests); a registration
+    without a type keeps the entry's, and the type filter and facet follow visibility."""
+    record = registration(BUCKET_A, name="typed-record")
+    assert personas.post("/datasets", record, user="champion").status_code == 201
+    by_dserver = registration(BUCKET_A, name="typed-dserver")
+    assert personas.put(f"/uris/{quote_plus(by_dserver['uri'])}", by_dserver, user="champion").status_code == 201
+    by_lookup = registration(BUCKET_B, name="typed-lookup")
+    assert personas.post("/dataset/register", by_lookup, user="bravo").status_code == 201
+    # the same content again through our own API: unchanged, still a dtool dataset
+    again = personas.post("/datasets", by_dserver, user="champion")
+    assert again.status_code == 200 and again.json_body["status"] == "unchanged", again.body
+    personas.sync()
+    kinds = {h["name"]: h["kind"] for h in search(personas, "?q=typed", "admin").json_body["items"]}
+    assert kinds == {"typed-record": "record", "typed-dserver": "dtool", "typed-lookup": "dtool"}
+    assert facets(personas, "?q=typed", "admin")["facets"]["type"] == counts(("dtool", 2), ("record", 1))
+    assert facets(personas, "?q=typed", "reader")["facets"]["type"] == counts(("dtool", 1), ("record", 1))
+    dtool = search(personas, "?q=typed&type=dtool", "reader").json_body["items"]
+    assert [h["name"] for h in dtool] == ["typed-dserver"]
+    both = search(personas, "?q=typed&type=dtool&type=record", "admin").json_body["total"]
+    assert both == 3
+    assert search(personas, "?type=dtool", "outsider").json_body["total"] == 0
+    assert personas.get(f"/datasets/{record['uuid']}", user="reader").json_body["kind"] == "record"

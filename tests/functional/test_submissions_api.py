@@ -119,6 +119,8 @@ def test_the_done_when_walkthrough(people: Api) -> None:
     assert api.get("/datasets?q=glaciers", user="outsider").json_body["total"] == 0
     entry = api.get(f"/datasets/{dataset_uuid(study)}", user="alice").json_body
     assert entry["annotations"]["ena"]["accession"] == study and "ena" in entry["tags"]
+    assert entry["kind"] == "submission"
+    assert api.get("/datasets?q=glaciers&type=submission", user="alice").json_body["total"] == 1
     log = api.get(f"/datasets/{dataset_uuid(sample)}/log", user="admin")  # the log: admins and registrars
     assert log.status_code == 200, log.body
     assert [e["action"] for e in log.json_body["entries"]][:1] == ["add"], log.body

@@ -497,6 +497,7 @@ def test_frozen_dataset_registers_with_all_its_metadata(world: World) -> None:
     assert record["replicas"][0]["registered_by"] == INGEST_ACTOR == record["updated_by"]
     assert record["number_of_items"] == 2 and record["size_in_bytes"] == 102
     assert record["tags"] == ["lidar", "woods"]
+    assert record["kind"] == "dtool"
     assert record["annotations"] == {"site": "wytham", "plot": {"id": 7}}
     assert world.catalogue.get_readme(ROOT, ds.uuid) == README
     assert world.manifest(ds.uuid) == ds.manifest()
@@ -795,6 +796,7 @@ def test_a_sidecar_folder_under_a_nested_base_uri_belongs_to_it() -> None:
     assert world.created(sidecar_key).status == "created"
     uuid = uuid_of("restricted/run-9")
     assert world.dataset(uuid)["base_uri"] == NESTED
+    assert world.dataset(uuid)["kind"] == "folder"
     assert not _bucket_reader_sees(world, uuid)
 
 

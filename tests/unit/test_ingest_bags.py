@@ -72,6 +72,7 @@ def test_zipped_bag_registers_with_bag_info(world: World, tmp_path: Path) -> Non
     record = catalogue.get_dataset(ROOT, outcome.uuid)
     assert record["name"] == "Beamtime 7 scans" and record["creator_username"] == "Ana"
     assert record["tags"] == ["bagit"] and record["number_of_items"] == 2
+    assert record["kind"] == "bag"
     manifest = catalogue.get_manifest(ROOT, outcome.uuid)
     assert sorted(i["relpath"] for i in manifest["items"].values()) == ["data/scan.tif", "data/sub dir/notes ü.txt"]
     assert manifest["hash_function"] == "sha256"

@@ -217,6 +217,25 @@ def test_index_prefix_registers_the_same_whatever_the_window(monkeypatch: pytest
     assert again.outcomes == {"unchanged": 30, "refused": 1}
 
 
+def test_the_bulk_index_gives_entries_registered_before_kinds_their_kind() -> None:
+    """What the README promises for an upgrade: reconciliation (the bulk index) re-reads the
+    layouts and updates entries stored without a kind; the search documents follow."""
+    world = make_world(f"s3://{BUCKET}")
+    _fill(world, 3)
+    assert index_prefix(world.ingest, world.store, BUCKET, "", concurrency=2).outcomes == {"created": 6, "refused": 1}
+    for entry in list(world.repo.iter_datasets()):  # as stored before kinds were kept
+        if entry.status == "registered":
+            legacy = replace(entry, content=replace(entry.content, kind=None), version=entry.version + 1)
+            world.repo.save_dataset(legacy, entry.version)
+    assert {d["type"] for d in world.search.docs.values()} == {"record"}
+    again = index_prefix(world.ingest, world.store, BUCKET, "", concurrency=2)
+    assert again.outcomes == {"updated": 6, "refused": 1}
+    kinds = sorted(d.content.kind or "" for d in world.repo.iter_datasets() if d.status == "registered")
+    assert kinds == ["dtool"] * 3 + ["folder"] * 3
+    assert sorted(d["type"] for d in world.search.docs.values() if not d["deleted"]) == kinds
+    assert index_prefix(world.ingest, world.store, BUCKET, "", concurrency=2).outcomes == {"unchanged": 6, "refused": 1}
+
+
 def test_a_stale_reading_never_brings_back_a_deleted_dataset() -> None:
     """The bulk index reads S3 first and registers later: a dataset removed from S3 in
     between (its entry tombstoned by the removal event) must stay deleted; a tombstoned

@@ -2,6 +2,7 @@
 // the change log (where the API allows it), and archival with each step.
 import { ApiError, call } from "./api.js";
 import { alert, bytes, facts, fill, h, show, table, when } from "./dom.js";
+import { KIND_LABELS } from "./search.js";
 
 const MANIFEST_PAGE = 25;
 const POLL_MS = 1500;
@@ -156,6 +157,7 @@ export async function datasetPage(uuid, query) {
     dataset.description ? h("p", { class: "lead" }, dataset.description) : null,
     facts([
       ["UUID", h("code", {}, dataset.uuid)],
+      ["Type", KIND_LABELS[dataset.kind] || dataset.kind],
       ["Creator", dataset.creator_username],
       ["Project", dataset.project],
       ["Files", `${dataset.number_of_items ?? Object.keys((manifest && manifest.items) || {}).length}`],

@@ -1,4 +1,4 @@
-// The search page: free text, facets (base URI, creator, tag, project) that filter when
+// The search page: free text, facets (base URI, creator, tag, project, type) that filter when
 // ticked, hits with the matched words highlighted, and paging.
 import { call } from "./api.js";
 import { alert, bytes, fill, h, show, snippet } from "./dom.js";
@@ -8,7 +8,17 @@ const FACETS = [
   ["creator", "Creator"],
   ["tag", "Tag"],
   ["project", "Project"],
+  ["type", "Type"],
 ];
+// how each value of the type facet reads (the API's `kind` of an entry)
+export const KIND_LABELS = {
+  dtool: "dtool dataset",
+  folder: "folder",
+  bag: "BagIt bag",
+  facility: "facility data",
+  submission: "published submission",
+  record: "described record",
+};
 const PAGE_SIZE = 10;
 const SNIPPET_FIELDS = { name: "name", description: "description", readme_text: "README", annotations_text: "annotations", relpaths: "files" };
 
@@ -55,7 +65,7 @@ function facetPanel(current, facets) {
         if (box.checked) next.add(value); else next.delete(value);
         location.hash = hashFor({ ...current, [name]: [...next], page: "" });
       });
-      fieldset.append(h("div", { class: "facet" }, box, h("label", { for: id }, value, " ", h("span", { class: "count" }, `(${count})`))));
+      fieldset.append(h("div", { class: "facet" }, box, h("label", { for: id }, (name === "type" && KIND_LABELS[value]) || value, " ", h("span", { class: "count" }, `(${count})`))));
     });
     panel.append(fieldset);
   }
@@ -73,7 +83,7 @@ function hit(item) {
   return h("li", { class: "hit" },
     h("h3", {}, h("a", { href: link }, item.name || item.uuid)),
     h("p", { class: "meta" },
-      `${item.creator_username || "unknown creator"} · ${item.base_uri || ""} · ${item.number_of_items ?? "?"} files, ${bytes(item.size_in_bytes)}`),
+      `${KIND_LABELS[item.kind] || item.kind || "dataset"} · ${item.creator_username || "unknown creator"} · ${item.base_uri || ""} · ${item.number_of_items ?? "?"} files, ${bytes(item.size_in_bytes)}`),
     (item.tags || []).length ? h("p", { class: "tags" }, (item.tags || []).map((t) => [h("span", { class: "tag" }, t), " "])) : null,
     snippets.length ? h("ul", { class: "snippets" }, snippets.slice(0, 4)) : null,
   );

@@ -104,6 +104,7 @@ def dataset_item(dataset: Dataset, parts: StoredParts) -> DatasetItem:
         status=None if dataset.status == REGISTERED else dataset.status,
         status_reasons=list(dataset.status_reasons) or None,
         project=c.project,
+        kind=c.kind,
     )
 
 
@@ -152,6 +153,7 @@ def dataset_from_item(
         number_of_items=int(item.number_of_items),
         size_in_bytes=int(item.size_in_bytes),
         project=item.project,
+        kind=item.kind,
     )
     return Dataset(
         content=content,

@@ -69,6 +69,7 @@ class DatasetStamp:
     description: str
     replicas: tuple[str, ...]  # uris
     project: str | None = None
+    kind: str | None = None
 
     @classmethod
     def of(cls, dataset: Dataset) -> DatasetStamp:
@@ -82,6 +83,7 @@ class DatasetStamp:
             description=dataset.content.description,
             replicas=tuple(r.uri for r in dataset.replicas),
             project=dataset.content.project,
+            kind=dataset.content.kind,
         )
 
 
@@ -214,6 +216,7 @@ class DynamoRepository(Repository):
             "description",
             "replicas",
             "project",
+            "kind",
         ]
         # one BatchGetItem (pynamodb retries unprocessed keys), only the attributes needed
         return {
@@ -227,6 +230,7 @@ class DynamoRepository(Repository):
                 description=item.description or "",
                 replicas=tuple(r["uri"] for r in item.replicas or []),
                 project=item.project,
+                kind=item.kind,
             )
             for item in DatasetItem.batch_get(sorted(set(keys)), consistent_read=True, attributes_to_get=attributes)
         }

@@ -140,6 +140,7 @@ class DatasetItem(Model):
     status = UnicodeAttribute(null=True)  # absent means "registered"
     status_reasons = ListAttribute(of=UnicodeAttribute, null=True)
     project = UnicodeAttribute(null=True)  # absent: the dataset belongs to no project
+    kind = UnicodeAttribute(null=True)  # absent: registered before kinds were kept
     updated_for = UnicodeAttribute(null=True)  # absent: updated_by acted for nobody else
     # archive id -> {"version": n, "summary": JSON text}: the archive workflow's projection,
     # written with UpdateItem by record_archival only (save_dataset never writes it)

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from chalicelib.catalogue.validation import Registration, parse_registration
-from chalicelib.domain import DatasetContent, Manifest
+from chalicelib.domain import KIND_BAG, DatasetContent, Manifest
 from chalicelib.errors import ValidationError
 from chalicelib.ingest.bags.bag_info import BagInfo
 from chalicelib.ingest.bags.targets import BagTarget
@@ -66,7 +66,7 @@ def bag_registration(info: BagInfo, target: BagTarget, base_uri: str, frozen_at:
         "tags": ["bagit"],
     }
     try:
-        return parse_registration(body)
+        return parse_registration(body, KIND_BAG)
     except ValidationError as exc:
         raise LayoutError(f"{target.uri}: {exc} ({exc.field})") from exc
 

@@ -26,7 +26,7 @@ from rich.table import Column, Table
 from catalogue_client.auth import ApiKey, Auth, BearerToken
 from catalogue_client.client import Catalogue
 from catalogue_client.errors import CatalogueError, Forbidden, NotFound, Unauthorized, Unavailable, error_for
-from catalogue_client.models import Archive
+from catalogue_client.models import Archive, Kind
 from catalogue_client.uploads import Progress as UploadProgress
 from catalogue_client.uploads import UploadRefused
 
@@ -137,6 +137,11 @@ def search(
     base_uri: Annotated[str | None, typer.Option(help="Only under this base URI.")] = None,
     creator: Annotated[str | None, typer.Option(help="Only of this creator.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Only with this tag (repeat for several).")] = None,
+    project: Annotated[str | None, typer.Option(help="Only of this project.")] = None,
+    kind: Annotated[
+        list[Kind] | None,
+        typer.Option("--type", help="Only of this type (repeat for any of several)."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
     as_json: Json = False,
 ) -> None:
@@ -144,7 +149,13 @@ def search(
     found = []
     try:
         for dataset in client(ctx).search(
-            words, base_uri=base_uri, creator=creator, tags=tuple(tag or ()), page_size=min(limit, 100)
+            words,
+            base_uri=base_uri,
+            creator=creator,
+            tags=tuple(tag or ()),
+            project=project,
+            kinds=tuple(k.value for k in kind or ()),
+            page_size=min(limit, 100),
         ):
             found.append(dataset)
             if len(found) >= limit:
@@ -155,10 +166,10 @@ def search(
         for dataset in found:
             _emit(dataset.raw)
         return
-    table = Table("name", "base URI", "creator", "tags")
+    table = Table("name", "type", "base URI", "creator", "tags")
     table.columns.insert(0, Column("uuid", no_wrap=True, min_width=36))  # whole: to be copied
     for d in found:
-        table.add_row(d.uuid, d.name, d.base_uri, d.creator_username, ", ".join(d.tags))
+        table.add_row(d.uuid, d.name, d.kind, d.base_uri, d.creator_username, ", ".join(d.tags))
     console.print(table)
     console.print(f"{len(found)} dataset{'s' if len(found) != 1 else ''}")
 

@@ -139,16 +139,30 @@ class Catalogue:
         base_uri: str | None = None,
         creator: str | None = None,
         tags: tuple[str, ...] = (),
+        project: str | None = None,
+        kinds: tuple[str, ...] = (),
         page_size: int = 100,
     ) -> Iterator[Dataset]:
-        """The datasets you may see that match, as many as there are."""
-        params: dict[str, Any] = {"page_size": page_size}
-        for key, value in (("q", q), ("base_uri", base_uri), ("creator", creator)):
-            if value is not None:
-                params[key] = value
-        if tags:
-            params["tag"] = list(tags)
+        """The datasets you may see that match, as many as there are (``tags``: all of them;
+        ``kinds``: any of them)."""
+        params = _filters(q, base_uri, creator, tags, project, kinds)
+        params["page_size"] = page_size
         return (Dataset.from_json(item) for item in self.pages("/datasets", params))
+
+    def facets(
+        self,
+        q: str | None = None,
+        *,
+        base_uri: str | None = None,
+        creator: str | None = None,
+        tags: tuple[str, ...] = (),
+        project: str | None = None,
+        kinds: tuple[str, ...] = (),
+    ) -> dict[str, dict[str, int]]:
+        """How many of the datasets this search finds have each base URI, creator, tag,
+        project and type: ``{facet: {value: count}}``, the most frequent first."""
+        answer = self.request("GET", "/datasets/facets", params=_filters(q, base_uri, creator, tags, project, kinds))
+        return {name: {v["value"]: int(v["count"]) for v in values} for name, values in answer["facets"].items()}
 
     def summary(self, **filters: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.request("GET", "/datasets/summary", params=filters)
@@ -277,6 +291,26 @@ class Catalogue:
     # -- users ---------------------------------------------------------------------------
     def me(self) -> User:
         return User.from_json(self.request("GET", "/users/me"))
+
+
+def _filters(
+    q: str | None,
+    base_uri: str | None,
+    creator: str | None,
+    tags: tuple[str, ...],
+    project: str | None,
+    kinds: tuple[str, ...],
+) -> dict[str, Any]:
+    """The query parameters of a search or its facets."""
+    params: dict[str, Any] = {}
+    for key, value in (("q", q), ("base_uri", base_uri), ("creator", creator), ("project", project)):
+        if value is not None:
+            params[key] = value
+    if tags:
+        params["tag"] = list(tags)
+    if kinds:
+        params["type"] = list(kinds)
+    return params
 
 
 __all__ = ["Catalogue", "CatalogueError"]

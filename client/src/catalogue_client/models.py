@@ -4,7 +4,19 @@ catalogue adds later are there before this package names them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class Kind(StrEnum):
+    """What an entry is, by the way it reached the catalogue (searched as ``type``)."""
+
+    DTOOL = "dtool"
+    FOLDER = "folder"
+    BAG = "bag"
+    FACILITY = "facility"
+    SUBMISSION = "submission"
+    RECORD = "record"
 
 
 def _str(raw: dict[str, Any], key: str) -> str:
@@ -24,6 +36,8 @@ class Dataset:
     tags: tuple[str, ...]
     version: int
     raw: dict[str, Any] = field(repr=False, compare=False)
+    # how it reached the catalogue: dtool, folder, bag, facility, submission or record
+    kind: str = "record"
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Dataset:
@@ -36,6 +50,7 @@ class Dataset:
             tags=tuple(t for t in raw.get("tags", []) if isinstance(t, str)),
             version=int(raw.get("version") or 0),
             raw=raw,
+            kind=str(raw.get("kind") or "record"),
         )
 
 
@@ -51,7 +66,10 @@ class DatasetRecord(Dataset):
         base = Dataset.from_json(raw)
         annotations = raw.get("annotations")
         return cls(
-            **{k: getattr(base, k) for k in ("uuid", "name", "base_uri", "uri", "creator_username", "tags", "version")},
+            **{
+                k: getattr(base, k)
+                for k in ("uuid", "name", "base_uri", "uri", "creator_username", "tags", "version", "kind")
+            },
             raw=raw,
             annotations=annotations if isinstance(annotations, dict) else {},
         )
