@@ -1,7 +1,7 @@
 """A Python client of the research-data catalogue (see the repository's README, "Python client")."""
 
 from catalogue_client.auth import ApiKey, Auth, BearerToken, ClientCredentials
-from catalogue_client.client import Catalogue
+from catalogue_client.client import Catalogue, Filters
 from catalogue_client.errors import (
     CatalogueError,
     Conflict,
@@ -11,7 +11,7 @@ from catalogue_client.errors import (
     Unauthorized,
     Unavailable,
 )
-from catalogue_client.models import Archive, ArchiveStep, Dataset, DatasetRecord, UploadStart, User
+from catalogue_client.models import Archive, ArchiveStep, Dataset, DatasetRecord, Kind, UploadStart, User
 from catalogue_client.uploads import Progress, UploadRefused
 
 __all__ = [
@@ -26,7 +26,9 @@ __all__ = [
     "Conflict",
     "Dataset",
     "DatasetRecord",
+    "Filters",
     "Forbidden",
+    "Kind",
     "NotFound",
     "Progress",
     "RateLimited",

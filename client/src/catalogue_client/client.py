@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote, urljoin
 
 import requests
@@ -132,36 +132,15 @@ class Catalogue:
             query = None  # the next link carries the parameters
 
     # -- datasets ------------------------------------------------------------------------
-    def search(
-        self,
-        q: str | None = None,
-        *,
-        base_uri: str | None = None,
-        creator: str | None = None,
-        tags: tuple[str, ...] = (),
-        project: str | None = None,
-        kinds: tuple[str, ...] = (),
-        page_size: int = 100,
-    ) -> Iterator[Dataset]:
-        """The datasets you may see that match, as many as there are (``tags``: all of them;
-        ``kinds``: any of them)."""
-        params = _filters(q, base_uri, creator, tags, project, kinds)
-        params["page_size"] = page_size
+    def search(self, q: str | None = None, *, page_size: int = 100, **filters: Unpack[Filters]) -> Iterator[Dataset]:
+        """The datasets you may see that match, as many as there are."""
+        params = {**_filters(q, filters), "page_size": page_size}
         return (Dataset.from_json(item) for item in self.pages("/datasets", params))
 
-    def facets(
-        self,
-        q: str | None = None,
-        *,
-        base_uri: str | None = None,
-        creator: str | None = None,
-        tags: tuple[str, ...] = (),
-        project: str | None = None,
-        kinds: tuple[str, ...] = (),
-    ) -> dict[str, dict[str, int]]:
+    def facets(self, q: str | None = None, **filters: Unpack[Filters]) -> dict[str, dict[str, int]]:
         """How many of the datasets this search finds have each base URI, creator, tag,
         project and type: ``{facet: {value: count}}``, the most frequent first."""
-        answer = self.request("GET", "/datasets/facets", params=_filters(q, base_uri, creator, tags, project, kinds))
+        answer = self.request("GET", "/datasets/facets", params=_filters(q, filters))
         return {name: {v["value"]: int(v["count"]) for v in values} for name, values in answer["facets"].items()}
 
     def summary(self, **filters: str) -> dict[str, Any]:
@@ -293,22 +272,25 @@ class Catalogue:
         return User.from_json(self.request("GET", "/users/me"))
 
 
-def _filters(
-    q: str | None,
-    base_uri: str | None,
-    creator: str | None,
-    tags: tuple[str, ...],
-    project: str | None,
-    kinds: tuple[str, ...],
-) -> dict[str, Any]:
+class Filters(TypedDict, total=False):
+    """What a search or its facets may be narrowed by (all must hold)."""
+
+    base_uri: str | None
+    creator: str | None
+    tags: tuple[str, ...]  # every one of them
+    project: str | None
+    kinds: tuple[str, ...]  # any one of them (dtool, folder, bag, facility, submission, record)
+
+
+def _filters(q: str | None, filters: Filters) -> dict[str, Any]:
     """The query parameters of a search or its facets."""
-    params: dict[str, Any] = {}
-    for key, value in (("q", q), ("base_uri", base_uri), ("creator", creator), ("project", project)):
-        if value is not None:
+    params: dict[str, Any] = {} if q is None else {"q": q}
+    for key in ("base_uri", "creator", "project"):
+        if (value := filters.get(key)) is not None:
             params[key] = value
-    if tags:
+    if tags := filters.get("tags"):
         params["tag"] = list(tags)
-    if kinds:
+    if kinds := filters.get("kinds"):
         params["type"] = list(kinds)
     return params
 
