@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from jose import jwt
-from jose.exceptions import ExpiredSignatureError
 
 from chalicelib.catalogue.validation import parse_username
 from chalicelib.config import ConfigError, IssuerConfig
@@ -171,30 +170,7 @@ class TokenVerifier:
             _deny("token issuer not trusted")
 
         key = self._signing_key(cfg, kid)
-        try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[_ALGORITHM],
-                issuer=cfg.issuer,
-                options={
-                    "require_exp": True,
-                    "require_iat": True,
-                    "require_iss": True,
-                    "verify_aud": False,
-                    # An ID token's at_hash can only be checked against the access token
-                    # it was issued with, which a resource server never has; python-jose
-                    # rejects every token carrying at_hash unless it is given one.
-                    "verify_at_hash": False,
-                    "leeway": self._leeway,
-                },
-            )
-        except Exception as exc:
-            # Trap: python-jose lets TypeError/OverflowError escape for claims like
-            # "exp": null or "exp": Infinity, so every failure here is a 401.
-            expired = isinstance(exc, ExpiredSignatureError)
-            raise AuthenticationError("token expired" if expired else "token invalid") from None
-
+        claims = self._decode(token, key, cfg.issuer)
         self._check_times(claims)
         service_user = _service_principal(cfg, claims)
         if service_user is not None:
@@ -210,9 +186,35 @@ class TokenVerifier:
             _deny("token username is not a catalogue username")
         return Identity(username=username, issuer=cfg.issuer, claims=claims)
 
+    def _decode(self, token: str, key: dict[str, str], issuer: str) -> dict[str, Any]:
+        """``token``'s claims once python-jose has checked its signature, algorithm and issuer.
+
+        The times are :meth:`_check_times`'s alone, which also requires ``exp`` and ``iat``:
+        python-jose compares them with the wall clock (``time.time()``), not the injected one,
+        so with its checks on it refused tokens that clock holds valid and gave other reasons
+        at the boundaries (issue 22, T12). Trap: its ``require_exp`` turns its own wall-clock
+        ``exp`` check back on whatever ``verify_exp`` says, so neither is asked of it."""
+        options = {
+            "require_iss": True,
+            "verify_aud": False,
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+            # An ID token's at_hash can only be checked against the access token
+            # it was issued with, which a resource server never has; python-jose
+            # rejects every token carrying at_hash unless it is given one.
+            "verify_at_hash": False,
+        }
+        try:
+            return jwt.decode(token, key, algorithms=[_ALGORITHM], issuer=issuer, options=options)
+        except Exception:
+            # Trap: python-jose lets TypeError/OverflowError escape for odd claims, so every
+            # failure here is a 401.
+            raise AuthenticationError("token invalid") from None
+
     def _check_times(self, claims: dict[str, Any]) -> None:
-        # python-jose checks against the wall clock and truncates with int(); these
-        # checks use the injected clock and refuse non-numeric values outright.
+        # The only time checks that decide (see _decode): the injected clock, exact to the
+        # fraction of a second (python-jose truncates with int()), non-numeric values refused.
         now = self._clock()
         if _numeric(claims, "exp") + self._leeway <= now:
             _deny("token expired")
@@ -333,9 +335,15 @@ def _reject_constant(name: str) -> NoReturn:
 
 def _numeric(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         _deny(f"token {name} claim missing or invalid")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float: JSON allows it, python-jose's int() takes it
+        _deny(f"token {name} claim missing or invalid")
+    if not math.isfinite(number):
+        _deny(f"token {name} claim missing or invalid")
+    return number
 
 
 def _service_principal(cfg: IssuerConfig, claims: dict[str, Any]) -> str | None:
