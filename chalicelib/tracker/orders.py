@@ -25,7 +25,7 @@ from chalicelib.errors import Forbidden, NotFound, ValidationError
 from chalicelib.tracker import permissions as tp
 from chalicelib.tracker.log import log_document, record_log
 from chalicelib.tracker.people import People, summary
-from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecords, document
+from chalicelib.tracker.records import COLLECTION, DATASET, ORDER, TrackerRecords, canonical_uuid, document
 from chalicelib.tracker.search import EVERYTHING, RecordFilter
 
 USER_LIST_FIELDS = ("authors", "generators", "editors")
@@ -246,9 +246,10 @@ def gone_or_allowed_log(
 ) -> dict[str, Any]:
     """The log of ``uuid``: for whom ``allowed`` while it exists; once it is gone, for
     DATA_MANAGEMENT only (NotFound otherwise, and when it never existed)."""
-    if (found is None and not tp.sees_all_orders(user)) or (found is not None and not allowed):
-        raise NotFound(f"no {kind} {uuid[:64]}")
-    doc = log_document(kind, uuid, record_log(records.audit, kind, uuid))
+    canonical = canonical_uuid(uuid)
+    if canonical is None or (found is None and not tp.sees_all_orders(user)) or (found is not None and not allowed):
+        raise NotFound(f"no {kind} {uuid[:64]}")  # not a uuid: nothing ever had that id
+    doc = log_document(kind, canonical, record_log(records.audit, kind, canonical))
     if found is None and not doc["logs"]:
         raise NotFound(f"no {kind} {uuid[:64]}")
     return doc

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -97,8 +98,9 @@ def settings(mint: TokenMint) -> Settings:
     return Settings(stage="test", region="eu-west-1", issuers=(mint.issuer_config(),), inline_cap_bytes=4096)
 
 
-@pytest.fixture
-def api(settings: Settings, mint: TokenMint) -> Iterator[Api]:
+@contextmanager
+def running_api(settings: Settings, mint: TokenMint) -> Iterator[Api]:
+    """The app in process over a fresh ``mock_aws``, its resources made and ``admin`` in place."""
     import app as app_module
 
     with mock_aws():
@@ -122,15 +124,16 @@ def api(settings: Settings, mint: TokenMint) -> Iterator[Api]:
                 streams, arns["CATALOGUE_FACILITY_STREAM_ARN"], app_module.on_facility_stream, region="eu-west-1"
             ),
         ]
-        with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as client:
-            api = Api(client, mint, pumps, search)
-            api.sync()
-            yield api
-        install(None)
+        try:
+            with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as client:
+                api = Api(client, mint, pumps, search)
+                api.sync()
+                yield api
+        finally:
+            install(None)
 
 
-@pytest.fixture
-def personas(api: Api) -> Api:
+def add_personas(api: Api) -> Api:
     """admin; champion (search+register on bucket-a); reader (search on bucket-a);
     outsider (nothing); bravo (search+register on bucket-b)."""
     for b in (BUCKET_A, BUCKET_B):
@@ -148,3 +151,16 @@ def personas(api: Api) -> Api:
     )
     assert r.status_code == 200, r.body
     return api
+
+
+@pytest.fixture
+def api(settings: Settings, mint: TokenMint) -> Iterator[Api]:
+    with running_api(settings, mint) as running:
+        yield running
+
+
+@pytest.fixture
+def personas(api: Api) -> Api:
+    """admin; champion (search+register on bucket-a); reader (search on bucket-a);
+    outsider (nothing); bravo (search+register on bucket-b)."""
+    return add_personas(api)

@@ -402,3 +402,20 @@ def test_profiles_and_topics_in_the_native_api(tracker: Api) -> None:
     assert api.get(f"{V1}/order", user="plain").status_code == 200  # ORDERS now
     assert api.put("/users/plain/topics", {"topics": ["NOPE"]}, user="um").status_code == 400
     assert api.put("/users/nobody/topics", {"topics": []}, user="um").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/order/0/log",
+        "/api/v1/dataset/Z%C2%A3/log",
+        "/api/v1/collection/not-a-uuid/log",
+        "/projects/0/log",
+        "/collections/0/log",
+        "/projects/0/datasets/0/log",
+    ],
+)
+def test_the_log_of_an_id_that_is_no_uuid_is_404_even_for_those_who_see_every_log(tracker: Api, path: str) -> None:
+    # found by schemathesis (issue 22): the log of a gone record was read with the id as a uuid (500)
+    r = tracker.get(path, user="admin")
+    assert r.status_code == 404 and r.json_body["Code"] == "NotFound", r.body

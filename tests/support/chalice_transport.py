@@ -8,16 +8,20 @@ as moto in process parses bytes bodies only (a server, moto's or S3, takes the s
 
 from __future__ import annotations
 
+import io
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPResponse
 
 from tests.support import openapi_conformance
 
 BASE_URL = "http://catalogue.test"
+_KNOWN = frozenset(int(s) for s in HTTPStatus)
 
 
 class ChaliceTransport(BaseAdapter):
@@ -39,7 +43,12 @@ class ChaliceTransport(BaseAdapter):
         assert not problems, f"the answer breaks the API description: {problems}"
         response = requests.Response()
         response.status_code = answer.status_code
+        response.reason = HTTPStatus(answer.status_code).phrase if answer.status_code in _KNOWN else ""
         response.headers = CaseInsensitiveDict(answer.headers)
+        # as requests' own adapter leaves it (schemathesis reads the headers from here)
+        response.raw = HTTPResponse(
+            body=io.BytesIO(answer.body), headers=answer.headers, status=answer.status_code, preload_content=False
+        )
         response._content = answer.body
         response.url = str(request.url)
         response.request = request
