@@ -36,6 +36,7 @@ from chalicelib.facility.datasets import (
 from chalicelib.facility.rules import coerce, fields_for_create, fields_for_update, render_datetime
 from chalicelib.facility.schema import INT, KINDS, Field, Kind
 from chalicelib.identity.permissions import may_register
+from chalicelib.retries import Sleep, retry_lost_races
 
 RESOURCE_NOT_FOUND = "Resource not found!"
 MUST_EXIST = ["must exist"]
@@ -64,6 +65,11 @@ def not_found() -> NotFound:
     return NotFound(RESOURCE_NOT_FOUND)
 
 
+def _busy(kind: str, id: int) -> str:
+    """What an edit that lost every race is told (no version: myMdC shows none)."""
+    return f"the {kind} {id} is being changed by others; try again"
+
+
 class FacilityService:
     def __init__(
         self,
@@ -73,8 +79,10 @@ class FacilityService:
         new_uuid: Callable[[], str] = lambda: str(uuidlib.uuid4()),
         *,
         audit: Repository | None = None,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self._store = store
+        self._sleep = sleep  # the pause between the attempts of an edit that lost a race
         self._datasets = datasets
         self._clock = clock
         self._new_uuid = new_uuid
@@ -243,31 +251,45 @@ class FacilityService:
         acting_for: str | None = None,
     ) -> JSONObject:
         """Change record ``id`` with the body ``read_body`` gives, read only once the caller
-        may change the record (authorize, then validate)."""
+        may change the record (authorize, then validate).
+
+        myMdC's PUT names no version (Rails without ``lock_version``: the last writer wins), so
+        a save that another write overtook is done again on the record as it is then,
+        authorized and validated anew (the body may no longer be valid on it: InvalidRecord),
+        after a jittered pause, a bounded number of times (:func:`retry_lost_races`); only
+        then VersionConflict, whose message names no version."""
         kind = KINDS[kind_name]
         user = replace(user, acting_for=acting_for)
-        stored = self._required(user, kind.name, id)
-        self._require_write(user, kind, self._proposal_of(stored))
-        body = read_body()
-        values = fields_for_update(kind, stored.fields, body)
-        if kind.name == "repository":
-            values["base_uri"] = stored.fields["base_uri"]  # entries live under it: it stays
-        self._check_unique(kind, values, stored)
-        updated = replace(
-            stored,
-            version=stored.version + 1,
-            fields=values,
-            lists=list_keys(kind, values),
-            claims=claims_of(kind, values),
-            updated_at=self._clock(),
-            updated_by=user.username,
-            acting_for=acting_for,
-        )
-        try:
-            self._store.save(updated, stored.version)
-        except ClaimTaken as exc:
-            raise InvalidRecord(claim_errors(kind, values, exc.claims)) from exc
-        self._after_update(user, stored, updated, body, acting_for)
+        body: Mapping[str, Any] | None = None  # read once, on the first attempt
+
+        def attempt() -> tuple[FacilityRecord, FacilityRecord, Mapping[str, Any]]:
+            nonlocal body
+            stored = self._required(user, kind.name, id)
+            self._require_write(user, kind, self._proposal_of(stored))
+            if body is None:
+                body = read_body()
+            values = fields_for_update(kind, stored.fields, body)
+            if kind.name == "repository":
+                values["base_uri"] = stored.fields["base_uri"]  # entries live under it: it stays
+            self._check_unique(kind, values, stored)
+            updated = replace(
+                stored,
+                version=stored.version + 1,
+                fields=values,
+                lists=list_keys(kind, values),
+                claims=claims_of(kind, values),
+                updated_at=self._clock(),
+                updated_by=user.username,
+                acting_for=acting_for,
+            )
+            try:
+                self._store.save(updated, stored.version)
+            except ClaimTaken as exc:
+                raise InvalidRecord(claim_errors(kind, values, exc.claims)) from exc
+            return stored, updated, body
+
+        stored, updated, sent = retry_lost_races(attempt, sleep=self._sleep, gave_up=_busy(kind.name, id))
+        self._after_update(user, stored, updated, sent, acting_for)
         return self.view(self._store.get(kind.name, id) or updated)
 
     def delete(self, user: User, kind_name: str, id: int, *, acting_for: str | None = None) -> None:
@@ -323,16 +345,20 @@ class FacilityService:
         members = frozenset(usernames)
         # the catalogue's side first (unknown users refused there): its members see the data
         self._datasets.set_members(admin, stored.uuid, members)
-        fields = {**stored.fields, "members": sorted(members)}
-        changed = replace(
-            stored,
-            version=stored.version + 1,
-            fields=fields,
-            updated_by=admin.username,
-            updated_at=self._clock(),
-            acting_for=admin.acting_for,
-        )
-        self._store.save(changed, stored.version)
+
+        def attempt() -> None:  # no version given: a lost race is done again (as update's)
+            current = self._required(admin, "proposal", proposal_id)
+            changed = replace(
+                current,
+                version=current.version + 1,
+                fields={**current.fields, "members": sorted(members)},
+                updated_by=admin.username,
+                updated_at=self._clock(),
+                acting_for=admin.acting_for,
+            )
+            self._store.save(changed, current.version)
+
+        retry_lost_races(attempt, sleep=self._sleep, gave_up=_busy("proposal", proposal_id))
         return self.view(self._required(admin, "proposal", proposal_id))
 
     # -- the rules beyond fields ---------------------------------------------------------------

@@ -4,14 +4,21 @@ published into the catalogue (CSC metadata-submitter's workflow; issue 20).
 Every call authenticates nothing (the HTTP boundary did) and authorizes first: a folder the
 caller may not read is :class:`~chalicelib.errors.NotFound`, whatever else is wrong with the
 request; then the input is validated, all of it before anything is stored.
+
+An edit that names no version (metadata-submitter's, and ours without ``version``) is applied
+as if concurrent edits had come one after the other: when another write overtook it, it is
+authorized, validated and saved again on the record as it is then, a bounded number of times
+(:func:`~chalicelib.retries.retry_lost_races`). An edit that names a version is a 409 as soon
+as the version is not current.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord
 from chalicelib.adapters.dynamodb.repository import Repository
@@ -19,6 +26,7 @@ from chalicelib.catalogue.paging import LogPage, read_log
 from chalicelib.domain import SYSTEM_ACTOR, DatasetContent, JSONObject, User
 from chalicelib.errors import AuthenticationError, Conflict, Forbidden, InvalidDocument, NotFound, ValidationError
 from chalicelib.facility.audit import facility_subject
+from chalicelib.retries import Sleep, retry_lost_races
 from chalicelib.submissions import records as rec
 from chalicelib.submissions.csv_samples import samples_from_csv
 from chalicelib.submissions.ena_schemas import EnaSchemas
@@ -35,6 +43,7 @@ FOLDER_FIELDS = ("name", "description", "projectId", "editors", "doiInfo")
 META_KEYS = frozenset(
     {"accessionId", "schema", "folderId", "draft", "dateCreated", "dateUpdated", "publishDate", "version"}
 )
+T = TypeVar("T")
 
 
 def iso(seconds: float | None) -> str | None:
@@ -73,7 +82,10 @@ class Submissions:
         publish_to_catalogue: Callable[[User, Sequence[DatasetContent], str, frozenset[str] | None], None],
         user_exists: Callable[[str], bool],
         audit: Repository,
+        *,
+        sleep: Sleep = time.sleep,
     ) -> None:
+        self._sleep = sleep  # the pause between the attempts of an edit that lost a race
         self._audit = audit  # where the stream-derived log of the records is read
         self._records = records
         self._schemas = schemas
@@ -83,6 +95,10 @@ class Submissions:
     @property
     def schemas(self) -> EnaSchemas:
         return self._schemas
+
+    def _until_saved(self, attempt: Callable[[], T], what: str) -> T:
+        """``attempt()`` of an edit sent without a version, again while other writes overtake it."""
+        return retry_lost_races(attempt, sleep=self._sleep, gave_up=f"the {what} keeps changing; try again")
 
     # -- folders -----------------------------------------------------------------------------
     def _folder(self, user: User, folder_id: str) -> FacilityRecord:
@@ -133,14 +149,19 @@ class Submissions:
     def update_folder(
         self, user: User, folder_id: str, changes: Mapping[str, Any], expected_version: int | None = None
     ) -> JSONObject:
-        folder = self._changeable(user, folder_id)
-        if "editors" in changes and not rec.may_manage(user, folder):
-            raise Forbidden("only the folder's owner names its editors")
-        self._records.require_version(folder, expected_version)
-        fields = self._folder_fields(user, changes, creating=False)
-        if not fields:
-            return self.folder_view(folder)
-        return self.folder_view(self._records.save(user, folder, fields, "folder changed"))
+        """Apply ``changes``; at ``expected_version`` when given (else VersionConflict, at once)."""
+
+        def attempt() -> FacilityRecord:
+            folder = self._changeable(user, folder_id)
+            if "editors" in changes and not rec.may_manage(user, folder):
+                raise Forbidden("only the folder's owner names its editors")
+            self._records.require_version(folder, expected_version)
+            fields = self._folder_fields(user, changes, creating=False)
+            return self._records.save(user, folder, fields, "folder changed") if fields else folder
+
+        if expected_version is not None:
+            return self.folder_view(attempt())
+        return self.folder_view(self._until_saved(attempt, f"folder {folder_id[:64]}"))
 
     def delete_folder(self, user: User, folder_id: str) -> None:
         folder = self._changeable(user, folder_id)
@@ -284,13 +305,17 @@ class Submissions:
     def modify_by_alias(self, user: User, folder_id: str, new: NewObject) -> JSONObject:
         """ENA's MODIFY: replace the object of the folder with the same type and alias (or
         the ``@accession`` the new one names)."""
-        folder = self._changeable(user, folder_id)
         alias, accession = alias_of(new.content), new.content.get("@accession")
-        for type_, obj in self._records.objects_in(folder.uuid, [new.type]):
-            if (alias and obj.fields.get("alias") == alias) or accession == rec.accession_of(type_, obj.id):
-                self._records.save(user, obj, self._object_fields(new), "modified")
-                return {"accessionId": rec.accession_of(type_, obj.id), "schema": type_.name}
-        raise NotFound(f"no {new.type.name} with alias {alias[:64]!r} in the folder to modify")
+
+        def attempt() -> JSONObject:
+            folder = self._changeable(user, folder_id)
+            for type_, obj in self._records.objects_in(folder.uuid, [new.type]):
+                if (alias and obj.fields.get("alias") == alias) or accession == rec.accession_of(type_, obj.id):
+                    self._records.save(user, obj, self._object_fields(new), "modified")
+                    return {"accessionId": rec.accession_of(type_, obj.id), "schema": type_.name}
+            raise NotFound(f"no {new.type.name} with alias {alias[:64]!r} in the folder to modify")
+
+        return self._until_saved(attempt, f"{new.type.name} {alias[:64]!r}")
 
     def _check_aliases(
         self, folder: FacilityRecord, objects: Sequence[NewObject], replacing: FacilityRecord | None = None
@@ -349,31 +374,49 @@ class Submissions:
     def replace(
         self, user: User, type_: ObjectType, accession: str, new: NewObject, *, draft: bool | None
     ) -> JSONObject:
-        obj, folder = self._object(user, type_, accession, draft)
-        folder = self._changeable(user, folder.uuid)
-        self._check_aliases(folder, [new], replacing=obj)
-        saved = self._records.save(user, obj, self._object_fields(new), "replaced")
-        return self.object_view(type_, saved, folder)
+        return self._edit(user, type_, accession, lambda _: new, draft=draft)
 
     def patch(self, user: User, type_: ObjectType, accession: str, changes: Any, *, draft: bool | None) -> JSONObject:
         """Top-level fields of ``changes`` replace the object's (``null`` removes one); the
         result is checked as a whole."""
-        obj, folder = self._object(user, type_, accession, draft)
-        self._changeable(user, folder.uuid)
-        if not isinstance(changes, Mapping):
-            raise ValidationError("the body is a JSON object of the fields to change", field="body")
-        merged = {**obj.fields.get("content", {})}
-        for key, value in changes.items():
-            if key in META_KEYS:
-                continue
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
-        (new,) = self.parse_json(type_, merged)
-        return self.replace(
-            user, type_, accession, NewObject(type_, new.content, str(obj.fields.get("source"))), draft=draft
-        )
+
+        def patched(obj: FacilityRecord) -> NewObject:
+            if not isinstance(changes, Mapping):
+                raise ValidationError("the body is a JSON object of the fields to change", field="body")
+            merged = {**obj.fields.get("content", {})}
+            for key, value in changes.items():
+                if key in META_KEYS:
+                    continue
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            (new,) = self.parse_json(type_, merged)
+            return NewObject(type_, new.content, str(obj.fields.get("source")))
+
+        return self._edit(user, type_, accession, patched, draft=draft)
+
+    def _edit(
+        self,
+        user: User,
+        type_: ObjectType,
+        accession: str,
+        new_of: Callable[[FacilityRecord], NewObject],
+        *,
+        draft: bool | None,
+    ) -> JSONObject:
+        """The object replaced by ``new_of(the object as stored)``: authorized, checked (its
+        alias) and saved, all again on the newer object when another write overtook it."""
+
+        def attempt() -> tuple[FacilityRecord, FacilityRecord]:
+            obj, folder = self._object(user, type_, accession, draft)
+            folder = self._changeable(user, folder.uuid)
+            new = new_of(obj)
+            self._check_aliases(folder, [new], replacing=obj)
+            return self._records.save(user, obj, self._object_fields(new), "replaced"), folder
+
+        saved, folder = self._until_saved(attempt, f"object {accession[:64]}")
+        return self.object_view(type_, saved, folder)
 
     def delete(self, user: User, type_: ObjectType, accession: str, *, draft: bool | None) -> None:
         obj, folder = self._object(user, type_, accession, draft)

@@ -29,6 +29,7 @@ from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.domain import User
 from chalicelib.errors import NotFound, VersionConflict
 from chalicelib.facility.commented import COMMENT, CommentedRecords
+from chalicelib.retries import Sleep, retry_lost_races
 
 ORDER = "order"
 DATASET = "dataset"
@@ -68,9 +69,16 @@ class TrackerRecords(CommentedRecords):
     """Reads and versioned writes of the Data Tracker's records; every write names its actor,
     time and comment. Authorization is the callers' (the services of this package)."""
 
-    def __init__(self, store: FacilityStore, audit: Repository, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: FacilityStore,
+        audit: Repository,
+        clock: Callable[[], float] = time.time,
+        sleep: Sleep = time.sleep,
+    ) -> None:
         super().__init__(store, clock)
         self._audit = audit  # where the stream-derived log of the records is read
+        self._sleep = sleep  # the pause between the attempts of an edit that lost a race
 
     @property
     def audit(self) -> Repository:
@@ -141,21 +149,25 @@ class TrackerRecords(CommentedRecords):
         comment: str,
         expected_version: int | None = None,
     ) -> FacilityRecord:
-        """Apply ``change`` (the new field values, from the stored record) and save, retrying a
-        few times when another write came between the read and the save; no change, no write.
-        With ``expected_version`` (a client's optimistic lock), a record at another version is a
-        VersionConflict naming the current one, and nothing is retried."""
-        for _ in range(5):
+        """Apply ``change`` (the new field values, from the stored record) and save; no change,
+        no write. With ``expected_version`` (a client's optimistic lock), a record at another
+        version, or one that another write changed before the save, is a VersionConflict
+        (naming the current version when it was read), and nothing is retried.
+
+        Without it (the Data Tracker's ``/api/v1``: last writer wins), a save that another
+        write overtook is done again from the record as it is then (``change`` applied to
+        it anew: it may raise, e.g. a ValidationError, on the newer state), after a jittered
+        pause, a bounded number of times (:func:`~chalicelib.retries.retry_lost_races`)."""
+
+        def attempt() -> FacilityRecord:
             record = self.get(kind, uuid)
             if expected_version is not None and record.version != expected_version:
                 raise VersionConflict(f"the {kind} is at version {record.version}", current_version=record.version)
             changes = change(record)
             if not changes:
                 return record
-            try:
-                return self.save(user, record, changes, comment)
-            except VersionConflict:
-                if expected_version is not None:
-                    raise
-                continue
-        raise VersionConflict(f"the {kind} {uuid} keeps changing; try again")
+            return self.save(user, record, changes, comment)
+
+        if expected_version is not None:
+            return attempt()
+        return retry_lost_races(attempt, sleep=self._sleep, gave_up=f"the {kind} {uuid} keeps changing; try again")

@@ -1,9 +1,14 @@
-"""The shape checks every FacilityStore applies before writing (no store involved)."""
+"""The shape checks every FacilityStore applies before writing (no store involved), and the
+facility service's edits under a race (issue 22, T2): myMdC's PUT names no version (the
+last writer wins), so an edit that another write overtook is authorized, validated and saved
+again on the newer record, after a pause, a bounded number of times."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -16,6 +21,12 @@ from chalicelib.adapters.dynamodb.facility import (
     encode_fields,
     is_json_value,
 )
+from chalicelib.domain import User
+from chalicelib.errors import InvalidRecord, NotFound, VersionConflict
+from chalicelib.facility.datasets import DataGroupDatasets
+from chalicelib.facility.records import FacilityService
+from chalicelib.retries import MAX_WRITE_ATTEMPTS
+from tests.fakes.facility import InMemoryFacilityStore
 
 RECORD = FacilityRecord(kind="run", id=-1, uuid="u", version=1, fields={"a": 1}, lists=("p=1", None), claims=("c",))
 
@@ -79,3 +90,120 @@ def test_fields_encode_as_compact_json_with_exact_integers() -> None:
 def test_fields_that_are_not_json_are_refused(fields: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         encode_fields(fields)
+
+
+# -- FacilityService: edits without a version, under a race ------------------------------------
+REPOSITORY_URI = "file://mymdc/XFEL_TESTS_REPO"
+DAQ = User("daq", register_base_uris=frozenset({REPOSITORY_URI}))
+ADMIN = User("admin", is_admin=True)
+
+
+class RacingStore(InMemoryFacilityStore):
+    """Other writers get in first: before each save, the next of ``rivals`` (when any is
+    left) runs. ``saves`` counts the saves asked of the store (a rival's :meth:`bump` not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rivals: Iterator[Callable[[], None]] = iter(())
+        self.saves = 0
+
+    def save(self, record: FacilityRecord, expected_version: int) -> None:
+        self.saves += 1
+        rival = next(self.rivals, None)
+        if rival is not None:
+            rival()
+        super().save(record, expected_version)
+
+    def bump(self, kind: str, id: int, **fields: Any) -> None:
+        """A rival's write of ``fields`` into the record, one version on."""
+        current = self.get(kind, id)
+        assert current is not None
+        changed = replace(current, version=current.version + 1, fields={**current.fields, **fields})
+        super().save(changed, current.version)
+
+
+class Members:
+    """The catalogue's side of a proposal's members (all this test needs of the datasets)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, frozenset[str]]] = []
+
+    def set_members(self, admin: User, uuid: str, members: frozenset[str]) -> None:
+        self.calls.append((uuid, members))
+
+
+World = tuple[FacilityService, RacingStore, list[float]]
+
+
+@pytest.fixture
+def world() -> World:
+    store, sleeps = RacingStore(), list[float]()
+
+    def rec(kind: str, id: int, fields: dict[str, Any], lists: tuple[str | None, str | None] = (None, None)) -> None:
+        store.create(FacilityRecord(kind, id, f"u-{kind}{id}", 1, fields, lists, (), 1.0, "admin", None))
+
+    rec("repository", 1, {"base_uri": REPOSITORY_URI})
+    rec("instrument", 1, {"repository_id": 1})
+    rec("proposal", -1, {"instrument_id": 1, "members": [], "number": 1, "title": "Glacier"})
+    run = {"proposal_id": -1, "run_number": 1, "first_train": 1, "last_train": None, "description": ""}
+    rec("run", -1, run, ("proposal_id=-1", "experiment_id=-1"))
+    datasets = cast("DataGroupDatasets", Members())  # a run's edit touches no dataset
+    service = FacilityService(store, datasets, clock=lambda: 42.0, sleep=sleeps.append)
+    return service, store, sleeps
+
+
+def test_a_put_that_lost_a_race_lands_on_the_newer_record(world: World) -> None:
+    service, store, sleeps = world
+    store.rivals = iter([lambda: store.bump("run", -1, description="theirs")])
+    reads: list[int] = []
+
+    def body() -> dict[str, Any]:
+        reads.append(1)
+        return {"last_train": 5}
+
+    got = service.update(DAQ, "run", -1, body, acting_for="me@example.org")
+    assert (got["description"], got["first_train"], got["last_train"]) == ("theirs", 1, 5)
+    stored = store.get("run", -1)
+    assert stored is not None and (stored.version, stored.acting_for) == (3, "me@example.org")
+    assert len(reads) == 1  # the body is read once, whatever the attempts
+    assert store.saves == 2 and len(sleeps) == 1 and 0 <= sleeps[0] <= 0.005
+
+
+def test_a_put_no_longer_valid_on_the_newer_record_is_rails_validation_error(world: World) -> None:
+    service, store, _ = world
+    store.rivals = iter([lambda: store.bump("run", -1, first_train=10)])
+    with pytest.raises(InvalidRecord) as caught:
+        service.update(DAQ, "run", -1, lambda: {"last_train": 5})
+    assert caught.value.errors == {"last_train": ["must be greater than or equal to 10"]}
+    stored = store.get("run", -1)
+    assert stored is not None and (stored.version, stored.fields["last_train"]) == (2, None)
+
+
+def test_a_record_deleted_meanwhile_is_not_found(world: World) -> None:
+    service, store, _ = world
+    store.rivals = iter([lambda: store.delete("run", -1, 1)])
+    with pytest.raises(NotFound, match="Resource not found!"):
+        service.update(DAQ, "run", -1, lambda: {"last_train": 5})
+
+
+def test_a_put_gives_up_after_a_bounded_number_of_attempts_naming_no_version(world: World) -> None:
+    service, store, sleeps = world
+    store.rivals = itertools.repeat(lambda: store.bump("run", -1, description="theirs"))
+    with pytest.raises(VersionConflict) as caught:
+        service.update(DAQ, "run", -1, lambda: {"last_train": 5})
+    assert str(caught.value) == "the run -1 is being changed by others; try again"
+    assert caught.value.current_version is None
+    assert store.saves == MAX_WRITE_ATTEMPTS and len(sleeps) == MAX_WRITE_ATTEMPTS - 1
+    assert all(0 <= s <= 0.005 * 2 ** min(n, 6) for n, s in enumerate(sleeps))
+    stored = store.get("run", -1)
+    assert stored is not None and stored.fields["last_train"] is None
+
+
+def test_setting_members_that_lost_a_race_keeps_the_rivals_change(world: World) -> None:
+    service, store, sleeps = world
+    store.rivals = iter([lambda: store.bump("proposal", -1, title="Renamed")])
+    service.set_members(ADMIN, -1, ["bob", "alice"])
+    stored = store.get("proposal", -1)
+    assert stored is not None
+    assert (stored.version, stored.fields["title"], stored.fields["members"]) == (3, "Renamed", ["alice", "bob"])
+    assert store.saves == 2 and len(sleeps) == 1

@@ -1,11 +1,15 @@
 """The submission service's rules (issue 20, unit tier): who may touch a folder (a truth
-table), publishing cut short and finished, aliases that collide despite the check, and no
+table), publishing cut short and finished, aliases that collide despite the check, edits
+without a version that lost a race done again on the newer record (issue 22, T2), and no
 input that makes the document readers raise anything but InvalidDocument."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +19,11 @@ from hypothesis import strategies as st
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord
 from chalicelib.domain import ANONYMOUS, DatasetContent, User
-from chalicelib.errors import Conflict, InvalidDocument, ValidationError
+from chalicelib.errors import Conflict, InvalidDocument, ValidationError, VersionConflict
+from chalicelib.retries import MAX_WRITE_ATTEMPTS
 from chalicelib.submissions import records as rec
 from chalicelib.submissions.ena_schemas import EnaSchemas, read_xml
-from chalicelib.submissions.records import OPEN, PUBLISHED, PUBLISHING, SubmissionRecords
+from chalicelib.submissions.records import FOLDER, OPEN, PUBLISHED, PUBLISHING, SubmissionRecords
 from chalicelib.submissions.service import NewObject, Submissions
 from chalicelib.submissions.types import TYPES
 from tests.fakes.facility import InMemoryFacilityStore
@@ -44,10 +49,40 @@ class Catalogue:
         self.calls.append((actor.username, list(contents), project, members))
 
 
-def service(catalogue: Catalogue | None = None) -> tuple[Submissions, SubmissionRecords]:
-    records = SubmissionRecords(InMemoryFacilityStore())
+class RacingStore(InMemoryFacilityStore):
+    """Other writers get in first: before each save, the next of ``rivals`` (when any is
+    left) runs. ``saves`` counts the saves asked of the store (a rival's :meth:`bump` not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rivals: Iterator[Callable[[], None]] = iter(())
+        self.saves = 0
+
+    def save(self, record: FacilityRecord, expected_version: int) -> None:
+        self.saves += 1
+        rival = next(self.rivals, None)
+        if rival is not None:
+            rival()
+        super().save(record, expected_version)
+
+    def bump(self, kind: str, id: int, **fields: Any) -> None:
+        """A rival's write of ``fields`` into the record, one version on."""
+        current = self.get(kind, id)
+        assert current is not None
+        changed = replace(current, version=current.version + 1, fields={**current.fields, **fields})
+        super().save(changed, current.version)
+
+
+def service(
+    catalogue: Catalogue | None = None, store: InMemoryFacilityStore | None = None, sleeps: list[float] | None = None
+) -> tuple[Submissions, SubmissionRecords]:
+    records = SubmissionRecords(store or InMemoryFacilityStore())
     users = {"alice", "bob", "eve"}
-    return Submissions(records, SCHEMAS, catalogue or Catalogue(), users.__contains__, InMemoryRepository()), records
+    sleep = (sleeps if sleeps is not None else []).append
+    submissions = Submissions(
+        records, SCHEMAS, catalogue or Catalogue(), users.__contains__, InMemoryRepository(), sleep=sleep
+    )
+    return submissions, records
 
 
 def objects(name: str) -> list[NewObject]:
@@ -142,6 +177,110 @@ def test_an_editor_is_one_of_the_users() -> None:
         submissions.create_folder(ALICE, {"name": "x", "editors": ["mallory"]})
     with pytest.raises(ValidationError, match="unknown field"):
         submissions.create_folder(ALICE, {"name": "x", "owner": "eve"})
+
+
+# -- edits without a version, under a race (issue 22, T2) -------------------------------------
+def racing() -> tuple[Submissions, SubmissionRecords, RacingStore, list[float]]:
+    store, sleeps = RacingStore(), list[float]()
+    submissions, records = service(store=store, sleeps=sleeps)
+    return submissions, records, store, sleeps
+
+
+def folder_key(records: SubmissionRecords, folder_id: str) -> int:
+    found = records.find_folder(folder_id)
+    assert found is not None
+    return found.id
+
+
+def object_key(accession: str) -> tuple[str, int]:
+    parsed = rec.parse_accession(accession)
+    assert parsed is not None
+    return rec.object_kind(parsed[0]), parsed[1]
+
+
+def test_a_folder_edit_without_a_version_that_lost_a_race_lands_on_the_newer_folder() -> None:
+    submissions, records, store, sleeps = racing()
+    folder = submissions.create_folder(ALICE, {"name": "Glacier", "description": "start"})["folderId"]
+    key = folder_key(records, folder)
+    store.rivals = iter([lambda: store.bump(FOLDER, key, name="Renamed")])
+    got = submissions.update_folder(ALICE, folder, {"description": "mine"})
+    assert (got["name"], got["description"], got["version"]) == ("Renamed", "mine", 3)
+    assert store.saves == 2 and len(sleeps) == 1 and 0 <= sleeps[0] <= 0.005
+
+
+def test_a_folder_edit_refused_on_the_newer_folder_is_answered_as_refused() -> None:
+    """Published meanwhile: the answer a published folder gets, not a version conflict."""
+    submissions, records, store, _ = racing()
+    folder = submissions.create_folder(ALICE, {"name": "Glacier"})["folderId"]
+    key = folder_key(records, folder)
+    store.rivals = iter([lambda: store.bump(FOLDER, key, state=PUBLISHED)])
+    with pytest.raises(Conflict, match="published") as caught:
+        submissions.update_folder(ALICE, folder, {"description": "mine"})
+    assert not isinstance(caught.value, VersionConflict) and store.saves == 1
+
+
+def test_an_object_patch_without_a_version_is_merged_into_the_newer_object() -> None:
+    submissions, _, store, _ = racing()
+    folder = submissions.create_folder(ALICE, {"name": "Glacier"})["folderId"]
+    (added,) = submissions.add(ALICE, folder, objects("study"), draft=True)
+    accession, study = added["accessionId"], TYPES["study"]
+    kind, id = object_key(accession)
+    stored = store.get(kind, id)
+    assert stored is not None
+    theirs = {**stored.fields["content"], "@center_name": "Rival"}
+    store.rivals = iter([lambda: store.bump(kind, id, content=theirs)])
+    got = submissions.patch(ALICE, study, accession, {"@broker_name": "Mine"}, draft=True)
+    assert (got["@center_name"], got["@broker_name"], got["version"]) == ("Rival", "Mine", 3)
+    assert store.saves == 2
+
+
+def test_a_replacement_whose_alias_was_taken_meanwhile_is_invalid() -> None:
+    """The alias check runs again on the folder as it is when the save is tried again."""
+    submissions, records, store, _ = racing()
+    folder = submissions.create_folder(ALICE, {"name": "Glacier"})["folderId"]
+    (study,) = objects("study")
+    (added,) = submissions.add(ALICE, folder, [study], draft=True)
+    accession = added["accessionId"]
+    renamed = NewObject(study.type, {**study.content, "@alias": "renamed"}, "JSON")
+
+    def rival() -> None:  # another request adds an object named so, and touches this one
+        fields = {"content": dict(renamed.content), "alias": "renamed", "draft": True}
+        records.create_object(BOB, study.type, folder, fields, records.new_id(study.type))
+        store.bump(*object_key(accession), title="touched")
+
+    store.rivals = iter([rival])
+    with pytest.raises(InvalidDocument) as caught:
+        submissions.replace(ALICE, study.type, accession, renamed, draft=None)
+    assert "alias 'renamed' is CAT-STU-0000002's already" in caught.value.problems[0]["message"]
+    assert store.saves == 1
+
+
+def test_an_edit_without_a_version_gives_up_after_a_bounded_number_of_attempts() -> None:
+    submissions, records, store, sleeps = racing()
+    folder = submissions.create_folder(ALICE, {"name": "Glacier"})["folderId"]
+    key = folder_key(records, folder)
+    store.rivals = itertools.repeat(lambda: store.bump(FOLDER, key, name="Theirs"))
+    with pytest.raises(VersionConflict, match="keeps changing") as caught:
+        submissions.update_folder(ALICE, folder, {"description": "mine"})
+    assert caught.value.current_version is None
+    assert store.saves == MAX_WRITE_ATTEMPTS and len(sleeps) == MAX_WRITE_ATTEMPTS - 1
+    assert all(0 <= s <= 0.005 * 2 ** min(n, 6) for n, s in enumerate(sleeps))
+
+
+def test_a_folder_edit_at_a_stale_version_is_a_conflict_at_once() -> None:
+    submissions, records, store, sleeps = racing()
+    folder = submissions.create_folder(ALICE, {"name": "Glacier"})["folderId"]
+    key = folder_key(records, folder)
+    store.bump(FOLDER, key, name="Theirs")
+    with pytest.raises(VersionConflict) as caught:  # stale when read: nothing saved
+        submissions.update_folder(ALICE, folder, {"description": "mine"}, expected_version=1)
+    assert caught.value.current_version == 2 and store.saves == 0
+    store.rivals = iter([lambda: store.bump(FOLDER, key, name="Again")])
+    with pytest.raises(VersionConflict):  # current when read, overtaken before the save: not retried
+        submissions.update_folder(ALICE, folder, {"description": "mine"}, expected_version=2)
+    assert store.saves == 1 and sleeps == []
+    got = submissions.folder(ALICE, folder)
+    assert (got["name"], got["description"], got["version"]) == ("Again", "", 3)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
