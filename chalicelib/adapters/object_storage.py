@@ -87,6 +87,11 @@ class ObjectNotFound(LookupError):
     """The object does not exist (for the operations that cannot answer ``None``)."""
 
 
+class BucketNotFound(LookupError):
+    """The bucket does not exist: ``list`` raises it where the store knows buckets (S3); a
+    store that makes buckets on first write (the in-memory fake) lists nothing instead."""
+
+
 class NeedsRestore(Exception):
     """The object is in an archival storage class (:data:`NEEDS_RESTORE`) and has no restored
     copy: its bytes cannot be read or copied until :meth:`ObjectStorage.restore` is done."""

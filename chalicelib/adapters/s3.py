@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from chalicelib.adapters.object_storage import (
     RESTORE_DONE,
     RESTORE_NONE,
     RESTORE_ONGOING,
+    BucketNotFound,
     NeedsRestore,
     ObjectMeta,
     ObjectNotFound,
@@ -38,6 +40,19 @@ from chalicelib.adapters.object_storage import (
 
 MAX_PAGE_SIZE = 1000  # S3: at most 1000 keys per ListObjectsV2 page and per DeleteObjects call
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+@contextmanager
+def _bucket_named(bucket: str) -> Iterator[None]:
+    """S3's NoSuchBucket inside the block as :class:`BucketNotFound` (an AWS code never leaves)."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchBucket":
+            raise BucketNotFound(f"s3://{bucket}") from exc
+        raise
+
+
 _PRECONDITION_CODES = frozenset({"412", "PreconditionFailed"})
 # GetObject of an archived object answers InvalidObjectState, CopyObject ObjectNotInActiveTierError
 _NOT_RESTORED_CODES = frozenset({"InvalidObjectState", "ObjectNotInActiveTierError"})
@@ -157,7 +172,7 @@ class S3ObjectStorage(ObjectStorage):
         yield from paginator.paginate(Bucket=bucket, Prefix=prefix, StartAfter=start_after, PaginationConfig=config)
 
     def list(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[ObjectMeta]:
-        with transient_as(f"list s3://{bucket}/{prefix}"):
+        with transient_as(f"list s3://{bucket}/{prefix}"), _bucket_named(bucket):
             for page in self._pages(bucket, prefix, start_after):
                 for obj in page.get("Contents", []):
                     yield ObjectMeta(

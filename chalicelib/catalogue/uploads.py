@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from chalicelib.adapters.dynamodb.repository import Repository
-from chalicelib.adapters.object_storage import ObjectStorage
+from chalicelib.adapters.object_storage import BucketNotFound, ObjectStorage
 from chalicelib.catalogue.validation import parse_base_uri
 from chalicelib.domain import JSONObject, User
 from chalicelib.errors import Conflict, Forbidden, ValidationError
@@ -127,8 +127,11 @@ class Uploads:
         """Conflict when ``folder_key/`` holds an object, or a folder above it is a dataset
         folder (its listing would take the new files in): one LIST, then at most 4 HEADs per
         folder above (the name's 128 characters, and the base URI's, bound them)."""
-        if next(iter(self._store.list(bucket, folder_key + "/")), None) is not None:
-            raise Conflict(f"{uri} holds files already: upload to a new folder")
+        try:
+            if next(iter(self._store.list(bucket, folder_key + "/")), None) is not None:
+                raise Conflict(f"{uri} holds files already: upload to a new folder")
+        except BucketNotFound:
+            raise Conflict(f"the bucket of {uri} does not exist: an administrator has to make it") from None
         parts = folder_key.split("/")
         for depth in range(len(parts) - 1, 0, -1):
             above = "/".join(parts[:depth])

@@ -22,7 +22,11 @@ TAG_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 ANNOTATION_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,128}$")
 BASE_URI_SCHEMES = ("s3", "file", "smb", "azure", "ecs", "irods")
-BASE_URI_RE = re.compile(r"^(?P<scheme>[a-z0-9]+)://(?P<rest>[^\s?#%]+)$")
+# A character of a base URI: no control character, white space, '?', '#' or '%'. Spelled out
+# rather than ``\s``: Python's ``\s`` and JSON Schema's (ECMA-262) differ (\x1c-\x1f, \x85), and
+# the API description states the same class (chalicelib/openapi/request_schemas.py).
+URI_CHAR = "[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff?#%]"
+BASE_URI_RE = re.compile(rf"^(?P<scheme>[a-z0-9]+)://(?P<rest>{URI_CHAR}+)$")
 ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 SORT_FIELDS = {"registered", "created", "name", "frozen", "updated"}
 

@@ -38,6 +38,7 @@ from chalicelib.adapters.object_storage import (
     CHUNK,
     COLD_TAG_KEY,
     COLD_TAG_VALUE,
+    BucketNotFound,
     NeedsRestore,
     ObjectNotFound,
     ObjectStorage,
@@ -424,6 +425,11 @@ def _expires_in(url: str) -> float:
     if "X-Amz-Expires" in query:
         return float(query["X-Amz-Expires"][0])
     return float(query["Expires"][0]) - time.time()
+
+
+def test_s3_only_listing_a_bucket_that_does_not_exist_is_bucket_not_found(moto: Backend) -> None:
+    with pytest.raises(BucketNotFound, match="s3://no-such-bucket-here"):
+        next(iter(moto.storage.list("no-such-bucket-here", "")))
 
 
 def test_s3_only_links_are_presigned_urls_that_work(moto: Backend) -> None:

@@ -71,6 +71,13 @@ def test_a_registrar_gets_a_form_for_a_new_folder(personas: Api) -> None:
     assert start(personas, "runs/run-8", user="admin").status_code == 200
 
 
+def test_a_base_uri_whose_bucket_does_not_exist_is_a_conflict_not_a_500(personas: Api) -> None:
+    # found by schemathesis (issue 22): S3's NoSuchBucket left the adapter as a ClientError
+    r = start(personas, "runs/run-7")  # bucket-a is registered, but nobody made the bucket
+    assert r.status_code == 409 and r.json_body["Code"] == "Conflict", r.body
+    assert "does not exist" in r.json_body["Message"]
+
+
 def test_who_may_not_upload_gets_the_same_answer_whatever_it_asks(personas: Api) -> None:
     watch()
     watch(BUCKET_B.removeprefix("s3://"))

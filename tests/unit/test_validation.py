@@ -43,7 +43,11 @@ def test_good_base_uris(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["http://x", "s3://b/", "s3://", "s3://b/../c", "S3://b", "s3://b?x", "s3://b c", "s3://b/%2F", 5, None],
+    [
+        *("http://x", "s3://b/", "s3://", "s3://b/../c", "S3://b", "s3://b?x", "s3://b c", "s3://b/%2F", 5, None),
+        # control characters and white space, also those Python's \s and JSON Schema's differ on
+        *("s3://b\x1c", "s3://b\x00", "s3://b\x85c", "s3://b\u2028", "s3://b\xa0", "s3://b\t"),
+    ],
 )
 def test_bad_base_uris(value: object) -> None:
     with pytest.raises(ValidationError) as exc:
