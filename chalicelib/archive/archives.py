@@ -37,7 +37,8 @@ RESTORE_TIER = "Bulk"
 RESTORE_WAIT_SECONDS = 48 * 3600
 RESTORE_DAYS = 7  # how long a restored copy stays readable
 DEPOSIT_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
-DEPOSIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,199}")
+MAX_DEPOSIT_NAME_CHARS = 200
+DEPOSIT_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._ -]{{0,{MAX_DEPOSIT_NAME_CHARS - 1}}}")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -121,9 +122,12 @@ def parse_base_uri(value: object, field: str = "base_uri") -> str:
     return value
 
 
+MAX_TAGS = 100  # per dataset
+
+
 def parse_tags(value: object, field: str = "tags") -> tuple[str, ...]:
-    if not isinstance(value, list) or len(value) > 100:
-        raise ValidationError(f"{field} must be a list of at most 100 tags", field=field)
+    if not isinstance(value, list) or len(value) > MAX_TAGS:
+        raise ValidationError(f"{field} must be a list of at most {MAX_TAGS} tags", field=field)
     for t in value:
         if not isinstance(t, str) or not TAG_RE.fullmatch(t):
             raise ValidationError(f"{field} entries must match {TAG_RE.pattern}", field=field)
@@ -266,11 +270,28 @@ def get_readme(data: Mapping[str, Any]) -> str:
     (what ``yaml.safe_load`` of the README gives), which is written back as YAML."""
     value = data.get("readme")
     if isinstance(value, dict):
+        # written piecewise into a bounded buffer: YAML indents each level, so a mapping of
+        # nested lists in a 1 MiB body would make hundreds of MB of text before its length is checked
+        text = _BoundedText(MAX_README_CHARS)
         try:
-            value = yaml.safe_dump(value, sort_keys=False, allow_unicode=True)
+            yaml.safe_dump(value, text, sort_keys=False, allow_unicode=True)
         except (yaml.YAMLError, RecursionError) as exc:
             raise ValidationError("readme must be YAML text or a mapping", field="readme") from exc
+        value = text.getvalue()
     return get_str({"readme": value}, "readme", required=False, max_len=MAX_README_CHARS)
+
+
+class _BoundedText(io.StringIO):
+    """A text buffer that refuses (as ``readme``'s ValidationError) to grow past ``limit`` characters."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def write(self, s: str) -> int:
+        if self.tell() + len(s) > self._limit:
+            raise ValidationError(f"readme is longer than {self._limit} characters", field="readme")
+        return super().write(s)
 
 
 @dataclass(frozen=True)
@@ -375,14 +396,17 @@ def parse_new_base_uri(body: object) -> tuple[str, str]:
     return parse_base_uri(data.get("base_uri")), get_str(data, "description", required=False, max_len=1024)
 
 
+MAX_PERMISSION_USERS = 1000  # per permission list of a base URI
+
+
 def parse_permissions(body: object) -> tuple[frozenset[str], frozenset[str]]:
     data = require_object(body)
     reject_unknown(data, {"users_with_search_permissions", "users_with_register_permissions"})
     out: list[frozenset[str]] = []
     for key in ("users_with_search_permissions", "users_with_register_permissions"):
         raw = data.get(key)
-        if not isinstance(raw, list) or len(raw) > 1000:
-            raise ValidationError(f"{key} must be a list of usernames", field=key)
+        if not isinstance(raw, list) or len(raw) > MAX_PERMISSION_USERS:
+            raise ValidationError(f"{key} must be a list of at most {MAX_PERMISSION_USERS} usernames", field=key)
         out.append(frozenset(parse_username(u, key) for u in raw))
     return out[0], out[1]
 

@@ -23,6 +23,7 @@ from chalicelib.routes._pages import paged_response
 
 bp = Blueprint(__name__)
 MAX_LOG_PAGE = 100
+MAX_LOG_CURSOR_CHARS = 512
 
 
 @bp.route("/datasets", methods=["POST"])
@@ -143,7 +144,7 @@ def dataset_log(ctx: Ctx, uuid: str) -> Response:
 def log_params(ctx: Ctx) -> tuple[int, str | None]:
     limit = parse_positive_int(ctx.query_one("limit") or "50", "limit", MAX_LOG_PAGE)
     after = ctx.query_one("after")
-    if after is not None and len(after) > 512:
+    if after is not None and len(after) > MAX_LOG_CURSOR_CHARS:
         raise ValidationError("after is too long", field="after")
     return limit, after
 

@@ -36,6 +36,7 @@ ENTITIES = ["dataset", "order", "collection", "user", "login"]
 # the original's lists were whole: a client written for it reads one page, so a page holds
 # what one facility lists at once unless the client asks for less
 TRACKER_PAGE_SIZE = 1000
+MAX_TAG_FILTERS = 20  # repeated ?tag= of a list
 
 
 def listed(ctx: Ctx, key: str, items: list[dict[str, Any]]) -> Response:
@@ -53,8 +54,8 @@ def record_filter(ctx: Ctx) -> RecordFilter:
     if len(q) > MAX_QUERY_CHARS:
         raise ValidationError(f"q must be at most {MAX_QUERY_CHARS} characters", field="q")
     tags = tuple(ctx.query().get("tag", []))
-    if len(tags) > 20 or any(not t or len(t) > MAX_QUERY_CHARS for t in tags):
-        raise ValidationError("tag: at most 20, each 1 to 256 characters", field="tag")
+    if len(tags) > MAX_TAG_FILTERS or any(not t or len(t) > MAX_QUERY_CHARS for t in tags):
+        raise ValidationError(f"tag: at most {MAX_TAG_FILTERS}, each 1 to {MAX_QUERY_CHARS} characters", field="tag")
     editor = ctx.query_one("editor")
     return RecordFilter(q=q, tags=tags, editor=None if editor is None else fields.parse_uuid(editor, "editor"))
 

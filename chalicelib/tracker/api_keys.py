@@ -67,6 +67,7 @@ FAILURES_KIND_PREFIX = "api_key_failures"
 SECRET_FIELDS = frozenset({"salt", "hash"})
 BOOKKEEPING_KINDS = frozenset({SESSION_KIND, LOCKOUT_KIND})
 MAX_NAME_CHARS = 80
+MAX_KEYS_PER_USER = 20
 INVALID_KEY = "invalid API key"
 INVALID_SESSION = "invalid or expired session"
 LOCKED_OUT = "too many failed attempts with this API key; try again later"
@@ -116,7 +117,7 @@ class ApiKeyService:
         session_seconds: int = 3600,
         max_failures: int = 10,
         failure_window_seconds: int = 900,
-        max_keys_per_user: int = 20,
+        max_keys_per_user: int = MAX_KEYS_PER_USER,
         last_used_resolution_seconds: float = 60.0,
     ) -> None:
         if min(session_seconds, max_failures, failure_window_seconds, max_keys_per_user) < 1:

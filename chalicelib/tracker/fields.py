@@ -25,6 +25,11 @@ from chalicelib.tracker.topics import TOPICS
 
 MAX_TITLE = 256
 MAX_DESCRIPTION = 100_000
+MAX_TAG_ENTRIES = 100  # per tags_standard / tags_user map
+MAX_CROSS_REFERENCES = 100
+MAX_LIST_USERS = 200  # per authors / generators / editors list
+MAX_COLLECTION_DATASETS = 1000
+MAX_TOPICS = 100
 DEFAULT_KEY_NAME = "default"
 
 DOI_RE = re.compile(r"(?:doi:|https://doi\.org/)?10\.[0-9]{4,9}/\S+", re.IGNORECASE)
@@ -121,8 +126,8 @@ def parse_tags(value: object, field: str) -> dict[str, str]:
     whitespace, values at most 256 characters."""
     if not isinstance(value, dict):
         raise ValidationError(f"{field} must be an object of strings", field=field)
-    if len(value) > 100:
-        raise ValidationError(f"{field} has more than 100 entries", field=field)
+    if len(value) > MAX_TAG_ENTRIES:
+        raise ValidationError(f"{field} has more than {MAX_TAG_ENTRIES} entries", field=field)
     out: dict[str, str] = {}
     for key, tag in value.items():
         if not 1 <= len(key) <= 80 or key != key.strip():
@@ -176,7 +181,7 @@ def parse_cross_references(value: object, field: str = "cross_references") -> li
     """At most 100 ``{"title": str 1-256, "value": str 1-1024}`` objects (exactly those keys),
     each value in a scheme :func:`cross_reference_scheme` recognises."""
     out: list[dict[str, str]] = []
-    for i, raw in enumerate(_list(value, field, 100)):
+    for i, raw in enumerate(_list(value, field, MAX_CROSS_REFERENCES)):
         entry = f"{field}[{i}]"
         if not isinstance(raw, dict) or set(raw) != {"title", "value"}:
             raise ValidationError(f"{entry} must be an object with exactly the keys title and value", field=field)
@@ -192,7 +197,7 @@ def parse_cross_references(value: object, field: str = "cross_references") -> li
 
 def parse_user_list(value: object, field: str) -> list[str]:
     """At most 200 user ids (uuids), canonical, duplicates dropped keeping the first."""
-    return _uuid_list(value, field, 200)
+    return _uuid_list(value, field, MAX_LIST_USERS)
 
 
 def parse_organisation(value: object, field: str = "organisation") -> str:
@@ -204,7 +209,7 @@ def parse_organisation(value: object, field: str = "organisation") -> str:
 
 def parse_dataset_ids(value: object, field: str = "datasets") -> list[str]:
     """At most 1000 dataset ids (uuids), canonical, duplicates dropped keeping the first."""
-    return _uuid_list(value, field, 1000)
+    return _uuid_list(value, field, MAX_COLLECTION_DATASETS)
 
 
 def parse_bool(value: object, field: str) -> bool:
@@ -352,7 +357,7 @@ def parse_web_url(value: object, field: str = "url") -> str:
 
 def parse_permissions(value: object, field: str = "permissions") -> list[str]:
     """Permission topic names (:data:`chalicelib.tracker.topics.TOPICS`), deduplicated and sorted."""
-    topics = _list(value, field, 100)
+    topics = _list(value, field, MAX_TOPICS)
     for t in topics:
         if not isinstance(t, str):
             raise ValidationError(f"{field} entries must be topic names (strings)", field=field)

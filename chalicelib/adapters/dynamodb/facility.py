@@ -38,13 +38,17 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.adapters.dynamodb.tables import FacilityItem
-from chalicelib.errors import AlreadyExists, Conflict, VersionConflict
+from chalicelib.errors import AlreadyExists, Conflict, PayloadTooLarge, VersionConflict
 
 LIST_SLOTS = 2
 MAX_CLAIM_CHARS = 1024
 # DynamoDB's limit on a partition key (and on a GSI's): kinds, claim items' and list keys
 MAX_KEY_BYTES = 2048
 MAX_ID_DIGITS = 38  # DynamoDB numbers hold 38 significant digits
+# DynamoDB holds items of at most 400 KB: a record's fields (its body, as JSON text with every
+# non-ASCII character escaped) may take all but what its other attributes need (keys, list keys
+# and claims of up to 2 KB each)
+MAX_BODY_BYTES = 384 * 1024
 # how old a claim of a record that does not list it must be before a writer takes it over:
 # younger, it may belong to a write still under way (Lambda stops any invocation by 900 s)
 CLAIM_GRACE_SECONDS = 900.0
@@ -511,12 +515,16 @@ def _list_value(kind: str, key: str) -> str:
 
 
 def _item(record: FacilityRecord) -> FacilityItem:
+    body = encode_fields(record.fields)
+    size = len(body.encode("utf-8"))
+    if size > MAX_BODY_BYTES:  # refused before anything is written (DynamoDB would answer a ValidationException)
+        raise PayloadTooLarge(f"the record is {size} bytes stored (JSON, non-ASCII escaped); at most {MAX_BODY_BYTES}")
     return FacilityItem(
         record.kind,
         record.id,
         uuid=record.uuid,
         version=record.version,
-        body=encode_fields(record.fields),
+        body=body,
         list_a=None if record.lists[0] is None else _list_value(record.kind, record.lists[0]),
         list_b=None if record.lists[1] is None else _list_value(record.kind, record.lists[1]),
         claims=list(record.claims),
