@@ -22,7 +22,7 @@ SHELL := /bin/bash
 help:
 	@echo "make run        start the local stack (moto, osmem-server, runner, chalice local) with demo data"
 	@echo "make test       lint, type-check and run every test (what .ci/run does)"
-	@echo "make soak       the delivery tests at full size (~5 min; make test runs them bounded)"
+	@echo "make soak       T3 load for 10 min + report, then delivery, concurrency, fault and fuzz tests at full size"
 	@echo "make bench      our catalogue against dtool-lookup-server 0.18 (~10 min; BENCH_ARGS=--quick: a few)"
 	@echo "make synth      the AWS CDK template, offline (STAGE=dev|prod)"
 	@echo "make deploy     deploy STAGE with your AWS credentials (see README: Deploy to AWS)"
@@ -78,9 +78,20 @@ browser:
 test: check-locks $(VENV)/.installed browser
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra client/src && $(VENV)/bin/pytest -n 2 --timeout 600 --durations=25
 
-# not part of make test: the delivery tests at full size (1,000 events for 500 keys, 100 crashes)
+# not part of make test: T3's mixed load for CATALOGUE_LOAD_SECONDS (default 600) alone, so that
+# its figures mean something (report: build/soak/report.md, .json); then, two at a time, the
+# delivery tests at full size (1,000 events for 500 keys, 100 crashes), the concurrency tests
+# (T2 at 50 rounds), the fault tests where present, schemathesis at 100 examples per operation
 soak: $(VENV)/.installed
-	CATALOGUE_SOAK=1 $(VENV)/bin/pytest -n 2 --timeout 1800 --durations=10 tests/e2e/test_ingest_delivery.py
+	@status=0; \
+	echo "make soak: T3 mixed load for $${CATALOGUE_LOAD_SECONDS:-600} s"; \
+	CATALOGUE_SOAK=1 CATALOGUE_LOAD_SECONDS=$${CATALOGUE_LOAD_SECONDS:-600} $(VENV)/bin/pytest -q -s --timeout 1800 \
+	  tests/e2e/test_mixed_load.py || status=1; \
+	CATALOGUE_SOAK=1 $(VENV)/bin/pytest -n 2 --timeout 1800 --durations=10 tests/e2e/test_ingest_delivery.py \
+	  tests/e2e/test_concurrency.py tests/e2e/test_concurrency_records.py $(wildcard tests/e2e/test_faults.py) \
+	  tests/functional/test_schemathesis.py || status=1; \
+	echo "make soak: the report is build/soak/report.md (all figures and RSS samples: build/soak/report.json)"; \
+	exit $$status
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -232,6 +232,20 @@ class ManagedProcess:
             with _LIVE_LOCK:
                 _LIVE.discard(self)
 
+    def kill(self, timeout: float = 5.0) -> None:
+        """SIGKILL the process group at once, no SIGTERM first (fault drills: a crash, not a
+        clean stop), and reap it. Idempotent; afterwards the process counts as stopped."""
+        popen = self._popen
+        if popen is None or self._stopped:
+            return
+        self._stopped = True
+        try:
+            self._signal_group(popen.pid, signal.SIGKILL)
+            popen.wait(timeout=timeout)
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
+
     @staticmethod
     def _signal_group(pgid: int, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -11,6 +11,12 @@ the project root) reads the same environment as the app, imports ``app`` and pum
 
 each in its own thread (:class:`infra.local.pump.StreamPump`), until SIGTERM or SIGINT,
 then exits 0. It also stops when its parent process disappears.
+
+Fault drills only (``tests/e2e/test_faults.py``): ``CATALOGUE_LOCAL_SLOW_STEP=<step>:<seconds>``
+makes every attempt of that archival step sleep so long once the worker has recorded its
+start, so that a drill can kill the runner in the middle of a step (see :func:`slow_step`).
+The stack never sets it (``LocalStack.start_runner(extra_env=...)`` does, for one runner);
+this module does not run in AWS.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
@@ -35,6 +42,7 @@ from infra.local.pump import StreamPump
 from infra.local.sqs import QueuePoller
 
 LOG = logging.getLogger("infra.local.runner")
+SLOW_STEP_ENV = "CATALOGUE_LOCAL_SLOW_STEP"
 
 
 @dataclass
@@ -91,6 +99,40 @@ def archive_workers(settings: Settings, app_module: Any, env: dict[str, str]) ->
     )
 
 
+def slow_step(env: dict[str, str]) -> None:
+    """The local fault hook: with ``CATALOGUE_LOCAL_SLOW_STEP=store:30`` every archival worker
+    this process builds runs the step ``store`` 30 s late (after the step's start is recorded,
+    inside its heartbeats). Patches :meth:`ArchiveSteps.mapping` in this process only."""
+    spec = env.get(SLOW_STEP_ENV)
+    if not spec:
+        return
+    from chalicelib.archive import model
+    from chalicelib.archive.steps import ArchiveSteps
+    from chalicelib.archive.worker import Step
+
+    name, _, raw_seconds = spec.partition(":")
+    seconds = float(raw_seconds)
+    if name not in model.STEPS:
+        raise ValueError(f"{SLOW_STEP_ENV}: unknown archival step {name!r}")
+    original = ArchiveSteps.mapping
+
+    def slowed(step: Step) -> Step:
+        def run(archive: model.Archive) -> tuple[dict[str, Any], dict[str, Any]]:
+            LOG.warning("fault drill: step %s of archive %s sleeps %.1f s", name, archive.archive_id, seconds)
+            time.sleep(seconds)
+            return step(archive)
+
+        return run
+
+    def mapping(self: ArchiveSteps) -> dict[str, Step]:
+        steps = original(self)
+        steps[name] = slowed(steps[name])
+        return steps
+
+    ArchiveSteps.mapping = mapping  # type: ignore[method-assign]
+    LOG.warning("fault drill: archival step %s sleeps %.1f s (%s)", name, seconds, SLOW_STEP_ENV)
+
+
 def main() -> int:
     logging.basicConfig(
         level=os.environ.get("CATALOGUE_RUNNER_LOG_LEVEL", "INFO"),
@@ -115,6 +157,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    slow_step(env)
     sys.path.insert(0, os.getcwd())  # the project root, where app.py lives
     app_module = importlib.import_module("app")
 

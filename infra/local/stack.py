@@ -434,8 +434,48 @@ class LocalStack:
             self._procs.remove(proc)
 
     def start_opensearch(self) -> None:
-        """Start a fresh, empty OpenSearch emulator on the same port after :meth:`stop_opensearch`."""
+        """Start a fresh, empty OpenSearch emulator on the same port after :meth:`stop_opensearch`
+        or :meth:`kill_opensearch`."""
         self._procs.insert(1, start_osmem(self.host, self.opensearch_port, self.work_dir, wait=True))
+
+    def _kill(self, name: str) -> ManagedProcess | None:
+        """SIGKILL the child ``name`` (no clean stop) and forget it; the killed process, if any."""
+        for proc in [p for p in self._procs if p.name == name]:
+            proc.kill()
+            self._procs.remove(proc)
+            return proc
+        return None
+
+    def kill_opensearch(self) -> ManagedProcess | None:
+        """Crash the OpenSearch emulator with SIGKILL (fault drills); its in-memory index is lost.
+        :meth:`start_opensearch` starts a fresh one."""
+        return self._kill("osmem")
+
+    def kill_runner(self) -> ManagedProcess | None:
+        """Crash the event runner with SIGKILL (fault drills): whatever it was handling is cut
+        short, SQS messages it had received come back after their visibility timeout, its
+        stream positions (in memory) are lost. :meth:`start_runner` starts a new one."""
+        return self._kill("runner")
+
+    def start_runner(self, extra_env: Mapping[str, str] | None = None) -> ManagedProcess:
+        """Start a new event runner after :meth:`kill_runner` and wait until it is ready; it reads
+        every stream from ``TRIM_HORIZON`` again. ``extra_env`` is added to its environment only
+        (e.g. the runner's local fault hook ``CATALOGUE_LOCAL_SLOW_STEP``). The previous runner's
+        log is kept as ``runner.<n>.log`` (the readiness probe needs a fresh ``runner.log``)."""
+        if any(p.name == "runner" for p in self._procs):
+            raise RuntimeError("the runner is running; kill_runner() first")
+        log = self.work_dir / "runner.log"
+        if log.exists():
+            n = 1
+            while (self.work_dir / f"runner.{n}.log").exists():
+                n += 1
+            log.rename(self.work_dir / f"runner.{n}.log")
+        env = {**self.env, **(extra_env or {})}
+        runner = start_runner(env, self.work_dir, project_dir=self.project_dir, wait=True, timeout=self.ready_timeout)
+        # stopped before the emulators, as at the start: just before the API if it runs
+        api = [i for i, p in enumerate(self._procs) if p.name == "chalice-local"]
+        self._procs.insert(api[0] if api else len(self._procs), runner)
+        return runner
 
     def dead_processes(self) -> list[ManagedProcess]:
         """Children that exited although the stack was not stopped."""
