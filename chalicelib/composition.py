@@ -260,6 +260,10 @@ class Root:
         self.access.set_project_members(admin, project, usernames)
 
     def _user_exists(self, username: str) -> bool:
+        from chalicelib.catalogue.validation import USERNAME_RE
+
+        if not USERNAME_RE.fullmatch(username):
+            return False  # no such user, and no read: DynamoDB refuses an empty key (a 500)
         user = self.repo.get_user(username)
         return user is not None and not user.deleted
 

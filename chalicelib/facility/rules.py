@@ -28,7 +28,7 @@ MAX_INT = 2**63 - 1
 MIN_INT = -(2**63)
 MAX_TEXT = 4 * 1024 * 1024
 
-_INT_RE = re.compile(r"-?\d{1,19}(?:\.0*)?")
+_INT_RE = re.compile(r"-?[0-9]{1,19}(?:\.0*)?")  # ASCII digits: \d takes other scripts' too
 _TRUE = frozenset({"true", "1", "t", "yes", "on"})
 _FALSE = frozenset({"false", "0", "f", "no", "off"})
 

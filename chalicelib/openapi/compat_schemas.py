@@ -16,9 +16,12 @@ Tracker (and ``/projects``, ``/collections``, API keys) in
 
 from __future__ import annotations
 
+from chalicelib.config import Settings
+from chalicelib.domain import RESERVED_USERNAMES
 from chalicelib.openapi.compat_schemas_mymdc import MYMDC_SCHEMAS
 from chalicelib.openapi.compat_schemas_submissions import SUBMISSION_SCHEMAS
 from chalicelib.openapi.compat_schemas_tracker import TRACKER_SCHEMAS
+from chalicelib.openapi.request_schemas import BASE_URI, USERNAME, UUID
 from chalicelib.openapi.shapes import BOOL as _BOOL
 from chalicelib.openapi.shapes import INT as _INT
 from chalicelib.openapi.shapes import JSON
@@ -27,8 +30,57 @@ from chalicelib.openapi.shapes import STR as _STR
 from chalicelib.openapi.shapes import STRS as _STRS
 from chalicelib.openapi.shapes import array_of as _array
 from chalicelib.openapi.shapes import ref as _ref
+from chalicelib.routes._dtool import MAX_VALUE_CHARS, MAX_VALUES
 
 _USERNAMES: JSON = {"type": "array", "items": _STR, "description": "usernames"}
+# what parse_username takes: the pattern, and none of the catalogue's own actors' names
+_RESERVED = "|".join(
+    "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in name) for name in sorted(RESERVED_USERNAMES)
+)
+USERNAME_NOT_RESERVED: JSON = {
+    **USERNAME,
+    "not": {"pattern": f"^(?:{_RESERVED})$"},
+    "description": "not a name of the catalogue's own actors",
+}
+_USERNAME_LIST: JSON = {
+    "type": "array",
+    "maxItems": 1000,
+    "items": USERNAME_NOT_RESERVED,
+    "description": "usernames (known users)",
+}
+
+
+def _null_text(most: int) -> JSON:
+    return {"type": ["string", "null"], "maxLength": most}
+
+
+_USER_FIELDS: JSON = {
+    "is_admin": {"type": ["boolean", "null"]},
+    "display_name": _null_text(256),
+    "email": {
+        "type": ["string", "null"],
+        "maxLength": 256,
+        "pattern": r"^(?:[\s\S]*@[\s\S]*)?$",
+        "description": "with an `@` (or empty)",
+    },
+    "orcid": {
+        "type": ["string", "null"],
+        "pattern": "^(?:|[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X])$",
+        "description": "an ORCID iD, its last character the ISO 7064 11,2 check digit",
+    },
+}
+# dtool's search filters (_dtool.parse_search_body); free text as long as the deployment
+# allows (CATALOGUE_MAX_QUERY_CHARS, default 512)
+MAX_FREE_TEXT = Settings.max_query_chars
+_FILTER_VALUES = {
+    "creator_usernames": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_CHARS},
+    "base_uris": BASE_URI,
+    "uuids": UUID,
+    "tags": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_CHARS},
+}
+SEARCH_FILTERS: dict[str, JSON] = {
+    name: {"type": "array", "maxItems": MAX_VALUES, "items": item} for name, item in _FILTER_VALUES.items()
+}
 
 
 _ROW_EXAMPLE: JSON = {
@@ -112,15 +164,13 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
     },
     "DtoolDatasetList": _array("DtoolDataset", _PAGED),
     "DtoolSearch": {
-        "type": "object",
+        "type": ["object", "null"],
         "description": "dtool's search: every filter given must match (a list: any of its values; tags: all); "
-        "no body is everything the caller may see; any other key is refused.",
+        "no body (or `null`) is everything the caller may see; any other key is refused.",
+        "additionalProperties": False,
         "properties": {
-            "free_text": {"type": "string", "description": "words to find"},
-            "creator_usernames": _STRS,
-            "base_uris": _STRS,
-            "uuids": {"type": "array", "items": {"type": "string", "format": "uuid"}},
-            "tags": _STRS,
+            "free_text": {"type": ["string", "null"], "maxLength": MAX_FREE_TEXT, "description": "words to find"},
+            **{name: {**schema, "type": ["array", "null"]} for name, schema in SEARCH_FILTERS.items()},
         },
         "examples": [{"free_text": "soil", "base_uris": ["s3://lab-data"], "tags": ["field"]}],
     },
@@ -254,19 +304,22 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
     "UserList": {"type": "array", "description": "One page, with `X-Pagination`.", "items": _ref("User")},
     "NewUser": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["username"],
-        "properties": {"username": _STR, "is_admin": _BOOL, "display_name": _STR, "email": _STR, "orcid": _STR},
+        "properties": {"username": USERNAME_NOT_RESERVED, **_USER_FIELDS},
         "examples": [{"username": "bob", "display_name": "Bob Berg", "email": "bob@example.org"}],
     },
     "UserPatch": {
         "type": "object",
         "description": "An admin's change of a user, optionally at `version`.",
-        "properties": {"is_admin": _BOOL, "display_name": _STR, "email": _STR, "orcid": _STR, "version": _INT},
+        "additionalProperties": False,
+        "properties": {**_USER_FIELDS, "version": {"type": ["integer", "null"], "minimum": 0, "maximum": 2**53}},
     },
     "UserPut": {
         "type": "object",
         "description": "dserver's registration of a user (a `username` must be the path's).",
-        "properties": {"username": _STR, "is_admin": _BOOL},
+        "additionalProperties": False,
+        "properties": {"username": _STR, "is_admin": {"type": "boolean", "default": False}},
     },
     "Deleted": {"type": "object", "required": ["deleted"], "properties": {"deleted": _STR}},
     "BaseUri": {
@@ -285,18 +338,30 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
     "BaseUriList": {"type": "array", "description": "One page, with `X-Pagination`.", "items": _ref("BaseUri")},
     "NewBaseUri": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["base_uri"],
-        "properties": {"base_uri": _STR, "description": _STR},
+        "properties": {"base_uri": BASE_URI, "description": {"type": ["string", "null"], "maxLength": 1024}},
         "examples": [{"base_uri": "s3://lab-data", "description": "the lab's data bucket"}],
     },
     "Permissions": {
         "type": "object",
         "description": "Who may search and who may register (both lists replace the current ones).",
+        "additionalProperties": False,
         "required": ["users_with_search_permissions", "users_with_register_permissions"],
         "properties": {
-            "base_uri": {"type": "string", "description": "PUT /base-uris/{base_uri}: the path's, if given"},
-            "users_with_search_permissions": _USERNAMES,
-            "users_with_register_permissions": _USERNAMES,
+            "base_uri": {"description": "PUT /base-uris/{base_uri}: the path's, if given"},
+            "users_with_search_permissions": _USERNAME_LIST,
+            "users_with_register_permissions": _USERNAME_LIST,
+        },
+    },
+    "PermissionLists": {
+        "type": "object",
+        "description": "Who may search and who may register (both lists replace the current ones).",
+        "additionalProperties": False,
+        "required": ["users_with_search_permissions", "users_with_register_permissions"],
+        "properties": {
+            "users_with_search_permissions": _USERNAME_LIST,
+            "users_with_register_permissions": _USERNAME_LIST,
         },
     },
     # -- dtool-lookup-server 0.18 --------------------------------------------------------------
@@ -311,8 +376,9 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
     "LookupUri": {
         "type": "object",
         "description": "The dataset, by URI; any other key is refused.",
+        "additionalProperties": False,
         "required": ["uri"],
-        "properties": {"uri": _STR},
+        "properties": {"uri": {"type": "string", "minLength": 1, "maxLength": 2048}},
         "examples": [{"uri": "s3://lab-data/1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f"}],
     },
     "LookupRegistered": {"type": "object", "required": ["uri"], "properties": {"uri": _STR}},
@@ -321,6 +387,7 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
     "LookupNewUsers": {
         "type": "array",
         "description": "Users to add (at most 1000, all checked before any is added).",
+        "maxItems": 1000,
         "items": _ref("NewUser"),
     },
     "LookupUsersRegistered": {
@@ -331,18 +398,20 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
     },
     "LookupBaseUri": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["base_uri"],
-        "properties": {"base_uri": _STR},
+        "properties": {"base_uri": BASE_URI},
         "examples": [{"base_uri": "s3://lab-data"}],
     },
     "LookupPermissions": {
         "type": "object",
         "description": "Who may search and register on the base URI (both lists replace the current ones).",
+        "additionalProperties": False,
         "required": ["base_uri", "users_with_search_permissions", "users_with_register_permissions"],
         "properties": {
-            "base_uri": _STR,
-            "users_with_search_permissions": _USERNAMES,
-            "users_with_register_permissions": _USERNAMES,
+            "base_uri": BASE_URI,
+            "users_with_search_permissions": _USERNAME_LIST,
+            "users_with_register_permissions": _USERNAME_LIST,
         },
     },
 }

@@ -3,10 +3,18 @@ domain's declared kinds (:mod:`chalicelib.facility.schema`) so that they cannot 
 
 Per collection kind (``instrument`` → ``MymdcInstrument``): the record as myMdC answers it
 (``id``, every declared field, what the service derives and stores, what the view adds),
-a list of them (``MymdcInstrumentList``, myMdC's plain JSON array) and the body a create or
-update takes (``MymdcInstrumentBody``: the fields wrapped in the model's name or flat, each
-as loosely typed as Rails coerces it). Then the composite reads: ``/me``, a proposal's runs,
-a run's RAW data group ids.
+a list of them (``MymdcInstrumentList``, myMdC's plain JSON array), the body a create takes
+(``MymdcInstrumentBody``: its fields ``MymdcInstrumentFields``, the required ones filled) and
+the body an update takes (``MymdcInstrumentChanges``: ``MymdcInstrumentEdit``, any of them),
+each wrapped in the model's name or flat, each field as loosely typed as Rails coerces it
+(:mod:`chalicelib.facility.rules`: ids and numbers as text, flags as words, blank as
+``null`` or a blank string). Then the composite reads: ``/me``, a proposal's runs, a run's
+RAW data group ids.
+
+What no schema states, and myMdC refuses with a 422 naming the field: a parent record that
+does not exist (``{"proposal": ["must exist"]}``), a value another record has (``has already
+been taken``), an immutable field changed (``cannot be updated``), a run whose ``last_train``
+is before its ``first_train``.
 
 A record has every declared field (blank ones ``null``, or ``""`` for text myMdC never
 leaves null); only ``id`` and the fields a record cannot be without are ``required``.
@@ -14,7 +22,12 @@ leaves null); only ``id`` and the fields a record cannot be without are ``requir
 
 from __future__ import annotations
 
+import json
+
+from chalicelib.facility.rules import MAX_TEXT
 from chalicelib.facility.schema import BOOL, DATETIME, INT, KINDS, Field, Kind
+from chalicelib.openapi.compat_text import BLANK, NOT_BLANK
+from chalicelib.openapi.request_schemas import BASE_URI
 from chalicelib.openapi.shapes import INT as _INT
 from chalicelib.openapi.shapes import JSON
 from chalicelib.openapi.shapes import STR as _STR
@@ -67,11 +80,182 @@ _ALWAYS: dict[str, tuple[str, ...]] = {
     "data_group": ("doi",),
 }
 _TYPES = {INT: "integer", BOOL: "boolean", DATETIME: "string"}
-# what a client may send for a field of each type (metadata_client sends "-1", "true", "")
-_LOOSE = {
-    INT: ["integer", "string", "null"],
-    BOOL: ["boolean", "integer", "string", "null"],
-    DATETIME: ["string", "null"],
+MAX_INT = 2**63 - 1
+
+
+def _at_most(bound: str) -> str:
+    """A regular expression of the decimal numerals (ASCII digits, leading zeros allowed) of
+    as many digits as ``bound`` has, or fewer, whose value is at most ``bound``."""
+    shorter = f"[0-9]{{1,{len(bound) - 1}}}"
+    same = [f"{bound[:i]}[0-{int(d) - 1}][0-9]{{{len(bound) - i - 1}}}" for i, d in enumerate(bound) if d != "0"]
+    return "|".join([shorter, *same, bound])
+
+
+# a whole number as rules.coerce reads text: optional blanks, at most 19 digits in range, ".0…"
+_INT_TEXT = rf"^{BLANK}*(?:{_at_most(str(MAX_INT))}|-(?:{_at_most(str(MAX_INT + 1))}))(?:\.0*)?{BLANK}*$"
+_WORDS_TRUE = ("true", "1", "t", "yes", "on")
+_WORDS_FALSE = ("false", "0", "f", "no", "off")
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
+
+
+_FLAG_TEXT = rf"^{BLANK}*(?:{'|'.join(_any_case(w) for w in (*_WORDS_TRUE, *_WORDS_FALSE))}){BLANK}*$"
+_BLANK: JSON = _ref("MymdcBlank")
+_NULL: JSON = {"type": "null"}
+# a string that is not blank (rules: a required field's value)
+_FILLED = NOT_BLANK
+
+# the shared shapes of what a client sends (component schemas, referenced by every body)
+VALUE_SCHEMAS: dict[str, JSON] = {
+    "MymdcInteger": {
+        "description": 'A whole number (-2^63 to 2^63-1), as a JSON number or as text (`"-1"`, `" 42 "`, '
+        '`"7.0"`), as Rails coerces it (metadata_client sends both).',
+        "anyOf": [
+            {"type": "integer", "minimum": -MAX_INT - 1, "maximum": MAX_INT},
+            {"type": "string", "pattern": _INT_TEXT},
+        ],
+    },
+    "MymdcFlag": {
+        "description": "A flag: `true`/`false`, `1`/`0`, or the text `true`, `1`, `t`, `yes`, `on` (or `false`, "
+        "`0`, `f`, `no`, `off`), in any case.",
+        "anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}, {"type": "string", "pattern": _FLAG_TEXT}],
+    },
+    "MymdcBlank": {
+        "type": "string",
+        "pattern": f"^{BLANK}*$",
+        "description": 'Blank text (`""`, only blanks): no value (a create\'s default).',
+    },
+    "MymdcDateTime": {
+        "type": "string",
+        "format": "date-time",
+        "maxLength": 64,
+        "description": "ISO 8601 (`2014-06-25T08:30:00.000+02:00`; no zone: UTC); answered with milliseconds",
+    },
+}
+
+
+def _choice_text(choices: tuple[int, ...]) -> str:
+    """The numerals (as :data:`_INT_TEXT` reads them) of the small whole numbers ``choices``."""
+    numerals = []
+    for c in sorted(choices):
+        if c == 0:
+            numerals.append("-?0{1,19}")
+        elif c < 0:
+            numerals.append(f"-0{{0,18}}{-c}")
+        else:
+            numerals.append(f"0{{0,18}}{c}")
+    return rf"^{BLANK}*(?:{'|'.join(numerals)})(?:\.0*)?{BLANK}*$"
+
+
+def _text(f: Field) -> JSON:
+    """A text field's filled value: a string (not blank) or a number (taken as its decimal text)."""
+    most = f.max_len or MAX_TEXT
+    text: JSON = {"type": "string", "pattern": _FILLED, "maxLength": most}
+    if f.min_len:
+        text["minLength"] = f.min_len
+        # a number's text is shorter than any minimum the kinds set
+        return {**text, "description": "a number is taken as its decimal text (too short here)"}
+    if most < 32:  # as many characters as a number's text may have: whole numbers that fit only
+        digits = 10**most - 1
+        return {"anyOf": [text, {"type": "integer", "minimum": -(10 ** (most - 1) - 1), "maximum": digits}]}
+    return {"anyOf": [text, {"type": "number"}], "description": "a number is taken as its decimal text"}
+
+
+_S3_MOUNT = "^s3://" + BASE_URI["pattern"].split("://", 1)[1].removesuffix("$") + "/*$"
+# fields whose value says more than its type does
+_SPECIAL: dict[tuple[str, str], JSON] = {
+    ("repository", "mount_point"): {
+        "description": "an `s3://` mount point is the repository's catalogue base URI (`s3://bucket[/prefix]`)",
+        "anyOf": [
+            {"type": "string", "pattern": _FILLED, "maxLength": MAX_TEXT, "not": {"pattern": "^s3://"}},
+            {"type": "string", "pattern": _S3_MOUNT, "maxLength": 1024},
+            {"type": "number"},
+        ],
+    }
+}
+
+
+def _filled(f: Field, kind: str) -> JSON:
+    """What a field takes that is not blank."""
+    if (kind, f.name) in _SPECIAL:
+        return _SPECIAL[(kind, f.name)]
+    if f.choices is not None:
+        if f.type == INT:
+            return {
+                "anyOf": [
+                    {"type": "integer", "enum": list(f.choices)},
+                    {"type": "string", "pattern": _choice_text(f.choices)},
+                ]
+            }
+        return {"enum": list(f.choices)}
+    if f.type == INT:
+        return _ref("MymdcInteger")
+    if f.type == BOOL:
+        return _ref("MymdcFlag")
+    if f.type == DATETIME:
+        return _ref("MymdcDateTime")
+    return _text(f)
+
+
+def _sent(f: Field, kind: str) -> JSON:
+    """A field as a body gives it: a required field filled; any other also blank (`null`, or a
+    blank string: its default on create, blank on update)."""
+    value = _filled(f, kind)
+    notes = []
+    if f.required:
+        notes.append("required on create, never blank")
+    if f.immutable:
+        notes.append("cannot be changed")
+    if f.default is not None:
+        notes.append(f"default {json.dumps(f.default)}")
+    if f.max_len is not None:
+        notes.append(f"at most {f.max_len} characters")
+    if f.min_len is not None:
+        notes.append(f"at least {f.min_len} characters")
+    out: JSON = value if f.required else {"anyOf": [value, _NULL, _BLANK]}
+    return {**out, "description": "; ".join(notes)} if notes else out
+
+
+_NESTED_ITEM: dict[str, JSON] = {
+    "runs_techniques_attributes": {
+        "type": "object",
+        "description": "`{technique_id}` links a technique; `{id, _destroy: 1}` removes the link `id`",
+        "properties": {
+            "technique_id": {"anyOf": [_ref("MymdcInteger"), _NULL, _BLANK]},
+            "id": {"anyOf": [_ref("MymdcInteger"), _NULL, _BLANK]},
+            "_destroy": {"description": "a flag"},
+        },
+    },
+    "runs_data_groups_attributes": {
+        "type": "object",
+        "description": "`{run_id}` links a run of the proposal",
+        "properties": {"run_id": {"anyOf": [_ref("MymdcInteger"), _NULL, _BLANK]}},
+    },
+}
+
+
+def _nested(item: JSON) -> JSON:
+    """Rails' nested attributes: a list of items, or an object of them (its values); blank: none."""
+    return {
+        "description": "Rails' nested attributes (at most 100); the records they name must exist",
+        "anyOf": [
+            _NULL,
+            {"const": ""},
+            {"type": "array", "maxItems": 100, "items": item},
+            {"type": "object", "maxProperties": 100, "additionalProperties": item},
+        ],
+    }
+
+
+# what a body holds beside the fields: nested links (run, data group), a chosen number (experiment)
+_EXTRA: dict[str, JSON] = {
+    "run": {"runs_techniques_attributes": _nested(_NESTED_ITEM["runs_techniques_attributes"])},
+    "data_group": {"runs_data_groups_attributes": _nested(_NESTED_ITEM["runs_data_groups_attributes"])},
+    "experiment": {
+        "experiment_number": {"description": "on create: the experiment's number (a whole number; else the next)"}
+    },
 }
 
 
@@ -88,20 +272,6 @@ def _answered(f: Field) -> JSON:
         out["description"] = "ISO 8601 (`2014-06-25T08:30:00.000+02:00`; UTC as `Z`)"
     if f.choices is not None:
         out["enum"] = [*f.choices] if f.required else [*f.choices, None]
-    return out
-
-
-def _sent(f: Field) -> JSON:
-    out: JSON = {"type": _LOOSE.get(f.type, ["string", "number", "null"])}
-    notes = []
-    if f.required:
-        notes.append("required on create")
-    if f.immutable:
-        notes.append("cannot be updated")
-    if f.choices is not None:
-        notes.append("one of " + ", ".join(map(str, f.choices)))
-    if notes:
-        out["description"] = "; ".join(notes)
     return out
 
 
@@ -126,16 +296,35 @@ def record_schema(kind: Kind) -> JSON:
     }
 
 
-def body_schema(kind: Kind) -> JSON:
-    fields: JSON = {
-        "type": "object",
-        "description": "unknown keys are ignored; ids, numbers and flags may be strings, as Rails coerces them",
-        "properties": {f.name: _sent(f) for f in kind.fields},
-    }
+def fields_schema(kind: Kind) -> JSON:
+    """A kind's fields as an update takes them (any of them; unknown keys are ignored)."""
     return {
         "type": "object",
-        "description": f'The {kind.name.replace("_", " ")}\'s fields, wrapped (`{{"{kind.name}": {{...}}}}`) or flat.',
-        "properties": {kind.name: fields, **fields["properties"]},
+        "description": "unknown keys are ignored; ids, numbers and flags may be text, as Rails coerces them; "
+        "on update only the fields given change",
+        "properties": {**{f.name: _sent(f, kind.name) for f in kind.fields}, **_EXTRA.get(kind.name, {})},
+    }
+
+
+def new_fields_schema(kind: Kind, fields: str) -> JSON:
+    """A kind's fields as a create takes them: those of an update (component ``fields``), the
+    required ones given."""
+    out: JSON = {"allOf": [_ref(fields)], "description": "a new record's fields: the required ones given"}
+    required = [f.name for f in kind.fields if f.required]
+    return {**out, "required": required} if required else out
+
+
+def body_schema(kind: Kind, fields: str) -> JSON:
+    """The fields (component ``fields``) wrapped in the model's name, or flat (Rails' params
+    wrapper: metadata_client sends both); a wrapper that is an object is the fields."""
+    return {
+        "type": "object",
+        "description": f'The {kind.name.replace("_", " ")}\'s fields, wrapped (`{{"{kind.name}": {{...}}}}`: '
+        "nothing else is read) or flat.",
+        "anyOf": [
+            {"required": [kind.name], "properties": {kind.name: _ref(fields)}},
+            {"allOf": [_ref(fields)], "properties": {kind.name: {"not": {"type": "object"}}}},
+        ],
     }
 
 
@@ -149,7 +338,10 @@ def _kind_schemas() -> dict[str, JSON]:
             "description": "One page (`page`, `page_size` up to 500; `X-Total-Count`, `X-Total-Pages`).",
             "items": _ref(name),
         }
-        out[f"{name}Body"] = body_schema(kind)
+        out[f"{name}Edit"] = fields_schema(kind)
+        out[f"{name}Fields"] = new_fields_schema(kind, f"{name}Edit")
+        out[f"{name}Body"] = body_schema(kind, f"{name}Fields")
+        out[f"{name}Changes"] = body_schema(kind, f"{name}Edit")
     return out
 
 
@@ -160,6 +352,7 @@ _NAMED_ID: JSON = {
 }
 
 MYMDC_SCHEMAS: dict[str, JSON] = {
+    **VALUE_SCHEMAS,
     **_kind_schemas(),
     "MymdcMe": {
         "type": "object",

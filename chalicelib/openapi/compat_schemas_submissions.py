@@ -10,6 +10,7 @@ catalogue's routes page as ``/datasets`` does (``Page``) and answer the record.
 
 from __future__ import annotations
 
+from chalicelib.openapi.compat_text import NOT_BLANK
 from chalicelib.openapi.shapes import BOOL as _BOOL
 from chalicelib.openapi.shapes import INT as _INT
 from chalicelib.openapi.shapes import JSON
@@ -17,6 +18,8 @@ from chalicelib.openapi.shapes import STR as _STR
 from chalicelib.openapi.shapes import STRS as _STRS
 from chalicelib.openapi.shapes import array_of as _array
 from chalicelib.openapi.shapes import page_ref as _page
+from chalicelib.submissions.service import MAX_DESCRIPTION, MAX_EDITORS, MAX_NAME, MAX_OBJECTS_PER_REQUEST
+from chalicelib.submissions.types import TYPES
 
 _NULL_STR: JSON = {"type": ["string", "null"]}
 _TIME: JSON = {"type": ["string", "null"], "description": "ISO 8601, UTC"}
@@ -34,12 +37,27 @@ _ENTRY: JSON = {
     },
 }
 _FOLDER_FIELDS: JSON = {
-    "name": {"type": "string", "maxLength": 256},
-    "description": _STR,
-    "projectId": {"type": ["string", "null"], "description": "a catalogue project you are a member of"},
-    "editors": {"type": "array", "items": _STR, "description": "usernames"},
-    "doiInfo": {"type": "object", "description": "DataCite's creators, subjects, ..."},
+    "name": {"type": "string", "maxLength": MAX_NAME, "pattern": NOT_BLANK, "description": "not blank"},
+    "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+    "projectId": {
+        "description": "a catalogue project you are a member of (admins: any), or `null`",
+        "anyOf": [{"type": "null"}, {"type": "string", "maxLength": MAX_NAME, "pattern": NOT_BLANK}],
+    },
+    "editors": {
+        "type": "array",
+        "maxItems": MAX_EDITORS,
+        "items": _STR,
+        "description": "usernames of users who exist (only the owner names them)",
+    },
+    "doiInfo": {"type": "object", "description": "DataCite's creators, subjects, ... (at most 64 KiB as text)"},
 }
+# an object type, as the routes' {schema} names it (any case)
+OBJECT_TYPE: JSON = {
+    "type": "string",
+    "pattern": "^(?:" + "|".join("".join(f"[{c.upper()}{c}]" for c in name) for name in TYPES) + ")$",
+    "description": f"one of {', '.join(TYPES)} (any case)",
+}
+_FILE: JSON = {"type": "string", "format": "binary"}
 
 _FOLDER_UUID = "6e9a1c2b3d4e4f5a8b7c6d5e4f3a2b1c"
 _FOLDER: JSON = {
@@ -142,6 +160,7 @@ SUBMISSION_SCHEMAS: dict[str, JSON] = {
     "FolderFields": {
         "type": "object",
         "description": "A new folder (`name` required); any other field is refused.",
+        "additionalProperties": False,
         "required": ["name"],
         "properties": _FOLDER_FIELDS,
         "examples": [{"name": "Soil study", "description": "Samples of the 2026 field season", "editors": ["bob"]}],
@@ -223,13 +242,54 @@ SUBMISSION_SCHEMAS: dict[str, JSON] = {
     "SubmitterJsonPatch": {
         "type": "array",
         "description": "RFC 6902 `add`/`replace` operations on `/name`, `/description`, `/projectId`, "
-        "`/editors`, `/doiInfo`.",
+        "`/editors`, `/doiInfo` (the value as a new folder takes it).",
+        "minItems": 1,
         "items": {
-            "type": "object",
-            "required": ["op", "path", "value"],
-            "properties": {"op": {"enum": ["add", "replace"]}, "path": _STR, "value": {}},
+            "anyOf": [
+                {
+                    "type": "object",
+                    "required": ["op", "path", "value"],
+                    "properties": {
+                        "op": {"enum": ["add", "replace"]},
+                        "path": {"type": "string", "pattern": f"^/*{name}$"},
+                        "value": schema,
+                    },
+                }
+                for name, schema in _FOLDER_FIELDS.items()
+            ]
         },
         "examples": [[{"op": "replace", "path": "/name", "value": "Soil study, second round"}]],
+    },
+    "SubmitterObjects": {
+        "description": "JSON: one object of the type (its JSON Schema: `GET /submitter/schemas/{schema}`) or a "
+        f"list of 1 to {MAX_OBJECTS_PER_REQUEST}. The other media types take files, not this shape: XML, a "
+        "file of the type's set; CSV (samples only), a sheet; multipart/form-data, such XML or CSV files.",
+        "anyOf": [
+            {"type": "object"},
+            {"type": "array", "minItems": 1, "maxItems": MAX_OBJECTS_PER_REQUEST, "items": {"type": "object"}},
+        ],
+    },
+    "SubmitterObject": {
+        "type": "object",
+        "description": "JSON: one object of the type (its JSON Schema: `GET /submitter/schemas/{schema}`). The "
+        "other media types take files, not this shape: XML, a file of the type's set holding one object; "
+        "multipart/form-data, one such file.",
+    },
+    "SubmitterValidateForm": {
+        "type": "object",
+        "description": "One XML file, its form field named by its type; answered whether it is valid.",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "maxProperties": 1,
+        "properties": dict.fromkeys(TYPES, _FILE),
+    },
+    "SubmitterSubmitForm": {
+        "type": "object",
+        "description": "The submission file (`submission`: a SUBMISSION_SET whose ACTIONS ADD, MODIFY or VALIDATE "
+        "name `schema` and `source`) and the XML files it names, each field named by its type.",
+        "additionalProperties": False,
+        "required": ["submission"],
+        "properties": {"submission": _FILE, **dict.fromkeys(TYPES, _FILE)},
     },
     "SubmitterUser": {
         "type": "object",

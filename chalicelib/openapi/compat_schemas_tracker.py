@@ -7,11 +7,13 @@ same API keys. Those shapes are here too.
 
 Reads wrap the record in its kind (``{"order": {...}}``); lists are ``{"<kind>s": [...],
 "total", "page", "page_size"}``; creating answers ``{"_id"}``, changing and deleting an empty
-200. Bodies come flat (the older Data Tracker) or wrapped in the kind (the newest).
+200. Bodies come flat (the older Data Tracker) or wrapped in the kind (the newest): they are in
+:mod:`chalicelib.openapi.compat_schemas_tracker_bodies`.
 """
 
 from __future__ import annotations
 
+from chalicelib.openapi.compat_schemas_tracker_bodies import TRACKER_BODIES
 from chalicelib.openapi.shapes import INT as _INT
 from chalicelib.openapi.shapes import JSON
 from chalicelib.openapi.shapes import NUM as _NUM
@@ -22,17 +24,8 @@ from chalicelib.openapi.shapes import page_ref as _page
 from chalicelib.openapi.shapes import ref as _ref
 
 _UUID: JSON = {"type": "string", "format": "uuid"}
-_UUIDS: JSON = {"type": "array", "items": _UUID}
 _TAGS: JSON = {"type": "object", "description": "key → value", "additionalProperties": {"type": "string"}}
 _TIME: JSON = {"type": "string", "description": "ISO 8601, UTC (`2026-01-05T09:30:00.000Z`)"}
-
-
-def _versioned(fields: str) -> JSON:
-    return {
-        "allOf": [_ref(fields)],
-        "description": "What to change, and optionally the `version` it is based on (409 when it moved on).",
-        "properties": {"version": {"type": "integer", "minimum": 1}},
-    }
 
 
 def _listed(key: str, item: str) -> JSON:
@@ -51,16 +44,6 @@ def _listed(key: str, item: str) -> JSON:
 
 def _wrapped(key: str, item: str) -> JSON:
     return {"type": "object", "required": [key], "properties": {key: _ref(item)}}
-
-
-def _fields(kind: str, properties: JSON, note: str) -> JSON:
-    """A request body: the fields flat, or wrapped in the kind's name."""
-    flat: JSON = {"type": "object", "properties": properties}
-    return {
-        "type": "object",
-        "description": f'{note} Flat, or wrapped as `{{"{kind}": {{...}}}}`; an unknown field is refused.',
-        "properties": {kind: flat, **properties},
-    }
 
 
 _DESCRIBED: JSON = {
@@ -318,57 +301,6 @@ TRACKER_SCHEMAS: dict[str, JSON] = {
     },
     "ProjectPage": _page("ProjectEntry"),
     "TrackerListPage": _page("TrackerListEntry"),
-    # -- request bodies -------------------------------------------------------------------------
-    "TrackerOrderFields": _fields(
-        "order",
-        {
-            **_DESCRIBED,
-            "authors": _UUIDS,
-            "generators": _UUIDS,
-            "editors": _UUIDS,
-            "organisation": {"type": "string", "description": 'a user id, or `""`'},
-            "annotation_schema": {"type": "string", "description": '`name`, `name/version`, or `""`'},
-        },
-        "An order's fields (users by `_id`); `title` is required on create.",
-    ),
-    "TrackerDatasetFields": _fields(
-        "dataset",
-        {**_DESCRIBED, "cross_references": _XREFS, "published": {"type": "boolean"}},
-        "A dataset's fields; `title` is required on create.",
-    ),
-    "TrackerNewDataset": {
-        "type": "object",
-        "description": "The older shape of `POST /dataset`: the order's `_id` and the dataset's fields.",
-        "required": ["order"],
-        "properties": {"order": _UUID, "dataset": _ref("TrackerDatasetFields"), **_DESCRIBED},
-    },
-    "TrackerCollectionFields": _fields(
-        "collection",
-        {
-            **_DESCRIBED,
-            "cross_references": _XREFS,
-            "editors": _UUIDS,
-            "datasets": _UUIDS,
-            "published": {"type": "boolean"},
-        },
-        "A collection's fields (datasets and editors by `_id`); `title` is required on create.",
-    ),
-    "TrackerUserFields": _fields(
-        "user",
-        {
-            **_USER_FIELDS,
-            "email": _STR,
-            "email_public": {"type": "string", "description": "`contact`"},
-            "permissions": _STRS,
-        },
-        "A user's fields; `email` is required on create; a user editing themself may not set `email` or `permissions`.",
-    ),
-    "ApiKeyRequest": {"type": "object", "properties": {"name": {"type": "string", "default": "default"}}},
-    "ProfilePatch": {
-        "type": "object",
-        "description": "Your own profile.",
-        "properties": {"display_name": _STR, "affiliation": _STR, "contact": _STR, "url": _STR, "orcid": _STR},
-    },
     "Topics": {
         "type": "object",
         "description": "The user's permission topics (the Data Tracker's `permissions`).",
@@ -376,12 +308,5 @@ TRACKER_SCHEMAS: dict[str, JSON] = {
         "properties": {"topics": _STRS},
         "examples": [{"topics": ["ORDERS", "DATA_MANAGEMENT"]}],
     },
-    "ProjectPatch": _versioned("TrackerOrderFields"),
-    "ProjectDatasetPatch": _versioned("TrackerDatasetFields"),
-    "CollectionPatch": _versioned("TrackerCollectionFields"),
-    "TrackerKeyLogin": {
-        "type": "object",
-        "description": "The key to exchange (or send it as `Authorization: ApiKey <key>`).",
-        "properties": {"api-key": _STR, "api-user": {"type": "string", "description": "ignored"}, "key": _STR},
-    },
+    **TRACKER_BODIES,
 }

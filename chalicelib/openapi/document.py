@@ -27,7 +27,7 @@ from typing import Any
 from chalicelib import __version__
 from chalicelib.openapi.compat_operations import COMPAT_DOCS
 from chalicelib.openapi.operations import DOCS as NATIVE_DOCS
-from chalicelib.openapi.operations import TAGS, Doc, tag_of
+from chalicelib.openapi.operations import PATH_PARAMETERS, TAGS, Doc, tag_of
 from chalicelib.openapi.schemas import JSON, SCHEMAS, ref
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
@@ -132,12 +132,15 @@ def _operation(method: str, route: str, entry: Any, op_ids: set[str]) -> JSON:
     if op_id in op_ids:  # one handler serving several routes (e.g. myMdC's kinds)
         op_id = re.sub(r"\W+", "_", f"{method.lower()}_{route}").strip("_")
     op_ids.add(op_id)
+    path_schemas = {**PATH_PARAMETERS, **{p.name: p.schema for p in doc.path}}
     parameters: list[JSON] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(route)
+        {"name": name, "in": "path", "required": True, "schema": path_schemas.get(name, {"type": "string"})}
+        for name in _PARAM.findall(route)
     ]
     for p in doc.query:
         schema = {"type": "array", "items": p.schema} if p.repeatable else p.schema
-        param: JSON = {"name": p.name, "in": "query", "required": False, "description": p.description, "schema": schema}
+        param: JSON = {"name": p.name, "in": "query", "required": p.required, "description": p.description}
+        param["schema"] = schema
         if p.repeatable:
             param |= {"style": "form", "explode": True}
         parameters.append(param)
@@ -150,7 +153,10 @@ def _operation(method: str, route: str, entry: Any, op_ids: set[str]) -> JSON:
         # the response schema is the 200/201 answer's, or a lone 202's (an accepted job)
         accepted_only = statuses == [202]
         schema = ref(doc.response) if doc.response and (status in (200, 201) or accepted_only) else {}
-        responses[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+        if not doc.media:
+            responses[str(status)] = {"description": "done; an empty body"}
+            continue
+        responses[str(status)] = {"description": "OK", "content": {media: {"schema": schema} for media in doc.media}}
     error = "MymdcError" if tag_of(route) == "myMdC" else "Error"
     responses["default"] = {
         "description": "an error (4xx: what was wrong; 5xx: what is unavailable)",
@@ -166,10 +172,15 @@ def _operation(method: str, route: str, entry: Any, op_ids: set[str]) -> JSON:
     }
     if parameters:
         operation["parameters"] = parameters
+    if doc.refusals:
+        rules = "; ".join(f"`{r.field}`: {r.message}" for r in doc.refusals)
+        operation["description"] += f"\n\nAlso refused (400), whatever the schemas allow: {rules}."
+        operation["x-refusals"] = [{"field": r.field, "message": r.message} for r in doc.refusals]
     if method in ("POST", "PUT", "PATCH"):
         schema = ref(doc.request) if doc.request else {}
         types = list(getattr(entry, "content_types", None) or ["application/json"])
-        operation["requestBody"] = {"required": False, "content": {t: {"schema": schema} for t in types}}
+        # a body the description has a shape for is one the operation needs
+        operation["requestBody"] = {"required": bool(doc.request), "content": {t: {"schema": schema} for t in types}}
     return operation
 
 

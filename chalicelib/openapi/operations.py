@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chalicelib.archive.model import STATUSES as ARCHIVE_STATUSES
 from chalicelib.domain import KINDS
+from chalicelib.openapi.request_schemas import BASE_URI as BASE_URI_SCHEMA
+from chalicelib.openapi.request_schemas import TAGS as TAGS_SCHEMA
+from chalicelib.openapi.request_schemas import USERNAME as USERNAME_SCHEMA
+from chalicelib.openapi.request_schemas import UUID as UUID_SCHEMA
 from chalicelib.openapi.schemas import JSON
+from chalicelib.openapi.shapes import sort_pattern
 
 
 @dataclass(frozen=True)
@@ -21,32 +27,64 @@ class Param:
     description: str
     schema: JSON = field(default_factory=lambda: {"type": "string"})
     repeatable: bool = False
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal that no schema can state: the input ``field`` (``*``: any) is refused with a
+    message holding ``message`` because of another field's value or of what is stored (e.g. a
+    base URI that is not registered): our 400 ``{"Field", "Message"}``, or myMdC's 422 ``{"info":
+    {field: [message, ...]}}``. The description lists them (``x-refusals``); the fuzz test
+    accepts such an answer to input the schemas allow, and no other."""
+
+    field: str
+    message: str
 
 
 @dataclass(frozen=True)
 class Doc:
-    """``request``/``response``: a component schema's name; ``query``: its parameters."""
+    """``request``/``response``: a component schema's name; ``query``: its parameters;
+    ``path``: schemas of path parameters where :data:`PATH_PARAMETERS` has none or another;
+    ``refusals``: the 400s its schemas cannot state; ``media``: the types of its success
+    answers (JSON unless said)."""
 
     request: str | None = None
     response: str | None = None
     query: tuple[Param, ...] = ()
+    path: tuple[Param, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
+    media: tuple[str, ...] = ("application/json",)
 
+
+# path parameters by name: what every route naming one takes (Doc.path overrides per operation)
+PATH_PARAMETERS: dict[str, JSON] = {
+    "uuid": UUID_SCHEMA,
+    "dataset": UUID_SCHEMA,
+    "user_id": UUID_SCHEMA,
+    "base_uri": BASE_URI_SCHEMA,
+    "username": USERNAME_SCHEMA,
+    "archive_id": {"type": "string", "pattern": "^ar-[0-9a-f]{24}$"},
+}
 
 PAGE = (
-    Param("page", "the page, from 1", {"type": "integer", "minimum": 1}),
-    Param("page_size", "items per page", {"type": "integer", "minimum": 1}),
+    Param("page", "the page, from 1", {"type": "integer", "minimum": 1, "maximum": 10**6}),
+    Param("page_size", "items per page", {"type": "integer", "minimum": 1, "maximum": 100}),
 )
+CURSOR = {"type": "string", "minLength": 1, "maxLength": 8192}
 LOG = (
-    Param("limit", "entries per page", {"type": "integer", "minimum": 1}),
-    Param("after", "the cursor of the next page (the previous answer's `next`)"),
+    Param("limit", "entries per page", {"type": "integer", "minimum": 1, "maximum": 100}),
+    Param("after", "the cursor of the next page (the previous answer's `next`)", CURSOR),
 )
+# an `after` is an opaque cursor this API made: any other string is refused
+NOT_A_CURSOR = Refusal("after", "cursor")
 FILTERS = (
     Param("q", "words, each of which must match somewhere (name, description, README, annotations, file paths)"),
-    Param("base_uri", "only datasets under this base URI", repeatable=True),
-    Param("creator", "only datasets of this creator", repeatable=True),
-    Param("tag", "only datasets with every one of these tags", repeatable=True),
-    Param("uuid", "only this dataset", repeatable=True),
-    Param("project", "only datasets of this project", repeatable=True),
+    Param("base_uri", "only datasets under this base URI", BASE_URI_SCHEMA, repeatable=True),
+    Param("creator", "only datasets of this creator", {"type": "string", "maxLength": 256}, repeatable=True),
+    Param("tag", "only datasets with every one of these tags", TAGS_SCHEMA["items"], repeatable=True),
+    Param("uuid", "only this dataset", UUID_SCHEMA, repeatable=True),
+    Param("project", "only datasets of this project", {"type": "string", "minLength": 1, "maxLength": 256}, True),
     Param(
         "type",
         "only datasets of this kind (see `kind`)",
@@ -56,9 +94,14 @@ FILTERS = (
 )
 SEARCH = (
     *FILTERS,
-    Param("sort", "one of registered (the default: `-registered`), created, frozen, updated, name; `-`: descending"),
-    *PAGE,
-    Param("after", "the cursor of the next page (deep paging)"),
+    Param(
+        "sort",
+        "one of registered (the default: `-registered`), created, frozen, updated, name; `-`: descending",
+        {"enum": [f"{d}{k}" for k in ("registered", "created", "frozen", "updated", "name") for d in ("", "-")]},
+    ),
+    Param("page", "the page, from 1", {"type": "integer", "minimum": 1, "maximum": 10_000}),
+    Param("page_size", "items per page", {"type": "integer", "minimum": 1, "maximum": 100}),
+    Param("after", "the cursor of the next page (deep paging)", CURSOR),
     Param(
         "highlight",
         "`true`: each item of a search with `q` has `highlights`, per field the snippets where the words "
@@ -66,27 +109,52 @@ SEARCH = (
         {"type": "boolean", "default": False},
     ),
 )
-BASE_URI = (Param("base_uri", "which entry, when the uuid is registered under several base URIs"),)
+BASE_URI = (Param("base_uri", "which entry, when the uuid is registered under several base URIs", BASE_URI_SCHEMA),)
+# what a registration's schema cannot say: its uri lies under its base_uri, which is registered
+REGISTRATION_REFUSALS = (Refusal("uri", "must lie under base_uri"), Refusal("base_uri", "is not registered"))
+# a search's page may not reach past the 10,000th hit: deeper, follow the `after` cursor
+SEARCH_REFUSALS = (Refusal("page", "may not exceed 10000"), NOT_A_CURSOR)
 FORMAT_XML = (Param("format", "`xml`: the object as ENA XML (default JSON)"),)
-SORTED_PAGE = (*PAGE, Param("sort", "the field to sort by (`-`: descending)"))
-RECORD_FILTERS = (
-    Param("q", "words, each of which must be in the title or description"),
-    Param("tag", "`key:value` or a word, each of which the tags must have", repeatable=True),
-    Param("editor", "only what this user (its `_id`) edits", {"type": "string", "format": "uuid"}),
+
+
+def sorted_page(*fields: str) -> tuple[Param, ...]:
+    """A page of a list sorted by ``fields`` (as ``_smorest.parse_sort`` takes them)."""
+    sort = Param(
+        "sort",
+        "fields to sort by, comma-separated (`-`: descending)",
+        {"type": "string", "pattern": sort_pattern(fields)},
+    )
+    return (*PAGE, sort)
+
+
+FOLDER_FILTERS = (
+    Param("published", "only published folders (`true`) or drafts (`false`)", {"enum": ["true", "false"]}),
+    Param("q", "words of the name"),
     *PAGE,
 )
-FOLDER_FILTERS = (Param("published", "`true` or `false`"), Param("q", "words of the name"), *PAGE)
 
 # (method, route) -> what the description adds; routes not named here get the defaults
 DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/health"): Doc(response="Health"),
+    ("GET", "/docs"): Doc(media=("text/html",)),
+    ("GET", "/docs/{asset}"): Doc(media=("application/javascript", "text/css", "text/html")),
     ("GET", "/config"): Doc(response="PublicConfig"),
     ("POST", "/token"): Doc(request="Credentials", response="Token"),
-    ("GET", "/datasets"): Doc(response="DatasetPage", query=SEARCH),
-    ("POST", "/datasets"): Doc(request="Registration", response="RegistrationResult"),
+    ("GET", "/datasets"): Doc(response="DatasetPage", query=SEARCH, refusals=SEARCH_REFUSALS),
+    ("POST", "/datasets"): Doc(request="Registration", response="RegistrationResult", refusals=REGISTRATION_REFUSALS),
     ("GET", "/datasets/summary"): Doc(response="Summary", query=SEARCH[1:4]),
     ("GET", "/datasets/facets"): Doc(response="Facets", query=FILTERS),
-    ("POST", "/uploads"): Doc(request="UploadRequest", response="UploadForm"),
+    ("POST", "/uploads"): Doc(
+        request="UploadRequest",
+        response="UploadForm",
+        refusals=(
+            Refusal("base_uri", "is not registered"),
+            Refusal("base_uri", "s3:// base URIs only"),
+            Refusal("base_uri", "nobody uploads folders to"),
+            Refusal("folder", "nobody uploads folders to"),
+            Refusal("folder", "lies under the base URI"),
+        ),
+    ),
     ("GET", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI),
     ("PATCH", "/datasets/{uuid}"): Doc(request="DatasetPatch", response="Dataset", query=BASE_URI),
     ("GET", "/datasets/{uuid}/readme"): Doc(response="DatasetReadme", query=BASE_URI),
@@ -94,33 +162,33 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/datasets/{uuid}/annotations"): Doc(response="DatasetAnnotations", query=BASE_URI),
     ("GET", "/datasets/{uuid}/tags"): Doc(response="DatasetTags", query=BASE_URI),
     ("DELETE", "/datasets/{uuid}/replicas"): Doc(response="ReplicaDeleted", query=(Param("uri", "the replica"),)),
-    ("GET", "/datasets/{uuid}/log"): Doc(response="Log", query=(*BASE_URI, *LOG)),
-    ("GET", "/users/{username}/log"): Doc(response="Log", query=LOG),
-    ("GET", "/base-uris/{base_uri}/log"): Doc(response="Log", query=LOG),
-    ("GET", "/facility/{kind}/{id}/log"): Doc(response="Log", query=LOG),
-    ("GET", "/submissions/folders/{folder_id}/log"): Doc(response="Log", query=LOG),
-    ("GET", "/submissions/objects/{accession}/log"): Doc(response="Log", query=LOG),
-    ("GET", "/users"): Doc(response="UserList", query=SORTED_PAGE),
+    ("GET", "/datasets/{uuid}/log"): Doc(response="Log", query=(*BASE_URI, *LOG), refusals=(NOT_A_CURSOR,)),
+    ("GET", "/users/{username}/log"): Doc(response="Log", query=LOG, refusals=(NOT_A_CURSOR,)),
+    ("GET", "/base-uris/{base_uri}/log"): Doc(response="Log", query=LOG, refusals=(NOT_A_CURSOR,)),
+    ("GET", "/facility/{kind}/{id}/log"): Doc(response="Log", query=LOG, refusals=(NOT_A_CURSOR,)),
+    ("GET", "/submissions/folders/{folder_id}/log"): Doc(response="Log", query=LOG, refusals=(NOT_A_CURSOR,)),
+    ("GET", "/submissions/objects/{accession}/log"): Doc(response="Log", query=LOG, refusals=(NOT_A_CURSOR,)),
+    ("GET", "/users"): Doc(response="UserList", query=sorted_page("username", "is_admin")),
     ("POST", "/users"): Doc(request="NewUser", response="User"),
     ("GET", "/users/me"): Doc(response="User"),
-    ("PATCH", "/users/me"): Doc(request="ProfilePatch", response="User"),
     ("GET", "/users/{username}"): Doc(response="User"),
-    ("PUT", "/users/{username}"): Doc(request="UserPut", response="User"),
     ("PATCH", "/users/{username}"): Doc(request="UserPatch", response="User"),
     ("DELETE", "/users/{username}"): Doc(response="Deleted"),
     ("PUT", "/users/{username}/topics"): Doc(request="Topics", response="User"),
     ("GET", "/users/me/keys"): Doc(response="ApiKeyPage", query=PAGE),
-    ("POST", "/users/me/keys"): Doc(request="ApiKeyRequest", response="NewApiKey"),
     ("GET", "/users/{username}/keys"): Doc(response="ApiKeyPage", query=PAGE),
-    ("GET", "/base-uris"): Doc(response="BaseUriList", query=SORTED_PAGE),
+    ("GET", "/base-uris"): Doc(response="BaseUriList", query=sorted_page("base_uri")),
     ("POST", "/base-uris"): Doc(request="NewBaseUri", response="BaseUri"),
     ("GET", "/base-uris/{base_uri}"): Doc(response="BaseUri"),
-    ("PUT", "/base-uris/{base_uri}"): Doc(request="Permissions", response="BaseUri"),
     ("DELETE", "/base-uris/{base_uri}"): Doc(response="Deleted"),
-    ("PUT", "/base-uris/{base_uri}/permissions"): Doc(request="Permissions", response="BaseUri"),
     ("GET", "/archives"): Doc(
         response="ArchivePage",
-        query=(Param("status", "only archives in this status"), Param("dataset", "only this dataset's"), *PAGE),
+        query=(
+            Param("status", "only archives in this status", {"enum": list(ARCHIVE_STATUSES)}),
+            Param("dataset", "only this dataset's", UUID_SCHEMA),
+            Param("page", "the page, from 1", {"type": "integer", "minimum": 1, "maximum": 10_000}),
+            Param("page_size", "items per page", {"type": "integer", "minimum": 1, "maximum": 100}),
+        ),
     ),
     ("POST", "/archives"): Doc(request="DepositRequest", response="DepositUpload"),
     ("GET", "/archives/{archive_id}"): Doc(response="Archive"),
@@ -130,21 +198,21 @@ DOCS: dict[tuple[str, str], Doc] = {
         response="ArchiveDownload", query=(Param("after", "the `next` of the previous page"),)
     ),
     ("GET", "/annotation-schemas"): Doc(response="AnnotationSchemaList"),
-    ("POST", "/annotation-schemas"): Doc(request="NewAnnotationSchema", response="AnnotationSchema"),
+    ("POST", "/annotation-schemas"): Doc(
+        request="NewAnnotationSchema",
+        response="AnnotationSchema",
+        # a JSON Schema the catalogue can hold (its keywords, no remote $ref): checked by the service
+        refusals=(Refusal("schema", "cannot be registered"),),
+    ),
     ("GET", "/annotation-schemas/{name}"): Doc(response="AnnotationSchema"),
     ("GET", "/annotation-schemas/{name}/versions/{version}"): Doc(response="AnnotationSchema"),
-    ("GET", "/projects"): Doc(response="ProjectPage", query=RECORD_FILTERS),
-    ("POST", "/projects"): Doc(request="TrackerOrderFields", response="TrackerOrder"),
     ("GET", "/projects/{uuid}"): Doc(response="Project"),
     ("PATCH", "/projects/{uuid}"): Doc(request="ProjectPatch", response="TrackerOrder"),
     ("GET", "/projects/{uuid}/log"): Doc(response="TrackerLog"),
-    ("GET", "/projects/{uuid}/datasets"): Doc(response="TrackerListPage", query=RECORD_FILTERS),
     ("POST", "/projects/{uuid}/datasets"): Doc(request="TrackerDatasetFields", response="TrackerDataset"),
     ("GET", "/projects/{uuid}/datasets/{dataset}"): Doc(response="TrackerDataset"),
     ("PATCH", "/projects/{uuid}/datasets/{dataset}"): Doc(request="ProjectDatasetPatch", response="TrackerDataset"),
     ("GET", "/projects/{uuid}/datasets/{dataset}/log"): Doc(response="TrackerLog"),
-    ("GET", "/collections"): Doc(response="TrackerListPage", query=RECORD_FILTERS),
-    ("POST", "/collections"): Doc(request="TrackerCollectionFields", response="TrackerCollection"),
     ("GET", "/collections/{uuid}"): Doc(response="TrackerCollection"),
     ("PATCH", "/collections/{uuid}"): Doc(request="CollectionPatch", response="TrackerCollection"),
     ("GET", "/collections/{uuid}/log"): Doc(response="TrackerLog"),
@@ -152,7 +220,6 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/submissions/schemas/{schema}"): Doc(response="JsonSchemaDocument", query=FORMAT_XML),
     ("POST", "/submissions/validate/{schema}"): Doc(response="SubmissionValidation"),
     ("GET", "/submissions/folders"): Doc(response="FolderPage", query=FOLDER_FILTERS),
-    ("POST", "/submissions/folders"): Doc(request="FolderFields", response="Folder"),
     ("GET", "/submissions/folders/{folder_id}"): Doc(response="Folder"),
     ("PATCH", "/submissions/folders/{folder_id}"): Doc(request="FolderPatch", response="Folder"),
     ("POST", "/submissions/folders/{folder_id}/publish"): Doc(response="Folder"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from chalicelib.domain import KINDS
 from chalicelib.openapi.compat_schemas import COMPAT_SCHEMAS
+from chalicelib.openapi.request_schemas import REQUEST_SCHEMAS
 from chalicelib.openapi.shapes import INT as _INT
 from chalicelib.openapi.shapes import JSON, ref
 from chalicelib.openapi.shapes import NUM as _NUM
@@ -118,30 +119,6 @@ _ANNOTATION_SCHEMA = {
     },
     "registered_at": 1767100000.0,
     "registered_by": "admin",
-}
-_REGISTRATION = {
-    "uuid": _UUID,
-    "base_uri": "s3://lab-data",
-    "uri": _URI,
-    "name": "soil-samples-2026",
-    "type": "dataset",
-    "creator_username": "alice",
-    "frozen_at": 1767225600.0,
-    "readme": "---\ndescription: Soil cores from the 2026 field season\n",
-    "manifest": {
-        "hash_function": "md5sum_hexdigest",
-        "dtoolcore_version": "3.19.0",
-        "items": {
-            "9f1c3a0b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a": {
-                "relpath": "cores/core-1.csv",
-                "size_in_bytes": 17446,
-                "hash": "2b7e151628aed2a6abf7158809cf4f3c",
-                "utc_timestamp": 1767221000.0,
-            }
-        },
-    },
-    "annotations": {"site": "Uppsala", "depth_cm": 30},
-    "tags": ["soil", "field"],
 }
 
 NATIVE_SCHEMAS: dict[str, JSON] = {
@@ -275,16 +252,6 @@ NATIVE_SCHEMAS: dict[str, JSON] = {
             }
         ],
     },
-    "UploadRequest": {
-        "type": "object",
-        "description": "Where a new folder goes: an s3:// base URI you may register in, and a folder name "
-        "that does not exist there yet.",
-        "required": ["base_uri", "folder"],
-        "properties": {
-            "base_uri": {"type": "string", "examples": ["s3://lab-data"]},
-            "folder": {"type": "string", "examples": ["runs/2026-12-07"]},
-        },
-    },
     "UploadForm": {
         "type": "object",
         "description": "A presigned POST for every file of the folder: send multipart/form-data to `url` with "
@@ -342,37 +309,6 @@ NATIVE_SCHEMAS: dict[str, JSON] = {
         "DatasetSummary",
         [{"items": [_DATASET_SUMMARY], "total": 1, "page": 1, "page_size": 20, "total_pages": 1, "next": None}],
     ),
-    "DatasetPatch": {
-        "type": "object",
-        "description": "What to change, and the version it is based on (here or as `If-Match`).",
-        "properties": {"tags": _STRS, "annotations": {"type": "object"}, "description": _STR, "version": _INT},
-        "examples": [{"tags": ["soil", "field", "2026"], "version": 1}],
-    },
-    "Registration": {
-        "type": "object",
-        "description": "What a client registers: dtool's admin metadata, README, manifest, annotations and tags "
-        "(timestamps as numbers or, as dtool-lookup-server 0.18's clients send them, numeric strings).",
-        "required": ["uuid", "base_uri", "uri", "name", "creator_username", "frozen_at"],
-        "properties": {
-            "uuid": {"type": "string", "format": "uuid"},
-            "base_uri": {"type": "string", "examples": ["s3://my-bucket"]},
-            "uri": _STR,
-            "name": _STR,
-            "type": {"const": "dataset"},
-            "readme": {"type": ["string", "object"], "description": "YAML text (or its mapping)"},
-            "manifest": ref("Manifest"),
-            "annotations": {"type": "object"},
-            "tags": _STRS,
-            "description": _STR,
-            "creator_username": _STR,
-            "frozen_at": {"type": ["number", "string"]},
-            "created_at": {"type": ["number", "string"], "description": "default: `frozen_at`"},
-            "number_of_items": _INT,
-            "size_in_bytes": _INT,
-            "dtoolcore_version": _STR,
-        },
-        "examples": [_REGISTRATION],
-    },
     "RegistrationResult": {
         "type": "object",
         "description": "201: a new dataset or replica; 200: it replaced or matched what was there.",
@@ -505,11 +441,6 @@ NATIVE_SCHEMAS: dict[str, JSON] = {
             "restore_tier": _STR,
         },
     },
-    "DepositRequest": {
-        "type": "object",
-        "required": ["filename"],
-        "properties": {"filename": {"type": "string", "examples": ["run-7.zip"]}},
-    },
     "DepositUpload": {
         "type": "object",
         "description": "A presigned PUT for the bag; once uploaded it becomes the dataset `dataset` and is archived.",
@@ -551,12 +482,6 @@ NATIVE_SCHEMAS: dict[str, JSON] = {
             "total": _INT,
         },
     },
-    "NewAnnotationSchema": {
-        "type": "object",
-        "description": "The name's next version: a JSON Schema (2020-12) of a dataset's annotations.",
-        "required": ["name", "schema"],
-        "properties": {"name": _STR, "description": _STR, "schema": {"type": ["object", "boolean"]}},
-    },
 }
 
-SCHEMAS: dict[str, JSON] = {**NATIVE_SCHEMAS, **COMPAT_SCHEMAS}
+SCHEMAS: dict[str, JSON] = {**NATIVE_SCHEMAS, **REQUEST_SCHEMAS, **COMPAT_SCHEMAS}

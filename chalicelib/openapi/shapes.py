@@ -3,6 +3,7 @@ scalars, a component reference, an array of components, a page of components."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 JSON = dict[str, Any]
@@ -12,6 +13,14 @@ NUM: JSON = {"type": "number"}
 INT: JSON = {"type": "integer"}
 BOOL: JSON = {"type": "boolean"}
 STRS: JSON = {"type": "array", "items": STR}
+
+
+def sort_pattern(fields: Sequence[str]) -> str:
+    """The pattern of the ``sort`` values ``chalicelib.routes._smorest.parse_sort`` takes for
+    ``fields``: a comma list of fields, each after an optional ``-`` (descending) or ``+``
+    (which arrives as a space when the client did not encode it)."""
+    one = f"[ +-]?({'|'.join(fields)})"
+    return f"^{one}(,{one})*$"
 
 
 def ref(name: str) -> JSON:

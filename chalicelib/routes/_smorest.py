@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from chalicelib.routes._http import Ctx
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+_DIGITS = re.compile(r"[0-9]{1,7}")
+_SORT_KEY = re.compile(r"([ +-]?)([A-Za-z_]+)")
 
 Sort = tuple[tuple[str, int], ...]  # (field, 1 ascending | -1 descending), most significant first
 
@@ -30,22 +33,23 @@ def _int(ctx: Ctx, name: str, default: int, most: int | None) -> int:
     raw = ctx.query_one(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= (most or 10**6):
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500)
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= (most or 10**6):
         limit = f"1 to {most}" if most else "1 or more"
         raise ValidationError(f"{name} must be a whole number, {limit}", field=name)
     return int(raw)
 
 
 def parse_sort(raw: str | None, fields: Sequence[str], default: str) -> Sort:
-    """``name``, ``-name`` (descending), ``+name``, or a comma list of them; only ``fields``."""
+    """``name``, ``-name`` (descending), ``+name``, or a comma list of them; only ``fields``
+    (:func:`chalicelib.openapi.shapes.sort_pattern` says the same to the API description)."""
     keys: list[tuple[str, int]] = []
     for part in (raw if raw is not None else default).split(","):
-        name = part.strip()
-        order = -1 if name.startswith("-") else 1
-        name = name.lstrip("+-")
-        if name not in fields:
+        # a '+' the client did not encode arrives as a space
+        m = _SORT_KEY.fullmatch(part)
+        if m is None or m.group(2) not in fields:
             raise ValidationError(f"sort by one of {', '.join(fields)} (prefix - for descending)", field="sort")
-        keys.append((name, order))
+        keys.append((m.group(2), -1 if m.group(1) == "-" else 1))
     return tuple(keys)
 
 

@@ -38,7 +38,9 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 BAD_EMAIL = "Incorrect request header: 'X-User-Email'!"
 _EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
-_ID_RE = re.compile(r"-?\d{1,19}")
+# ASCII digits only: ``\d`` also takes other scripts' digits ("٣"), which myMdC never sends
+_ID_RE = re.compile(r"-?[0-9]{1,19}")
+_PAGE_RE = re.compile(r"[0-9]{1,4000}")  # int() reads at most 4300 digits
 # The kinds with myMdC collections (the run links are written through their run's attributes).
 COLLECTIONS = tuple(k for k in KINDS.values() if k.name not in ("runs_technique", "runs_data_group"))
 
@@ -117,8 +119,10 @@ def body_of(ctx: Ctx, kind: Kind) -> Mapping[str, Any]:
 
 def paging(ctx: Ctx) -> tuple[int, int]:
     def number(name: str, default: int) -> int:
+        # as kaminari reads them: anything but a whole number from 1 is the default ("²" is
+        # no number here: str.isdigit() takes it, int() does not)
         raw = ctx.query_one(name)
-        return int(raw) if raw is not None and raw.isdigit() and int(raw) > 0 else default
+        return int(raw) if raw is not None and _PAGE_RE.fullmatch(raw) and int(raw) > 0 else default
 
     return number("page", 1), min(number("page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
 

@@ -91,7 +91,7 @@ def list_folders(ctx: Ctx) -> Response:
     return paged(ctx, found)
 
 
-@bp.route("/submissions/folders", methods=["POST"], content_types=BODY_TYPES)
+@bp.route("/submissions/folders", methods=["POST"])
 @endpoint(bp)
 def create_folder(ctx: Ctx) -> Response:
     folder = _service(ctx).create_folder(ctx.user, ctx.json())

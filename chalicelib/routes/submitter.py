@@ -10,6 +10,7 @@ paged as ``{"page": {...}, "objects": [...]}``); errors are the catalogue's
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalice.app import Blueprint, Response
@@ -24,7 +25,10 @@ from chalicelib.submissions.types import TYPES
 bp = Blueprint(__name__)
 SOURCE = "https://github.com/enasequence/schema/blob/master/src/main/resources/uk/ac/ebi/ena/sra/schema/"
 ACTIONS = ("add", "modify", "validate")
+FORM = ["multipart/form-data"]  # what /validate and /submit read (Chalice answers 415 to anything else)
 MAX_PER_PAGE = 1000
+MAX_PAGE_NUMBER = 999_999_999  # page and per_page: at most 9 digits
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def _service(ctx: Ctx) -> Submissions:
@@ -47,7 +51,8 @@ def _positive(ctx: Ctx, name: str, default: int) -> int:
     value = ctx.query_one(name)
     if value is None:
         return default
-    if not value.isdigit() or int(value) < 1 or len(value) > 9:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500)
+    if not _DIGITS.fullmatch(value) or int(value) < 1:
         raise ValidationError(f"{name} must be a whole number, 1 or more", field=name)
     return int(value)
 
@@ -98,7 +103,7 @@ def get_schema(ctx: Ctx, schema: str) -> Any:
 
 
 # -- submit and validate --------------------------------------------------------------------------
-@bp.route("/validate", methods=["POST"], content_types=BODY_TYPES)
+@bp.route("/validate", methods=["POST"], content_types=FORM)
 @endpoint(bp)
 def validate(ctx: Ctx) -> Any:
     """One XML file (its form field named by its type): ``{"isValid": ...}``, stores nothing."""
@@ -114,7 +119,7 @@ def validate(ctx: Ctx) -> Any:
     return {"isValid": True, "objects": len(objects)}
 
 
-@bp.route("/submit", methods=["POST"], content_types=BODY_TYPES)
+@bp.route("/submit", methods=["POST"], content_types=FORM)
 @endpoint(bp)
 def submit(ctx: Ctx) -> Any:
     """A submission file (``submission``: SUBMISSION_SET with ACTIONS of ADD, MODIFY or
@@ -234,7 +239,7 @@ def list_folders(ctx: Ctx) -> Any:
     return _page(ctx, found, "folders")
 
 
-@bp.route("/folders", methods=["POST"], content_types=BODY_TYPES)
+@bp.route("/folders", methods=["POST"])
 @endpoint(bp)
 def create_folder(ctx: Ctx) -> Response:
     folder = _service(ctx).create_folder(ctx.user, ctx.json())

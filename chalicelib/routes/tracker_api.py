@@ -61,8 +61,8 @@ def record_filter(ctx: Ctx) -> RecordFilter:
 
 
 def done() -> Response:
-    """The original's answer to a change: 200, empty."""
-    return Response(body="", status_code=200)
+    """The original's answer to a change: 200, empty (and not labelled JSON, which it is not)."""
+    return Response(body="", status_code=200, headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
 def added(uuid: str) -> dict[str, Any]:

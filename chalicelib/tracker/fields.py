@@ -42,7 +42,8 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # uuid.UUID parses with int(..., 16), which also takes "_", "+" and surrounding blanks: only the
 # documented spellings (canonical, 32 hex digits, braces, urn:uuid:) get that far
 _DASHED = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-UUID_FORM_RE = re.compile(rf"(?:urn:uuid:)?(?:{_DASHED}|\{{{_DASHED}\}}|[0-9a-f]{{32}})", re.IGNORECASE)
+# (the prefix in lower case only: uuid.UUID strips no other, so "URN:UUID:..." was a 500)
+UUID_FORM_RE = re.compile(rf"(?-i:urn:uuid:)?(?:{_DASHED}|\{{{_DASHED}\}}|[0-9a-f]{{32}})", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Parser = Callable[[object, str], Any]

@@ -328,3 +328,14 @@ def test_proposals_are_projects_beside_the_orders(xfel_api: Api) -> None:
     kinds = [p["kind"] for p in body(api.get("/projects", "admin"))["items"]]
     assert kinds[0] == "order" and "proposal" in kinds
     assert body(api.get("/projects?q=order", "admin"))["total"] == 1
+
+
+def test_paging_and_ids_take_ascii_digits_only(xfel_api: Api) -> None:
+    """A page that is no whole number is the default, as kaminari reads it: "²" too, which
+    str.isdigit() takes and int() refuses (it was a 500; found by schemathesis); an id in
+    another script's digits names no record."""
+    r = xfel_api.get(f"{P}/data_group_types/?page=%C2%B2&page_size=%C2%B2", DAQ)
+    assert r.status_code == 200, r.body
+    assert r.headers["X-Current-Page"] == "1" and r.headers["X-Count-Per-Page"] == "100"
+    assert xfel_api.get(f"{P}/data_group_types/%D9%A1", DAQ).status_code == 404  # ARABIC-INDIC DIGIT ONE
+    assert xfel_api.get(f"{P}/data_group_types/1", DAQ).status_code == 200

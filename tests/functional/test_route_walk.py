@@ -170,13 +170,14 @@ SUBMISSIONS_OPEN = {
 SUBMISSIONS_OWN_WRITES = {("POST", f"{SUBMITTER}/folders"), ("POST", "/submissions/folders")}
 # the folder is named by ?folder=, which the walk does not send: 400 for everyone
 SUBMISSIONS_NEED_FOLDER = {
-    ("POST", f"{SUBMITTER}/submit"),
     ("POST", f"{SUBMITTER}/objects/{{schema}}"),
     ("POST", f"{SUBMITTER}/drafts/{{schema}}"),
 }
 # validation only, storing nothing: every body is validated (an object that is one, but not a
 # valid sample, is answered 200 with its problems)
-SUBMISSIONS_VALIDATE = {("POST", f"{SUBMITTER}/validate"), ("POST", "/submissions/validate/{schema}")}
+SUBMISSIONS_VALIDATE = {("POST", "/submissions/validate/{schema}")}
+# the submitter's form routes take multipart/form-data only: every JSON (or empty) body is 415
+SUBMITTER_FORMS = {("POST", f"{SUBMITTER}/submit"), ("POST", f"{SUBMITTER}/validate")}
 
 
 def good_bodies(uuid: str) -> dict[tuple[str, str], Any]:
@@ -299,6 +300,9 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
             continue
         if (method, route) in SUBMISSIONS_NEED_FOLDER:
             assert set(answers.values()) == {400}, (method, route, answers)
+            continue
+        if (method, route) in SUBMITTER_FORMS:
+            assert set(answers.values()) == {415}, (method, route, answers)
             continue
         if (method, route) in SUBMISSIONS_VALIDATE:
             assert answers["none"] == answers["malformed"] == answers["array"] == 400, (method, route, answers)

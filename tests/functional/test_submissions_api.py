@@ -365,3 +365,27 @@ def test_the_logs_of_a_folder_and_an_object(people: Api) -> None:
     for user in ("outsider", "bob"):
         assert api.get(f"/submissions/objects/{accession}/log", user=user).status_code == 404
         assert api.get(f"/submissions/folders/{folder}/log", user=user).status_code == 404
+
+
+def test_submitter_paging_and_media_types(people: Api) -> None:
+    """``page`` and ``per_page`` take ASCII digits ("²" was a 500; found by schemathesis); a
+    folder is made from JSON, and /validate and /submit read forms only (415 otherwise)."""
+    api = people
+    r = api.get(f"{S}/folders?page=%C2%B2", user="alice")
+    assert r.status_code == 400 and r.json_body["Field"] == "page", r.body
+    assert api.get(f"{S}/folders?per_page=2", user="alice").status_code == 200
+    r = api.call("POST", f"{S}/folders", "alice", headers=XML, raw=b"<name>x</name>")
+    assert r.status_code == 415, r.body
+    assert api.call("POST", f"{S}/validate", "alice", headers=XML, raw=xml("sample")).status_code == 415
+    folder = new_folder(api)
+    assert api.post(f"{S}/submit?folder={folder}", {"submission": "x"}, user="alice").status_code == 415
+    headers, data = form([("sample", "sample.xml", xml("sample"))])
+    r = api.call("POST", f"{S}/validate", "alice", headers=headers, raw=data)
+    assert r.status_code == 200 and r.json_body["isValid"] is True, r.body
+
+
+@pytest.mark.parametrize("path", [f"{S}/folders", "/submissions/folders"])
+def test_an_empty_editor_name_is_no_user_not_a_500(people: Api, path: str) -> None:
+    # found by schemathesis (issue 22): the name was read from DynamoDB as an empty key
+    r = people.post(path, {"name": "f", "description": "d", "editors": [""]}, user="alice")
+    assert r.status_code == 400 and r.json_body["Field"] == "editors", r.body

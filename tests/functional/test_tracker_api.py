@@ -419,3 +419,9 @@ def test_the_log_of_an_id_that_is_no_uuid_is_404_even_for_those_who_see_every_lo
     # found by schemathesis (issue 22): the log of a gone record was read with the id as a uuid (500)
     r = tracker.get(path, user="admin")
     assert r.status_code == 404 and r.json_body["Code"] == "NotFound", r.body
+
+
+def test_an_upper_case_urn_prefix_is_not_a_uuid_form(tracker: Api) -> None:
+    # uuid.UUID strips "urn:uuid:" in lower case only: "URN:UUID:..." reached it and was a 500
+    r = tracker.get(f"{V1}/user/URN:UUID:{uuid.uuid4()}", user="um")
+    assert r.status_code == 400 and r.json_body["Field"] == "_id", r.body

@@ -3,13 +3,18 @@ document, every route of the app in it with who may call it as ``endpoint`` enfo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from chalicelib.catalogue.validation import parse_base_uri
+from chalicelib.errors import ValidationError
 from chalicelib.openapi.compat_operations import COMPAT_DOCS
 from chalicelib.openapi.compat_schemas import COMPAT_SCHEMAS, DTOOL_SCHEMAS
 from chalicelib.openapi.compat_schemas_mymdc import MYMDC_SCHEMAS
@@ -17,8 +22,11 @@ from chalicelib.openapi.compat_schemas_submissions import SUBMISSION_SCHEMAS
 from chalicelib.openapi.compat_schemas_tracker import TRACKER_SCHEMAS
 from chalicelib.openapi.document import DOCUMENT, for_deployment, load, success_statuses
 from chalicelib.openapi.operations import DOCS as NATIVE_DOCS
+from chalicelib.openapi.request_schemas import BASE_URI
 from chalicelib.openapi.schemas import NATIVE_SCHEMAS
+from chalicelib.openapi.shapes import sort_pattern
 from chalicelib.routes._http import OPTIONAL
+from chalicelib.routes._smorest import parse_sort
 from infra.openapi import generate
 
 
@@ -172,3 +180,38 @@ def test_an_example_that_breaks_its_schema_is_caught() -> None:
     assert validator.is_valid(example)
     del example["uuid"]  # required by DatasetSummary, through allOf
     assert not validator.is_valid(example)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" +-,_abcdeimnrsu\t", max_size=30))
+def test_the_sort_pattern_says_what_parse_sort_takes(raw: str) -> None:
+    fields = ("username", "is_admin")
+    try:
+        parse_sort(raw, fields, "username")
+        taken = True
+    except ValidationError:
+        taken = False
+    assert taken == bool(re.fullmatch(sort_pattern(fields), raw)), raw
+
+
+@pytest.mark.parametrize("raw", ["username", "-username", "+is_admin", " username", "-is_admin,username"])
+def test_parse_sort_takes_a_prefixed_comma_list(raw: str) -> None:
+    assert parse_sort(raw, ("username", "is_admin"), "username")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.builds(lambda s, rest: f"{s}://{rest}", st.sampled_from(["s3", "file", "S3", "http"]), st.text(max_size=30)),
+        st.builds(lambda rest: f"s3://{rest}", st.text(alphabet="ab./ \x1c\x85\u2028%?#-", max_size=12)),
+    )
+)
+def test_the_base_uri_schema_says_what_parse_base_uri_takes(value: str) -> None:
+    try:
+        parse_base_uri(value)
+        taken = True
+    except ValidationError:
+        taken = False
+    described = re.fullmatch(BASE_URI["pattern"], value) is not None and len(value) <= BASE_URI["maxLength"]
+    assert taken == described, value
