@@ -8,6 +8,7 @@ stack on free ports, so ``-n 2`` works. Persona fixtures build on ``stack.add_us
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,12 +38,9 @@ def _free_ports(count: int) -> list[int]:
     raise RuntimeError("could not find free ports on 127.0.0.1")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The running stack; ``stack.add_user(name, admin=...)`` then ``stack.token(name)``.
-
-    The user ``admin`` (a catalogue admin) exists from the start.
-    """
+@contextmanager
+def own_stack(work_dir: Path) -> Iterator[LocalStack]:
+    """A local stack on free ports, started with the admin user ``admin``; stopped at the end."""
     api, moto, opensearch, token, web = _free_ports(5)
     local = LocalStack(
         api_port=api,
@@ -50,7 +48,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         opensearch_port=opensearch,
         token_port=token,
         web_port=web,
-        work_dir=tmp_path_factory.mktemp("local-stack"),
+        work_dir=work_dir,
     )
     try:
         local.start()
@@ -58,3 +56,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield local
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The running stack; ``stack.add_user(name, admin=...)`` then ``stack.token(name)``.
+
+    The user ``admin`` (a catalogue admin) exists from the start.
+    """
+    with own_stack(tmp_path_factory.mktemp("local-stack")) as local:
+        yield local
+
+
+@pytest.fixture(scope="session")
+def facility_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack for the tests over European XFEL's fixture records (myMdC's own test suite
+    counts them): no other test's proposals, instruments or runs are in it. Started only
+    when such a test runs."""
+    with own_stack(tmp_path_factory.mktemp("facility-stack")) as local:
+        yield local

@@ -27,7 +27,8 @@ RUN = {
 }
 
 
-def test_a_run_created_and_deleted_through_mymdc_is_logged_with_the_acting_person(stack: LocalStack) -> None:
+def test_a_run_created_and_deleted_through_mymdc_is_logged_with_the_acting_person(facility_stack: LocalStack) -> None:
+    stack = facility_stack
     session = requests.Session()
     session.trust_env = False
     stack.add_user(DAQ)

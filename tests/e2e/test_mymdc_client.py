@@ -37,7 +37,8 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def xfel_stack(stack: LocalStack) -> Iterator[LocalStack]:
+def xfel_stack(facility_stack: LocalStack) -> Iterator[LocalStack]:
+    stack = facility_stack
     with patched_environ(stack.env):
         xfel.load(Root(stack.settings()), ADMIN, [*xfel.test_fixtures(), S3_REPOSITORY], stack.xfel_client.username)
     # the app caches a principal and its rights for a few seconds (README: Security model):
