@@ -21,7 +21,7 @@ from chalicelib.domain import RESERVED_USERNAMES
 from chalicelib.openapi.compat_schemas_mymdc import MYMDC_SCHEMAS
 from chalicelib.openapi.compat_schemas_submissions import SUBMISSION_SCHEMAS
 from chalicelib.openapi.compat_schemas_tracker import TRACKER_SCHEMAS
-from chalicelib.openapi.request_schemas import BASE_URI, USERNAME, UUID
+from chalicelib.openapi.request_schemas import BASE_URI, MANIFEST_EXAMPLE, USERNAME, UUID
 from chalicelib.openapi.shapes import BOOL as _BOOL
 from chalicelib.openapi.shapes import INT as _INT
 from chalicelib.openapi.shapes import JSON
@@ -119,18 +119,6 @@ _BASE_URI: JSON = {
     "version": 1,
     "users_with_search_permissions": ["alice", "bob"],
     "users_with_register_permissions": ["alice"],
-}
-_MANIFEST: JSON = {
-    "hash_function": "md5sum_hexdigest",
-    "dtoolcore_version": "3.19.0",
-    "items": {
-        "9f1c3a0b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a": {
-            "relpath": "cores/core-1.csv",
-            "size_in_bytes": 17446,
-            "hash": "2b7e151628aed2a6abf7158809cf4f3c",
-            "utc_timestamp": 1767221000.0,
-        }
-    },
 }
 _PAGED = "One page (`page`, `page_size` 1 to 100, default 10); the header `X-Pagination` says where it lies."
 
@@ -275,7 +263,7 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
                 },
             },
         },
-        "examples": [_MANIFEST],
+        "examples": [MANIFEST_EXAMPLE],
     },
     # -- users and base URIs (the catalogue's /users and /base-uris are dserver's) ------------
     "User": {

@@ -43,6 +43,18 @@ ANNOTATIONS: JSON = {
     "propertyNames": {"pattern": "^[A-Za-z0-9_.-]{1,80}$"},
 }
 
+MANIFEST_EXAMPLE: JSON = {
+    "hash_function": "md5sum_hexdigest",
+    "dtoolcore_version": "3.19.0",
+    "items": {
+        "9f1c3a0b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a": {
+            "relpath": "cores/core-1.csv",
+            "size_in_bytes": 17446,
+            "hash": "2b7e151628aed2a6abf7158809cf4f3c",
+            "utc_timestamp": 1767221000.0,
+        }
+    },
+}
 REGISTRATION_EXAMPLE: JSON = {
     "uuid": "1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f",
     "base_uri": "s3://lab-data",
@@ -52,18 +64,7 @@ REGISTRATION_EXAMPLE: JSON = {
     "creator_username": "alice",
     "frozen_at": 1767225600.0,
     "readme": "---\ndescription: Soil cores from the 2026 field season\n",
-    "manifest": {
-        "hash_function": "md5sum_hexdigest",
-        "dtoolcore_version": "3.19.0",
-        "items": {
-            "9f1c3a0b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a": {
-                "relpath": "cores/core-1.csv",
-                "size_in_bytes": 17446,
-                "hash": "2b7e151628aed2a6abf7158809cf4f3c",
-                "utc_timestamp": 1767221000.0,
-            }
-        },
-    },
+    "manifest": MANIFEST_EXAMPLE,
     "annotations": {"site": "Uppsala", "depth_cm": 30},
     "tags": ["soil", "field"],
 }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import (
     CLAIM_GRACE_SECONDS,
@@ -169,3 +170,28 @@ class InMemoryFacilityStore(FacilityStore):
             held = self._claims.get(claim)
             if held is not None and held.owner == owner:
                 del self._claims[claim]
+
+
+class RacingStore(InMemoryFacilityStore):
+    """Other writers get in first (the races of edits sent without a version): before each
+    save, the next of ``rivals`` (when any is left) runs. ``saves`` counts the saves asked of
+    the store (a rival's :meth:`bump` not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rivals: Iterator[Callable[[], None]] = iter(())
+        self.saves = 0
+
+    def save(self, record: FacilityRecord, expected_version: int) -> None:
+        self.saves += 1
+        rival = next(self.rivals, None)
+        if rival is not None:
+            rival()
+        super().save(record, expected_version)
+
+    def bump(self, kind: str, id: int, **fields: Any) -> None:
+        """A rival's write of ``fields`` into the record, one version on."""
+        current = self.get(kind, id)
+        assert current is not None
+        changed = replace(current, version=current.version + 1, fields={**current.fields, **fields})
+        super().save(changed, current.version)

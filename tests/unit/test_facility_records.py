@@ -6,7 +6,6 @@ again on the newer record, after a pause, a bounded number of times."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, cast
 
@@ -26,7 +25,7 @@ from chalicelib.errors import InvalidRecord, NotFound, VersionConflict
 from chalicelib.facility.datasets import DataGroupDatasets
 from chalicelib.facility.records import FacilityService
 from chalicelib.retries import MAX_WRITE_ATTEMPTS
-from tests.fakes.facility import InMemoryFacilityStore
+from tests.fakes.facility import RacingStore
 
 RECORD = FacilityRecord(kind="run", id=-1, uuid="u", version=1, fields={"a": 1}, lists=("p=1", None), claims=("c",))
 
@@ -96,30 +95,6 @@ def test_fields_that_are_not_json_are_refused(fields: dict[str, Any]) -> None:
 REPOSITORY_URI = "file://mymdc/XFEL_TESTS_REPO"
 DAQ = User("daq", register_base_uris=frozenset({REPOSITORY_URI}))
 ADMIN = User("admin", is_admin=True)
-
-
-class RacingStore(InMemoryFacilityStore):
-    """Other writers get in first: before each save, the next of ``rivals`` (when any is
-    left) runs. ``saves`` counts the saves asked of the store (a rival's :meth:`bump` not)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rivals: Iterator[Callable[[], None]] = iter(())
-        self.saves = 0
-
-    def save(self, record: FacilityRecord, expected_version: int) -> None:
-        self.saves += 1
-        rival = next(self.rivals, None)
-        if rival is not None:
-            rival()
-        super().save(record, expected_version)
-
-    def bump(self, kind: str, id: int, **fields: Any) -> None:
-        """A rival's write of ``fields`` into the record, one version on."""
-        current = self.get(kind, id)
-        assert current is not None
-        changed = replace(current, version=current.version + 1, fields={**current.fields, **fields})
-        super().save(changed, current.version)
 
 
 class Members:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ from chalicelib.submissions.ena_schemas import EnaSchemas, read_xml
 from chalicelib.submissions.records import FOLDER, OPEN, PUBLISHED, PUBLISHING, SubmissionRecords
 from chalicelib.submissions.service import NewObject, Submissions
 from chalicelib.submissions.types import TYPES
-from tests.fakes.facility import InMemoryFacilityStore
+from tests.fakes.facility import InMemoryFacilityStore, RacingStore
 from tests.fakes.repository import InMemoryRepository
 
 DATA = Path(__file__).parents[1] / "data" / "ena"
@@ -47,30 +45,6 @@ class Catalogue:
             self.failures -= 1
             raise RuntimeError("the catalogue went away")
         self.calls.append((actor.username, list(contents), project, members))
-
-
-class RacingStore(InMemoryFacilityStore):
-    """Other writers get in first: before each save, the next of ``rivals`` (when any is
-    left) runs. ``saves`` counts the saves asked of the store (a rival's :meth:`bump` not)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rivals: Iterator[Callable[[], None]] = iter(())
-        self.saves = 0
-
-    def save(self, record: FacilityRecord, expected_version: int) -> None:
-        self.saves += 1
-        rival = next(self.rivals, None)
-        if rival is not None:
-            rival()
-        super().save(record, expected_version)
-
-    def bump(self, kind: str, id: int, **fields: Any) -> None:
-        """A rival's write of ``fields`` into the record, one version on."""
-        current = self.get(kind, id)
-        assert current is not None
-        changed = replace(current, version=current.version + 1, fields={**current.fields, **fields})
-        super().save(changed, current.version)
 
 
 def service(

@@ -5,8 +5,7 @@ newer record, after a pause, a bounded number of times; an edit at a version is 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -16,34 +15,10 @@ from chalicelib.domain import User
 from chalicelib.errors import NotFound, ValidationError, VersionConflict
 from chalicelib.retries import MAX_WRITE_ATTEMPTS
 from chalicelib.tracker.records import ORDER, TrackerRecords, record_id
-from tests.fakes.facility import InMemoryFacilityStore
+from tests.fakes.facility import RacingStore
 from tests.fakes.repository import InMemoryRepository
 
 ALICE = User("alice")
-
-
-class RacingStore(InMemoryFacilityStore):
-    """Other writers get in first: before each save, the next of ``rivals`` (when any is
-    left) runs. ``saves`` counts the saves asked of the store (a rival's :meth:`bump` not)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rivals: Iterator[Callable[[], None]] = iter(())
-        self.saves = 0
-
-    def save(self, record: FacilityRecord, expected_version: int) -> None:
-        self.saves += 1
-        rival = next(self.rivals, None)
-        if rival is not None:
-            rival()
-        super().save(record, expected_version)
-
-    def bump(self, kind: str, id: int, **fields: Any) -> None:
-        """A rival's write of ``fields`` into the record, one version on."""
-        current = self.get(kind, id)
-        assert current is not None
-        changed = replace(current, version=current.version + 1, fields={**current.fields, **fields})
-        super().save(changed, current.version)
 
 
 @pytest.fixture
