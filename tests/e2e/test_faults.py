@@ -45,9 +45,10 @@ from chalicelib.archive import model
 from chalicelib.bootstrap import LOCAL_VISIBILITY_TIMEOUT
 from chalicelib.composition import Root
 from chalicelib.ingest.ingestion import BASE_URI_MISS_REFRESH_SECONDS
-from infra.local.processes import REPO_ROOT, free_port
+from infra.local.processes import REPO_ROOT
 from infra.local.runner import SLOW_STEP_ENV
 from infra.local.stack import LocalStack, patched_environ
+from tests.e2e.conftest import own_stack
 from tests.e2e.helpers import Client, catalogue_cli, persona, scale, sidecar_dataset, total, unique, wait_for
 from tests.support.data import registration
 
@@ -63,35 +64,11 @@ SLOW_STEP = "store"
 FILES = {"a.csv": b"t,v\n1,2\n", "sub/b.bin": b"\x03" * 2000}
 
 
-def _ports(count: int) -> list[int]:
-    ports: list[int] = []
-    for _ in range(100):  # bounded
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-        if len(ports) == count:
-            return ports
-    raise RuntimeError("could not find free ports on 127.0.0.1")
-
-
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A local stack of this module's own, stopped at its end; the user ``admin`` exists."""
-    api, moto, opensearch, web = _ports(4)
-    local = LocalStack(
-        api_port=api,
-        moto_port=moto,
-        opensearch_port=opensearch,
-        token_port=0,
-        web_port=web,
-        work_dir=tmp_path_factory.mktemp("fault-stack"),
-    )
-    try:
-        local.start()
-        local.add_user("admin", admin=True)
+    with own_stack(tmp_path_factory.mktemp("fault-stack")) as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture
