@@ -81,15 +81,17 @@ test: check-locks $(VENV)/.installed browser
 # not part of make test: T3's mixed load for CATALOGUE_LOAD_SECONDS (default 600) alone, so that
 # its figures mean something (report: build/soak/report.md, .json); then, two at a time, the
 # delivery tests at full size (1,000 events for 500 keys, 100 crashes), the concurrency tests
-# (T2 at 50 rounds), the fault tests where present, schemathesis at 100 examples per operation
+# (T2 at 50 rounds), the fault tests, schemathesis at 50 examples per operation and mode, the
+# mass-assignment and SSRF walks at 25
 soak: $(VENV)/.installed
 	@status=0; \
 	echo "make soak: T3 mixed load for $${CATALOGUE_LOAD_SECONDS:-600} s"; \
 	CATALOGUE_SOAK=1 CATALOGUE_LOAD_SECONDS=$${CATALOGUE_LOAD_SECONDS:-600} $(VENV)/bin/pytest -q -s --timeout 1800 \
 	  tests/e2e/test_mixed_load.py || status=1; \
 	CATALOGUE_SOAK=1 $(VENV)/bin/pytest -n 2 --timeout 1800 --durations=10 tests/e2e/test_ingest_delivery.py \
-	  tests/e2e/test_concurrency.py tests/e2e/test_concurrency_records.py $(wildcard tests/e2e/test_faults.py) \
-	  tests/functional/test_schemathesis.py || status=1; \
+	  tests/e2e/test_concurrency.py tests/e2e/test_concurrency_records.py tests/e2e/test_faults.py \
+	  tests/functional/test_schemathesis.py tests/functional/test_mass_assignment.py tests/functional/test_ssrf.py \
+	  || status=1; \
 	echo "make soak: the report is build/soak/report.md (all figures and RSS samples: build/soak/report.json)"; \
 	exit $$status
 

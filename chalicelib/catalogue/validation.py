@@ -30,6 +30,10 @@ URI_CHAR = "[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\
 BASE_URI_RE = re.compile(rf"^(?P<scheme>[a-z0-9]+)://(?P<rest>{URI_CHAR}+)$")
 ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 SORT_FIELDS = {"registered", "created", "name", "frozen", "updated"}
+# An e-mail address as myMdC's X-User-Email names the acting person: a local part and a dotted
+# domain, no whitespace or control character (an explicit class: Python's and ECMA's ``\s``
+# differ, and the API description states the same pattern)
+EMAIL_PATTERN = r"[^@\x00-\x20\x7f-\xa0]{1,64}@[^@.\x00-\x20\x7f-\xa0]+(\.[^@.\x00-\x20\x7f-\xa0]+)+"
 
 
 def require_object(body: object, name: str = "body") -> Mapping[str, Any]:

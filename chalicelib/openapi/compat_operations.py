@@ -23,7 +23,16 @@ from chalicelib.openapi.compat_schemas import MAX_FREE_TEXT, SEARCH_FILTERS, USE
 from chalicelib.openapi.compat_schemas_mymdc import COLLECTION_KINDS, schema_name
 from chalicelib.openapi.compat_schemas_submissions import OBJECT_TYPE
 from chalicelib.openapi.compat_schemas_tracker_bodies import UUID_FORM
-from chalicelib.openapi.operations import FORMAT_XML, PAGE, REGISTRATION_REFUSALS, Doc, Param, Refusal
+from chalicelib.openapi.operations import (
+    FORMAT_XML,
+    FORMAT_XSD,
+    JSON_OR_XML,
+    PAGE,
+    REGISTRATION_REFUSALS,
+    Doc,
+    Param,
+    Refusal,
+)
 from chalicelib.openapi.shapes import sort_pattern
 from chalicelib.routes.dserver import SORT_FIELDS
 from chalicelib.routes.submitter import MAX_PAGE_NUMBER, MAX_PER_PAGE
@@ -312,7 +321,9 @@ FOLDER_REFUSALS = (
 
 SUBMITTER: dict[tuple[str, str], Doc] = {
     ("GET", f"{_S}/schemas"): Doc(response="SubmitterSchemas"),
-    ("GET", f"{_S}/schemas/{{schema}}"): Doc(response="JsonSchemaDocument", query=FORMAT_XML, path=_TYPE),
+    ("GET", f"{_S}/schemas/{{schema}}"): Doc(
+        response="JsonSchemaDocument", query=FORMAT_XSD, path=_TYPE, media=JSON_OR_XML
+    ),
     ("POST", f"{_S}/validate"): Doc(request="SubmitterValidateForm", response="SubmitterValidation"),
     ("POST", f"{_S}/submit"): Doc(request="SubmitterSubmitForm", response="SubmitterResults", query=_FOLDER),
     ("GET", f"{_S}/folders"): Doc(
@@ -349,7 +360,7 @@ SUBMITTER: dict[tuple[str, str], Doc] = {
                 request="SubmitterObjects", response="SubmitterCreated", query=_FOLDER, path=_TYPE
             ),
             ("GET", f"{_S}/{prefix}/{{schema}}/{{accession}}"): Doc(
-                response="SubmittedObject", query=FORMAT_XML, path=_TYPE
+                response="SubmittedObject", query=FORMAT_XML, path=_TYPE, media=JSON_OR_XML
             ),
             ("PUT", f"{_S}/{prefix}/{{schema}}/{{accession}}"): Doc(
                 request="SubmitterObject", response="SubmitterAccession", path=_TYPE

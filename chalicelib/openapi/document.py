@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import __version__
+from chalicelib.catalogue.validation import EMAIL_PATTERN
 from chalicelib.openapi.compat_operations import COMPAT_DOCS
 from chalicelib.openapi.operations import DOCS as NATIVE_DOCS
 from chalicelib.openapi.operations import PATH_PARAMETERS, TAGS, Doc, tag_of
@@ -55,6 +56,15 @@ SECURITY_SCHEMES: JSON = {
         "flows": {"clientCredentials": {"tokenUrl": "/oauth2/token", "scopes": {}}},
     },
 }
+ACTING_FOR: JSON = {
+    "name": "X-User-Email",
+    "in": "header",
+    "required": False,
+    "description": "the person a service principal acts for (kept on the records it changes); "
+    "refused (400) unless an e-mail address",
+    "schema": {"type": "string", "pattern": f"^{EMAIL_PATTERN}$"},
+}
+TEXT: JSON = {"type": "string"}  # an answer that is not JSON (XML, HTML, CSS, a script): its text
 SIGNED_IN: list[JSON] = [{"bearer": []}, {"apiKey": []}, {"oauth2": []}]
 DOCS: dict[tuple[str, str], Doc] = {**NATIVE_DOCS, **COMPAT_DOCS}
 
@@ -137,6 +147,8 @@ def _operation(method: str, route: str, entry: Any, op_ids: set[str]) -> JSON:
         {"name": name, "in": "path", "required": True, "schema": path_schemas.get(name, {"type": "string"})}
         for name in _PARAM.findall(route)
     ]
+    if tag_of(route) == "myMdC":  # every myMdC call may name the person a principal acts for
+        parameters.append(ACTING_FOR)
     for p in doc.query:
         schema = {"type": "array", "items": p.schema} if p.repeatable else p.schema
         param: JSON = {"name": p.name, "in": "query", "required": p.required, "description": p.description}
@@ -156,7 +168,8 @@ def _operation(method: str, route: str, entry: Any, op_ids: set[str]) -> JSON:
         if not doc.media:
             responses[str(status)] = {"description": "done; an empty body"}
             continue
-        responses[str(status)] = {"description": "OK", "content": {media: {"schema": schema} for media in doc.media}}
+        content = {media: {"schema": schema if media.endswith("json") else TEXT} for media in doc.media}
+        responses[str(status)] = {"description": "OK", "content": content}
     error = "MymdcError" if tag_of(route) == "myMdC" else "Error"
     responses["default"] = {
         "description": "an error (4xx: what was wrong; 5xx: what is unavailable)",

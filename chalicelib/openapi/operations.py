@@ -115,6 +115,8 @@ REGISTRATION_REFUSALS = (Refusal("uri", "must lie under base_uri"), Refusal("bas
 # a search's page may not reach past the 10,000th hit: deeper, follow the `after` cursor
 SEARCH_REFUSALS = (Refusal("page", "may not exceed 10000"), NOT_A_CURSOR)
 FORMAT_XML = (Param("format", "`xml`: the object as ENA XML (default JSON)"),)
+FORMAT_XSD = (Param("format", "`xsd` or `xml`: the type's XML Schema (default: its JSON Schema)"),)
+JSON_OR_XML = ("application/json", "application/xml")
 
 
 def sorted_page(*fields: str) -> tuple[Param, ...]:
@@ -217,7 +219,7 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("PATCH", "/collections/{uuid}"): Doc(request="CollectionPatch", response="TrackerCollection"),
     ("GET", "/collections/{uuid}/log"): Doc(response="TrackerLog"),
     ("GET", "/submissions/schemas"): Doc(response="SubmissionTypes"),
-    ("GET", "/submissions/schemas/{schema}"): Doc(response="JsonSchemaDocument", query=FORMAT_XML),
+    ("GET", "/submissions/schemas/{schema}"): Doc(response="JsonSchemaDocument", query=FORMAT_XSD, media=JSON_OR_XML),
     ("POST", "/submissions/validate/{schema}"): Doc(response="SubmissionValidation"),
     ("GET", "/submissions/folders"): Doc(response="FolderPage", query=FOLDER_FILTERS),
     ("GET", "/submissions/folders/{folder_id}"): Doc(response="Folder"),
@@ -229,7 +231,7 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("POST", "/submissions/folders/{folder_id}/objects/{schema}"): Doc(
         response="AddedObjects", query=(Param("draft", "`true`: as drafts", {"type": "boolean"}),)
     ),
-    ("GET", "/submissions/objects/{accession}"): Doc(response="SubmittedObject", query=FORMAT_XML),
+    ("GET", "/submissions/objects/{accession}"): Doc(response="SubmittedObject", query=FORMAT_XML, media=JSON_OR_XML),
     ("PUT", "/submissions/objects/{accession}"): Doc(response="SubmittedObject"),
     ("PATCH", "/submissions/objects/{accession}"): Doc(request="ObjectChanges", response="SubmittedObject"),
 }

@@ -24,6 +24,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.catalogue.validation import EMAIL_PATTERN
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.facility.queries import FacilityQueries
 from chalicelib.facility.records import FacilityService, not_found
@@ -37,7 +38,7 @@ Handler = Callable[..., Any]
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 BAD_EMAIL = "Incorrect request header: 'X-User-Email'!"
-_EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+_EMAIL_RE = re.compile(EMAIL_PATTERN)
 # ASCII digits only: ``\d`` also takes other scripts' digits ("٣"), which myMdC never sends
 _ID_RE = re.compile(r"-?[0-9]{1,19}")
 _PAGE_RE = re.compile(r"[0-9]{1,4000}")  # int() reads at most 4300 digits
@@ -89,9 +90,11 @@ def acting_for(ctx: Ctx) -> str | None:
     email = ctx.header("x-user-email")
     if email is None:
         return None
-    if not _EMAIL_RE.fullmatch(email.strip()):
+    # as sent (HTTP already drops the spaces around a header's value): what the description's
+    # pattern takes, no more
+    if not _EMAIL_RE.fullmatch(email):
         raise ValidationError(BAD_EMAIL, field="X-User-Email")
-    return email.strip()
+    return email
 
 
 def parse_id(raw: str) -> int:

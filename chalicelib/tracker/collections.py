@@ -38,7 +38,15 @@ class Collections:
         return found
 
     def editable(self, user: User, uuid: str) -> FacilityRecord:
-        found = self._readable_one(user, uuid)
+        """The collection ``uuid`` for one who may change it (NotFound for one who may not
+        even read it; Forbidden for a reader who may not change it)."""
+        return self._require_editor(user, uuid, self._records.find(COLLECTION, uuid))
+
+    def _require_editor(self, user: User, uuid: str, found: FacilityRecord | None) -> FacilityRecord:
+        """``found`` (the collection ``uuid`` as read, or None) when ``user`` may change it;
+        NotFound or Forbidden as :meth:`editable`."""
+        if found is None or not self.readable(user, found):
+            raise NotFound(f"no collection {uuid[:64]}")
         if not tp.may_edit_collection(user, editors_of(found)):
             raise Forbidden("only a collection's editors (or DATA_MANAGEMENT) may change it")
         return found
@@ -109,26 +117,35 @@ class Collections:
         return doc
 
     def update(self, user: User, uuid: str, fields: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
-        """Change the collection (at ``version``, when given); returns it as :meth:`get` does."""
-        stored = self.editable(user, uuid)
+        """Change the collection (at ``version``, when given); returns it as :meth:`get` does.
+
+        Without a version, a save that another write overtook is done again on the collection
+        as it is then (:meth:`~chalicelib.tracker.records.TrackerRecords.update`): each attempt
+        authorizes the caller and checks the change (:meth:`_checked_change`) on the collection
+        it read, and saves at that collection's version."""
+        self.editable(user, uuid)  # NotFound / Forbidden before anything else, a 409 included
         values = dict(fields)
+
+        def change(stored: FacilityRecord) -> dict[str, Any]:
+            self._require_editor(user, uuid, stored)
+            return self._checked_change(user, stored, values)
+
+        updated = self._records.update(user, COLLECTION, uuid, change, "Collection updated", expected_version=version)
+        return self._render(user, updated, editors_shown=True)  # what was written (its editor may have left)
+
+    def _checked_change(self, user: User, stored: FacilityRecord, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields of ``values`` that change ``stored``, once valid on it: each dataset it
+        lists that ``stored`` does not hold exists now and ``user`` may read it (those it
+        holds stay allowed: their owner may have hidden them since), and at least one editor,
+        each a live user."""
         if "datasets" in values:
-            # datasets already in it stay allowed (their owner may have hidden them since)
             held = set(stored.fields.get("datasets", ()))
             self._check_datasets(user, [d for d in values["datasets"] if d not in held])
         if "editors" in values:
             self._people.require_ids(values["editors"], "editors")
             if not values["editors"]:
                 raise ValidationError("editors: a collection keeps at least one editor", field="editors")
-        updated = self._records.update(
-            user,
-            COLLECTION,
-            uuid,
-            lambda s: {k: v for k, v in values.items() if s.fields.get(k) != v},
-            "Collection updated",
-            expected_version=version,
-        )
-        return self._render(user, updated, editors_shown=True)  # what was written (its editor may have left)
+        return {k: v for k, v in values.items() if stored.fields.get(k) != v}
 
     def delete(self, user: User, uuid: str) -> None:
         stored = self.editable(user, uuid)

@@ -52,8 +52,22 @@ class TrackerDatasets:
     def editable(self, user: User, uuid: str, order: str | None = None) -> FacilityRecord:
         """The dataset ``uuid`` (of ``order``, when given) for one who may change it (NotFound
         for one who may not even read it; Forbidden for a reader who may not change it)."""
-        found = self._readable_one(user, uuid, order)
-        if not tp.may_edit_dataset(user, self._order_editors(found)):
+        return self._require_editor(user, uuid, self._records.find(DATASET, uuid), order)
+
+    def _require_editor(
+        self, user: User, uuid: str, found: FacilityRecord | None, order: str | None = None
+    ) -> FacilityRecord:
+        """``found`` (the dataset ``uuid`` as read, or None) when ``user`` may change it, as
+        the editors of its order (read now, once) decide; NotFound or Forbidden as
+        :meth:`editable`."""
+        editors = self._order_editors(found) if found is not None else []
+        if (
+            found is None
+            or not tp.may_read_dataset(user, editors, bool(found.fields.get("published")))
+            or (order is not None and not _of(found, order))
+        ):
+            raise NotFound(f"no dataset {uuid[:64]}")
+        if not tp.may_edit_dataset(user, editors):
             raise Forbidden("only the editors of its order (or DATA_MANAGEMENT) may change a dataset")
         return found
 
@@ -78,7 +92,10 @@ class TrackerDatasets:
         return out
 
     def get(self, user: User, uuid: str, order: str | None = None) -> dict[str, Any]:
-        dataset = self._readable_one(user, uuid, order)
+        return self._render(user, self._readable_one(user, uuid, order))
+
+    def _render(self, user: User, dataset: FacilityRecord) -> dict[str, Any]:
+        """``dataset`` as :meth:`get` shows it to ``user``."""
         owning = self._records.find(ORDER, str(dataset.fields.get("order", "")))
         editors = editors_of(owning) if owning is not None else []
         doc = document(dataset)
@@ -108,17 +125,23 @@ class TrackerDatasets:
         return doc
 
     def update(self, user: User, uuid: str, fields: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
-        """Change the dataset (at ``version``, when given); returns it as :meth:`get` does."""
-        self.editable(user, uuid)
-        self._records.update(
-            user,
-            DATASET,
-            uuid,
-            lambda stored: {k: v for k, v in fields.items() if stored.fields.get(k) != v},
-            "Dataset updated",
-            expected_version=version,
-        )
-        return self.get(user, uuid)
+        """Change the dataset (at ``version``, when given); returns it as :meth:`get` does.
+
+        Without a version, a save that another write overtook is done again on the dataset as
+        it is then (:meth:`~chalicelib.tracker.records.TrackerRecords.update`): each attempt
+        decides who may edit from the dataset it read and the editors of its order, read in
+        that attempt (one no longer among them: NotFound or Forbidden as :meth:`editable`,
+        nothing saved), and saves at that dataset's version. The fields need no check against
+        the stored state: the routes parse them (``fields.parse_dataset``)."""
+        self.editable(user, uuid)  # NotFound / Forbidden before anything else, a 409 included
+        values = dict(fields)
+
+        def change(stored: FacilityRecord) -> dict[str, Any]:
+            self._require_editor(user, uuid, stored)
+            return {k: v for k, v in values.items() if stored.fields.get(k) != v}
+
+        updated = self._records.update(user, DATASET, uuid, change, "Dataset updated", expected_version=version)
+        return self._render(user, updated)  # what was written (its editor may have left the order since)
 
     def log(self, user: User, uuid: str) -> dict[str, Any]:
         found = self._records.find(DATASET, uuid)

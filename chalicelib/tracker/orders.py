@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from chalicelib.adapters.dynamodb.facility import FacilityRecord
 from chalicelib.domain import User
 from chalicelib.errors import Forbidden, NotFound, ValidationError
+from chalicelib.facility.commented import COMMENT
 from chalicelib.tracker import permissions as tp
 from chalicelib.tracker.log import log_document, record_log
 from chalicelib.tracker.people import People, summary
@@ -102,10 +103,7 @@ class Orders:
     def order(self, user: User, uuid: str) -> FacilityRecord:
         """The order ``uuid`` for one who may read and edit it (NotFound otherwise)."""
         self.require_orders(user)
-        found = self._records.find(ORDER, uuid)
-        if found is None or not tp.may_edit_order(user, editors_of(found)):
-            raise NotFound(f"no order {uuid[:64]}")
-        return found
+        return _require_editor(user, uuid, self._records.find(ORDER, uuid))
 
     def listing(
         self, user: User, owner_id: str | None = None, match: RecordFilter = EVERYTHING
@@ -164,16 +162,24 @@ class Orders:
         return doc
 
     def update(self, user: User, uuid: str, fields: Mapping[str, Any], version: int | None = None) -> dict[str, Any]:
-        """Change the order (at ``version``, when given); returns it as :meth:`get` does."""
-        self.order(user, uuid)
-        values = self._checked_users(fields)
-        if "editors" in values and not values["editors"]:
-            raise ValidationError("editors: an order keeps at least one editor", field="editors")
-        self._check_declaration(values)
-        before = editors_of(self._records.get(ORDER, uuid))
-        updated = self._records.update(
-            user, ORDER, uuid, lambda stored: _changed(stored, values), "Order updated", expected_version=version
-        )
+        """Change the order (at ``version``, when given); returns it as :meth:`get` does.
+
+        Without a version, a save that another write overtook is done again on the order as
+        it is then (:meth:`~chalicelib.tracker.records.TrackerRecords.update`): each attempt
+        decides who may edit from the editors of the order it read (one no longer among them:
+        NotFound, nothing saved), validates the change and saves at that order's version."""
+        self.order(user, uuid)  # NotFound before anything else, a 409 included
+        values = dict(fields)
+        before: list[str] = []  # the editors of the order the saving attempt read
+
+        def change(stored: FacilityRecord) -> dict[str, Any]:
+            nonlocal before
+            _require_editor(user, uuid, stored)
+            self._check_values(values)
+            before = editors_of(stored)
+            return _changed(stored, values)
+
+        updated = self._records.update(user, ORDER, uuid, change, "Order updated", expected_version=version)
         if editors_of(updated) != before:
             self._sync_members(uuid, editors_of(updated))
         if ANNOTATION_SCHEMA in values and self._schemas is not None:
@@ -181,10 +187,25 @@ class Orders:
         return self._render(updated)  # what was written (an editor may have just left it)
 
     def delete(self, user: User, uuid: str) -> None:
-        order = self.order(user, uuid)
-        for dataset in self._records.datasets_of(order.uuid):
-            self.remove_dataset(user, dataset, f"Deleted with order {order.uuid}")
-        self._records.delete(user, self._records.get(ORDER, uuid), "Order deleted")
+        """Delete the order: its datasets first (:meth:`remove_dataset`), then the order, as
+        :meth:`~chalicelib.facility.commented.CommentedRecords.delete` does (saved once more
+        naming the deleter and the comment, then removed at the version that save made).
+
+        That save is made at the version of the order that was read and authorized, as an
+        edit sent without a version is (:meth:`~chalicelib.tracker.records.TrackerRecords.update`):
+        one that another write overtook is done again on the order as it is then, each attempt
+        deciding from the editors of the order it read whether the caller may delete it (one
+        no longer among them: NotFound, the order kept) and deleting the datasets it has then."""
+        self.order(user, uuid)  # Forbidden / NotFound before anything else
+
+        def deletion(stored: FacilityRecord) -> dict[str, Any]:
+            _require_editor(user, uuid, stored)
+            for dataset in self._records.datasets_of(stored.uuid):
+                self.remove_dataset(user, dataset, f"Deleted with order {stored.uuid}")
+            return {COMMENT: "Order deleted"}  # no field changes: the save only names the deletion
+
+        stamped = self._records.update(user, ORDER, uuid, deletion, "Order deleted")
+        self._records.store.delete(ORDER, stamped.id, stamped.version)
         self._sync_members(uuid, ())
         if self._schemas is not None:
             self._schemas.forget_project(uuid)
@@ -197,6 +218,14 @@ class Orders:
         if values.get("organisation"):
             self._people.require_ids([values["organisation"]], "organisation")
         return values
+
+    def _check_values(self, values: Mapping[str, Any]) -> None:
+        """ValidationError unless the changed fields ``values`` are valid: the users they name
+        are live, at least one editor stays, a declared annotation schema is registered."""
+        self._checked_users(values)
+        if "editors" in values and not values["editors"]:
+            raise ValidationError("editors: an order keeps at least one editor", field="editors")
+        self._check_declaration(values)
 
     # -- the datasets of an order ---------------------------------------------------------
     def log(self, user: User, uuid: str) -> dict[str, Any]:
@@ -253,6 +282,14 @@ def gone_or_allowed_log(
     if found is None and not doc["logs"]:
         raise NotFound(f"no {kind} {uuid[:64]}")
     return doc
+
+
+def _require_editor(user: User, uuid: str, found: FacilityRecord | None) -> FacilityRecord:
+    """``found`` (the order ``uuid`` as read, or None) when ``user`` may read and edit it;
+    NotFound otherwise (as for an unknown order)."""
+    if found is None or not tp.may_edit_order(user, editors_of(found)):
+        raise NotFound(f"no order {uuid[:64]}")
+    return found
 
 
 def _changed(stored: FacilityRecord, values: Mapping[str, Any]) -> dict[str, Any]:

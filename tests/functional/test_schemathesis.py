@@ -7,7 +7,7 @@ by the module so that records made by one case are there for the next). Each ans
 to the checks below and to the tier's own conformance check (tests/support/openapi_conformance).
 
 Bounded in ``make test`` (a fixed seed, :data:`EXAMPLES` per operation, mode and persona);
-``make soak`` (CATALOGUE_SOAK=1) runs 100 per operation. ``CATALOGUE_FUZZ_EXAMPLES`` overrides.
+``make soak`` (CATALOGUE_SOAK=1) runs 50 per operation. ``CATALOGUE_FUZZ_EXAMPLES`` overrides.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from tests.support.data import registration
 from tests.support.tokens import TokenMint
 
 SOAK = os.environ.get("CATALOGUE_SOAK") == "1"
-EXAMPLES = int(os.environ.get("CATALOGUE_FUZZ_EXAMPLES") or (100 if SOAK else 3))
+EXAMPLES = int(os.environ.get("CATALOGUE_FUZZ_EXAMPLES") or (50 if SOAK else 3))
 SEED = 20261207
 PERSONAS = ("admin", "champion", "reader", "outsider", None)  # None: no token at all
 # Every check schemathesis 4.32 has, but three: unsupported_method (API Gateway answers
