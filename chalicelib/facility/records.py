@@ -1,7 +1,9 @@
 """The facility service: create, read, change and delete records of every kind, with
 myMdC's rules (:mod:`chalicelib.facility.schema`), its permissions
-(:mod:`chalicelib.facility.permissions`) and data groups kept as catalogue datasets
-(:mod:`chalicelib.facility.datasets`).
+(:mod:`chalicelib.facility.permissions`), the links a body carries as nested attributes
+(:mod:`chalicelib.facility.nested_links`, all checked before the record is written) and data
+groups kept as catalogue datasets (:mod:`chalicelib.facility.datasets`; a replica's change
+checked before its row is written, :mod:`chalicelib.facility.replicas`).
 
 Errors are the catalogue's domain errors; their messages are myMdC's, because its client
 shows them to the user (``Resource not found!``, ``Proposal number 0 not found``) and
@@ -33,13 +35,13 @@ from chalicelib.facility.datasets import (
     parse_files,
     repository_base_uri,
 )
+from chalicelib.facility.nested_links import MUST_EXIST, LinkChanges, link_changes
+from chalicelib.facility.replicas import ReplicaChange, replica_change
 from chalicelib.facility.rules import coerce, fields_for_create, fields_for_update, render_datetime
 from chalicelib.facility.schema import INT, KINDS, Field, Kind
-from chalicelib.identity.permissions import may_register
 from chalicelib.retries import Sleep, retry_lost_races
 
 RESOURCE_NOT_FOUND = "Resource not found!"
-MUST_EXIST = ["must exist"]
 RAW = "RAW"
 
 # the record an in-proposal kind's proposal is found through: kind -> (field, parent kind)
@@ -207,32 +209,35 @@ class FacilityService:
         proposal = self._parent_proposal(user, kind, values)
         self._require_write(user, kind, proposal)
         values = self._derive(kind, values, proposal, body)
-        record = self._new(user, kind, values, acting_for, id)
-        self._after_create(user, record, body, acting_for)
+        self._check_unique(kind, values, None)
+        links = link_changes(self._store, kind.name, id, values, body)  # all checked before the record is stored
+        replica = self._replica_change(user, kind, values, body, created=True)  # that one too
+        record = self._insert(user, kind, values, acting_for, id)
+        self._apply_links(user, record, links, acting_for)
+        self._apply_replica(user, replica)
+        self._after_create(user, record)
         return self.view(self._store.get(kind.name, record.id) or record)
 
     def _new(
         self, user: User, kind: Kind, values: dict[str, Any], acting_for: str | None, id: int | None
     ) -> FacilityRecord:
+        """Store a new record of ``kind`` holding ``values`` once its unique values are free."""
         self._check_unique(kind, values, None)
+        return self._insert(user, kind, values, acting_for, id)
+
+    def _insert(
+        self, user: User, kind: Kind, values: dict[str, Any], acting_for: str | None, id: int | None
+    ) -> FacilityRecord:
+        """Store a new record of ``kind`` holding ``values`` (already checked, unique ones
+        too: a claim taken meanwhile is InvalidRecord) and its creation's time and creator, at
+        ``id`` or a newly allocated one."""
         stamp = render_datetime(datetime.fromtimestamp(self._clock(), UTC))
         values = {**values, "created_at": stamp, "created_by": user.username}
         if id is None:
             id = self._store.allocate_id(kind.name)
         elif id > 0:
             self._store.reserve_ids(kind.name, id)
-        record = FacilityRecord(
-            kind=kind.name,
-            id=id,
-            uuid=self._new_uuid(),
-            version=1,
-            fields=values,
-            lists=list_keys(kind, values),
-            claims=claims_of(kind, values),
-            updated_at=self._clock(),
-            updated_by=user.username,
-            acting_for=acting_for,
-        )
+        record = self._stamped(user, kind, id, self._new_uuid(), 1, values, acting_for)
         if kind.name == "repository":
             self._datasets.ensure_repository(user, values["base_uri"], values["name"])
         try:
@@ -262,7 +267,7 @@ class FacilityService:
         user = replace(user, acting_for=acting_for)
         body: Mapping[str, Any] | None = None  # read once, on the first attempt
 
-        def attempt() -> tuple[FacilityRecord, FacilityRecord, Mapping[str, Any]]:
+        def attempt() -> tuple[FacilityRecord, Mapping[str, Any], LinkChanges | None, ReplicaChange | None]:
             nonlocal body
             stored = self._required(user, kind.name, id)
             self._require_write(user, kind, self._proposal_of(stored))
@@ -272,25 +277,46 @@ class FacilityService:
             if kind.name == "repository":
                 values["base_uri"] = stored.fields["base_uri"]  # entries live under it: it stays
             self._check_unique(kind, values, stored)
-            updated = replace(
-                stored,
-                version=stored.version + 1,
-                fields=values,
-                lists=list_keys(kind, values),
-                claims=claims_of(kind, values),
-                updated_at=self._clock(),
-                updated_by=user.username,
-                acting_for=acting_for,
-            )
+            links = link_changes(self._store, kind.name, id, values, body)  # checked before the save
+            replica = self._replica_change(user, kind, values, body, created=False)  # that one too
+            updated = self._stamped(user, kind, id, stored.uuid, stored.version + 1, values, acting_for)
             try:
                 self._store.save(updated, stored.version)
             except ClaimTaken as exc:
                 raise InvalidRecord(claim_errors(kind, values, exc.claims)) from exc
-            return stored, updated, body
+            return updated, body, links, replica
 
-        stored, updated, sent = retry_lost_races(attempt, sleep=self._sleep, gave_up=_busy(kind.name, id))
-        self._after_update(user, stored, updated, sent, acting_for)
+        updated, sent, links, replica = retry_lost_races(attempt, sleep=self._sleep, gave_up=_busy(kind.name, id))
+        self._apply_links(user, updated, links, acting_for)
+        self._apply_replica(user, replica)
+        self._after_update(user, updated, sent)
         return self.view(self._store.get(kind.name, id) or updated)
+
+    def _stamped(
+        self,
+        user: User,
+        kind: Kind,
+        id: int,
+        uuid: str,
+        version: int,
+        values: dict[str, Any],
+        acting_for: str | None,
+    ) -> FacilityRecord:
+        """Record ``id`` of ``kind`` at ``version`` holding ``values``, stamped as every
+        create or update stores one: the list keys and claims of ``values``, who wrote it now
+        (``user``) and for whom (``acting_for``)."""
+        return FacilityRecord(
+            kind=kind.name,
+            id=id,
+            uuid=uuid,
+            version=version,
+            fields=values,
+            lists=list_keys(kind, values),
+            claims=claims_of(kind, values),
+            updated_at=self._clock(),
+            updated_by=user.username,
+            acting_for=acting_for,
+        )
 
     def delete(self, user: User, kind_name: str, id: int, *, acting_for: str | None = None) -> None:
         kind = KINDS[kind_name]
@@ -392,42 +418,25 @@ class FacilityService:
         if taken:
             raise InvalidRecord(claim_errors(kind, values, taken))
 
-    def _after_create(
-        self, user: User, record: FacilityRecord, body: Mapping[str, Any], acting_for: str | None
-    ) -> None:
-        if record.kind == "run":
-            self._apply_techniques(user, record, body.get("runs_techniques_attributes"), acting_for)
-        elif record.kind == "data_group":
-            self._link_runs(user, record, body.get("runs_data_groups_attributes"), acting_for)
-        elif record.kind == "data_group_repository":
-            self._sync_replica(user, record, bool(record.fields["flg_available"]))
-        elif record.kind == "data_file":
+    def _after_create(self, user: User, record: FacilityRecord) -> None:
+        if record.kind == "data_file":
             self.refresh_dataset(user, record.fields["data_group_id"])
 
-    def _after_update(
-        self, user: User, old: FacilityRecord, new: FacilityRecord, body: Mapping[str, Any], acting_for: str | None
-    ) -> None:
-        if new.kind == "run":
-            self._apply_techniques(user, new, body.get("runs_techniques_attributes"), acting_for)
-        elif new.kind == "data_group":
-            self._link_runs(user, new, body.get("runs_data_groups_attributes"), acting_for)
+    def _after_update(self, user: User, new: FacilityRecord, body: Mapping[str, Any]) -> None:
+        if new.kind == "data_group":
             self.refresh_dataset(user, new.id)
-        elif new.kind == "data_group_repository" and "flg_available" in body:
-            self._sync_replica(user, new, bool(new.fields["flg_available"]))
         elif new.kind == "data_file":
             self.refresh_dataset(user, new.fields["data_group_id"])
 
     def _before_delete(self, user: User, record: FacilityRecord) -> None:
         if record.kind == "data_group_repository":
-            self._sync_replica(user, record, False)
+            self._apply_replica(user, replica_change(self._store, user, record.fields, False))
         elif record.kind == "data_group":
             rows = self._store.listed("data_group_repository", 0, f"data_group_id={record.id}")
-            for row in rows:  # every replica may be removed, or nothing is
-                repo = self._store.get("repository", row.fields["repository_id"])
-                if repo is not None and not may_register(user, str(repo.fields["base_uri"])):
-                    raise Forbidden(f"no register permission on {repo.fields['base_uri']}")
-            for row in rows:
-                self._sync_replica(user, row, False)
+            # every replica may be removed, or nothing is
+            removals = [replica_change(self._store, user, row.fields, False) for row in rows]
+            for row, removal in zip(rows, removals, strict=True):
+                self._apply_replica(user, removal)
                 self._remove(user, row)
             for kind in ("data_file", "runs_data_group"):
                 slot = 1 if kind == "runs_data_group" else 0
@@ -442,48 +451,47 @@ class FacilityService:
         if record.kind == "data_file":
             self.refresh_dataset(user, record.fields["data_group_id"])
 
-    def _apply_techniques(self, user: User, run: FacilityRecord, attributes: Any, acting_for: str | None) -> None:
-        """Rails' nested attributes: ``{"technique_id": t}`` links a technique,
-        ``{"id": link, "_destroy": 1}`` removes a link; ``""`` or absent: nothing."""
-        for item in _nested(attributes, "runs_techniques"):
-            link_id, _ = coerce(Field("id", INT), item.get("id"))
-            destroy, _ = coerce(Field("_destroy", "bool"), item.get("_destroy"))
-            if isinstance(link_id, int):
-                link = self._store.get("runs_technique", link_id)
-                if link is None or link.fields.get("run_id") != run.id:
-                    raise InvalidRecord({"runs_techniques": ["is invalid"]})
-                if destroy is True:
-                    self._remove(user, link)
-                continue
-            technique_id, problems = coerce(Field("technique_id", INT), item.get("technique_id"))
-            if problems or not isinstance(technique_id, int) or self._store.get("technique", technique_id) is None:
-                raise InvalidRecord({"runs_techniques.technique": MUST_EXIST})
-            values = {"run_id": run.id, "technique_id": technique_id, "proposal_id": run.fields.get("proposal_id")}
-            self._new(user, KINDS["runs_technique"], values, acting_for, None)
-
-    def _link_runs(self, user: User, group: FacilityRecord, attributes: Any, acting_for: str | None) -> None:
-        for item in _nested(attributes, "runs_data_groups"):
-            run_id, problems = coerce(Field("run_id", INT), item.get("run_id"))
-            run = self._store.get("run", run_id) if isinstance(run_id, int) and not problems else None
-            if run is None or run.fields.get("proposal_id") != group.fields.get("proposal_id"):
-                raise InvalidRecord({"runs_data_groups.run": MUST_EXIST})
-            values = {"run_id": run.id, "data_group_id": group.id, "proposal_id": group.fields.get("proposal_id")}
-            if self._store.claimant(claims_of(KINDS["runs_data_group"], values)[0]) is None:
-                self._new(user, KINDS["runs_data_group"], values, acting_for, None)
+    def _apply_links(
+        self, user: User, record: FacilityRecord, changes: LinkChanges | None, acting_for: str | None
+    ) -> None:
+        """Make and remove the links ``changes`` names, checked before ``record`` (the run or
+        data group they belong to) was stored; a link the record holds already is not made again."""
+        if changes is None:
+            return
+        for link in changes.remove:
+            self._remove(user, link)
+        for other in changes.make:
+            values = changes.values(record, other)
+            if all(self._store.claimant(claim) is None for claim in claims_of(changes.kind, values)):
+                self._new(user, changes.kind, values, acting_for, None)
 
     # -- data groups as datasets ---------------------------------------------------------------
-    def _sync_replica(self, user: User, row: FacilityRecord, available: bool) -> None:
-        repo = self._store.get("repository", row.fields["repository_id"])
-        if repo is None:
-            raise InvalidRecord({"repository": MUST_EXIST})
-        base_uri = str(repo.fields["base_uri"])
-        group = self._store.get("data_group", row.fields["data_group_id"])
+    def _replica_change(
+        self, user: User, kind: Kind, values: Mapping[str, Any], body: Mapping[str, Any], *, created: bool
+    ) -> ReplicaChange | None:
+        """The catalogue's change a ``data_group_repository`` row about to hold ``values``
+        asks for, checked before the row is written (:func:`replica_change`): on its creation,
+        or an update whose ``body`` names ``flg_available``; ``None`` for anything else."""
+        if kind.name != "data_group_repository" or not (created or "flg_available" in body):
+            return None
+        return replica_change(self._store, user, values, bool(values["flg_available"]))
+
+    def _apply_replica(self, user: User, change: ReplicaChange | None) -> None:
+        """Register or remove the replica ``change`` names (checked before its row was
+        written). What can still refuse here is known to the catalogue only, and on a create
+        or an update comes after the row was written (no transaction spans the facility table
+        and the catalogue): the base URI deleted from the catalogue, annotation schemas that the
+        data group's content breaks, registrations racing beyond the catalogue's retries, the
+        data group deleted meanwhile."""
+        if change is None:
+            return
+        if not change.available:
+            self._datasets.unregister(user, change.uuid, change.base_uri)
+            return
+        group = self._store.get("data_group", change.data_group_id)  # as it is now: its content too
         if group is None:
             raise InvalidRecord({"data_group": MUST_EXIST})
-        if available:
-            self._datasets.register(user, self.dataset_content(group), base_uri, str(group.fields["prefix_path"]))
-        else:
-            self._datasets.unregister(user, group.uuid, base_uri)
+        self._datasets.register(user, self.dataset_content(group), change.base_uri, str(group.fields["prefix_path"]))
 
     def refresh_dataset(self, user: User, data_group_id: int) -> None:
         """Bring every replica of the data group up to date with its records."""
@@ -571,12 +579,3 @@ class FacilityService:
     def held_in(self, group: FacilityRecord) -> frozenset[str]:
         """The base URIs holding a live replica of data group ``group`` (read from the catalogue)."""
         return self._datasets.available_in(group.uuid)
-
-
-def _nested(attributes: Any, name: str) -> list[Mapping[str, Any]]:
-    if attributes is None or attributes == "":
-        return []
-    items = list(attributes.values()) if isinstance(attributes, dict) else attributes
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or len(items) > 100:
-        raise InvalidRecord({name: ["is invalid"]})
-    return items
