@@ -310,6 +310,13 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
         "properties": {"username": _STR, "is_admin": {"type": "boolean", "default": False}},
     },
     "Deleted": {"type": "object", "required": ["deleted"], "properties": {"deleted": _STR}},
+    "IndexStarted": {
+        "type": "object",
+        "description": "A bulk index of an S3 base URI, started (it runs step by step off the ingest queue).",
+        "required": ["base_uri", "status"],
+        "additionalProperties": False,
+        "properties": {"base_uri": _STR, "status": {"enum": ["started"]}},
+    },
     "BaseUri": {
         "type": "object",
         "required": ["base_uri", "users_with_search_permissions", "users_with_register_permissions"],

@@ -183,6 +183,9 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("POST", "/base-uris"): Doc(request="NewBaseUri", response="BaseUri"),
     ("GET", "/base-uris/{base_uri}"): Doc(response="BaseUri"),
     ("DELETE", "/base-uris/{base_uri}"): Doc(response="Deleted"),
+    ("POST", "/base-uris/{base_uri}/index"): Doc(
+        response="IndexStarted", refusals=(Refusal("base_uri", "only s3:// base URIs of data"),)
+    ),
     ("GET", "/archives"): Doc(
         response="ArchivePage",
         query=(
