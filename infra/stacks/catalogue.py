@@ -41,12 +41,14 @@ from chalicelib.catalogue.streams import INDEX_METRIC_NAMESPACE
 from infra.lambda_bundle import staged_project
 from infra.stacks.identity import build_identity
 from infra.stacks.naming import Names
-from infra.stacks.settings import StageConfig
+from infra.stacks.settings import StageConfig, Throttle
 from infra.stacks.tables import TABLES, TableSpec
 from infra.stacks.web import WebPage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, dimension Stage)
+# throttled tighter than the rest of the API (StageConfig.throttle): guessing passwords and keys
+SIGN_IN_ROUTES = (("POST", "/token"), ("POST", "/api/v1/login/apikey"))
 INDEX_FAILURES_METRIC = "IndexFailures"  # emitted by chalicelib.catalogue.streams (EMF, dimension Stage)
 
 # Lambda sizing per packaged function, by Chalice's logical id (``APIHandler`` is the REST API,
@@ -431,6 +433,7 @@ class CatalogueStack(Stack):
             # one JSON object per log record: a newline in an uploaded key or a header cannot
             # start a forged line (the message is a JSON string)
             self.functions[logical_id].add_property_override("LoggingConfig", {"LogFormat": "JSON"})
+        app.get_resource("RestAPI").add_property_override("MethodSettings", method_settings(self.config.throttle))
         policy = self.role.node.try_find_child("DefaultPolicy")
         assert isinstance(policy, iam.Policy)
         policy_resource = policy.node.default_child
@@ -529,6 +532,29 @@ class CatalogueStack(Stack):
             "datasets the stream consumer could not index or audit (catalogue-admin drift lists them with the reason)",
         )
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
+
+
+def method_settings(throttle: Throttle) -> list[dict[str, Any]]:
+    """The stage's throttling: the whole API, then the sign-in routes tighter (API Gateway
+    encodes each ``/`` of a resource path as ``~1``)."""
+    settings = [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": throttle.rate,
+            "ThrottlingBurstLimit": throttle.burst,
+        }
+    ]
+    for method, path in SIGN_IN_ROUTES:
+        settings.append(
+            {
+                "ResourcePath": "/" + path.replace("/", "~1"),
+                "HttpMethod": method,
+                "ThrottlingRateLimit": throttle.sign_in_rate,
+                "ThrottlingBurstLimit": throttle.sign_in_burst,
+            }
+        )
+    return settings
 
 
 def _cfn_name(handler: str) -> str:

@@ -38,6 +38,34 @@ class OpenSearchSizing:
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """API Gateway's stage throttling: steady requests per second and the burst above it, for
+    the whole API and, tighter, for the two sign-in routes (``POST /token``, ``POST
+    /api/v1/login/apikey``: guessing passwords and keys). These bound the stage as a whole;
+    the app limits each caller's failed sign-ins itself (chalicelib/identity/sign_in.py)."""
+
+    rate: float = 100.0
+    burst: int = 200
+    sign_in_rate: float = 5.0
+    sign_in_burst: int = 10
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Throttle:
+        throttle = cls(
+            rate=float(raw.get("rate", cls.rate)),
+            burst=int(raw.get("burst", cls.burst)),
+            sign_in_rate=float(raw.get("sign_in_rate", cls.sign_in_rate)),
+            sign_in_burst=int(raw.get("sign_in_burst", cls.sign_in_burst)),
+        )
+        unknown = set(raw) - {f.name for f in fields(cls)}
+        if unknown:
+            raise StageConfigError(f"unknown throttle settings: {sorted(unknown)}")
+        if not 0 < throttle.sign_in_rate <= throttle.rate or not 0 < throttle.sign_in_burst <= throttle.burst:
+            raise StageConfigError("throttle: 0 < sign_in_rate <= rate and 0 < sign_in_burst <= burst")
+        return throttle
+
+
+@dataclass(frozen=True)
 class ExternalIssuer:
     """An existing OIDC issuer used instead of a Cognito user pool (see ``config.IssuerConfig``)."""
 
@@ -96,6 +124,7 @@ class StageConfig:
     # the API's public URL of its callback, <API URL>/api/v1/login/oidc/cognito/authorize (the
     # API's own URL is not known when the pool's client is made); None: no such sign-in
     sign_in_callback_url: str | None = None
+    throttle: Throttle = field(default_factory=Throttle)
 
     @classmethod
     def from_node(cls, node: Node) -> StageConfig:
@@ -134,6 +163,7 @@ class StageConfig:
             oidc=ExternalIssuer.from_mapping(oidc) if oidc else None,
             alarm_email=str(raw["alarm_email"]) if raw.get("alarm_email") else None,
             sign_in_callback_url=_callback(raw.get("sign_in_callback_url")),
+            throttle=Throttle.from_mapping(raw.get("throttle") or {}),
         )
 
 

@@ -36,7 +36,7 @@ from chalicelib.config import Settings
 from chalicelib.domain import User, user_uuid
 from infra.local import xfel
 from tests.functional.conftest import BUCKET_A, BUCKET_B, Api, add_personas, running_api
-from tests.functional.test_schemathesis import _fuzz, operations
+from tests.functional.test_schemathesis import _fuzz, operations, with_password_sign_in
 from tests.support.chalice_transport import BASE_URL, session_for
 from tests.support.data import registration
 from tests.support.tokens import TokenMint
@@ -212,6 +212,7 @@ def world() -> Iterator[tuple[Api, dict[str, str]]]:
     settings_ = Settings(stage="test", region="eu-west-1", issuers=(mint.issuer_config(),), inline_cap_bytes=4096)
     with running_api(settings_, mint) as api:
         add_personas(api)
+        with_password_sign_in(mint)
         arn = bootstrap.create_archive_state_machine(root(), ASL)  # execution is off in mock_aws
         install(root().rewired(replace(root().settings, archive_state_machine_arn=arn)))
         assert api.post("/users", {"username": "daq"}).status_code == 201

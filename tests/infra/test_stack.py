@@ -13,7 +13,8 @@ from aws_cdk.assertions import Match, Template
 from chalicelib import resources
 from chalicelib.adapters.dynamodb import tables
 from chalicelib.config import Settings
-from infra.stacks.catalogue import FUNCTIONS, VISIBILITY_FACTOR
+from infra.stacks.catalogue import FUNCTIONS, SIGN_IN_ROUTES, VISIBILITY_FACTOR
+from infra.stacks.settings import StageConfig, StageConfigError, Throttle
 from infra.stacks.tables import TABLES
 from tests.infra.conftest import STAGE_CONTEXT, Synth, as_list, iam_statements, render
 
@@ -746,3 +747,32 @@ def test_the_web_page_behind_cloudfront(dev: Synth) -> None:
     [deployment] = dev.resources("Custom::CDKBucketDeployment").values()
     markers = json.dumps(deployment["Properties"]["SourceMarkers"])  # config.json's deploy-time values
     assert "/oauth2/authorize" in markers and "/oauth2/token" in markers and "execute-api" in markers
+
+
+# --- throttling -----------------------------------------------------------------------------
+
+
+def test_the_stage_is_throttled_and_sign_in_tighter(synth: Synth) -> None:
+    """API Gateway's stage throttling (OWASP API4): the whole API, and the two routes that take a
+    password or a key far tighter; each route named exists in the app."""
+    import app as app_module
+
+    [api] = synth.resources("AWS::Serverless::Api").values()
+    settings = {(m["HttpMethod"], m["ResourcePath"]): m for m in api["Properties"]["MethodSettings"]}
+    throttle = StageConfig.from_mapping(synth.stage, cdk_context()["stages"][synth.stage]).throttle
+    everything = settings.pop(("*", "/*"))
+    assert (everything["ThrottlingRateLimit"], everything["ThrottlingBurstLimit"]) == (throttle.rate, throttle.burst)
+    assert set(settings) == {(m, "/" + p.replace("/", "~1")) for m, p in SIGN_IN_ROUTES}
+    for method, path in SIGN_IN_ROUTES:
+        assert method in app_module.app.routes[path]
+    for tight in settings.values():
+        assert tight["ThrottlingRateLimit"] == throttle.sign_in_rate < throttle.rate
+        assert tight["ThrottlingBurstLimit"] == throttle.sign_in_burst < throttle.burst
+
+
+def test_throttle_settings_are_checked() -> None:
+    with pytest.raises(StageConfigError, match="sign_in_rate"):
+        StageConfig.from_mapping("dev", {"throttle": {"rate": 5, "sign_in_rate": 10}})
+    with pytest.raises(StageConfigError, match="unknown throttle"):
+        StageConfig.from_mapping("dev", {"throttle": {"rps": 5}})
+    assert StageConfig.from_mapping("dev", {"throttle": {"rate": 50, "burst": 80}}).throttle == Throttle(50, 80, 5, 10)
