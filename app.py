@@ -17,6 +17,7 @@ from chalicelib.routes import (
     dserver,
     facility_log,
     health,
+    items,
     lookup_server,
     mymdc,
     projects,
@@ -40,6 +41,7 @@ app.register_blueprint(datasets.bp)
 app.register_blueprint(users.bp)
 app.register_blueprint(base_uris.bp)
 app.register_blueprint(archives.bp)
+app.register_blueprint(items.bp)  # GET /datasets/{uuid}/items/{id}/url: presigned links to a dataset's files
 app.register_blueprint(uploads.bp)  # POST /uploads: a folder to S3 with presigned POSTs, registered by the ingest
 app.register_blueprint(dserver.bp)  # dtool clients (dserver API); see README "Using dtool clients"
 app.register_blueprint(lookup_server.bp)  # dtool clients of dtool-lookup-server 0.18 (/dataset/*, /admin/*)

@@ -1,5 +1,5 @@
-"""Create the catalogue's tables, buckets, queues, state machine and index (local stack and
-tests; CDK does it in AWS). What to create is decided here; the AWS calls that create it
+"""Create the catalogue's tables, buckets, queues, state machine, index and event bus (local
+stack and tests; CDK does it in AWS). What to create is decided here; the AWS calls that create it
 are in :mod:`chalicelib.adapters.provisioning`."""
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ def create_resources(root: Root) -> dict[str, str]:
     root.search.ensure_index()
     create_ingest_queues(root)
     create_archive_task_queues(root)
+    if settings.event_bus_name:
+        create_event_feed(root)
     ddb = root.aws_client("dynamodb")
     return {
         env_name: provisioning.stream_arn(ddb, table)
@@ -70,6 +72,23 @@ def create_archive_task_queues(root: Root, visibility_timeout: int = LOCAL_ARCHI
         f"{root.settings.archive_task_queue}-dlq",
         visibility_timeout=visibility_timeout,
         max_receive_count=resources.INGEST_MAX_RECEIVE_COUNT,
+    )
+    return created.url
+
+
+def create_event_feed(root: Root) -> str:
+    """The change feed's bus (``settings.event_bus_name``) and, for reading what it carries,
+    a rule sending this deployment's events (source ``settings.event_source``) to the queue
+    ``resources.LOCAL_EVENTS_QUEUE``; returns the queue's URL. Locally only: in AWS the CDK
+    stack makes the bus, its archive and an example rule (``infra/stacks/events.py``)."""
+    settings = root.settings
+    created = provisioning.ensure_event_queue(
+        root.aws_client("events"),
+        root.aws_client("sqs"),
+        bus=settings.event_bus_name,
+        rule=resources.LOCAL_EVENTS_RULE,
+        source=settings.event_source,
+        queue=resources.LOCAL_EVENTS_QUEUE,
     )
     return created.url
 

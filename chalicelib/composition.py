@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.attempts import AttemptCounter
     from chalicelib.adapters.dynamodb.facility import FacilityStore
     from chalicelib.adapters.dynamodb.repository import DynamoRepository
+    from chalicelib.adapters.events import EventBus
     from chalicelib.adapters.identity import IdentityProvider
     from chalicelib.adapters.object_storage import ObjectStorage
     from chalicelib.adapters.oidc_login import CodeExchange
@@ -143,6 +144,16 @@ class Root:
         from chalicelib.adapters.queues import SqsQueue
 
         return SqsQueue(self.aws_client("sqs"), self.settings.ingest_dlq)
+
+    @cached_property
+    def events(self) -> EventBus | None:
+        """The change feed's EventBridge bus (``settings.event_bus_name``); ``None`` when no bus
+        is configured: the stream consumer then publishes nothing."""
+        if not self.settings.event_bus_name:
+            return None
+        from chalicelib.adapters.events import EventBridgeBus
+
+        return EventBridgeBus(self.aws_client("events"), self.settings.event_bus_name)
 
     @cached_property
     def verifier(self) -> TokenVerifier:
@@ -369,7 +380,8 @@ class Root:
     def streams(self) -> StreamProcessor:
         from chalicelib.catalogue.streams import StreamProcessor
 
-        return StreamProcessor(self.repo, self.search, stage=self.settings.stage)
+        s = self.settings
+        return StreamProcessor(self.repo, self.search, stage=s.stage, events=self.events, event_source=s.event_source)
 
     @cached_property
     def ingest(self) -> IngestService:

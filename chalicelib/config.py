@@ -162,6 +162,9 @@ class Settings:
     search_index: str = resources.SEARCH_INDEX
     ingest_queue: str = resources.INGEST_QUEUE
     ingest_dlq: str = resources.INGEST_DLQ
+    # the change feed's EventBridge bus (name or ARN) the stream consumer publishes to; empty:
+    # no change feed (nothing is published)
+    event_bus_name: str = ""
     archives_table: str = resources.ARCHIVES_TABLE
     sign_in_attempts_table: str = resources.SIGN_IN_ATTEMPTS_TABLE
     facility_table: str = resources.FACILITY_TABLE
@@ -205,6 +208,11 @@ class Settings:
         return bool(self.user_pool_id and self.user_pool_client_id)
 
     @property
+    def event_source(self) -> str:
+        """The ``source`` of every change event this deployment publishes (``catalogue.<stage>``)."""
+        return f"{resources.EVENT_SOURCE_PREFIX}.{self.stage}"
+
+    @property
     def archive_base_uri(self) -> str:
         """The base URI of AIP replicas: recorded on datasets, never indexed from S3."""
         return f"s3://{self.archive_bucket}"
@@ -235,6 +243,7 @@ class Settings:
             search_index=env.get("CATALOGUE_SEARCH_INDEX", defaults.search_index),
             ingest_queue=env.get("CATALOGUE_INGEST_QUEUE", defaults.ingest_queue),
             ingest_dlq=env.get("CATALOGUE_INGEST_DLQ", defaults.ingest_dlq),
+            event_bus_name=env.get("CATALOGUE_EVENT_BUS_NAME", defaults.event_bus_name).strip(),
             archives_table=env.get("CATALOGUE_ARCHIVES_TABLE", defaults.archives_table),
             sign_in_attempts_table=env.get("CATALOGUE_SIGN_IN_ATTEMPTS_TABLE", defaults.sign_in_attempts_table),
             facility_table=env.get("CATALOGUE_FACILITY_TABLE", defaults.facility_table),

@@ -44,3 +44,12 @@ WEB_PAGE_CLIENT_NAME = "web-page"
 XFEL_SERVICE_USER = "xfel-daq"
 # the prefix of the user pool's Cognito domain (<prefix>-<stage>-<account>.auth.<region>.amazoncognito.com)
 USER_POOL_DOMAIN = "catalogue-auth"
+# the change feed (issue 23): the bus the stream consumer publishes to, the prefix of the events'
+# source ("catalogue.<stage>"), and, in the local stack only, a rule sending the catalogue's
+# events to a queue that tests and users read (the CDK stack has an archive and an example rule)
+EVENT_BUS = "catalogue-events"
+EVENT_SOURCE_PREFIX = "catalogue"
+LOCAL_EVENTS_RULE = "catalogue-events-to-queue"
+LOCAL_EVENTS_QUEUE = "catalogue-events"
+# the deployed stack's example rule sends dataset registrations and removals here
+EVENTS_EXAMPLE_QUEUE = "catalogue-events-example"

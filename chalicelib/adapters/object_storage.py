@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 CHUNK = 1024 * 1024  # bytes per chunk of :meth:`ObjectStorage.iter_chunks` (the last may be shorter)
 
@@ -101,6 +102,18 @@ class SourceChanged(Exception):
     """A source object is gone or no longer has the ETag the caller planned with."""
 
 
+def attachment(filename: str) -> str:
+    """The ``Content-Disposition`` of a download saved as ``filename`` (RFC 6266): ``attachment``
+    with an ASCII ``filename`` (any other character, quote, backslash or control as ``_``;
+    ``download`` when nothing is left) and, when that differs from a non-empty ``filename``, the
+    exact name as UTF-8 in ``filename*`` (which browsers prefer)."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in filename) or "download"
+    value = f'attachment; filename="{fallback}"'
+    if filename and fallback != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value
+
+
 def check_prefix(prefix: str) -> str:
     """``prefix`` when it is non-empty, relative, ends with ``/`` and has no empty segment;
     otherwise ``ValueError`` (a guard for deleting "everything under" a prefix)."""
@@ -135,6 +148,8 @@ class ObjectStorage(ABC):
 
     - ``link`` / ``upload_link`` MUST return a URL that lets anyone holding it read
       (``GET``) / write (``PUT``) that one object for ``expires`` seconds (presigned).
+    - ``download_link`` likewise for ``GET``, and the answer MUST carry the header
+      ``Content-Disposition: <attachment(filename)>`` (a browser saves it as ``filename``).
     - ``upload_form`` MUST return an :class:`UploadForm` that lets anyone holding it write
       objects of at most ``max_bytes`` under ``prefix`` (and nowhere else) for ``expires``
       seconds, one POST per object, with ``prefix`` as its ``key_prefix`` and no ``key`` among
@@ -193,6 +208,10 @@ class ObjectStorage(ABC):
     @abstractmethod
     def link(self, bucket: str, key: str, expires: int) -> str:
         """A URL to download the object, valid ``expires`` seconds."""
+
+    @abstractmethod
+    def download_link(self, bucket: str, key: str, expires: int, filename: str) -> str:
+        """A URL to download the object as an attachment saved as ``filename``, valid ``expires`` seconds."""
 
     @abstractmethod
     def upload_link(self, bucket: str, key: str, expires: int) -> str:

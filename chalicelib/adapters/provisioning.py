@@ -1,5 +1,5 @@
 """Creating AWS resources with boto3: buckets, queues, the state machine, stream ARNs,
-the Cognito user pool, its app clients and resource server.
+the Cognito user pool, its app clients and resource server, the change feed's event bus.
 
 For the local stack and the tests only (the CDK stack creates them in AWS); every function
 takes its client and is idempotent, as :mod:`chalicelib.bootstrap`, which decides what to
@@ -88,6 +88,40 @@ def create_queue_with_dead_letters(
         )["QueueUrl"]
     )
     return CreatedQueue(url=url, arn=_queue_arn(sqs, url))
+
+
+def ensure_event_queue(events: Any, sqs: Any, *, bus: str, rule: str, source: str, queue: str) -> CreatedQueue:
+    """The event bus ``bus``, its rule ``rule`` matching the events whose source is
+    ``source``, and the queue ``queue`` as the rule's one target, with a policy letting that
+    rule send to it (moto does not check the policy; AWS does). The bus and queue are created
+    when missing; the rule, its target and the policy are set every time.
+
+    ``events`` is a boto3 ``events`` client, ``sqs`` an SQS one.
+    """
+    try:
+        events.create_event_bus(Name=bus)
+    except ClientError as exc:
+        if error_code(exc) != "ResourceAlreadyExistsException":
+            raise
+    pattern = json.dumps({"source": [source]})
+    rule_arn = str(events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")["RuleArn"])
+    url = str(sqs.create_queue(QueueName=queue)["QueueUrl"])
+    arn = _queue_arn(sqs, url)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": queue[:64], "Arn": arn}])
+    return CreatedQueue(url=url, arn=arn)
 
 
 def _queue_arn(sqs: Any, url: str) -> str:

@@ -35,6 +35,7 @@ from chalicelib.adapters.object_storage import (
     StoredObject,
     TooLarge,
     UploadForm,
+    attachment,
     check_prefix,
 )
 
@@ -209,6 +210,12 @@ class S3ObjectStorage(ObjectStorage):
     # -- links and restores ------------------------------------------------------------------
     def link(self, bucket: str, key: str, expires: int) -> str:
         params = {"Bucket": bucket, "Key": key}
+        return str(self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires))
+
+    def download_link(self, bucket: str, key: str, expires: int, filename: str) -> str:
+        # S3 answers the GET with this Content-Disposition (a signed response-* override).
+        # Like the upload form, the link stops working when the signing credentials expire.
+        params = {"Bucket": bucket, "Key": key, "ResponseContentDisposition": attachment(filename)}
         return str(self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires))
 
     def upload_link(self, bucket: str, key: str, expires: int) -> str:

@@ -5,12 +5,13 @@ The unit of permission is the **entry**: a dataset uuid as registered under one 
 everything):
 
 - search permission on a base URI lets a user see the entries under it (content, replicas,
-  archives made from them);
+  archives made from them) and download their files through the catalogue's links;
 - register permission on a base URI lets a user register, edit, archive and delete entries
   under it, read their audit log, and see its refused or incomplete uploads;
 - membership of a project (e.g. a facility proposal) lets a user see the registered entries
   of that project's datasets, whatever their base URI (content, replicas, search hits,
-  summaries); it never lets anyone register, edit, archive, delete or read a log;
+  summaries, links to their files); it never lets anyone register, edit, archive, delete or
+  read a log;
 - nothing a user does on one base URI reaches an entry under another, whatever its uuid;
 - a uuid is visible when at least one of its entries is; invisible means 404, never 403.
 """
@@ -99,6 +100,16 @@ def may_see(user: User, entry: Dataset) -> bool:
         return False
     if entry.status != REGISTERED:
         return may_register(user, entry.base_uri)
+    return may_search_entry(user, entry.base_uri, entry.content.project)
+
+
+def may_fetch_items(user: User, entry: Dataset) -> bool:
+    """Links to an entry's files (``GET /datasets/{uuid}/items/{id}/url``): whoever is shown the
+    registered entry (:func:`may_search_entry`: its base URI's searchers, its project's
+    members); never the files of a deleted entry or of a refused or incomplete upload, not
+    even for its registrars."""
+    if entry.deleted or entry.status != REGISTERED:
+        return False
     return may_search_entry(user, entry.base_uri, entry.content.project)
 
 

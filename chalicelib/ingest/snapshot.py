@@ -68,6 +68,9 @@ class SnapshotStore(ObjectStorage):
     def link(self, bucket: str, key: str, expires: int) -> str:
         return self._store.link(bucket, key, expires)
 
+    def download_link(self, bucket: str, key: str, expires: int, filename: str) -> str:
+        return self._store.download_link(bucket, key, expires, filename)
+
     def upload_link(self, bucket: str, key: str, expires: int) -> str:
         return self._store.upload_link(bucket, key, expires)
 

@@ -161,6 +161,17 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("PATCH", "/datasets/{uuid}"): Doc(request="DatasetPatch", response="Dataset", query=BASE_URI),
     ("GET", "/datasets/{uuid}/readme"): Doc(response="DatasetReadme", query=BASE_URI),
     ("GET", "/datasets/{uuid}/manifest"): Doc(response="Manifest", query=BASE_URI),
+    ("GET", "/datasets/{uuid}/items/{id}/url"): Doc(
+        response="ItemUrl",
+        query=BASE_URI,
+        path=(
+            Param(
+                "id",
+                "the item's id in the dataset's manifest (dtool: the sha1 of its relpath)",
+                {"type": "string", "minLength": 1, "maxLength": 200},
+            ),
+        ),
+    ),
     ("GET", "/datasets/{uuid}/annotations"): Doc(response="DatasetAnnotations", query=BASE_URI),
     ("GET", "/datasets/{uuid}/tags"): Doc(response="DatasetTags", query=BASE_URI),
     ("DELETE", "/datasets/{uuid}/replicas"): Doc(response="ReplicaDeleted", query=(Param("uri", "the replica"),)),

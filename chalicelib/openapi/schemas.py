@@ -122,6 +122,37 @@ _ANNOTATION_SCHEMA = {
 }
 
 NATIVE_SCHEMAS: dict[str, JSON] = {
+    "ItemUrl": {
+        "type": "object",
+        "description": "A presigned S3 GET of one file of a dataset, valid until `expires_at` (epoch seconds); "
+        "S3 answers it with `Content-Disposition: attachment` naming the file (the last part of its relpath).",
+        "required": ["url", "expires_at", "item", "base_uri"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string"},
+            "expires_at": {"type": "number"},
+            "base_uri": {"type": "string"},
+            "item": {
+                "type": "object",
+                "required": ["id", "relpath", "size_in_bytes"],
+                "properties": {"id": _STR, "relpath": _STR, "size_in_bytes": {"type": "integer"}},
+            },
+        },
+        "examples": [
+            {
+                "url": "https://lab-data.s3.eu-west-1.amazonaws.com/1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f/data/"
+                "25c778d987d41d2cc036022e294250337eb23a79?response-content-disposition=attachment%3B%20filename"
+                "%3D%22probe_01.csv%22&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=300&X-Amz-Signature=...",
+                "expires_at": 1767229500.0,
+                "item": {
+                    "id": "25c778d987d41d2cc036022e294250337eb23a79",
+                    "relpath": "raw/probe_01.csv",
+                    "size_in_bytes": 1024,
+                },
+                "base_uri": "s3://lab-data",
+            }
+        ],
+    },
     "Error": {
         "type": "object",
         "description": "Every error: a code a program can test and a message a person can read.",

@@ -234,6 +234,8 @@ class LocalStack:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.work_dir / "no-aws-credentials"),
             "CATALOGUE_AWS_ENDPOINT_URL": self.moto_url,
             "CATALOGUE_OPENSEARCH_URL": self.opensearch_url,
+            # the change feed: the bus and a rule to the queue catalogue-events (bootstrap.create_event_feed)
+            "CATALOGUE_EVENT_BUS_NAME": resources.EVENT_BUS,
             "CATALOGUE_OIDC_ISSUERS": "[]",
             # POST /token's user pool: set once the pool exists (see _start)
             "CATALOGUE_USER_POOL_ID": "",

@@ -37,8 +37,9 @@ from constructs import Construct
 
 from chalicelib import resources
 from chalicelib.archive.fixity import METRIC_NAMESPACE
-from chalicelib.catalogue.streams import INDEX_METRIC_NAMESPACE
+from chalicelib.catalogue.streams import FEED_FAILURES_METRIC, FEED_METRIC_NAMESPACE, INDEX_METRIC_NAMESPACE
 from infra.lambda_bundle import staged_project
+from infra.stacks.events import build_event_feed
 from infra.stacks.identity import build_identity
 from infra.stacks.naming import Names
 from infra.stacks.settings import StageConfig, Throttle
@@ -94,6 +95,7 @@ class CatalogueStack(Stack):
         self.state_machine = self._state_machine()
         self.domain = self._search_domain()
         self.identity = build_identity(self, config, self.names, self.removal, self.web)
+        self.event_feed = build_event_feed(self, self.names, self.removal)  # the change feed's bus
         self.role = self._lambda_role()
         self.chalice = self._chalice_app(self.identity.issuers)
         self._alarms()
@@ -364,6 +366,7 @@ class CatalogueStack(Stack):
             )
         )
         self.domain.grant_read_write(role)
+        self.event_feed.grant_publish(role)  # events:PutEvents on the stage's bus only
         return role
 
     def _environment(self, issuers: list[dict[str, Any]]) -> dict[str, str]:
@@ -376,6 +379,7 @@ class CatalogueStack(Stack):
         assert facility.table_stream_arn is not None
         return {
             "CATALOGUE_STAGE": c.stage,
+            **self.event_feed.environment,  # CATALOGUE_EVENT_BUS_NAME
             # read by app.py at import time: the stream event source mappings
             "CATALOGUE_DATASETS_STREAM_ARN": datasets.table_stream_arn,
             "CATALOGUE_ACCESS_STREAM_ARN": access.table_stream_arn,
@@ -530,6 +534,11 @@ class CatalogueStack(Stack):
             "IndexFailuresAlarm",
             stage_metric(INDEX_METRIC_NAMESPACE, INDEX_FAILURES_METRIC, five_minutes, "Sum"),
             "datasets the stream consumer could not index or audit (catalogue-admin drift lists them with the reason)",
+        )
+        alarm(
+            "ChangeFeedFailuresAlarm",
+            stage_metric(FEED_METRIC_NAMESPACE, FEED_FAILURES_METRIC, five_minutes, "Sum"),
+            "change events the stream consumers could not publish",
         )
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
 

@@ -5,8 +5,9 @@ Beyond the port it lets a test arrange what S3 would hold (``put`` with an ``mti
 :meth:`InMemoryObjectStorage.set_state` for archival storage classes and restores),
 look inside (:meth:`~InMemoryObjectStorage.data`, :meth:`~InMemoryObjectStorage.keys`,
 :meth:`~InMemoryObjectStorage.tags`), count what the code under test did
-(``calls``, ``reads``, ``restores``, ``forms``) and upload through a form it handed out as
-S3 would take the POST (:meth:`~InMemoryObjectStorage.post_form`).
+(``calls``, ``reads``, ``restores``, ``forms``, ``downloads``), upload through a form it handed
+out as S3 would take the POST (:meth:`~InMemoryObjectStorage.post_form`) and fetch a download
+link it handed out as S3 would answer the GET (:meth:`~InMemoryObjectStorage.open_link`).
 """
 
 from __future__ import annotations
@@ -33,10 +34,15 @@ from chalicelib.adapters.object_storage import (
     StoredObject,
     TooLarge,
     UploadForm,
+    attachment,
     check_prefix,
 )
 
 DEFAULT_MTIME = 1.7e9  # every write without an explicit mtime gets this time
+
+
+class LinkRefused(Exception):
+    """A GET S3 would refuse: the link was not handed out (or was altered)."""
 
 
 class FormRefused(Exception):
@@ -81,12 +87,14 @@ class InMemoryObjectStorage(ObjectStorage):
         self.reads: list[str] = []  # keys whose bytes were read (get_bytes, iter_chunks), in order
         # the forms handed out, by their "policy" field: (bucket, form)
         self.forms: dict[str, tuple[str, UploadForm]] = {}
+        # the download links handed out: url -> (bucket, key, filename)
+        self.downloads: dict[str, tuple[str, str, str]] = {}
 
     def with_storage_class(self, storage_class: str) -> InMemoryObjectStorage:
         """Another fake over the same buckets (and records) whose copies are ``storage_class``."""
         view = InMemoryObjectStorage(storage_class)
         view.buckets, view.restores, view.calls, view.reads = self.buckets, self.restores, self.calls, self.reads
-        view.forms = self.forms
+        view.forms, view.downloads = self.forms, self.downloads
         return view
 
     # -- arranging and looking inside (not part of the port) --------------------------------
@@ -174,6 +182,26 @@ class InMemoryObjectStorage(ObjectStorage):
     def link(self, bucket: str, key: str, expires: int) -> str:
         self.calls["link"] += 1
         return f"https://{bucket}.example/{quote(key)}?get&expires={expires}"
+
+    def download_link(self, bucket: str, key: str, expires: int, filename: str) -> str:
+        self.calls["download_link"] += 1
+        url = f"https://{bucket}.example/{quote(key)}?get&expires={expires}&filename={quote(filename, safe='')}"
+        self.downloads[url] = (bucket, key, filename)
+        return url
+
+    def open_link(self, url: str) -> tuple[bytes, str]:
+        """What S3 answers ``GET url`` of a download link: the object's bytes and its
+        ``Content-Disposition``; :class:`LinkRefused` for a link never handed out,
+        :class:`ObjectNotFound` when the object is gone, :class:`NeedsRestore` when it needs a
+        restore. Links never expire here (the fake has no clock)."""
+        found = self.downloads.get(url)
+        if found is None:
+            raise LinkRefused(url)
+        bucket, key, filename = found
+        obj = self._readable(bucket, key)
+        if obj is None:
+            raise ObjectNotFound(f"s3://{bucket}/{key}")
+        return obj.data, attachment(filename)
 
     def upload_link(self, bucket: str, key: str, expires: int) -> str:
         self.calls["upload_link"] += 1
