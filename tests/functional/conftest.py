@@ -164,3 +164,17 @@ def personas(api: Api) -> Api:
     """admin; champion (search+register on bucket-a); reader (search on bucket-a);
     outsider (nothing); bravo (search+register on bucket-b)."""
     return add_personas(api)
+
+
+def folder_with_a_draft(api: Api, user: str = "champion") -> tuple[str, str]:
+    """A submission folder of ``user`` holding one sample draft: (folder id, the draft's accession)."""
+    folder = api.post("/submissions/folders", {"name": f"{user}'s"}, user=user).json_body["folderId"]
+    draft = api.call(
+        "POST",
+        f"/submissions/folders/{folder}/objects/sample?draft=true",
+        user,
+        headers={"Content-Type": "application/xml"},
+        raw=b"<SAMPLE alias='s'><SAMPLE_NAME><TAXON_ID>9606</TAXON_ID></SAMPLE_NAME></SAMPLE>",
+    )
+    assert draft.status_code == 201, draft.body
+    return str(folder), str(draft.json_body["items"][0]["accessionId"])

@@ -35,7 +35,7 @@ from chalicelib.composition import install, root
 from chalicelib.config import Settings
 from chalicelib.domain import User, user_uuid
 from infra.local import xfel
-from tests.functional.conftest import BUCKET_A, BUCKET_B, Api, add_personas, running_api
+from tests.functional.conftest import BUCKET_A, BUCKET_B, Api, add_personas, folder_with_a_draft, running_api
 from tests.functional.test_schemathesis import _fuzz, operations, with_password_sign_in
 from tests.support.chalice_transport import BASE_URL, session_for
 from tests.support.data import registration
@@ -226,15 +226,8 @@ def world() -> Iterator[tuple[Api, dict[str, str]]]:
         project = made.json_body["_id"]
         made = api.post(f"/projects/{project}/datasets", {"title": "Core 1"}, user="champion")
         collection = api.post("/collections", {"title": "Picks"}, user="champion").json_body["_id"]
-        folder = api.post("/submissions/folders", {"name": "champion's"}, user="champion").json_body["folderId"]
-        draft = api.call(
-            "POST",
-            f"/submissions/folders/{folder}/objects/sample?draft=true",
-            "champion",
-            headers={"Content-Type": "application/xml"},
-            raw=b"<SAMPLE alias='s'><SAMPLE_NAME><TAXON_ID>9606</TAXON_ID></SAMPLE_NAME></SAMPLE>",
-        )
-        assert made.status_code == draft.status_code == 201, (made.body, draft.body)
+        folder, accession = folder_with_a_draft(api)
+        assert made.status_code == 201, made.body
         api.sync()
         uuid = str(dataset["uuid"])
         yield (
@@ -245,7 +238,7 @@ def world() -> Iterator[tuple[Api, dict[str, str]]]:
                 "dataset": made.json_body["_id"],
                 "collection": collection,
                 "folder_id": folder,
-                "accession": draft.json_body["items"][0]["accessionId"],
+                "accession": accession,
                 "uri": f"{BUCKET_A}/{uuid}",
             },
         )

@@ -14,7 +14,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from chalicelib.domain import user_uuid
-from tests.functional.conftest import BUCKET_A, Api
+from tests.functional.conftest import BUCKET_A, Api, folder_with_a_draft
 from tests.functional.test_datasets import register
 from tests.support.data import registration
 
@@ -229,15 +229,7 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
     """outsider: no rights; reader: search on bucket-a only; bravo: registrar of bucket-b.
     None may change anything of champion's dataset on bucket-a, nor administer."""
     uuid = register(personas)["uuid"]
-    folder = personas.post("/submissions/folders", {"name": "champion's"}, user="champion").json_body["folderId"]
-    draft = personas.call(
-        "POST",
-        f"/submissions/folders/{folder}/objects/sample?draft=true",
-        "champion",
-        headers={"Content-Type": "application/xml"},
-        raw=b"<SAMPLE alias='s'><SAMPLE_NAME><TAXON_ID>9606</TAXON_ID></SAMPLE_NAME></SAMPLE>",
-    )
-    assert draft.status_code == 201, draft.body
+    folder, accession = folder_with_a_draft(personas)
     values = {
         "uuid": uuid,
         "base_uri": quote(BUCKET_A, safe=""),
@@ -258,7 +250,7 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
         "version": "1",
         "schema": "sample",
         "folder_id": folder,
-        "accession": draft.json_body["items"][0]["accessionId"],
+        "accession": accession,
     }
     good = good_bodies(uuid)
     seen = []

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -29,15 +28,14 @@ from schemathesis.checks import CHECKS
 from schemathesis.generation import GenerationMode
 from schemathesis.schemas import APIOperation
 
-from chalicelib.composition import install, root
+from chalicelib.composition import root
 from chalicelib.config import Settings
-from chalicelib.identity.tokens import TokenVerifier
 from chalicelib.openapi.document import load
-from tests.fakes.identity import InMemoryIdentityProvider
 from tests.functional.conftest import BUCKET_A, Api, add_personas, running_api
 from tests.support.chalice_transport import BASE_URL, ChaliceTransport, session_for
 from tests.support.data import registration
-from tests.support.tokens import TokenMint, jwks_fetcher
+from tests.support.tokens import TokenMint
+from tests.support.user_pool import install_user_pool
 
 SOAK = os.environ.get("CATALOGUE_SOAK") == "1"
 EXAMPLES = int(os.environ.get("CATALOGUE_FUZZ_EXAMPLES") or (50 if SOAK else 3))
@@ -81,18 +79,7 @@ def world() -> Iterator[Api]:
 def with_password_sign_in(mint: TokenMint) -> None:
     """A user pool behind POST /token (champion's password is known), as deployments with
     Cognito have; without one the route answers 503 (tests/functional/test_token_endpoint.py)."""
-    provider = InMemoryIdentityProvider()
-    provider.create_user("champion", "Fuzz-Password-7b")
-    issuers = (mint.issuer_config(), provider.issuer_config())
-    mint_jwks = jwks_fetcher(mint)
-
-    def fetch(url: str) -> dict[str, Any]:
-        return provider.fetch_jwks(url) if url == provider.issuer_config().jwks_url else mint_jwks(url)
-
-    services = root()
-    settings_ = replace(services.settings, issuers=issuers)
-    verifier = TokenVerifier(issuers, stage=settings_.stage, fetch_jwks=fetch)
-    install(services.rewired(settings_, identity_provider=provider, verifier=verifier))
+    install_user_pool(mint, {"champion": "Fuzz-Password-7b"})
 
 
 def operations() -> list[APIOperation]:

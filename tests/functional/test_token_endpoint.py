@@ -16,10 +16,10 @@ from chalicelib.adapters.identity import CognitoIdentityProvider
 from chalicelib.composition import Root, install, root
 from chalicelib.config import IssuerConfig, Settings
 from chalicelib.identity.sign_in import REFUSED
-from chalicelib.identity.tokens import TokenVerifier
 from tests.fakes.identity import InMemoryIdentityProvider
 from tests.functional.conftest import Api
-from tests.support.tokens import TokenMint, jwks_fetcher
+from tests.support.tokens import TokenMint
+from tests.support.user_pool import install_user_pool
 
 PASSWORD = "Functional-Pass-1a"
 WRONG = "Functional-Wrong-2b"
@@ -44,19 +44,8 @@ class TokenApi:
 
 @pytest.fixture
 def tokens(api: Api, mint: TokenMint) -> Iterator[TokenApi]:
-    provider = InMemoryIdentityProvider()
-    provider.create_user("alice", PASSWORD)
-    provider.create_user("bob", PASSWORD)
-    issuers = (mint.issuer_config(), provider.issuer_config())
-    mint_jwks = jwks_fetcher(mint)
-
-    def fetch(url: str) -> dict[str, Any]:
-        return provider.fetch_jwks(url) if url == provider.issuer_config().jwks_url else mint_jwks(url)
-
     services = root()
-    settings = replace(services.settings, issuers=issuers)
-    verifier = TokenVerifier(issuers, stage=settings.stage, fetch_jwks=fetch)
-    install(services.rewired(settings, identity_provider=provider, verifier=verifier))
+    provider = install_user_pool(mint, {"alice": PASSWORD, "bob": PASSWORD})
     try:
         yield TokenApi(api, provider)
     finally:
