@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.catalogue.blobs import BlobStore
     from chalicelib.catalogue.by_uri import DatasetsByUri
     from chalicelib.catalogue.datasets import CatalogueService
+    from chalicelib.catalogue.item_links import ItemLinks
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
     from chalicelib.catalogue.uploads import Uploads
@@ -124,6 +125,14 @@ class Root:
         from chalicelib.adapters.s3 import S3ObjectStorage
 
         return S3ObjectStorage(self.aws_client("s3"))
+
+    @cached_property
+    def item_links(self) -> ItemLinks:
+        """Presigned links to datasets' files (``GET /datasets/{uuid}/items/{id}/url``). The
+        archive's AIPs are never linked: they are read through the archive's restores."""
+        from chalicelib.catalogue.item_links import ItemLinks
+
+        return ItemLinks(self.repo, self.objects, unlinked_base_uris=frozenset({self.settings.archive_base_uri}))
 
     @cached_property
     def workflow(self) -> Workflow:

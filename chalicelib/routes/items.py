@@ -6,19 +6,10 @@ from typing import Any
 
 from chalice.app import Blueprint
 
-from chalicelib.catalogue.item_links import DEFAULT_LINK_SECONDS, ItemLinks
 from chalicelib.catalogue.validation import parse_uuid
 from chalicelib.routes._http import Ctx, endpoint, entry_base_uri
 
 bp = Blueprint(__name__)
-
-
-def item_links(ctx: Ctx) -> ItemLinks:
-    """The service over the root's repository and S3 (no I/O to build). The archive's AIPs
-    are never linked: they are read through the archive's restores."""
-    root = ctx.root
-    unlinked = frozenset({root.settings.archive_base_uri})
-    return ItemLinks(root.repo, root.objects, expires=DEFAULT_LINK_SECONDS, unlinked_base_uris=unlinked)
 
 
 @bp.route("/datasets/{uuid}/items/{id}/url", methods=["GET"])
@@ -35,4 +26,4 @@ def item_url(ctx: Ctx, uuid: str, id: str) -> dict[str, Any]:
     submissions, serialized bags and the archive's packages are not. An unknown dataset, one you
     may not search, an id not in its manifest and a file that cannot be linked are all 404.
     """
-    return item_links(ctx).item_url(ctx.user, parse_uuid(uuid), id, entry_base_uri(ctx))
+    return ctx.root.item_links.item_url(ctx.user, parse_uuid(uuid), id, entry_base_uri(ctx))

@@ -21,6 +21,7 @@ from chalicelib.domain import Dataset, DatasetContent, JSONObject, Replica
 from tests.fakes.events import InMemoryEventBus
 from tests.fakes.repository import InMemoryRepository
 from tests.fakes.search import InMemorySearchIndex
+from tests.unit.test_facility_audit import stream_record
 
 T0 = 1_700_000_000.0
 BASE = "s3://bucket-a"
@@ -69,15 +70,6 @@ def facility_image(record: FacilityRecord) -> dict[str, Any]:
     )
     serialized: dict[str, Any] = item.serialize()
     return serialized
-
-
-def stream_record(name: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
-    ddb: dict[str, Any] = {}
-    if old is not None:
-        ddb["OldImage"] = old
-    if new is not None:
-        ddb["NewImage"] = new
-    return {"eventName": name, "dynamodb": ddb}
 
 
 class World:
