@@ -312,12 +312,16 @@ class BaseUri:
     updated_at: float = 0.0
     description: str = ""
     deleted: bool = False
+    # published: its registered entries are listed by OAI-PMH (tombstones included) and their
+    # DOIs are findable; otherwise they are hidden from the world. Set by admins only.
+    public: bool = False
 
     def to_dict(self) -> JSONObject:
         return {
             "base_uri": self.base_uri,
             "created_at": self.created_at,
             "description": self.description,
+            "public": self.public,
             "version": self.version,
         }
 

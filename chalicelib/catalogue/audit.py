@@ -192,7 +192,8 @@ def base_uri_changes(old: BaseUri | None, new: BaseUri) -> list[AuditEntry]:
         action, value = "add", new.to_dict()
     else:
         assert old is not None
-        action, value = ("edit", new.to_dict()) if old.description != new.description else ("", None)
+        changed = (old.description, old.public) != (new.description, new.public)
+        action, value = ("edit", new.to_dict()) if changed else ("", None)
     if not action:
         return []
     row: Row = (base_uri_subject(new.base_uri), "base_uri", new.base_uri, action, value)

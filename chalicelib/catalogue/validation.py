@@ -400,6 +400,19 @@ def parse_new_base_uri(body: object) -> tuple[str, str]:
     return parse_base_uri(data.get("base_uri")), get_str(data, "description", required=False, max_len=1024)
 
 
+def parse_base_uri_patch(body: object) -> tuple[bool | None, str | None]:
+    """``{"public"?: bool, "description"?: str}`` for PATCH /base-uris/{b}: at least one."""
+    data = require_object(body)
+    reject_unknown(data, {"public", "description"})
+    if not data:
+        raise ValidationError("nothing to change: give public and/or description", field="public")
+    public = data.get("public")
+    if "public" in data and not isinstance(public, bool):
+        raise ValidationError("public must be true or false", field="public")
+    description = get_str(data, "description", required=False, max_len=1024) if "description" in data else None
+    return public, description
+
+
 MAX_PERMISSION_USERS = 1000  # per permission list of a base URI
 
 

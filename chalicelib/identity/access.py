@@ -303,6 +303,27 @@ class AccessService:
             raise NotFound(f"no base URI {base_uri}")
         return self._base_uri_view(record, self._repo.list_users())
 
+    def update_base_uri(
+        self, admin: User, base_uri: str, *, public: bool | None, description: str | None
+    ) -> JSONObject:
+        """Publish or withdraw ``base_uri`` (``public``) and/or change its description; a field
+        left ``None`` is kept. A change nobody made (same values) writes nothing. A concurrent
+        change of the record is a :class:`~chalicelib.errors.VersionConflict` (409)."""
+        self._require_admin(admin)
+        record = self._repo.get_base_uri(base_uri)
+        if record is None or record.deleted:
+            raise NotFound(f"no base URI {base_uri}")
+        wanted = replace(
+            record,
+            public=record.public if public is None else public,
+            description=record.description if description is None else description,
+        )
+        if wanted != record:
+            now = self._clock()
+            wanted = replace(wanted, version=record.version + 1, updated_by=admin.username, updated_at=now)
+            self._repo.save_base_uri(wanted, record.version)
+        return self._base_uri_view(wanted, self._repo.list_users())
+
     @staticmethod
     def _base_uri_view(record: BaseUri, users: list[User]) -> JSONObject:
         out = record.to_dict()

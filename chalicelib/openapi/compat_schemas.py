@@ -324,11 +324,22 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
             "base_uri": _STR,
             "description": _STR,
             "created_at": _NUM,
+            "public": {"type": "boolean", "description": "published: listed by OAI-PMH, DOIs findable"},
             "version": _INT,
             "users_with_search_permissions": _USERNAMES,
             "users_with_register_permissions": _USERNAMES,
         },
         "examples": [_BASE_URI],
+    },
+    "BaseUriPatch": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {
+            "public": {"type": "boolean", "description": "publish (true) or withdraw (false)"},
+            "description": {"type": ["string", "null"], "maxLength": 1024},
+        },
+        "examples": [{"public": True}],
     },
     "BaseUriList": {"type": "array", "description": "One page, with `X-Pagination`.", "items": _ref("BaseUri")},
     "NewBaseUri": {

@@ -194,6 +194,7 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("POST", "/base-uris"): Doc(request="NewBaseUri", response="BaseUri"),
     ("GET", "/base-uris/{base_uri}"): Doc(response="BaseUri"),
     ("DELETE", "/base-uris/{base_uri}"): Doc(response="Deleted"),
+    ("PATCH", "/base-uris/{base_uri}"): Doc(request="BaseUriPatch", response="BaseUri"),
     ("POST", "/base-uris/{base_uri}/index"): Doc(
         response="IndexStarted", refusals=(Refusal("base_uri", "only s3:// base URIs of data"),)
     ),

@@ -11,7 +11,13 @@ from urllib.parse import quote
 from chalice.app import Blueprint, Response
 
 from chalicelib import jobs
-from chalicelib.catalogue.validation import parse_base_uri, parse_new_base_uri, parse_permissions, parse_put_base_uri
+from chalicelib.catalogue.validation import (
+    parse_base_uri,
+    parse_base_uri_patch,
+    parse_new_base_uri,
+    parse_permissions,
+    parse_put_base_uri,
+)
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.identity.permissions import ADMINS
 from chalicelib.routes._http import Ctx, created, created_or_ok, endpoint
@@ -54,6 +60,17 @@ def put_base_uri(ctx: Ctx, base_uri: str) -> Response:
     search, register = parse_put_base_uri(ctx.json(), uri)
     created, view = ctx.root.access.put_base_uri(ctx.user, uri, search, register)
     return created_or_ok(created, view, f"/base-uris/{quote(uri, safe='')}")
+
+
+@bp.route("/base-uris/{base_uri}", methods=["PATCH"])
+@endpoint(bp, gate=ADMINS)
+def patch_base_uri(ctx: Ctx, base_uri: str) -> dict[str, Any]:
+    """Publish a base URI (`{"public": true}`) or withdraw it (`false`), and/or change its
+    description. The registered entries of a public base URI are listed by OAI-PMH (`/oai`,
+    deletions included) and their DOIs are findable; withdrawing hides them again."""
+    uri = parse_base_uri(base_uri)
+    public, description = parse_base_uri_patch(ctx.json())
+    return ctx.root.access.update_base_uri(ctx.user, uri, public=public, description=description)
 
 
 @bp.route("/base-uris/{base_uri}", methods=["DELETE"])

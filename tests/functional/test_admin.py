@@ -31,6 +31,7 @@ def test_admin_routes_are_forbidden_to_others(personas: Api) -> None:
             {"users_with_search_permissions": ["outsider"], "users_with_register_permissions": ["outsider"]},
         ),
         ("GET", "/users/reader/log", None),
+        ("PATCH", f"/base-uris/{base_uri_path(BUCKET_A)}", {"public": True}),
     ):
         r = personas.call(method, path, "champion", body)
         assert r.status_code == 403, (method, path, r.body)
@@ -100,3 +101,28 @@ def test_base_uris(personas: Api) -> None:
     assert r.status_code == 201
     names = [b["base_uri"] for b in personas.get("/base-uris?page_size=100").json_body]
     assert names == sorted([BUCKET_A, "s3://bucket-b", "s3://bucket-c/projects/x"])
+
+
+def test_an_admin_publishes_and_withdraws_a_base_uri_and_the_log_keeps_both(personas: Api) -> None:
+    path = f"/base-uris/{base_uri_path(BUCKET_A)}"
+    assert personas.get(path).json_body["public"] is False
+    before = personas.get(path).json_body["version"]
+    r = personas.call("PATCH", path, "admin", {"public": True})
+    assert r.status_code == 200, r.body
+    assert r.json_body["public"] is True and r.json_body["version"] == before + 1
+    assert r.json_body["users_with_search_permissions"]  # the permissions are kept
+    # the same value again writes nothing
+    assert personas.call("PATCH", path, "admin", {"public": True}).json_body["version"] == before + 1
+    r = personas.call("PATCH", path, "admin", {"public": False, "description": "withdrawn"})
+    assert r.json_body["public"] is False and r.json_body["description"] == "withdrawn"
+    assert personas.get(path).json_body["public"] is False
+    for bad in ({}, {"public": "yes"}, {"public": 1}, {"public": True, "owner": "x"}, [True]):
+        r = personas.call("PATCH", path, "admin", bad)
+        assert r.status_code == 400, bad
+    assert personas.get(path).json_body["version"] == before + 2  # refusals changed nothing
+    log = personas.get(f"{path}/log?limit=100").json_body["entries"]
+    published = [e["value"].get("public") for e in log if e["entity_type"] == "base_uri" and e["action"] == "edit"]
+    assert published[-2:] in ([True, False], [False, True])  # whatever the log's order: both changes
+    assert (
+        personas.call("PATCH", f"/base-uris/{base_uri_path('s3://nope')}", "admin", {"public": True}).status_code == 404
+    )

@@ -267,6 +267,7 @@ def base_uri_item(record: BaseUri) -> BaseUriItem:
         updated_by=record.updated_by,
         updated_at=record.updated_at,
         deleted=record.deleted,
+        public=record.public,
     )
 
 
@@ -279,6 +280,7 @@ def base_uri_from_item(item: BaseUriItem) -> BaseUri:
         updated_at=float(item.updated_at),
         description=item.description or "",
         deleted=bool(item.deleted),
+        public=bool(item.public),
     )
 
 

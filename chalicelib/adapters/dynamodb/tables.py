@@ -185,6 +185,8 @@ class BaseUriItem(Model):
     updated_by = UnicodeAttribute()
     updated_at = NumberAttribute()
     deleted = BooleanAttribute(default=False)
+    # absent on items written before base URIs could be published: read as False
+    public = BooleanAttribute(null=True)
 
 
 class AuditItem(Model):
