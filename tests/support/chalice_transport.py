@@ -37,7 +37,11 @@ class ChaliceTransport(BaseAdapter):
         data = body.encode() if isinstance(body, str) else bytes(body)
         headers = dict(request.headers.items())
         answer = self.api.client.http.request(request.method, path, headers=headers, body=data)
-        self.api.sync()
+        if answer.status_code < 400:
+            # Drained after accepted answers only (the fuzz tests send thousands of refused
+            # ones). A refusal changes nothing but a new caller's user record; the drain after
+            # the next accepted answer takes that too: late, never skipped.
+            self.api.sync()
         self.requests.append((str(request.method), path))
         problems = openapi_conformance.check(str(request.method), path, answer.status_code, answer.headers, answer.body)
         assert not problems, f"the answer breaks the API description: {problems}"
