@@ -14,12 +14,16 @@ from chalicelib.routes import (
     archives,
     base_uris,
     datasets,
+    dois,
     dserver,
+    exports,
     facility_log,
+    harvests,
     health,
     items,
     lookup_server,
     mymdc,
+    oai,
     projects,
     submissions,
     submitter,
@@ -41,7 +45,10 @@ app.register_blueprint(datasets.bp)
 app.register_blueprint(users.bp)
 app.register_blueprint(base_uris.bp)
 app.register_blueprint(archives.bp)
+app.register_blueprint(harvests.bp)  # POST /harvests: an InvenioRDM/Zenodo record into the archive
 app.register_blueprint(items.bp)  # GET /datasets/{uuid}/items/{id}/url: presigned links to a dataset's files
+app.register_blueprint(dois.bp)  # /datasets/{uuid}/doi: DOIs through DataCite; see README "DOIs (DataCite)"
+app.register_blueprint(exports.bp)  # GET /datasets/{uuid}/export/{format}: DataCite, schema.org…; see README "Exports"
 app.register_blueprint(uploads.bp)  # POST /uploads: a folder to S3 with presigned POSTs, registered by the ingest
 app.register_blueprint(dserver.bp)  # dtool clients (dserver API); see README "Using dtool clients"
 app.register_blueprint(lookup_server.bp)  # dtool clients of dtool-lookup-server 0.18 (/dataset/*, /admin/*)
@@ -58,6 +65,7 @@ app.register_blueprint(projects.bp)  # /projects, /collections: the same records
 app.api.binary_types.append("multipart/form-data")  # forms of XML files arrive as bytes
 app.register_blueprint(submitter.bp, url_prefix=os.environ.get("CATALOGUE_SUBMITTER_PREFIX", "/submitter"))
 app.register_blueprint(submissions.bp)
+app.register_blueprint(oai.bp)  # /oai: OAI-PMH 2.0 for harvesters; see README "OAI-PMH"
 
 
 # Chalice needs the stream ARNs at decoration time to build the event source mappings;

@@ -19,6 +19,7 @@ from chalicelib.config import Settings
 from chalicelib.domain import ARCHIVE_ACTOR, SYSTEM_ACTOR, JSONObject, User
 
 if TYPE_CHECKING:
+    from chalicelib.adapters.datacite import DataCite
     from chalicelib.adapters.dynamodb.archives import ArchiveRepository
     from chalicelib.adapters.dynamodb.attempts import AttemptCounter
     from chalicelib.adapters.dynamodb.facility import FacilityStore
@@ -28,18 +29,23 @@ if TYPE_CHECKING:
     from chalicelib.adapters.object_storage import ObjectStorage
     from chalicelib.adapters.oidc_login import CodeExchange
     from chalicelib.adapters.queues import MessageQueue
+    from chalicelib.adapters.secrets import Secrets
+    from chalicelib.adapters.upstream import Upstream
     from chalicelib.adapters.workflows import Workflow
     from chalicelib.archive.archives import ArchiveService
+    from chalicelib.archive.harvest import HarvestService
     from chalicelib.archive.steps import ArchiveSteps
     from chalicelib.archive.worker import ArchiveWorker
     from chalicelib.catalogue.annotation_schemas import AnnotationSchemas
     from chalicelib.catalogue.blobs import BlobStore
     from chalicelib.catalogue.by_uri import DatasetsByUri
     from chalicelib.catalogue.datasets import CatalogueService
+    from chalicelib.catalogue.dois import DoiService, DoiStore
     from chalicelib.catalogue.item_links import ItemLinks
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
     from chalicelib.catalogue.uploads import Uploads
+    from chalicelib.exports.service import ExportService
     from chalicelib.facility.queries import FacilityQueries
     from chalicelib.facility.records import FacilityService
     from chalicelib.identity.access import AccessService
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
     from chalicelib.identity.sign_in import SignInService
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ingest.ingestion import IngestService
+    from chalicelib.oai.service import OaiRepository
     from chalicelib.submissions.service import Submissions
     from chalicelib.tracker.api_keys import ApiKeyService
     from chalicelib.tracker.records import TrackerRecords
@@ -135,6 +142,34 @@ class Root:
         return ItemLinks(self.repo, self.objects, unlinked_base_uris=frozenset({self.settings.archive_base_uri}))
 
     @cached_property
+    def exports(self) -> ExportService:
+        """Exports of the record a caller is shown (DataCite, schema.org…; ``/export/{format}``
+        and content negotiation on ``GET /datasets/{uuid}``), pointing at the web page."""
+        from chalicelib.exports.premis import preservation_records
+        from chalicelib.exports.service import ExportService
+        from chalicelib.exports.view import landing_url
+
+        settings = self.settings
+        return ExportService(
+            self.repo,
+            landing_url=lambda uuid: landing_url(settings, uuid),
+            publisher=settings.publisher,
+            doi_of=lambda entry: self.dois.doi_of(entry),  # noqa: PLW0108 (built on first use)
+            preservation=lambda user, view: preservation_records(user, view, self.repo, self.archive_records),
+        )
+
+    @cached_property
+    def oai(self) -> OaiRepository:
+        """OAI-PMH (``/oai``): the registered entries under public base URIs, from the records."""
+        from chalicelib.exports.view import landing_url
+        from chalicelib.oai.service import OaiRepository
+
+        settings = self.settings
+        return OaiRepository(
+            self.repo, settings.oai, publisher=settings.publisher, landing_url=lambda uuid: landing_url(settings, uuid)
+        )
+
+    @cached_property
     def workflow(self) -> Workflow:
         from chalicelib.adapters.workflows import StepFunctionsWorkflow
 
@@ -163,6 +198,53 @@ class Root:
         from chalicelib.adapters.events import EventBridgeBus
 
         return EventBridgeBus(self.aws_client("events"), self.settings.event_bus_name)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        from chalicelib.adapters.secrets import SecretsManagerSecrets
+
+        return SecretsManagerSecrets(self.aws_client("secretsmanager"))
+
+    @cached_property
+    def datacite(self) -> DataCite | None:
+        """DataCite's REST API for this stage's account (``None``: DOIs are not configured); the
+        account is read from Secrets Manager on first use, then kept for the container."""
+        s = self.settings
+        if not s.dois:
+            return None
+        import requests
+
+        from chalicelib.adapters.datacite import CachedCredentials, Credentials, DataCiteRest
+
+        def account() -> Credentials:
+            value = self.secrets.json_object(s.datacite_secret_id)
+            return Credentials(value.get("username", ""), value.get("password", ""))
+
+        return DataCiteRest(requests.Session(), s.datacite_url, s.datacite_prefix, CachedCredentials(account))
+
+    @cached_property
+    def doi_store(self) -> DoiStore:
+        from chalicelib.adapters.dynamodb import dois
+
+        dois.bind(self.settings)
+        return dois.DynamoDoiStore()
+
+    @cached_property
+    def dois(self) -> DoiService:
+        """DOIs of datasets (``/datasets/{uuid}/doi``, and kept in step by the stream consumer;
+        without DataCite configured its requests answer 503 once authorized)."""
+        from chalicelib.catalogue.dois import DoiService
+        from chalicelib.exports.view import landing_url
+        from chalicelib.routes._http import LOCAL_WEB_ORIGIN
+
+        origin = self.settings.web_origin or LOCAL_WEB_ORIGIN
+        return DoiService(
+            self.repo,
+            self.doi_store,
+            self.datacite,
+            landing_url=lambda uuid: landing_url(origin, uuid),
+            publisher=self.settings.publisher,
+        )
 
     @cached_property
     def verifier(self) -> TokenVerifier:
@@ -390,7 +472,14 @@ class Root:
         from chalicelib.catalogue.streams import StreamProcessor
 
         s = self.settings
-        return StreamProcessor(self.repo, self.search, stage=s.stage, events=self.events, event_source=s.event_source)
+        return StreamProcessor(
+            self.repo,
+            self.search,
+            stage=s.stage,
+            events=self.events,
+            event_source=s.event_source,
+            dois=self.dois if s.dois else None,
+        )
 
     @cached_property
     def ingest(self) -> IngestService:
@@ -423,6 +512,26 @@ class Root:
             self.workflow,
             access=self.objects,
             deposit_base_uri=self.settings.deposit_base_uri,
+        )
+
+    @cached_property
+    def upstream(self) -> Upstream:
+        """Upstream repositories (InvenioRDM, Zenodo) harvests read from: allow-listed hosts only."""
+        from chalicelib.adapters.upstream import HttpUpstream, UpstreamPolicy
+
+        h = self.settings.harvest
+        policy = UpstreamPolicy(frozenset(h.hosts), frozenset(h.plain_http_hosts), allow_loopback=h.allow_loopback)
+        return HttpUpstream(policy)
+
+    @cached_property
+    def harvests(self) -> HarvestService:
+        """POST /harvests: an upstream record becomes a deposited SIP, then an archive."""
+        from chalicelib.archive.harvest import HarvestLimits, HarvestService
+
+        h = self.settings.harvest
+        limits = HarvestLimits(h.max_json_bytes, h.max_file_bytes, h.max_record_bytes, h.max_files)
+        return HarvestService(
+            self.upstream, self.objects, self.ingest, self.archives, self.settings.deposit_base_uri, limits
         )
 
     @cached_property

@@ -148,6 +148,78 @@ def _service_clients(raw: Mapping[str, str], token_use: str | None, client_ids: 
 
 
 @dataclass(frozen=True)
+class HarvestConfig:
+    """``POST /harvests``: the upstream hosts records are harvested from (exact ``host`` or
+    ``host:port``; none: harvesting is off), those reachable over plain http, whether
+    loopback addresses are allowed (the local stack's stand-in only), and the caps."""
+
+    hosts: tuple[str, ...] = ()
+    plain_http_hosts: tuple[str, ...] = ()
+    allow_loopback: bool = False
+    max_json_bytes: int = 2 * 1024**2
+    max_file_bytes: int = 64 * 1024**2
+    max_record_bytes: int = 64 * 1024**2
+    max_files: int = 100
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> HarvestConfig:
+        d = cls()
+
+        def hosts(name: str) -> tuple[str, ...]:
+            return tuple(sorted({h.strip().lower() for h in env.get(name, "").split(",") if h.strip()}))
+
+        config = cls(
+            hosts=hosts("CATALOGUE_HARVEST_HOSTS"),
+            plain_http_hosts=hosts("CATALOGUE_HARVEST_PLAIN_HTTP_HOSTS"),
+            allow_loopback=env.get("CATALOGUE_HARVEST_ALLOW_LOOPBACK", "") == "1",
+            max_json_bytes=_int(env, "CATALOGUE_HARVEST_MAX_JSON_BYTES", d.max_json_bytes),
+            max_file_bytes=_int(env, "CATALOGUE_HARVEST_MAX_FILE_BYTES", d.max_file_bytes),
+            max_record_bytes=_int(env, "CATALOGUE_HARVEST_MAX_RECORD_BYTES", d.max_record_bytes),
+            max_files=_int(env, "CATALOGUE_HARVEST_MAX_FILES", d.max_files),
+        )
+        if not set(config.plain_http_hosts) <= set(config.hosts):
+            raise ConfigError("CATALOGUE_HARVEST_PLAIN_HTTP_HOSTS must be hosts of CATALOGUE_HARVEST_HOSTS")
+        if min(config.max_json_bytes, config.max_file_bytes, config.max_record_bytes, config.max_files) <= 0:
+            raise ConfigError("the CATALOGUE_HARVEST_MAX_* caps must be positive")
+        return config
+
+
+@dataclass(frozen=True)
+class OaiConfig:
+    """``/oai`` (OAI-PMH): the repository's name (empty: the ``publisher``), the domain name in
+    its ``oai:<repository_identifier>:<uuid>`` identifiers, the contact ``Identify`` names, the
+    ``baseURL`` (empty: the address the request came to), records per page and how long a
+    resumption token lasts."""
+
+    repository_name: str = ""
+    repository_identifier: str = "catalogue.invalid"
+    admin_email: str = "catalogue-admin@example.org"
+    base_url: str = ""
+    page_size: int = 100
+    token_seconds: int = 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OaiConfig:
+        d = cls()
+        config = cls(
+            repository_name=env.get("CATALOGUE_OAI_REPOSITORY_NAME", "").strip(),
+            repository_identifier=env.get("CATALOGUE_OAI_REPOSITORY_IDENTIFIER", "").strip() or d.repository_identifier,
+            admin_email=env.get("CATALOGUE_OAI_ADMIN_EMAIL", "").strip() or d.admin_email,
+            base_url=env.get("CATALOGUE_OAI_BASE_URL", "").strip(),
+            page_size=_int(env, "CATALOGUE_OAI_PAGE_SIZE", d.page_size),
+            token_seconds=_int(env, "CATALOGUE_OAI_TOKEN_SECONDS", d.token_seconds),
+        )
+        # the protocol's own patterns (oai-identifier.xsd, OAI-PMH.xsd's emailType)
+        if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+", config.repository_identifier):
+            raise ConfigError("CATALOGUE_OAI_REPOSITORY_IDENTIFIER must be a domain name (e.g. catalogue.example.org)")
+        if not re.fullmatch(r"\S+@(\S+\.)+\S+", config.admin_email):
+            raise ConfigError("CATALOGUE_OAI_ADMIN_EMAIL must be an email address")
+        if config.page_size < 1 or config.token_seconds < 1:
+            raise ConfigError("CATALOGUE_OAI_PAGE_SIZE and CATALOGUE_OAI_TOKEN_SECONDS must be positive")
+        return config
+
+
+@dataclass(frozen=True)
 class Settings:
     # "local" is the only stage that trusts the emulator's published signing key; there is no
     # default stage, so a deployment that forgets to name one fails closed (from_env refuses)
@@ -189,6 +261,11 @@ class Settings:
     # where service principals get OAuth2 client-credentials tokens (named in /openapi.json so
     # that Swagger UI's "Authorize" can fetch one); empty: the description names none
     client_credentials_token_url: str = ""
+    # the web page's origin (CORS, and the landing pages exports and DOIs point to: its
+    # dataset view, chalicelib.exports.view.landing_url); empty: the local stack's page
+    web_origin: str = ""
+    # who makes the datasets available, as exports name the publisher (DataCite, schema.org)
+    publisher: str = "Research data catalogue"
     max_body_bytes: int = 1024 * 1024
     # POST /uploads: each file of a folder upload is one presigned POST, at most 5 GiB (S3's
     # limit of one POST), the form valid this long
@@ -201,6 +278,19 @@ class Settings:
     # made elsewhere (another container, the operator CLI) applies within this delay
     principal_cache_seconds: float = 5.0
     debug: bool = False
+    harvest: HarvestConfig = field(default_factory=HarvestConfig)
+    oai: OaiConfig = field(default_factory=OaiConfig)
+    # DOIs (DataCite's REST API): its URL, the account's prefix and the Secrets Manager secret
+    # (id or ARN) holding the account as {"username", "password"}; any empty: DOIs are off
+    # (their routes answer 503 NotConfigured)
+    datacite_url: str = ""
+    datacite_prefix: str = ""
+    datacite_secret_id: str = ""
+
+    @property
+    def dois(self) -> bool:
+        """Whether DOIs are configured (DataCite's URL, prefix and credentials' secret)."""
+        return bool(self.datacite_url and self.datacite_prefix and self.datacite_secret_id)
 
     @property
     def password_sign_in(self) -> bool:
@@ -258,6 +348,8 @@ class Settings:
             user_pool_client_id=env.get("CATALOGUE_USER_POOL_CLIENT_ID", "").strip(),
             oidc_logins=_oidc_logins(env.get("CATALOGUE_OIDC_LOGINS", "[]")),
             client_credentials_token_url=env.get("CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL", "").strip(),
+            web_origin=env.get("CATALOGUE_WEB_ORIGIN", "").strip().rstrip("/"),
+            publisher=env.get("CATALOGUE_PUBLISHER", "").strip() or defaults.publisher,
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
             upload_max_bytes=_int(env, "CATALOGUE_UPLOAD_MAX_BYTES", defaults.upload_max_bytes),
             upload_expires_seconds=_int(env, "CATALOGUE_UPLOAD_EXPIRES_SECONDS", defaults.upload_expires_seconds),
@@ -268,6 +360,11 @@ class Settings:
                 env.get("CATALOGUE_PRINCIPAL_CACHE_SECONDS", defaults.principal_cache_seconds)
             ),
             debug=env.get("CATALOGUE_DEBUG", "") == "1",
+            harvest=HarvestConfig.from_env(env),
+            oai=OaiConfig.from_env(env),
+            datacite_url=env.get("CATALOGUE_DATACITE_URL", "").strip().rstrip("/"),
+            datacite_prefix=env.get("CATALOGUE_DATACITE_PREFIX", "").strip().lower(),
+            datacite_secret_id=env.get("CATALOGUE_DATACITE_SECRET_ID", "").strip(),
         )
 
     def public(self) -> dict[str, object]:

@@ -57,6 +57,12 @@ class NotFound(CatalogueError):
     code = "NotFound"
 
 
+class NotAcceptable(CatalogueError):
+    """No representation the caller's ``Accept`` header allows can be served."""
+
+    code = "NotAcceptable"
+
+
 class Conflict(CatalogueError):
     """Generic conflict with the current state."""
 
@@ -93,6 +99,12 @@ class SearchUnavailable(CatalogueError):
     code = "SearchUnavailable"
 
 
+class UpstreamUnavailable(CatalogueError):
+    """An upstream repository (a harvest's source) cannot be read now: network, timeout, 5xx."""
+
+    code = "UpstreamUnavailable"
+
+
 class TooManyRequests(CatalogueError):
     """Too many attempts of something rate-limited; ``retry_after``: whole seconds until the
     caller may try again (sent as ``Retry-After``)."""
@@ -127,3 +139,15 @@ class InvalidDocument(ValidationError):
     def __init__(self, message: str, problems: Sequence[Mapping[str, str]]) -> None:
         super().__init__(message)
         self.problems: list[dict[str, str]] = [dict(p) for p in problems]
+
+
+class DoisUnavailable(CatalogueError):
+    """DOIs cannot be registered now (DataCite cannot be reached, or refuses the account)."""
+
+    code = "ServiceUnavailable"
+
+
+class DoisNotConfigured(DoisUnavailable):
+    """This deployment registers no DOIs (its settings name no DataCite account)."""
+
+    code = "NotConfigured"

@@ -62,7 +62,7 @@ _PLATFORM_ARGS = [
 # ~400 services (~20 MB of the zip's 31 MB unzipped); the others are left out of the package.
 # tests/unit/test_lambda_bundle.py checks every client the code makes is named here, and
 # tests/infra/test_package.py makes each of these clients from the unpacked zip.
-BOTOCORE_SERVICES = ("cognito-idp", "dynamodb", "events", "s3", "sqs", "stepfunctions")
+BOTOCORE_SERVICES = ("cognito-idp", "dynamodb", "events", "s3", "secretsmanager", "sqs", "stepfunctions")
 
 # Bump when what build_vendor produces changes for the same lock: the cache is keyed on it.
 _FORMAT = "lambda_bundle/2"

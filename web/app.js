@@ -3,7 +3,7 @@
 // the local stack) says where the API and the sign-in are.
 import { call, configure } from "./js/api.js";
 import { completeSignIn, signIn, signOut, token } from "./js/auth.js";
-import { datasetPage } from "./js/dataset.js";
+import { datasetPage, dropJsonLd } from "./js/dataset.js";
 import { alert, h, show } from "./js/dom.js";
 import { collectionsPage, projectPage, projectsPage, submissionsPage } from "./js/lists.js";
 import { searchPage } from "./js/search.js";
@@ -37,6 +37,7 @@ async function route() {
   const raw = location.hash.replace(/^#/, "") || "/search";
   const [path, rawQuery] = raw.split("?", 2);
   const query = new URLSearchParams(rawQuery || "");
+  dropJsonLd(); // a dataset's JSON-LD leaves with its view (the dataset view adds its own)
   if (!token()) {
     chrome();
     welcome(null);

@@ -31,6 +31,8 @@ from chalicelib.catalogue.search import (
     FACET_VALUES,
     HIGHLIGHT_TAGS,
     HIGHLIGHTS,
+    PREFIX_MAX_CHARS,
+    PREFIX_MIN_CHARS,
     TEXT_FIELDS,
     Facets,
     Rejected,
@@ -54,6 +56,45 @@ _DOUBLE: dict[str, Any] = {"type": "double"}
 _LONG: dict[str, Any] = {"type": "long"}
 _STORED_ONLY: dict[str, Any] = {"type": "object", "enabled": False}
 
+#: Bumped whenever :data:`MAPPING` or :data:`SETTINGS` change in a way ``put_mapping`` cannot
+#: apply to a served index (a new subfield, analyzer or field type): the served index's
+#: ``_meta.mapping_version`` (none: 1) then tells that it needs ``catalogue-admin reindex``
+#: (:meth:`OpenSearchIndex.mapping_outdated`). 2: the ``.prefix`` subfields and ``annotation_values``.
+MAPPING_VERSION = 2
+
+#: Index settings: the analyzer of the ``.prefix`` subfields. Analysis settings can only be
+#: given when an index is created (changing them needs a closed index), so a new analyzer
+#: comes with a new index: :meth:`OpenSearchIndex.rebuild`.
+SETTINGS: dict[str, Any] = {
+    "analysis": {
+        "filter": {
+            "word_beginnings": {"type": "edge_ngram", "min_gram": PREFIX_MIN_CHARS, "max_gram": PREFIX_MAX_CHARS}
+        },
+        "analyzer": {
+            "word_beginnings": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "word_beginnings"]}
+        },
+    }
+}
+# Partial words: each word's first 2..20 characters are indexed (edge n-grams at index time,
+# the standard analyzer at search time), so a prefix search is one term lookup, as fast as a
+# whole word, for postings of those fields several times (about the average word length)
+# their size without. The alternatives
+# cost at query time instead: a ``prefix``/``wildcard`` query expands to every matching term
+# of the index (``*temp*`` on a keyword scans them all), which is what ``calib*`` does on the
+# other text fields.
+_PREFIX: dict[str, Any] = {"type": "text", "analyzer": "word_beginnings", "search_analyzer": "standard"}
+_TEXT_WITH_PREFIX: dict[str, Any] = {"type": "text", "fields": {"prefix": _PREFIX}}
+# Annotation values, per key: a ``nested`` list of {key, number | text}. Annotation names are
+# chosen by users, so a field per name (an object mapping) would grow the mapping without bound
+# (OpenSearch refuses more than 1,000 fields per index); ``flat_object`` (OpenSearch >= 2.7)
+# keeps values as keywords, so no numeric ranges. Nested documents keep a key and its value
+# together (``a>=300`` never matches a 300 under another key), three fields whatever the names,
+# at the price of one hidden Lucene document per value (MAX_ANNOTATION_VALUES per entry).
+_ANNOTATION_VALUES: dict[str, Any] = {
+    "type": "nested",
+    "properties": {"key": _KEYWORD, "number": _DOUBLE, "text": _KEYWORD},
+}
+
 #: The index mapping: exactly the keys of :data:`chalicelib.catalogue.search.DOC_FIELDS`. ``strict``
 #: makes a document with any other key fail loudly (a per-item error: the document is rejected).
 #: The ``name.raw`` keyword sorts by code point, i.e. case-sensitively ("Zed" < "alpha");
@@ -61,15 +102,16 @@ _STORED_ONLY: dict[str, Any] = {"type": "object", "enabled": False}
 #: normalizers, so the two backends would disagree.
 MAPPING: dict[str, Any] = {
     "dynamic": "strict",
+    "_meta": {"mapping_version": MAPPING_VERSION},
     "properties": {
         "entry_id": _KEYWORD,
         "uuid": _KEYWORD,
         "version": _LONG,
         "deleted": {"type": "boolean"},
-        "name": {"type": "text", "fields": {"raw": {"type": "keyword"}}},
+        "name": {"type": "text", "fields": {"raw": {"type": "keyword"}, "prefix": _PREFIX}},
         "creator_username": _KEYWORD,
-        "description": _TEXT,
-        "readme": _TEXT,
+        "description": _TEXT_WITH_PREFIX,
+        "readme": _TEXT_WITH_PREFIX,
         "readme_text": _TEXT,
         "annotations_text": _TEXT,
         "relpaths": _TEXT,
@@ -78,6 +120,7 @@ MAPPING: dict[str, Any] = {
         "uris": _KEYWORD,
         "replicas": _STORED_ONLY,
         "annotations": _STORED_ONLY,
+        "annotation_values": _ANNOTATION_VALUES,
         "project": _KEYWORD,
         "type": _KEYWORD,
         "created_at": _DOUBLE,
@@ -238,7 +281,7 @@ class OpenSearchIndex(SearchIndex):
             return
         try:
             # a fixed name: two callers racing both create "-v1" and one gets "already exists"
-            body = {"mappings": MAPPING, "aliases": {self._index: {}}}
+            body = {"settings": SETTINGS, "mappings": MAPPING, "aliases": {self._index: {}}}
             self._client.indices.create(index=f"{self._index}-v1", body=body)
         except RequestError as exc:
             if exc.error != "resource_already_exists_exception":
@@ -246,16 +289,37 @@ class OpenSearchIndex(SearchIndex):
         self._mapping_current = True
 
     def _update_mapping(self) -> None:
-        """Put :data:`MAPPING`'s fields on the served index, once per instance: a field added
-        to the mapping since the index was made (e.g. ``project``) is added to it, so that
-        the strict mapping does not refuse every new document. Existing fields are sent as
-        they are (an identical definition is a no-op); documents written before the field
-        existed lack it until they are written again or ``catalogue reindex`` runs."""
+        """Put the fields of :data:`MAPPING` the served index lacks on it, once per instance: a
+        field added to the mapping since the index was made (e.g. ``project``,
+        ``annotation_values``) is added, so that the strict mapping does not refuse every new
+        document; documents written before lack it until they are written again or
+        ``catalogue reindex`` runs. Fields it has are left alone: a changed one (a new
+        subfield with its own analyzer) cannot be put on a served index and needs that
+        reindex (:meth:`mapping_outdated`)."""
         if self._mapping_current:
             return
         with suppress(NotFoundError):
-            self._client.indices.put_mapping(index=self._index, body={"properties": MAPPING["properties"]})
+            served = self._served_mapping()
+            missing = {k: v for k, v in MAPPING["properties"].items() if k not in served.get("properties", {})}
+            if missing:
+                self._client.indices.put_mapping(index=self._index, body={"properties": missing})
         self._mapping_current = True
+
+    def _served_mapping(self) -> dict[str, Any]:
+        """The mapping of the index the alias (or a plain index of that name) serves."""
+        response = self._client.indices.get_mapping(index=self._index)
+        return dict(next(iter(response.values()))["mappings"]) if response else {}
+
+    def mapping_outdated(self) -> bool:
+        """True when the served index was made with an older :data:`MAPPING_VERSION` (an
+        index without ``_meta`` is version 1); a missing index is not outdated."""
+        with _backend("read mapping"):
+            try:
+                served = self._served_mapping()
+            except NotFoundError:
+                return False
+            version = (served.get("_meta") or {}).get("mapping_version", 1)
+            return not isinstance(version, int) or version < MAPPING_VERSION
 
     def _behind_alias(self) -> list[str]:
         """The concrete indices the alias points at (none when it is absent or a plain index)."""
@@ -279,7 +343,7 @@ class OpenSearchIndex(SearchIndex):
         written = 0
         rejected: list[Rejected] = []
         with _backend("rebuild index"):
-            self._client.indices.create(index=new, body={"mappings": MAPPING})
+            self._client.indices.create(index=new, body={"settings": SETTINGS, "mappings": MAPPING})
             try:
                 batch: list[dict[str, Any]] = []
                 for doc in docs:

@@ -14,6 +14,7 @@ from chalicelib.catalogue.search import (
     HIGHLIGHT_FRAGMENTS,
     HIGHLIGHT_MAX_OFFSET,
     HIGHLIGHT_TAGS,
+    PREFIX_FIELDS,
     SORT_KEYS,
     SUMMARY_BUCKETS,
     TEXT_FIELDS,
@@ -22,6 +23,7 @@ from chalicelib.catalogue.search import (
     check_facets_size,
     check_query,
 )
+from chalicelib.catalogue.search_syntax import AnnotationClause, Word, free_words
 
 # ``summary`` counts datasets as distinct uuids with ``cardinality`` aggregations (HyperLogLog++).
 # 40,000 is the largest precision_threshold OpenSearch accepts: counts are exact up to about
@@ -77,16 +79,71 @@ def build_query(query: SearchQuery) -> dict[str, Any]:
         filters.append({"terms": {"project": list(dict.fromkeys(query.projects))}})
     if query.types:
         filters.append({"terms": {"type": list(dict.fromkeys(query.types))}})
-    must: dict[str, Any]
+    filters.extend(annotation_filter(clause) for clause in query.annotations)
+    must: list[dict[str, Any]]
     if query.text.strip():
-        # Every analysed word must occur in at least one field. A text that analyses to no
-        # words at all (e.g. "!!!") matches nothing (zero_terms_query "none").
-        must = {
-            "multi_match": {"query": query.text, "fields": list(TEXT_FIELDS), "type": "cross_fields", "operator": "and"}
-        }
+        # Every word must be found (whole, or by its beginning: word_query). A text without
+        # any word that can match (e.g. "!!!") matches nothing, as before prefixes.
+        must = [word_query(word) for word in free_words(query.text)] or [{"match_none": {}}]
     else:
-        must = {"match_all": {}}
-    return {"bool": {"must": [must], "filter": filters}}
+        must = [{"match_all": {}}]
+    return {"bool": {"must": must, "filter": filters}}
+
+
+#: An exact word counts twice a word found by its beginning (where results are ranked).
+EXACT_BOOST = 2.0
+
+
+def word_query(word: Word) -> dict[str, Any]:
+    """One free word: its analysed tokens all in some text field (``cross_fields``, as the
+    whole text was matched before prefixes), or all as beginnings of words in the
+    ``.prefix`` subfields of PREFIX_FIELDS, or (``calib*``, one token) as the beginning of
+    a word of any text field. Fields of one ``multi_match`` share one analyzer: ``cross_fields``
+    groups fields by analyzer and requires every token per group only."""
+    exact = {
+        "multi_match": {
+            "query": word.text,
+            "fields": list(TEXT_FIELDS),
+            "type": "cross_fields",
+            "operator": "and",
+            "boost": EXACT_BOOST,
+        }
+    }
+    prefix = {
+        "multi_match": {
+            "query": word.text,
+            "fields": [f"{f}.prefix" for f in PREFIX_FIELDS],
+            "type": "cross_fields",
+            "operator": "and",
+        }
+    }
+    queries = [exact, prefix]
+    if word.prefix and word.single:
+        # no analysis in a prefix query: the index holds lowercased tokens
+        queries += [{"prefix": {f: {"value": word.text.lower()}}} for f in TEXT_FIELDS]
+    return {"dis_max": {"queries": queries}}
+
+
+def annotation_filter(clause: AnnotationClause) -> dict[str, Any]:
+    """A filter on one annotation key: the key and its value in one nested document, so
+    that ``a>=300`` never matches a 300 of another key. ``ignore_unmapped``: an index made
+    before ``annotation_values`` existed finds nothing rather than failing the search."""
+    conditions: list[dict[str, Any]] = [{"term": {"annotation_values.key": clause.key}}]
+    if clause.kind == "range":
+        conditions.append({"range": {"annotation_values.number": clause.bounds()}})
+    elif clause.kind == "equals":
+        same: list[dict[str, Any]] = [{"term": {"annotation_values.text": clause.text}}]
+        if clause.number is not None:
+            same.append({"term": {"annotation_values.number": clause.number}})
+        conditions.append({"bool": {"should": same, "minimum_should_match": 1}})
+    return {
+        "nested": {
+            "path": "annotation_values",
+            "query": {"bool": {"filter": conditions}},
+            "score_mode": "none",
+            "ignore_unmapped": True,
+        }
+    }
 
 
 def build_search_body(query: SearchQuery) -> dict[str, Any]:

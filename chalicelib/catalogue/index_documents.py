@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from chalicelib.catalogue.search_syntax import annotation_values
 from chalicelib.domain import REGISTERED, Dataset
 
 MAX_PARSED_README = 256 * 1024
@@ -100,6 +101,7 @@ def index_doc(dataset: Dataset) -> dict[str, Any]:
         "uris": [r.uri for r in dataset.replicas],
         "replicas": [r.to_dict() for r in dataset.replicas],
         "annotations": dict(c.annotations),
+        "annotation_values": annotation_values(c.annotations),
         "project": c.project,
         "type": c.type,
         "created_at": c.created_at,

@@ -23,10 +23,12 @@ class DriftReport:
     checked: int = 0
     # why a missing or stale entry was not indexed, when the stream consumer recorded it
     reasons: dict[str, str] = field(default_factory=dict)
+    # the served index was made by an older mapping: some searches miss documents until a reindex
+    mapping_outdated: bool = False
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.stale or self.orphaned)
+        return not (self.missing or self.stale or self.orphaned or self.mapping_outdated)
 
 
 @dataclass
@@ -81,7 +83,7 @@ def _documents(repo: Repository, report: ReindexReport) -> Iterator[dict[str, ob
 
 
 def drift(repo: Repository, search: SearchIndex) -> DriftReport:
-    report = DriftReport()
+    report = DriftReport(mapping_outdated=search.mapping_outdated())
     indexed = dict(search.versions())
     seen: set[str] = set()
     for d in repo.iter_datasets():

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.catalogue.search_syntax import AnnotationClause
 from chalicelib.errors import ValidationError
 
 # Keys of an index document (all present in every document). One document per **entry**:
@@ -34,6 +35,8 @@ from chalicelib.errors import ValidationError
 #   base_uris: list[str] (exactly the entry's base URI)   uris: list[str]   replicas: list[dict] (stored, not indexed)
 #   project: str | None (keyword: the dataset's project, whose members see the entry; None: none)
 #   annotations: dict (stored, not indexed)
+#   annotation_values: list[dict] (nested: {"key", "number" | "text"} per annotation value, see
+#     chalicelib.catalogue.search_syntax.annotation_values; what annotation clauses match)
 #   created_at, frozen_at, registered_at, updated_at: float epoch seconds
 #   number_of_items: int   size_in_bytes: int
 # Fields the free text is matched against. They MUST share one analyzer (the default
@@ -41,6 +44,14 @@ from chalicelib.errors import ValidationError
 # per group, so giving one field its own analyzer would silently turn "every word in some
 # field" into "every word in the same group of fields".
 TEXT_FIELDS = ("name", "description", "readme", "readme_text", "annotations_text", "relpaths")
+# Fields whose words are also found by their beginnings (``temp`` finds "temperature-sweep"):
+# OpenSearch indexes their edge n-grams (2 to PREFIX_MAX_CHARS characters of each word) in a
+# ``<field>.prefix`` subfield. A word of the query shorter than 2 or longer than
+# PREFIX_MAX_CHARS characters is matched as a whole word only (``calib*`` also by prefix, on
+# every text field: see chalicelib.catalogue.search_syntax).
+PREFIX_FIELDS = ("name", "description", "readme")
+PREFIX_MIN_CHARS = 2
+PREFIX_MAX_CHARS = 20
 
 # Buckets per terms aggregation in a summary (3 aggregations stay well under the
 # default ``search.max_buckets`` of 65,535).
@@ -87,6 +98,7 @@ DOC_FIELDS = (
     "uris",
     "replicas",
     "annotations",
+    "annotation_values",
     "project",
     "type",
     "created_at",
@@ -131,6 +143,9 @@ class SearchQuery:
     ``then_by`` are further sort keys ``(key, descending)`` after ``sort``, before the
     ``entry_id`` tie-break; a query with ``then_by`` pages by ``offset`` only (``after``
     cursors hold one sort value). ``highlight``: hits of a ``text`` carry :data:`HIGHLIGHTS`.
+    ``text`` holds free words (a word ending in ``*`` is a prefix); ``annotations`` are AND
+    filters on annotation values (:func:`chalicelib.catalogue.search_syntax.parse_search_text`
+    splits what a user typed into the two).
     """
 
     text: str = ""
@@ -150,6 +165,7 @@ class SearchQuery:
     size: int = 10
     after: list[Any] | None = None
     highlight: bool = False
+    annotations: tuple[AnnotationClause, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -315,7 +331,14 @@ class SearchIndex(ABC):
       (unless ``allowed_base_uris`` is ``None``: all); ``summary`` and ``facets`` MUST NOT
       report base URIs outside ``allowed_base_uris`` other than those of such project documents.
     - Free text SHOULD match name, description, readme, readme_text, annotations_text
-      and relpaths, case-insensitively, all words required.
+      and relpaths, case-insensitively, all words required; a word is found whole in any of
+      them or as the beginning of a word of :data:`PREFIX_FIELDS` (2 to PREFIX_MAX_CHARS
+      characters); a word ending in ``*`` (one token) also as the beginning of a word of any.
+    - Every clause of ``annotations`` MUST hold (:class:`AnnotationClause`, matched against
+      ``annotation_values``: the same key, and a number in range, an equal number or string,
+      or any value for exists).
+    - :meth:`mapping_outdated` is true while the served index was made by an older mapping
+      (what it lacks is found only after :meth:`rebuild`, i.e. ``catalogue-admin reindex``).
     - With ``highlight`` and a text, every hit MUST carry :data:`HIGHLIGHTS` (see there; ``{}``
       when no word was found to mark): HTML whose only tags are :data:`HIGHLIGHT_TAGS`,
       whatever the documents hold. Without either, hits MUST NOT carry it.
@@ -385,3 +408,8 @@ class SearchIndex(ABC):
     @abstractmethod
     def ping(self) -> bool:
         """True when the backend answers."""
+
+    def mapping_outdated(self) -> bool:
+        """True when the served index lacks fields or analysis of the current mapping, so
+        that some searches miss documents until a :meth:`rebuild` (``catalogue-admin reindex``)."""
+        return False

@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from chalicelib.adapters.datacite import DataCiteError, DoiServiceUnavailable
+from chalicelib.adapters.dynamodb.dois import DOI_PK
+from chalicelib.adapters.dynamodb.dois import record_from_image as doi_from_image
 from chalicelib.adapters.dynamodb.facility import record_from_image
 from chalicelib.adapters.dynamodb.items import archival_from_item
 from chalicelib.adapters.dynamodb.repository import DynamoRepository
@@ -29,9 +32,11 @@ from chalicelib.adapters.events import Event, EventBus, check_events
 from chalicelib.catalogue import change_feed
 from chalicelib.catalogue.audit import base_uri_changes, dataset_changes, index_failure_entries, user_changes
 from chalicelib.catalogue.change_feed import ChangeEvent
+from chalicelib.catalogue.dois import DoiService, doi_changes
 from chalicelib.catalogue.index_documents import index_doc
 from chalicelib.catalogue.search import SearchIndex
-from chalicelib.domain import SYSTEM_ACTOR, Dataset, entry_id
+from chalicelib.domain import SYSTEM_ACTOR, BaseUri, Dataset, entry_id
+from chalicelib.errors import VersionConflict
 from chalicelib.facility.audit import facility_changes
 from chalicelib.metrics import emf_line
 
@@ -41,6 +46,8 @@ log = logging.getLogger(__name__)
 INDEX_METRIC_NAMESPACE = "Catalogue/Index"
 FEED_METRIC_NAMESPACE = "Catalogue/ChangeFeed"
 FEED_FAILURES_METRIC = "EventFailures"  # change events refused for good, or a bus that does not exist
+DOI_METRIC_NAMESPACE = "Catalogue/Dois"
+DOI_FAILURES_METRIC = "SyncFailures"  # DOIs DataCite could not be brought in step with (retried or refused)
 MAX_REASON_CHARS = 500
 
 
@@ -74,6 +81,7 @@ class StreamProcessor:
         stage: str = "",
         events: EventBus | None = None,
         event_source: str = "",
+        dois: DoiService | None = None,
         clock: Callable[[], float] = time.time,
         metrics: Callable[[str], None] = print,
     ) -> None:
@@ -84,6 +92,7 @@ class StreamProcessor:
         self._stage = stage
         self._events = events
         self._event_source = event_source
+        self._dois = dois
         self._clock = clock
         self._metrics = metrics
 
@@ -100,6 +109,7 @@ class StreamProcessor:
         docs: dict[str, dict[str, Any]] = {}
         failures: list[tuple[str, int, str]] = []
         events: list[ChangeEvent] = []
+        changed: list[Dataset] = []  # for the DOIs naming them
         for record in records:
             ddb = record.get("dynamodb", {})
             old_image, new_image = ddb.get("OldImage"), ddb.get("NewImage")
@@ -120,6 +130,7 @@ class StreamProcessor:
                     failures.append((new.entry_id, new.version, _reason("audit", exc)))
                     entries = []
                 self._repo.append_audit(entries)
+                changed.append(new)
                 if self._events is not None:
                     events += self._dataset_events(old, new)
             elif old is not None:
@@ -143,7 +154,38 @@ class StreamProcessor:
         if failures:
             self._record_failures(failures)
         self._publish(events)
+        if self._dois is not None:
+            dois = self._dois
+            self._sync_dois(
+                [(f"dataset {d.entry_id} version {d.version}", _bound(dois.dataset_changed, d)) for d in changed]
+            )
         return len(docs)
+
+    def _sync_dois(self, calls: list[tuple[str, Callable[[], object]]]) -> None:
+        """Bring DOIs in step (:class:`~chalicelib.catalogue.dois.DoiService`), last, once the
+        audit, index and events of the batch are done. Every failure is logged and counted (EMF
+        ``Catalogue/Dois SyncFailures``); DataCite unreachable (or a concurrent change of a
+        DOI record) then fails the batch, which is retried (the calls are idempotent); a
+        refusal by DataCite (it would refuse again) is skipped."""
+        retry: Exception | None = None
+        failures: list[tuple[str, str]] = []
+        for what, call in calls:
+            try:
+                call()
+            except (DoiServiceUnavailable, VersionConflict) as exc:
+                failures.append((what, _reason("doi", exc)))
+                retry = exc
+            except DataCiteError as exc:
+                failures.append((what, _reason("doi refused", exc)))
+        if failures:
+            for what, reason in failures:
+                log.error("DOI not in step: %s: %r", what, reason)
+            dimensions = {"Stage": self._stage}
+            self._metrics(
+                emf_line(DOI_METRIC_NAMESPACE, {DOI_FAILURES_METRIC: len(failures)}, dimensions, self._clock())
+            )
+        if retry is not None:
+            raise retry
 
     def _dataset_events(self, old: Dataset | None, new: Dataset) -> list[ChangeEvent]:
         try:
@@ -218,6 +260,7 @@ class StreamProcessor:
 
     def process_access(self, records: Iterable[Mapping[str, Any]]) -> int:
         written = 0
+        published: list[BaseUri] = []  # base URIs published or withdrawn: their DOIs follow
         for record in records:
             ddb = record.get("dynamodb", {})
             new_image, old_image = ddb.get("NewImage"), ddb.get("OldImage")
@@ -232,11 +275,18 @@ class StreamProcessor:
                 new_b = self._repo.base_uri_from_image(new_image)
                 old_b = self._repo.base_uri_from_image(old_image) if old_image else None
                 entries = base_uri_changes(old_b, new_b)
+                if (old_b.public if old_b is not None else False) != new_b.public:
+                    published.append(new_b)
+            elif pk == DOI_PK:
+                entries = doi_changes(doi_from_image(old_image) if old_image else None, doi_from_image(new_image))
             else:
                 log.warning("ignoring access-table record with pk %r", pk)
                 continue
             self._repo.append_audit(entries)
             written += len(entries)
+        if self._dois is not None and published:
+            dois = self._dois
+            self._sync_dois([(f"base URI {b.base_uri}", _bound(dois.base_uri_changed, b)) for b in published])
         return written
 
     def process_facility(self, records: Iterable[Mapping[str, Any]]) -> int:
@@ -273,6 +323,10 @@ def _record_time(ddb: Mapping[str, Any], default: float) -> float:
         return float(ddb["ApproximateCreationDateTime"])
     except (KeyError, TypeError, ValueError):
         return default
+
+
+def _bound(call: Callable[[Any], object], argument: Any) -> Callable[[], object]:
+    return lambda: call(argument)
 
 
 def _described(event: ChangeEvent | Event) -> str:

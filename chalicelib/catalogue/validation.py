@@ -15,6 +15,7 @@ import yaml
 
 from chalicelib.catalogue.cursors import decode_cursor
 from chalicelib.catalogue.search import MAX_RESULT_WINDOW, SearchQuery
+from chalicelib.catalogue.search_syntax import parse_search_text
 from chalicelib.domain import KINDS, RESERVED_USERNAMES, DatasetContent, Manifest, ManifestItem
 from chalicelib.errors import ValidationError
 
@@ -538,8 +539,10 @@ def _search_filters(multi: Mapping[str, list[str]], max_query_chars: int) -> Sea
             raise ValidationError(f"at most {MAX_FILTER_VALUES} values of {key}", field=key)
         if sum(len(v) for v in values) > max_query_chars * 8:
             raise ValidationError(f"{key} values are too long", field=key)
+    parsed = parse_search_text(text, field="q")
     return SearchQuery(
-        text=text,
+        text=parsed.text,
+        annotations=parsed.annotations,
         allowed_base_uris=frozenset(),  # fail closed: the service sets the caller's
         base_uris=tuple(parse_base_uri(b) for b in multi.get("base_uri", [])),
         creators=tuple(get_str({"creator": c}, "creator", max_len=256) for c in multi.get("creator", [])),

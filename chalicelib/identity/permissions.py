@@ -47,6 +47,11 @@ def may_search_entry(user: User, base_uri: str, project: str | None) -> bool:
     return may_search(user, base_uri) or is_member(user, project)
 
 
+def may_harvest(user: User, deposit_base_uri: str) -> bool:
+    """Harvesting an upstream record deposits a SIP: whoever may deposit may harvest."""
+    return may_register(user, deposit_base_uri)
+
+
 def may_register_somewhere(user: User) -> bool:
     return is_admin(user) or bool(user.register_base_uris)
 

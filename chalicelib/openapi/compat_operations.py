@@ -45,6 +45,8 @@ _PAGING = (Param("page", "the page, from 1", {"type": "integer", "minimum": 1, "
 # a search reaches its 10,000th hit at most: page * page_size may not exceed 10000
 _SEARCH_PAGING = (Param("page", "the page, from 1", {"type": "integer", "minimum": 1, "maximum": 10**4}), _PAGE_SIZE)
 _WINDOW = (Refusal("page", "may not exceed 10000"),)
+# free_text with a malformed annotation clause (annotations.x>=abc), named in the message
+_SEARCH_REFUSALS = (*_WINDOW, Refusal("free_text", "annotation clause"))
 _SORT = (
     Param(
         "sort",
@@ -53,7 +55,11 @@ _SORT = (
     ),
 )
 _DSERVER_FILTERS = (
-    Param("free_text", "words to find", {"type": "string", "maxLength": MAX_FREE_TEXT}),
+    Param(
+        "free_text",
+        "words to find; also annotation clauses as in `q` of `GET /datasets` (`annotations.temperature_K>=300`)",
+        {"type": "string", "maxLength": MAX_FREE_TEXT},
+    ),
     Param("creator_usernames", "only datasets of these creators", SEARCH_FILTERS["creator_usernames"]),
     Param("base_uris", "only datasets under these base URIs", SEARCH_FILTERS["base_uris"]),
     Param("uuids", "only these datasets", SEARCH_FILTERS["uuids"]),
@@ -78,10 +84,10 @@ DSERVER: dict[tuple[str, str], Doc] = {
     ("GET", "/me/summary"): Doc(response="Summary"),
     ("GET", "/users/{username}/summary"): Doc(response="Summary", path=_USERNAME),
     ("GET", "/uris"): Doc(
-        response="DtoolDatasetList", query=(*_DSERVER_FILTERS, *_SEARCH_PAGING, *_SORT), refusals=_WINDOW
+        response="DtoolDatasetList", query=(*_DSERVER_FILTERS, *_SEARCH_PAGING, *_SORT), refusals=_SEARCH_REFUSALS
     ),
     ("POST", "/uris"): Doc(
-        request="DtoolSearch", response="DtoolDatasetList", query=(*_SEARCH_PAGING, *_SORT), refusals=_WINDOW
+        request="DtoolSearch", response="DtoolDatasetList", query=(*_SEARCH_PAGING, *_SORT), refusals=_SEARCH_REFUSALS
     ),
     ("GET", "/uuids/{uuid}"): Doc(response="DtoolDatasetList", query=(*_PAGING, *_SORT)),
     **_by_uri("GET /uris", Doc(response="DtoolDataset")),
@@ -98,7 +104,7 @@ LOOKUP_SERVER: dict[tuple[str, str], Doc] = {
     ("GET", "/dataset/list"): Doc(response="DtoolDatasetList", query=_SEARCH_PAGING, refusals=_WINDOW),
     ("GET", "/dataset/summary"): Doc(response="Summary"),
     ("POST", "/dataset/search"): Doc(
-        request="DtoolSearch", response="LookupSearchHits", query=_SEARCH_PAGING, refusals=_WINDOW
+        request="DtoolSearch", response="LookupSearchHits", query=_SEARCH_PAGING, refusals=_SEARCH_REFUSALS
     ),
     ("POST", "/dataset/register"): Doc(
         request="Registration", response="LookupRegistered", refusals=REGISTRATION_REFUSALS

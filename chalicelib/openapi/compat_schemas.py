@@ -157,7 +157,12 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
         "no body (or `null`) is everything the caller may see; any other key is refused.",
         "additionalProperties": False,
         "properties": {
-            "free_text": {"type": ["string", "null"], "maxLength": MAX_FREE_TEXT, "description": "words to find"},
+            "free_text": {
+                "type": ["string", "null"],
+                "maxLength": MAX_FREE_TEXT,
+                "description": "words to find; also annotation clauses as in `q` of `GET /datasets` "
+                "(`annotations.temperature_K>=300`)",
+            },
             **{name: {**schema, "type": ["array", "null"]} for name, schema in SEARCH_FILTERS.items()},
         },
         "examples": [{"free_text": "soil", "base_uris": ["s3://lab-data"], "tags": ["field"]}],

@@ -168,7 +168,7 @@ def _operation(method: str, route: str, entry: Any, op_ids: set[str]) -> JSON:
         if not doc.media:
             responses[str(status)] = {"description": "done; an empty body"}
             continue
-        content = {media: {"schema": schema if media.endswith("json") else TEXT} for media in doc.media}
+        content = {media: {"schema": _media_schema(media, schema)} for media in doc.media}
         responses[str(status)] = {"description": "OK", "content": content}
     error = "MymdcError" if tag_of(route) == "myMdC" else "Error"
     responses["default"] = {
@@ -195,6 +195,14 @@ def _operation(method: str, route: str, entry: Any, op_ids: set[str]) -> JSON:
         # a body the description has a shape for is one the operation needs
         operation["requestBody"] = {"required": bool(doc.request), "content": {t: {"schema": schema} for t in types}}
     return operation
+
+
+def _media_schema(media: str, schema: JSON) -> JSON:
+    """The response schema describes the JSON answer; another JSON type (an export's, e.g.
+    ``application/ld+json``) is any JSON, and a type that is not JSON its text."""
+    if media == "application/json":
+        return schema
+    return {} if media.endswith("json") else TEXT
 
 
 def build(routes: Mapping[str, Mapping[str, Any]]) -> JSON:

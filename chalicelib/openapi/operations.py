@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from chalicelib.archive.model import STATUSES as ARCHIVE_STATUSES
 from chalicelib.domain import KINDS
+from chalicelib.exports.formats import FORMATS as EXPORT_FORMATS
+from chalicelib.exports.formats import names as export_names
 from chalicelib.openapi.request_schemas import BASE_URI as BASE_URI_SCHEMA
 from chalicelib.openapi.request_schemas import TAGS as TAGS_SCHEMA
 from chalicelib.openapi.request_schemas import USERNAME as USERNAME_SCHEMA
@@ -79,7 +81,16 @@ LOG = (
 # an `after` is an opaque cursor this API made: any other string is refused
 NOT_A_CURSOR = Refusal("after", "cursor")
 FILTERS = (
-    Param("q", "words, each of which must match somewhere (name, description, README, annotations, file paths)"),
+    Param(
+        "q",
+        "words, each of which must match somewhere (name, description, README, annotations, file paths): "
+        "whole, or by its beginning (2 to 20 characters) in the name, description or README (`temp` finds "
+        "`temperature-sweep`); `calib*`: by its beginning in any of them. Annotation clauses, all of which "
+        "must hold: `annotations.KEY>=N` (`>`, `<`, `<=`; numbers), `annotations.KEY:[A TO B]` (`{}` "
+        'exclusive, `*` open), `annotations.KEY:VALUE` (equal number or exact string; `"..."` with '
+        "spaces), `annotations.KEY:*` or `_exists_:annotations.KEY` (set); a nested value by its path "
+        "(`annotations.sample.id`). A malformed clause is a 400 naming it",
+    ),
     Param("base_uri", "only datasets under this base URI", BASE_URI_SCHEMA, repeatable=True),
     Param("creator", "only datasets of this creator", {"type": "string", "maxLength": 256}, repeatable=True),
     Param("tag", "only datasets with every one of these tags", TAGS_SCHEMA["items"], repeatable=True),
@@ -113,10 +124,15 @@ BASE_URI = (Param("base_uri", "which entry, when the uuid is registered under se
 # what a registration's schema cannot say: its uri lies under its base_uri, which is registered
 REGISTRATION_REFUSALS = (Refusal("uri", "must lie under base_uri"), Refusal("base_uri", "is not registered"))
 # a search's page may not reach past the 10,000th hit: deeper, follow the `after` cursor
-SEARCH_REFUSALS = (Refusal("page", "may not exceed 10000"), NOT_A_CURSOR)
+# a malformed annotation clause in q (annotations.x>=abc) is refused, naming the clause
+BAD_CLAUSE = Refusal("q", "annotation clause")
+SEARCH_REFUSALS = (Refusal("page", "may not exceed 10000"), NOT_A_CURSOR, BAD_CLAUSE)
 FORMAT_XML = (Param("format", "`xml`: the object as ENA XML (default JSON)"),)
 FORMAT_XSD = (Param("format", "`xsd` or `xml`: the type's XML Schema (default: its JSON Schema)"),)
 JSON_OR_XML = ("application/json", "application/xml")
+# the exports' media types: by URL (/export/{format}) and by content negotiation (Accept)
+EXPORT_MEDIA = tuple(dict.fromkeys(f.media_type for f in EXPORT_FORMATS))
+NEGOTIATED = tuple(dict.fromkeys(f.media_type for f in EXPORT_FORMATS if f.accepts))
 
 
 def sorted_page(*fields: str) -> tuple[Param, ...]:
@@ -135,8 +151,23 @@ FOLDER_FILTERS = (
     *PAGE,
 )
 
+# OAI-PMH's arguments: any string (the protocol answers every request with 200 and its own
+# error codes, badVerb and badArgument included, so no value is one the API refuses)
+OAI_PARAMS = (
+    Param("verb", "Identify, ListMetadataFormats, ListSets, ListIdentifiers, ListRecords or GetRecord"),
+    Param("identifier", "a record's identifier, `oai:<repository identifier>:<uuid>`"),
+    Param("metadataPrefix", "`oai_dc`, `oai_datacite` or `datacite`"),
+    Param("from", "the earliest datestamp, `YYYY-MM-DDThh:mm:ssZ` or `YYYY-MM-DD` (inclusive)"),
+    Param("until", "the latest datestamp, as `from` (inclusive)"),
+    Param("set", "a setSpec of ListSets: `base:<base URI>`, `project:<project>` (or `base`, `project`)"),
+    Param("resumptionToken", "the previous page's token (alone with the verb)"),
+)
+XML_TEXT = ("text/xml",)
+
 # (method, route) -> what the description adds; routes not named here get the defaults
 DOCS: dict[tuple[str, str], Doc] = {
+    ("GET", "/oai"): Doc(query=OAI_PARAMS, media=XML_TEXT),
+    ("POST", "/oai"): Doc(media=XML_TEXT),
     ("GET", "/health"): Doc(response="Health"),
     ("GET", "/docs"): Doc(media=("text/html",)),
     ("GET", "/docs/{asset}"): Doc(media=("application/javascript", "text/css", "text/html")),
@@ -145,7 +176,7 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/datasets"): Doc(response="DatasetPage", query=SEARCH, refusals=SEARCH_REFUSALS),
     ("POST", "/datasets"): Doc(request="Registration", response="RegistrationResult", refusals=REGISTRATION_REFUSALS),
     ("GET", "/datasets/summary"): Doc(response="Summary"),  # over all one may see: filtered counts are /facets
-    ("GET", "/datasets/facets"): Doc(response="Facets", query=FILTERS),
+    ("GET", "/datasets/facets"): Doc(response="Facets", query=FILTERS, refusals=(BAD_CLAUSE,)),
     ("POST", "/uploads"): Doc(
         request="UploadRequest",
         response="UploadForm",
@@ -157,7 +188,12 @@ DOCS: dict[tuple[str, str], Doc] = {
             Refusal("folder", "lies under the base URI"),
         ),
     ),
-    ("GET", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI),
+    ("GET", "/datasets/{uuid}"): Doc(response="Dataset", query=BASE_URI, media=("application/json", *NEGOTIATED)),
+    ("GET", "/datasets/{uuid}/export/{format}"): Doc(
+        query=BASE_URI,
+        path=(Param("format", "the export format (see README, Exports)", {"type": "string", "enum": export_names()}),),
+        media=EXPORT_MEDIA,
+    ),
     ("PATCH", "/datasets/{uuid}"): Doc(request="DatasetPatch", response="Dataset", query=BASE_URI),
     ("GET", "/datasets/{uuid}/readme"): Doc(response="DatasetReadme", query=BASE_URI),
     ("GET", "/datasets/{uuid}/manifest"): Doc(response="Manifest", query=BASE_URI),
@@ -172,6 +208,10 @@ DOCS: dict[tuple[str, str], Doc] = {
             ),
         ),
     ),
+    ("POST", "/datasets/{uuid}/doi"): Doc(response="Doi", query=BASE_URI),
+    ("GET", "/datasets/{uuid}/doi"): Doc(response="Doi", query=BASE_URI),
+    ("POST", "/datasets/{uuid}/doi/publish"): Doc(response="Doi", query=BASE_URI),
+    ("DELETE", "/datasets/{uuid}/doi"): Doc(query=BASE_URI),
     ("GET", "/datasets/{uuid}/annotations"): Doc(response="DatasetAnnotations", query=BASE_URI),
     ("GET", "/datasets/{uuid}/tags"): Doc(response="DatasetTags", query=BASE_URI),
     ("DELETE", "/datasets/{uuid}/replicas"): Doc(response="ReplicaDeleted", query=(Param("uri", "the replica"),)),
@@ -208,6 +248,10 @@ DOCS: dict[tuple[str, str], Doc] = {
         ),
     ),
     ("POST", "/archives"): Doc(request="DepositRequest", response="DepositUpload"),
+    # every refusal of a source (form, allow-list, addresses, caps, record, checksums) says so
+    ("POST", "/harvests"): Doc(
+        request="HarvestRequest", response="Harvest", refusals=(Refusal("source", "the source cannot be harvested"),)
+    ),
     ("GET", "/archives/{archive_id}"): Doc(response="Archive"),
     ("POST", "/datasets/{uuid}/archive"): Doc(response="Archive", query=BASE_URI),
     ("POST", "/archives/{archive_id}/retry"): Doc(response="Archive"),
@@ -269,6 +313,7 @@ TAGS: tuple[tuple[str, str, str], ...] = (
     ("/config/", "dserver", ""),
     ("/annotation-schemas", "annotation schemas", "site-defined JSON Schemas of dataset annotations"),
     ("/archives", "archives", "OAIS archival: SIPs in, AIPs in cold storage, each step's status"),
+    ("/harvests", "archives", ""),  # upstream records (InvenioRDM, Zenodo) into the archive
     ("/projects", "projects", "projects (orders, proposals) and their datasets"),
     ("/collections", "projects", ""),
     ("/users", "users", "users, permissions, API keys"),
@@ -278,6 +323,7 @@ TAGS: tuple[tuple[str, str, str], ...] = (
     ("/uploads", "datasets", ""),  # a folder uploaded to S3 becomes a dataset
     ("/facility/", "datasets", ""),
     ("/token", "sign-in", "tokens for dtool's clients"),
+    ("/oai", "harvesting", "OAI-PMH 2.0: the public datasets for harvesters"),
     ("/health", "service", "liveness, configuration, this description"),
     ("/config", "service", ""),
     ("/openapi.json", "service", ""),

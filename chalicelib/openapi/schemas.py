@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from chalicelib.domain import KINDS
 from chalicelib.openapi.compat_schemas import COMPAT_SCHEMAS
+from chalicelib.openapi.harvest_schemas import HARVEST_SCHEMAS
 from chalicelib.openapi.request_schemas import REQUEST_SCHEMAS
 from chalicelib.openapi.shapes import INT as _INT
 from chalicelib.openapi.shapes import JSON, ref
@@ -122,6 +123,36 @@ _ANNOTATION_SCHEMA = {
 }
 
 NATIVE_SCHEMAS: dict[str, JSON] = {
+    "Doi": {
+        "type": "object",
+        "description": "A dataset's DOI and its state at DataCite: `draft`, `registered` (hidden) or `findable`.",
+        "required": ["uuid", "base_uri", "doi", "url", "state", "published", "version", "updated_at", "updated_by"],
+        "additionalProperties": False,
+        "properties": {
+            "uuid": {"type": "string", "format": "uuid"},
+            "base_uri": _STR,
+            "doi": _STR,
+            "url": _STR,
+            "state": {"type": "string", "enum": ["draft", "registered", "findable"]},
+            "published": {"type": "boolean"},
+            "version": {"type": "integer"},
+            "updated_at": {"type": "number"},
+            "updated_by": _STR,
+        },
+        "examples": [
+            {
+                "uuid": "1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f",
+                "base_uri": "s3://lab-data",
+                "doi": "10.5072/1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f",
+                "url": "https://doi.org/10.5072/1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f",
+                "state": "findable",
+                "published": True,
+                "version": 2,
+                "updated_at": 1767229500.0,
+                "updated_by": "alice",
+            }
+        ],
+    },
     "ItemUrl": {
         "type": "object",
         "description": "A presigned S3 GET of one file of a dataset, valid until `expires_at` (epoch seconds); "
@@ -515,4 +546,4 @@ NATIVE_SCHEMAS: dict[str, JSON] = {
     },
 }
 
-SCHEMAS: dict[str, JSON] = {**NATIVE_SCHEMAS, **REQUEST_SCHEMAS, **COMPAT_SCHEMAS}
+SCHEMAS: dict[str, JSON] = {**NATIVE_SCHEMAS, **REQUEST_SCHEMAS, **COMPAT_SCHEMAS, **HARVEST_SCHEMAS}

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.catalogue.search import SearchQuery
+from chalicelib.catalogue.search_syntax import parse_search_text
 from chalicelib.catalogue.validation import (
     MAX_RESULT_WINDOW,
     parse_base_uri,
@@ -67,8 +68,10 @@ def search_query(fields: Mapping[str, Any], sort: Sort, page: int, page_size: in
     if page * page_size > MAX_RESULT_WINDOW:
         raise ValidationError(f"page * page_size may not exceed {MAX_RESULT_WINDOW}", field="page")
     (first, order), *rest = sort
+    parsed = parse_search_text(fields.get("free_text") or "", field="free_text")
     return SearchQuery(
-        text=fields.get("free_text") or "",
+        text=parsed.text,
+        annotations=parsed.annotations,
         base_uris=tuple(parse_base_uri(b, "base_uris") for b in fields.get("base_uris") or ()),
         creators=tuple(fields.get("creator_usernames") or ()),
         tags=tuple(fields.get("tags") or ()),

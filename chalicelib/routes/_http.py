@@ -22,15 +22,19 @@ from chalicelib.errors import (
     AuthUnavailable,
     CatalogueError,
     Conflict,
+    DoisNotConfigured,
+    DoisUnavailable,
     Forbidden,
     InvalidDocument,
     InvalidRecord,
+    NotAcceptable,
     NotFound,
     PayloadTooLarge,
     SearchUnavailable,
     SignInNotConfigured,
     SignInUnavailable,
     TooManyRequests,
+    UpstreamUnavailable,
     ValidationError,
     VersionConflict,
 )
@@ -45,12 +49,15 @@ STATUS: tuple[tuple[type[CatalogueError], int], ...] = (
     (AuthenticationError, 401),
     (Forbidden, 403),
     (NotFound, 404),
+    (NotAcceptable, 406),
     (Conflict, 409),
     (PayloadTooLarge, 413),
     (TooManyRequests, 429),
     (AuthUnavailable, 503),
     (SearchUnavailable, 503),
     (SignInUnavailable, 503),
+    (DoisUnavailable, 503),
+    (UpstreamUnavailable, 502),
 )
 NO_STORE: dict[str, str | list[str]] = {"Cache-Control": "no-store"}
 # A 5xx answer says what is unavailable, never why: the details (hosts, ports, role ARNs,
@@ -61,6 +68,9 @@ GENERIC_5XX: tuple[tuple[type[CatalogueError], str], ...] = (
     # before its base class: the first match wins
     (SignInNotConfigured, "this deployment offers no password sign-in; ask its operators for an access token"),
     (SignInUnavailable, "password sign-in is unavailable at the moment; try again later"),
+    (DoisNotConfigured, "DOIs are not configured"),  # before its base class
+    (DoisUnavailable, "DOIs cannot be registered at the moment; try again later"),
+    (UpstreamUnavailable, "the upstream repository cannot be read at the moment; try again later"),
 )
 RETRY_AFTER_SECONDS = "5"
 # Browsers may call the API from the web page's origin only, and read the headers clients

@@ -20,6 +20,7 @@ from chalicelib.errors import ValidationError
 from chalicelib.identity.permissions import REGISTRARS
 from chalicelib.routes._http import Ctx, created, endpoint, entry_base_uri
 from chalicelib.routes._pages import paged_response
+from chalicelib.routes.exports import export_response
 
 bp = Blueprint(__name__)
 MAX_LOG_PAGE = 100
@@ -79,8 +80,20 @@ def dataset_facets(ctx: Ctx) -> dict[str, Any]:
 
 @bp.route("/datasets/{uuid}", methods=["GET"])
 @endpoint(bp)
-def get_dataset(ctx: Ctx, uuid: str) -> dict[str, Any]:
-    return ctx.root.catalogue.get_dataset(ctx.user, parse_uuid(uuid), entry_base_uri(ctx))
+def get_dataset(ctx: Ctx, uuid: str) -> Any:
+    """A dataset's record: the first entry you may see (or the one under `?base_uri=`).
+
+    An `Accept` header naming an export's media type gets that export instead, as
+    `GET /datasets/{uuid}/export/{format}` answers it: `application/vnd.datacite.datacite+json`,
+    `application/vnd.datacite.datacite+xml`, `application/ld+json` (schema.org)…; none,
+    `application/json` or `*/*` get the record; one that allows none of these is 406.
+    """
+    uuid = parse_uuid(uuid)
+    # an Accept naming an export's media type gets that export (README "Exports")
+    export = ctx.root.exports.negotiated(ctx.user, uuid, ctx.header("accept"), entry_base_uri(ctx))
+    if export is not None:
+        return export_response(export)
+    return ctx.root.catalogue.get_dataset(ctx.user, uuid, entry_base_uri(ctx))
 
 
 @bp.route("/datasets/{uuid}", methods=["PATCH"])

@@ -146,8 +146,11 @@ def drift(state_file: StateFile = STATE_FILE) -> None:
     if report.clean:
         console.print(f"no drift ({report.checked} datasets checked)")
         return
-    console.print(table)
+    if report.missing or report.stale or report.orphaned:
+        console.print(table)
     console.print(f"{len(report.missing)} missing, {len(report.stale)} stale, {len(report.orphaned)} orphaned")
+    if report.mapping_outdated:
+        console.print("the served index was made by an older mapping: run `catalogue-admin reindex`")
     raise typer.Exit(code=1)
 
 

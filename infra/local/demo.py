@@ -120,6 +120,19 @@ def _readme(kind: _Kind, person: _Person, description: str, funder: tuple[str, s
     return "---\n" + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
+def _measurements(kind: str, rng: random.Random) -> dict[str, float]:
+    """Numeric annotations, the unit in the name (``annotations.temperature_K>=300`` finds the
+    XFEL runs at room temperature, ``annotations.temperature_K<100`` the cryo-EM sessions).
+    Drawn from their own generator, so that the rest of each dataset is as before."""
+    if kind == "soil":
+        return {"temperature_K": round(rng.uniform(276, 292), 1), "depth_cm": rng.choice([10, 30, 60])}
+    if kind == "lidar":
+        return {"altitude_m": rng.randint(300, 900), "point_density_per_m2": rng.randint(20, 120)}
+    if kind == "cryo":
+        return {"temperature_K": round(rng.uniform(77, 95), 1), "pixel_size_A": round(rng.uniform(0.7, 1.2), 3)}
+    return {"temperature_K": round(rng.uniform(294, 310), 1), "photon_energy_keV": round(rng.uniform(9, 12.4), 2)}
+
+
 def demo_datasets(base_uri: str, n: int = 20, seed: int = 7) -> list[dict[str, Any]]:
     """``n`` dtool registration bodies under ``base_uri``; the same for the same arguments.
 
@@ -182,6 +195,7 @@ def demo_datasets(base_uri: str, n: int = 20, seed: int = 7) -> list[dict[str, A
                     "project": kind.project,
                     "funder": funder[0],
                     "quality": rng.choice(["raw", "checked", "curated"]),
+                    **_measurements(kind_key, random.Random(f"{seed}:{uuid}")),
                 },
                 "tags": tags,
                 "description": description,

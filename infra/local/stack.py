@@ -49,7 +49,9 @@ from chalicelib.composition import Root
 from chalicelib.config import Settings
 from infra.local import cognito
 from infra.local.cognito import PoolInfo, ServiceClient
+from infra.local.datacite_standin import DataCiteStandIn, start_local
 from infra.local.hosted_ui import HostedUi
+from infra.local.invenio_standin import InvenioStandIn
 from infra.local.oauth2 import ClientCredentials, CognitoClients, TokenServer, TokenSigner
 from infra.local.processes import (
     REPO_ROOT,
@@ -158,6 +160,8 @@ class LocalStack:
         self._service_client: ServiceClient | None = None
         self._token_server: TokenServer | None = None
         self._web: WebServer | None = None
+        self.invenio: InvenioStandIn | None = None  # the InvenioRDM records POST /harvests reads
+        self.datacite: DataCiteStandIn | None = None  # DataCite's REST API for DOIs
         self._passwords: dict[str, str] = {}
         self._cognito_client: Any = None
         self.env: dict[str, str] = self._base_env()
@@ -243,6 +247,8 @@ class LocalStack:
             "CATALOGUE_OIDC_LOGINS": "[]",
             # the only origin the API answers CORS requests from: the web page
             "CATALOGUE_WEB_ORIGIN": self.web_origin,
+            # OAI-PMH pages of 5 records: resumption tokens show at once (100 in AWS)
+            "CATALOGUE_OAI_PAGE_SIZE": "5",
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
         }
@@ -351,6 +357,10 @@ class LocalStack:
         self.env["CATALOGUE_CLIENT_CREDENTIALS_TOKEN_URL"] = self._token_server.token_url
         t = self._phase("cognito", t)
 
+        self.invenio = InvenioStandIn().start()  # its demo records, allow-listed (plain http, loopback)
+        self.env.update(self.invenio.environment)
+        self.datacite = start_local(self.client("secretsmanager"))  # its account in moto's Secrets Manager
+        self.env.update(self.datacite.environment)
         settings = Settings.from_env(self.env)
         with patched_environ(self.env):
             arns = bootstrap.create_resources(Root(settings))
@@ -400,13 +410,18 @@ class LocalStack:
     def stop(self) -> None:
         """Stop the web page and the token endpoint, then every process started, newest
         first. Idempotent; never raises for a dead child."""
-        for name, server in (("web page", self._web), ("token endpoint", self._token_server)):
+        for name, server in (
+            ("web page", self._web),
+            ("token endpoint", self._token_server),
+            ("InvenioRDM", self.invenio),
+            ("DataCite", self.datacite),
+        ):
             if server is not None:
                 try:
                     server.stop()
                 except Exception:
                     LOG.exception("stopping the %s failed", name)
-        self._web, self._token_server = None, None
+        self._web, self._token_server, self.invenio, self.datacite = None, None, None, None
         while self._procs:
             proc = self._procs.pop()
             try:

@@ -84,6 +84,8 @@ def setup_demo(stack: LocalStack, n: int = 20) -> dict[str, str]:
     }
     quoted = urllib.parse.quote(base_uri, safe="")
     _api(session, "PUT", f"{api}/base-uris/{quoted}/permissions", admin, (200,), json=permissions)
+    # published: harvesters see the demo datasets at /oai at once (README "OAI-PMH")
+    _api(session, "PATCH", f"{api}/base-uris/{quoted}", admin, (200,), json={"public": True})
     datasets = demo_datasets(base_uri, n=n)
     load_demo(api, admin, datasets)
     s3 = stack.client("s3")
@@ -149,6 +151,9 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=apoferritin'",
         f"curl -s -H \"Authorization: Bearer $READER_TOKEN\" '{api}/datasets?q=lidar'",
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/datasets?q=soil&page_size=5'",
+        f"curl -s -G -H \"Authorization: Bearer $READER_TOKEN\" '{api}/datasets'"
+        " --data-urlencode 'q=xfel annotations.temperature_K>=300'",
+        f"curl -s '{api}/oai?verb=ListRecords&metadataPrefix=oai_dc'   # OAI-PMH: the demo bucket is public",
         "",
         *dtool_lines(stack),
         "",
@@ -162,11 +167,51 @@ def banner(stack: LocalStack, tokens: Mapping[str, str]) -> str:
         f'.venv/bin/catalogue-admin --as "$USER" archive {archivable}',
         f"curl -s -H \"Authorization: Bearer $ADMIN_TOKEN\" '{api}/archives?dataset={archivable}'",
         "",
+        *harvest_lines(stack),
+        "",
+        *doi_lines(stack),
+        "",
         " Press Ctrl-C to stop every process of the stack.",
         "=" * 78,
         "",
     ]
     return "\n".join(lines)
+
+
+def doi_lines(stack: LocalStack) -> list[str]:
+    """A DOI of a demo dataset against the DataCite stand-in: draft, findable (the demo bucket is
+    public), hidden once the bucket is withdrawn (README "DOIs (DataCite)")."""
+    if stack.datacite is None:
+        return []
+    from infra.local.demo import demo_datasets
+
+    base_uri = f"s3://{resources.DEMO_BUCKET}"
+    uuid = demo_datasets(base_uri, n=1)[0]["uuid"]
+    doi, bucket = f"{stack.api_url}/datasets/{uuid}/doi", urllib.parse.quote(base_uri, safe="")
+    auth = '-H "Authorization: Bearer $ADMIN_TOKEN"'
+    return [
+        f" DOIs at the DataCite stand-in ({stack.datacite.base_url}, prefix {stack.datacite.prefix}):",
+        f"curl -s -X POST {auth} {doi}            # a draft",
+        f"curl -s -X POST {auth} {doi}/publish    # findable: the demo bucket is public",
+        f"curl -s -X PATCH {auth} -H 'Content-Type: application/json' -d '{{\"public\": false}}' "
+        f"{stack.api_url}/base-uris/{bucket}",
+        f"curl -s {auth} {doi}                    # registered (hidden) once the bucket is withdrawn",
+        f"curl -s -u {stack.datacite.username}:{stack.datacite.password} "
+        f"{stack.datacite.base_url}/dois/{stack.datacite.prefix}/{uuid}   # as DataCite holds it",
+    ]
+
+
+def harvest_lines(stack: LocalStack) -> list[str]:
+    """POST /harvests against the local InvenioRDM stand-in (its records: 7hy2p-4x0c1, ka3f9-qq2m8)."""
+    if stack.invenio is None:
+        return []
+    record = stack.invenio.record_url("7hy2p-4x0c1")
+    return [
+        f" Harvest a record of the InvenioRDM stand-in ({stack.invenio.base_url}) into the archive:",
+        f"curl -s -X POST -H \"Authorization: Bearer $ADMIN_TOKEN\" -H 'Content-Type: application/json' "
+        f'-d \'{{"source": "{record}"}}\' {stack.api_url}/harvests',
+        f'curl -s -H "Authorization: Bearer $ADMIN_TOKEN" {stack.api_url}/archives/<the answer\'s archive>',
+    ]
 
 
 def _password(stack: LocalStack, username: str) -> str:

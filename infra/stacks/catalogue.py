@@ -38,7 +38,9 @@ from constructs import Construct
 from chalicelib import resources
 from chalicelib.archive.fixity import METRIC_NAMESPACE
 from chalicelib.catalogue.streams import FEED_FAILURES_METRIC, FEED_METRIC_NAMESPACE, INDEX_METRIC_NAMESPACE
+from chalicelib.config import HarvestConfig
 from infra.lambda_bundle import staged_project
+from infra.stacks.dois import build_dois
 from infra.stacks.events import build_event_feed
 from infra.stacks.identity import build_identity
 from infra.stacks.naming import Names
@@ -96,6 +98,10 @@ class CatalogueStack(Stack):
         self.domain = self._search_domain()
         self.identity = build_identity(self, config, self.names, self.removal, self.web)
         self.event_feed = build_event_feed(self, self.names, self.removal)  # the change feed's bus
+        # DOIs: the DataCite account's secret (a placeholder the operator overwrites), URL and prefix
+        self.dois = build_dois(
+            self, self.names, self.removal, api_url=config.datacite_api_url, prefix=config.datacite_prefix
+        )
         self.role = self._lambda_role()
         self.chalice = self._chalice_app(self.identity.issuers)
         self._alarms()
@@ -344,6 +350,7 @@ class CatalogueStack(Stack):
         self.deposits.grant_read(role)
         # POST /archives/deposits hands out presigned PUTs under uploads/ (signed with this role)
         self.deposits.grant_put(role, "uploads/*")
+        self.deposits.grant_put(role, "harvests/*")  # POST /harvests writes the SIPs it builds
         for bucket in self.data_buckets:
             bucket.grant_read(role)
             # POST /uploads hands out presigned POSTs into these buckets, signed by this role:
@@ -367,6 +374,7 @@ class CatalogueStack(Stack):
         )
         self.domain.grant_read_write(role)
         self.event_feed.grant_publish(role)  # events:PutEvents on the stage's bus only
+        self.dois.grant_read(role)  # the DataCite account's secret (the API and the stream consumers)
         return role
 
     def _environment(self, issuers: list[dict[str, Any]]) -> dict[str, str]:
@@ -380,6 +388,7 @@ class CatalogueStack(Stack):
         return {
             "CATALOGUE_STAGE": c.stage,
             **self.event_feed.environment,  # CATALOGUE_EVENT_BUS_NAME
+            **self.dois.environment,  # CATALOGUE_DATACITE_URL, _PREFIX, _SECRET_ID (an ARN)
             # read by app.py at import time: the stream event source mappings
             "CATALOGUE_DATASETS_STREAM_ARN": datasets.table_stream_arn,
             "CATALOGUE_ACCESS_STREAM_ARN": access.table_stream_arn,
@@ -398,6 +407,18 @@ class CatalogueStack(Stack):
             "CATALOGUE_ARCHIVE_STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
             "CATALOGUE_ARCHIVE_STORAGE_CLASS": "STANDARD",  # the lifecycle rule moves AIPs to DEEP_ARCHIVE
             "CATALOGUE_FIXITY_SAMPLE_FRACTION": str(c.fixity_sample_fraction),
+            # POST /harvests: the stage's upstream hosts over https; plain http and loopback are
+            # the local stand-in's only, never allowed here (tests/infra/test_harvest_stack.py)
+            "CATALOGUE_HARVEST_HOSTS": ",".join(c.harvest_hosts),
+            "CATALOGUE_HARVEST_PLAIN_HTTP_HOSTS": "",
+            "CATALOGUE_HARVEST_ALLOW_LOOPBACK": "0",
+            "CATALOGUE_HARVEST_MAX_JSON_BYTES": str(HarvestConfig.max_json_bytes),
+            "CATALOGUE_HARVEST_MAX_FILE_BYTES": str(HarvestConfig.max_file_bytes),
+            "CATALOGUE_HARVEST_MAX_RECORD_BYTES": str(HarvestConfig.max_record_bytes),
+            "CATALOGUE_HARVEST_MAX_FILES": str(HarvestConfig.max_files),
+            # OAI-PMH (/oai): the stage's identifier and contact; its baseURL is the request's
+            "CATALOGUE_OAI_REPOSITORY_IDENTIFIER": c.oai_repository_identifier,
+            "CATALOGUE_OAI_ADMIN_EMAIL": c.oai_admin_email,
             "CATALOGUE_OPENSEARCH_URL": f"https://{self.domain.domain_endpoint}",
             "CATALOGUE_SEARCH_INDEX": resources.SEARCH_INDEX,
             "CATALOGUE_OIDC_ISSUERS": self.to_json_string(issuers),

@@ -9,6 +9,7 @@ No stage is configured by editing code.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -125,6 +126,17 @@ class StageConfig:
     # API's own URL is not known when the pool's client is made); None: no such sign-in
     sign_in_callback_url: str | None = None
     throttle: Throttle = field(default_factory=Throttle)
+    # POST /harvests: upstream repositories (InvenioRDM, Zenodo) records are harvested from,
+    # exact DNS names reached over https (never an IP, localhost or plain http in AWS)
+    harvest_hosts: tuple[str, ...] = ()
+    # OAI-PMH (/oai): the domain name of its oai:<identifier>:<uuid> ids and the contact its
+    # Identify names (empty: the app's defaults, catalogue.invalid and catalogue-admin@example.org)
+    oai_repository_identifier: str = ""
+    oai_admin_email: str = ""
+    # DOIs: DataCite's REST API (https) and the repository account's prefix (10.NNNN; empty:
+    # no DOIs); the account itself is in the stage's secret (infra/stacks/dois.py)
+    datacite_api_url: str = ""
+    datacite_prefix: str = ""
 
     @classmethod
     def from_node(cls, node: Node) -> StageConfig:
@@ -164,6 +176,9 @@ class StageConfig:
             alarm_email=str(raw["alarm_email"]) if raw.get("alarm_email") else None,
             sign_in_callback_url=_callback(raw.get("sign_in_callback_url")),
             throttle=Throttle.from_mapping(raw.get("throttle") or {}),
+            harvest_hosts=_harvest_hosts(raw.get("harvest_hosts") or ()),
+            **_datacite(raw),
+            **_oai(raw),
         )
 
 
@@ -177,6 +192,48 @@ def _callback(value: Any) -> str | None:
     if not url.startswith("https://") or not url.endswith(SIGN_IN_CALLBACK_PATH):
         raise StageConfigError(f"sign_in_callback_url must be https://<API host and stage>{SIGN_IN_CALLBACK_PATH}")
     return url
+
+
+_DNS_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _harvest_hosts(value: Any) -> tuple[str, ...]:
+    """Allow-listed upstream hosts: DNS names only (an address, ``localhost`` or a port is refused:
+    the loopback stand-in is the local stack's, and AWS reaches upstream over https:443)."""
+    hosts = tuple(str(h).strip().lower() for h in value)
+    bad = [h for h in hosts if not _DNS_NAME.fullmatch(h) or h.endswith((".localhost", ".internal", ".local"))]
+    if bad:
+        raise StageConfigError(f"harvest_hosts must be public DNS names, not {bad}")
+    return hosts
+
+
+def _oai(raw: Mapping[str, Any]) -> dict[str, str]:
+    """The OAI-PMH settings, checked as the app checks them (at synth, not at the first request)."""
+    from chalicelib.config import ConfigError, OaiConfig
+
+    values = {name: str(raw.get(name) or "").strip() for name in ("oai_repository_identifier", "oai_admin_email")}
+    try:
+        OaiConfig.from_env(
+            {
+                "CATALOGUE_OAI_REPOSITORY_IDENTIFIER": values["oai_repository_identifier"],
+                "CATALOGUE_OAI_ADMIN_EMAIL": values["oai_admin_email"],
+            }
+        )
+    except ConfigError as exc:
+        raise StageConfigError(str(exc)) from None
+    return values
+
+
+def _datacite(raw: Mapping[str, Any]) -> dict[str, str]:
+    url = str(raw.get("datacite_api_url") or "").strip().rstrip("/")
+    prefix = str(raw.get("datacite_prefix") or "").strip().lower()
+    if url and not url.startswith("https://"):
+        raise StageConfigError("datacite_api_url must be an https URL")
+    if prefix and not re.fullmatch(r"10\.\d{4,9}", prefix):
+        raise StageConfigError("datacite_prefix must be a DOI prefix, 10.NNNN")
+    if prefix and not url:
+        raise StageConfigError("datacite_prefix needs datacite_api_url")
+    return {"datacite_api_url": url, "datacite_prefix": prefix}
 
 
 def _decode(value: Any) -> Any:

@@ -166,6 +166,7 @@ def make_doc() -> DocFactory:
             "uris": uris,
             "replicas": [{"base_uri": b, "uri": u} for b, u in zip(base_uris, uris, strict=True)],
             "annotations": {},
+            "annotation_values": [],
             "project": None,
             "type": "record",
             "created_at": BASE_TIME,

@@ -666,13 +666,14 @@ class TestSearchContract:
     ) -> None:
         if backend == "memory":
             pytest.skip("the fake has no mapping")
-        from chalicelib.adapters.opensearch import MAPPING, OpenSearchIndex
+        from chalicelib.adapters.opensearch import MAPPING, SETTINGS, OpenSearchIndex
 
         assert isinstance(index, OpenSearchIndex)
         index.drop_index()
         older = {**MAPPING, "properties": {k: v for k, v in MAPPING["properties"].items() if k != "project"}}
         client = index._client  # an index as an older release made it
-        client.indices.create(index=f"{index.index}-v1", body={"mappings": older, "aliases": {index.index: {}}})
+        body = {"settings": SETTINGS, "mappings": older, "aliases": {index.index: {}}}
+        client.indices.create(index=f"{index.index}-v1", body=body)
         # a new container's adapter (the stream handler after a deploy) writes documents with the field
         fresh = OpenSearchIndex(client, index.index, refresh="wait_for")
         assert fresh.upsert([make_doc(uid(1), project="P"), make_doc(uid(2))]) == []

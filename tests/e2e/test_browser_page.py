@@ -180,6 +180,30 @@ def test_upload_files_and_see_them_become_a_dataset(
     _no_errors(driver)
 
 
+def test_a_dataset_view_embeds_its_schema_org_description_and_leaving_removes_it(
+    stack: LocalStack, chromium: WebDriver, world: dict[str, Any]
+) -> None:
+    """README "Exports": the dataset's view puts its schema.org JSON-LD in <head>."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver, wait = chromium, WebDriverWait(chromium, WAIT)
+    _sign_in(driver, stack, world["researcher"])
+    driver.get(f"{stack.web_url}#/datasets/{world['uuid']}")
+    wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "h1"), "scale-survey-2026"))
+    script = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "head script#dataset-jsonld")))
+    assert script.get_attribute("type") == "application/ld+json"
+    described = json.loads(driver.execute_script("return document.getElementById('dataset-jsonld').textContent"))
+    assert described["@type"] == "Dataset" and described["name"] == "scale-survey-2026"
+    assert described["url"].endswith(f"#/datasets/{world['uuid']}")
+    assert [d["contentUrl"].startswith(world["base_uri"]) for d in described["distribution"]] == [True]
+    driver.find_element(By.CSS_SELECTOR, "nav a[href='#/search']").click()
+    wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "#results[aria-busy=false]")))
+    assert driver.find_elements(By.CSS_SELECTOR, "#dataset-jsonld") == []
+    _no_errors(driver)
+
+
 def test_an_outsider_sees_nothing(stack: LocalStack, chromium: WebDriver, world: dict[str, Any]) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
@@ -194,6 +218,7 @@ def test_an_outsider_sees_nothing(stack: LocalStack, chromium: WebDriver, world:
     driver.get(f"{stack.web_url}#/datasets/{world['uuid']}")
     wait.until(ready.text_to_be_present_in_element((By.CSS_SELECTOR, "[role=alert]"), "No such dataset"))
     assert "scale-survey" not in driver.find_element(By.ID, "main").text
+    assert driver.find_elements(By.CSS_SELECTOR, "#dataset-jsonld") == []  # no export of what it may not see
     driver.get(f"{stack.web_url}#/upload")
     wait.until(ready.text_to_be_present_in_element((By.ID, "main"), "may not register"))
     shot(driver, "page-8-outsider-dataset")

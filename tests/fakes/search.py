@@ -46,6 +46,7 @@ from chalicelib.catalogue.search import (
     sees_nothing,
 )
 from chalicelib.errors import SearchUnavailable
+from tests.fakes.search_text import annotations_match, prefix_stems, text_matches
 
 # An approximation of the Unicode word boundaries (UAX #29) the ``standard`` tokenizer uses:
 # letters, digits and "_" form words; "." ":" "'" join letters ("file.csv", "a:b", "don't"),
@@ -71,17 +72,14 @@ def _values(doc: dict[str, Any], field: str) -> list[str]:
     return []
 
 
-def _text_values(doc: dict[str, Any]) -> Iterable[str]:
-    for field in TEXT_FIELDS:
-        yield from _values(doc, field)
-
-
-def _found(value: str, words: set[str]) -> list[tuple[int, int]]:
-    """The spans of the words of ``value`` that are among ``words`` (as :func:`tokens` reads them)."""
+def _found(value: str, words: set[str], stems: tuple[str, ...] = ()) -> list[tuple[int, int]]:
+    """The spans of the words of ``value`` that are among ``words`` (as :func:`tokens` reads them)
+    or begin with one of ``stems`` (the explicit prefixes, ``calib*``, which OpenSearch marks)."""
     spans = []
     for m in _TOKEN.finditer(value):
         word = m.group()
-        if word.strip("_") and "".join(ch.lower() for ch in word) in words:
+        lowered = "".join(ch.lower() for ch in word)
+        if word.strip("_") and (lowered in words or lowered.startswith(stems)):
             spans.append(m.span())
     return spans
 
@@ -112,13 +110,13 @@ def _snippet(value: str, spans: list[tuple[int, int]], start: int, end: int) -> 
     return "".join(out)
 
 
-def _highlights(doc: dict[str, Any], words: set[str]) -> dict[str, list[str]]:
+def _highlights(doc: dict[str, Any], words: set[str], stems: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """The snippets of ``doc`` per text field where one of ``words`` occurs."""
     out: dict[str, list[str]] = {}
     for field in TEXT_FIELDS:
         snippets: list[str] = []
         for value in _values(doc, field):
-            spans = _found(value, words)
+            spans = _found(value, words, stems)
             if not spans:
                 continue
             if field in WHOLE_FIELD_HIGHLIGHTS:
@@ -181,6 +179,7 @@ class InMemorySearchIndex(SearchIndex):
         self.fail = fail
         self.exists = True
         self.docs: dict[str, dict[str, Any]] = {}
+        self.outdated = False  # set by a test: the served index is "made by an older mapping"
 
     def _check(self, need_index: bool = True) -> None:
         if self.fail:
@@ -232,8 +231,12 @@ class InMemorySearchIndex(SearchIndex):
             refused = fresh.upsert([doc])
             rejected += refused
             written += not refused
-        self.docs, self.exists = fresh.docs, True
+        self.docs, self.exists, self.outdated = fresh.docs, True, False
         return written, rejected
+
+    def mapping_outdated(self) -> bool:
+        self._check(need_index=False)
+        return self.outdated and self.exists
 
     def _visible(
         self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
@@ -249,8 +252,7 @@ class InMemorySearchIndex(SearchIndex):
             )
         ]
 
-    @staticmethod
-    def _matches(doc: dict[str, Any], query: SearchQuery, words: set[str] | None) -> bool:
+    def _matches(self, doc: dict[str, Any], query: SearchQuery, words: set[str] | None) -> bool:
         if query.base_uris and set(query.base_uris).isdisjoint(doc.get("base_uris") or ()):
             return False
         if query.creators and doc.get("creator_username") not in query.creators:
@@ -266,14 +268,11 @@ class InMemorySearchIndex(SearchIndex):
             return False
         if query.types and doc.get("type") not in query.types:
             return False
+        if not annotations_match(doc, query.annotations):
+            return False
         if words is None:
             return True
-        if not words:
-            return False  # text without any word matches nothing (as zero_terms_query "none")
-        found: set[str] = set()
-        for value in _text_values(doc):
-            found |= tokens(value)
-        return words <= found
+        return text_matches(doc, query.text, tokens, subfields=not self.outdated)
 
     def search(self, query: SearchQuery) -> SearchResult:
         self._check()
@@ -305,7 +304,7 @@ class InMemorySearchIndex(SearchIndex):
         hits = [copy.deepcopy(d) for d in page]
         if query.highlight and words is not None:
             for hit in hits:
-                hit[HIGHLIGHTS] = _highlights(hit, words)
+                hit[HIGHLIGHTS] = _highlights(hit, words, prefix_stems(query.text))
         return SearchResult(hits=hits, total=len(matched), next_after=next_after)
 
     def facets(self, query: SearchQuery, size: int = FACET_VALUES) -> Facets:

@@ -39,6 +39,7 @@ from tests.functional.conftest import BUCKET_A, BUCKET_B, Api, add_personas, fol
 from tests.functional.test_schemathesis import _fuzz, operations, with_password_sign_in
 from tests.support.chalice_transport import BASE_URL, session_for
 from tests.support.data import registration
+from tests.support.dois import install_dois
 from tests.support.tokens import TokenMint
 
 # Property names that only the server (or an administrator) decides, and the value each is
@@ -215,6 +216,7 @@ def world() -> Iterator[tuple[Api, dict[str, str]]]:
         with_password_sign_in(mint)
         arn = bootstrap.create_archive_state_machine(root(), ASL)  # execution is off in mock_aws
         install(root().rewired(replace(root().settings, archive_state_machine_arn=arn)))
+        install_dois()  # the DOI routes do their work rather than answer "not configured"
         assert api.post("/users", {"username": "daq"}).status_code == 201
         xfel.load(root(), User(username="admin", is_admin=True), xfel.test_fixtures(), "daq")
         r = api.patch(f"/api/v1/user/{user_uuid('champion')}", {"permissions": ["ORDERS", "ORDERS_SPECIAL"]})

@@ -92,6 +92,8 @@ NO_AUTH = {
     ("GET", "/docs"),
     ("GET", "/docs/{asset}"),
     ("GET", "/config/versions"),
+    ("GET", "/oai"),  # OAI-PMH for harvesters, public records only: tests/functional/test_oai.py
+    ("POST", "/oai"),
     ("POST", "/token"),
     ("POST", "/api/v1/login/apikey"),
     ("GET", "/api/v1/login/apikey"),
@@ -251,6 +253,7 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
         "schema": "sample",
         "folder_id": folder,
         "accession": accession,
+        "format": "datacite+json",  # GET /datasets/{uuid}/export/{format}: an export reader may read
     }
     good = good_bodies(uuid)
     seen = []
@@ -330,6 +333,8 @@ def test_a_caller_who_may_not_act_gets_the_same_answer_whatever_it_sends(persona
             # reader may read champion's dataset (search permission on bucket-a)
             if route == "/datasets/{uuid}/log":
                 assert set(answers.values()) == {403}, (method, route, answers)
+            elif route == "/datasets/{uuid}/doi":
+                assert set(answers.values()) == {404}, (method, route, answers)  # it has no DOI
             else:
                 assert set(answers.values()) == {200}, (method, route, answers)
             continue

@@ -38,6 +38,7 @@ from chalicelib.openapi.document import load
 from tests.functional.conftest import BUCKET_A, Api, add_personas, running_api
 from tests.support.chalice_transport import BASE_URL, ChaliceTransport, session_for
 from tests.support.data import registration
+from tests.support.dois import install_dois
 from tests.support.tokens import TokenMint
 from tests.support.user_pool import install_user_pool
 
@@ -82,6 +83,7 @@ def world() -> Iterator[Api]:
     with running_api(settings_, mint) as api:
         add_personas(api)
         with_password_sign_in(mint)
+        install_dois()  # the DOI routes do their work rather than answer "not configured"
         assert api.post("/datasets", registration(BUCKET_A), user="champion").status_code == 201
         yield api
 

@@ -4,6 +4,8 @@ The catalogue stores URLs (a myMdC repository's transfer agent, an instrument's 
 person's web site, dataset URIs) and fetches none of them: the only outbound requests it makes
 are to the AWS services, the search engine and the token issuers' JWKS, all from configuration
 (a token's ``iss``, ``jku`` and ``x5u`` are refused before any fetch: tests/unit/test_auth.py).
+``POST /harvests`` reads upstream records from the allow-listed hosts of its configuration
+only (none here): its ``source`` is refused before any name lookup (tests/unit/test_upstream.py).
 This test holds every operation of the API description to that, so that a new route is
 covered without changing it: bodies and queries generated from each operation's schemas
 (schemathesis, a fixed seed), made to pass the rules no schema states as the mass assignment

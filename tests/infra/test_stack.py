@@ -363,6 +363,11 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
         "CATALOGUE_PRINCIPAL_CACHE_SECONDS",
         "CATALOGUE_UPLOAD_MAX_BYTES",  # 5 GiB: S3's limit of one POST
         "CATALOGUE_UPLOAD_EXPIRES_SECONDS",
+        "CATALOGUE_PUBLISHER",  # exports' publisher: the default until a site names itself
+        "CATALOGUE_OAI_REPOSITORY_NAME",  # OAI-PMH's Identify: the publisher's name
+        "CATALOGUE_OAI_BASE_URL",  # OAI-PMH's baseURL: the address the request came to
+        "CATALOGUE_OAI_PAGE_SIZE",
+        "CATALOGUE_OAI_TOKEN_SECONDS",
     }
     for fn in functions(synth).values():
         env = {k: render(v) for k, v in fn["Properties"]["Environment"]["Variables"].items()}
@@ -502,7 +507,9 @@ def test_lambda_role_grants(synth: Synth) -> None:
         data = {"arn:<AWS::Partition>:s3:::lab-instrument-data/*"}
     else:
         data = {f"<{bucket_named(synth, resources.DEMO_BUCKET)}.Arn>/*"}
-    assert objects == {f"<{blobs}.Arn>/*", f"<{archive}.Arn>/*", f"<{deposit}.Arn>/uploads/*", *data}
+    # deposits: POST /uploads' presigned POSTs and the SIPs POST /harvests builds
+    deposits = {f"<{deposit}.Arn>/uploads/*", f"<{deposit}.Arn>/harvests/*"}
+    assert objects == {f"<{blobs}.Arn>/*", f"<{archive}.Arn>/*", *deposits, *data}
     assert actions["s3:RestoreObject"] == {f"<{archive}.Arn>/*"}
     if synth.stage == "prod":
         assert "arn:<AWS::Partition>:s3:::lab-instrument-data/*" in actions["s3:GetObject*"]

@@ -134,6 +134,30 @@ async function optional(path, query, pick, unreachable = false) {
   }
 }
 
+// The dataset's schema.org description (GET /datasets/{uuid}/export/schema.org) as JSON-LD in
+// <head>, for search engines and other readers of the page; one at a time, and the router
+// removes it on leaving the dataset's view (README "Exports").
+const JSONLD_ID = "dataset-jsonld";
+
+export function dropJsonLd() {
+  const old = document.getElementById(JSONLD_ID);
+  if (old) old.remove();
+}
+
+async function embedJsonLd(uuid, scope) {
+  const described = await optional(`/datasets/${encodeURIComponent(uuid)}/export/schema.org`, scope, (b) => b).catch(() => null);
+  // the user may have gone elsewhere while it loaded: only the dataset still shown gets it
+  if (!described || !location.hash.startsWith(`#/datasets/${uuid}`)) return;
+  const script = document.createElement("script");
+  script.type = "application/ld+json";
+  script.id = JSONLD_ID;
+  // "<" escaped: the text stays JSON, and no "</script>" in a name or description can end
+  // the element where the page's HTML is serialized and read again (crawlers, saved pages)
+  script.textContent = JSON.stringify(described).replace(/</g, "\\u003c");
+  dropJsonLd();
+  document.head.append(script);
+}
+
 export async function datasetPage(uuid, query) {
   const baseUri = query.get("base_uri") || "";
   const scope = baseUri ? { base_uri: baseUri } : {};
@@ -151,6 +175,7 @@ export async function datasetPage(uuid, query) {
     optional(`/datasets/${uuid}/annotations`, scope, (b) => b.annotations),
     optional(`/datasets/${uuid}/log`, { ...scope, limit: "50" }, (b) => b.entries),
   ]).catch((err) => { show(alert(err.message)); throw err; });
+  embedJsonLd(uuid, scope);
   const replicas = dataset.replicas || [];
   show(
     h("h1", {}, dataset.name || uuid),
