@@ -116,3 +116,9 @@ def fixity_audit_daily(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.DAYS))
 def reconcile_daily(event: CloudWatchEvent) -> None:
     jobs.run_reconcile(root())
+
+
+# DOIs the stream consumer could not bring in step (DataCite down): sent again, hourly
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def doi_reconcile_hourly(event: CloudWatchEvent) -> None:
+    jobs.run_doi_reconcile(root())

@@ -25,6 +25,13 @@ def run_reconcile(root: Root) -> dict[str, Any]:
     return report.to_dict()
 
 
+def run_doi_reconcile(root: Root) -> dict[str, int]:
+    """Send every DOI whose DataCite state or metadata lags its dataset (hourly)."""
+    counts = root.dois.reconcile()
+    log.info("DOI reconcile: %s", counts)
+    return counts
+
+
 def latest_reconcile_report(root: Root) -> dict[str, Any] | None:
     from chalicelib.ingest.reconcile import load_report
 

@@ -22,7 +22,10 @@ are called by the stream consumer: the metadata follows the entry's record, the 
 base URI's ``public`` flag and its removal; each is idempotent (a change already applied
 writes nothing and calls DataCite for nothing), so a redelivered stream record is harmless.
 Every event sent to DataCite is idempotent too (an event to the state a DOI is in changes
-nothing), which makes any retry safe.
+nothing), which makes any retry safe. What the stream consumer could not bring in step
+(DataCite unreachable, a concurrent change of the record) is left out of step rather than
+holding up the stream (indexing and the change feed wait behind a failed batch):
+:meth:`DoiService.reconcile`, run hourly, sends every DOI whose state or metadata lags.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ class DoiStore(ABC):
     - ``save(record, expected_version)``: ``None`` creates (AlreadyExists if one exists);
       otherwise VersionConflict unless the stored version is ``expected_version``.
     - ``under(base_uri)``: the records naming entries under ``base_uri``.
+    - ``all()``: every record (tombstones included).
     """
 
     @abstractmethod
@@ -118,6 +122,9 @@ class DoiStore(ABC):
 
     @abstractmethod
     def under(self, base_uri: str) -> Iterator[DoiRecord]: ...
+
+    @abstractmethod
+    def all(self) -> Iterator[DoiRecord]: ...
 
 
 def target_state(published: bool, entry_live: bool, base_uri_public: bool) -> str:
@@ -293,6 +300,36 @@ class DoiService:
             self._apply(record, entry, published=True, actor=base_uri.updated_by, raw=True)
             changed += 1
         return changed
+
+    def reconcile(self) -> dict[str, int]:
+        """Send every published-or-draft DOI whose DataCite state or metadata lags its entry
+        (what the stream consumer could not: DataCite was unreachable, or the record changed
+        meanwhile). Idempotent. ``{"checked", "sent", "failed"}``; a DOI that fails is logged
+        and tried again on the next run. Without DataCite configured: nothing to do."""
+        counts = {"checked": 0, "sent": 0, "failed": 0}
+        if self._datacite is None:
+            return counts
+        public: dict[str, bool] = {}
+        for record in self._store.all():
+            if record.state == DELETED:
+                continue
+            counts["checked"] += 1
+            entry = self._repo.get_dataset(record.uuid, record.base_uri, load_blobs=False)
+            if entry is None:
+                continue
+            if entry.base_uri not in public:
+                public[entry.base_uri] = self._is_public(entry.base_uri)
+            target = target_state(record.published, live(entry), public[entry.base_uri])
+            lags = record.metadata_version < entry.version or event_to(record.state, target) is not None
+            if not lags:
+                continue
+            try:
+                self._apply(record, entry, published=record.published, actor=entry.updated_by, raw=True)
+                counts["sent"] += 1
+            except (DataCiteError, AlreadyExists, Conflict) as exc:  # Conflict: VersionConflict's base
+                log.error("DOI %s still not in step: %r", record.doi, exc)
+                counts["failed"] += 1
+        return counts
 
     # -- helpers ----------------------------------------------------------------------------
     def _apply(self, record: DoiRecord, entry: Dataset, *, published: bool, actor: str, raw: bool = False) -> DoiRecord:

@@ -164,17 +164,17 @@ class StreamProcessor:
     def _sync_dois(self, calls: list[tuple[str, Callable[[], object]]]) -> None:
         """Bring DOIs in step (:class:`~chalicelib.catalogue.dois.DoiService`), last, once the
         audit, index and events of the batch are done. Every failure is logged and counted (EMF
-        ``Catalogue/Dois SyncFailures``); DataCite unreachable (or a concurrent change of a
-        DOI record) then fails the batch, which is retried (the calls are idempotent); a
-        refusal by DataCite (it would refuse again) is skipped."""
-        retry: Exception | None = None
+        ``Catalogue/Dois SyncFailures``) and never fails the batch: a stream retried while
+        DataCite is down would hold up indexing and the change feed behind it. What is left
+        out of step (DataCite unreachable, a concurrent change of a DOI record) is sent by the
+        hourly :meth:`~chalicelib.catalogue.dois.DoiService.reconcile`; a refusal by DataCite
+        (it would refuse again) waits for the record to change."""
         failures: list[tuple[str, str]] = []
         for what, call in calls:
             try:
                 call()
             except (DoiServiceUnavailable, VersionConflict) as exc:
                 failures.append((what, _reason("doi", exc)))
-                retry = exc
             except DataCiteError as exc:
                 failures.append((what, _reason("doi refused", exc)))
         if failures:
@@ -184,8 +184,6 @@ class StreamProcessor:
             self._metrics(
                 emf_line(DOI_METRIC_NAMESPACE, {DOI_FAILURES_METRIC: len(failures)}, dimensions, self._clock())
             )
-        if retry is not None:
-            raise retry
 
     def _dataset_events(self, old: Dataset | None, new: Dataset) -> list[ChangeEvent]:
         try:

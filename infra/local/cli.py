@@ -571,6 +571,19 @@ def xfel_load(
     console.print_json(data={"created": created})
 
 
+@app.command("dois-reconcile")
+def dois_reconcile(state_file: StateFile = STATE_FILE) -> None:
+    """Send every DOI whose DataCite state or metadata lags its dataset (what runs hourly in
+    AWS, after DataCite could not be reached); exit 1 if DataCite still refused or failed some."""
+    from chalicelib.jobs import run_doi_reconcile
+
+    _setup(state_file)
+    counts = run_doi_reconcile(root())
+    console.print(f"checked {counts['checked']} DOIs: sent {counts['sent']}, failed {counts['failed']}")
+    if counts["failed"]:
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def token(username: str, state_file: StateFile = STATE_FILE) -> None:
     """Print an access token for a user of the running local stack (local stage only)."""

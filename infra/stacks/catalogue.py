@@ -74,6 +74,7 @@ FUNCTIONS: dict[str, tuple[int, int]] = {  # logical id: (timeout s, memory MB)
     "OnArchiveTask": (ARCHIVE_TIMEOUT_S, 2048),
     "FixityAuditDaily": (SCHEDULE_TIMEOUT_S, 1024),
     "ReconcileDaily": (SCHEDULE_TIMEOUT_S, 1024),
+    "DoiReconcileHourly": (SCHEDULE_TIMEOUT_S, 512),  # DataCite calls, one DOI at a time
 }
 # a stream batch that keeps failing goes to an SQS on-failure destination after this many retries
 STREAM_MAX_RETRIES = 5

@@ -53,3 +53,4 @@ def test_the_records_under_a_base_uri_are_listed(store: DoiStore) -> None:
     assert list(store.under("s3://lab-data")) == [RECORD]
     assert list(store.under("s3://lab-copies")) == [other]
     assert list(store.under("s3://nowhere")) == []
+    assert sorted(store.all(), key=lambda r: r.uuid) == sorted([RECORD, other], key=lambda r: r.uuid)

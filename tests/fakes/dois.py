@@ -28,3 +28,6 @@ class InMemoryDoiStore(DoiStore):
 
     def under(self, base_uri: str) -> Iterator[DoiRecord]:
         yield from [r for r in self.records.values() if r.base_uri == base_uri]
+
+    def all(self) -> Iterator[DoiRecord]:
+        yield from list(self.records.values())

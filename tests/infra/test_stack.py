@@ -322,6 +322,7 @@ def test_schedules(synth: Synth) -> None:
     assert {k: v for k, v in schedules.items() if v} == {
         "FixityAuditDaily": ["rate(1 day)"],
         "ReconcileDaily": ["rate(1 day)"],
+        "DoiReconcileHourly": ["rate(1 hour)"],
     }
 
 

@@ -10,7 +10,6 @@ from typing import Any, cast
 
 import pytest
 
-from chalicelib.adapters.datacite import DoiServiceUnavailable
 from chalicelib.adapters.dynamodb.dois import DoiItem, record_from_image
 from chalicelib.adapters.dynamodb.repository import DynamoRepository
 from chalicelib.catalogue.dois import (
@@ -361,7 +360,7 @@ def test_the_access_stream_audits_doi_records_once() -> None:
     assert [(e.action, e.actor) for e in entries] == [("draft", "registrar"), ("register", "admin")]
 
 
-def test_the_datasets_stream_keeps_the_doi_in_step_and_fails_the_batch_while_datacite_is_down() -> None:
+def test_the_datasets_stream_keeps_the_doi_in_step_and_the_reconcile_sends_what_datacite_missed() -> None:
     repo = ImageRepository()
     world = World(public=True, repo=repo)
     world.service.draft(REGISTRAR, UUID)
@@ -375,10 +374,28 @@ def test_the_datasets_stream_keeps_the_doi_in_step_and_fails_the_batch_while_dat
     new = world.update_entry(content=replace(old.content, name="Soil moisture"))
     batch = [stream_record("MODIFY", image(old), image(new))]
     world.datacite.unavailable = True
-    with pytest.raises(DoiServiceUnavailable):
-        processor.process_datasets(batch)
+    assert processor.process_datasets(batch) == 1  # indexed: DataCite down holds nothing up
     [line] = [json.loads(m) for m in metrics]
     assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == DOI_METRIC_NAMESPACE and line["SyncFailures"] == 1
+    assert world.service.reconcile() == {"checked": 1, "sent": 0, "failed": 1}  # still down
     world.datacite.unavailable = False
-    processor.process_datasets(batch)  # the stream's retry
+    assert world.service.reconcile() == {"checked": 1, "sent": 1, "failed": 0}
     assert world.datacite.get(DOI).attributes["titles"] == [{"title": "Soil moisture"}]
+    assert world.service.reconcile() == {"checked": 1, "sent": 0, "failed": 0}  # in step: nothing sent
+
+
+def test_the_reconcile_sends_a_base_uri_s_publication_that_datacite_missed() -> None:
+    world = World(public=False)
+    world.service.draft(REGISTRAR, UUID)
+    world.service.publish(REGISTRAR, UUID)
+    world.set_public(True)  # the stream's call to DataCite was lost
+    assert world.datacite.state_of(DOI) == "registered"
+    calls = len(world.datacite.calls)
+    assert world.service.reconcile() == {"checked": 1, "sent": 1, "failed": 0}
+    assert world.datacite.state_of(DOI) == "findable"
+    assert world.service.reconcile()["sent"] == 0 and len(world.datacite.calls) == calls + 1
+
+
+def test_the_reconcile_without_datacite_does_nothing() -> None:
+    world = World(configured=False)
+    assert world.service.reconcile() == {"checked": 0, "sent": 0, "failed": 0}

@@ -99,3 +99,7 @@ class DynamoDoiStore(DoiStore):
     def under(self, base_uri: str) -> Iterator[DoiRecord]:
         for item in DoiItem.query(DOI_PK, filter_condition=DoiItem.base_uri == base_uri, consistent_read=True):
             yield record_from_item(item)
+
+    def all(self) -> Iterator[DoiRecord]:
+        for item in DoiItem.query(DOI_PK, consistent_read=True):
+            yield record_from_item(item)
