@@ -315,6 +315,9 @@ class BaseUri:
     # published: its registered entries are listed by OAI-PMH (tombstones included) and their
     # DOIs are findable; otherwise they are hidden from the world. Set by admins only.
     public: bool = False
+    # published once (never reset): after a withdrawal OAI-PMH lists its entries as deleted, so
+    # that harvesters learn they are gone
+    was_public: bool = False
 
     def to_dict(self) -> JSONObject:
         return {

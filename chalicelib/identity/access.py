@@ -313,9 +313,11 @@ class AccessService:
         record = self._repo.get_base_uri(base_uri)
         if record is None or record.deleted:
             raise NotFound(f"no base URI {base_uri}")
+        now_public = record.public if public is None else public
         wanted = replace(
             record,
-            public=record.public if public is None else public,
+            public=now_public,
+            was_public=record.was_public or now_public,
             description=record.description if description is None else description,
         )
         if wanted != record:

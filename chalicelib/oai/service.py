@@ -16,8 +16,10 @@ their base URIs' records (publishing a base URI makes its entries new to increme
 harvesters). It is **deleted** (``status="deleted"``, no metadata) once none of its public
 entries is live: its tombstones remain, with their sets. Nothing removes tombstones from the
 datasets table (no TTL, no purge), so deletions are kept for ever: ``deletedRecord`` is
-``persistent``. Withdrawing a base URI (``public: false``) drops its items from the lists
-without a deletion mark (see README "Known limits").
+``persistent``. A base URI withdrawn (``public: false`` after it was public: ``was_public``)
+keeps its entries listed, as deleted: its withdrawal is their change (the base URI record's
+``updated_at``), so an incremental harvest learns they are gone; published again, they are
+live again.
 
 **Cost.** A list (and ``Identify``'s ``earliestDatestamp``, ``ListSets``' projects) reads the
 whole datasets table (``Repository.iter_datasets``, a scan) on every request, and keeps the
@@ -151,7 +153,7 @@ class OaiRepository:
         )
 
     def _sets(self) -> list[tuple[str, str]]:
-        public = self._public()
+        public = self._listed_base_uris()
         sets = [(BASE_SET, "Datasets by base URI"), (PROJECT_SET, "Datasets by project")]
         for uri in sorted(public):
             description = public[uri].description.strip()
@@ -191,12 +193,14 @@ class OaiRepository:
 
     # -- the items ---------------------------------------------------------------------------
 
-    def _public(self) -> dict[str, BaseUri]:
-        return {b.base_uri: b for b in self._source.list_base_uris() if b.public and not b.deleted}
+    def _listed_base_uris(self) -> dict[str, BaseUri]:
+        """The base URIs whose entries are listed: public ones, and withdrawn ones (their
+        entries listed as deleted)."""
+        return {b.base_uri: b for b in self._source.list_base_uris() if (b.public or b.was_public) and not b.deleted}
 
     def _items(self) -> list[Item]:
         """Every listed item, in (datestamp, identifier) order (a scan: see the module)."""
-        public = self._public()
+        public = self._listed_base_uris()
         entries: dict[str, list[Dataset]] = {}
         for entry in self._source.iter_datasets():
             if entry.base_uri in public and entry.status == REGISTERED:
@@ -209,14 +213,14 @@ class OaiRepository:
         uuid = identifier.removeprefix(self._prefix)
         if uuid == identifier or not _is_uuid(uuid):
             raise OaiError(ID_DOES_NOT_EXIST, f"no record {identifier}")
-        public = self._public()
+        public = self._listed_base_uris()
         group = [e for e in self._source.get_entries(uuid, list(public)) if e.status == REGISTERED]
         if not group:
             raise OaiError(ID_DOES_NOT_EXIST, f"no record {identifier}")
         return self._make_item(uuid, group, public)
 
     def _make_item(self, uuid: str, group: list[Dataset], public: Mapping[str, BaseUri]) -> Item:
-        live = [e for e in group if not e.deleted]
+        live = [e for e in group if not e.deleted and public[e.base_uri].public]  # withdrawn: deleted
         members = live or group
         sets = {base_set(e.base_uri) for e in members} | {
             project_set(e.content.project) for e in members if e.content.project

@@ -78,8 +78,10 @@ def test_harvesters_see_registered_datasets_of_public_base_uris_only(personas: A
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/xml")
     assert oai_id(mine["uuid"]).encode() in r.body
 
-    publish(personas, BUCKET_A, public=False)
-    assert listed(personas) == {}
+    publish(personas, BUCKET_A, public=False)  # withdrawn: its records are deleted for harvesters
+    assert {k: h.get("status") for k, h in listed(personas).items()} == {oai_id(mine["uuid"]): "deleted"}
+    answer = oai(personas, verb="ListRecords", metadataPrefix="oai_dc")
+    assert answer.find(".//o:metadata", NS) is None and "plot-7" not in ET.tostring(answer).decode()
 
 
 def test_a_deleted_dataset_stays_listed_as_deleted(personas: Api) -> None:
@@ -127,3 +129,24 @@ def test_protocol_errors_are_xml_with_http_200(personas: Api) -> None:
     assert identify.findtext(".//o:baseURL", namespaces=NS).endswith("/oai")  # type: ignore[union-attr]
     r = personas.call("POST", "/oai", None, headers={"Content-Type": "application/x-www-form-urlencoded"}, raw=b"\xff")
     assert r.status_code == 400
+
+
+def test_a_withdrawn_base_uri_s_records_are_deleted_for_an_incremental_harvest_and_live_again_once_republished(
+    personas: Api,
+) -> None:
+    never = register(personas, "bravo", BUCKET_B, name="never-public")
+    publish(personas, BUCKET_A)
+    mine = register(personas, "champion", BUCKET_A, name="plot-9")
+    since = oai(personas, verb="Identify").findtext("o:responseDate", namespaces=NS) or ""
+    publish(personas, BUCKET_A, public=False)
+    changed = listed(personas, **{"from": since})
+    assert {k: h.get("status") for k, h in changed.items()} == {oai_id(mine["uuid"]): "deleted"}
+    gone = oai(personas, verb="GetRecord", identifier=oai_id(mine["uuid"]), metadataPrefix="oai_dc")
+    assert gone.find(".//o:header", NS).get("status") == "deleted"  # type: ignore[union-attr]
+    assert gone.find(".//o:metadata", NS) is None
+    publish(personas, BUCKET_A)
+    assert listed(personas)[oai_id(mine["uuid"])].get("status") is None
+    # a base URI never published names nothing, deleted or not
+    assert oai_id(never["uuid"]) not in listed(personas)
+    never_answer = oai(personas, verb="GetRecord", identifier=oai_id(never["uuid"]), metadataPrefix="oai_dc")
+    assert never_answer.find("o:error", NS).get("code") == "idDoesNotExist"  # type: ignore[union-attr]

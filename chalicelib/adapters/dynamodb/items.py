@@ -268,6 +268,7 @@ def base_uri_item(record: BaseUri) -> BaseUriItem:
         updated_at=record.updated_at,
         deleted=record.deleted,
         public=record.public,
+        was_public=record.was_public,
     )
 
 
@@ -281,6 +282,7 @@ def base_uri_from_item(item: BaseUriItem) -> BaseUri:
         description=item.description or "",
         deleted=bool(item.deleted),
         public=bool(item.public),
+        was_public=bool(item.was_public),
     )
 
 

@@ -187,6 +187,7 @@ class BaseUriItem(Model):
     deleted = BooleanAttribute(default=False)
     # absent on items written before base URIs could be published: read as False
     public = BooleanAttribute(null=True)
+    was_public = BooleanAttribute(null=True)
 
 
 class AuditItem(Model):
