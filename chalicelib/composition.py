@@ -166,7 +166,11 @@ class Root:
 
         settings = self.settings
         return OaiRepository(
-            self.repo, settings.oai, publisher=settings.publisher, landing_url=lambda uuid: landing_url(settings, uuid)
+            self.repo,
+            settings.oai,
+            publisher=settings.publisher,
+            landing_url=lambda uuid: landing_url(settings, uuid),
+            doi_of=lambda entry: self.dois.doi_of(entry),  # noqa: PLW0108 (built on first use)
         )
 
     @cached_property

@@ -95,12 +95,15 @@ class OaiRepository:
         *,
         publisher: str,
         landing_url: Callable[[str], str],
+        doi_of: Callable[[Dataset], str | None] = lambda _entry: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``doi_of(entry)``: the entry's registered DOI, if any (one read per record shown)."""
         self._source = source
         self._config = config
         self._publisher = publisher
         self._landing_url = landing_url
+        self._doi_of = doi_of
         self._clock = clock
         self._prefix = f"oai:{config.repository_identifier}:"
 
@@ -237,7 +240,7 @@ class OaiRepository:
                 item.shown.replicas,
                 landing_url=self._landing_url(item.uuid),
                 publisher=self._publisher,
-                doi=None,
+                doi=self._doi_of(item.shown),
             )
         return xml.Record(item.identifier, item.datestamp, item.sets, item.shown is None, view)
 

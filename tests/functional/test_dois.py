@@ -129,3 +129,13 @@ def test_the_exports_name_the_doi_once_it_is_registered(personas: Api, datacite:
     assert "doi" not in personas.get(export, user="reader").json_body  # a draft resolves nowhere
     personas.post(f"{doi_path(uuid)}/publish", None, user="champion")
     assert personas.get(export, user="reader").json_body["doi"] == f"10.5072/{uuid}"
+
+
+def test_oai_pmh_names_the_doi_of_a_published_dataset(personas: Api, datacite: InMemoryDataCite) -> None:
+    set_public(personas, True)
+    uuid = register(personas)["uuid"]
+    personas.post(doi_path(uuid), None, user="champion")
+    personas.post(f"{doi_path(uuid)}/publish", None, user="champion")
+    r = personas.get(f"/oai?verb=GetRecord&metadataPrefix=oai_datacite&identifier=oai:catalogue.invalid:{uuid}")
+    assert r.status_code == 200
+    assert f'<identifier identifierType="DOI">10.5072/{uuid}</identifier>' in r.body.decode(), r.body[:600]
