@@ -139,7 +139,14 @@ class Root:
         archive's AIPs are never linked: they are read through the archive's restores."""
         from chalicelib.catalogue.item_links import ItemLinks
 
-        return ItemLinks(self.repo, self.objects, unlinked_base_uris=frozenset({self.settings.archive_base_uri}))
+        settings = self.settings
+        return ItemLinks(
+            self.repo,
+            self.objects,
+            expires=settings.item_link_seconds,
+            unlinked_base_uris=frozenset({settings.archive_base_uri}),
+            download_log=settings.download_log,
+        )
 
     @cached_property
     def exports(self) -> ExportService:

@@ -271,6 +271,10 @@ class Settings:
     # limit of one POST), the form valid this long
     upload_max_bytes: int = 5 * 1024**3
     upload_expires_seconds: int = 3600
+    # GET /datasets/{uuid}/items/{id}/url: how long a link works (1 s to 1 h), and whether each
+    # link given is written to the dataset's log (who was let fetch which file)
+    item_link_seconds: int = 300
+    download_log: bool = False
     inline_cap_bytes: int = 64 * 1024
     max_query_chars: int = 512
     jwks_cooldown_seconds: float = 10.0
@@ -353,6 +357,8 @@ class Settings:
             max_body_bytes=_int(env, "CATALOGUE_MAX_BODY_BYTES", defaults.max_body_bytes),
             upload_max_bytes=_int(env, "CATALOGUE_UPLOAD_MAX_BYTES", defaults.upload_max_bytes),
             upload_expires_seconds=_int(env, "CATALOGUE_UPLOAD_EXPIRES_SECONDS", defaults.upload_expires_seconds),
+            item_link_seconds=_link_seconds(env),
+            download_log=env.get("CATALOGUE_DOWNLOAD_LOG", "") == "1",
             inline_cap_bytes=_int(env, "CATALOGUE_INLINE_CAP_BYTES", defaults.inline_cap_bytes),
             max_query_chars=_int(env, "CATALOGUE_MAX_QUERY_CHARS", defaults.max_query_chars),
             jwks_cooldown_seconds=float(env.get("CATALOGUE_JWKS_COOLDOWN_SECONDS", defaults.jwks_cooldown_seconds)),
@@ -379,6 +385,13 @@ class Settings:
                 {"issuer": i.issuer, "token_use": i.token_use, "username_claim": i.username_claim} for i in self.issuers
             ],
         }
+
+
+def _link_seconds(env: Mapping[str, str]) -> int:
+    seconds = _int(env, "CATALOGUE_ITEM_LINK_SECONDS", Settings.item_link_seconds)
+    if not 1 <= seconds <= 3600:
+        raise ConfigError("CATALOGUE_ITEM_LINK_SECONDS must be 1 to 3600 (seconds a file link works)")
+    return seconds
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

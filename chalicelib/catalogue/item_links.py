@@ -34,13 +34,15 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid as uuidlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from chalicelib.adapters.dynamodb.repository import Repository
 from chalicelib.adapters.object_storage import ObjectStorage, TooLarge
+from chalicelib.catalogue.audit import dataset_subject
 from chalicelib.catalogue.entries import visible_entries
-from chalicelib.domain import KIND_BAG, KIND_DTOOL, KIND_FOLDER, Dataset, JSONObject, ManifestItem, User
+from chalicelib.domain import KIND_BAG, KIND_DTOOL, KIND_FOLDER, AuditEntry, Dataset, JSONObject, ManifestItem, User
 from chalicelib.errors import NotFound
 from chalicelib.identity import permissions as perm
 from chalicelib.ingest.bags.targets import ARCHIVE_SUFFIXES
@@ -110,7 +112,10 @@ class ItemLinks:
     """Presigned links to the files of the datasets a caller may see.
 
     ``expires``: how long a link works, 1 to :data:`MAX_LINK_SECONDS` seconds;
-    ``unlinked_base_uris``: base URIs whose replicas are never linked (the archive's).
+    ``unlinked_base_uris``: base URIs whose replicas are never linked (the archive's);
+    ``download_log``: each link given is also an entry (``item``, ``download``: who, which file,
+    until when) in the dataset entry's log, which its registrars read. A link is not a download
+    (S3 serves the bytes; S3 server access logs tell those): it says who was let fetch what.
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class ItemLinks:
         *,
         expires: int = DEFAULT_LINK_SECONDS,
         unlinked_base_uris: frozenset[str] = frozenset(),
+        download_log: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not 1 <= expires <= MAX_LINK_SECONDS:
@@ -128,6 +134,7 @@ class ItemLinks:
         self._store = store
         self._expires = expires
         self._unlinked = unlinked_base_uris
+        self._download_log = download_log
         self._clock = clock
 
     def item_url(self, user: User, uuid: str, item_id: str, base_uri: str | None = None) -> JSONObject:
@@ -186,8 +193,26 @@ class ItemLinks:
 
     def _link(self, user: User, entry: Dataset, item_id: str, item: ManifestItem, place: ItemPlace) -> JSONObject:
         filename = item.relpath.rsplit("/", 1)[-1]
-        expires_at = self._clock() + self._expires
+        now = self._clock()
+        expires_at = now + self._expires
         url = self._store.download_link(place.bucket, place.key, self._expires, filename)
+        if self._download_log:
+            # written before the link is given: a link nobody could log is never handed out
+            self._repo.append_audit(
+                [
+                    AuditEntry(
+                        entry_id=f"download:{uuidlib.uuid4().hex}",
+                        entity_type="item",
+                        entity_id=item_id,
+                        action="download",
+                        timestamp=now,
+                        actor=user.username,
+                        value={"relpath": item.relpath, "uri": place.uri, "expires_at": expires_at},
+                        subject=dataset_subject(entry.uuid, entry.base_uri),
+                        acting_for=user.acting_for,
+                    )
+                ]
+            )
         log.info(
             "item link: %s got %s item %s (%s) until %.0f",
             user.username,

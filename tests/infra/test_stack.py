@@ -368,6 +368,8 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
         "CATALOGUE_OAI_REPOSITORY_NAME",  # OAI-PMH's Identify: the publisher's name
         "CATALOGUE_OAI_BASE_URL",  # OAI-PMH's baseURL: the address the request came to
         "CATALOGUE_OAI_PAGE_SIZE",
+        "CATALOGUE_ITEM_LINK_SECONDS",  # file links: 300 s
+        "CATALOGUE_DOWNLOAD_LOG",  # off: a site turns it on
         "CATALOGUE_OAI_TOKEN_SECONDS",
     }
     for fn in functions(synth).values():

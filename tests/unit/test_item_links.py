@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.object_storage import attachment
+from chalicelib.catalogue.audit import dataset_subject
 from chalicelib.catalogue.entries import new_entry
 from chalicelib.catalogue.item_links import (
     DEFAULT_LINK_SECONDS,
@@ -26,6 +27,7 @@ from chalicelib.catalogue.item_links import (
     item_place,
 )
 from chalicelib.catalogue.validation import parse_registration
+from chalicelib.config import ConfigError, Settings
 from chalicelib.domain import (
     INCOMPLETE,
     KIND_BAG,
@@ -383,3 +385,37 @@ def test_a_link_lives_as_configured_and_never_longer_than_an_hour(world: World) 
 def test_a_link_the_store_never_handed_out_is_refused(world: World) -> None:
     with pytest.raises(LinkRefused):
         world.store.open_link(f"https://{BUCKET}.example/{FOLDER}/a.csv?get&expires=300&filename=a.csv")
+
+
+def test_with_the_download_log_each_link_given_is_in_the_dataset_s_log_and_without_it_none_is(world: World) -> None:
+    assert world.created(put_folder(world)).status == "created"
+    subject = dataset_subject(uuid_of(), BASE)
+    before, _ = world.repo.list_audit(subject, 100, None)
+    links(world).item_url(READER, uuid_of(), item_id("a.csv"))
+    assert world.repo.list_audit(subject, 100, None)[0] == before  # off by default
+    logged = links(world, download_log=True, expires=60)
+    answer = logged.item_url(READER, uuid_of(), item_id("a.csv"))
+    after, _ = world.repo.list_audit(subject, 100, None)
+    [entry] = [e for e in after if e not in before]
+    assert (entry.entity_type, entry.action, entry.actor, entry.entity_id) == (
+        "item",
+        "download",
+        "reader",
+        item_id("a.csv"),
+    )
+    assert entry.value == {"relpath": "a.csv", "uri": f"{BASE}/{FOLDER}/a.csv", "expires_at": 1060.0}
+    assert answer["expires_at"] == 1060.0 and "expires=60" in answer["url"]
+    with pytest.raises(NotFound):  # refused: nothing logged
+        logged.item_url(User(username="outsider"), uuid_of(), item_id("a.csv"))
+    assert len(world.repo.list_audit(subject, 100, None)[0]) == len(after)
+
+
+@pytest.mark.parametrize(("raw", "ok"), [("1", True), ("3600", True), ("0", False), ("3601", False), ("x", False)])
+def test_the_link_lifetime_is_configured_within_an_hour(raw: str, ok: bool) -> None:
+    env = {"CATALOGUE_STAGE": "test", "CATALOGUE_ITEM_LINK_SECONDS": raw, "CATALOGUE_DOWNLOAD_LOG": "1"}
+    if ok:
+        settings = Settings.from_env(env)
+        assert (settings.item_link_seconds, settings.download_log) == (int(raw), True)
+    else:
+        with pytest.raises(ConfigError):
+            Settings.from_env(env)
