@@ -41,7 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-HOST = "127.0.0.1"
+from infra.local.serving import HOST, ServedInThread
+
 LOCAL_PREFIX = "10.5072"  # DataCite's former test prefix: never resolvable
 LOCAL_USERNAME = "LOCAL.CATALOGUE"
 LOCAL_PASSWORD = "local-datacite-password"  # a stand-in account, on loopback only
@@ -302,9 +303,7 @@ class DataCiteStandIn:
         self.registry = DoiRegistry(prefix)
         self.username, self.password = username, password
         self.requests: list[tuple[str, str]] = []
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ServedInThread[_Server] = ServedInThread("the DataCite stand-in", "", port)
 
     @property
     def prefix(self) -> str:
@@ -312,9 +311,7 @@ class DataCiteStandIn:
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the stand-in is not started")
-        return int(self._server.server_address[1])
+        return self._served.port
 
     @property
     def base_url(self) -> str:
@@ -342,20 +339,12 @@ class DataCiteStandIn:
             return None
 
     def start(self) -> DataCiteStandIn:
-        server = _Server((HOST, self._port), _Handler)
-        server.standin = self
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="datacite-standin", daemon=True)
-        self._thread.start()
+        self._served.bind(_Server, _Handler).standin = self
+        self._served.serve("datacite-standin")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._server, self._thread = None, None
+        self._served.stop(timeout)
 
     def __enter__(self) -> DataCiteStandIn:
         return self.start()

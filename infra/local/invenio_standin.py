@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-HOST = "127.0.0.1"
+from infra.local.serving import HOST, ServedInThread
+
 CREATED = "2026-11-02T09:00:00.000000+00:00"
 
 
@@ -150,15 +150,11 @@ class InvenioStandIn:
         self.records = dict(demo_records() if records is None else records)
         self.redirects = dict(redirects or {})
         self.requests: list[str] = []
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ServedInThread[_Server] = ServedInThread("the InvenioRDM stand-in", "", port)
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the stand-in is not started")
-        return int(self._server.server_address[1])
+        return self._served.port
 
     @property
     def authority(self) -> str:
@@ -182,20 +178,12 @@ class InvenioStandIn:
         }
 
     def start(self) -> InvenioStandIn:
-        server = _Server((HOST, self._port), _Handler)
-        server.standin = self
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="invenio-standin", daemon=True)
-        self._thread.start()
+        self._served.bind(_Server, _Handler).standin = self
+        self._served.serve("invenio-standin")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._server, self._thread = None, None
+        self._served.stop(timeout)
 
     def __enter__(self) -> InvenioStandIn:
         return self.start()
