@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import requests
 
+from chalicelib import resources
 from infra.local.processes import REPO_ROOT
 from infra.local.stack import LocalStack
 
@@ -118,3 +119,14 @@ def sidecar_dataset(stack: LocalStack, admin: Client, files: dict[str, bytes], n
 
     assert wait_for(registered, timeout=30)
     return bucket, str(admin.get("/datasets", params={"base_uri": f"s3://{bucket}"}).json()["items"][0]["uuid"])
+
+
+def deposits_admin(stack: LocalStack) -> Client:
+    """The admin, with the deposit bucket watched and registered as a base URI."""
+    client = persona(stack, "admin", admin=True)
+    stack.watch_bucket(resources.DEPOSIT_BUCKET)
+    r = client.post("/base-uris", {"base_uri": f"s3://{resources.DEPOSIT_BUCKET}"})
+    assert r.status_code in (201, 409), r.text
+    if r.status_code == 201:
+        time.sleep(1.1)  # the ingest handler re-reads base URIs on a miss at most once a second
+    return client

@@ -22,7 +22,7 @@ import requests
 
 from chalicelib import resources
 from infra.local.stack import LocalStack
-from tests.e2e.helpers import Client, persona, unique, wait_for
+from tests.e2e.helpers import Client, deposits_admin, persona, unique, wait_for
 from tests.unit.test_bags import (
     BAGIT_TXT,
     HELLO,
@@ -55,13 +55,7 @@ def http() -> requests.Session:
 @pytest.fixture
 def admin(stack: LocalStack) -> Client:
     """The admin, with the deposit bucket watched and registered as a base URI."""
-    client = persona(stack, "admin", admin=True)
-    stack.watch_bucket(resources.DEPOSIT_BUCKET)
-    r = client.post("/base-uris", {"base_uri": f"s3://{resources.DEPOSIT_BUCKET}"})
-    assert r.status_code in (201, 409), r.text
-    if r.status_code == 201:
-        time.sleep(1.1)  # the ingest handler re-reads base URIs on a miss at most once a second
-    return client
+    return deposits_admin(stack)
 
 
 def zipped(bag: Path, top: str | None = None) -> bytes:

@@ -5,16 +5,14 @@ the AIP keeps the upstream metadata; the same record again is the same archive."
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 import requests
 
-from chalicelib import resources
 from infra.local.invenio_standin import demo_records
 from infra.local.stack import LocalStack
-from tests.e2e.helpers import Client, persona, wait_for
+from tests.e2e.helpers import Client, deposits_admin, wait_for
 
 FINAL = {"archived", "failed", "rejected"}
 RECORD = "ka3f9-qq2m8"  # tests/e2e/test_harvest.py's own; the README's walk-through uses 7hy2p-4x0c1
@@ -23,13 +21,7 @@ RECORD = "ka3f9-qq2m8"  # tests/e2e/test_harvest.py's own; the README's walk-thr
 @pytest.fixture
 def admin(stack: LocalStack) -> Client:
     """The admin, with the deposit bucket watched and registered as a base URI."""
-    client = persona(stack, "admin", admin=True)
-    stack.watch_bucket(resources.DEPOSIT_BUCKET)
-    r = client.post("/base-uris", {"base_uri": f"s3://{resources.DEPOSIT_BUCKET}"})
-    assert r.status_code in (201, 409), r.text
-    if r.status_code == 201:
-        time.sleep(1.1)  # the ingest handler re-reads base URIs on a miss at most once a second
-    return client
+    return deposits_admin(stack)
 
 
 def archive_of(admin: Client, archive_id: str) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from chalicelib.catalogue.search import (
     sees_nothing,
 )
 from chalicelib.errors import SearchUnavailable
-from tests.fakes.search_text import annotations_match, prefix_stems, text_matches
+from tests.fakes.search_text import annotations_match, prefix_stems, string_values, text_matches
 
 # An approximation of the Unicode word boundaries (UAX #29) the ``standard`` tokenizer uses:
 # letters, digits and "_" form words; "." ":" "'" join letters ("file.csv", "a:b", "don't"),
@@ -61,15 +61,6 @@ _TOKEN = re.compile(rf"[{_IDEO}]|{_W}+(?:(?:(?<={_LETTER})[.:'\u2019](?={_LETTER
 def tokens(text: str) -> set[str]:
     """The lowercased words of ``text`` (pure underscores are not words)."""
     return {"".join(ch.lower() for ch in m) for m in _TOKEN.findall(text) if m.strip("_")}
-
-
-def _values(doc: dict[str, Any], field: str) -> list[str]:
-    value = doc.get(field)
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if isinstance(v, str)]
-    return []
 
 
 def _found(value: str, words: set[str], stems: tuple[str, ...] = ()) -> list[tuple[int, int]]:
@@ -115,7 +106,7 @@ def _highlights(doc: dict[str, Any], words: set[str], stems: tuple[str, ...] = (
     out: dict[str, list[str]] = {}
     for field in TEXT_FIELDS:
         snippets: list[str] = []
-        for value in _values(doc, field):
+        for value in string_values(doc, field):
             spans = _found(value, words, stems)
             if not spans:
                 continue
@@ -323,7 +314,7 @@ class InMemorySearchIndex(SearchIndex):
         for name, field in FACET_FIELDS.items():
             per_value: Counter[str] = Counter()
             for d in matched:
-                values = set(_values(d, field))  # a document counts once per distinct value
+                values = set(string_values(d, field))  # a document counts once per distinct value
                 per_value.update(values if name != "base_uri" or reported is None else values & reported)
             counts[name] = tuple(sorted(per_value.items(), key=lambda kv: (-kv[1], kv[0]))[:size])
         return Facets(total=len(matched), facets=counts)

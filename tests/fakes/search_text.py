@@ -21,11 +21,11 @@ def text_matches(doc: dict[str, Any], text: str, tokens: Any, *, subfields: bool
         return False  # text without any word matches nothing (as OpenSearch's match_none)
     every: set[str] = set()
     for field in TEXT_FIELDS:
-        for value in _strings(doc, field):
+        for value in string_values(doc, field):
             every |= tokens(value)
     beginnings: set[str] = set()
     for field in PREFIX_FIELDS if subfields else ():
-        for value in _strings(doc, field):
+        for value in string_values(doc, field):
             beginnings |= {t[:n] for t in tokens(value) for n in range(PREFIX_MIN_CHARS, PREFIX_MAX_CHARS + 1)}
     return all(_word_found(w, tokens(w.text), every, beginnings) for w in words)
 
@@ -74,7 +74,8 @@ def _value_matches(value: dict[str, Any], clause: AnnotationClause) -> bool:
     return all(checks[name](bound) for name, bound in clause.bounds().items())
 
 
-def _strings(doc: dict[str, Any], field: str) -> list[str]:
+def string_values(doc: dict[str, Any], field: str) -> list[str]:
+    """The strings a document holds in ``field`` (one, or those of a list)."""
     value = doc.get(field)
     if isinstance(value, str):
         return [value]
