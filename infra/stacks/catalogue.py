@@ -52,6 +52,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, dimension Stage)
 # throttled tighter than the rest of the API (StageConfig.throttle): guessing passwords and keys
 SIGN_IN_ROUTES = (("POST", "/token"), ("POST", "/api/v1/login/apikey"))
+# each request costs far more than most: OAI-PMH (anonymous) reads the whole datasets table,
+# POST /harvests fetches an upstream record and its files within the request
+HEAVY_ROUTES = (("GET", "/oai"), ("POST", "/oai"), ("POST", "/harvests"))
 INDEX_FAILURES_METRIC = "IndexFailures"  # emitted by chalicelib.catalogue.streams (EMF, dimension Stage)
 
 # Lambda sizing per packaged function, by Chalice's logical id (``APIHandler`` is the REST API,
@@ -566,8 +569,8 @@ class CatalogueStack(Stack):
 
 
 def method_settings(throttle: Throttle) -> list[dict[str, Any]]:
-    """The stage's throttling: the whole API, then the sign-in routes tighter (API Gateway
-    encodes each ``/`` of a resource path as ``~1``)."""
+    """The stage's throttling: the whole API, then the sign-in and the heavy routes tighter
+    (API Gateway encodes each ``/`` of a resource path as ``~1``)."""
     settings = [
         {
             "ResourcePath": "/*",
@@ -576,13 +579,15 @@ def method_settings(throttle: Throttle) -> list[dict[str, Any]]:
             "ThrottlingBurstLimit": throttle.burst,
         }
     ]
-    for method, path in SIGN_IN_ROUTES:
+    tight = [(route, throttle.sign_in_rate, throttle.sign_in_burst) for route in SIGN_IN_ROUTES]
+    tight += [(route, throttle.heavy_rate, throttle.heavy_burst) for route in HEAVY_ROUTES]
+    for (method, path), rate, burst in tight:
         settings.append(
             {
                 "ResourcePath": "/" + path.replace("/", "~1"),
                 "HttpMethod": method,
-                "ThrottlingRateLimit": throttle.sign_in_rate,
-                "ThrottlingBurstLimit": throttle.sign_in_burst,
+                "ThrottlingRateLimit": rate,
+                "ThrottlingBurstLimit": burst,
             }
         )
     return settings

@@ -42,13 +42,17 @@ class OpenSearchSizing:
 class Throttle:
     """API Gateway's stage throttling: steady requests per second and the burst above it, for
     the whole API and, tighter, for the two sign-in routes (``POST /token``, ``POST
-    /api/v1/login/apikey``: guessing passwords and keys). These bound the stage as a whole;
-    the app limits each caller's failed sign-ins itself (chalicelib/identity/sign_in.py)."""
+    /api/v1/login/apikey``: guessing passwords and keys) and for the heavy routes (OAI-PMH,
+    anonymous, reads the whole datasets table per request; ``POST /harvests`` fetches an
+    upstream record within the request). These bound the stage as a whole; the app limits each
+    caller's failed sign-ins itself (chalicelib/identity/sign_in.py)."""
 
     rate: float = 100.0
     burst: int = 200
     sign_in_rate: float = 5.0
     sign_in_burst: int = 10
+    heavy_rate: float = 5.0
+    heavy_burst: int = 10
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> Throttle:
@@ -57,12 +61,16 @@ class Throttle:
             burst=int(raw.get("burst", cls.burst)),
             sign_in_rate=float(raw.get("sign_in_rate", cls.sign_in_rate)),
             sign_in_burst=int(raw.get("sign_in_burst", cls.sign_in_burst)),
+            heavy_rate=float(raw.get("heavy_rate", cls.heavy_rate)),
+            heavy_burst=int(raw.get("heavy_burst", cls.heavy_burst)),
         )
         unknown = set(raw) - {f.name for f in fields(cls)}
         if unknown:
             raise StageConfigError(f"unknown throttle settings: {sorted(unknown)}")
         if not 0 < throttle.sign_in_rate <= throttle.rate or not 0 < throttle.sign_in_burst <= throttle.burst:
             raise StageConfigError("throttle: 0 < sign_in_rate <= rate and 0 < sign_in_burst <= burst")
+        if not 0 < throttle.heavy_rate <= throttle.rate or not 0 < throttle.heavy_burst <= throttle.burst:
+            raise StageConfigError("throttle: 0 < heavy_rate <= rate and 0 < heavy_burst <= burst")
         return throttle
 
 

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 from chalicelib import resources
 from chalicelib.adapters.dynamodb import tables
 from chalicelib.config import Settings
-from infra.stacks.catalogue import FUNCTIONS, SIGN_IN_ROUTES, VISIBILITY_FACTOR
+from infra.stacks.catalogue import FUNCTIONS, HEAVY_ROUTES, SIGN_IN_ROUTES, VISIBILITY_FACTOR
 from infra.stacks.settings import StageConfig, StageConfigError, Throttle
 from infra.stacks.tables import TABLES
 from tests.infra.conftest import STAGE_CONTEXT, Synth, as_list, iam_statements, render
@@ -772,12 +772,17 @@ def test_the_stage_is_throttled_and_sign_in_tighter(synth: Synth) -> None:
     throttle = StageConfig.from_mapping(synth.stage, cdk_context()["stages"][synth.stage]).throttle
     everything = settings.pop(("*", "/*"))
     assert (everything["ThrottlingRateLimit"], everything["ThrottlingBurstLimit"]) == (throttle.rate, throttle.burst)
-    assert set(settings) == {(m, "/" + p.replace("/", "~1")) for m, p in SIGN_IN_ROUTES}
-    for method, path in SIGN_IN_ROUTES:
+    assert set(settings) == {(m, "/" + p.replace("/", "~1")) for m, p in SIGN_IN_ROUTES + HEAVY_ROUTES}
+    for method, path in SIGN_IN_ROUTES + HEAVY_ROUTES:
         assert method in app_module.app.routes[path]
-    for tight in settings.values():
+    for method, path in SIGN_IN_ROUTES:
+        tight = settings[(method, "/" + path.replace("/", "~1"))]
         assert tight["ThrottlingRateLimit"] == throttle.sign_in_rate < throttle.rate
         assert tight["ThrottlingBurstLimit"] == throttle.sign_in_burst < throttle.burst
+    for method, path in HEAVY_ROUTES:
+        tight = settings[(method, "/" + path.replace("/", "~1"))]
+        assert tight["ThrottlingRateLimit"] == throttle.heavy_rate < throttle.rate
+        assert tight["ThrottlingBurstLimit"] == throttle.heavy_burst < throttle.burst
 
 
 def test_throttle_settings_are_checked() -> None:
@@ -785,4 +790,6 @@ def test_throttle_settings_are_checked() -> None:
         StageConfig.from_mapping("dev", {"throttle": {"rate": 5, "sign_in_rate": 10}})
     with pytest.raises(StageConfigError, match="unknown throttle"):
         StageConfig.from_mapping("dev", {"throttle": {"rps": 5}})
+    with pytest.raises(StageConfigError, match="heavy_rate"):
+        StageConfig.from_mapping("dev", {"throttle": {"rate": 5, "burst": 10, "sign_in_rate": 1, "heavy_rate": 6}})
     assert StageConfig.from_mapping("dev", {"throttle": {"rate": 50, "burst": 80}}).throttle == Throttle(50, 80, 5, 10)
