@@ -25,6 +25,7 @@ from chalicelib.routes import (
     mymdc,
     oai,
     projects,
+    record_exports,
     submissions,
     submitter,
     tokens,
@@ -49,6 +50,7 @@ app.register_blueprint(harvests.bp)  # POST /harvests: an InvenioRDM/Zenodo reco
 app.register_blueprint(items.bp)  # GET /datasets/{uuid}/items/{id}/url: presigned links to a dataset's files
 app.register_blueprint(dois.bp)  # /datasets/{uuid}/doi: DOIs through DataCite; see README "DOIs (DataCite)"
 app.register_blueprint(exports.bp)  # GET /datasets/{uuid}/export/{format}: DataCite, schema.org…; see README "Exports"
+app.register_blueprint(record_exports.bp)  # GET /projects|collections/{uuid}/export/{format}; README "Exports"
 app.register_blueprint(uploads.bp)  # POST /uploads: a folder to S3 with presigned POSTs, registered by the ingest
 app.register_blueprint(dserver.bp)  # dtool clients (dserver API); see README "Using dtool clients"
 app.register_blueprint(lookup_server.bp)  # dtool clients of dtool-lookup-server 0.18 (/dataset/*, /admin/*)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
     from chalicelib.catalogue.uploads import Uploads
+    from chalicelib.exports.collections import RecordExports
     from chalicelib.exports.service import ExportService
     from chalicelib.facility.queries import FacilityQueries
     from chalicelib.facility.records import FacilityService
@@ -163,6 +164,23 @@ class Root:
             publisher=settings.publisher,
             doi_of=lambda entry: self.dois.doi_of(entry),  # noqa: PLW0108 (built on first use)
             preservation=lambda user, view: preservation_records(user, view, self.repo, self.archive_records),
+        )
+
+    @cached_property
+    def record_exports(self) -> RecordExports:
+        """Exports of projects and collections (``/projects/{uuid}/export/{format}``…), of the
+        record the tracker's services show the caller (the same permission check)."""
+        from chalicelib.exports.collections import RecordExports
+        from chalicelib.exports.view import landing_url
+
+        settings = self.settings
+        return RecordExports(
+            self.repo,
+            project=lambda user, uuid: self.tracker.projects.get(user, uuid),  # noqa: PLW0108 (built on use)
+            collection=lambda user, uuid: self.tracker.collections.get(user, uuid),  # noqa: PLW0108 (built on use)
+            landing_url=lambda uuid: landing_url(settings, uuid),
+            publisher=settings.publisher,
+            doi_of=lambda entry: self.dois.doi_of(entry),  # noqa: PLW0108 (built on first use)
         )
 
     @cached_property

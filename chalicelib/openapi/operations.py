@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.archive.model import STATUSES as ARCHIVE_STATUSES
 from chalicelib.domain import KINDS
+from chalicelib.exports.collections import RECORD_FORMATS
 from chalicelib.exports.formats import FORMATS as EXPORT_FORMATS
 from chalicelib.exports.formats import names as export_names
 from chalicelib.openapi.request_schemas import BASE_URI as BASE_URI_SCHEMA
@@ -133,6 +134,18 @@ JSON_OR_XML = ("application/json", "application/xml")
 # the exports' media types: by URL (/export/{format}) and by content negotiation (Accept)
 EXPORT_MEDIA = tuple(dict.fromkeys(f.media_type for f in EXPORT_FORMATS))
 NEGOTIATED = tuple(dict.fromkeys(f.media_type for f in EXPORT_FORMATS if f.accepts))
+# a project's or collection's exports (the formats with a place for a group of datasets)
+RECORD_EXPORT_MEDIA = tuple(dict.fromkeys(f.media_type for f in RECORD_FORMATS))
+RECORD_EXPORT = Doc(
+    path=(
+        Param(
+            "format",
+            "the export format (see README, Exports: Projects and collections)",
+            {"type": "string", "enum": [f.name for f in RECORD_FORMATS]},
+        ),
+    ),
+    media=RECORD_EXPORT_MEDIA,
+)
 
 
 def sorted_page(*fields: str) -> tuple[Param, ...]:
@@ -267,14 +280,16 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", "/annotation-schemas/{name}"): Doc(response="AnnotationSchema"),
     ("GET", "/annotation-schemas/{name}/versions/{version}"): Doc(response="AnnotationSchema"),
-    ("GET", "/projects/{uuid}"): Doc(response="Project"),
+    ("GET", "/projects/{uuid}"): Doc(response="Project", media=("application/json", *RECORD_EXPORT_MEDIA)),
+    ("GET", "/projects/{uuid}/export/{format}"): RECORD_EXPORT,
     ("PATCH", "/projects/{uuid}"): Doc(request="ProjectPatch", response="TrackerOrder"),
     ("GET", "/projects/{uuid}/log"): Doc(response="TrackerLog"),
     ("POST", "/projects/{uuid}/datasets"): Doc(request="TrackerDatasetFields", response="TrackerDataset"),
     ("GET", "/projects/{uuid}/datasets/{dataset}"): Doc(response="TrackerDataset"),
     ("PATCH", "/projects/{uuid}/datasets/{dataset}"): Doc(request="ProjectDatasetPatch", response="TrackerDataset"),
     ("GET", "/projects/{uuid}/datasets/{dataset}/log"): Doc(response="TrackerLog"),
-    ("GET", "/collections/{uuid}"): Doc(response="TrackerCollection"),
+    ("GET", "/collections/{uuid}"): Doc(response="TrackerCollection", media=("application/json", *RECORD_EXPORT_MEDIA)),
+    ("GET", "/collections/{uuid}/export/{format}"): RECORD_EXPORT,
     ("PATCH", "/collections/{uuid}"): Doc(request="CollectionPatch", response="TrackerCollection"),
     ("GET", "/collections/{uuid}/log"): Doc(response="TrackerLog"),
     ("GET", "/submissions/schemas"): Doc(response="SubmissionTypes"),

@@ -20,6 +20,7 @@ from chalicelib.errors import ValidationError
 from chalicelib.routes._http import Ctx, created, endpoint
 from chalicelib.routes._pages import paged_response
 from chalicelib.routes._smorest import parse_paging
+from chalicelib.routes.exports import export_response
 from chalicelib.routes.tracker_api import record_filter
 from chalicelib.tracker import fields
 
@@ -65,7 +66,13 @@ def add_project(ctx: Ctx) -> Response:
 
 @bp.route("/projects/{uuid}", methods=["GET"])
 @endpoint(bp)
-def get_project(ctx: Ctx, uuid: str) -> dict[str, Any]:
+def get_project(ctx: Ctx, uuid: str) -> Any:
+    """An order or facility proposal. An `Accept` header naming an export's media type gets
+    that export, as `GET /projects/{uuid}/export/{format}` answers it; one that allows none of
+    them (nor `application/json`) is 406."""
+    export = ctx.root.record_exports.negotiated(ctx.user, "project", uuid, ctx.header("accept"))
+    if export is not None:
+        return export_response(export)
     return ctx.root.tracker.projects.get(ctx.user, uuid)
 
 
@@ -156,7 +163,13 @@ def add_collection(ctx: Ctx) -> Response:
 
 @bp.route("/collections/{uuid}", methods=["GET"])
 @endpoint(bp)
-def get_collection(ctx: Ctx, uuid: str) -> dict[str, Any]:
+def get_collection(ctx: Ctx, uuid: str) -> Any:
+    """A collection. An `Accept` header naming an export's media type gets that export, as
+    `GET /collections/{uuid}/export/{format}` answers it; one that allows none of them (nor
+    `application/json`) is 406."""
+    export = ctx.root.record_exports.negotiated(ctx.user, "collection", uuid, ctx.header("accept"))
+    if export is not None:
+        return export_response(export)
     return ctx.root.tracker.collections.get(ctx.user, uuid)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.adapters.dynamodb.facility import FacilityRecord
 from chalicelib.domain import User
-from chalicelib.errors import NotFound
+from chalicelib.errors import Forbidden, NotFound
 from chalicelib.tracker import permissions as tp
 from chalicelib.tracker.orders import Orders
 from chalicelib.tracker.records import ORDER, TrackerRecords, canonical_uuid
@@ -51,9 +51,14 @@ class Projects:
         return [{**o, "kind": "order"} for o in orders] + [proposal_document(p) for p in proposals]
 
     def get(self, user: User, uuid: str) -> dict[str, Any]:
-        """The order (for who may read it) or proposal (likewise) ``uuid``."""
+        """The order (for who may read it) or proposal (likewise) ``uuid``; NotFound for one
+        who may not read it, with the message of an unknown uuid (not the order's 403 for a
+        caller without ORDERS, nor its "no order": either would tell that the order exists)."""
         if self._records.find(ORDER, uuid) is not None:
-            return {**self._orders.get(user, uuid), "kind": "order"}
+            try:
+                return {**self._orders.get(user, uuid), "kind": "order"}
+            except (Forbidden, NotFound):
+                raise NotFound(f"no project {uuid[:64]}") from None
         wanted = canonical_uuid(uuid)
         found = next((p for p in self._proposals(user) if p.uuid == wanted), None) if wanted else None
         if found is None:

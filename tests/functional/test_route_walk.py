@@ -153,6 +153,8 @@ TRACKER_REFUSED = {
     ("PATCH", "/collections/{uuid}"): 404,
     ("DELETE", "/collections/{uuid}"): 404,
     ("GET", "/collections/{uuid}/log"): 404,
+    ("GET", "/projects/{uuid}/export/{format}"): 404,  # exports of what one may see (README "Exports")
+    ("GET", "/collections/{uuid}/export/{format}"): 404,
 }
 TRACKER_NATIVE = ("/projects", "/collections")
 # metadata submissions (chalicelib/routes/submitter.py, submissions.py), walked with champion's
