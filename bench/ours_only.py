@@ -1,12 +1,12 @@
-"""Figures for our catalogue alone: upload -> searchable, handler cold import, Lambda package size.
+"""Figures for our catalogue alone: upload -> searchable, Lambda package size.
 
-(Search and summary at large N and the bulk-index throughput are driven from ``run.py``.)
+(Search and summary at large N and the bulk-index throughput are driven from ``run.py``, the cold
+start of every Lambda function is ``bench/cold_start.py``.)
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -21,13 +21,6 @@ sys.path.insert(0, str(REPO))
 from workload import Ours, percentile  # noqa: E402
 
 from infra.local.stack import LocalStack  # noqa: E402
-
-_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/{}/stream/2024-01-01T00:00:00.000"
-FAKE_STREAM_ARNS = {
-    "CATALOGUE_DATASETS_STREAM_ARN": _ARN.format("catalogue-datasets"),
-    "CATALOGUE_ACCESS_STREAM_ARN": _ARN.format("catalogue-access"),
-    "CATALOGUE_FACILITY_STREAM_ARN": _ARN.format("catalogue-facility"),
-}
 
 
 def upload_to_searchable(
@@ -84,43 +77,12 @@ def upload_to_searchable(
     }
 
 
-def cold_import(runs: int = 15) -> dict[str, Any]:
-    """``import app`` in a fresh interpreter ``runs`` times: in-process import time and process wall."""
-    code = (
-        "import sys, time, json\n"
-        "t = time.perf_counter()\n"
-        "import app\n"
-        "dt = time.perf_counter() - t\n"
-        "heavy = ['boto3', 'botocore', 'pynamodb', 'opensearchpy', 'jose', 'cryptography', 'yaml', 'bagit',"
-        " 'requests']\n"
-        "print(json.dumps({'import_s': dt, 'loaded': [m for m in heavy if m in sys.modules]}))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CATALOGUE_"))}
-    env.update(FAKE_STREAM_ARNS)
-    env["AWS_DEFAULT_REGION"] = "eu-west-1"
-    env["PYTHONPATH"] = str(REPO)
-    in_proc, walls, loaded = [], [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True
-        )
-        walls.append((time.perf_counter() - t0) * 1000)
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        in_proc.append(result["import_s"] * 1000)
-        loaded = result["loaded"]
-    return {
-        "runs": runs,
-        "import_median_ms": round(statistics.median(in_proc), 1),
-        "process_wall_median_ms": round(statistics.median(walls), 1),
-        "heavy_modules_loaded_by_import": loaded,
-        "note": "warm page cache and .pyc files; a Lambda at 128-512 MB has a fraction of a core",
-    }
-
-
-def package_size(timeout: float = 600.0) -> dict[str, Any]:
+def package_size(timeout: float = 600.0, keep: Path | None = None) -> dict[str, Any]:
     """The Lambda deployment zip as deployed (``bench/package_size.py``: ``chalice package`` of the
-    project staged with ``vendor/`` from the runtime lock, as the CDK stack packages it)."""
+    project staged with ``vendor/`` from the runtime lock, as the CDK stack packages it); copied
+    to ``keep`` when given (the cold start imports from it)."""
+    import shutil
+
     from package_size import TARGET, build_package, zip_sizes
 
     with tempfile.TemporaryDirectory(prefix="bench-pkg-") as tmp:
@@ -129,6 +91,8 @@ def package_size(timeout: float = 600.0) -> dict[str, Any]:
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             return {"skipped": str(exc)[-800:]}
         sizes = zip_sizes(zip_path)
+        if keep is not None:
+            shutil.copyfile(zip_path, keep)
     return {
         "source": "chalice package of infra.lambda_bundle.staged_project (vendor/ = requirements/runtime.lock)",
         **sizes,

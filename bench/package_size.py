@@ -36,7 +36,7 @@ import app
 from chalicelib import composition, jobs
 from chalicelib.identity import tokens as auth
 from chalicelib.adapters import opensearch
-from chalicelib.archive import aip, fixity, sip, steps, worker, writer
+from chalicelib.archive import aip, fixity, sip, steps, worker
 from chalicelib.ingest import ingestion, reconcile
 from chalicelib.ingest.bags import on_disk, serialized
 print("\\n".join(sorted({m.split(".")[0] for m in sys.modules})))

@@ -14,10 +14,11 @@
    throughput with 1, 4 and 16 clients for lookup and free-text search; pyinstrument
    profiles of every operation where we are slower than 0.5x the peer.
 4. Ours alone: upload -> searchable over a watched bucket, search and summary at
-   ``--n-large``, bulk-index throughput (``bench/bulk_index.py``), cold import of the handler
-   module (median of 15), the Lambda package size.
+   ``--n-large``, bulk-index throughput (``bench/bulk_index.py``), the Lambda package size,
+   the cold start of every Lambda function from that package (``bench/cold_start.py``).
 
-Writes ``bench/results/<date>[-quick].json``, ``.md``, ``.png`` and the profiles' text.
+Writes ``bench/results/<date>[-quick].json``, ``.md``, ``.png`` and the profiles' text, and
+``bench/results/<date>[-quick]-cold-start.{json,md}``.
 Every process started is stopped at the end, on an error and on Ctrl-C/SIGTERM.
 """
 
@@ -49,7 +50,7 @@ sys.path.insert(0, str(BENCH))
 
 import requests  # noqa: E402
 from inproc import InProcess, register_many, wait_until  # noqa: E402
-from ours_only import cold_import, package_size, upload_to_searchable  # noqa: E402
+from ours_only import package_size, upload_to_searchable  # noqa: E402
 from peer import PeerServer  # noqa: E402
 from report import chart, machine, markdown, text_table  # noqa: E402
 from workload import (  # noqa: E402
@@ -472,10 +473,23 @@ class Bench:
                 "searchable_after_s": bulk["first_run"].get("searchable_after_s"),
                 "raw": bulk,
             }
-        LOG.info("cold import of app (15 fresh processes)")
-        oo["cold_import"] = cold_import(15)
         LOG.info("Lambda package size")
-        oo["package"] = package_size()
+        with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
+            zip_copy = Path(tmp) / "deployment.zip"
+            oo["package"] = package_size(keep=zip_copy)
+            LOG.info("cold start of every Lambda function (bench/cold_start.py, 5 fresh processes each)")
+            import cold_start
+
+            cold = cold_start.measure(5, zip_copy if zip_copy.exists() else None)
+            base = cold_start.write(cold, self.out_dir, f"{self.name}-cold-start")
+            oo["cold_start"] = {
+                "results": str(base.relative_to(REPO) if base.is_relative_to(REPO) else base) + ".{json,md}",
+                **{
+                    variant: {"import_ms": v["import_ms_all"], "heavy_at_import": v["heavy_at_import"]}
+                    | {name: f["first_call_ms"] for name, f in v["functions"].items()}
+                    for variant, v in cold["variants"].items()
+                },
+            }
 
     def large(self, ours: Ours, oo: dict[str, Any]) -> None:
         assert self.stack is not None

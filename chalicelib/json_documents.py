@@ -8,13 +8,15 @@ the pointer is RFC 6901's (``""`` is the whole document, ``/a/0/b`` a nested val
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.exceptions import ValidationError as SchemaViolation
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import InvalidDocument
+
+if TYPE_CHECKING:
+    # jsonschema is imported where used: ~30 ms at a cold start that app.py's import would
+    # pay in every Lambda function, and only writes of annotations and submissions need it
+    # (bench/cold_start.py; tests/unit/test_cold_start.py keeps it out of ``import app``)
+    from jsonschema.exceptions import ValidationError as SchemaViolation
 
 # A schema or a document deeper than this is refused before jsonschema recurses into it.
 MAX_DEPTH = 64
@@ -45,6 +47,9 @@ def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
 
 def schema_problems(schema: Any) -> list[dict[str, str]]:
     """What is wrong with ``schema`` as a Draft 2020-12 JSON Schema (``[]``: nothing)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     if not isinstance(schema, Mapping | bool):
         return [{"path": "", "message": "a JSON Schema is an object (or true/false)"}]
     if depth_of(schema) > MAX_DEPTH:
@@ -61,6 +66,8 @@ def schema_problems(schema: Any) -> list[dict[str, str]]:
 def document_problems(schema: Mapping[str, Any] | bool, document: Any) -> list[dict[str, str]]:
     """Every way ``document`` breaks ``schema`` (a schema :func:`schema_problems` accepted),
     sorted by path; ``[]`` when it conforms. Remote ``$ref`` s are never fetched."""
+    from jsonschema import Draft202012Validator
+
     if depth_of(document) > MAX_DEPTH:
         return [{"path": "", "message": f"the document nests deeper than {MAX_DEPTH} levels"}]
     validator = Draft202012Validator(schema)

@@ -18,16 +18,21 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element, ParseError, tostring
 
-import xmlschema
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from chalicelib.errors import InvalidDocument
 from chalicelib.json_documents import document_problems
 from chalicelib.submissions.types import BY_SET_ELEMENT, TYPES, ObjectType
+
+if TYPE_CHECKING:
+    # imported where used: xmlschema (with elementpath) costs ~110 ms at a cold start, paid by
+    # every Lambda function since app.py's OpenAPI description imports this module
+    # (bench/cold_start.py; tests/unit/test_cold_start.py keeps it out of ``import app``)
+    import xmlschema
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 # Caps on a submitted XML file (checked while it is read, before any schema sees it).
@@ -114,6 +119,8 @@ class EnaSchemas:
 
     # -- the schemas ---------------------------------------------------------------------
     def xsd(self, type_: ObjectType) -> xmlschema.XMLSchema:
+        import xmlschema
+
         if type_.name not in self._xsds:
             self._xsds[type_.name] = xmlschema.XMLSchema(str(self._directory / "ena" / type_.xsd))
         return self._xsds[type_.name]
@@ -134,6 +141,8 @@ class EnaSchemas:
         """The objects of an XML file (a ``<STUDY_SET>`` of ``<STUDY>`` s, or one ``<STUDY>``):
         its type (``expected``, or found from the root element) and each object's stored form.
         Every problem of the file is reported at once."""
+        import xmlschema
+
         root = read_xml(data)
         type_ = self._type_of(root, expected)
         schema = self.xsd(type_)
@@ -180,6 +189,8 @@ class EnaSchemas:
     def object_from_json(self, type_: ObjectType, document: Any) -> dict[str, Any]:
         """The stored form of a JSON object of ``type_``: checked against the type's JSON
         Schema, then against its XSD (through an XML encoding), every problem at once."""
+        import xmlschema
+
         what = f"the {type_.name} JSON"
         problems = document_problems(self.json_schema(type_), document)
         if problems:
@@ -198,6 +209,8 @@ class EnaSchemas:
     def submission(self, data: bytes) -> list[dict[str, Any]]:
         """The ACTIONS of a submission file (``SUBMISSION_SET`` or ``SUBMISSION`` of
         SRA.submission.xsd), each ``{"ADD": {"@schema": ..., "@source": ...}}`` or the like."""
+        import xmlschema
+
         root = read_xml(data, "the submission file")
         if root.tag not in ("SUBMISSION_SET", "SUBMISSION"):
             raise _refuse(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from jose import jwt
 
-from infra.lambda_bundle import BOTOCORE_SERVICES, lambda_pins
+from infra.lambda_bundle import BOTOCORE_SERVICES, LAMBDA_PYTHON, lambda_pins
 from infra.locks import NEVER_INSTALLED, normalize
 from tests.infra.conftest import Synth
 from tests.support.tokens import TokenMint
@@ -91,7 +91,20 @@ def test_package_holds_the_app_and_nothing_of_the_repository_besides(dev: Synth)
     tops = {name.split("/")[0] for name in names}
     assert {"app.py", "chalicelib", "chalice", "opensearchpy", "pynamodb"} <= tops
     assert not tops & {"infra", "tests", "bench", ".chalice", "requirements", "requirements.txt", "vendor"}
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # bytecode for Lambda's Python only, beside every module of ours and of the libraries
+    tag = f"cpython-{LAMBDA_PYTHON[0]}{LAMBDA_PYTHON[1]}"
+    pycs = [n for n in names if n.endswith(".pyc")]
+    assert pycs and all("/__pycache__/" in f"/{n}" and n.endswith(f".{tag}.pyc") for n in pycs)
+    compiled = set(pycs)
+    for name in names:
+        if name.endswith(".py") and name.startswith(("chalicelib/", "pynamodb/", "opensearchpy/", "boto3/")):
+            folder, _, module = name.rpartition("/")
+            assert f"{folder}/__pycache__/{module[:-3]}.{tag}.pyc" in compiled, name
+    with zipfile.ZipFile(dev.function_zip()) as z:
+        header = z.read(f"chalicelib/__pycache__/composition.{tag}.pyc")[:8]
+    # PEP 552 flags: hash-based (bit 0), not checked against the source (bit 1 clear): the
+    # zip's file times cannot make Python ignore them
+    assert int.from_bytes(header[4:8], "little") == 0b01
 
 
 def _distributions(names: list[str], read: Any) -> dict[str, str]:
