@@ -88,7 +88,24 @@ def ensure_venv(venv: Path, locks: tuple[Path, ...] = LOCKS) -> Path:
 
 
 class PeerServer:
-    """nx-27017 + dtool-lookup-server under gunicorn. Attributes once started: ``url``, ``token``."""
+    """nx-27017 + dtool-lookup-server under gunicorn. Attributes once started: ``url``, ``token``.
+
+    A subclass serves another dtool server the same way by changing the class attributes
+    (``bench/dserver_peer.py``: dservercore 0.22)."""
+
+    label = "peer"
+    locks: tuple[Path, ...] = LOCKS
+    app_module = APP_MODULE
+    wsgi_target = "peer_app:app"  # what gunicorn serves, from bench/
+    packages: tuple[str, ...] = (
+        "dtool-lookup-server",
+        "dtool-lookup-server-search-plugin-mongo",
+        "dtool-lookup-server-retrieve-plugin-mongo",
+        "nx-27017",
+        "pymongo",
+        "flask",
+        "gunicorn",
+    )
 
     def __init__(
         self,
@@ -132,7 +149,7 @@ class PeerServer:
             {
                 "PYTHONUNBUFFERED": "1",
                 "PYTHONPATH": str(BENCH),
-                "FLASK_APP": str(APP_MODULE),
+                "FLASK_APP": str(self.app_module),
                 "SECRET_KEY": "bench-only",
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{run / 'dls.db'}",
                 "JWT_PRIVATE_KEY_FILE": str(run / "jwt_key"),
@@ -162,7 +179,7 @@ class PeerServer:
 
     def start(self) -> PeerServer:
         if self._procs:
-            raise RuntimeError("the peer is already started")
+            raise RuntimeError(f"the {self.label} is already started")
         try:
             self._start()
         except BaseException:
@@ -172,7 +189,7 @@ class PeerServer:
 
     def _start(self) -> None:
         begin = time.monotonic()
-        python = ensure_venv(self.scratch / "venv")
+        python = ensure_venv(self.scratch / "venv", self.locks)
         bin_dir = python.parent
         if self._run_dir.exists():
             shutil.rmtree(self._run_dir)
@@ -205,7 +222,7 @@ class PeerServer:
         nx.wait_ready(timeout=self.ready_timeout)
 
         setup = subprocess.run(
-            [str(python), str(APP_MODULE), "setup", self.username, self.base_uri],
+            [str(python), str(self.app_module), "setup", self.username, self.base_uri],
             env=env,
             cwd=self._run_dir,
             capture_output=True,
@@ -214,7 +231,7 @@ class PeerServer:
             check=False,
         )
         if setup.returncode != 0:
-            raise ProcessStartError(f"peer set-up failed ({setup.returncode}):\n{setup.stderr[-3000:]}")
+            raise ProcessStartError(f"{self.label} set-up failed ({setup.returncode}):\n{setup.stderr[-3000:]}")
         self.token = setup.stdout.strip().splitlines()[-1]
 
         self.api_port = free_port(HOST)
@@ -230,7 +247,7 @@ class PeerServer:
                 "120",
                 "--chdir",
                 str(BENCH),
-                "peer_app:app",
+                self.wsgi_target,
             ],
             env=env,
             cwd=self._run_dir,
@@ -240,7 +257,9 @@ class PeerServer:
         self._procs.append(api)
         api.wait_ready(timeout=self.ready_timeout)
         self.url = f"http://{HOST}:{self.api_port}"
-        LOG.info("peer up in %.1f s at %s (nx-27017 on %d)", time.monotonic() - begin, self.url, self.mongo_port)
+        LOG.info(
+            "%s up in %.1f s at %s (nx-27017 on %d)", self.label, time.monotonic() - begin, self.url, self.mongo_port
+        )
 
     def stop(self) -> None:
         """Stop gunicorn, then nx-27017. Idempotent."""
@@ -255,9 +274,7 @@ class PeerServer:
         """Installed versions of the peer's main packages (pip metadata of its virtualenv)."""
         python = self.scratch / "venv" / "bin" / "python"
         code = (
-            "import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in "
-            "('dtool-lookup-server', 'dtool-lookup-server-search-plugin-mongo', "
-            "'dtool-lookup-server-retrieve-plugin-mongo', 'nx-27017', 'pymongo', 'flask', 'gunicorn')}))"
+            f"import importlib.metadata as m, json; print(json.dumps({{p: m.version(p) for p in {self.packages!r}}}))"
         )
         out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60, check=True)
         import json

@@ -8,6 +8,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from dserver_workload import EXTRA_OPERATIONS
 from workload import OPERATIONS
 
 
@@ -54,23 +55,28 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _median_p95(entry: dict[str, Any] | None) -> str:
+    return f"{_fmt(entry.get('median_ms'))} / {_fmt(entry.get('p95_ms'))}" if entry else "-"
+
+
 def table_rows(result: dict[str, Any]) -> list[list[str]]:
     rows = []
-    for op in OPERATIONS:
+    for op in (*OPERATIONS, *EXTRA_OPERATIONS):
         entry = result["operations"].get(op)
         if not entry:
             continue
-        ours, peer = entry.get("ours") or {}, entry.get("peer") or {}
-        compat = entry.get("ours_compat") or {}
-        ratio = entry.get("ratio")
+        ratio, dserver_ratio = entry.get("ratio"), entry.get("dserver_ratio")
         floor = entry.get("floor_ms")
         rows.append(
             [
                 op,
-                f"{_fmt(peer.get('median_ms'))} / {_fmt(peer.get('p95_ms'))}" if peer else "-",
-                f"{_fmt(ours.get('median_ms'))} / {_fmt(ours.get('p95_ms'))}",
-                f"{_fmt(compat.get('median_ms'))} / {_fmt(compat.get('p95_ms'))}" if compat else "-",
+                _median_p95(entry.get("peer")),
+                _median_p95(entry.get("ours")),
+                _median_p95(entry.get("ours_compat")),
                 _fmt(ratio, 2) if ratio is not None else "-",
+                _median_p95(entry.get("dserver")),
+                _median_p95(entry.get("ours_dserver")),
+                _fmt(dserver_ratio, 2) if dserver_ratio is not None else "-",
                 _fmt(floor),
                 _fmt(entry.get("inproc_ms")),
                 (
@@ -106,6 +112,9 @@ HEADER = [
     "ours median / p95 ms",
     "ours via the peer's routes median / p95 ms",
     "ours/peer",
+    "dserver median / p95 ms",
+    "ours via dserver's routes median / p95 ms",
+    "ours/dserver",
     "our floor ms",
     "ours in-process ms",
     "paired: ours / floor / own ms",
@@ -125,14 +134,15 @@ def text_table(result: dict[str, Any]) -> str:
 def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     out = [
-        f"# Benchmark {result['date']}: our catalogue against dtool-lookup-server 0.18",
+        f"# Benchmark {result['date']}: our catalogue against dtool-lookup-server 0.18 and dservercore 0.22",
         "",
         f"Machine: {m['cpus']} vCPU {m['cpu']}, {m['memory_gib']} GiB, {m['os']}, CPython {m['python']}. "
         f"N = {result['n']} datasets in each system, one sequential client over loopback HTTP.",
         "Ours: the local stack's API (`chalice local` with TCP_NODELAY, `infra/local/chalice_local.py`) over "
         "moto server (DynamoDB) and osmem-server (stands in for OpenSearch). "
-        "Peer: gunicorn with 2 workers, Mongo plugins on nx-27017 (MongoDB wire protocol on SQLite; "
-        "its search and summary figures are mostly nx-27017's query evaluation, not MongoDB's).",
+        "Peers (dtool-lookup-server 0.18, dservercore 0.22): each gunicorn with 2 workers, Mongo plugins on "
+        "nx-27017 (MongoDB wire protocol on SQLite; their search and summary figures are mostly nx-27017's "
+        "query evaluation, not MongoDB's).",
         f"Table sizes during the shared part: {result.get('table_sizes', {}).get('shared', '')}",
         *(
             [
@@ -157,6 +167,11 @@ def markdown(result: dict[str, Any]) -> str:
         "/dataset/search`, `POST /dataset/readme {uri}`…) sent to our dtool-lookup-server 0.18-compatible "
         "routes, over the same services; registration there registers a second set of new datasets, after "
         "every read was timed. "
+        "*dserver*: dservercore 0.22 through its own routes (`GET /uuids/<uuid>`, `GET /readmes/<uri>`, "
+        "`POST /uris {…}`, `GET /me/summary`…, `bench/dserver_workload.py`); *ours via dserver's routes*: the "
+        "same requests sent to our dserver-compatible routes (`chalicelib/routes/dserver.py`); *ours/dserver* "
+        "is the ratio of those two medians; `lookup_uri`, `annotations` and `tags` are dserver reads by URI "
+        "that the 0.18 table has no row for. "
         "*ours in-process*: the handler through `chalice.test.Client`, without `chalice local` and HTTP. "
         "*paired*: our HTTP request and a raw replay of its emulator calls timed alternately (same machine "
         "state); *own* is the median of the per-pair differences: our code, `chalice local` and the HTTP hop; "
@@ -172,8 +187,8 @@ def markdown(result: dict[str, Any]) -> str:
         out += [
             "## Throughput: req/s (median ms, p95 ms)",
             "",
-            "| operation | clients | peer | ours |",
-            "|---|---|---|---|",
+            "| operation | clients | peer | dserver | ours |",
+            "|---|---|---|---|---|",
         ]
 
         def cell(e: dict[str, Any]) -> str:
@@ -183,7 +198,8 @@ def markdown(result: dict[str, Any]) -> str:
 
         for op, levels in tp.items():
             for clients, entry in levels.items():
-                out.append(f"| {op} | {clients} | {cell(entry.get('peer') or {})} | {cell(entry.get('ours') or {})} |")
+                cells = " | ".join(cell(entry.get(name) or {}) for name in ("peer", "dserver", "ours"))
+                out.append(f"| {op} | {clients} | {cells} |")
         out.append("")
     oo = result.get("ours_only") or {}
     if oo:

@@ -1,16 +1,20 @@
-"""Our catalogue against dtool-lookup-server 0.18, side by side, in one run (issue 9).
+"""Our catalogue against dtool-lookup-server 0.18 and dservercore 0.22, side by side, in one run (issues 9, 24).
 
     .venv/bin/python bench/run.py                 # N=1000 shared, N=10,000 ours only (~20-30 min)
     .venv/bin/python bench/run.py --quick         # N=200, 2,000, 50 uploads: a few minutes
     .venv/bin/python bench/run.py --n 500 --n-large 5000 --uploads 200 --skip-peer
+    .venv/bin/python bench/run.py --quick --peers dserver   # one peer only (default: both)
 
 1. Starts our local stack (moto server, osmem-server, the event runner, ``chalice local``) on
-   free 127.0.0.1 ports, and the peer (``bench/peer.py``: its own virtualenv in
-   ``bench/.peer/``, nx-27017, gunicorn with 2 workers).
-2. Registers the same N realistic datasets (``infra.local.demo.demo_datasets``) in both
+   free 127.0.0.1 ports, and the peers: dtool-lookup-server 0.18 (``bench/peer.py``: its own
+   virtualenv in ``bench/.peer/``, nx-27017, gunicorn with 2 workers) and dservercore 0.22
+   (``bench/dserver_peer.py``: the same in ``bench/.dserver/``).
+2. Registers the same N realistic datasets (``infra.local.demo.demo_datasets``) in all
    through their HTTP APIs with one sequential client.
 3. Times register, lookup, readme, manifest, list one page, search by uuid, tag search,
-   free-text search and summary on both, and our floor for each (``bench/inproc.py``);
+   free-text search and summary on each, and our floor for each (``bench/inproc.py``); ours
+   also through the peers' own requests (our 0.18- and dserver-compatible routes), and
+   dserver's reads by URI (lookup, annotations, tags) on dserver and ours;
    throughput with 1, 4 and 16 clients for lookup and free-text search; pyinstrument
    profiles of every operation where we are slower than 0.5x the peer.
 4. Ours alone: upload -> searchable over a watched bucket, search and summary at
@@ -49,6 +53,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 import requests  # noqa: E402
+from dserver_peer import DserverServer  # noqa: E402
+from dserver_workload import EXTRA_OPERATIONS, Dserver, OursDserver  # noqa: E402
+from dserver_workload import OPERATIONS as DSERVER_OPERATIONS  # noqa: E402
 from inproc import InProcess, register_many, wait_until  # noqa: E402
 from ours_only import package_size, upload_to_searchable  # noqa: E402
 from peer import PeerServer  # noqa: E402
@@ -86,7 +93,12 @@ COUNTS = {
     "search_tag": 200,
     "search_text": 200,
     "summary": 50,
+    # dserver's reads by URI (dserver and ours through its routes only)
+    "lookup_uri": 300,
+    "annotations": 200,
+    "tags": 200,
 }
+PEERS = {"lookup-server": ("lookup-server",), "dserver": ("dserver",), "both": ("lookup-server", "dserver")}
 THROUGHPUT_REQUESTS = {"lookup": 400, "search_text": 120}
 CLIENT_LEVELS = (1, 4, 16)
 
@@ -245,6 +257,7 @@ class Bench:
         self.result: dict[str, Any] = {}
         self.stack: LocalStack | None = None
         self.peer: PeerServer | None = None
+        self.dserver: DserverServer | None = None
         self.work = Path(tempfile.mkdtemp(prefix="bench-stack-"))
         self.out_dir: Path = args.out
         self.name: str = args.name
@@ -261,15 +274,22 @@ class Bench:
         )
         LOG.info("starting our local stack (logs in %s)", self.work)
         self.stack.start()
-        if not self.args.skip_peer:
+        if "lookup-server" in self.args.peers:
             LOG.info("starting the peer (virtualenv in %s)", self.args.peer_dir)
             self.peer = PeerServer(self.args.peer_dir, workers=2)
             self.peer.start()
+        if "dserver" in self.args.peers:
+            LOG.info("starting dservercore 0.22 (virtualenv in %s)", self.args.dserver_dir)
+            self.dserver = DserverServer(self.args.dserver_dir, workers=2)
+            self.dserver.start()
 
     def stop_peer(self) -> None:
         if self.peer is not None:
             self.peer.stop()
             self.peer = None
+        if self.dserver is not None:
+            self.dserver.stop()
+            self.dserver = None
 
     def stop(self) -> None:
         self.stop_peer()
@@ -279,28 +299,37 @@ class Bench:
 
     # -- the shared part ------------------------------------------------------------------
 
-    def shared(self, ours: Ours, peer: Peer | None) -> None:
+    def shared(self, ours: Ours, peer: Peer | None, dserver: Dserver | None = None) -> None:
         assert self.stack is not None
         n = self.args.n
         dss = datasets(n)
-        systems: list[System] = [s for s in (peer, ours) if s is not None]
+        systems: list[System] = [s for s in (peer, dserver, ours) if s is not None]
         ops: dict[str, dict[str, Any]] = {
             op: {"requests": {"peer": OPERATIONS[op][0], "ours": OPERATIONS[op][1], "ours_compat": OPERATIONS[op][0]}}
             for op in OPERATIONS
         }
+        if dserver is not None:
+            ops.update({op: {"requests": {}} for op in EXTRA_OPERATIONS})
+            for op, request in DSERVER_OPERATIONS.items():
+                ops[op]["requests"].update({"dserver": request, "ours_dserver": request})
         self.result["operations"] = ops
 
         if peer is not None:
             LOG.info("registering %d datasets in the peer", n)
             ops["register"]["peer"] = timed(peer.register, dss)
+        if dserver is not None:
+            LOG.info("registering %d datasets in dserver", n)
+            ops["register"]["dserver"] = timed(dserver.register, dss)
         LOG.info("registering %d datasets in ours", n)
         ops["register"]["ours"] = timed(ours.register, dss)
         wait = wait_until(lambda: our_total(ours) >= n, timeout=300)
         self.result["ours_indexed_after_register_s"] = round(wait, 2)
-        if peer is not None and peer.summary() != n:
-            raise RuntimeError(f"the peer holds {peer.summary()} datasets, not {n}")
+        for other in (peer, dserver):
+            if other is not None and other.summary() != n:
+                raise RuntimeError(f"{other.name} holds {other.summary()} datasets, not {n}")
         self.result["table_sizes"] = {
-            "shared": f"datasets table {n} items, search index {n} docs (ours); {n} Mongo docs + {n} SQLite rows (peer)"
+            "shared": f"datasets table {n} items, search index {n} docs (ours); {n} Mongo docs + {n} SQLite rows "
+            "(each peer)"
         }
 
         # the HTTP hop alone: an unauthenticated route that touches no emulator, same client
@@ -320,6 +349,10 @@ class Bench:
             for system in systems:
                 LOG.info("%s: %d x %s", system.name, len(args), op)
                 ops[op][system.name] = timed(call(system, op), args, warmup=5)
+        for op in EXTRA_OPERATIONS if dserver is not None else ():
+            args = op_args(op, dss, self.count(op), rng)
+            LOG.info("%s: %d x %s", dserver.name, len(args), op)
+            ops[op][dserver.name] = timed(call(dserver, op), args, warmup=5)
 
         # the peer's own requests against our 0.18-compatible routes (registration last, below)
         compat = OursCompat(ours.url, ours.token)
@@ -329,6 +362,14 @@ class Bench:
             args = op_args(op, dss, self.count(op), random.Random(20261122 + len(op)))
             LOG.info("%s: %d x %s", compat.name, len(args), op)
             ops[op][compat.name] = timed(call(compat, op), args, warmup=5)
+        # dserver's own requests against our dserver-compatible routes (registration last, below)
+        ours_dserver = OursDserver(ours.url, ours.token) if dserver is not None else None
+        for op in DSERVER_OPERATIONS if ours_dserver is not None else ():
+            if op == "register":
+                continue
+            args = op_args(op, dss, self.count(op), rng)
+            LOG.info("%s: %d x %s", ours_dserver.name, len(args), op)
+            ops[op][ours_dserver.name] = timed(call(ours_dserver, op), args, warmup=5)
 
         # totals both systems report (free text differs by design: the peer indexes name + readme only)
         self.result["result_totals"] = {
@@ -342,11 +383,18 @@ class Bench:
         LOG.info("%s: registering %d datasets", compat.name, n)
         ops["register"][compat.name] = timed(compat.register, datasets(n, seed=8))
         compat.close()
+        if ours_dserver is not None:
+            LOG.info("%s: registering %d datasets", ours_dserver.name, n)
+            ops["register"][ours_dserver.name] = timed(ours_dserver.register, datasets(n, seed=10))
+            ours_dserver.close()
 
         for entry in ops.values():
             o, p = entry.get("ours"), entry.get("peer")
             if o and p:
                 entry["ratio"] = round(o["median_ms"] / p["median_ms"], 3)
+            od, d = entry.get("ours_dserver"), entry.get("dserver")
+            if od and d:
+                entry["dserver_ratio"] = round(od["median_ms"] / d["median_ms"], 3)
             if o:
                 entry["verdict"] = verdict(
                     o["median_ms"], p["median_ms"] if p else None, entry.get("floor_ms"), entry.get("paired")
@@ -369,7 +417,7 @@ class Bench:
         self.result["throughput_note"] = (
             "requests shared by the clients (threads in one process, own connection each); "
             "ours is the local stack's API (chalice local with TCP_NODELAY: one process, threaded), "
-            "the peer gunicorn with 2 sync workers; "
+            "each peer gunicorn with 2 sync workers; "
             "client and servers share the machine's cores"
         )
 
@@ -545,6 +593,8 @@ class Bench:
                 "peer search/summary/list figures are mostly nx-27017 (MongoDB wire protocol on SQLite) query "
                 "evaluation; with a real mongod expect single-digit ms (perf-anchors.md 1.5)",
                 "peer free text covers name and readme only (nx-27017 refuses the wildcard text index)",
+                "dserver (dservercore 0.22) runs on the same nx-27017 with the shims of bench/dserver_app.py; "
+                "ours/dserver compares ours through our dserver-compatible routes (the same requests) with dserver",
             ],
         }
         begin = time.monotonic()
@@ -554,7 +604,10 @@ class Bench:
         peer = Peer(self.peer.url, self.peer.token) if self.peer is not None else None
         if self.peer is not None:
             self.result["peer_versions"] = self.peer.versions()
-        self.shared(ours, peer)
+        dserver = Dserver(self.dserver.url, self.dserver.token) if self.dserver is not None else None
+        if self.dserver is not None:
+            self.result["dserver_versions"] = self.dserver.versions()
+        self.shared(ours, peer, dserver)
         self.stop_peer()
         print("\n" + text_table(self.result) + "\n", flush=True)
         self.ours_only(ours)
@@ -578,9 +631,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--uploads", type=int, default=None, help="upload -> searchable samples (default 200)")
     parser.add_argument("--bulk-n", type=int, default=None, help="bulk-index datasets (default 1000; 0 skips)")
     parser.add_argument("--quick", action="store_true", help="small sizes and a quarter of the requests")
-    parser.add_argument("--skip-peer", action="store_true", help="ours only (no ratios)")
+    parser.add_argument("--skip-peer", action="store_true", help="ours only (no ratios): --peers none")
+    parser.add_argument(
+        "--peers", choices=[*PEERS, "none"], default="both", help="lookup-server (0.18), dserver (0.22), both, none"
+    )
     parser.add_argument("--skip-large", action="store_true", help="skip the large-N part")
-    parser.add_argument("--peer-dir", type=Path, default=BENCH / ".peer", help="the peer's scratch directory")
+    parser.add_argument("--peer-dir", type=Path, default=BENCH / ".peer", help="the 0.18 peer's scratch directory")
+    parser.add_argument("--dserver-dir", type=Path, default=BENCH / ".dserver", help="dserver's scratch directory")
     parser.add_argument("--out", type=Path, default=BENCH / "results")
     parser.add_argument("--name", default=None, help="results file name (default: the date, -quick if --quick)")
     args = parser.parse_args(argv)
@@ -590,6 +647,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.uploads = args.uploads if args.uploads is not None else (50 if q else 200)
     args.bulk_n = args.bulk_n if args.bulk_n is not None else (300 if q else 1000)
     args.name = args.name or dt.date.today().isoformat() + ("-quick" if q else "")
+    args.peers = () if args.skip_peer or args.peers == "none" else PEERS[args.peers]
     if args.n < 20:
         parser.error("--n must be at least 20")
     return args

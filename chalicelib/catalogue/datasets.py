@@ -112,6 +112,7 @@ class CatalogueService:
         attempts: int = MAX_WRITE_ATTEMPTS,
         guard_revival: bool = False,
         revivable: int | None = None,
+        read_at: int | None = None,
     ) -> RegisterResult:
         """Register ``reg`` into its entry; a write that loses a race is merged again with
         the new state, up to ``attempts`` times, then VersionConflict.
@@ -123,11 +124,14 @@ class CatalogueService:
 
         InvalidDocument (nothing written) when the annotations the entry would hold break the
         annotation schemas the dataset or its project declares; an unchanged registration too.
+
+        ``read_at``: the version the entry had when ``reg`` was read (the bulk index's
+        stamp); VersionConflict, nothing written, when the entry is no longer at it.
         """
         self._check_register(user, reg.base_uri)
         for attempt in range(attempts):
             try:
-                return self._register_once(user, reg, revivable if guard_revival else ANY_TOMBSTONE)
+                return self._register_once(user, reg, revivable if guard_revival else ANY_TOMBSTONE, read_at)
             except VersionConflict as exc:
                 if exc.current_version is not None:
                     raise  # a tombstone not to revive: the caller reads S3 again
@@ -151,12 +155,18 @@ class CatalogueService:
         ``read_from_storage``: the registrations are readings of S3, which a lost race or a
         tombstone makes stale: such a registration is not merged and no tombstone is
         revived; its result is VersionConflict and the caller reads S3 again (as
-        :meth:`register` with ``guard_revival`` and one attempt).
+        :meth:`register` with ``guard_revival`` and one attempt). A lost race is any write
+        after the stamp's read: a create that finds the entry, an update of an entry no
+        longer at the stamp's version (its writer may have read S3 after this reading).
+        A write between the S3 reading and the stamp's read goes unseen, as in the event
+        path between its S3 read and its GetItem. Every write stays a conditional write of
+        one item: a BatchWriteItem has no condition and would overwrite such an entry.
         """
 
-        def slow(reg: Registration) -> str:
+        def slow(reg: Registration, seen: DatasetStamp | None) -> str:
             if read_from_storage:
-                return self.register(user, reg, attempts=1, guard_revival=True).status
+                version = seen.version if seen is not None else None
+                return self.register(user, reg, attempts=1, guard_revival=True, read_at=version).status
             return self.register(user, reg).status
 
         checks: dict[str, CatalogueError | None] = {}
@@ -192,9 +202,11 @@ class CatalogueService:
                         self._repo.save_dataset(dataset, None)
                         results.append("created")
                     except AlreadyExists:
-                        results.append(slow(reg))
+                        if read_from_storage:
+                            raise VersionConflict("registered meanwhile; read it again") from None
+                        results.append(slow(reg, None))
                 else:
-                    results.append(slow(reg))
+                    results.append(slow(reg, stamp if first else None))
             except CatalogueError as exc:
                 results.append(exc)
         return results
@@ -226,12 +238,16 @@ class CatalogueService:
     def _projects(self, uuids: Sequence[str]) -> Mapping[str, str]:
         return self._projects_of(uuids) if self._projects_of is not None and uuids else {}
 
-    def _register_once(self, user: User, reg: Registration, revivable: int | None = ANY_TOMBSTONE) -> RegisterResult:
+    def _register_once(
+        self, user: User, reg: Registration, revivable: int | None = ANY_TOMBSTONE, read_at: int | None = None
+    ) -> RegisterResult:
         """Register into the entry of (uuid, base URI): entries of the same uuid under other
         base URIs are neither read nor changed, so the answer is the same whether they exist."""
         now = self._clock()
         replica = Replica(uri=reg.uri, base_uri=reg.base_uri, registered_at=now, registered_by=user.username)
         existing = self._repo.get_dataset(reg.content.uuid, reg.base_uri)
+        if read_at is not None and (existing is None or existing.version != read_at):
+            raise VersionConflict("the dataset changed since it was read; read it again")
         if existing is not None and existing.deleted and revivable not in (ANY_TOMBSTONE, existing.version):
             raise VersionConflict("the dataset was deleted; read it again", existing.version)
         if existing is None or existing.deleted:
