@@ -15,11 +15,11 @@ import logging
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.composition_publishing import PublishingParts
 from chalicelib.config import Settings
 from chalicelib.domain import ARCHIVE_ACTOR, SYSTEM_ACTOR, JSONObject, User
 
 if TYPE_CHECKING:
-    from chalicelib.adapters.datacite import DataCite
     from chalicelib.adapters.dynamodb.archives import ArchiveRepository
     from chalicelib.adapters.dynamodb.attempts import AttemptCounter
     from chalicelib.adapters.dynamodb.facility import FacilityStore
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from chalicelib.adapters.object_storage import ObjectStorage
     from chalicelib.adapters.oidc_login import CodeExchange
     from chalicelib.adapters.queues import MessageQueue
-    from chalicelib.adapters.secrets import Secrets
     from chalicelib.adapters.upstream import Upstream
     from chalicelib.adapters.workflows import Workflow
     from chalicelib.archive.archives import ArchiveService
@@ -40,13 +39,10 @@ if TYPE_CHECKING:
     from chalicelib.catalogue.blobs import BlobStore
     from chalicelib.catalogue.by_uri import DatasetsByUri
     from chalicelib.catalogue.datasets import CatalogueService
-    from chalicelib.catalogue.dois import DoiService, DoiStore
     from chalicelib.catalogue.item_links import ItemLinks
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
     from chalicelib.catalogue.uploads import Uploads
-    from chalicelib.exports.collections import RecordExports
-    from chalicelib.exports.service import ExportService
     from chalicelib.facility.queries import FacilityQueries
     from chalicelib.facility.records import FacilityService
     from chalicelib.identity.access import AccessService
@@ -54,7 +50,6 @@ if TYPE_CHECKING:
     from chalicelib.identity.sign_in import SignInService
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ingest.ingestion import IngestService
-    from chalicelib.oai.service import OaiRepository
     from chalicelib.submissions.service import Submissions
     from chalicelib.tracker.api_keys import ApiKeyService
     from chalicelib.tracker.records import TrackerRecords
@@ -70,7 +65,7 @@ TRACKER_SYSTEM = User(username=SYSTEM_ACTOR, is_admin=True)
 ARCHIVE_BASE_URI_DESCRIPTION = "Archival packages (AIPs); written by the archive worker only"
 
 
-class Root:
+class Root(PublishingParts):
     """The adapters and services of one deployment (``settings``), each built once.
 
     Any part may be given instead of built (``Root(settings, search=fake)``: tests, local
@@ -150,55 +145,6 @@ class Root:
         )
 
     @cached_property
-    def exports(self) -> ExportService:
-        """Exports of the record a caller is shown (DataCite, schema.org…; ``/export/{format}``
-        and content negotiation on ``GET /datasets/{uuid}``), pointing at the web page."""
-        from chalicelib.exports.premis import preservation_records
-        from chalicelib.exports.service import ExportService
-        from chalicelib.exports.view import landing_url
-
-        settings = self.settings
-        return ExportService(
-            self.repo,
-            landing_url=lambda uuid: landing_url(settings, uuid),
-            publisher=settings.publisher,
-            doi_of=lambda entry: self.dois.doi_of(entry),  # noqa: PLW0108 (built on first use)
-            preservation=lambda user, view: preservation_records(user, view, self.repo, self.archive_records),
-        )
-
-    @cached_property
-    def record_exports(self) -> RecordExports:
-        """Exports of projects and collections (``/projects/{uuid}/export/{format}``…), of the
-        record the tracker's services show the caller (the same permission check)."""
-        from chalicelib.exports.collections import RecordExports
-        from chalicelib.exports.view import landing_url
-
-        settings = self.settings
-        return RecordExports(
-            self.repo,
-            project=lambda user, uuid: self.tracker.projects.get(user, uuid),  # noqa: PLW0108 (built on use)
-            collection=lambda user, uuid: self.tracker.collections.get(user, uuid),  # noqa: PLW0108 (built on use)
-            landing_url=lambda uuid: landing_url(settings, uuid),
-            publisher=settings.publisher,
-            doi_of=lambda entry: self.dois.doi_of(entry),  # noqa: PLW0108 (built on first use)
-        )
-
-    @cached_property
-    def oai(self) -> OaiRepository:
-        """OAI-PMH (``/oai``): the registered entries under public base URIs, from the records."""
-        from chalicelib.exports.view import landing_url
-        from chalicelib.oai.service import OaiRepository
-
-        settings = self.settings
-        return OaiRepository(
-            self.repo,
-            settings.oai,
-            publisher=settings.publisher,
-            landing_url=lambda uuid: landing_url(settings, uuid),
-            doi_of=lambda entry: self.dois.doi_of(entry),  # noqa: PLW0108 (built on first use)
-        )
-
-    @cached_property
     def workflow(self) -> Workflow:
         from chalicelib.adapters.workflows import StepFunctionsWorkflow
 
@@ -227,53 +173,6 @@ class Root:
         from chalicelib.adapters.events import EventBridgeBus
 
         return EventBridgeBus(self.aws_client("events"), self.settings.event_bus_name)
-
-    @cached_property
-    def secrets(self) -> Secrets:
-        from chalicelib.adapters.secrets import SecretsManagerSecrets
-
-        return SecretsManagerSecrets(self.aws_client("secretsmanager"))
-
-    @cached_property
-    def datacite(self) -> DataCite | None:
-        """DataCite's REST API for this stage's account (``None``: DOIs are not configured); the
-        account is read from Secrets Manager on first use, then kept for the container."""
-        s = self.settings
-        if not s.dois:
-            return None
-        import requests
-
-        from chalicelib.adapters.datacite import CachedCredentials, Credentials, DataCiteRest
-
-        def account() -> Credentials:
-            value = self.secrets.json_object(s.datacite_secret_id)
-            return Credentials(value.get("username", ""), value.get("password", ""))
-
-        return DataCiteRest(requests.Session(), s.datacite_url, s.datacite_prefix, CachedCredentials(account))
-
-    @cached_property
-    def doi_store(self) -> DoiStore:
-        from chalicelib.adapters.dynamodb import dois
-
-        dois.bind(self.settings)
-        return dois.DynamoDoiStore()
-
-    @cached_property
-    def dois(self) -> DoiService:
-        """DOIs of datasets (``/datasets/{uuid}/doi``, and kept in step by the stream consumer;
-        without DataCite configured its requests answer 503 once authorized)."""
-        from chalicelib.catalogue.dois import DoiService
-        from chalicelib.exports.view import landing_url
-        from chalicelib.routes._http import LOCAL_WEB_ORIGIN
-
-        origin = self.settings.web_origin or LOCAL_WEB_ORIGIN
-        return DoiService(
-            self.repo,
-            self.doi_store,
-            self.datacite,
-            landing_url=lambda uuid: landing_url(origin, uuid),
-            publisher=self.settings.publisher,
-        )
 
     @cached_property
     def verifier(self) -> TokenVerifier:
@@ -596,7 +495,7 @@ class Root:
 
 def _parts() -> list[str]:
     """The names of the parts a root builds (its cached properties)."""
-    return [name for name, value in vars(Root).items() if isinstance(value, cached_property)]
+    return [name for cls in Root.__mro__ for name, value in vars(cls).items() if isinstance(value, cached_property)]
 
 
 def search_auth(s: Settings) -> Any:

@@ -219,6 +219,10 @@ class OaiConfig:
         return config
 
 
+# the local stack's web page (make run): the origin when CATALOGUE_WEB_ORIGIN is unset
+LOCAL_WEB_ORIGIN = "http://127.0.0.1:8002"
+
+
 @dataclass(frozen=True)
 class Settings:
     # "local" is the only stage that trusts the emulator's published signing key; there is no

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
+from chalicelib.config import LOCAL_WEB_ORIGIN
 from chalicelib.domain import Dataset, Replica
 
 # the web page's hash route of a dataset (web/app.js)
 LANDING_PATH = "/#/datasets/"
 # the local stack's page, when no origin is configured (as routes._http's CORS default)
-LOCAL_WEB_ORIGIN = "http://127.0.0.1:8002"
 
 
 class HasWebOrigin(Protocol):

@@ -15,6 +15,7 @@ from chalice.app import Blueprint, CORSConfig, Request, Response
 
 from chalicelib.catalogue.validation import parse_base_uri, require_unicode
 from chalicelib.composition import Root, root
+from chalicelib.config import LOCAL_WEB_ORIGIN
 from chalicelib.domain import ANONYMOUS, User
 from chalicelib.errors import (
     ArchiveExists,
@@ -81,7 +82,6 @@ EXPOSED_HEADERS = (
     "Link", "ETag", "Location", "Retry-After",
 )  # fmt: skip
 # the page of the local stack, when no deployment names one (the CDK stack always does)
-LOCAL_WEB_ORIGIN = "http://127.0.0.1:8002"
 
 
 def cors_for(web_origin: str | None) -> CORSConfig:
