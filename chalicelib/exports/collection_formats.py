@@ -22,13 +22,13 @@ PREMIS describes the preservation of objects, not groups of them: it is not expo
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.exports import datacite, dcat, ro_crate
 from chalicelib.exports.schema_org import CONTEXT
 from chalicelib.exports.view import iso8601
+from chalicelib.exports.xml_text import text_element
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 UNAVAILABLE = "(:unav)"  # DataCite's standard value for a value that is not available
 NO_LICENCE = "No licence is recorded in the catalogue for this {kind}: see each of its datasets."
 RESOURCE_TYPES = {"project": "Project", "collection": "Collection"}
-# as chalicelib.exports.datacite: XML 1.0 cannot carry these at all
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def record_iri(view: RecordView) -> str:
@@ -97,26 +95,26 @@ def datacite_xml(view: RecordView) -> bytes:
         {"xmlns": datacite.NAMESPACE, "xmlns:xsi": datacite.XSI, "xsi:schemaLocation": datacite.SCHEMA_LOCATION},
     )
     if view.doi:
-        _text(resource, "identifier", view.doi, identifierType="DOI")
+        text_element(resource, "identifier", view.doi, identifierType="DOI")
     else:
-        _text(resource, "identifier", view.uuid, identifierType="UUID")
+        text_element(resource, "identifier", view.uuid, identifierType="UUID")
     creators = ET.SubElement(resource, "creators")
     for creator in a["creators"]:
-        _text(ET.SubElement(creators, "creator"), "creatorName", creator["name"])
-    _text(ET.SubElement(resource, "titles"), "title", view.title)
-    _text(resource, "publisher", view.publisher)
-    _text(resource, "publicationYear", a["publicationYear"])
-    _text(resource, "resourceType", a["types"]["resourceType"], resourceTypeGeneral="Collection")
+        text_element(ET.SubElement(creators, "creator"), "creatorName", creator["name"])
+    text_element(ET.SubElement(resource, "titles"), "title", view.title)
+    text_element(resource, "publisher", view.publisher)
+    text_element(resource, "publicationYear", a["publicationYear"])
+    text_element(resource, "resourceType", a["types"]["resourceType"], resourceTypeGeneral="Collection")
     if a["dates"]:
         dates = ET.SubElement(resource, "dates")
         for date in a["dates"]:
-            _text(dates, "date", date["date"], dateType=date["dateType"])
+            text_element(dates, "date", date["date"], dateType=date["dateType"])
     alternates = ET.SubElement(resource, "alternateIdentifiers")
-    _text(alternates, "alternateIdentifier", view.uuid, alternateIdentifierType="UUID")
+    text_element(alternates, "alternateIdentifier", view.uuid, alternateIdentifierType="UUID")
     if view.members:
         related = ET.SubElement(resource, "relatedIdentifiers")
         for part in a["relatedIdentifiers"]:
-            _text(
+            text_element(
                 related,
                 "relatedIdentifier",
                 part["relatedIdentifier"],
@@ -125,14 +123,10 @@ def datacite_xml(view: RecordView) -> bytes:
                 resourceTypeGeneral=part["resourceTypeGeneral"],
             )
     if "descriptions" in a:
-        _text(ET.SubElement(resource, "descriptions"), "description", view.description, descriptionType="Abstract")
+        text_element(
+            ET.SubElement(resource, "descriptions"), "description", view.description, descriptionType="Abstract"
+        )
     return bytes(ET.tostring(resource, encoding="utf-8", xml_declaration=True))
-
-
-def _text(parent: ET.Element, name: str, text: str, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, name, attributes)
-    element.text = _NOT_XML.sub("\ufffd", text)
-    return element
 
 
 # -- schema.org -------------------------------------------------------------------------------

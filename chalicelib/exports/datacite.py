@@ -27,20 +27,17 @@ anything of the entry's status are not in a DataCite record.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from chalicelib.exports.view import ExportView
+from chalicelib.exports.xml_text import text_element
 
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 NAMESPACE = SCHEMA_VERSION
 SCHEMA_LOCATION = "http://datacite.org/schema/kernel-4 http://schema.datacite.org/meta/kernel-4.5/metadata.xsd"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 RESOURCE_TYPE_GENERAL = "Dataset"
-# XML 1.0 cannot carry these characters at all (not even escaped), nor UTF-8 a lone surrogate;
-# records from older clients may hold them
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def datacite_attributes(view: ExportView) -> dict[str, Any]:
@@ -87,46 +84,42 @@ def datacite_xml(view: ExportView) -> bytes:
     # default_namespace refuses the schema's unqualified attributes
     resource = ET.Element("resource", {"xmlns": NAMESPACE, "xmlns:xsi": XSI, "xsi:schemaLocation": SCHEMA_LOCATION})
     if view.doi:
-        _text(resource, "identifier", view.doi, identifierType="DOI")
+        text_element(resource, "identifier", view.doi, identifierType="DOI")
     else:
-        _text(resource, "identifier", view.uuid, identifierType="UUID")
-    creators = ET.SubElement(resource, ("creators"))
+        text_element(resource, "identifier", view.uuid, identifierType="UUID")
+    creators = ET.SubElement(resource, "creators")
     for creator in a["creators"]:
-        _text(ET.SubElement(creators, ("creator")), "creatorName", creator["name"])
-    titles = ET.SubElement(resource, ("titles"))
+        text_element(ET.SubElement(creators, "creator"), "creatorName", creator["name"])
+    titles = ET.SubElement(resource, "titles")
     for title in a["titles"]:
-        _text(titles, "title", title["title"])
-    _text(resource, "publisher", a["publisher"]["name"])
-    _text(resource, "publicationYear", a["publicationYear"])
-    _text(resource, "resourceType", a["types"]["resourceType"], resourceTypeGeneral=a["types"]["resourceTypeGeneral"])
+        text_element(titles, "title", title["title"])
+    text_element(resource, "publisher", a["publisher"]["name"])
+    text_element(resource, "publicationYear", a["publicationYear"])
+    text_element(
+        resource, "resourceType", a["types"]["resourceType"], resourceTypeGeneral=a["types"]["resourceTypeGeneral"]
+    )
     if "subjects" in a:
-        subjects = ET.SubElement(resource, ("subjects"))
+        subjects = ET.SubElement(resource, "subjects")
         for subject in a["subjects"]:
-            _text(subjects, "subject", subject["subject"])
-    dates = ET.SubElement(resource, ("dates"))
+            text_element(subjects, "subject", subject["subject"])
+    dates = ET.SubElement(resource, "dates")
     for date in a["dates"]:
-        _text(dates, "date", date["date"], dateType=date["dateType"])
-    alternates = ET.SubElement(resource, ("alternateIdentifiers"))
+        text_element(dates, "date", date["date"], dateType=date["dateType"])
+    alternates = ET.SubElement(resource, "alternateIdentifiers")
     for alt in a["alternateIdentifiers"]:
-        _text(
+        text_element(
             alternates,
             "alternateIdentifier",
             alt["alternateIdentifier"],
             alternateIdentifierType=alt["alternateIdentifierType"],
         )
-    sizes_element = ET.SubElement(resource, ("sizes"))
+    sizes_element = ET.SubElement(resource, "sizes")
     for size in a["sizes"]:
-        _text(sizes_element, "size", size)
+        text_element(sizes_element, "size", size)
     if "descriptions" in a:
-        descriptions = ET.SubElement(resource, ("descriptions"))
+        descriptions = ET.SubElement(resource, "descriptions")
         for description in a["descriptions"]:
-            _text(
+            text_element(
                 descriptions, "description", description["description"], descriptionType=description["descriptionType"]
             )
     return bytes(ET.tostring(resource, encoding="utf-8", xml_declaration=True))
-
-
-def _text(parent: ET.Element, name: str, text: str, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, (name), attributes)
-    element.text = _NOT_XML.sub("\ufffd", text)
-    return element

@@ -35,7 +35,6 @@ person a service principal acted for (``acting_for``).
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from chalicelib.archive.model import Archive
 from chalicelib.catalogue.audit import dataset_subject
 from chalicelib.domain import ARCHIVE_ACTOR, INGEST_ACTOR, SYSTEM_ACTOR, AuditEntry, User
 from chalicelib.exports.view import ExportView, iso8601
+from chalicelib.exports.xml_text import xml_safe
 from chalicelib.identity import permissions as perm
 
 if TYPE_CHECKING:  # the ports only: the format registry imports this module, keep it light
@@ -80,8 +80,6 @@ STEP_TYPES = {"validate": "val", "build": "ipc", "store": "tra", "verify": "fix"
 # chalicelib.archive.fixity.AUDITOR (not imported: it brings the storage adapters along)
 AUDITOR = "fixity-audit"
 PROGRAMS = frozenset({SYSTEM_ACTOR, INGEST_ACTOR, ARCHIVE_ACTOR, AUDITOR})
-# XML 1.0 cannot carry these characters at all (not even escaped); an error message may hold them
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -268,7 +266,7 @@ def _identifier(parent: ET.Element, name: str, kind: str, value: str) -> None:
 
 def _text(parent: ET.Element, name: str, value: str, **attributes: str) -> ET.Element:
     element = ET.SubElement(parent, _q(name), attributes)
-    element.text = _NOT_XML.sub("\ufffd", value)
+    element.text = xml_safe(value)
     return element
 
 

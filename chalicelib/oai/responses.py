@@ -20,13 +20,13 @@ The metadata formats (:data:`FORMATS`):
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from chalicelib.exports.datacite import datacite_xml
 from chalicelib.exports.view import ExportView
+from chalicelib.exports.xml_text import text_element, xml_safe
 from chalicelib.oai.protocol import BAD_ARGUMENT, BAD_VERB, GRANULARITY, utc
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -43,8 +43,6 @@ DATACITE_OAI_SCHEMA = "http://schema.datacite.org/oai/oai-1.1/oai.xsd"
 DATACITE = "http://datacite.org/schema/kernel-4"
 DATACITE_SCHEMA = "http://schema.datacite.org/meta/kernel-4.5/metadata.xsd"
 DATACITE_VERSION = "4.5"
-# XML 1.0 cannot carry these characters at all (not even escaped); a description may hold them
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -93,15 +91,15 @@ class Identity:
 def document(now: float, base_url: str, echo: Mapping[str, str] | None, body: Iterable[ET.Element]) -> bytes:
     """The answer: ``echo`` is the request's verb and arguments (``None``: badVerb/badArgument)."""
     root = ET.Element("OAI-PMH", {"xmlns": OAI, "xmlns:xsi": XSI, "xsi:schemaLocation": f"{OAI} {OAI_SCHEMA}"})
-    _text(root, "responseDate", utc(now))
-    _text(root, "request", base_url, **dict(sorted((echo or {}).items())))
+    text_element(root, "responseDate", utc(now))
+    text_element(root, "request", base_url, **dict(sorted((echo or {}).items())))
     root.extend(body)
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def errors(code: str, message: str) -> list[ET.Element]:
     error = ET.Element("error", {"code": code})
-    error.text = _clean(message)
+    error.text = xml_safe(message)
     return [error]
 
 
@@ -114,23 +112,25 @@ def echoed(code: str | None, verb: str | None, arguments: Mapping[str, str]) -> 
 
 def identify(identity: Identity) -> ET.Element:
     out = ET.Element("Identify")
-    _text(out, "repositoryName", identity.name)
-    _text(out, "baseURL", identity.base_url)
-    _text(out, "protocolVersion", "2.0")
-    _text(out, "adminEmail", identity.admin_email)
-    _text(out, "earliestDatestamp", utc(identity.earliest))
-    _text(out, "deletedRecord", "persistent")
-    _text(out, "granularity", GRANULARITY)
+    text_element(out, "repositoryName", identity.name)
+    text_element(out, "baseURL", identity.base_url)
+    text_element(out, "protocolVersion", "2.0")
+    text_element(out, "adminEmail", identity.admin_email)
+    text_element(out, "earliestDatestamp", utc(identity.earliest))
+    text_element(out, "deletedRecord", "persistent")
+    text_element(out, "granularity", GRANULARITY)
     description = ET.SubElement(out, "description")
     oai_id = ET.SubElement(
         description,
         "oai-identifier",
         {"xmlns": OAI_IDENTIFIER, "xsi:schemaLocation": f"{OAI_IDENTIFIER} {OAI_IDENTIFIER_SCHEMA}"},
     )
-    _text(oai_id, "scheme", "oai")
-    _text(oai_id, "repositoryIdentifier", identity.repository_identifier)
-    _text(oai_id, "delimiter", ":")
-    _text(oai_id, "sampleIdentifier", f"oai:{identity.repository_identifier}:1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f")
+    text_element(oai_id, "scheme", "oai")
+    text_element(oai_id, "repositoryIdentifier", identity.repository_identifier)
+    text_element(oai_id, "delimiter", ":")
+    text_element(
+        oai_id, "sampleIdentifier", f"oai:{identity.repository_identifier}:1c10766c-4a1a-4bd5-a09b-1d0ab0ad3c4f"
+    )
     return out
 
 
@@ -138,9 +138,9 @@ def list_metadata_formats(formats: Iterable[MetadataFormat]) -> ET.Element:
     out = ET.Element("ListMetadataFormats")
     for f in formats:
         element = ET.SubElement(out, "metadataFormat")
-        _text(element, "metadataPrefix", f.prefix)
-        _text(element, "schema", f.schema)
-        _text(element, "metadataNamespace", f.namespace)
+        text_element(element, "metadataPrefix", f.prefix)
+        text_element(element, "schema", f.schema)
+        text_element(element, "metadataNamespace", f.namespace)
     return out
 
 
@@ -149,17 +149,17 @@ def list_sets(sets: Iterable[tuple[str, str]]) -> ET.Element:
     out = ET.Element("ListSets")
     for spec, name in sets:
         element = ET.SubElement(out, "set")
-        _text(element, "setSpec", spec)
-        _text(element, "setName", name)
+        text_element(element, "setSpec", spec)
+        text_element(element, "setName", name)
     return out
 
 
 def header(record: Record) -> ET.Element:
     out = ET.Element("header", {"status": "deleted"} if record.deleted else {})
-    _text(out, "identifier", record.identifier)
-    _text(out, "datestamp", utc(record.datestamp))
+    text_element(out, "identifier", record.identifier)
+    text_element(out, "datestamp", utc(record.datestamp))
     for spec in record.sets:
-        _text(out, "setSpec", spec)
+        text_element(out, "setSpec", spec)
     return out
 
 
@@ -200,7 +200,7 @@ def _resumption(parent: ET.Element, page: Page | None) -> None:
     attributes = {"completeListSize": str(page.complete), "cursor": str(page.cursor)}
     if page.token is not None and page.expires is not None:
         attributes["expirationDate"] = utc(page.expires)
-    _text(parent, "resumptionToken", page.token or "", **attributes)
+    text_element(parent, "resumptionToken", page.token or "", **attributes)
 
 
 # -- metadata ----------------------------------------------------------------------------------
@@ -214,21 +214,21 @@ def oai_dc(view: ExportView, repository_identifier: str) -> ET.Element:
         "oai_dc:dc",
         {"xmlns:oai_dc": OAI_DC, "xmlns:dc": DC, "xmlns:xsi": XSI, "xsi:schemaLocation": f"{OAI_DC} {OAI_DC_SCHEMA}"},
     )
-    _text(dc, "dc:title", view.name)
-    _text(dc, "dc:creator", view.creator_username)
+    text_element(dc, "dc:title", view.name)
+    text_element(dc, "dc:creator", view.creator_username)
     for tag in dict.fromkeys(view.tags):
-        _text(dc, "dc:subject", tag)
+        text_element(dc, "dc:subject", tag)
     if view.description.strip():
-        _text(dc, "dc:description", view.description)
-    _text(dc, "dc:publisher", view.publisher)
-    _text(dc, "dc:date", view.created_iso)
-    _text(dc, "dc:type", "Dataset")
+        text_element(dc, "dc:description", view.description)
+    text_element(dc, "dc:publisher", view.publisher)
+    text_element(dc, "dc:date", view.created_iso)
+    text_element(dc, "dc:type", "Dataset")
     files = "file" if view.number_of_items == 1 else "files"
-    _text(dc, "dc:format", f"{view.number_of_items} {files}, {view.size_in_bytes} bytes")
-    _text(dc, "dc:identifier", view.landing_url)
+    text_element(dc, "dc:format", f"{view.number_of_items} {files}, {view.size_in_bytes} bytes")
+    text_element(dc, "dc:identifier", view.landing_url)
     if view.doi_url:
-        _text(dc, "dc:identifier", view.doi_url)
-    _text(dc, "dc:identifier", f"urn:uuid:{view.uuid}")
+        text_element(dc, "dc:identifier", view.doi_url)
+    text_element(dc, "dc:identifier", f"urn:uuid:{view.uuid}")
     return dc
 
 
@@ -242,8 +242,8 @@ def oai_datacite(view: ExportView, repository_identifier: str) -> ET.Element:
         "oai_datacite",
         {"xmlns": DATACITE_OAI, "xmlns:xsi": XSI, "xsi:schemaLocation": f"{DATACITE_OAI} {DATACITE_OAI_SCHEMA}"},
     )
-    _text(out, "schemaVersion", DATACITE_VERSION)
-    _text(out, "datacentreSymbol", repository_identifier)
+    text_element(out, "schemaVersion", DATACITE_VERSION)
+    text_element(out, "datacentreSymbol", repository_identifier)
     ET.SubElement(out, "payload").append(datacite_resource(view))
     return out
 
@@ -280,13 +280,3 @@ def _plain(element: ET.Element, default: str) -> ET.Element:
     out = copy(element)
     out.attrib = {"xmlns": default, "xmlns:xsi": XSI, **out.attrib}
     return out
-
-
-def _clean(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
-
-
-def _text(parent: ET.Element, name: str, text: str, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, name, {k: _clean(v) for k, v in attributes.items()})
-    element.text = _clean(text)
-    return element
