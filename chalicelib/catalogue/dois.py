@@ -277,7 +277,8 @@ class DoiService:
     def dataset_changed(self, entry: Dataset) -> bool:
         """Keep the DOI naming ``entry`` in step with its new version: metadata sent again,
         hidden once removed. Returns whether DataCite was called. DataCite unreachable raises
-        :class:`~chalicelib.adapters.datacite.DoiServiceUnavailable` (the batch is retried)."""
+        :class:`~chalicelib.adapters.datacite.DoiServiceUnavailable`: the stream consumer
+        counts it and goes on; :meth:`reconcile` sends it later."""
         record = self._store.get(entry.uuid)
         if record is None or record.state == DELETED or record.base_uri != entry.base_uri:
             return False
