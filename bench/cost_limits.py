@@ -173,9 +173,12 @@ def limits(template: dict[str, Any], counts: dict[str, Any] | None = None) -> li
         },
         {
             "at": "10M datasets",
-            "limit": "summary and facets aggregate every document per call",
-            "figure": "grows with N (this issue: 268 ms at 10k on the emulator)",
-            "change": "facet counts kept by the stream consumer (issue 24, first item)",
+            "limit": "facets of a search (GET /datasets/facets) aggregate the matching documents per call",
+            "figure": "grows with what a query matches; the summary no longer does: it reads one counter item per "
+            "(base URI, project) and per overlap class, kept by the stream consumer (issue 24)",
+            "change": "cap facets to queries with a text or filter, or cache them per caller for seconds; a "
+            "summary cell item holds ~10,000 distinct creators and tags before the 400 KB item limit: split it "
+            "per facet past that",
             "source": "bench/results",
         },
         {

@@ -7,7 +7,6 @@ from __future__ import annotations
 from chalicelib import resources
 from chalicelib.adapters import provisioning
 from chalicelib.adapters.dynamodb import tables
-from chalicelib.adapters.dynamodb.tables import DatasetItem, UserItem
 from chalicelib.composition import Root
 
 LOCAL_VISIBILITY_TIMEOUT = 2
@@ -18,7 +17,7 @@ def create_resources(root: Root) -> dict[str, str]:
     """Create what ``root.settings`` names (idempotent); return the stream ARNs as env entries."""
     settings = root.settings
     tables.bind(settings)
-    for model in (DatasetItem, UserItem, tables.AuditItem, tables.ArchiveItem, tables.AttemptItem, tables.FacilityItem):
+    for model in tables.ALL_MODELS:
         model.create_table(wait=True)
     create_bucket(root, settings.catalogue_bucket)
     create_bucket(root, settings.archive_bucket)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from chalicelib.catalogue.item_links import ItemLinks
     from chalicelib.catalogue.search import SearchIndex
     from chalicelib.catalogue.streams import StreamProcessor
+    from chalicelib.catalogue.summary_store import SummaryCounts
     from chalicelib.catalogue.uploads import Uploads
     from chalicelib.facility.queries import FacilityQueries
     from chalicelib.facility.records import FacilityService
@@ -396,6 +397,16 @@ class Root(PublishingParts):
         )
 
     @cached_property
+    def summary_counts(self) -> SummaryCounts:
+        """The summary's counters, kept by the datasets stream consumer."""
+        from chalicelib.adapters.dynamodb import tables
+        from chalicelib.adapters.dynamodb.summary import DynamoSummaryStore
+        from chalicelib.catalogue.summary_store import SummaryCounts
+
+        tables.bind(self.settings)
+        return SummaryCounts(DynamoSummaryStore())
+
+    @cached_property
     def streams(self) -> StreamProcessor:
         from chalicelib.catalogue.streams import StreamProcessor
 
@@ -407,6 +418,7 @@ class Root(PublishingParts):
             events=self.events,
             event_source=s.event_source,
             dois=self.dois if s.dois else None,
+            summary=self.summary_counts,
         )
 
     @cached_property

@@ -244,6 +244,7 @@ class Settings:
     archives_table: str = resources.ARCHIVES_TABLE
     sign_in_attempts_table: str = resources.SIGN_IN_ATTEMPTS_TABLE
     facility_table: str = resources.FACILITY_TABLE
+    summary_table: str = resources.SUMMARY_TABLE
     archive_bucket: str = resources.ARCHIVE_BUCKET
     archive_task_queue: str = resources.ARCHIVE_TASK_QUEUE
     # a registered base URI whose bags are deposits (SIPs): archived as soon as registered
@@ -345,6 +346,7 @@ class Settings:
             archives_table=env.get("CATALOGUE_ARCHIVES_TABLE", defaults.archives_table),
             sign_in_attempts_table=env.get("CATALOGUE_SIGN_IN_ATTEMPTS_TABLE", defaults.sign_in_attempts_table),
             facility_table=env.get("CATALOGUE_FACILITY_TABLE", defaults.facility_table),
+            summary_table=env.get("CATALOGUE_SUMMARY_TABLE", defaults.summary_table),
             archive_bucket=env.get("CATALOGUE_ARCHIVE_BUCKET", defaults.archive_bucket),
             archive_task_queue=env.get("CATALOGUE_ARCHIVE_TASK_QUEUE", defaults.archive_task_queue),
             deposit_base_uri=env.get("CATALOGUE_DEPOSIT_BASE_URI", defaults.deposit_base_uri).rstrip("/"),

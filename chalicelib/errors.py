@@ -99,6 +99,13 @@ class SearchUnavailable(CatalogueError):
     code = "SearchUnavailable"
 
 
+class SummaryUnavailable(CatalogueError):
+    """The summary counters cannot be read or written now (their table cannot be reached, or
+    concurrent writers outlasted the retries); records are safe."""
+
+    code = "ServiceUnavailable"
+
+
 class UpstreamUnavailable(CatalogueError):
     """An upstream repository (a harvest's source) cannot be read now: network, timeout, 5xx."""
 

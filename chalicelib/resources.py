@@ -14,6 +14,8 @@ ARCHIVES_TABLE = "catalogue-archives"
 SIGN_IN_ATTEMPTS_TABLE = "catalogue-sign-in-attempts"
 # myMdC's entities (proposals, runs, data groups, ...) with their claims and id counters
 FACILITY_TABLE = "catalogue-facility"
+# the summary's counters, kept by the datasets stream consumer (derived: rebuilt, never backed up)
+SUMMARY_TABLE = "catalogue-summary"
 ARCHIVE_BUCKET = "catalogue-archive"
 # bags uploaded here (or through POST /archives) are SIPs: registered, then archived
 DEPOSIT_BUCKET = "catalogue-deposits"

@@ -565,22 +565,6 @@ class CatalogueService:
         """Live datasets under ``base_uri`` as the search index knows them (all callers')."""
         return self._search.search(SearchQuery(base_uris=(base_uri,), size=0)).total
 
-    def summary(self, user: User) -> JSONObject:
-        s = self._search.summary(perm.searchable_base_uris(user), perm.searchable_projects(user))
-        return {
-            "number_of_datasets": s.number_of_datasets,
-            "base_uris": sorted(s.datasets_per_base_uri),
-            "creator_usernames": sorted(s.datasets_per_creator),
-            "tags": sorted(s.datasets_per_tag),
-            "datasets_per_base_uri": s.datasets_per_base_uri,
-            "datasets_per_creator": s.datasets_per_creator,
-            "datasets_per_tag": s.datasets_per_tag,
-            "total_size_in_bytes": s.total_size_in_bytes,
-            "size_in_bytes_per_base_uri": s.size_in_bytes_per_base_uri,
-            "size_in_bytes_per_creator": s.size_in_bytes_per_creator,
-            "size_in_bytes_per_tag": s.size_in_bytes_per_tag,
-        }
-
 
 _HIT_FIELDS = (
     "uuid",

@@ -1,15 +1,16 @@
-"""DynamoDB Streams consumers: the audit log, the search index and the change feed are
-derived here (the datasets and access tables' streams; the facility table's feeds the audit
-log and the change feed).
+"""DynamoDB Streams consumers: the audit log, the search index, the summary's counters and the
+change feed are derived here (the datasets and access tables' streams; the facility table's
+feeds the audit log and the change feed).
 
 Delivery is at least once (Lambda retries a failed batch; the local pump does the same),
 so every output is idempotent: audit entries have deterministic ids written with
-``attribute_not_exists``, index documents carry the item version with external
-versioning, so a late or repeated record never regresses a document, and change events
-carry deterministic ids consumers de-duplicate by. Audit is written before indexing, and
-events are published last: if the index or the event bus is down the batch fails and is
-retried, the audit writes of the retry are no-ops and its events are published again with
-the same ids.
+``attribute_not_exists``; index documents carry the item version with external
+versioning, so a late or repeated record never regresses a document; the summary's counters
+remember the version each entry was counted at (:mod:`chalicelib.catalogue.summary_store`);
+change events carry deterministic ids consumers de-duplicate by. Audit is written before
+indexing and counting, and events are published last: if the index, the counters or the
+event bus are down the batch fails and is retried, the audit writes of the retry are no-ops
+and its events are published again with the same ids.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from chalicelib.catalogue.change_feed import ChangeEvent
 from chalicelib.catalogue.dois import DoiService, doi_changes
 from chalicelib.catalogue.index_documents import index_doc
 from chalicelib.catalogue.search import SearchIndex
+from chalicelib.catalogue.summary_counts import EntryState, entry_state
+from chalicelib.catalogue.summary_store import SummaryCounts
 from chalicelib.domain import SYSTEM_ACTOR, BaseUri, Dataset, entry_id
 from chalicelib.errors import VersionConflict
 from chalicelib.facility.audit import facility_changes
@@ -82,6 +85,7 @@ class StreamProcessor:
         events: EventBus | None = None,
         event_source: str = "",
         dois: DoiService | None = None,
+        summary: SummaryCounts | None = None,
         clock: Callable[[], float] = time.time,
         metrics: Callable[[str], None] = print,
     ) -> None:
@@ -93,6 +97,7 @@ class StreamProcessor:
         self._events = events
         self._event_source = event_source
         self._dois = dois
+        self._summary = summary
         self._clock = clock
         self._metrics = metrics
 
@@ -107,6 +112,7 @@ class StreamProcessor:
         the event bus) fails the batch.
         """
         docs: dict[str, dict[str, Any]] = {}
+        counted: list[EntryState] = []  # for the summary's counters
         failures: list[tuple[str, int, str]] = []
         events: list[ChangeEvent] = []
         changed: list[Dataset] = []  # for the DOIs naming them
@@ -141,6 +147,7 @@ class StreamProcessor:
                     events += self._dataset_events(old, replace(new, updated_at=removed_at))
             else:
                 continue
+            counted.append(entry_state(new))
             try:
                 doc = index_doc(new)
             except Exception as exc:
@@ -151,6 +158,8 @@ class StreamProcessor:
         if docs:
             rejected = self._search.upsert(list(docs.values()))
             failures += [(r.entry_id, r.version, _reason("index", r.reason)) for r in rejected]
+        if self._summary is not None:
+            self._summary.apply(counted)  # SummaryUnavailable fails the batch: it is counted on redelivery
         if failures:
             self._record_failures(failures)
         self._publish(events)

@@ -222,7 +222,9 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
     "Summary": {
         "type": "object",
         "description": "What the caller may search, counted: datasets (distinct uuids) and bytes, in all and "
-        "per base URI, creator and tag.",
+        "per base URI, creator and tag; datasets per project and per type. A base URI's count is its entries "
+        "(one per uuid); sizes add up every visible entry, so a dataset on two base URIs is stored (and counted) "
+        "twice. Kept by the datasets stream consumer: a change shows within seconds, as in search.",
         "required": ["number_of_datasets"],
         "properties": {
             "number_of_datasets": _INT,
@@ -235,6 +237,8 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
                 for what in ("datasets", "size_in_bytes")
                 for key in ("base_uri", "creator", "tag")
             },
+            "datasets_per_project": {"type": "object", "additionalProperties": _INT},
+            "datasets_per_type": {"type": "object", "additionalProperties": _INT},
         },
         "examples": [
             {
@@ -249,6 +253,8 @@ DTOOL_SCHEMAS: dict[str, JSON] = {
                 "size_in_bytes_per_base_uri": {"s3://lab-data": 52340},
                 "size_in_bytes_per_creator": {"alice": 52340},
                 "size_in_bytes_per_tag": {"field": 52340, "soil": 52340},
+                "datasets_per_project": {},
+                "datasets_per_type": {"dtool": 1},
             }
         ],
     },

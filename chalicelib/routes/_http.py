@@ -34,6 +34,7 @@ from chalicelib.errors import (
     SearchUnavailable,
     SignInNotConfigured,
     SignInUnavailable,
+    SummaryUnavailable,
     TooManyRequests,
     UpstreamUnavailable,
     ValidationError,
@@ -58,6 +59,7 @@ STATUS: tuple[tuple[type[CatalogueError], int], ...] = (
     (SearchUnavailable, 503),
     (SignInUnavailable, 503),
     (DoisUnavailable, 503),
+    (SummaryUnavailable, 503),
     (UpstreamUnavailable, 502),
 )
 NO_STORE: dict[str, str | list[str]] = {"Cache-Control": "no-store"}
@@ -71,6 +73,7 @@ GENERIC_5XX: tuple[tuple[type[CatalogueError], str], ...] = (
     (SignInUnavailable, "password sign-in is unavailable at the moment; try again later"),
     (DoisNotConfigured, "DOIs are not configured"),  # before its base class
     (DoisUnavailable, "DOIs cannot be registered at the moment; try again later"),
+    (SummaryUnavailable, "the summary is unavailable at the moment; records are safe; try again later"),
     (UpstreamUnavailable, "the upstream repository cannot be read at the moment; try again later"),
 )
 RETRY_AFTER_SECONDS = "5"

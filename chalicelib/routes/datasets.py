@@ -59,7 +59,7 @@ def search_datasets(ctx: Ctx) -> Response:
 @bp.route("/datasets/summary", methods=["GET"])
 @endpoint(bp)
 def summary(ctx: Ctx) -> dict[str, Any]:
-    return ctx.root.catalogue.summary(ctx.user)
+    return ctx.root.summary_counts.summary_for(ctx.user)
 
 
 @bp.route("/datasets/facets", methods=["GET"])

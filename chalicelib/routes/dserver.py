@@ -65,14 +65,14 @@ def me(ctx: Ctx) -> dict[str, Any]:
 @bp.route("/me/summary", methods=["GET"])
 @endpoint(bp)
 def my_summary(ctx: Ctx) -> dict[str, Any]:
-    return ctx.root.catalogue.summary(ctx.user)
+    return ctx.root.summary_counts.summary_for(ctx.user)
 
 
 @bp.route("/users/{username}/summary", methods=["GET"])
 @endpoint(bp)
 def user_summary(ctx: Ctx, username: str) -> dict[str, Any]:
     """What ``username`` sees, for themself or an admin."""
-    return ctx.root.catalogue.summary(ctx.root.access.user_as_seen(ctx.user, parse_username(username)))
+    return ctx.root.summary_counts.summary_for(ctx.root.access.user_as_seen(ctx.user, parse_username(username)))
 
 
 # -- datasets ---------------------------------------------------------------------------

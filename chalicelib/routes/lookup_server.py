@@ -105,7 +105,7 @@ def list_datasets(ctx: Ctx) -> Response:
 @bp.route("/dataset/summary", methods=["GET"])
 @endpoint(bp)
 def summary(ctx: Ctx) -> dict[str, Any]:
-    return ctx.root.catalogue.summary(ctx.user)
+    return ctx.root.summary_counts.summary_for(ctx.user)
 
 
 @bp.route("/dataset/search", methods=["POST"])

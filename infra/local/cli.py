@@ -108,12 +108,15 @@ def _fail(exc: CatalogueError) -> typer.Exit:
 
 @app.command()
 def reindex(state_file: StateFile = STATE_FILE) -> None:
-    """Rebuild the search index from DynamoDB (the truth) into a new index, then switch to it.
+    """Rebuild the search index and the summary's counters from DynamoDB (the truth), each into
+    a new generation, then switch to it.
 
-    The served index stays as it is until the new one is complete; datasets that cannot
-    be indexed are listed (exit 1) and the rest are served.
+    What is served stays as it is until the new one is complete; datasets that cannot
+    be indexed are listed (exit 1) and the rest are served. A counters rebuild that stopped
+    half-way is taken over.
     """
     from chalicelib.catalogue.index_maintenance import reindex as run_reindex
+    from chalicelib.catalogue.summary_store import rebuild_counts
 
     _setup(state_file)
     with Progress(
@@ -122,6 +125,8 @@ def reindex(state_file: StateFile = STATE_FILE) -> None:
         task = progress.add_task("reindex", total=None)
         report = run_reindex(root().repo, root().search, progress=lambda n: progress.advance(task, n))
     console.print(f"indexed {report.written} datasets ({report.caught_up} written again after the switch)")
+    counted = rebuild_counts(root().repo.iter_datasets, root().summary_counts, takeover=True)
+    console.print(f"summary counters: {counted.entries} entries counted into generation {counted.generation}")
     for entry, version, reason in report.failed:
         console.print(f"[red]not indexed[/red] {escape(entry)} v{version}: {escape(reason)}")
     if report.failed:
@@ -130,10 +135,15 @@ def reindex(state_file: StateFile = STATE_FILE) -> None:
 
 @app.command()
 def drift(state_file: StateFile = STATE_FILE) -> None:
-    """List dataset entries whose index document is missing, stale or orphaned; exit 1 if any."""
+    """List dataset entries whose index document is missing, stale or orphaned, and summary
+    counters that disagree with the datasets table; exit 1 if any."""
     from chalicelib.catalogue.index_maintenance import drift as run_drift
+    from chalicelib.catalogue.summary_store import counts_drift
 
     _setup(state_file)
+    counts = counts_drift(root().repo.iter_datasets(), root().summary_counts.store)
+    for where, counter, want, have in counts.differences:
+        console.print(f"summary counter {escape(where)} {escape(counter)}: {have}, the datasets table says {want}")
     report = run_drift(root().repo, root().search)
     entry = Column("entry (uuid@base URI)", no_wrap=True, min_width=36)
     table = Table(entry, "problem", "db version", "index version", "why")
@@ -143,9 +153,11 @@ def drift(state_file: StateFile = STATE_FILE) -> None:
         table.add_row(u, "stale", str(have), str(indexed), escape(report.reasons.get(u, "")))
     for u in report.orphaned:
         table.add_row(u, "orphaned", "", "", "")
-    if report.clean:
+    if report.clean and counts.clean:
         console.print(f"no drift ({report.checked} datasets checked)")
         return
+    if not counts.clean:
+        console.print(f"{len(counts.differences)} summary counters differ: run `catalogue-admin reindex`")
     if report.missing or report.stale or report.orphaned:
         console.print(table)
     console.print(f"{len(report.missing)} missing, {len(report.stale)} stale, {len(report.orphaned)} orphaned")
@@ -282,7 +294,8 @@ def restore(
         "mapping per stream (starting position TRIM_HORIZON), the functions' role allowed to read it, the old "
         "mapping deleted (see the README's runbook); locally, restart the event runner (python -m "
         "infra.local.runner) with these ARNs in its environment (make run would start moto empty)",
-        "catalogue-admin reindex (the search index is rebuilt from the restored datasets table, never restored)",
+        "catalogue-admin reindex (the search index and the summary counters are rebuilt from the restored "
+        "datasets table, never restored)",
         "catalogue-admin drift (expect no drift)",
         "in AWS: deletion protection, tags and alarms on the restored tables, as the stack sets them",
     ):

@@ -432,6 +432,7 @@ class CatalogueStack(Stack):
             "CATALOGUE_WEB_ORIGIN": self.web.origin,
             "CATALOGUE_SIGN_IN_ATTEMPTS_TABLE": self.tables[resources.SIGN_IN_ATTEMPTS_TABLE].table_name,
             "CATALOGUE_FACILITY_TABLE": facility.table_name,
+            "CATALOGUE_SUMMARY_TABLE": self.tables[resources.SUMMARY_TABLE].table_name,
             # POST /token signs users in to this stack's pool (empty with an external issuer:
             # no password sign-in then)
             "CATALOGUE_USER_POOL_ID": pool.user_pool_id if pool else "",

@@ -98,4 +98,5 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("ArchivesTable", resources.ARCHIVES_TABLE, (tables.ArchiveItem,)),
     TableSpec("SignInAttemptsTable", resources.SIGN_IN_ATTEMPTS_TABLE, (tables.AttemptItem,)),
     TableSpec("FacilityTable", resources.FACILITY_TABLE, (tables.FacilityItem,)),
+    TableSpec("SummaryTable", resources.SUMMARY_TABLE, (tables.SummaryItem,)),
 )

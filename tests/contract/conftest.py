@@ -203,6 +203,7 @@ def dynamodb_on_moto_server(url: str, **overrides: Any) -> Iterator[Settings]:
         archives_table=f"archives-{tag}",
         sign_in_attempts_table=f"attempts-{tag}",
         facility_table=f"facility-{tag}",
+        summary_table=f"summary-{tag}",
         catalogue_bucket=f"catalogue-{tag}",
         **overrides,
     )
@@ -214,6 +215,7 @@ def dynamodb_on_moto_server(url: str, **overrides: Any) -> Iterator[Settings]:
         tables.ArchiveItem,
         tables.AttemptItem,
         tables.FacilityItem,
+        tables.SummaryItem,
     )
     for model in models:
         model.create_table(wait=True)

@@ -398,6 +398,8 @@ def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) 
         assert settings.sign_in_attempts_table == f"<{attempts}>"
         facility, _ = table_named(synth, resources.FACILITY_TABLE)
         assert settings.facility_table == f"<{facility}>"
+        summary, _ = table_named(synth, resources.SUMMARY_TABLE)
+        assert settings.summary_table == f"<{summary}>"
 
 
 # --- Step Functions ------------------------------------------------------------------------
@@ -705,6 +707,7 @@ def test_every_name_in_the_template_comes_from_chalicelib_resources(synth: Synth
             resources.ARCHIVES_TABLE,
             resources.SIGN_IN_ATTEMPTS_TABLE,
             resources.FACILITY_TABLE,
+            resources.SUMMARY_TABLE,
             resources.INGEST_QUEUE,
             resources.INGEST_DLQ,
             resources.ARCHIVE_TASK_QUEUE,

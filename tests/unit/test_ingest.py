@@ -27,6 +27,8 @@ from chalicelib.catalogue.audit import dataset_changes, dataset_subject
 from chalicelib.catalogue.datasets import CatalogueService
 from chalicelib.catalogue.index_documents import index_doc
 from chalicelib.catalogue.search import SearchQuery
+from chalicelib.catalogue.summary_counts import entry_state
+from chalicelib.catalogue.summary_store import SummaryCounts
 from chalicelib.catalogue.validation import DatasetPatch
 from chalicelib.domain import INGEST_ACTOR, Dataset, User
 from chalicelib.errors import NotFound, ValidationError
@@ -36,6 +38,7 @@ from chalicelib.ingest.ingestion import IngestFailed, IngestService, Outcome
 from tests.fakes.object_storage import InMemoryObjectStorage
 from tests.fakes.repository import InMemoryRepository
 from tests.fakes.search import InMemorySearchIndex
+from tests.fakes.summary import InMemorySummaryStore
 
 ROOT = User(username="root", is_admin=True)
 BUCKET = "lab-data"
@@ -124,6 +127,7 @@ class StreamedRepository(InMemoryRepository):
     def __init__(self, search: InMemorySearchIndex) -> None:
         super().__init__()
         self.search = search
+        self.counts = SummaryCounts(InMemorySummaryStore())
         self.dataset_writes = 0
 
     def save_dataset(self, dataset: Dataset, expected_version: int | None) -> None:
@@ -132,6 +136,7 @@ class StreamedRepository(InMemoryRepository):
         self.dataset_writes += 1
         self.append_audit(dataset_changes(old, dataset))
         self.search.upsert([index_doc(dataset)])
+        self.counts.apply([entry_state(dataset)])
 
     def entry(self, uuid: str) -> Dataset | None:
         """The one entry of ``uuid`` (these tests register each uuid under one base URI)."""

@@ -1,6 +1,6 @@
 """pynamodb models: the persistence shapes. They never leave :mod:`chalicelib.adapters.dynamodb`.
 
-Six tables, sized so that no request path scans:
+Seven tables, sized so that no request path scans:
 
 * datasets (stream NEW_AND_OLD_IMAGES): one item per entry, keyed (uuid, base URI); the entry's
   replicas inside the item. Reads are GetItem/BatchGetItem on the caller's base URIs (a Query
@@ -20,6 +20,9 @@ Six tables, sized so that no request path scans:
   scheme: a claim (kind ``claim:<claim>``, id 0) per unique value a record holds and an id
   counter (kind ``counter:<kind>``, id 0) per kind (the stream consumer ignores both); sparse
   GSIs on the two list keys serve the lists (see :mod:`chalicelib.adapters.dynamodb.facility`).
+* summary (no stream): the summary's counters and, per uuid, the ledger of what was counted
+  (see :mod:`chalicelib.adapters.dynamodb.summary`); derived from the datasets stream and
+  rebuilt from the datasets table, so never backed up.
 
 Table names and endpoint are bound at runtime by :func:`bind`; pynamodb reads ``Meta`` lazily.
 """
@@ -284,6 +287,17 @@ class FacilityByListB(GlobalSecondaryIndex["FacilityItem"]):
     id = NumberAttribute(range_key=True)
 
 
+class SummaryItem(Model):
+    """The summary counters (:mod:`chalicelib.adapters.dynamodb.summary`): ledgers, counters and
+    the generations item, each its own partition. Their counters are attributes named at run
+    time (``c#<creator>``, ...), read and written through expressions, never through this model."""
+
+    class Meta(_TableMeta):
+        table_name = "unbound-summary"
+
+    pk = UnicodeAttribute(hash_key=True)
+
+
 class FacilityItem(Model):
     """A facility record, a claim or an id counter (one shape, so every attribute but the keys
     may be absent). Records: ``body`` is the fields as JSON text (integers of any size stay
@@ -325,6 +339,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ArchiveItem,
     AttemptItem,
     FacilityItem,
+    SummaryItem,
 )
 
 
@@ -342,6 +357,7 @@ def bind(settings: Settings) -> None:
         ArchiveItem: settings.archives_table,
         AttemptItem: settings.sign_in_attempts_table,
         FacilityItem: settings.facility_table,
+        SummaryItem: settings.summary_table,
     }
     for model, table in names.items():
         model.Meta.table_name = table
