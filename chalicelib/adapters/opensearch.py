@@ -25,7 +25,7 @@ import urllib3
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ImproperlyConfigured, NotFoundError, OpenSearchException, RequestError
 
-from chalicelib.adapters.opensearch_queries import build_facets_body, build_search_body, build_summary_body
+from chalicelib.adapters.opensearch_queries import build_facets_body, build_search_body
 from chalicelib.catalogue.search import (
     FACET_FIELDS,
     FACET_VALUES,
@@ -39,7 +39,6 @@ from chalicelib.catalogue.search import (
     SearchIndex,
     SearchQuery,
     SearchResult,
-    Summary,
     identity_problem,
     rejection,
     sees_nothing,
@@ -209,16 +208,6 @@ def document_id(entry_id: str) -> str:
 def _buckets(response: dict[str, Any], name: str) -> dict[str, int]:
     """Documents per bucket of the terms aggregation ``name``."""
     return {str(b["key"]): int(b["doc_count"]) for b in response["aggregations"][name]["buckets"]}
-
-
-def _distinct_buckets(response: dict[str, Any], name: str) -> dict[str, int]:
-    """Distinct uuids per bucket of the terms aggregation ``name`` (its ``datasets`` sub-aggregation)."""
-    return {str(b["key"]): int(b["datasets"]["value"]) for b in response["aggregations"][name]["buckets"]}
-
-
-def _size_buckets(response: dict[str, Any], name: str) -> dict[str, int]:
-    """Bytes (the ``size`` sum sub-aggregation) per bucket of the terms aggregation ``name``."""
-    return {str(b["key"]): round(b["size"]["value"] or 0) for b in response["aggregations"][name]["buckets"]}
 
 
 _TAG = re.compile("(" + "|".join(re.escape(t) for t in HIGHLIGHT_TAGS) + ")")
@@ -477,33 +466,6 @@ class OpenSearchIndex(SearchIndex):
             total = _total(response)
             next_after = list(raw[-1]["sort"]) if raw and len(raw) == query.size else None
         return SearchResult(hits=hits, total=total, next_after=next_after)
-
-    def summary(
-        self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
-    ) -> Summary:
-        """Datasets (distinct uuids) over visible, non-deleted documents, in all and per
-        creator and tag; entries per base URI (top :data:`SUMMARY_BUCKETS` per facet)."""
-        if sees_nothing(allowed_base_uris, allowed_projects):
-            return Summary(number_of_datasets=0)
-        with _backend("summary"):
-            body = build_summary_body(allowed_base_uris, allowed_projects)
-            response = self._client.search(index=self._index, body=body)
-            per_base_uri = _buckets(response, "base_uris")
-            size_per_base_uri = _size_buckets(response, "base_uris")
-            if allowed_base_uris is not None and not allowed_projects:
-                per_base_uri = {k: v for k, v in per_base_uri.items() if k in allowed_base_uris}
-                size_per_base_uri = {k: v for k, v in size_per_base_uri.items() if k in allowed_base_uris}
-            return Summary(
-                number_of_datasets=int(response["aggregations"]["datasets"]["value"]),
-                datasets_per_base_uri=per_base_uri,
-                datasets_per_creator=_distinct_buckets(response, "creators"),
-                datasets_per_tag=_distinct_buckets(response, "tags"),
-                # a sum aggregation answers a double: exact for sizes below 2**53 bytes
-                total_size_in_bytes=round(response["aggregations"]["size"]["value"] or 0),
-                size_in_bytes_per_base_uri=size_per_base_uri,
-                size_in_bytes_per_creator=_size_buckets(response, "creators"),
-                size_in_bytes_per_tag=_size_buckets(response, "tags"),
-            )
 
     def facets(self, query: SearchQuery, size: int = FACET_VALUES) -> Facets:
         """Entries ``query`` matches, in all and per facet value (terms aggregations)."""

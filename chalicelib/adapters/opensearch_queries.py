@@ -16,7 +16,6 @@ from chalicelib.catalogue.search import (
     HIGHLIGHT_TAGS,
     PREFIX_FIELDS,
     SORT_KEYS,
-    SUMMARY_BUCKETS,
     TEXT_FIELDS,
     WHOLE_FIELD_HIGHLIGHTS,
     SearchQuery,
@@ -24,11 +23,6 @@ from chalicelib.catalogue.search import (
     check_query,
 )
 from chalicelib.catalogue.search_syntax import AnnotationClause, Word, free_words
-
-# ``summary`` counts datasets as distinct uuids with ``cardinality`` aggregations (HyperLogLog++).
-# 40,000 is the largest precision_threshold OpenSearch accepts: counts are exact up to about
-# that many distinct uuids (per count) and approximate above.
-CARDINALITY_PRECISION = 40_000
 
 #: The ``highlight`` of a search with ``highlight``: the snippets of
 #: :data:`chalicelib.catalogue.search.HIGHLIGHTS`. ``"encoder": "html"`` escapes the text
@@ -49,7 +43,7 @@ HIGHLIGHT: dict[str, Any] = {
 def visibility_filters(
     allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
 ) -> list[dict[str, Any]]:
-    """Filters every search and summary carries: no tombstones, only permitted base URIs or
+    """Filters every search and facets request carries: no tombstones, only permitted base URIs or
     (when the caller is a member of projects) the entries of those projects."""
     filters: list[dict[str, Any]] = [{"term": {"deleted": False}}]
     if allowed_base_uris is None:
@@ -170,40 +164,6 @@ def build_search_body(query: SearchQuery) -> dict[str, Any]:
 
 def _sort_clause(field: str, descending: bool) -> dict[str, Any]:
     return {"name.raw" if field == "name" else field: {"order": "desc" if descending else "asc"}}
-
-
-def build_summary_body(
-    allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """The request body of :meth:`OpenSearchIndex.summary`.
-
-    ``datasets`` (top level, and in each creator and tag bucket) counts distinct uuids: the
-    entries of one uuid on several visible base URIs are one dataset. A base URI holds at
-    most one entry per uuid, so its bucket's ``doc_count`` already counts datasets.
-    """
-    distinct: dict[str, Any] = {"cardinality": {"field": "uuid", "precision_threshold": CARDINALITY_PRECISION}}
-    size: dict[str, Any] = {"sum": {"field": "size_in_bytes"}}
-    return {
-        "size": 0,
-        "track_total_hits": False,
-        "query": {"bool": {"filter": visibility_filters(allowed_base_uris, allowed_projects)}},
-        "aggs": {
-            "datasets": distinct,
-            "size": size,
-            "base_uris": {
-                "terms": _base_uri_terms(allowed_base_uris, allowed_projects, SUMMARY_BUCKETS),
-                "aggs": {"size": size},
-            },
-            "creators": {
-                "terms": {"field": "creator_username", "size": SUMMARY_BUCKETS},
-                "aggs": {"datasets": distinct, "size": size},
-            },
-            "tags": {
-                "terms": {"field": "tags", "size": SUMMARY_BUCKETS},
-                "aggs": {"datasets": distinct, "size": size},
-            },
-        },
-    }
 
 
 def _base_uri_terms(

@@ -27,7 +27,7 @@ from chalicelib.errors import ValidationError
 #   entry_id: str (document identity: f"{uuid}@{base_uri}", as chalicelib.domain.entry_id)
 #   uuid: str (the dataset's uuid; shared by the entries of one dataset)
 #   version: int (external version, strictly increasing per entry_id)
-#   deleted: bool (tombstone; never matched by search or summary)
+#   deleted: bool (tombstone; never matched by search or facets)
 #   name: str    creator_username: str   description: str   readme: str (verbatim YAML text)
 #   readme_text: str (values parsed from the README YAML, space separated)
 #   annotations_text: str (annotation names and scalar values, space separated)
@@ -53,8 +53,8 @@ PREFIX_FIELDS = ("name", "description", "readme")
 PREFIX_MIN_CHARS = 2
 PREFIX_MAX_CHARS = 20
 
-# Buckets per terms aggregation in a summary (3 aggregations stay well under the
-# default ``search.max_buckets`` of 65,535).
+# The most values a facet may report (the 5 terms aggregations of a facets request stay
+# under the default ``search.max_buckets`` of 65,535).
 SUMMARY_BUCKETS = 10_000
 
 # Highlights (``SearchQuery.highlight``): a hit's ``HIGHLIGHTS`` key maps each of
@@ -227,31 +227,6 @@ def identity_problem(doc: Mapping[str, Any]) -> str | None:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """Datasets are distinct uuids, except per base URI, where entries are counted (one per uuid).
-
-    Sizes are bytes stored: the sum of ``size_in_bytes`` over entries, so a dataset copied
-    to two visible base URIs counts twice (it is stored twice); per creator and per tag
-    over the same buckets as the counts.
-    """
-
-    number_of_datasets: int
-    datasets_per_base_uri: dict[str, int] = field(default_factory=dict)
-    datasets_per_creator: dict[str, int] = field(default_factory=dict)
-    datasets_per_tag: dict[str, int] = field(default_factory=dict)
-    total_size_in_bytes: int = 0
-    size_in_bytes_per_base_uri: dict[str, int] = field(default_factory=dict)
-    size_in_bytes_per_creator: dict[str, int] = field(default_factory=dict)
-    size_in_bytes_per_tag: dict[str, int] = field(default_factory=dict)
-
-    def counts(self) -> Summary:
-        """The counts alone (sizes zeroed): what tests of counting compare."""
-        return Summary(
-            self.number_of_datasets, self.datasets_per_base_uri, self.datasets_per_creator, self.datasets_per_tag
-        )
-
-
-@dataclass(frozen=True)
 class Facets:
     """What :meth:`SearchIndex.facets` counts: ``total`` entries match (as ``SearchResult.total``)
     and, per name of :data:`FACET_FIELDS`, ``(value, entries with it)`` by count, then value."""
@@ -324,12 +299,11 @@ class SearchIndex(ABC):
       tombstoned and matched independently (the words of one never match for the other).
     - ``upsert`` MUST be idempotent and MUST NOT regress: a document whose ``version`` is
       lower than or equal to the stored one for the same ``entry_id`` is ignored silently.
-    - A document with ``deleted`` true MUST NOT appear in ``search`` hits, totals, ``summary``
-      or ``facets``.
-    - ``search``, ``summary`` and ``facets`` MUST only consider documents with at least one of
+    - A document with ``deleted`` true MUST NOT appear in ``search`` hits, totals or ``facets``.
+    - ``search`` and ``facets`` MUST only consider documents with at least one of
       ``base_uris`` in ``allowed_base_uris`` or their ``project`` in ``allowed_projects``
-      (unless ``allowed_base_uris`` is ``None``: all); ``summary`` and ``facets`` MUST NOT
-      report base URIs outside ``allowed_base_uris`` other than those of such project documents.
+      (unless ``allowed_base_uris`` is ``None``: all); ``facets`` MUST NOT report base URIs
+      outside ``allowed_base_uris`` other than those of such project documents.
     - Free text SHOULD match name, description, readme, readme_text, annotations_text
       and relpaths, case-insensitively, all words required; a word is found whole in any of
       them or as the beginning of a word of :data:`PREFIX_FIELDS` (2 to PREFIX_MAX_CHARS
@@ -346,10 +320,6 @@ class SearchIndex(ABC):
       The ``uuids`` filter matches every entry of those uuids.
     - Results MUST be sorted by the sort key, ties broken by ``entry_id``, so that ``after``
       (``[sort value, entry_id]`` of the last hit) pagination neither skips nor repeats a document.
-    - ``summary`` counts datasets, not entries: ``number_of_datasets`` and the per-creator
-      and per-tag counts are distinct uuids (OpenSearch: exact up to about 40,000 distinct
-      uuids per count, approximate above); the per-base-URI count is entries on that base
-      URI (one per uuid).
     - ``facets`` counts entries, as ``search`` does: its ``total`` is the ``total`` of the same
       search, and a value's count the ``total`` of the search also filtered by that value.
     - ``upsert`` and ``rebuild`` MUST write every acceptable document of a batch and return
@@ -382,13 +352,6 @@ class SearchIndex(ABC):
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult:
         """Run an authorized search."""
-
-    @abstractmethod
-    def summary(
-        self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
-    ) -> Summary:
-        """Counts over visible, non-deleted documents (datasets as distinct uuids); visible
-        as for :meth:`search` with the same ``allowed_base_uris`` and ``allowed_projects``."""
 
     @abstractmethod
     def facets(self, query: SearchQuery, size: int = FACET_VALUES) -> Facets:

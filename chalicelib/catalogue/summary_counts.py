@@ -6,7 +6,7 @@ and a summary reads only them: one counter item per **cell** (a base URI and a p
 one per **overlap class** (the uuids with live entries on two or more base URIs, grouped by
 what those entries are), however many datasets there are.
 
-Counting rules (the :class:`~chalicelib.catalogue.search.Summary` contract):
+Counting rules (the :class:`Summary` contract):
 
 - an entry counts while it is live as the search index sees it (not deleted, registered, with
   replicas: :func:`entry_state`);
@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.catalogue.search import Summary, sees_nothing
+from chalicelib.catalogue.search import sees_nothing
 from chalicelib.domain import REGISTERED, Dataset
 
 # Counter names in a cell: entries and bytes, and per value of a facet (name + SEP + value)
@@ -39,6 +39,31 @@ CREATOR, CREATOR_BYTES, TAG, TAG_BYTES, TYPE = "c", "cb", "t", "tb", "y"
 SEP = "#"
 
 Cell = tuple[str, str]  # (base URI, project or "")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Datasets are distinct uuids, except per base URI, where entries are counted (one per uuid).
+
+    Sizes are bytes stored: the sum of ``size_in_bytes`` over entries, so a dataset copied
+    to two visible base URIs counts twice (it is stored twice); per creator and per tag
+    for the same creators and tags as the counts.
+    """
+
+    number_of_datasets: int
+    datasets_per_base_uri: dict[str, int] = field(default_factory=dict)
+    datasets_per_creator: dict[str, int] = field(default_factory=dict)
+    datasets_per_tag: dict[str, int] = field(default_factory=dict)
+    total_size_in_bytes: int = 0
+    size_in_bytes_per_base_uri: dict[str, int] = field(default_factory=dict)
+    size_in_bytes_per_creator: dict[str, int] = field(default_factory=dict)
+    size_in_bytes_per_tag: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> Summary:
+        """The counts alone (sizes zeroed): what tests of counting compare."""
+        return Summary(
+            self.number_of_datasets, self.datasets_per_base_uri, self.datasets_per_creator, self.datasets_per_tag
+        )
 
 
 @dataclass(frozen=True)

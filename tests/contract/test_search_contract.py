@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.catalogue.search import SORT_KEYS, SearchIndex, SearchQuery, SearchResult, Summary
+from chalicelib.catalogue.search import SORT_KEYS, Facets, SearchIndex, SearchQuery, SearchResult
 from chalicelib.errors import SearchUnavailable, ValidationError
 
 DocFactory = Callable[..., dict[str, Any]]  # the ``make_doc`` fixture
@@ -151,7 +151,8 @@ class TestSearchContract:
         index.upsert(list(reversed(docs)))
         assert index.search(SearchQuery(sort="name", descending=False)) == first
         assert first.total == 5
-        assert index.summary(None).counts() == Summary(5, {A: 5}, {"alice": 5}, {"t": 5})
+        facets = index.facets(SearchQuery()).facets  # repeats add no entry to the counts either
+        assert (facets["base_uri"], facets["creator"], facets["tag"]) == (((A, 5),), (("alice", 5),), (("t", 5),))
         assert list(index.versions()) == [(eid(i), i + 1) for i in range(5)]
 
     def test_unknown_document_key_is_refused_but_batch_goes_on(self, index: SearchIndex, make_doc: DocFactory) -> None:
@@ -195,9 +196,7 @@ class TestSearchContract:
         assert find(index) == [uid(1), uid(2), uid(4)]
 
     # -- tombstones --------------------------------------------------------------------
-    def test_tombstone_hidden_from_search_and_summary_but_listed(
-        self, index: SearchIndex, make_doc: DocFactory
-    ) -> None:
+    def test_tombstone_hidden_from_search_and_facets_but_listed(self, index: SearchIndex, make_doc: DocFactory) -> None:
         index.upsert([make_doc(uid(1), name="gone", tags=["t1"]), make_doc(uid(2), name="kept", tags=["t2"])])
         index.upsert([make_doc(uid(1), version=2, name="gone", tags=["t1"], deleted=True)])
         index.upsert([make_doc(uid(1), version=1, name="gone", tags=["t1"])])  # late older version
@@ -205,7 +204,8 @@ class TestSearchContract:
         assert find(index, "gone") == []
         assert find(index, uuids=(uid(1),)) == []
         assert index.search(SearchQuery()).total == 1
-        assert index.summary(None).counts() == Summary(1, {A: 1}, {"alice": 1}, {"t2": 1})
+        facets = index.facets(SearchQuery())  # the tombstone's tag t1 and its entry are not counted
+        assert (facets.total, facets.facets["base_uri"], facets.facets["tag"]) == (1, ((A, 1),), (("t2", 1),))
         assert list(index.versions()) == [(eid(1), 2), (eid(2), 1)]
         index.upsert([make_doc(uid(1), version=3, name="back")])  # a newer live version revives it
         assert find(index, "back") == [uid(1)]
@@ -243,36 +243,19 @@ class TestSearchContract:
         self._visibility_docs(index, make_doc)
         result = index.search(SearchQuery(allowed_base_uris=frozenset()))
         assert result == SearchResult(hits=[], total=0, next_after=None)
-        assert index.summary(frozenset()).counts() == Summary(number_of_datasets=0)
-
-    def test_summary_respects_visibility(self, index: SearchIndex, make_doc: DocFactory) -> None:
-        self._visibility_docs(index, make_doc)
-        assert index.summary(None).counts() == Summary(
-            number_of_datasets=4,
-            datasets_per_base_uri={A: 2, B: 2, C: 1},
-            datasets_per_creator={"alice": 1, "bob": 2, "carol": 1},
-            datasets_per_tag={"x": 2, "y": 2, "z": 1},
-        )
-        # uid(3) has an entry on A and one on B: one dataset; B is never reported to a caller without B.
-        assert index.summary(frozenset({A})).counts() == Summary(
-            number_of_datasets=2,
-            datasets_per_base_uri={A: 2},
-            datasets_per_creator={"alice": 1, "carol": 1},
-            datasets_per_tag={"x": 1, "y": 1},
-        )
-        assert index.summary(frozenset({C, "s3://elsewhere"})).counts() == Summary(1, {C: 1}, {"bob": 1}, {"z": 1})
+        assert index.facets(SearchQuery(allowed_base_uris=frozenset())) == Facets(total=0)
 
     # -- projects: their members see their entries whatever the base URI ----------------
     def _project_docs(self, index: SearchIndex, make_doc: DocFactory) -> None:
         index.upsert(
             [
                 make_doc(uid(1), base_uri=A, tags=["a"]),
-                make_doc(uid(2), base_uri=C, project="P", tags=["p"], size_in_bytes=10),
+                make_doc(uid(2), base_uri=C, project="P", tags=["p"]),
                 make_doc(uid(3), base_uri=C, project="Q", tags=["q"], creator_username="bob"),
                 make_doc(uid(4), base_uri=C, tags=["none"]),  # under C, in no project
                 # one dataset of P, two entries: one under A, one under B
                 make_doc(uid(5), base_uri=A, project="P", tags=["p"]),
-                make_doc(uid(5), base_uri=B, project="P", tags=["p"], size_in_bytes=7),
+                make_doc(uid(5), base_uri=B, project="P", tags=["p"]),
                 make_doc(uid(6), base_uri=B, project="P", deleted=True),  # a tombstone stays hidden
             ]
         )
@@ -304,18 +287,6 @@ class TestSearchContract:
         assert find(index, allowed_base_uris=frozenset(), allowed_projects=p, base_uris=(C,)) == [uid(2)]
         assert find(index, allowed_base_uris=frozenset(), allowed_projects=p, tags=("q",)) == []
         assert find(index, allowed_base_uris=frozenset(), allowed_projects=p, uuids=(uid(3), uid(4))) == []
-
-    def test_summary_of_a_project_member(self, index: SearchIndex, make_doc: DocFactory) -> None:
-        self._project_docs(index, make_doc)
-        s = index.summary(frozenset(), frozenset({"P"}))
-        # the base URIs of the project's entries are reported: the member sees those entries
-        assert s.counts() == Summary(2, {B: 1, A: 1, C: 1}, {"alice": 2}, {"p": 2})
-        assert s.total_size_in_bytes == 17 and s.size_in_bytes_per_base_uri == {A: 0, B: 7, C: 10}
-        assert index.summary(frozenset({A}), frozenset({"P"})).counts() == Summary(
-            3, {A: 2, B: 1, C: 1}, {"alice": 3}, {"a": 1, "p": 2}
-        )
-        assert index.summary(frozenset(), frozenset({"R"})).counts() == Summary(0)
-        assert index.summary(frozenset({A})).counts() == Summary(2, {A: 2}, {"alice": 2}, {"a": 1, "p": 1})
 
     # -- filters -----------------------------------------------------------------------
     def test_filters_or_within_and_across(self, index: SearchIndex, make_doc: DocFactory) -> None:
@@ -478,20 +449,6 @@ class TestSearchContract:
         # The largest window that is allowed works.
         assert index.search(SearchQuery(offset=9_990, size=10)).hits == []
 
-    # -- summary -----------------------------------------------------------------------
-    def test_summary_counts(self, index: SearchIndex, make_doc: DocFactory) -> None:
-        assert index.summary(None).counts() == Summary(0)
-        index.upsert(
-            [make_doc(uid(i), creator_username=f"user{i % 3}", tags=[f"t{i % 2}", "all"]) for i in range(9)]
-            + [make_doc(uid(99), tags=["dup", "dup"], creator_username="user9", base_uri=B)]
-        )
-        assert index.summary(None).counts() == Summary(
-            number_of_datasets=10,
-            datasets_per_base_uri={A: 9, B: 1},
-            datasets_per_creator={"user0": 3, "user1": 3, "user2": 3, "user9": 1},
-            datasets_per_tag={"t0": 5, "t1": 4, "all": 9, "dup": 1},
-        )
-
     # -- versions ----------------------------------------------------------------------
     def test_versions_lists_everything(self, index: SearchIndex, make_doc: DocFactory, backend: str) -> None:
         n = 1_100 if backend == "opensearch" else 30  # > one page of 1,000 on OpenSearch
@@ -539,47 +496,9 @@ class TestSearchContract:
         assert entries(index.search(SearchQuery(text="narwhal", allowed_base_uris=frozenset({B})))) == [eid(1, B)]
         # The words of two entries never combine into a match.
         assert find(index, "okapi narwhal") == []
-        assert index.summary(only_a).counts() == Summary(1, {A: 1}, {"alice": 1}, {})
-
-    def test_summary_sizes_are_bytes_stored_per_entry(self, index: SearchIndex, make_doc: DocFactory) -> None:
-        index.upsert(
-            [
-                make_doc(uid(1), base_uri=A, tags=["t"], size_in_bytes=1000),
-                make_doc(uid(1), base_uri=B, tags=["t"], size_in_bytes=1000),  # stored twice: counted twice
-                make_doc(uid(2), base_uri=A, tags=["t", "u"], size_in_bytes=5 * 2**40, creator_username="bob"),
-                make_doc(uid(3), base_uri=B, size_in_bytes=7, deleted=True),
-            ]
-        )
-        s = index.summary(None)
-        assert s.total_size_in_bytes == 2000 + 5 * 2**40
-        assert s.size_in_bytes_per_base_uri == {A: 1000 + 5 * 2**40, B: 1000}
-        assert s.size_in_bytes_per_creator == {"alice": 2000, "bob": 5 * 2**40}
-        assert s.size_in_bytes_per_tag == {"t": 2000 + 5 * 2**40, "u": 5 * 2**40}
-        only_b = index.summary(frozenset({B}))
-        assert (only_b.total_size_in_bytes, only_b.size_in_bytes_per_base_uri) == (1000, {B: 1000})
-        assert only_b.size_in_bytes_per_tag == {"t": 1000}
-
-    def test_summary_counts_a_uuid_once(self, index: SearchIndex, make_doc: DocFactory) -> None:
-        index.upsert(
-            [
-                make_doc(uid(1), base_uri=A, tags=["t"]),
-                make_doc(uid(1), base_uri=B, tags=["t"]),
-                make_doc(uid(1), base_uri=C, tags=["t", "v"], creator_username="carol"),  # entries may differ
-                make_doc(uid(2), base_uri=A, tags=["t", "u"]),
-                make_doc(uid(3), base_uri=B, tags=["u"], creator_username="bob"),
-            ]
-        )
-        assert index.summary(None).counts() == Summary(
-            number_of_datasets=3,
-            datasets_per_base_uri={A: 2, B: 2, C: 1},
-            datasets_per_creator={"alice": 2, "bob": 1, "carol": 1},
-            datasets_per_tag={"t": 2, "u": 2, "v": 1},
-        )
-        assert index.summary(frozenset({B})).counts() == Summary(2, {B: 2}, {"alice": 1, "bob": 1}, {"t": 1, "u": 1})
-        assert index.summary(frozenset({A, C})).counts() == Summary(
-            2, {A: 2, C: 1}, {"alice": 2, "carol": 1}, {"t": 2, "u": 1, "v": 1}
-        )
-        assert index.search(SearchQuery(size=0)).total == 5  # search counts entries
+        # nor are B's values counted for a reader of A (its tag "secret", its base URI)
+        facets = index.facets(SearchQuery(allowed_base_uris=only_a))
+        assert (facets.total, facets.facets["base_uri"], facets.facets["tag"]) == (1, ((A, 1),), ())
 
     def test_tombstoning_one_entry_leaves_the_other(self, index: SearchIndex, make_doc: DocFactory) -> None:
         index.upsert([make_doc(uid(1), base_uri=A, name="okapi"), make_doc(uid(1), base_uri=B, name="narwhal")])
@@ -588,7 +507,8 @@ class TestSearchContract:
         assert find(index, "okapi") == []
         assert find(index, "narwhal") == [uid(1)]
         assert find(index, allowed_base_uris=frozenset({A})) == []
-        assert index.summary(None).counts() == Summary(1, {B: 1}, {"alice": 1}, {})
+        facets = index.facets(SearchQuery())
+        assert (facets.total, facets.facets["base_uri"]) == (1, ((B, 1),))
         assert list(index.versions()) == [(eid(1, A), 2), (eid(1, B), 1)]
 
     @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
@@ -618,7 +538,7 @@ class TestSearchContract:
         index.upsert([make_doc(uid(1), base_uri=long_a, version=2, name="three")])
         assert list(index.versions()) == [(f"{uid(1)}@{long_a}", 2), (f"{uid(1)}@{long_b}", 1)]
         assert [h["name"] for h in index.search(SearchQuery(allowed_base_uris=frozenset({long_a}))).hits] == ["three"]
-        assert index.summary(None).datasets_per_base_uri == {long_a: 1, long_b: 1}
+        assert index.facets(SearchQuery()).facets["base_uri"] == ((long_a, 1), (long_b, 1))
 
     def test_a_document_that_does_not_name_one_entry_is_refused(self, index: SearchIndex, make_doc: DocFactory) -> None:
         missing = make_doc(uid(1))
@@ -659,7 +579,9 @@ class TestSearchContract:
         index.upsert([make_doc(uid(2), name="b"), make_doc(uid(1), name="a")])
         # Sorting by name needs the explicit mapping (an auto-created index has no name.raw).
         assert uuids(index.search(SearchQuery(sort="name", descending=False))) == [uid(1), uid(2)]
-        assert index.summary(None).number_of_datasets == 2
+        # ... and so do terms aggregations (an auto-created index would map keywords as text, which
+        # OpenSearch does not aggregate).
+        assert index.facets(SearchQuery()).facets["creator"] == (("alice", 2),)
 
     def test_an_index_made_before_the_project_field_takes_it(
         self, index: SearchIndex, make_doc: DocFactory, backend: str
@@ -692,7 +614,6 @@ class TestSearchContract:
             "drop_index": idx.drop_index,
             "upsert": lambda: idx.upsert([make_doc(uid(1))]),
             "search": lambda: idx.search(SearchQuery(text="x", tags=("t",))),
-            "summary": lambda: idx.summary(None),
             "versions": idx.versions,  # raises on the call, not only when iterated
         }
         for name, call in calls.items():

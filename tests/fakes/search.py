@@ -4,9 +4,9 @@ It follows :class:`chalicelib.adapters.opensearch.OpenSearchIndex` closely (both
 ``tests/contract/test_search_contract.py``): one document per ``entry_id`` with external
 versions and tombstones, visibility, AND/OR filters, all-words free text over the same fields
 with an approximation of the ``standard`` analyzer, the same sort and entry_id tie-break,
-offset and ``after`` pagination, summary buckets counting distinct uuids (exactly), facets,
-highlights (snippets cut at spaces, not as the unified highlighter cuts them), strict
-document keys, and a missing index after :meth:`drop_index`.
+offset and ``after`` pagination, facets, highlights (snippets cut at spaces, not as the
+unified highlighter cuts them), strict document keys, and a missing index after
+:meth:`drop_index`.
 Relevance is not modelled (results are always sorted by a field).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -28,7 +28,6 @@ from chalicelib.catalogue.search import (
     HIGHLIGHT_TAGS,
     HIGHLIGHTS,
     SORT_KEYS,
-    SUMMARY_BUCKETS,
     TEXT_FIELDS,
     TEXT_SORT_KEYS,
     WHOLE_FIELD_HIGHLIGHTS,
@@ -37,7 +36,6 @@ from chalicelib.catalogue.search import (
     SearchIndex,
     SearchQuery,
     SearchResult,
-    Summary,
     check_facets_size,
     check_query,
     encode_html,
@@ -118,12 +116,6 @@ def _highlights(doc: dict[str, Any], words: set[str], stems: tuple[str, ...] = (
         if snippets:
             out[field] = snippets if field in WHOLE_FIELD_HIGHLIGHTS else snippets[:HIGHLIGHT_FRAGMENTS]
     return out
-
-
-def _top(counts: Counter[str]) -> dict[str, int]:
-    # A terms aggregation: the SUMMARY_BUCKETS largest buckets, ties by key.
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:SUMMARY_BUCKETS]
-    return dict(ranked)
 
 
 def _sort_value(doc: dict[str, Any], key: str, descending: bool) -> Any:
@@ -318,51 +310,6 @@ class InMemorySearchIndex(SearchIndex):
                 per_value.update(values if name != "base_uri" or reported is None else values & reported)
             counts[name] = tuple(sorted(per_value.items(), key=lambda kv: (-kv[1], kv[0]))[:size])
         return Facets(total=len(matched), facets=counts)
-
-    def summary(
-        self, allowed_base_uris: frozenset[str] | None, allowed_projects: frozenset[str] = frozenset()
-    ) -> Summary:
-        self._check()
-        if sees_nothing(allowed_base_uris, allowed_projects):
-            return Summary(number_of_datasets=0)
-        visible = self._visible(allowed_base_uris, allowed_projects)
-        # base URIs are reported when allowed, or (project members) as those of visible documents
-        reported = None if allowed_base_uris is None or allowed_projects else allowed_base_uris
-        per_base_uri: Counter[str] = Counter()
-        per_creator: Counter[str] = Counter()
-        per_tag: Counter[str] = Counter()
-        creator_uuids: dict[str, set[str]] = defaultdict(set)
-        tag_uuids: dict[str, set[str]] = defaultdict(set)
-        size_per: dict[str, Counter[str]] = {"base_uri": Counter(), "creator": Counter(), "tag": Counter()}
-        for d in visible:
-            size = int(d.get("size_in_bytes") or 0)
-            # A multi-valued field counts a document once per distinct value, as terms aggs do.
-            bases = {b for b in set(d.get("base_uris") or ()) if reported is None or b in reported}
-            per_base_uri.update(bases)
-            for b in bases:
-                size_per["base_uri"][b] += size
-            creator = d.get("creator_username")
-            if isinstance(creator, str):
-                per_creator[creator] += 1
-                creator_uuids[creator].add(str(d["uuid"]))
-                size_per["creator"][creator] += size
-            tags = set(d.get("tags") or ())
-            per_tag.update(tags)
-            for tag in tags:
-                tag_uuids[tag].add(str(d["uuid"]))
-                size_per["tag"][tag] += size
-        top_base_uris, top_creators, top_tags = _top(per_base_uri), _top(per_creator), _top(per_tag)
-        return Summary(
-            # datasets are distinct uuids (the entries of one uuid on several base URIs are one)
-            number_of_datasets=len({str(d["uuid"]) for d in visible}),
-            datasets_per_base_uri=top_base_uris,
-            datasets_per_creator={key: len(creator_uuids[key]) for key in top_creators},
-            datasets_per_tag={key: len(tag_uuids[key]) for key in top_tags},
-            total_size_in_bytes=sum(int(d.get("size_in_bytes") or 0) for d in visible),
-            size_in_bytes_per_base_uri={key: size_per["base_uri"][key] for key in top_base_uris},
-            size_in_bytes_per_creator={key: size_per["creator"][key] for key in top_creators},
-            size_in_bytes_per_tag={key: size_per["tag"][key] for key in top_tags},
-        )
 
     def versions(self) -> Iterator[tuple[str, int]]:
         """Every (entry_id, version), tombstones included, in entry_id order (a snapshot)."""

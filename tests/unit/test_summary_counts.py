@@ -12,9 +12,8 @@ import pytest
 
 from chalicelib.adapters.dynamodb.repository import DynamoRepository
 from chalicelib.catalogue.index_documents import index_doc
-from chalicelib.catalogue.search import Summary
 from chalicelib.catalogue.streams import StreamProcessor
-from chalicelib.catalogue.summary_counts import Counted, EntryState, entry_state, summarize, tally
+from chalicelib.catalogue.summary_counts import Counted, EntryState, Summary, entry_state, summarize, tally
 from chalicelib.catalogue.summary_store import SummaryCounts, counts_drift, rebuild_counts
 from chalicelib.domain import REGISTERED, Replica, User
 from chalicelib.errors import SummaryUnavailable
