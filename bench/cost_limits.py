@@ -133,8 +133,10 @@ def limits(template: dict[str, Any], counts: dict[str, Any] | None = None) -> li
             "at": "1k uploads/s",
             "limit": "DynamoDB on-demand table warm throughput: 4,000 WRU/s and 12,000 RRU/s "
             "when new; twice the previous peak within 30 min",
-            "figure": f"{up['wru']:g} WRU per upload (dataset + audit items, measured) = {u * up['wru']:,.0f} WRU/s "
-            "across the datasets and audit tables",
+            "figure": f"{up['wru']:g} WRU per upload (dataset and audit items, and the summary's ledger and "
+            f"counters in a transaction: 2 WRU per item, measured at one record per stream batch; a batch "
+            f"of 100 shares its counter items) = {u * up['wru']:,.0f} WRU/s across the datasets, audit and "
+            "summary tables",
             "change": "pre-warm (warm throughput) before a campaign; keys are per dataset, no hot write key",
             "source": _SRC["prewarm"],
         },
