@@ -25,6 +25,11 @@ each shown necessary by switching it off):
    ``_register_dataset_descriptive_metadata`` and in the search plugin's
    ``_dict_to_mongo_query``.
 
+For the upload race (``bench/upload_race.py``) :func:`count_registrations` also counts every
+registration the S3 notification plugin makes, one line per registration in the file named by
+``BENCH_NOTIFY_REGISTRATIONS_LOG`` (a bench counter, not a behaviour change: the registration
+runs as before, the line is written once it returned).
+
 The pure parts (which keys, which documents) are plain functions, unit-tested from the
 project's virtualenv (``tests/unit/test_bench_dserver.py``) where dserver is not installed:
 nothing here imports dserver, Flask or pymongo at import time.
@@ -33,7 +38,9 @@ Configuration is dserver's own: environment variables set by ``bench/dserver_pee
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -41,6 +48,7 @@ from typing import Any
 WILDCARD_TEXT_INDEX = "$**"
 TEXT_INDEX_FIELDS = ("name", "readme")
 _SHIMMED: list[bool] = []  # non-empty once apply_shims ran (patching twice would wrap twice)
+REGISTRATIONS_LOG_ENV = "BENCH_NOTIFY_REGISTRATIONS_LOG"
 
 
 def text_index_keys(keys: Sequence[tuple[str, Any]], text: Any = "text") -> list[tuple[str, Any]] | None:
@@ -109,9 +117,39 @@ def apply_shims() -> None:
     _SHIMMED.append(True)
 
 
+def appending(fn: Callable[..., Any], path: str) -> Callable[..., Any]:
+    """``fn(dataset_info, ...)`` that, once ``fn`` returned, appends ``<uuid>\t<epoch s>\n`` to ``path``.
+
+    One ``O_APPEND`` write per line: the lines of several worker processes never interleave."""
+
+    def wrapper(dataset_info: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        result = fn(dataset_info, *args, **kwargs)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{dataset_info.get('uuid')}\t{time.time():.6f}\n".encode())
+        finally:
+            os.close(fd)
+        return result
+
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+    return wrapper
+
+
+def count_registrations(path: str) -> None:
+    """Count the notification plugin's registrations in ``path`` (its module-level
+    ``register_dataset``, which it calls once per ObjectCreated event of a frozen dataset)."""
+    import dserver_notification_plugin as plugin
+
+    if not hasattr(plugin.register_dataset, "__wrapped__"):
+        setattr(plugin, "register_dataset", appending(plugin.register_dataset, path))  # noqa: B010
+
+
 def create() -> Any:
-    """The WSGI app: dservercore's ``create_app()`` with the shims, its SQL tables created."""
+    """The WSGI app: dservercore's ``create_app()`` with the shims, its SQL tables created
+    (and the plugin's registrations counted when ``BENCH_NOTIFY_REGISTRATIONS_LOG`` is set)."""
     apply_shims()
+    if os.environ.get(REGISTRATIONS_LOG_ENV):
+        count_registrations(os.environ[REGISTRATIONS_LOG_ENV])
     from dservercore import create_app
     from dservercore.extensions import sql_db
 

@@ -10,7 +10,7 @@
 - **Profile.** pyinstrument around ``reps`` in-process requests of one operation,
   summarised into the top functions by self time, the share per package, and our own
   (chalicelib) frames by cumulative time.
-- **Bulk load.** ``register_many`` in-process, for the large-N part (not timed as an API).
+- **Bulk load.** ``register_many`` in-process, for ``bench/scale.py``'s sizes (not timed as an API).
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def summarise(root: Any, top: int = 12) -> dict[str, Any]:
     }
 
 
-# -- bulk load for the large-N part -------------------------------------------------------
+# -- bulk load for the sizes of bench/scale.py ----------------------------------------------
 
 
 def register_many(stack: LocalStack, username: str, bodies: Sequence[dict[str, Any]], chunk: int = 200) -> float:

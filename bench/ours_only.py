@@ -1,7 +1,7 @@
 """Figures for our catalogue alone: upload -> searchable, Lambda package size.
 
-(Search and summary at large N and the bulk-index throughput are driven from ``run.py``, the cold
-start of every Lambda function is ``bench/cold_start.py``.)
+(The catalogue at 1k, 10k and 100k datasets is ``bench/scale.py``, the bulk-index throughput is
+driven from ``run.py``, the cold start of every Lambda function is ``bench/cold_start.py``.)
 """
 
 from __future__ import annotations

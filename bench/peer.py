@@ -115,7 +115,10 @@ class PeerServer:
         username: str = "bench",
         base_uri: str = "s3://bench-data",
         ready_timeout: float = 60.0,
+        run_dir: Path | None = None,
     ) -> None:
+        """``run_dir`` (default ``scratch/run``) holds the run's data and logs and is emptied at
+        each start: two servers running at once need two (the virtualenv may be shared)."""
         self.scratch = scratch.resolve()
         self.workers = workers
         self.username = username
@@ -126,7 +129,7 @@ class PeerServer:
         self.mongo_port = 0
         self.api_port = 0
         self._procs: list[ManagedProcess] = []
-        self._run_dir = self.scratch / "run"
+        self._run_dir = run_dir.resolve() if run_dir is not None else self.scratch / "run"
 
     def __enter__(self) -> PeerServer:
         return self.start()

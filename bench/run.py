@@ -1,8 +1,8 @@
 """Our catalogue against dtool-lookup-server 0.18 and dservercore 0.22, side by side, in one run (issues 9, 24).
 
-    .venv/bin/python bench/run.py                 # N=1000 shared, N=10,000 ours only (~20-30 min)
-    .venv/bin/python bench/run.py --quick         # N=200, 2,000, 50 uploads: a few minutes
-    .venv/bin/python bench/run.py --n 500 --n-large 5000 --uploads 200 --skip-peer
+    .venv/bin/python bench/run.py                 # N=1000 shared; ours alone at 1k, 10k, 100k (~1.5 h)
+    .venv/bin/python bench/run.py --quick         # N=200; 200, 1,000, 2,000; 50 uploads: a few minutes
+    .venv/bin/python bench/run.py --n 500 --sizes 1000,10000 --uploads 200 --skip-peer
     .venv/bin/python bench/run.py --quick --peers dserver   # one peer only (default: both)
 
 1. Starts our local stack (moto server, osmem-server, the event runner, ``chalice local``) on
@@ -17,12 +17,15 @@
    dserver's reads by URI (lookup, annotations, tags) on dserver and ours;
    throughput with 1, 4 and 16 clients for lookup and free-text search; pyinstrument
    profiles of every operation where we are slower than 0.5x the peer.
-4. Ours alone: upload -> searchable over a watched bucket, search and summary at
-   ``--n-large``, bulk-index throughput (``bench/bulk_index.py``), the Lambda package size,
-   the cold start of every Lambda function from that package (``bench/cold_start.py``).
+4. Ours alone: upload -> searchable over a watched bucket; the upload race, ``--copies`` real
+   ``dtool copy`` -> searchable against dserver's S3 notification plugin (``bench/upload_race.py``,
+   ``<date>[-quick]-upload-race.{json,md}``); a catalogue grown to each of
+   ``--sizes`` with search, lookup, list, summary and a large manifest timed at each
+   (``bench/scale.py``, on a private stack); bulk-index throughput (``bench/bulk_index.py``), the Lambda package
+   size, the cold start of every Lambda function from that package (``bench/cold_start.py``).
 
 Writes ``bench/results/<date>[-quick].json``, ``.md``, ``.png`` and the profiles' text, and
-``bench/results/<date>[-quick]-cold-start.{json,md}``.
+``bench/results/<date>[-quick]-cold-start.{json,md}`` and ``-scale.{json,md}``.
 Every process started is stopped at the end, on an error and on Ctrl-C/SIGTERM.
 """
 
@@ -41,7 +44,6 @@ import sys
 import tempfile
 import time
 import traceback
-import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -52,16 +54,16 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-import requests  # noqa: E402
+import scale  # noqa: E402
 from dserver_peer import DserverServer  # noqa: E402
 from dserver_workload import EXTRA_OPERATIONS, Dserver, OursDserver  # noqa: E402
 from dserver_workload import OPERATIONS as DSERVER_OPERATIONS  # noqa: E402
-from inproc import InProcess, register_many, wait_until  # noqa: E402
+from inproc import InProcess, wait_until  # noqa: E402
+from ours_api import UPLOAD_BUCKET, USER, free_ports, our_total, refresh_token, setup_ours  # noqa: E402
 from ours_only import package_size, upload_to_searchable  # noqa: E402
 from peer import PeerServer  # noqa: E402
 from report import chart, machine, markdown, text_table  # noqa: E402
 from workload import (  # noqa: E402
-    BASE_URI,
     FREE_TEXT_WORDS,
     OPERATIONS,
     TIMEOUT_S,
@@ -76,13 +78,9 @@ from workload import (  # noqa: E402
     timed,
 )
 
-from infra.local.processes import free_port  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
 
 LOG = logging.getLogger("bench")
-UPLOAD_BUCKET = "bench-uploads"
-USER = "bench"
-ADMIN = "benchadmin"
 # Requests per operation at full size (--quick takes a quarter); the mix is the same for both systems.
 COUNTS = {
     "lookup": 500,
@@ -110,55 +108,6 @@ class Interrupted(BaseException):
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Interrupted(signal.Signals(signum).name)
-
-
-def _free_ports(count: int) -> list[int]:
-    ports: set[int] = set()
-    for _ in range(50):
-        ports.add(free_port())
-        if len(ports) == count:
-            break
-    return sorted(ports)
-
-
-def _admin_call(session: requests.Session, method: str, url: str, ok: tuple[int, ...], **kw: Any) -> None:
-    resp = session.request(method, url, timeout=30, **kw)
-    if resp.status_code not in ok:
-        raise RuntimeError(f"{method} {url} answered {resp.status_code}: {resp.text[:500]}")
-
-
-def setup_ours(stack: LocalStack) -> Ours:
-    """Admin and the bench user; base URIs for the shared datasets and the upload bucket."""
-    stack.add_user(ADMIN, admin=True)
-    stack.add_user(USER)
-    stack.watch_bucket(UPLOAD_BUCKET)
-    session = requests.Session()
-    session.trust_env = False
-    session.headers["Authorization"] = f"Bearer {stack.token(ADMIN)}"
-    api = stack.api_url
-    _admin_call(session, "POST", f"{api}/users", (201, 409), json={"username": USER})
-    for base in (BASE_URI, f"s3://{UPLOAD_BUCKET}"):
-        _admin_call(session, "POST", f"{api}/base-uris", (201, 409), json={"base_uri": base})
-        perms = {"users_with_search_permissions": [USER], "users_with_register_permissions": [USER]}
-        quoted = urllib.parse.quote(base, safe="")
-        _admin_call(session, "PUT", f"{api}/base-uris/{quoted}/permissions", (200,), json=perms)
-    session.close()
-    return Ours(api, stack.token(USER))
-
-
-def refresh_token(stack: LocalStack, *clients: Ours) -> None:
-    """Cognito access tokens last an hour; a long run takes a fresh one per phase."""
-    token = stack.token(USER)
-    for client in clients:
-        client.token = token
-        client.session.headers["Authorization"] = f"Bearer {token}"
-
-
-def our_total(ours: Ours, base_uri: str = BASE_URI) -> int:
-    params: dict[str, str] = {"base_uri": base_uri, "page_size": "1"}
-    resp = ours.session.get(f"{ours.url}/datasets", params=params, timeout=60)
-    resp.raise_for_status()
-    return int(resp.json()["total"])
 
 
 def op_args(op: str, dss: list[dict[str, Any]], count: int, rng: random.Random) -> list[Any]:
@@ -268,7 +217,7 @@ class Bench:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        api, moto, osm, web = _free_ports(4)
+        api, moto, osm, web = free_ports(4)
         self.stack = LocalStack(
             api_port=api, moto_port=moto, opensearch_port=osm, token_port=0, web_port=web, work_dir=self.work
         )
@@ -454,7 +403,7 @@ class Bench:
                     ops[op]["paired"]["handler_ms"],
                     ops[op]["paired"]["http_ms"],
                 )
-            # register last: its floor writes fresh datasets (they stay, and count in the large part)
+            # register last: its floor writes fresh datasets (they stay, and count in the sizes' part)
             extra = datasets(self.args.n + 1, seed=8)[-1]
             calls = inproc.capture("register", extra, warm=False)
             floor = inproc.replay(calls, max(20, reps // 2), fresh_uuid_of=extra["uuid"])
@@ -505,10 +454,23 @@ class Bench:
             up["table_size"] = f"datasets table ~{n_now + uploads} items while measuring"
             oo["upload_to_searchable"] = up
 
-        if not self.args.skip_large:
-            self.large(ours, oo)
-        self.stop()  # frees the cores for the bulk index's own stack
+        self.stop()  # frees the cores for the upload race's, the sizes' and the bulk index's own stacks
 
+        if self.args.copies > 0:  # dtool copy -> searchable, ours against dserver's S3 notification plugin
+            import upload_race
+
+            LOG.info("upload race: %d dtool copies (bench/upload_race.py on a private stack)", self.args.copies)
+            try:
+                race = upload_race.run(self.args.copies, dserver_dir=self.args.dserver_dir)
+                base = upload_race.write(race, self.out_dir, f"{self.name}-upload-race")
+                shown = base.relative_to(REPO) if base.is_relative_to(REPO) else base
+                oo["upload_race"] = {"results": f"{shown}.{{json,md}}", **race["summary"]}
+            except Exception:
+                LOG.exception("the upload race failed; the rest of the run goes on")
+                oo["upload_race"] = {"failed": traceback.format_exc()[-800:]}
+
+        if not self.args.skip_scale:
+            self.sizes(oo)
         if self.args.bulk_n > 0:
             LOG.info("bulk index: %d sidecar datasets (bench/bulk_index.py on a private stack)", self.args.bulk_n)
             import bulk_index
@@ -539,40 +501,14 @@ class Bench:
                 },
             }
 
-    def large(self, ours: Ours, oo: dict[str, Any]) -> None:
-        assert self.stack is not None
-        n, n_large = self.args.n, self.args.n_large
-        have = our_total(ours)
-        need = max(0, n_large - have)
-        LOG.info("large N: registering %d more datasets in-process (register_many), to %d", need, n_large)
-        bodies = datasets(n + need)[n:]
-        load_s = register_many(self.stack, USER, bodies)
-        refresh_token(self.stack, ours)
-        index_s = wait_until(lambda: our_total(ours) >= n_large, timeout=900, interval=1.0)
-        dss = datasets(n + need)
-        rng = random.Random(31)
-        large: dict[str, Any] = {
-            "n": our_total(ours),
-            "table_size": f"datasets table ~{our_total(ours, f's3://{UPLOAD_BUCKET}') + our_total(ours)} items",
-            "bulk_load_s": round(load_s, 1),
-            "indexed_after_load_s": round(index_s, 1),
-        }
-        for op in ("search_text", "search_tag", "search_uuid", "list_page", "lookup", "summary"):
-            count = max(20, int((100 if op != "summary" else 40) * self.scale))
-            args = op_args(op, dss, count, rng)
-            large[op] = timed(call(ours, op), args, warmup=5)
-            LOG.info("N=%d %s: median %.1f ms", n_large, op, large[op]["median_ms"])
-        with InProcess(self.stack, USER) as inproc:
-            for op in ("search_text", "summary"):
-                arg = op_args(op, dss, 1, rng)[0]
-                large[op]["floor_ms"] = inproc.replay(inproc.capture(op, arg), 50)["median_ms"]
-        large["targets"] = {}
-        for op, limit in (("search_text", 15), ("summary", 30)):
-            got, floor = large[op]["median_ms"], large[op]["floor_ms"]
-            large["targets"][op] = (
-                f"<= {limit} ms: {got:.1f} ms {'met' if got <= limit else 'MISSED'} (emulator floor {floor:.1f} ms)"
-            )
-        oo[f"at_n_{n_large}"] = large
+    def sizes(self, oo: dict[str, Any]) -> None:
+        """A catalogue grown to each of ``--sizes`` (``bench/scale.py``, on a private stack: the
+        shared part's datasets would make its first size larger than asked)."""
+        sizes = ", ".join(map(str, self.args.sizes))
+        LOG.info("scale: a catalogue grown to %s datasets (bench/scale.py on a private stack)", sizes)
+        result = scale.run(self.args.sizes, quick=self.quick)
+        base = scale.write(result, self.out_dir, f"{self.name}-scale")
+        oo["scale"] = scale.summary(result, base)
 
     # -- everything -------------------------------------------------------------------------
 
@@ -582,7 +518,7 @@ class Bench:
             "date": dt.date.today().isoformat(),
             "machine": machine(),
             "n": self.args.n,
-            "n_large": self.args.n_large,
+            "sizes": list(self.args.sizes),
             "quick": self.quick,
             "operations": {},
             "ours_only": {},
@@ -627,15 +563,18 @@ class Bench:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=None, help="datasets in both systems (default 1000; quick 200)")
-    parser.add_argument("--n-large", type=int, default=None, help="ours-only search/summary N (default 10000)")
+    parser.add_argument(
+        "--sizes", type=scale.parse_sizes, default=None, help="ours-only catalogue sizes (default 1000,10000,100000)"
+    )
     parser.add_argument("--uploads", type=int, default=None, help="upload -> searchable samples (default 200)")
     parser.add_argument("--bulk-n", type=int, default=None, help="bulk-index datasets (default 1000; 0 skips)")
+    parser.add_argument("--copies", type=int, default=None, help="upload race dtool copies (default 200; 0 skips)")
     parser.add_argument("--quick", action="store_true", help="small sizes and a quarter of the requests")
     parser.add_argument("--skip-peer", action="store_true", help="ours only (no ratios): --peers none")
     parser.add_argument(
         "--peers", choices=[*PEERS, "none"], default="both", help="lookup-server (0.18), dserver (0.22), both, none"
     )
-    parser.add_argument("--skip-large", action="store_true", help="skip the large-N part")
+    parser.add_argument("--skip-scale", "--skip-large", action="store_true", help="skip the sizes (bench/scale.py)")
     parser.add_argument("--peer-dir", type=Path, default=BENCH / ".peer", help="the 0.18 peer's scratch directory")
     parser.add_argument("--dserver-dir", type=Path, default=BENCH / ".dserver", help="dserver's scratch directory")
     parser.add_argument("--out", type=Path, default=BENCH / "results")
@@ -643,9 +582,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     q = args.quick
     args.n = args.n or (200 if q else 1000)
-    args.n_large = args.n_large or (2000 if q else 10_000)
+    args.sizes = args.sizes or (scale.QUICK_SIZES if q else scale.SIZES)
     args.uploads = args.uploads if args.uploads is not None else (50 if q else 200)
     args.bulk_n = args.bulk_n if args.bulk_n is not None else (300 if q else 1000)
+    args.copies = args.copies if args.copies is not None else (30 if q else 200)
     args.name = args.name or dt.date.today().isoformat() + ("-quick" if q else "")
     args.peers = () if args.skip_peer or args.peers == "none" else PEERS[args.peers]
     if args.n < 20:
