@@ -169,3 +169,28 @@ def test_concurrent_consumers_count_each_entry_once(request: pytest.FixtureReque
         t.join(timeout=120)
     assert not errors
     assert plain(store.counters(1)) == expected(states)
+
+
+def unreachable(store: DynamoSummaryStore) -> None:
+    from chalicelib.adapters.dynamodb import tables
+    from chalicelib.errors import SummaryUnavailable
+
+    assert store.commit(1, one_entry("u1")) is True
+    tables.SummaryItem.delete_table()  # the table is gone: every call fails as DynamoDB's would
+    for call in (
+        store.generations,
+        store.counters,
+        lambda: store.ledgers(1, ["u1"]),
+        lambda: store.commit(1, one_entry("u2")),
+    ):
+        with pytest.raises(SummaryUnavailable):
+            call()
+
+
+def test_a_store_that_cannot_be_reached_raises_summary_unavailable(request: pytest.FixtureRequest) -> None:
+    from chalicelib.errors import SummaryUnavailable
+
+    for _ in dynamodb_on_moto_server(request.getfixturevalue("moto_server_url")):
+        unreachable(DynamoSummaryStore())
+    with pytest.raises(SummaryUnavailable):
+        SummaryCounts(InMemorySummaryStore(fail=True)).apply([EntryState("u", A, 1, counted())])
