@@ -69,18 +69,19 @@ def _result() -> dict[str, Any]:
 
 
 def test_floor_bound_operations_are_judged_on_the_paired_medians(bench: Any) -> None:
-    run, _ = bench
+    import judging  # bench/ is on the path while ``bench`` is in use
+
     pair = {"ours_ms": 10.5, "floor_ms": 9.8, "own_ms": 0.7}
     # the floor (9.0) is above half the peer (1.1): the target is the paired floor + 1 ms
-    assert run.verdict(11.4, 2.2, 9.0, pair).startswith("met (floor-bound: paired ours 10.5 vs floor+1 = 10.8")
-    assert run.verdict(11.4, 2.2, 9.0, {**pair, "ours_ms": 11.0}).startswith("MISSED")
+    assert judging.verdict(11.4, 2.2, 9.0, pair).startswith("met (floor-bound: paired ours 10.5 vs floor+1 = 10.8")
+    assert judging.verdict(11.4, 2.2, 9.0, {**pair, "ours_ms": 11.0}).startswith("MISSED")
     # without a paired measurement (register) the main median is held against floor + 1
-    assert run.verdict(16.2, 12.7, 15.9).startswith("met (floor-bound: <= floor+1 = 16.9")
-    assert run.verdict(19.5, 14.6, 15.4).startswith("MISSED")
+    assert judging.verdict(16.2, 12.7, 15.9).startswith("met (floor-bound: <= floor+1 = 16.9")
+    assert judging.verdict(19.5, 14.6, 15.4).startswith("MISSED")
     # a floor below half the peer: 0.5x the peer, whatever the pair says
-    assert run.verdict(5.8, 53.5, 7.3, pair) == "met (<= 0.5x peer = 26.8 ms)"
-    assert run.verdict(11.2, 16.2, 8.0) == "MISSED (<= 0.5x peer = 8.1 ms)"
-    assert run.verdict(11.2, None, 8.0) == ""
+    assert judging.verdict(5.8, 53.5, 7.3, pair) == "met (<= 0.5x peer = 26.8 ms)"
+    assert judging.verdict(11.2, 16.2, 8.0) == "MISSED (<= 0.5x peer = 8.1 ms)"
+    assert judging.verdict(11.2, None, 8.0) == ""
 
 
 def test_paired_alternates_request_replay_and_in_process_and_takes_median_differences(bench: Any) -> None:
