@@ -2,6 +2,8 @@
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# checkov alone (requirements/scan.lock: its pins clash with the dev set); tests/infra/test_scanners.py
+SCAN_VENV ?= .venv-scan
 # The supported interpreter: CPython 3.11 (the Lambda runtime; pyproject.toml requires-python).
 # PYTHON=/path/to/python3.11 picks another one.
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
@@ -53,6 +55,11 @@ $(VENV)/.installed: $(LOCKS) pyproject.toml client/pyproject.toml | check-python
 
 install: $(VENV)/.installed
 
+$(SCAN_VENV)/.installed: requirements/scan.lock | check-python
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python $(PIP_LOCKED) -r requirements/scan.lock 2>&1 | $(PIP_QUIET)
+	touch $@
+
 run: check-python $(VENV)/.installed
 	$(PY) -m infra.local.stack
 
@@ -75,7 +82,7 @@ browser:
 	  } >/dev/null 2>&1 || echo "make: WARNING: chromium could not be installed; the browser tests will be skipped" >&2; \
 	else echo "make: WARNING: no chromium/chromedriver and no root to install them; the browser tests will be skipped" >&2; fi
 
-test: check-locks $(VENV)/.installed browser
+test: check-locks $(VENV)/.installed $(SCAN_VENV)/.installed browser
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy chalicelib app.py infra client/src && $(VENV)/bin/pytest -n 2 --timeout 600 --durations=25
 
 # not part of make test: T3's mixed load for CATALOGUE_LOAD_SECONDS (default 600) alone, so that
@@ -112,7 +119,7 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(SCAN_VENV)
 
 # --- AWS (issue 8): the CDK app in infra/ (cdk.json, cdk_app.py, stacks/) -------------------
 # `make synth` needs no AWS account: a dummy region (context "region") and PyPI for packaging.

@@ -182,12 +182,15 @@ def idle_lines(template: dict[str, Any]) -> list[Line]:
     )
     pools = resources(template, "AWS::Cognito::UserPool")
     lines.append(Line("Cognito", "user pools", f"{len(pools)} pool", 0.0, "first 10,000 MAU free (assumed)"))
+    keys = resources(template, "AWS::KMS::Key")
+    lines.append(Line("KMS", "customer-managed keys", f"{len(keys)} key(s)", len(keys) * price("kms_key_month")))
     alarms = resources(template, "AWS::CloudWatch::Alarm")
+    groups = resources(template, "AWS::Logs::LogGroup")
     lines.append(
         Line(
             "CloudWatch",
             "alarms, logs",
-            f"{len(alarms)} standard alarms; Lambda log groups",
+            f"{len(alarms)} standard alarms; {len(groups)} log groups",
             len(alarms) * price("cloudwatch_alarm_month") + IDLE_LOG_GB_MONTH * price("cloudwatch_logs_ingest_gb"),
             "before the 10 free alarms per account",
         )

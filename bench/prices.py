@@ -215,6 +215,13 @@ PRICES: dict[str, Price] = {
         "found-us-east-1",
         "10 alarm metrics/month free per account (found: " + _AWS + "/cloudwatch/pricing/)",
     ),
+    "kms_key_month": Price(
+        1.00,
+        "USD per customer-managed key per month (rotation included), plus $0.03 per 10,000 requests",
+        REGION,
+        _AWS + "/kms/pricing/",
+        "assumption",
+    ),
     "cloudwatch_logs_ingest_gb": Price(
         0.50, "USD per GB ingested (5 GB/month free)", REGION, _AWS + "/cloudwatch/pricing/", "assumption"
     ),
@@ -256,6 +263,8 @@ PRICED_TYPES: dict[str, str] = {
     "AWS::Cognito::UserPool": "per monthly active user above the free tier",
     "AWS::CloudWatch::Alarm": "per alarm-month",
     "AWS::CloudFront::Distribution": "per request and GB out; nothing when idle",
+    "AWS::KMS::Key": "per key-month, plus requests",
+    "AWS::Logs::LogGroup": "per GB ingested and stored (idle: the CloudWatch line's estimate)",
 }
 FREE_TYPES: dict[str, str] = {
     "AWS::CloudFront::OriginAccessControl": "configuration",
@@ -276,4 +285,7 @@ FREE_TYPES: dict[str, str] = {
     "Custom::CDKBucketDeployment": "runs at deployment only",
     "Custom::S3BucketNotifications": "runs at deployment only",
     "AWS::CDK::Metadata": "not deployed as a resource",
+    "AWS::KMS::Alias": "free",
+    "AWS::Logs::ResourcePolicy": "configuration",
+    "AWS::ApiGateway::Account": "configuration (the account's CloudWatch role for API Gateway)",
 }

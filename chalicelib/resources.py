@@ -42,6 +42,8 @@ XFEL_CLIENT_NAME = "xfel-daq"
 WEB_SIGN_IN_CLIENT_NAME = "web-sign-in"
 # the web page (web/): its bucket behind CloudFront, and its public app client (PKCE)
 WEB_PAGE_BUCKET = "catalogue-web"
+# deployed stages only (infra/stacks/observability.py): S3 server access logs and CloudFront logs
+ACCESS_LOG_BUCKET = "catalogue-access-logs"
 WEB_PAGE_CLIENT_NAME = "web-page"
 XFEL_SERVICE_USER = "xfel-daq"
 # the prefix of the user pool's Cognito domain (<prefix>-<stage>-<account>.auth.<region>.amazoncognito.com)

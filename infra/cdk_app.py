@@ -32,6 +32,7 @@ if str(REPO_ROOT) not in sys.path:
 import aws_cdk as cdk  # noqa: E402
 
 from infra.stacks import CatalogueStack, StageConfig  # noqa: E402
+from infra.stacks.scanners import add_checks  # noqa: E402
 
 
 def file_context() -> dict[str, Any]:
@@ -56,12 +57,14 @@ def cli_context(argv: Sequence[str]) -> dict[str, str]:
 
 
 def build(app: cdk.App) -> CatalogueStack:
-    """Add the stack of the stage named by context ``stage`` to ``app``."""
+    """Add the stack of the stage named by context ``stage`` to ``app``, with cdk-nag's
+    AwsSolutions checks (``app.synth()`` then fails on any finding not acknowledged)."""
     config = StageConfig.from_node(app.node)
     region = os.environ.get("CDK_DEFAULT_REGION") or app.node.try_get_context("region")
     # Chalice needs a region to package (no credentials); any region works offline
     os.environ.setdefault("AWS_DEFAULT_REGION", str(region))
     env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region)
+    add_checks(app)
     return CatalogueStack(app, config.stage, config=config, env=env)
 
 

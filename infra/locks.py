@@ -8,7 +8,8 @@ nothing is resolved at install time (README: Dependencies):
 - ``requirements/runtime.lock``: what goes into the Lambda zip (:mod:`infra.lambda_bundle`);
 - ``requirements/dev.lock``: ``make run``, ``make test``, ``make synth``, ``make bench``;
 - ``bench/peer.lock``: the benchmark's dtool-lookup-server in its own virtualenv;
-- ``bench/dserver.lock``: the benchmark's dservercore 0.22 in its own virtualenv.
+- ``bench/dserver.lock``: the benchmark's dservercore 0.22 in its own virtualenv;
+- ``requirements/scan.lock``: checkov in ``.venv-scan`` (``make test`` scans the templates).
 
 ``python -m infra.locks compile`` (``make lock``) regenerates them with ``uv pip compile
 --generate-hashes``, each constrained by the locks it must agree with, and writes a digest of
@@ -65,6 +66,8 @@ LOCKS: tuple[LockSpec, ...] = (
     LockSpec("requirements/dev.in", "requirements/dev.lock", ("requirements/build.lock", "requirements/runtime.lock")),
     LockSpec("bench/peer.in", "bench/peer.lock", ("requirements/build.lock",), omit=()),
     LockSpec("bench/dserver.in", "bench/dserver.lock", ("requirements/build.lock",), omit=()),
+    # checkov alone (its pins clash with the dev set): installed into .venv-scan
+    LockSpec("requirements/scan.in", "requirements/scan.lock", omit=()),
 )
 
 _INCLUDE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)[\s=]+(\S+)")

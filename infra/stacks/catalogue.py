@@ -13,49 +13,45 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import (
-    ArnFormat,
     CfnOutput,
     CfnResource,
     Duration,
     RemovalPolicy,
     Stack,
 )
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib import resources
-from chalicelib.archive.fixity import METRIC_NAMESPACE
-from chalicelib.catalogue.streams import FEED_FAILURES_METRIC, FEED_METRIC_NAMESPACE, INDEX_METRIC_NAMESPACE
 from chalicelib.config import HarvestConfig
 from infra.lambda_bundle import staged_project
+from infra.stacks import accepted
+from infra.stacks.alarms import build_alarms
 from infra.stacks.dois import build_dois
 from infra.stacks.events import build_event_feed
 from infra.stacks.identity import build_identity
+from infra.stacks.keys import build_stage_key
 from infra.stacks.naming import Names
+from infra.stacks.observability import api_access_logs, build_access_log_bucket, function_log_groups, log_group
+from infra.stacks.scanners import accept
+from infra.stacks.search import DOMAIN as SEARCH_DOMAIN
+from infra.stacks.search import build_search_domain, restrict_domain_to
 from infra.stacks.settings import StageConfig, Throttle
 from infra.stacks.tables import TABLES, TableSpec
 from infra.stacks.web import WebPage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXITY_FAILURES_METRIC = "FixityFailures"  # emitted by chalicelib.archive.fixity (EMF, dimension Stage)
 # throttled tighter than the rest of the API (StageConfig.throttle): guessing passwords and keys
 SIGN_IN_ROUTES = (("POST", "/token"), ("POST", "/api/v1/login/apikey"))
 # each request costs far more than most: OAI-PMH (anonymous) reads the whole datasets table,
 # POST /harvests fetches an upstream record and its files within the request
 HEAVY_ROUTES = (("GET", "/oai"), ("POST", "/oai"), ("POST", "/harvests"))
-INDEX_FAILURES_METRIC = "IndexFailures"  # emitted by chalicelib.catalogue.streams (EMF, dimension Stage)
 
 # Lambda sizing per packaged function, by Chalice's logical id (``APIHandler`` is the REST API,
 # the others are app.py's event handlers in CamelCase). Chalice takes per-function settings only
@@ -79,6 +75,22 @@ FUNCTIONS: dict[str, tuple[int, int]] = {  # logical id: (timeout s, memory MB)
     "ReconcileDaily": (SCHEDULE_TIMEOUT_S, 1024),
     "DoiReconcileHourly": (SCHEDULE_TIMEOUT_S, 512),  # DataCite calls, one DOI at a time
 }
+# each function's share of the stage's reserved concurrency (StageConfig.concurrency)
+FUNCTION_SHARES: dict[str, str] = {
+    "APIHandler": "api",
+    "OnDatasetsStream": "streams",
+    "OnAccessStream": "streams",
+    "OnFacilityStream": "streams",
+    "OnIngestMessage": "ingest",
+    "OnArchiveTask": "archive",
+    "FixityAuditDaily": "schedules",
+    "ReconcileDaily": "schedules",
+    "DoiReconcileHourly": "schedules",
+}
+# invoked asynchronously (EventBridge schedules): failed invocations go to a dead-letter queue
+SCHEDULED_FUNCTIONS = ("FixityAuditDaily", "ReconcileDaily", "DoiReconcileHourly")
+# SQS consumers: their event source mappings stop at the function's share
+SQS_EVENT_SOURCES = {"OnIngestMessage": "OnIngestMessageSqsEventSource", "OnArchiveTask": "OnArchiveTaskSqsEventSource"}
 # a stream batch that keeps failing goes to an SQS on-failure destination after this many retries
 STREAM_MAX_RETRIES = 5
 
@@ -94,24 +106,47 @@ class CatalogueStack(Stack):
         self.names = Names(config.stage)
         self.removal = RemovalPolicy.RETAIN if config.retain else RemovalPolicy.DESTROY
 
+        self.key = build_stage_key(self, self.names, self.removal)
+        self.access_logs = build_access_log_bucket(self, self.names, self.removal, config.log_retention_days)
         self.tables = {spec.logical_name: self._table(spec) for spec in TABLES}
-        self.web = WebPage(self, "WebPage", names=self.names, removal=self.removal)
+        self.web = WebPage(self, "WebPage", names=self.names, removal=self.removal, access_logs=self.access_logs)
         self._buckets()
         self._queues()
         self.state_machine = self._state_machine()
-        self.domain = self._search_domain()
+        self.domain = build_search_domain(self, self.names, config.opensearch, self.removal, config.log_retention_days)
         self.identity = build_identity(self, config, self.names, self.removal, self.web)
         self.event_feed = build_event_feed(self, self.names, self.removal)  # the change feed's bus
         # DOIs: the DataCite account's secret (a placeholder the operator overwrites), URL and prefix
         self.dois = build_dois(
-            self, self.names, self.removal, api_url=config.datacite_api_url, prefix=config.datacite_prefix
+            self,
+            self.names,
+            self.removal,
+            api_url=config.datacite_api_url,
+            prefix=config.datacite_prefix,
+            encryption_key=self.key if config.customer_managed_keys else None,
         )
         self.role = self._lambda_role()
+        restrict_domain_to(self.domain, self.names.regional(SEARCH_DOMAIN), self.role)
         self.chalice = self._chalice_app(self.identity.issuers)
-        self._alarms()
+        dlqs: dict[str, sqs.IQueue] = {
+            "IngestDlq": self.ingest_dlq,
+            "ArchiveTaskDlq": self.archive_dlq,
+            "ScheduledJobsDlq": self.schedule_dlq,
+        }
+        dlqs.update({f"{_cfn_name(h)}Dlq": q for h, q in self.stream_dlqs.items()})
+        self.alarm_topic = build_alarms(
+            self,
+            stage=config.stage,
+            key=self.key,
+            alarm_email=config.alarm_email,
+            dlqs=dlqs,
+            functions=self.functions,
+            state_machine=self.state_machine,
+        )
         api_url = self.chalice.sam_template.get_output("EndpointURL").value
         CfnOutput(self, "ApiUrl", value=api_url)
         self.web.deploy({"api_url": api_url, "redirect_uri": self.web.url, **self.identity.web_sign_in})
+        accepted.accept_wildcards_and_internals(self)  # last: after every grant
 
     # --- storage -----------------------------------------------------------------------------
 
@@ -131,7 +166,12 @@ class CatalogueStack(Stack):
             ),
             stream=getattr(dynamodb.StreamViewType, spec.stream_view_type) if spec.stream_view_type else None,
             time_to_live_attribute=spec.ttl_attribute,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            encryption=(
+                dynamodb.TableEncryption.CUSTOMER_MANAGED
+                if self.config.customer_managed_keys
+                else dynamodb.TableEncryption.AWS_MANAGED
+            ),
+            encryption_key=self.key if self.config.customer_managed_keys else None,
             deletion_protection=self.config.retain,
             removal_policy=self.removal,
         )
@@ -142,10 +182,13 @@ class CatalogueStack(Stack):
                 sort_key=attribute(index.sort_key) if index.sort_key else None,
                 projection_type=dynamodb.ProjectionType.ALL,
             )
+        if not self.config.customer_managed_keys:
+            accept(table, accepted.AWS_MANAGED_TABLE_KEY)
         return table
 
     def _bucket(self, construct_id: str, logical_name: str, **kwargs: Any) -> s3.Bucket:
-        """Versioned, SSE-S3 encrypted, no public access, TLS only, owner-enforced objects."""
+        """Versioned, SSE-S3 encrypted, no public access, TLS only, owner-enforced objects, server
+        access logs to the access-log bucket (prefix: the bucket's logical name)."""
         return s3.Bucket(
             self,
             construct_id,
@@ -157,6 +200,8 @@ class CatalogueStack(Stack):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=self.removal,
             auto_delete_objects=False,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=f"{logical_name}/",
             **kwargs,
         )
 
@@ -218,7 +263,7 @@ class CatalogueStack(Stack):
     # --- queues ------------------------------------------------------------------------------
 
     def _queue(self, construct_id: str, name: str | None, **kwargs: Any) -> sqs.Queue:
-        return sqs.Queue(
+        queue = sqs.Queue(
             self,
             construct_id,
             queue_name=name,
@@ -227,6 +272,8 @@ class CatalogueStack(Stack):
             removal_policy=self.removal,
             **kwargs,
         )
+        accept(queue, accepted.SSE_SQS)
+        return queue
 
     def _queues(self) -> None:
         n = self.names
@@ -258,6 +305,9 @@ class CatalogueStack(Stack):
             "on_access_stream": self._queue("AccessStreamDlq", None, retention_period=fortnight),
             "on_facility_stream": self._queue("FacilityStreamDlq", None, retention_period=fortnight),
         }
+        # the scheduled jobs' failed asynchronous invocations (after Lambda's own two retries)
+        self.schedule_dlq = self._queue("ScheduledJobsDlq", None, retention_period=fortnight)
+        accept([*self.stream_dlqs.values(), self.schedule_dlq], accepted.DLQ_BY_DESTINATION)
         watched: list[s3.IBucket] = [self.deposits, *self.data_buckets]
         destination = s3n.SqsDestination(self.ingest_queue)
         for bucket in watched:
@@ -275,35 +325,25 @@ class CatalogueStack(Stack):
             # inline (DefinitionString), not an S3 asset: the template shows the definition
             definition_body=sfn.DefinitionBody.from_string((REPO_ROOT / resources.ARCHIVE_DEFINITION_FILE).read_text()),
             definition_substitutions={"TaskQueueUrl": self.archive_queue.queue_url},
+            # every state transition, without the states' input and output (they carry task tokens)
+            logs=sfn.LogOptions(
+                destination=log_group(
+                    self,
+                    "ArchiveStateMachineLogs",
+                    f"/aws/vendedlogs/states/{self.stack_name}-archive",
+                    self.config.log_retention_days,
+                    self.removal,
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,
+            ),
+            tracing_enabled=True,
             removal_policy=self.removal,
         )
+
         # the definition's only integration: sqs:sendMessage.waitForTaskToken to the task queue
         self.archive_queue.grant(machine, "sqs:SendMessage")
         return machine
-
-    def _search_domain(self) -> opensearch.Domain:
-        sizing = self.config.opensearch
-        # No resource-based access policy: the domain then only accepts SigV4-signed requests
-        # from IAM principals of this account that an identity policy allows; the Lambda role is
-        # the only one this stack allows (grant_read_write below). No fine-grained access
-        # control, no master user, no password in any environment variable.
-        return opensearch.Domain(
-            self,
-            "SearchDomain",
-            version=opensearch.EngineVersion.OPENSEARCH_2_19,
-            capacity=opensearch.CapacityConfig(
-                data_nodes=sizing.instance_count,
-                data_node_instance_type=sizing.instance_type,
-                multi_az_with_standby_enabled=False,
-            ),
-            zone_awareness=opensearch.ZoneAwarenessConfig(enabled=sizing.instance_count > 1),
-            ebs=opensearch.EbsOptions(volume_size=sizing.volume_gb, volume_type=ec2.EbsDeviceVolumeType.GP3),
-            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
-            node_to_node_encryption=True,
-            enforce_https=True,
-            tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2,
-            removal_policy=self.removal,
-        )
 
     # --- the Lambda role and the Chalice app ------------------------------------------------
 
@@ -313,26 +353,6 @@ class CatalogueStack(Stack):
             "LambdaRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="The catalogue's Lambda functions (every Chalice handler)",
-        )
-        # logs of this stack's functions only (their names start with the stack name)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    self.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=f"/aws/lambda/{self.stack_name}-*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    ),
-                    self.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=f"/aws/lambda/{self.stack_name}-*:*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    ),
-                ],
-            )
         )
         for table in self.tables.values():
             table.grant_read_write_data(role)
@@ -364,7 +384,7 @@ class CatalogueStack(Stack):
         # bulk index (API and the ingest handler's continuation messages)
         self.ingest_queue.grant_send_messages(role)
         self.archive_queue.grant_consume_messages(role)
-        for dlq in self.stream_dlqs.values():
+        for dlq in (*self.stream_dlqs.values(), self.schedule_dlq):
             dlq.grant_send_messages(role)
         self.state_machine.grant_start_execution(role)
         # The worker answers the state machine's task tokens. These three actions do not support
@@ -457,13 +477,37 @@ class CatalogueStack(Stack):
         self.functions = _serverless_functions(app)
         if set(self.functions) != set(FUNCTIONS):
             raise ValueError(f"size every packaged function: {sorted(self.functions)} vs {sorted(FUNCTIONS)}")
+        concurrency = self.config.concurrency
         for logical_id, (timeout, memory) in FUNCTIONS.items():
-            self.functions[logical_id].add_property_override("Timeout", timeout)
-            self.functions[logical_id].add_property_override("MemorySize", memory)
-            # one JSON object per log record: a newline in an uploaded key or a header cannot
-            # start a forged line (the message is a JSON string)
-            self.functions[logical_id].add_property_override("LoggingConfig", {"LogFormat": "JSON"})
-        app.get_resource("RestAPI").add_property_override("MethodSettings", method_settings(self.config.throttle))
+            fn = self.functions[logical_id]
+            fn.add_property_override("Timeout", timeout)
+            fn.add_property_override("MemorySize", memory)
+            fn.add_property_override("ReservedConcurrentExecutions", getattr(concurrency, FUNCTION_SHARES[logical_id]))
+            accept(fn, accepted.LAMBDA_OUTSIDE_VPC)
+            accept(fn, accepted.LAMBDA_ENVIRONMENT)
+            if logical_id in SCHEDULED_FUNCTIONS:
+                fn.add_property_override("DeadLetterQueue", {"Type": "SQS", "TargetArn": self.schedule_dlq.queue_arn})
+            else:
+                accept(fn, accepted.LAMBDA_INVOKED_SYNCHRONOUSLY)
+        for logical_id, event in SQS_EVENT_SOURCES.items():
+            share = getattr(concurrency, FUNCTION_SHARES[logical_id])
+            self.functions[logical_id].add_property_override(
+                f"Events.{event}.Properties.ScalingConfig", {"MaximumConcurrency": share}
+            )
+        # one JSON object per log record (a newline in an uploaded key or a header cannot start a
+        # forged line: the message is a JSON string), in a group with the stage's retention
+        groups = function_log_groups(self, self.functions, self.config.log_retention_days, self.removal)
+        # the functions write to their own log groups only (the stack made them: no CreateLogGroup)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[group.log_group_arn for group in groups.values()],
+            )
+        )
+        rest_api = app.get_resource("RestAPI")
+        rest_api.add_property_override("MethodSettings", method_settings(self.config.throttle))
+        api_access_logs(self, rest_api, self.config.log_retention_days, self.removal)
+        accept(rest_api, accepted.NO_API_CACHE)
         policy = self.role.node.try_find_child("DefaultPolicy")
         assert isinstance(policy, iam.Policy)
         policy_resource = policy.node.default_child
@@ -492,106 +536,25 @@ class CatalogueStack(Stack):
             ):
                 fn.add_property_override(f"Events.{event}.Properties.{key}", value)
 
-    # --- alarms ------------------------------------------------------------------------------
-
-    def _alarms(self) -> None:
-        topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
-        if self.config.alarm_email:
-            topic.add_subscription(subs.EmailSubscription(self.config.alarm_email))
-        action = cw_actions.SnsAction(topic)
-        five_minutes = Duration.minutes(5)
-
-        def alarm(construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
-            cloudwatch.Alarm(
-                self,
-                construct_id,
-                metric=metric,
-                threshold=0,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
-            ).add_alarm_action(action)
-
-        dlqs = {"IngestDlq": self.ingest_dlq, "ArchiveTaskDlq": self.archive_dlq}
-        dlqs.update({f"{_cfn_name(h)}Dlq": q for h, q in self.stream_dlqs.items()})
-        for name, dlq in dlqs.items():
-            alarm(
-                f"{name}DepthAlarm",
-                dlq.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"),
-                f"messages in the dead-letter queue {name}",
-            )
-        for logical_id, fn in self.functions.items():
-            alarm(
-                f"{logical_id}ErrorsAlarm",
-                cloudwatch.Metric(
-                    namespace="AWS/Lambda",
-                    metric_name="Errors",
-                    dimensions_map={"FunctionName": fn.ref},
-                    period=five_minutes,
-                    statistic="Sum",
-                ),
-                f"errors of the Lambda function {logical_id}",
-            )
-        alarm(
-            "ArchiveExecutionsFailedAlarm",
-            self.state_machine.metric_failed(period=five_minutes, statistic="Sum"),
-            "failed archive executions",
-        )
-        alarm(
-            "ArchiveExecutionsTimedOutAlarm",
-            self.state_machine.metric_timed_out(period=five_minutes, statistic="Sum"),
-            "timed-out archive executions",
-        )
-
-        def stage_metric(namespace: str, name: str, period: Duration, statistic: str) -> cloudwatch.Metric:
-            """A metric our functions emit as EMF lines with the dimension ``Stage``."""
-            dimensions = {"Stage": self.names.stage}
-            return cloudwatch.Metric(
-                namespace=namespace, metric_name=name, dimensions_map=dimensions, period=period, statistic=statistic
-            )
-
-        alarm(
-            "FixityFailuresAlarm",
-            stage_metric(METRIC_NAMESPACE, FIXITY_FAILURES_METRIC, Duration.days(1), "Maximum"),
-            "the fixity audit found an AIP whose content no longer matches its manifest",
-        )
-        alarm(
-            "IndexFailuresAlarm",
-            stage_metric(INDEX_METRIC_NAMESPACE, INDEX_FAILURES_METRIC, five_minutes, "Sum"),
-            "datasets the stream consumer could not index or audit (catalogue-admin drift lists them with the reason)",
-        )
-        alarm(
-            "ChangeFeedFailuresAlarm",
-            stage_metric(FEED_METRIC_NAMESPACE, FEED_FAILURES_METRIC, five_minutes, "Sum"),
-            "change events the stream consumers could not publish",
-        )
-        CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
-
 
 def method_settings(throttle: Throttle) -> list[dict[str, Any]]:
     """The stage's throttling: the whole API, then the sign-in and the heavy routes tighter
-    (API Gateway encodes each ``/`` of a resource path as ``~1``)."""
-    settings = [
+    (API Gateway encodes each ``/`` of a resource path as ``~1``). Every entry also sets the
+    execution logs: errors only, never request or response bodies (they carry tokens)."""
+    logging = {"LoggingLevel": "ERROR", "DataTraceEnabled": False, "MetricsEnabled": True}
+    routes = [(("*", "/*"), throttle.rate, throttle.burst)]
+    routes += [(route, throttle.sign_in_rate, throttle.sign_in_burst) for route in SIGN_IN_ROUTES]
+    routes += [(route, throttle.heavy_rate, throttle.heavy_burst) for route in HEAVY_ROUTES]
+    return [
         {
-            "ResourcePath": "/*",
-            "HttpMethod": "*",
-            "ThrottlingRateLimit": throttle.rate,
-            "ThrottlingBurstLimit": throttle.burst,
+            "ResourcePath": path if path == "/*" else "/" + path.replace("/", "~1"),
+            "HttpMethod": method,
+            "ThrottlingRateLimit": rate,
+            "ThrottlingBurstLimit": burst,
+            **logging,
         }
+        for (method, path), rate, burst in routes
     ]
-    tight = [(route, throttle.sign_in_rate, throttle.sign_in_burst) for route in SIGN_IN_ROUTES]
-    tight += [(route, throttle.heavy_rate, throttle.heavy_burst) for route in HEAVY_ROUTES]
-    for (method, path), rate, burst in tight:
-        settings.append(
-            {
-                "ResourcePath": "/" + path.replace("/", "~1"),
-                "HttpMethod": method,
-                "ThrottlingRateLimit": rate,
-                "ThrottlingBurstLimit": burst,
-            }
-        )
-    return settings
 
 
 def _cfn_name(handler: str) -> str:

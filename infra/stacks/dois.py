@@ -22,10 +22,12 @@ from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.stacks.naming import Names
+from infra.stacks.scanners import Accepted, accept
 
 SECRET = "catalogue-datacite"
 PLACEHOLDER_USERNAME = "<set me: the DataCite repository account, e.g. ABC.CATALOGUE>"
@@ -51,8 +53,17 @@ class DoiAccount:
         }
 
 
-def build_dois(scope: Construct, names: Names, removal: RemovalPolicy, *, api_url: str, prefix: str) -> DoiAccount:
-    """The secret ``catalogue-datacite-<stage>`` with a generated placeholder."""
+def build_dois(
+    scope: Construct,
+    names: Names,
+    removal: RemovalPolicy,
+    *,
+    api_url: str,
+    prefix: str,
+    encryption_key: kms.IKey | None = None,
+) -> DoiAccount:
+    """The secret ``catalogue-datacite-<stage>`` with a generated placeholder, encrypted with
+    ``encryption_key`` (None: Secrets Manager's AWS-managed key)."""
     secret = secretsmanager.Secret(
         scope,
         "DataCiteAccount",
@@ -65,6 +76,24 @@ def build_dois(scope: Construct, names: Names, removal: RemovalPolicy, *, api_ur
             exclude_punctuation=True,
             password_length=32,
         ),
+        encryption_key=encryption_key,
         removal_policy=removal,
     )
+    accept(
+        secret,
+        Accepted(
+            "The DataCite repository password is changed in DataCite Fabrica by a person; DataCite has no API "
+            "a rotation function could call. The operator writes the new one into this secret.",
+            nag=("AwsSolutions-SMG4",),
+        ),
+    )
+    if encryption_key is None:
+        accept(secret, AWS_MANAGED_SECRET_KEY)
     return DoiAccount(secret, api_url, prefix)
+
+
+AWS_MANAGED_SECRET_KEY = Accepted(
+    "Without customer_managed_keys (dev) the secret uses Secrets Manager's AWS-managed key; prod uses the "
+    "stage key (infra/stacks/keys.py).",
+    checkov=("CKV_AWS_149",),
+)

@@ -26,7 +26,9 @@ from constructs import Construct
 
 from chalicelib import resources
 from chalicelib.catalogue.change_feed import DATASET_REGISTERED, DATASET_REMOVED
+from infra.stacks.accepted import SSE_SQS
 from infra.stacks.naming import Names
+from infra.stacks.scanners import Accepted, accept
 
 ARCHIVE_RETENTION_DAYS = 365
 EXAMPLE_QUEUE = resources.EVENTS_EXAMPLE_QUEUE
@@ -87,6 +89,15 @@ def build_event_feed(
         retention_period=Duration.days(4),
         removal_policy=removal,
     )
+    accept(
+        queue,
+        Accepted(
+            "The example rule's target, read by an integrator's consumer or nobody; unread events expire "
+            "after 4 days. EventBridge retries delivery 8 times over 24 hours.",
+            nag=("AwsSolutions-SQS3",),
+        ),
+    )
+    accept(queue, SSE_SQS)
     rule = events.Rule(
         scope,
         "EventsExampleRule",

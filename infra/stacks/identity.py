@@ -19,6 +19,7 @@ from aws_cdk import aws_cognito as cognito
 
 from chalicelib import resources
 from infra.stacks.naming import Names
+from infra.stacks.scanners import Accepted, accept
 from infra.stacks.settings import StageConfig
 from infra.stacks.web import WebPage
 
@@ -57,6 +58,30 @@ def build_identity(stack: Stack, config: StageConfig, names: Names, removal: Rem
         account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
         deletion_protection=config.retain,
         removal_policy=removal,
+    )
+    accept(
+        pool,
+        Accepted(
+            "Passwords of at least 12 characters without composition rules, as NIST SP 800-63B 5.1.1.2 advises; "
+            "the app also limits failed sign-ins per user and address (chalicelib/identity/sign_in.py).",
+            nag=("AwsSolutions-COG1",),
+        ),
+    )
+    accept(
+        pool,
+        Accepted(
+            "MFA is optional (TOTP): dtool and metadata_client sign in through POST /token with a password and "
+            "have no second-factor step. A site that needs MFA uses its own OIDC issuer (stage setting oidc).",
+            nag=("AwsSolutions-COG2",),
+        ),
+    )
+    accept(
+        pool,
+        Accepted(
+            "The Essentials feature plan: the Plus plan's threat protection costs $0.02 per monthly active user "
+            "more; sign-ins are throttled per route and failed ones limited per user by the app.",
+            nag=("AwsSolutions-COG8",),
+        ),
     )
     client = pool.add_client(
         "CliClient",

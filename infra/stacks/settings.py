@@ -75,6 +75,49 @@ class Throttle:
 
 
 @dataclass(frozen=True)
+class Concurrency:
+    """Reserved concurrency of the Lambda functions (issue 25): each function gets its own share
+    of the account's concurrency, so a flood of S3 events (ingest) or a stream backlog can use
+    no more than its share, and the API always keeps its own. ``streams`` and ``schedules`` are
+    per function (three stream consumers, three scheduled jobs). The SQS consumers' event source
+    mappings also stop at their share (``MaximumConcurrency``), so SQS waits instead of the
+    functions being throttled.
+
+    AWS keeps 100 of an account's concurrency unreserved; with the default quota of 1,000 a
+    stage may reserve at most 900 (less if another stage shares the account: check ``aws
+    lambda get-account-settings`` before deploying; new accounts may start lower)."""
+
+    api: int = 50
+    ingest: int = 10
+    archive: int = 5
+    streams: int = 5
+    schedules: int = 1
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Concurrency:
+        unknown = set(raw) - {f.name for f in fields(cls)}
+        if unknown:
+            raise StageConfigError(f"unknown concurrency settings: {sorted(unknown)}")
+        values = {f.name: int(raw.get(f.name, getattr(cls, f.name))) for f in fields(cls)}
+        concurrency = cls(**values)
+        if min(values.values()) < 1 or concurrency.ingest < 2 or concurrency.archive < 2:
+            raise StageConfigError("concurrency: every share >= 1, ingest and archive >= 2 (SQS needs 2)")
+        if concurrency.total > MAX_RESERVED_CONCURRENCY:
+            raise StageConfigError(
+                f"concurrency: {concurrency.total} reserved in all, more than the {MAX_RESERVED_CONCURRENCY} "
+                "a default account can reserve (1,000 minus the 100 AWS keeps unreserved)"
+            )
+        return concurrency
+
+    @property
+    def total(self) -> int:
+        return self.api + self.ingest + self.archive + 3 * self.streams + 3 * self.schedules
+
+
+MAX_RESERVED_CONCURRENCY = 900
+
+
+@dataclass(frozen=True)
 class ExternalIssuer:
     """An existing OIDC issuer used instead of a Cognito user pool (see ``config.IssuerConfig``)."""
 
@@ -145,6 +188,11 @@ class StageConfig:
     # no DOIs); the account itself is in the stage's secret (infra/stacks/dois.py)
     datacite_api_url: str = ""
     datacite_prefix: str = ""
+    # the stage key (infra/stacks/keys.py) also encrypts the tables and the DataCite secret
+    customer_managed_keys: bool = False
+    # CloudWatch Logs retention of every log group of the stage, and of the access-log bucket
+    log_retention_days: int = 30
+    concurrency: Concurrency = field(default_factory=Concurrency)
 
     @classmethod
     def from_node(cls, node: Node) -> StageConfig:
@@ -185,6 +233,9 @@ class StageConfig:
             sign_in_callback_url=_callback(raw.get("sign_in_callback_url")),
             throttle=Throttle.from_mapping(raw.get("throttle") or {}),
             harvest_hosts=_harvest_hosts(raw.get("harvest_hosts") or ()),
+            customer_managed_keys=bool(raw.get("customer_managed_keys", False)),
+            log_retention_days=_retention(raw.get("log_retention_days", 30)),
+            concurrency=Concurrency.from_mapping(raw.get("concurrency") or {}),
             **_datacite(raw),
             **_oai(raw),
         )
@@ -242,6 +293,40 @@ def _datacite(raw: Mapping[str, Any]) -> dict[str, str]:
     if prefix and not url:
         raise StageConfigError("datacite_prefix needs datacite_api_url")
     return {"datacite_api_url": url, "datacite_prefix": prefix}
+
+
+# the values CloudWatch Logs accepts (aws_logs.RetentionDays, but for "never")
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+def _retention(value: Any) -> int:
+    days = int(value)
+    if days not in LOG_RETENTION_DAYS:
+        raise StageConfigError(f"log_retention_days must be one of {LOG_RETENTION_DAYS}, not {days}")
+    return days
 
 
 def _decode(value: Any) -> Any:

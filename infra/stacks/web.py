@@ -22,6 +22,7 @@ from constructs import Construct
 
 from chalicelib import resources
 from infra.stacks.naming import Names
+from infra.stacks.scanners import Accepted, accept
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 # where the page may connect: the API (execute-api), S3 (presigned upload POSTs) and the
@@ -39,7 +40,9 @@ def content_security_policy() -> str:
 class WebPage(Construct):
     """``url`` is the page (and its sign-in callback), ``origin`` the same without the path."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, names: Names, removal: RemovalPolicy) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, names: Names, removal: RemovalPolicy, access_logs: s3.IBucket
+    ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
@@ -53,6 +56,8 @@ class WebPage(Construct):
             removal_policy=removal,
             auto_delete_objects=False,
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"{resources.WEB_PAGE_BUCKET}/",
         )
         headers = cloudfront.ResponseHeadersPolicy(
             self,
@@ -86,6 +91,36 @@ class WebPage(Construct):
                 # a few small files, changed by each deployment: not cached at the edge, so no
                 # invalidation (whose IAM action CDK grants on "*") is needed after one
                 cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            ),
+            enable_logging=True,
+            log_bucket=access_logs,
+            log_file_prefix="cloudfront/",
+        )
+        accept(
+            self.distribution,
+            Accepted(
+                "The catalogue serves research groups worldwide: no country is excluded.",
+                nag=("AwsSolutions-CFR1",),
+            ),
+        )
+        accept(
+            self.distribution,
+            Accepted(
+                "No WAF web ACL: the distribution serves static files only (no cache, no origin but the "
+                "private bucket); the API it calls is throttled per stage and per route. A web ACL costs "
+                "$5 a month plus $1 per rule and $0.60 per million requests.",
+                nag=("AwsSolutions-CFR2",),
+                checkov=("CKV_AWS_68",),
+            ),
+        )
+        accept(
+            self.distribution,
+            Accepted(
+                "The page is served under the default *.cloudfront.net certificate, with which CloudFront "
+                "cannot refuse TLS 1.0 (the minimum protocol applies to custom certificates only); with a "
+                "custom domain the distribution's TLSv1.2_2021 minimum takes effect.",
+                nag=("AwsSolutions-CFR4",),
+                checkov=("CKV_AWS_174",),
             ),
         )
         self.origin = f"https://{self.distribution.distribution_domain_name}"

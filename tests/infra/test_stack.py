@@ -20,6 +20,7 @@ from tests.infra.conftest import STAGE_CONTEXT, Synth, as_list, iam_statements, 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLE = "AWS::DynamoDB::Table"
+LOG_GROUP = "AWS::Logs::LogGroup"
 BUCKET = "AWS::S3::Bucket"
 QUEUE = "AWS::SQS::Queue"
 FUNCTION = "AWS::Serverless::Function"
@@ -145,23 +146,25 @@ def test_dev_tables_can_be_torn_down(dev: Synth) -> None:
 
 
 def test_buckets_are_versioned_encrypted_private(synth: Synth) -> None:
-    t = cdk_template(synth)
-    t.all_resources_properties(
-        BUCKET,
-        {
-            "VersioningConfiguration": {"Status": "Enabled"},
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    """Every bucket but the access-log bucket (tests/infra/test_security_settings.py)."""
+    expected = {
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
-    )
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    }
+    logs = bucket_named(synth, resources.ACCESS_LOG_BUCKET)
+    buckets = {lid: b["Properties"] for lid, b in synth.resources(BUCKET).items() if lid != logs}
+    assert len(buckets) >= 4
+    for lid, props in buckets.items():
+        assert {k: props.get(k) for k in expected} == expected, lid
 
 
 def test_every_bucket_has_a_tls_only_policy(synth: Synth) -> None:
@@ -181,12 +184,13 @@ def test_every_bucket_has_a_tls_only_policy(synth: Synth) -> None:
 
 def test_buckets_of_the_stage(dev: Synth, prod: Synth) -> None:
     owned = [resources.CATALOGUE_BUCKET, resources.ARCHIVE_BUCKET, resources.DEPOSIT_BUCKET, resources.WEB_PAGE_BUCKET]
+    owned.append(resources.ACCESS_LOG_BUCKET)
     for name in owned:
         bucket_named(dev, name)
         bucket_named(prod, name)
     bucket_named(dev, resources.DEMO_BUCKET)  # the demo bucket exists in dev only
-    assert len(dev.resources(BUCKET)) == 5
-    assert len(prod.resources(BUCKET)) == 4
+    assert len(dev.resources(BUCKET)) == 6
+    assert len(prod.resources(BUCKET)) == 5
 
 
 def test_archive_bucket_moves_to_deep_archive(synth: Synth) -> None:
@@ -335,15 +339,22 @@ def test_every_function_is_sized_and_uses_the_stack_role(synth: Synth) -> None:
         assert (props["Timeout"], props["MemorySize"]) == FUNCTIONS[lid]
         assert props["Role"] == {"Fn::GetAtt": [role, "Arn"]}
         assert props["Runtime"] == "python3.11"
-        assert props["LoggingConfig"] == {"LogFormat": "JSON"}  # no forged log lines (issue 15)
+        # no forged log lines (issue 15), into the function's own log group (issue 25)
+        assert props["LoggingConfig"] == {
+            "LogFormat": "JSON",
+            "LogGroup": {"Ref": synth.logical_id(LOG_GROUP, f"{lid}Logs")},
+        }
         assert policy in fn["DependsOn"]  # event source mappings are checked against it
-    # Chalice created no role of its own
+    # Chalice created no role of its own (API Gateway's logging role is the account setting's)
     roles = set(synth.resources("AWS::IAM::Role"))
-    assert {
-        r
-        for r in roles
-        if not r.startswith(("LambdaRole", "ArchiveStateMachineRole", "BucketNotificationsHandler", WEB_PAGE_COPIER))
-    } == set()
+    ours = (
+        "LambdaRole",
+        "ArchiveStateMachineRole",
+        "ApiGatewayLogsRole",
+        "BucketNotificationsHandler",
+        WEB_PAGE_COPIER,
+    )
+    assert {r for r in roles if not r.startswith(ours)} == set()
 
 
 def test_function_environment_is_complete_and_free_of_test_values(synth: Synth) -> None:
@@ -423,11 +434,12 @@ def test_state_machine_runs_the_shared_asl_file(synth: Synth) -> None:
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]
     assert statements == [
+        {"Action": list(STATE_MACHINE_LOGS_AND_TRACES), "Effect": "Allow", "Resource": "*"},
         {
             "Action": "sqs:SendMessage",
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [queue_named(synth, resources.ARCHIVE_TASK_QUEUE), "Arn"]},
-        }
+        },
     ]
 
 
@@ -435,8 +447,24 @@ def test_state_machine_runs_the_shared_asl_file(synth: Synth) -> None:
 
 # Resource "*" is allowed only where AWS requires it, each case named here:
 # task tokens name no resource, so SendTaskSuccess/Failure/Heartbeat cannot be scoped.
+# CloudWatch Logs delivery and X-Ray support no resource-level permissions (the state machine's role)
+STATE_MACHINE_LOGS_AND_TRACES = (
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+)
 ALLOWED_STAR_RESOURCE = {
-    ("AnswerArchiveTaskTokens", ("states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"))
+    ("AnswerArchiveTaskTokens", ("states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess")),
+    ("", STATE_MACHINE_LOGS_AND_TRACES),
 }
 
 
@@ -531,8 +559,18 @@ def test_search_domain_is_encrypted_https_only_and_not_open(synth: Synth) -> Non
     assert props["NodeToNodeEncryptionOptions"] == {"Enabled": True}
     assert props["DomainEndpointOptions"]["EnforceHTTPS"] is True
     assert props["DomainEndpointOptions"]["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2")
-    # no resource policy at all: only SigV4 requests that an identity policy allows (the Lambda role's)
-    assert "AccessPolicies" not in props
+    # the resource policy names one principal, the Lambda role (and its identity policy allows the
+    # same actions): only SigV4 requests of that role get through
+    role = synth.logical_id("AWS::IAM::Role", "LambdaRole")
+    assert props["DomainName"] == f"catalogue-{synth.stage}"
+    assert render(props["AccessPolicies"]["Statement"]) == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"<{role}.Arn>"},
+            "Action": "es:ESHttp*",
+            "Resource": f"arn:<AWS::Partition>:es:eu-west-1:<AWS::AccountId>:domain/catalogue-{synth.stage}/*",
+        }
+    ]
     assert not any(r["Type"] == "Custom::OpenSearchAccessPolicy" for r in synth.template["Resources"].values())
 
 
@@ -646,6 +684,7 @@ def test_alarms(synth: Synth) -> None:
 
     dlqs = [queue_named(synth, resources.INGEST_DLQ), queue_named(synth, resources.ARCHIVE_TASK_DLQ)]
     dlqs += [synth.logical_id(QUEUE, f"{name}StreamDlq") for name in ("Datasets", "Access", "Facility")]
+    dlqs.append(synth.logical_id(QUEUE, "ScheduledJobsDlq"))
     assert sorted(watched("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == sorted(f"<{q}.QueueName>" for q in dlqs)
     assert sorted(watched("AWS/Lambda", "Errors")) == sorted(f"<{lid}>" for lid in FUNCTIONS)
     machine = synth.logical_id("AWS::StepFunctions::StateMachine", "ArchiveStateMachine")
