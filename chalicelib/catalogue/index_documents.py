@@ -79,6 +79,12 @@ def path_words(relpaths: list[str]) -> list[str]:
     return [" ".join(w for w in _PATH_SPLIT.split(p) if w) for p in relpaths]
 
 
+def is_searchable(dataset: Dataset) -> bool:
+    """Live as searches and summaries see it: not deleted, with a replica, registered (refused
+    or incomplete uploads never are). The summary counters count exactly these entries."""
+    return not dataset.deleted and bool(dataset.replicas) and dataset.status == REGISTERED
+
+
 def index_doc(dataset: Dataset) -> dict[str, Any]:
     """The search document of one entry (one per uuid and base URI)."""
     c = dataset.content
@@ -87,8 +93,7 @@ def index_doc(dataset: Dataset) -> dict[str, Any]:
         "entry_id": dataset.entry_id,
         "uuid": c.uuid,
         "version": dataset.version,
-        # refused or incomplete uploads are never searchable
-        "deleted": dataset.deleted or not dataset.replicas or dataset.status != REGISTERED,
+        "deleted": not is_searchable(dataset),
         "name": c.name,
         "creator_username": c.creator_username,
         "description": c.description,

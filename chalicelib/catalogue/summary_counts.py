@@ -30,8 +30,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.catalogue.index_documents import is_searchable
 from chalicelib.catalogue.search import sees_nothing
-from chalicelib.domain import REGISTERED, Dataset
+from chalicelib.domain import Dataset
 
 # Counter names in a cell: entries and bytes, and per value of a facet (name + SEP + value)
 ENTRIES, BYTES = "n", "b"
@@ -96,13 +97,13 @@ class EntryState:
 
 
 def entry_state(dataset: Dataset) -> EntryState:
-    """The entry as the summary counts it: live exactly when its index document is not deleted
-    (:func:`chalicelib.catalogue.index_documents.index_doc`)."""
+    """The entry as the summary counts it: counted exactly when it is searchable
+    (:func:`chalicelib.catalogue.index_documents.is_searchable`, the rule its index document
+    follows too)."""
     c = dataset.content
-    live = not dataset.deleted and bool(dataset.replicas) and dataset.status == REGISTERED
     counted = (
         Counted(c.project or "", c.creator_username, tuple(sorted(set(c.tags))), c.type, int(c.size_in_bytes))
-        if live
+        if is_searchable(dataset)
         else None
     )
     return EntryState(c.uuid, dataset.base_uri, dataset.version, counted)
@@ -194,6 +195,16 @@ class Deltas:
                 self.add_overlap(before, -1)
             if after is not None:
                 self.add_overlap(after, +1)
+
+    def add(self, other: Deltas) -> None:
+        """Add ``other``'s changes to these."""
+        for cell, counters in other.cells.items():
+            mine = self.cells[cell]
+            for name, d in counters.items():
+                mine[name] = mine.get(name, 0) + d
+        for key, (profile, d) in other.overlaps.items():
+            _, have = self.overlaps.get(key, (profile, 0))
+            self.overlaps[key] = (profile, have + d)
 
     def net(self) -> Deltas:
         """The same changes without the counters that did not move."""

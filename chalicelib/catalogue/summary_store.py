@@ -186,13 +186,15 @@ class SummaryCounts:
                 continue  # every state already counted
             one = Deltas()
             one.add_change(old, new)
-            trial = _merged(deltas, one)
-            size = SummaryStore.actions(Commit({**ledgers, uuid: (new, rev)}, trial.net()))
+            # the commit's items with this uuid, counting cells and classes before netting (an
+            # upper bound: netting only removes counters that cancel out)
+            size = len(ledgers) + 1 + len(deltas.cells.keys() | one.cells.keys())
+            size += len(deltas.overlaps.keys() | one.overlaps.keys())
             if ledgers and size > self._store.max_actions:
                 yield Commit(ledgers, deltas.net())
-                ledgers, deltas, trial = {}, Deltas(), _merged(Deltas(), one)
+                ledgers, deltas = {}, Deltas()
             ledgers[uuid] = (new, rev)
-            deltas = trial
+            deltas.add(one)
         if ledgers:
             yield Commit(ledgers, deltas.net())
 
@@ -225,18 +227,6 @@ class SummaryCounts:
     @property
     def store(self) -> SummaryStore:
         return self._store
-
-
-def _merged(a: Deltas, b: Deltas) -> Deltas:
-    out = Deltas()
-    for src in (a, b):
-        for cell, counters in src.cells.items():
-            for name, d in counters.items():
-                out.cells[cell][name] += d
-        for key, (profile, d) in src.overlaps.items():
-            _, have = out.overlaps.get(key, (profile, 0))
-            out.overlaps[key] = (profile, have + d)
-    return out
 
 
 # -- operator tasks -------------------------------------------------------------------------

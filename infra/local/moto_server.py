@@ -4,8 +4,9 @@ moto checks a write's condition and then writes, with nothing in between held: u
 threaded server two conditional writes from the same version can both pass (measured here:
 8 concurrent registrations of one dataset lost a replica about once in ten runs). DynamoDB
 itself is atomic per item, and that is what the catalogue's optimistic locking relies on.
-This launcher serves moto's own WSGI application and serializes DynamoDB write requests
-only (reads, SQS long polls, S3 and the rest stay concurrent).
+This launcher serves moto's own WSGI application, serializes DynamoDB write requests and
+keeps DynamoDB reads from running beside a write (reads run beside each other; SQS long
+polls, S3 and the rest stay concurrent).
 
 Transactions are checked before they write (:func:`transactions_without_table_copies`):
 moto deep-copies every table a TransactWriteItems touches so that it can roll back, which
@@ -23,7 +24,8 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -33,19 +35,71 @@ from werkzeug.serving import run_simple
 WRITES = {
     f"DynamoDB_20120810.{op}" for op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 }
+# every other DynamoDB and DynamoDB Streams request reads what the writes change
+READS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
+
+
+class ReadWriteLock:
+    """Many readers at once or one writer; a writer that waits goes before readers that come later."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
 
 
 class SerializeDynamoDBWrites:
-    """WSGI middleware: one DynamoDB write at a time; everything else passes through."""
+    """WSGI middleware: one DynamoDB write at a time, and no DynamoDB read while one runs;
+    everything else passes through.
+
+    Reads are held too because moto changes an item in place, attribute by attribute: a
+    GetItem or BatchGetItem running beside an UpdateItem could see the item half-written (a
+    new ``rev`` beside the old ``ledger``), which DynamoDB never shows. The summary counters'
+    contract test caught it: a consumer that read such an item overwrote another's ledger.
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
-        self.lock = threading.Lock()
+        self.lock = ReadWriteLock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") in WRITES:
-            with self.lock:
+        target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
+        if target in WRITES:
+            with self.lock.writing():
                 # the body is produced inside the lock: moto does the work while building it
+                return list(self.app(environ, start_response))
+        if target.startswith(READS):
+            with self.lock.reading():
                 return list(self.app(environ, start_response))
         return self.app(environ, start_response)
 
@@ -86,6 +140,12 @@ def transactions_without_table_copies() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     original = DynamoDBBackend.transact_write_items
+    # a transaction's action -> the backend's method, the op's key or item, and extra arguments
+    writes: dict[str, tuple[str, str, dict[str, str]]] = {
+        "Put": ("put_item", "Item", {}),
+        "Delete": ("delete_item", "Key", {}),
+        "Update": ("update_item", "Key", {"update_expression": "UpdateExpression"}),
+    }
 
     def keys_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
         if op_type != "Put":
@@ -127,33 +187,17 @@ def transactions_without_table_copies() -> None:
             return original(self, transact_items)
         for item in transact_items:
             op_type, op = next(iter(item.items()))
-            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            condition = op.get("ConditionExpression")
-            if op_type == "Put":
-                self.put_item(
-                    op["TableName"],
-                    op["Item"],
-                    condition_expression=condition,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
-            elif op_type == "Delete":
-                self.delete_item(
-                    op["TableName"],
-                    op["Key"],
-                    condition_expression=condition,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
-            elif op_type == "Update":
-                self.update_item(
-                    op["TableName"],
-                    op["Key"],
-                    update_expression=op["UpdateExpression"],
-                    condition_expression=condition,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+            if op_type == "ConditionCheck":
+                continue  # checked above
+            write, target, extra = writes[op_type]
+            getattr(self, write)(
+                op["TableName"],
+                op[target],
+                condition_expression=op.get("ConditionExpression"),
+                expression_attribute_names=op.get("ExpressionAttributeNames"),
+                expression_attribute_values=op.get("ExpressionAttributeValues"),
+                **{name: op[key] for name, key in extra.items()},
+            )
         return None
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -62,3 +62,25 @@ def test_an_existing_issuer_becomes_an_issuer_config() -> None:
     assert issuer.token_use is None
     with pytest.raises(StageConfigError):
         StageConfig.from_mapping("prod", {"oidc": {"issuer": "http://insecure", "client_ids": ["x"]}})
+
+
+def test_concurrency_shares_are_validated_against_the_account_quota() -> None:
+    config = StageConfig.from_mapping("dev", {"concurrency": {"api": 40, "ingest": 4}})
+    assert (config.concurrency.api, config.concurrency.ingest, config.concurrency.archive) == (40, 4, 5)
+    assert config.concurrency.total == 40 + 4 + 5 + 3 * 5 + 3 * 1
+    with pytest.raises(StageConfigError, match="unknown concurrency"):
+        StageConfig.from_mapping("dev", {"concurrency": {"injest": 4}})
+    with pytest.raises(StageConfigError, match="SQS needs 2"):
+        StageConfig.from_mapping("dev", {"concurrency": {"ingest": 1}})
+    with pytest.raises(StageConfigError, match="900"):
+        StageConfig.from_mapping("dev", {"concurrency": {"api": 880}})
+
+
+def test_log_retention_is_one_cloudwatch_accepts_and_keys_are_per_stage() -> None:
+    dev = StageConfig.from_node(node(stage="dev").node)
+    prod = StageConfig.from_node(node(stage="prod").node)
+    assert (dev.log_retention_days, prod.log_retention_days) == (30, 365)
+    assert (dev.customer_managed_keys, prod.customer_managed_keys) == (False, True)
+    assert StageConfig.from_mapping("dev", {"log_retention_days": 90}).log_retention_days == 90
+    with pytest.raises(StageConfigError, match="log_retention_days"):
+        StageConfig.from_mapping("dev", {"log_retention_days": 31})
