@@ -14,7 +14,8 @@ made each of the summary counters' commits cost as much as the whole summary tab
 
 It also gives moto's SQS a cheap clock (:func:`fast_sqs_clock`): every ReceiveMessage and
 GetQueueAttributes checks each message of the queue against the time, and moto builds two
-datetimes per check; with the e2e tests' 1,000 queued events that was 60% of moto's CPU.
+datetimes per check; with the e2e tests' 1,000 queued events that was 60% of moto's CPU. And
+SendMessage no longer counts the queue's messages (:func:`cheap_attributes_on_send`).
 
 ``python -m infra.local.moto_server -H 127.0.0.1 -p PORT``
 """
@@ -123,6 +124,41 @@ def fast_sqs_clock() -> None:
     models.unix_time_millis = unix_time_millis
 
 
+def cheap_attributes_on_send() -> None:
+    """Let moto's SendMessage read a queue's attributes without counting its messages.
+
+    ``SQSBackend.send_message`` reads ``queue.attributes`` only for ``ContentBasedDeduplication``,
+    but that property computes every attribute, the three approximate message counts among
+    them, each a scan of the queue: every send cost O(messages in the queue). The local change
+    feed's queue, which nothing drains, grew with every registration, and EventBridge's sends
+    to it took 76% of moto's CPU at ~50,000 datasets (py-spy, bench/scale.py at 100k). While a
+    SendMessage runs, the property now gives only the deduplication attribute (FIFO queues;
+    standard queues have none); everywhere else moto's own property answers.
+    """
+    from moto.sqs import models
+
+    original = models.Queue.attributes
+    sending = threading.local()
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if getattr(sending, "active", False):
+            if not self.fifo_queue:
+                return {}
+            return {"ContentBasedDeduplication": str(bool(self.content_based_deduplication)).lower()}
+        return dict(original.fget(self))  # type: ignore[attr-defined]
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.active = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    original_send = models.SQSBackend.send_message
+    models.Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+    models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+
 def transactions_without_table_copies() -> None:
     """Let a TransactWriteItems whose conditions all hold write without copying its tables.
 
@@ -209,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-p", "--port", type=int, default=5001)
     args = parser.parse_args(argv)
     fast_sqs_clock()
+    cheap_attributes_on_send()
     transactions_without_table_copies()
     app = SerializeDynamoDBWrites(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
