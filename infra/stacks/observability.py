@@ -9,9 +9,10 @@
   stage sets to a role of its own; the last deployed wins, and any of them works).
 - **S3 and CloudFront**: server access logs into one log bucket (:func:`build_access_log_bucket`).
 
-Who made a request: the API has no API Gateway authorizer (tokens are verified in the app, the
-same code ``chalice local`` runs), so the access log carries the request id and the app's own
-JSON log records of that request name the caller.
+Who made a request is not in the access log: the API has no API Gateway authorizer (tokens are
+verified in the app, the same code ``chalice local`` runs), so API Gateway knows no principal.
+The access log carries the request id; a per-request record of the app naming the verified
+caller beside that id is still to be written (issue 25).
 """
 
 from __future__ import annotations
