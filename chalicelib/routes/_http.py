@@ -44,6 +44,8 @@ from chalicelib.identity.permissions import Gate
 from chalicelib.tracker.keys import is_session_token
 
 log = logging.getLogger(__name__)
+# the per-request records (log_request): a logger of their own, to raise or silence them alone
+request_log = logging.getLogger("catalogue.requests")
 
 STATUS: tuple[tuple[type[CatalogueError], int], ...] = (
     (InvalidRecord, 422),  # before its base class ValidationError
@@ -197,6 +199,7 @@ def endpoint(
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Response:
             request = bp.current_request
+            caller: str | None = None  # None until a credential was verified (or none was needed)
             try:
                 services = root()
                 settings = services.settings
@@ -207,14 +210,19 @@ def endpoint(
                     user = _authenticate(services, request)
                 else:
                     user = User(username=ANONYMOUS)
+                caller = user.username
                 if gate is not None and not gate.allows(user):
                     raise Forbidden(gate.refusal)
                 result = fn(Ctx(request, user, services), **{k: path_param(v) for k, v in kwargs.items()})
             except CatalogueError as exc:
-                return error_response(exc)
+                response = error_response(exc)
+                log_request(request, caller, response.status_code)
+                return response
             if isinstance(result, Response):
                 result.headers = {**_json_type(result.body), **NO_STORE, **(result.headers or {})}
+                log_request(request, caller, result.status_code)
                 return result
+            log_request(request, caller, 200)
             return Response(body=result, status_code=200, headers={**_json_type(result), **NO_STORE})
 
         # what the API description (chalicelib/openapi) reads of the route: its credentials
@@ -231,6 +239,21 @@ class RouteAccess:
 
     auth: bool | str
     gate: Gate | None
+
+
+def log_request(request: Request, caller: str | None, status: int) -> None:
+    """One record per request (INFO, a JSON object as the message): API Gateway's request id,
+    so that it joins the stage's access log, which cannot name the caller (there is no API
+    Gateway authorizer), and the caller the app verified (``null``: no valid credential)."""
+    context = request.context or {}
+    record = {
+        "requestId": context.get("requestId"),
+        "httpMethod": request.method,
+        "resourcePath": context.get("resourcePath"),
+        "principal": caller,
+        "status": status,
+    }
+    request_log.info(json.dumps(record, separators=(",", ":")))
 
 
 def _json_type(body: Any) -> dict[str, str | list[str]]:
