@@ -216,14 +216,14 @@ def endpoint(
                 result = fn(Ctx(request, user, services), **{k: path_param(v) for k, v in kwargs.items()})
             except CatalogueError as exc:
                 response = error_response(exc)
-                log_request(request, caller, response.status_code)
-                return response
-            if isinstance(result, Response):
-                result.headers = {**_json_type(result.body), **NO_STORE, **(result.headers or {})}
-                log_request(request, caller, result.status_code)
-                return result
-            log_request(request, caller, 200)
-            return Response(body=result, status_code=200, headers={**_json_type(result), **NO_STORE})
+            else:
+                if isinstance(result, Response):
+                    result.headers = {**_json_type(result.body), **NO_STORE, **(result.headers or {})}
+                    response = result
+                else:
+                    response = Response(body=result, status_code=200, headers={**_json_type(result), **NO_STORE})
+            log_request(request, caller, response.status_code)
+            return response
 
         # what the API description (chalicelib/openapi) reads of the route: its credentials
         wrapper.__dict__["route_access"] = RouteAccess(auth, gate)

@@ -64,9 +64,7 @@ class Throttle:
             heavy_rate=float(raw.get("heavy_rate", cls.heavy_rate)),
             heavy_burst=int(raw.get("heavy_burst", cls.heavy_burst)),
         )
-        unknown = set(raw) - {f.name for f in fields(cls)}
-        if unknown:
-            raise StageConfigError(f"unknown throttle settings: {sorted(unknown)}")
+        _refuse_unknown(cls, raw, "throttle")
         if not 0 < throttle.sign_in_rate <= throttle.rate or not 0 < throttle.sign_in_burst <= throttle.burst:
             raise StageConfigError("throttle: 0 < sign_in_rate <= rate and 0 < sign_in_burst <= burst")
         if not 0 < throttle.heavy_rate <= throttle.rate or not 0 < throttle.heavy_burst <= throttle.burst:
@@ -95,9 +93,7 @@ class Concurrency:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> Concurrency:
-        unknown = set(raw) - {f.name for f in fields(cls)}
-        if unknown:
-            raise StageConfigError(f"unknown concurrency settings: {sorted(unknown)}")
+        _refuse_unknown(cls, raw, "concurrency")
         values = {f.name: int(raw.get(f.name, getattr(cls, f.name))) for f in fields(cls)}
         concurrency = cls(**values)
         if min(values.values()) < 1 or concurrency.ingest < 2 or concurrency.archive < 2:
@@ -293,6 +289,12 @@ def _datacite(raw: Mapping[str, Any]) -> dict[str, str]:
     if prefix and not url:
         raise StageConfigError("datacite_prefix needs datacite_api_url")
     return {"datacite_api_url": url, "datacite_prefix": prefix}
+
+
+def _refuse_unknown(cls: type, raw: Mapping[str, Any], what: str) -> None:
+    unknown = set(raw) - {f.name for f in fields(cls)}
+    if unknown:
+        raise StageConfigError(f"unknown {what} settings: {sorted(unknown)}")
 
 
 # the values CloudWatch Logs accepts (aws_logs.RetentionDays, but for "never")
