@@ -40,6 +40,35 @@ from infra.local.processes import free_port
 from infra.local.stack import LocalStack, patched_environ
 
 BASE_URI_SETTLE_S = 1.1
+TARGET_NEW_PER_S = 500.0  # issue 24
+
+
+def judge(result: dict[str, Any], target: float = TARGET_NEW_PER_S) -> str:
+    """The new-datasets rate against ``target``, with what limits it: the floor (the emulator
+    calls alone, replayed raw with the same chunks and threads, when ``--profile`` measured
+    it) and moto's CPU per new dataset, which bounds one moto process at 1000/ms per second."""
+    new = result["first_run"]["datasets_per_s"]
+    moto_ms = result["first_run"]["cpu_ms_per_dataset"].get("moto")
+    ceiling = (
+        f"; moto spent {moto_ms:.2f} ms of CPU per new dataset, "
+        f"so one moto process allows at most {1000 / moto_ms:.0f}/s"
+        if moto_ms
+        else ""
+    )
+    if new >= target:
+        return f"met: {new:.1f} new datasets/s >= {target:.0f}/s"
+    floor = result.get("profile_and_floor", {}).get("floor", {}).get("new_datasets_per_s")
+    if floor is None:
+        return f"MISSED: {new:.1f} new datasets/s < {target:.0f}/s (floor not measured: --profile){ceiling}"
+    if floor < target:
+        return (
+            f"MISSED, the floor forbids it: {new:.1f} new datasets/s < {target:.0f}/s, and the emulator "
+            f"calls alone, replayed raw, run at {floor:.1f}/s{ceiling}"
+        )
+    return (
+        f"MISSED: {new:.1f} new datasets/s < {target:.0f}/s although the floor allows {floor:.1f}/s: "
+        f"our own code limits it{ceiling}"
+    )
 
 
 def _fill(stack: LocalStack, bucket: str, n: int) -> None:
@@ -125,6 +154,7 @@ def run(n: int, concurrency: int, profile: bool) -> dict[str, Any]:
     }
     if profile:
         out["profile_and_floor"] = floor
+    out["target"] = judge(out)
     return out
 
 
