@@ -461,9 +461,9 @@ def dois_reconcile(state_file: StateFile = STATE_FILE) -> None:
 @app.command()
 def token(username: str, state_file: StateFile = STATE_FILE) -> None:
     """Print an access token for a user of the running local stack (local stage only)."""
-    from infra.local.stack import _print_token
+    from infra.local.launcher import print_token
 
-    raise typer.Exit(code=_print_token(state_file.parent, username))
+    raise typer.Exit(code=print_token(state_file.parent, username))
 
 
 def main() -> None:

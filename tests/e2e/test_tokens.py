@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from infra.local import cognito
-from infra.local.stack import LocalStack, main
+from infra.local.launcher import main
+from infra.local.stack import LocalStack
 from tests.support.moto_keys import moto_private_key
 from tests.support.tokens import TokenMint, segment
 
