@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import json
 import math
+import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -133,12 +134,19 @@ class EventBus(ABC):
     def publish(self, events: Sequence[Event]) -> None: ...
 
 
+def full_jitter(bound: float) -> float:
+    """A pause uniform in [0, ``bound``] seconds."""
+    return random.uniform(0, bound)
+
+
 class EventBridgeBus(EventBus):
     """The bus named ``bus_name`` through a boto3 ``events`` client.
 
     Refused entries with a code of :data:`TRANSIENT_ENTRY_CODES` are sent again, up to
-    ``attempts`` sends in all, after ``backoff`` seconds doubling each time (``sleep`` is
-    injectable for tests); a call that fails as a whole is left to botocore's own retries.
+    ``attempts`` sends in all, after a pause drawn by ``jitter`` below a bound of ``backoff``
+    seconds doubling each time (full jitter: uniform in [0, bound], so that the writers a
+    throttle refused together do not all come back together); ``sleep`` and ``jitter`` are
+    injectable for tests. A call that fails as a whole is left to botocore's own retries.
     """
 
     def __init__(
@@ -149,6 +157,7 @@ class EventBridgeBus(EventBus):
         attempts: int = 3,
         backoff: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[float], float] = full_jitter,
     ) -> None:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
@@ -157,6 +166,7 @@ class EventBridgeBus(EventBus):
         self._attempts = attempts
         self._backoff = backoff
         self._sleep = sleep
+        self._jitter = jitter
 
     def publish(self, events: Sequence[Event]) -> None:
         checked = check_events(events)
@@ -168,7 +178,7 @@ class EventBridgeBus(EventBus):
             if not pending:
                 break
             if attempt:
-                self._sleep(self._backoff * 2 ** (attempt - 1))
+                self._sleep(self._jitter(self._backoff * 2 ** (attempt - 1)))
             for batch in batches(pending, sizes):
                 results = self._put([entries[i] for i in batch])
                 for position, result in zip(batch, results, strict=True):

@@ -8,7 +8,6 @@ written, whether it would create, change or leave the entry as it is."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -32,6 +31,7 @@ from chalicelib.catalogue.validation import DatasetPatch, Registration
 from chalicelib.domain import KIND_RECORD, REGISTERED, SYSTEM_ACTOR, Dataset, DatasetContent, JSONObject, Replica, User
 from chalicelib.errors import AlreadyExists, CatalogueError, Forbidden, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import permissions as perm
+from chalicelib.retries import pause_before
 
 MAX_WRITE_ATTEMPTS = 10
 ANY_TOMBSTONE = -1  # register() without guard_revival: a deleted entry comes back as it is
@@ -139,7 +139,7 @@ class CatalogueService:
                 pass
             # A concurrent registration won the race: read again and merge, after a
             # jittered pause so that racing writers spread out.
-            self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
+            self._sleep(pause_before(attempt))
         raise VersionConflict("the dataset is changing too fast; retry")
 
     def register_many(
@@ -502,7 +502,7 @@ class CatalogueService:
                 self._repo.save_dataset(updated, existing.version if existing else None)
                 return "added"
             except (AlreadyExists, VersionConflict):
-                self._sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
+                self._sleep(pause_before(attempt))
         raise VersionConflict("the dataset is changing too fast; retry")
 
     def dataset_log(self, user: User, uuid: str, limit: int, after: str | None, base_uri: str | None = None) -> LogPage:

@@ -22,6 +22,7 @@ from chalicelib.adapters.events import (
     batches,
     check_events,
     entry_size,
+    full_jitter,
 )
 
 BUS = "catalogue-events"
@@ -39,7 +40,11 @@ def stubbed() -> Iterator[Stubbed]:
     )
     slept: list[float] = []
     with Stubber(client) as stubber:
-        yield stubber, EventBridgeBus(client, BUS, attempts=3, backoff=0.5, sleep=slept.append), slept
+        yield (
+            stubber,
+            EventBridgeBus(client, BUS, attempts=3, backoff=0.5, sleep=slept.append, jitter=lambda bound: bound),
+            slept,
+        )
         stubber.assert_no_pending_responses()
 
 
@@ -97,6 +102,31 @@ def test_calls_are_cut_at_256_kb_as_eventbridge_sizes_entries() -> None:
     sizes = [size for _, size in check_events([big] * 5)]
     assert [len(b) for b in batches(range(5), sizes)] == [2, 2, 1]  # 120 KB each: two a call
     assert all(sum(sizes[i] for i in b) <= MAX_ENTRY_BYTES for b in batches(range(5), sizes))
+
+
+def test_pauses_are_jittered_below_the_doubling_bound() -> None:
+    pauses = [full_jitter(0.5) for _ in range(200)]
+    assert all(0 <= p <= 0.5 for p in pauses)
+    assert len(set(pauses)) > 100  # drawn, not fixed
+
+
+def test_the_bus_draws_each_pause_below_its_bound() -> None:
+    client = boto3.client("events", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    bounds: list[float] = []
+
+    def jitter(bound: float) -> float:
+        bounds.append(bound)
+        return bound / 4
+
+    slept: list[float] = []
+    with Stubber(client) as stubber:
+        bus = EventBridgeBus(client, BUS, attempts=3, backoff=0.5, sleep=slept.append, jitter=jitter)
+        expect(stubber, 2, failed={0: "InternalFailure"})
+        expect(stubber, 1, failed={0: "InternalFailure"})
+        expect(stubber, 1)
+        bus.publish(events(2))
+    assert bounds == [0.5, 1.0]
+    assert slept == [0.125, 0.25]
 
 
 def test_a_throttled_entry_is_sent_again_alone(stubbed: Stubbed) -> None:
