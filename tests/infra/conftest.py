@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from infra.stacks.accepted import render as render_intrinsic
+
 REGION = "eu-west-1"  # a dummy region: packaging needs one, nothing is called
 # prod is synthesized with the optional features switched on by context (as `-c` would)
 STAGE_CONTEXT: dict[str, dict[str, Any]] = {
@@ -140,20 +142,17 @@ def synth(request: pytest.FixtureRequest) -> Synth:
 
 
 def render(value: Any) -> Any:
-    """A template value with intrinsics rendered readably: ``<Logical.Attr>``, ``<AWS::Region>``."""
+    """A template value with intrinsics rendered readably, as cdk-nag prints them
+    (:func:`infra.stacks.accepted.render`: ``<Logical.Attr>``, ``<AWS::Region>``), inside
+    lists and mappings too."""
     if isinstance(value, list):
         return [render(v) for v in value]
     if not isinstance(value, dict):
         return value
-    if set(value) == {"Ref"}:
-        return f"<{value['Ref']}>"
-    if set(value) == {"Fn::GetAtt"}:
-        return "<{}.{}>".format(*value["Fn::GetAtt"])
-    if set(value) == {"Fn::Join"}:
-        sep, parts = value["Fn::Join"]
-        return str(sep).join(str(render(p)) for p in parts)
+    if set(value) <= {"Ref", "Fn::GetAtt", "Fn::Join"} and len(value) == 1:
+        return render_intrinsic(value)
     if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
-        return value["Fn::Sub"].replace("${", "<").replace("}", ">")
+        return render_intrinsic(value)
     return {k: render(v) for k, v in value.items()}
 
 
