@@ -25,10 +25,15 @@ Sleep = Callable[[float], None]
 T = TypeVar("T")
 
 
+def full_jitter(bound: float) -> float:
+    """A pause uniform in [0, ``bound``] seconds: writers refused together spread out."""
+    return random.uniform(0, bound)
+
+
 def pause_before(attempt: int) -> float:
     """Seconds to wait before attempt ``attempt + 1`` (after ``attempt``, from 0, lost):
     uniform in [0, 5 ms · 2^attempt], the bound capped at 320 ms."""
-    return random.uniform(0, 0.005 * 2 ** min(attempt, 6))
+    return full_jitter(0.005 * 2 ** min(attempt, 6))
 
 
 def retry_lost_races(attempt: Callable[[], T], *, sleep: Sleep, gave_up: str, attempts: int = MAX_WRITE_ATTEMPTS) -> T:

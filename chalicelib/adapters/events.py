@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import json
 import math
-import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.aws import error_code, transient_as
 from chalicelib.adapters.errors import BusNotFound, EventBusError, EventsNotPublished, EventTooLarge, RefusedEvent
+from chalicelib.retries import full_jitter
 
 MAX_ENTRIES = 10  # EventBridge: at most 10 entries per PutEvents call
 # EventBridge: one entry, and one PutEvents call (the sum of its entries), at most 256 KB, sized
@@ -132,11 +132,6 @@ class EventBus(ABC):
 
     @abstractmethod
     def publish(self, events: Sequence[Event]) -> None: ...
-
-
-def full_jitter(bound: float) -> float:
-    """A pause uniform in [0, ``bound``] seconds."""
-    return random.uniform(0, bound)
 
 
 class EventBridgeBus(EventBus):

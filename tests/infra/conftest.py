@@ -149,9 +149,8 @@ def render(value: Any) -> Any:
         return [render(v) for v in value]
     if not isinstance(value, dict):
         return value
-    if set(value) <= {"Ref", "Fn::GetAtt", "Fn::Join"} and len(value) == 1:
-        return render_intrinsic(value)
-    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+    [(key, arg)] = value.items() if len(value) == 1 else [("", None)]
+    if key in {"Ref", "Fn::GetAtt", "Fn::Join"} or (key == "Fn::Sub" and isinstance(arg, str)):
         return render_intrinsic(value)
     return {k: render(v) for k, v in value.items()}
 

@@ -22,22 +22,27 @@ from chalicelib.adapters.events import (
     batches,
     check_events,
     entry_size,
-    full_jitter,
 )
+from chalicelib.retries import full_jitter
 
 BUS = "catalogue-events"
 Stubbed = tuple[Stubber, EventBridgeBus, list[float]]
 
 
-@pytest.fixture
-def stubbed() -> Iterator[Stubbed]:
-    client = boto3.client(
+def events_client() -> Any:
+    """An ``events`` client for botocore's Stubber (no network, no retries of its own)."""
+    return boto3.client(
         "events",
         region_name="eu-west-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         config=Config(retries={"max_attempts": 1, "mode": "standard"}),
     )
+
+
+@pytest.fixture
+def stubbed() -> Iterator[Stubbed]:
+    client = events_client()
     slept: list[float] = []
     with Stubber(client) as stubber:
         yield (
@@ -111,7 +116,7 @@ def test_pauses_are_jittered_below_the_doubling_bound() -> None:
 
 
 def test_the_bus_draws_each_pause_below_its_bound() -> None:
-    client = boto3.client("events", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = events_client()
     bounds: list[float] = []
 
     def jitter(bound: float) -> float:
